@@ -1,0 +1,64 @@
+# strobe — the entry points a user types. `make run` and `make test` are the two that matter;
+# both install what is missing first (scripts/bootstrap), then build.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+JOBS      ?= $(shell nproc)
+RELEASE   := build/release
+CTEST     := ctest --output-on-failure --no-tests=error -j $(JOBS)
+# Labels `make test` runs. Sanitizer builds run only unit and stress tests.
+TEST_LABELS ?=
+
+.PHONY: help bootstrap configure build run test bench format lint sanitize asan tsan fuzz clean
+
+help:
+	@echo "make run       install, build (release) and start strobe"
+	@echo "make test      install, build and run every test suite"
+	@echo "make build     install and build the release preset"
+	@echo "make bench     run every benchmark; JSON under $(RELEASE)/bench-results/"
+	@echo "make sanitize  unit and stress tests under ASan+UBSan and TSan"
+	@echo "make fuzz      run each libFuzzer target for FUZZ_SECONDS (default 30)"
+	@echo "make format    clang-format all sources; make lint runs clang-tidy"
+
+bootstrap:
+	@scripts/bootstrap
+
+$(RELEASE)/build.ninja: CMakeLists.txt CMakePresets.json
+	@cmake --preset release >/dev/null
+
+configure: bootstrap
+	@cmake --preset release >/dev/null
+
+build: configure
+	@cmake --build $(RELEASE) -j $(JOBS)
+
+run: build
+	@scripts/run-demo
+
+test: build
+	@cd $(RELEASE) && $(CTEST) $(if $(TEST_LABELS),-L '$(TEST_LABELS)')
+
+bench: build
+	@scripts/run-benchmarks $(RELEASE)
+
+sanitize: asan tsan
+
+asan tsan: bootstrap
+	@cmake --preset $@ >/dev/null
+	@cmake --build build/$@ -j $(JOBS)
+	@cd build/$@ && $(CTEST) -L 'unit|stress'
+
+FUZZ_SECONDS ?= 30
+fuzz: bootstrap
+	@cmake --preset fuzz >/dev/null
+	@cmake --build build/fuzz -j $(JOBS)
+	@scripts/run-fuzzers build/fuzz $(FUZZ_SECONDS)
+
+format:
+	@git ls-files '*.h' '*.cc' | xargs clang-format -i
+
+lint: configure
+	@git ls-files '*.cc' | grep -v '_fuzz_test.cc$$' | xargs clang-tidy -p $(RELEASE) --quiet
+
+clean:
+	rm -rf build

@@ -1,0 +1,19 @@
+#pragma once
+
+// Clang thread-safety annotations (-Wthread-safety). Expand to nothing on other compilers.
+// Shared state behind a mutex carries STROBE_GUARDED_BY(mu_) (STYLE.md section 6).
+
+#if defined(__clang__)
+#define STROBE_THREAD_ANNOTATION_(x) __attribute__((x))
+#else
+#define STROBE_THREAD_ANNOTATION_(x)
+#endif
+
+#define STROBE_GUARDED_BY(x) STROBE_THREAD_ANNOTATION_(guarded_by(x))
+#define STROBE_PT_GUARDED_BY(x) STROBE_THREAD_ANNOTATION_(pt_guarded_by(x))
+#define STROBE_REQUIRES(...) STROBE_THREAD_ANNOTATION_(requires_capability(__VA_ARGS__))
+#define STROBE_EXCLUDES(...) STROBE_THREAD_ANNOTATION_(locks_excluded(__VA_ARGS__))
+#define STROBE_CAPABILITY(x) STROBE_THREAD_ANNOTATION_(capability(x))
+#define STROBE_ACQUIRE(...) STROBE_THREAD_ANNOTATION_(acquire_capability(__VA_ARGS__))
+#define STROBE_RELEASE(...) STROBE_THREAD_ANNOTATION_(release_capability(__VA_ARGS__))
+#define STROBE_NO_THREAD_SAFETY_ANALYSIS STROBE_THREAD_ANNOTATION_(no_thread_safety_analysis)
