@@ -9,7 +9,7 @@ CTEST     := ctest --output-on-failure --no-tests=error -j $(JOBS)
 # Labels `make test` runs. Sanitizer builds run only unit and stress tests.
 TEST_LABELS ?=
 
-.PHONY: help bootstrap configure build run test bench format lint sanitize asan tsan fuzz clean
+.PHONY: help bootstrap configure build run test bench format format-check lint sanitize asan tsan fuzz clean
 
 help:
 	@echo "make run       install, build (release) and start strobe"
@@ -54,8 +54,13 @@ fuzz: bootstrap
 	@cmake --build build/fuzz -j $(JOBS)
 	@scripts/run-fuzzers build/fuzz $(FUZZ_SECONDS)
 
+SOURCES = git ls-files -co --exclude-standard '*.h' '*.cc' '*.c'
+
 format:
-	@git ls-files '*.h' '*.cc' | xargs clang-format -i
+	@$(SOURCES) | xargs -r clang-format -i
+
+format-check:
+	@$(SOURCES) | xargs -r clang-format --dry-run --Werror
 
 lint: configure
 	@git ls-files '*.cc' | grep -v '_fuzz_test.cc$$' | xargs clang-tidy -p $(RELEASE) --quiet

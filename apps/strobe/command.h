@@ -14,8 +14,8 @@ class App;
 namespace strobe::cli {
 
 struct Command {
-  CLI::App* app;              // the subcommand, owned by the parent App
-  std::function<int()> run;   // called after a successful parse when `app` was chosen
+  CLI::App* app;             // the subcommand, owned by the parent App
+  std::function<int()> run;  // called after a successful parse when `app` was chosen
 };
 
 inline constexpr int kExitOk = 0;

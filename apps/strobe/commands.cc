@@ -1,6 +1,5 @@
 // The list of `strobe` subcommands. Add one line per subcommand (see command.h).
 #include <CLI/CLI.hpp>
-
 #include <vector>
 
 #include "command.h"

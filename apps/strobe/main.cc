@@ -1,6 +1,5 @@
 // The `strobe` command: one binary with subcommands (serve, bench, send, validate).
 #include <CLI/CLI.hpp>
-
 #include <cstdio>
 #include <vector>
 

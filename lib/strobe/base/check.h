@@ -20,8 +20,8 @@ namespace strobe {
 uint64_t BugCount();
 }  // namespace strobe
 
-#define STROBE_CHECK(cond)                                                              \
-  do {                                                                                  \
+#define STROBE_CHECK(cond)                                                                        \
+  do {                                                                                            \
     if (__builtin_expect(!(cond), 0)) ::strobe::internal::CheckFailed(__FILE__, __LINE__, #cond); \
   } while (false)
 

@@ -24,7 +24,9 @@ TEST(CheckTest, BugIsCountedInRelease) {
   EXPECT_EQ(BugCount(), before + 1);
 }
 #else
-TEST(CheckDeathTest, BugIsFatalInDebug) { EXPECT_DEATH(STROBE_BUG("unexpected state"), "unexpected state"); }
+TEST(CheckDeathTest, BugIsFatalInDebug) {
+  EXPECT_DEATH(STROBE_BUG("unexpected state"), "unexpected state");
+}
 #endif
 
 }  // namespace

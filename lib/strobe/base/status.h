@@ -86,7 +86,7 @@ Status DataLoss(std::string message);
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : data_(std::move(value)) {}       // NOLINT(google-explicit-constructor)
+  Result(T value) : data_(std::move(value)) {}        // NOLINT(google-explicit-constructor)
   Result(Status status) : data_(std::move(status)) {  // NOLINT(google-explicit-constructor)
     CheckNotOk();
   }
@@ -136,9 +136,9 @@ void Result<T>::CheckNotOk() const {
 }  // namespace strobe
 
 // Returns early from the enclosing function when `expr` (a Status) is not OK.
-#define STROBE_RETURN_IF_ERROR(expr)               \
-  do {                                             \
-    ::strobe::Status strobe_status_ = (expr);      \
+#define STROBE_RETURN_IF_ERROR(expr)                 \
+  do {                                               \
+    ::strobe::Status strobe_status_ = (expr);        \
     if (!strobe_status_.ok()) return strobe_status_; \
   } while (false)
 

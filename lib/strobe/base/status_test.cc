@@ -77,7 +77,12 @@ TEST(ResultDeathTest, ValueOfErrorAborts) {
 }
 
 TEST(ResultDeathTest, ConstructingFromOkStatusAborts) {
-  EXPECT_DEATH({ Result<int> r{OkStatus()}; (void)r; }, "OK Status");
+  EXPECT_DEATH(
+      {
+        Result<int> r{OkStatus()};
+        (void)r;
+      },
+      "OK Status");
 }
 
 }  // namespace
