@@ -122,3 +122,17 @@ function(strobe_write_target_lists)
   string(REPLACE ";" "\n" fuzzers "${fuzzers}")
   file(GENERATE OUTPUT ${CMAKE_BINARY_DIR}/fuzzers.txt CONTENT "${fuzzers}\n")
 endfunction()
+
+# Adds every immediate subfolder that has a CMakeLists.txt, in name order, so a new module
+# is one folder and no shared list has to be edited.
+function(strobe_add_subdirectories)
+  file(GLOB children LIST_DIRECTORIES true RELATIVE ${CMAKE_CURRENT_SOURCE_DIR}
+       ${CMAKE_CURRENT_SOURCE_DIR}/*)
+  list(SORT children)
+  foreach(child IN LISTS children)
+    if(IS_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}/${child} AND
+       EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/${child}/CMakeLists.txt)
+      add_subdirectory(${child})
+    endif()
+  endforeach()
+endfunction()
