@@ -4,6 +4,9 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 JOBS      ?= $(shell nproc)
+# ccache hits across clones (CI builds a fresh clone each time): hash paths relative to here.
+export CCACHE_BASEDIR := $(CURDIR)
+export CCACHE_NOHASHDIR := true
 RELEASE   := build/release
 CTEST     := ctest --output-on-failure --no-tests=error -j $(JOBS)
 # Labels `make test` runs. Sanitizer builds run only unit and stress tests.
