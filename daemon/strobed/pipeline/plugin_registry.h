@@ -1,0 +1,90 @@
+#pragma once
+
+// The plugin registry: every receiver, processor and exporter type the daemon knows, with
+// its option table and factory. Exactly one file lists the built-in plugins
+// (pipeline/plugins.cc, STYLE.md section 7); a plugin contributes one Register<Name>(...)
+// function that plugins.cc calls.
+//
+//   // daemon/strobed/exporters/debug/debug.cc
+//   void RegisterDebugExporter(pipeline::PluginRegistry& r) {
+//     r.AddExporter({.type = "debug", .description = "...", .signals = event::kSignalAll,
+//                    .options = {{"verbosity", OptionType::kString, "basic", "..."}},
+//                    .create = [](const ComponentContext& ctx)
+//                        -> strobe::Result<std::unique_ptr<Exporter>> { ... }});
+//   }
+//
+// Thread class: filled once at startup, then read-only (thread-safe for readers).
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "strobe/base/status.h"
+#include "strobed/event/batch.h"
+#include "strobed/pipeline/component.h"
+#include "strobed/pipeline/exporter.h"
+#include "strobed/pipeline/processor.h"
+#include "strobed/pipeline/receiver.h"
+
+namespace strobed::pipeline {
+
+template <typename T>
+using Factory = std::function<strobe::Result<std::unique_ptr<T>>(const ComponentContext&)>;
+
+struct ReceiverPlugin {
+  std::string type;
+  std::string description;
+  uint8_t signals = event::kSignalAll;  // which kinds it produces
+  std::vector<OptionSpec> options;
+  Factory<Receiver> create;
+};
+
+struct ProcessorPlugin {
+  std::string type;
+  std::string description;
+  uint8_t signals = event::kSignalAll;  // which kinds it acts on (others pass through)
+  std::vector<OptionSpec> options;
+  Factory<Processor> create;
+};
+
+struct ExporterPlugin {
+  std::string type;
+  std::string description;
+  uint8_t signals = event::kSignalAll;  // which kinds it accepts
+  std::vector<OptionSpec> options;
+  Factory<Exporter> create;
+};
+
+class PluginRegistry {
+ public:
+  // Adding a type twice is an error (ALREADY_EXISTS).
+  strobe::Status AddReceiver(ReceiverPlugin plugin);
+  strobe::Status AddProcessor(ProcessorPlugin plugin);
+  strobe::Status AddExporter(ExporterPlugin plugin);
+
+  const ReceiverPlugin* FindReceiver(std::string_view type) const;
+  const ProcessorPlugin* FindProcessor(std::string_view type) const;
+  const ExporterPlugin* FindExporter(std::string_view type) const;
+
+  std::vector<std::string> ReceiverTypes() const;
+  std::vector<std::string> ProcessorTypes() const;
+  std::vector<std::string> ExporterTypes() const;
+
+  // Markdown reference of every plugin and its options (docs and --help-plugins).
+  std::string Describe() const;
+
+ private:
+  std::map<std::string, ReceiverPlugin, std::less<>> receivers_;
+  std::map<std::string, ProcessorPlugin, std::less<>> processors_;
+  std::map<std::string, ExporterPlugin, std::less<>> exporters_;
+};
+
+// The registry with every built-in plugin (pipeline/plugins.cc). Built once, never destroyed.
+const PluginRegistry& BuiltinPlugins();
+// Registers the built-in plugins into `registry` (for tests that extend it).
+void RegisterBuiltinPlugins(PluginRegistry& registry);
+
+}  // namespace strobed::pipeline
