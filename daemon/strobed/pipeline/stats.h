@@ -60,6 +60,7 @@ struct StageCounters {
   std::atomic<uint64_t> forwarded{0};  // events passed on (or exported, for exporters)
   std::array<std::atomic<uint64_t>, kDropReasonCount> dropped{};
   std::array<std::atomic<uint64_t>, kRefuseReasonCount> refused{};  // entry stage only
+  std::atomic<uint64_t> in_flight{0};  // exporter stages: events inside an Export() call
 
   // Relaxed: statistics; snapshots do not need ordering with the data path.
   void AddReceived(uint64_t n) noexcept { received.fetch_add(n, std::memory_order_relaxed); }

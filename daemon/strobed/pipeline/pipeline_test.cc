@@ -1,0 +1,369 @@
+#include "strobed/pipeline/pipeline.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "strobed/pipeline/sampling.h"
+#include "strobed/pipeline/testing.h"
+
+namespace strobed::pipeline {
+namespace {
+
+using testing::AddSpan;
+using testing::MetricBatch;
+using testing::WaitFor;
+
+// A sink that counts events and can be held shut (a gate) to fill the queue deterministically.
+class GateExporter final : public Exporter {
+ public:
+  ExportResult Export(const event::Batch& batch) noexcept override {
+    entered.fetch_add(1);
+    while (closed.load()) std::this_thread::yield();
+    if (!results.empty()) {
+      std::lock_guard<std::mutex> lock(mu);
+      ExportResult r = results.front();
+      results.erase(results.begin());
+      calls.fetch_add(1);
+      if (r != ExportResult::kOk) return r;
+    }
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      for (const auto& m : batch.metrics()) first_values.push_back(m.double_value);
+    }
+    events.fetch_add(batch.size());
+    return ExportResult::kOk;
+  }
+  strobe::Status Shutdown(std::chrono::milliseconds) override { return strobe::OkStatus(); }
+
+  std::atomic<bool> closed{false};
+  std::atomic<int> entered{0};
+  std::atomic<int> calls{0};
+  std::atomic<uint64_t> events{0};
+  std::mutex mu;
+  std::vector<ExportResult> results;  // scripted results, then kOk
+  std::vector<double> first_values;
+};
+
+struct Harness {
+  explicit Harness(QueueOptions q, std::vector<Stage<Processor>> procs = {},
+                   MemoryLimiter* limiter = nullptr, RetryOptions retry = {}) {
+    auto ex = std::make_unique<GateExporter>();
+    sink = ex.get();
+    std::vector<Stage<Exporter>> exporters;
+    exporters.push_back({"gate", std::move(ex)});
+    PipelineOptions o;
+    o.name = "test";
+    o.queue = q;
+    o.clock = &clock;
+    o.pool = &pool;
+    o.limiter = limiter;
+    o.retry = retry;
+    pipeline = std::make_unique<Pipeline>(o, std::move(procs), std::move(exporters));
+    EXPECT_TRUE(pipeline->Start().ok());
+  }
+  // Blocks the worker inside Export() with one batch of `n` events taken off the queue.
+  void JamWorker(std::size_t n) {
+    sink->closed = true;
+    ASSERT_TRUE(pipeline->Push(MetricBatch(pool, n)).accepted());
+    ASSERT_TRUE(WaitFor([&] { return sink->entered.load() == 1; }));
+  }
+  void CheckBalanced() {
+    PipelineSnapshot s = pipeline->Snapshot();
+    for (const StageSnapshot& st : s.stages) {
+      EXPECT_TRUE(st.Balanced()) << st.stage << " received=" << st.received
+                                 << " forwarded=" << st.forwarded
+                                 << " dropped=" << st.DroppedTotal()
+                                 << " in_flight=" << st.in_flight;
+    }
+  }
+
+  ManualClock clock;
+  event::BatchPool pool;
+  GateExporter* sink;
+  std::unique_ptr<Pipeline> pipeline;
+};
+
+TEST(PipelineTest, DeliversEverythingAndBalances) {
+  Harness h(QueueOptions{});
+  for (int i = 0; i < 100; ++i)
+    ASSERT_EQ(h.pipeline->Push(MetricBatch(h.pool, 10)).status, PushStatus::kAccepted);
+  ASSERT_TRUE(h.pipeline->Shutdown(std::chrono::seconds(10)).ok());
+  EXPECT_EQ(h.sink->events.load(), 1000u);
+  PipelineSnapshot s = h.pipeline->Snapshot();
+  EXPECT_EQ(s.stages[0].received, 1000u);
+  EXPECT_EQ(s.stages[0].forwarded, 1000u);
+  EXPECT_EQ(s.stages[1].forwarded, 1000u);
+  h.CheckBalanced();
+}
+
+TEST(PipelineTest, DropNewestCountsExactly) {
+  QueueOptions q;
+  q.max_batches = 4;
+  q.policy = BackPressurePolicy::kDropNewest;
+  Harness h(q);
+  h.JamWorker(7);
+  int dropped_pushes = 0;
+  for (int i = 0; i < 10; ++i) {
+    PushResult r = h.pipeline->Push(MetricBatch(h.pool, 7));
+    if (r.status == PushStatus::kDropped) ++dropped_pushes;
+  }
+  EXPECT_EQ(dropped_pushes, 6);
+  PipelineSnapshot s = h.pipeline->Snapshot();
+  EXPECT_EQ(s.stages[0].Dropped(DropReason::kQueueFull), 6u * 7);
+  EXPECT_EQ(s.stages[0].in_flight, 4u * 7);
+  h.CheckBalanced();
+  h.sink->closed = false;
+  ASSERT_TRUE(h.pipeline->Shutdown(std::chrono::seconds(10)).ok());
+  EXPECT_EQ(h.sink->events.load(), 5u * 7);
+  h.CheckBalanced();
+}
+
+TEST(PipelineTest, DropOldestEvictsTheOldestAndCountsExactly) {
+  QueueOptions q;
+  q.max_batches = 4;
+  q.policy = BackPressurePolicy::kDropOldest;
+  Harness h(q);
+  h.JamWorker(1);  // value 0
+  for (int i = 1; i <= 10; ++i) {
+    event::BatchPtr b = h.pool.Acquire();
+    testing::AddGauge(*b, "m", i);
+    EXPECT_EQ(h.pipeline->Push(std::move(b)).status, PushStatus::kAccepted);
+  }
+  PipelineSnapshot s = h.pipeline->Snapshot();
+  EXPECT_EQ(s.stages[0].Dropped(DropReason::kQueueEvicted), 6u);
+  h.sink->closed = false;
+  ASSERT_TRUE(h.pipeline->Shutdown(std::chrono::seconds(10)).ok());
+  std::lock_guard<std::mutex> lock(h.sink->mu);
+  EXPECT_EQ(h.sink->first_values, (std::vector<double>{0, 7, 8, 9, 10}));
+  h.CheckBalanced();
+}
+
+TEST(PipelineTest, EventBudgetLimitsTheQueue) {
+  QueueOptions q;
+  q.max_batches = 1024;
+  q.max_events = 100;
+  q.policy = BackPressurePolicy::kDropNewest;
+  Harness h(q);
+  h.JamWorker(1);
+  for (int i = 0; i < 30; ++i) (void)h.pipeline->Push(MetricBatch(h.pool, 10));
+  PipelineSnapshot s = h.pipeline->Snapshot();
+  EXPECT_EQ(s.queued_events, 100u);
+  EXPECT_EQ(s.stages[0].Dropped(DropReason::kQueueFull), 200u);
+  h.sink->closed = false;
+  ASSERT_TRUE(h.pipeline->Shutdown(std::chrono::seconds(10)).ok());
+  EXPECT_EQ(h.sink->events.load(), 101u);
+  h.CheckBalanced();
+}
+
+TEST(PipelineTest, SamplePolicyShedsUnderLoadAndCountsEverything) {
+  QueueOptions q;
+  q.max_batches = 64;
+  q.max_events = 1000;
+  q.policy = BackPressurePolicy::kSample;
+  q.sample_start_fill = 0.2;
+  q.sample_min_rate = 0.05;
+  Harness h(q);
+  h.JamWorker(1);
+  pipeline::SplitMix64 rng(42);
+  uint64_t pushed = 0;
+  for (int i = 0; i < 100; ++i) {
+    event::BatchPtr b = h.pool.Acquire();
+    for (int j = 0; j < 50; ++j) {
+      testing::SpanSpec spec;
+      spec.trace_id = event::TraceId::FromHalves(rng.Next(), rng.Next());
+      AddSpan(*b, spec);
+    }
+    pushed += 50;
+    (void)h.pipeline->Push(std::move(b));
+  }
+  PipelineSnapshot s = h.pipeline->Snapshot();
+  EXPECT_GT(s.stages[0].Dropped(DropReason::kLoadShed), 0u);
+  EXPECT_LT(s.load_shed_rate, 1.0);
+  h.sink->closed = false;
+  ASSERT_TRUE(h.pipeline->Shutdown(std::chrono::seconds(10)).ok());
+  s = h.pipeline->Snapshot();
+  EXPECT_EQ(s.stages[0].received, pushed + 1);
+  EXPECT_EQ(h.sink->events.load() + s.stages[0].DroppedTotal(), pushed + 1);
+  h.CheckBalanced();
+}
+
+TEST(PipelineTest, BlockPolicyRefusesAtTheDeadline) {
+  QueueOptions q;
+  q.max_batches = 2;
+  q.policy = BackPressurePolicy::kBlock;
+  Harness h(q);
+  h.JamWorker(3);
+  ASSERT_TRUE(h.pipeline->Push(MetricBatch(h.pool, 3)).accepted());
+  ASSERT_TRUE(h.pipeline->Push(MetricBatch(h.pool, 3)).accepted());
+  PushOptions opts;
+  opts.deadline_ns = h.clock.NowNs();  // already due: no waiting
+  PushResult r = h.pipeline->Push(MetricBatch(h.pool, 3), opts);
+  EXPECT_EQ(r.status, PushStatus::kRefused);
+  EXPECT_EQ(r.refuse_reason, RefuseReason::kQueueFull);
+  ASSERT_NE(r.batch, nullptr);  // handed back for a retry
+  EXPECT_EQ(r.batch->size(), 3u);
+  EXPECT_EQ(h.pipeline->Snapshot().stages[0].Refused(RefuseReason::kQueueFull), 3u);
+  h.sink->closed = false;
+  ASSERT_TRUE(h.pipeline->Shutdown(std::chrono::seconds(10)).ok());
+  EXPECT_EQ(h.sink->events.load(), 9u);
+  h.CheckBalanced();
+}
+
+TEST(PipelineTest, MemoryLimiterThrottlesAboveSoftAndRefusesAboveHard) {
+  event::BatchPool pool;
+  std::size_t one = MetricBatch(pool, 10)->bytes();
+  MemoryLimiterOptions mo;
+  mo.soft_limit_bytes = one * 2;
+  mo.hard_limit_bytes = one * 3 - 1;
+  mo.retry_after = std::chrono::milliseconds(250);
+  MemoryLimiter limiter(mo);
+  QueueOptions q;
+  Harness h(q, {}, &limiter);
+  h.sink->closed = true;
+  ASSERT_EQ(h.pipeline->Push(MetricBatch(h.pool, 10)).status, PushStatus::kAccepted);
+  EXPECT_EQ(limiter.used_bytes(), one);
+  // A bigger batch would pass the soft check but exceed the hard limit.
+  PushResult big = h.pipeline->Push(MetricBatch(h.pool, 500));
+  EXPECT_EQ(big.status, PushStatus::kRefused);
+  EXPECT_EQ(big.refuse_reason, RefuseReason::kMemoryHard);
+  EXPECT_EQ(big.retry_after, std::chrono::milliseconds(250));
+  ASSERT_EQ(h.pipeline->Push(MetricBatch(h.pool, 10)).status, PushStatus::kAccepted);
+  EXPECT_EQ(limiter.used_bytes(), 2 * one);
+  PushResult slow = h.pipeline->Push(MetricBatch(h.pool, 10));
+  EXPECT_EQ(slow.status, PushStatus::kThrottled);
+  EXPECT_EQ(slow.refuse_reason, RefuseReason::kMemorySoft);
+  EXPECT_NE(slow.batch, nullptr);
+  EXPECT_LE(limiter.peak_bytes(), mo.hard_limit_bytes);
+  PipelineSnapshot s = h.pipeline->Snapshot();
+  EXPECT_EQ(s.stages[0].Refused(RefuseReason::kMemoryHard), 500u);
+  EXPECT_EQ(s.stages[0].Refused(RefuseReason::kMemorySoft), 10u);
+  h.sink->closed = false;
+  ASSERT_TRUE(h.pipeline->Shutdown(std::chrono::seconds(10)).ok());
+  EXPECT_EQ(limiter.used_bytes(), 0u);  // every charge came back
+  EXPECT_EQ(h.sink->events.load(), 20u);
+  h.CheckBalanced();
+}
+
+TEST(PipelineTest, RetriesThenSucceeds) {
+  RetryOptions retry;
+  retry.max_attempts = 3;
+  retry.initial_backoff = std::chrono::nanoseconds(0);
+  Harness h(QueueOptions{}, {}, nullptr, retry);
+  h.sink->results = {ExportResult::kRetry, ExportResult::kRetry};
+  ASSERT_TRUE(h.pipeline->Push(MetricBatch(h.pool, 5)).accepted());
+  ASSERT_TRUE(h.pipeline->Shutdown(std::chrono::seconds(10)).ok());
+  EXPECT_EQ(h.sink->events.load(), 5u);
+  EXPECT_EQ(h.pipeline->Snapshot().stages[1].forwarded, 5u);
+}
+
+TEST(PipelineTest, RetryBudgetAndPermanentFailureAreDropsWithReasons) {
+  RetryOptions retry;
+  retry.max_attempts = 2;
+  retry.initial_backoff = std::chrono::nanoseconds(0);
+  Harness h(QueueOptions{}, {}, nullptr, retry);
+  h.sink->results = {ExportResult::kRetry, ExportResult::kRetry, ExportResult::kFailed};
+  ASSERT_TRUE(h.pipeline->Push(MetricBatch(h.pool, 5)).accepted());
+  ASSERT_TRUE(WaitFor([&] { return h.sink->calls.load() == 2; }));
+  ASSERT_TRUE(h.pipeline->Push(MetricBatch(h.pool, 7)).accepted());
+  ASSERT_TRUE(h.pipeline->Push(MetricBatch(h.pool, 11)).accepted());
+  ASSERT_TRUE(h.pipeline->Shutdown(std::chrono::seconds(10)).ok());
+  StageSnapshot ex = h.pipeline->Snapshot().stages[1];
+  EXPECT_EQ(ex.Dropped(DropReason::kRetryExhausted), 5u);
+  EXPECT_EQ(ex.Dropped(DropReason::kExportFailed), 7u);
+  EXPECT_EQ(ex.forwarded, 11u);
+  h.CheckBalanced();
+}
+
+// Drops every other event and holds the last odd batch until flushed: exercises the
+// accounting of a processor that emits, drops and holds.
+class HalvingProcessor final : public Processor {
+ public:
+  void Process(event::BatchPtr&& batch, ProcessContext& ctx) noexcept override {
+    bool keep = false;
+    std::size_t removed = batch->RemoveMetricsIf([&keep](const event::MetricPoint&) {
+      keep = !keep;
+      return !keep;
+    });
+    ctx.Drop(DropReason::kSampled, removed);
+    if (held_) ctx.Emit(std::move(held_));
+    held_ = std::move(batch);
+    held_events_.store(held_->size());
+  }
+  void Flush(ProcessContext& ctx) noexcept override {
+    held_events_.store(0);
+    if (held_) ctx.Emit(std::move(held_));
+  }
+  uint64_t HeldEvents() const noexcept override { return held_events_.load(); }
+
+ private:
+  event::BatchPtr held_;
+  std::atomic<uint64_t> held_events_{0};
+};
+
+TEST(PipelineTest, StatsInvariantHoldsForEveryStage) {
+  std::vector<Stage<Processor>> procs;
+  procs.push_back({"halving", std::make_unique<HalvingProcessor>()});
+  Harness h(QueueOptions{}, std::move(procs));
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(h.pipeline->Push(MetricBatch(h.pool, 10)).accepted());
+  ASSERT_TRUE(WaitFor([&] { return h.sink->events.load() == 19u * 5; }));
+  PipelineSnapshot s = h.pipeline->Snapshot();
+  ASSERT_EQ(s.stages.size(), 3u);
+  EXPECT_EQ(s.stages[1].in_flight, 5u);  // the held batch
+  EXPECT_EQ(s.stages[1].Dropped(DropReason::kSampled), 100u);
+  h.CheckBalanced();
+  ASSERT_TRUE(h.pipeline->Shutdown(std::chrono::seconds(10)).ok());
+  EXPECT_EQ(h.sink->events.load(), 100u);
+  h.CheckBalanced();
+}
+
+TEST(PipelineTest, ShutdownRefusesNewPushesAndHandsTheBatchBack) {
+  Harness h(QueueOptions{});
+  ASSERT_TRUE(h.pipeline->Shutdown(std::chrono::seconds(10)).ok());
+  PushResult r = h.pipeline->Push(MetricBatch(h.pool, 4));
+  EXPECT_EQ(r.status, PushStatus::kShutdown);
+  ASSERT_NE(r.batch, nullptr);
+  EXPECT_EQ(h.pipeline->Snapshot().stages[0].Refused(RefuseReason::kShutdown), 4u);
+}
+
+TEST(PipelineTest, ShutdownDeadlineDropsWhatIsQueuedWithReason) {
+  QueueOptions q;
+  Harness h(q);
+  h.JamWorker(2);
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(h.pipeline->Push(MetricBatch(h.pool, 2)).accepted());
+  std::thread release([&] {
+    // The deadline passes while the sink is jammed; then the sink recovers.
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    h.sink->closed = false;
+  });
+  strobe::Status st = h.pipeline->Shutdown(std::chrono::milliseconds(10));
+  release.join();
+  EXPECT_EQ(st.code(), strobe::StatusCode::kDeadlineExceeded);
+  PipelineSnapshot s = h.pipeline->Snapshot();
+  EXPECT_EQ(s.stages[0].Dropped(DropReason::kShutdown), 10u);
+  EXPECT_EQ(h.sink->events.load(), 2u);
+  h.CheckBalanced();
+}
+
+TEST(PipelineTest, SingleProducerRingDelivers) {
+  QueueOptions q;
+  q.single_producer = true;
+  q.max_batches = 8;
+  Harness h(q);
+  for (int i = 0; i < 500; ++i) ASSERT_TRUE(h.pipeline->Push(MetricBatch(h.pool, 3)).accepted());
+  ASSERT_TRUE(h.pipeline->Shutdown(std::chrono::seconds(10)).ok());
+  EXPECT_EQ(h.sink->events.load(), 1500u);
+  h.CheckBalanced();
+}
+
+TEST(BackPressurePolicyTest, ParsesNames) {
+  EXPECT_EQ(*ParseBackPressurePolicy("drop_oldest"), BackPressurePolicy::kDropOldest);
+  EXPECT_FALSE(ParseBackPressurePolicy("drop_random").ok());
+}
+
+}  // namespace
+}  // namespace strobed::pipeline
