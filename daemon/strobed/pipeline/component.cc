@@ -117,12 +117,14 @@ strobe::Result<Options> Options::Parse(const YAML::Node& node, std::span<const O
                                        std::string_view file, std::string_view component) {
   Options opts;
   opts.file_ = std::string(file);
-  if (node.IsDefined() && !node.IsNull() && !node.IsMap()) {
+  // An absent key yields an invalid node on which IsNull()/IsMap() throw: test IsDefined first.
+  bool present = node.IsDefined() && !node.IsNull();
+  if (present && !node.IsMap()) {
     return strobe::InvalidArgument(Location(file, node) + ": " + std::string(component) +
                                    ": options must be a map");
   }
   std::set<std::string> seen;
-  if (node.IsMap()) {
+  if (present) {
     for (const auto& kv : node) {
       std::string key = kv.first.Scalar();
       const OptionSpec* s = nullptr;

@@ -1,0 +1,31 @@
+// The one list of built-in pipeline plugins (STYLE.md section 7). A new plugin adds its
+// Register<Name>() call here and its library to `strobed_plugins` in CMakeLists.txt.
+
+#include "strobed/exporters/debug/debug.h"
+#include "strobed/exporters/memory/memory.h"
+#include "strobed/pipeline/plugin_registry.h"
+#include "strobed/processors/batch/batch.h"
+#include "strobed/receivers/memory/memory.h"
+
+namespace strobed::pipeline {
+
+void RegisterBuiltinPlugins(PluginRegistry& registry) {
+  // Receivers.
+  receivers::RegisterMemoryReceiver(registry);
+  // Processors (memory_limiter is built into the pipeline entry; see memory_limiter.h).
+  processors::RegisterBatchProcessor(registry);
+  // Exporters.
+  exporters::RegisterDebugExporter(registry);
+  exporters::RegisterMemoryExporter(registry);
+}
+
+const PluginRegistry& BuiltinPlugins() {
+  static const PluginRegistry* registry = [] {
+    auto* r = new PluginRegistry();
+    RegisterBuiltinPlugins(*r);
+    return r;
+  }();
+  return *registry;
+}
+
+}  // namespace strobed::pipeline
