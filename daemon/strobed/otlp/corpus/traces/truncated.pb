@@ -1,0 +1,10 @@
+
+¥
+
+
+service.name
+
+frontend„
+
+lib1·
+	
