@@ -1,0 +1,30 @@
+#pragma once
+
+// HTTP API of trace analysis, mounted on the daemon's API router:
+//   GET /api/v1/traces              recent analysed trace ids (?limit=N, default 50)
+//   GET /api/v1/traces/{trace_id}   one trace (32 hex digits): spans with parent links, self
+//                                   time, status and attributes; the critical path; the
+//                                   breakdown by service and operation. 404 when unknown, 400
+//                                   for a malformed id. A trace still assembling is returned
+//                                   with "complete": false.
+//   GET /api/v1/service-graph       edges caller → callee over the window: calls, errors,
+//                                   p50/p90/p99 latency (ms)
+// JSON shapes are documented in docs/tracing.md.
+//
+// Thread class: handlers are thread-safe (the store is).
+
+#include <string>
+
+#include "strobed/pipeline/clock.h"
+#include "strobed/server/router.h"
+#include "strobed/trace/trace_store.h"
+
+namespace strobed::trace {
+
+void MountTraceApi(server::Router& router, TraceStore& store, pipeline::Clock& clock);
+
+// The JSON documents the routes answer (exposed for tests and other front ends).
+std::string TraceJson(const AnalyzedTrace& t);
+std::string ServiceGraphJson(const std::vector<ServiceEdge>& edges, double window_seconds);
+
+}  // namespace strobed::trace

@@ -1,0 +1,329 @@
+#include "strobed/trace/trace_store.h"
+
+#include <algorithm>
+#include <cinttypes>
+#include <cstdio>
+
+namespace strobed::trace {
+
+TraceStore::TraceStore(TraceStoreOptions options) : options_(std::move(options)) {}
+
+namespace {
+std::mutex g_default_mu;
+TraceStore* g_default = nullptr;  // never destroyed: the API may read it during exit
+}  // namespace
+
+TraceStore& TraceStore::Default() {
+  std::lock_guard<std::mutex> lock(g_default_mu);
+  if (g_default == nullptr) g_default = new TraceStore();
+  return *g_default;
+}
+
+void TraceStore::ConfigureDefault(const TraceStoreOptions& options) {
+  std::lock_guard<std::mutex> lock(g_default_mu);
+  if (g_default == nullptr) g_default = new TraceStore(options);
+}
+
+void TraceStore::Add(std::span<const event::Span> spans, const event::KeyTable& keys,
+                     uint64_t now_ns) {
+  // Copy outside the lock: the expensive part (strings) does not need it.
+  std::vector<StoredSpan> stored;
+  stored.reserve(spans.size());
+  for (const event::Span& s : spans) stored.push_back(StoreSpan(s, keys));
+  std::lock_guard<std::mutex> lock(mu_);
+  for (StoredSpan& s : stored) {
+    ++stats_.spans_received;
+    if (completed_index_.count(s.trace_id) != 0) ++stats_.late_spans;
+    auto [it, inserted] = pending_.try_emplace(s.trace_id);
+    Pending& p = it->second;
+    if (inserted) p.first_ns = now_ns;
+    p.last_ns = now_ns;
+    p.has_root = p.has_root || !s.HasParent();
+    size_t b = s.Bytes();
+    p.bytes += b;
+    stats_.pending_bytes += b;
+    p.spans.push_back(std::move(s));
+  }
+  EvictLocked();
+  stats_.pending_traces = pending_.size();
+}
+
+void TraceStore::EvictLocked() {
+  while (!pending_.empty() && (pending_.size() > options_.max_pending_traces ||
+                               stats_.pending_bytes > options_.max_pending_bytes)) {
+    auto oldest = pending_.begin();
+    for (auto it = pending_.begin(); it != pending_.end(); ++it) {
+      if (it->second.first_ns < oldest->second.first_ns) oldest = it;
+    }
+    stats_.pending_bytes -= oldest->second.bytes;
+    ++stats_.traces_evicted;
+    pending_.erase(oldest);
+  }
+}
+
+void TraceStore::Tick(uint64_t now_ns) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto quiet = static_cast<uint64_t>(options_.quiet_period.count());
+  auto max_age = static_cast<uint64_t>(options_.max_trace_age.count());
+  for (auto it = pending_.begin(); it != pending_.end();) {
+    const Pending& p = it->second;
+    bool due = (p.has_root && now_ns >= p.last_ns + quiet) || now_ns >= p.first_ns + max_age;
+    if (!due) {
+      ++it;
+      continue;
+    }
+    event::TraceId id = it->first;
+    Pending done = std::move(it->second);
+    it = pending_.erase(it);
+    CompleteLocked(id, std::move(done), now_ns);
+  }
+  stats_.pending_traces = pending_.size();
+}
+
+void TraceStore::FlushAll(uint64_t now_ns) {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto& [id, p] : pending_) CompleteLocked(id, std::move(p), now_ns);
+  pending_.clear();
+  stats_.pending_traces = 0;
+}
+
+void TraceStore::CompleteLocked(const event::TraceId& id, Pending&& p, uint64_t now_ns) {
+  stats_.pending_bytes -= p.bytes;
+  auto t = std::make_shared<AnalyzedTrace>(Analyze(std::move(p.spans)));
+  ++stats_.traces_completed;
+  if (!t->complete) ++stats_.traces_incomplete;
+
+  uint64_t bucket_ns = static_cast<uint64_t>(options_.bucket.count());
+  uint64_t index = bucket_ns > 0 ? now_ns / bucket_ns : 0;
+  size_t nb = std::max<size_t>(1, options_.window_buckets);
+  for (const ServiceCall& c : t->calls) {
+    Edge& e = edges_[{c.caller, c.callee}];
+    if (e.buckets.empty()) e.buckets.resize(nb);
+    EdgeBucket& b = e.buckets[index % nb];
+    if (b.index != index) {
+      b = EdgeBucket();
+      b.index = index;
+    }
+    ++b.calls;
+    if (c.error) ++b.errors;
+    b.latency.Record(c.latency_ns);
+  }
+  for (const Breakdown& op : t->breakdown) {
+    Breakdown& tot = totals_[{op.service, op.operation}];
+    tot.service = op.service;
+    tot.operation = op.operation;
+    tot.spans += op.spans;
+    tot.errors += op.errors;
+    tot.self_ns += op.self_ns;
+    tot.critical_ns += op.critical_ns;
+  }
+
+  auto old = completed_index_.find(id);
+  if (old != completed_index_.end()) {
+    // A late part of a trace completed again: keep the newer analysis only.
+    std::erase(completed_, old->second);
+  }
+  completed_index_[id] = t;
+  completed_.push_back(std::move(t));
+  while (completed_.size() > options_.max_completed_traces) {
+    auto it = completed_index_.find(completed_.front()->trace_id);
+    if (it != completed_index_.end() && it->second == completed_.front()) {
+      completed_index_.erase(it);
+    }
+    completed_.pop_front();
+  }
+}
+
+std::optional<AnalyzedTrace> TraceStore::Find(const event::TraceId& id) const {
+  std::vector<StoredSpan> pending_copy;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = completed_index_.find(id);
+    if (it != completed_index_.end()) return *it->second;
+    auto p = pending_.find(id);
+    if (p == pending_.end()) return std::nullopt;
+    pending_copy = p->second.spans;
+  }
+  AnalyzedTrace t = Analyze(std::move(pending_copy));
+  t.complete = false;  // still assembling
+  return t;
+}
+
+std::vector<event::TraceId> TraceStore::Recent(size_t limit) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<event::TraceId> ids;
+  for (auto it = completed_.rbegin(); it != completed_.rend() && ids.size() < limit; ++it) {
+    ids.push_back((*it)->trace_id);
+  }
+  return ids;
+}
+
+std::vector<ServiceEdge> TraceStore::ServiceGraph(uint64_t now_ns) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  uint64_t bucket_ns = static_cast<uint64_t>(options_.bucket.count());
+  uint64_t index = bucket_ns > 0 ? now_ns / bucket_ns : 0;
+  size_t nb = std::max<size_t>(1, options_.window_buckets);
+  std::vector<ServiceEdge> out;
+  for (const auto& [key, e] : edges_) {
+    LatencyHistogram merged;
+    ServiceEdge se;
+    se.caller = key.first;
+    se.callee = key.second;
+    for (const EdgeBucket& b : e.buckets) {
+      if (b.index == UINT64_MAX || b.index + nb <= index || b.index > index) continue;
+      se.calls += b.calls;
+      se.errors += b.errors;
+      merged.Merge(b.latency);
+    }
+    if (se.calls == 0) continue;
+    se.p50_ns = merged.Quantile(0.5);
+    se.p90_ns = merged.Quantile(0.9);
+    se.p99_ns = merged.Quantile(0.99);
+    se.sum_ns = merged.sum_ns();
+    out.push_back(std::move(se));
+  }
+  return out;
+}
+
+std::vector<Breakdown> TraceStore::OperationTotals() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<Breakdown> out;
+  for (const auto& [k, b] : totals_) out.push_back(b);
+  return out;
+}
+
+TraceStoreStats TraceStore::Stats() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return stats_;
+}
+
+namespace {
+
+std::string LabelEscape(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '\\' || c == '"') {
+      out += '\\';
+      out += c;
+    } else if (c == '\n') {
+      out += "\\n";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+void Family(std::string& out, const char* name, const char* type, const char* help) {
+  out += "# HELP ";
+  out += name;
+  out += ' ';
+  out += help;
+  out += "\n# TYPE ";
+  out += name;
+  out += ' ';
+  out += type;
+  out += '\n';
+}
+
+void Sample(std::string& out, const std::string& name_labels, double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), " %.17g\n", v);
+  out += name_labels;
+  out += buf;
+}
+
+}  // namespace
+
+std::string TraceStore::PrometheusText(uint64_t now_ns) const {
+  TraceStoreStats st = Stats();
+  std::vector<ServiceEdge> edges = ServiceGraph(now_ns);
+  std::vector<Breakdown> ops = OperationTotals();
+  std::string out;
+  Family(out, "strobe_trace_spans_received_total", "counter", "Spans added to trace assembly.");
+  Sample(out, "strobe_trace_spans_received_total", static_cast<double>(st.spans_received));
+  Family(out, "strobe_trace_completed_traces_total", "counter",
+         "Traces assembled and analysed (complete or not).");
+  Sample(out, "strobe_trace_completed_traces_total", static_cast<double>(st.traces_completed));
+  Family(out, "strobe_trace_incomplete_traces_total", "counter",
+         "Analysed traces without a root span or with missing parents.");
+  Sample(out, "strobe_trace_incomplete_traces_total", static_cast<double>(st.traces_incomplete));
+  Family(out, "strobe_trace_evicted_traces_total", "counter",
+         "Pending traces dropped unanalysed by the memory bound.");
+  Sample(out, "strobe_trace_evicted_traces_total", static_cast<double>(st.traces_evicted));
+  Family(out, "strobe_trace_late_spans_total", "counter",
+         "Spans that arrived after their trace had completed.");
+  Sample(out, "strobe_trace_late_spans_total", static_cast<double>(st.late_spans));
+  Family(out, "strobe_trace_pending_traces", "gauge", "Traces being assembled.");
+  Sample(out, "strobe_trace_pending_traces", static_cast<double>(st.pending_traces));
+  Family(out, "strobe_trace_pending_bytes", "gauge", "Memory held by traces being assembled.");
+  Sample(out, "strobe_trace_pending_bytes", static_cast<double>(st.pending_bytes));
+
+  Family(out, "strobe_service_graph_calls", "gauge",
+         "Calls from client to server service within the service-graph window.");
+  for (const ServiceEdge& e : edges) {
+    Sample(out,
+           "strobe_service_graph_calls{client=\"" + LabelEscape(e.caller) + "\",server=\"" +
+               LabelEscape(e.callee) + "\"}",
+           static_cast<double>(e.calls));
+  }
+  Family(out, "strobe_service_graph_errors", "gauge",
+         "Failed calls (callee span status ERROR) within the service-graph window.");
+  for (const ServiceEdge& e : edges) {
+    Sample(out,
+           "strobe_service_graph_errors{client=\"" + LabelEscape(e.caller) + "\",server=\"" +
+               LabelEscape(e.callee) + "\"}",
+           static_cast<double>(e.errors));
+  }
+  Family(out, "strobe_service_graph_latency_seconds", "summary",
+         "Callee span duration of service-to-service calls within the window.");
+  for (const ServiceEdge& e : edges) {
+    std::string base =
+        "client=\"" + LabelEscape(e.caller) + "\",server=\"" + LabelEscape(e.callee) + "\"";
+    Sample(out, "strobe_service_graph_latency_seconds{" + base + ",quantile=\"0.5\"}",
+           static_cast<double>(e.p50_ns) / 1e9);
+    Sample(out, "strobe_service_graph_latency_seconds{" + base + ",quantile=\"0.9\"}",
+           static_cast<double>(e.p90_ns) / 1e9);
+    Sample(out, "strobe_service_graph_latency_seconds{" + base + ",quantile=\"0.99\"}",
+           static_cast<double>(e.p99_ns) / 1e9);
+    Sample(out, "strobe_service_graph_latency_seconds_sum{" + base + "}",
+           static_cast<double>(e.sum_ns) / 1e9);
+    Sample(out, "strobe_service_graph_latency_seconds_count{" + base + "}",
+           static_cast<double>(e.calls));
+  }
+  Family(out, "strobe_trace_operation_spans_total", "counter",
+         "Spans of analysed traces by service and operation.");
+  for (const Breakdown& b : ops) {
+    Sample(out,
+           "strobe_trace_operation_spans_total{service=\"" + LabelEscape(b.service) +
+               "\",operation=\"" + LabelEscape(b.operation) + "\"}",
+           static_cast<double>(b.spans));
+  }
+  Family(out, "strobe_trace_operation_errors_total", "counter",
+         "Error spans of analysed traces by service and operation.");
+  for (const Breakdown& b : ops) {
+    Sample(out,
+           "strobe_trace_operation_errors_total{service=\"" + LabelEscape(b.service) +
+               "\",operation=\"" + LabelEscape(b.operation) + "\"}",
+           static_cast<double>(b.errors));
+  }
+  Family(out, "strobe_trace_operation_self_seconds_total", "counter",
+         "Self time (duration minus children) by service and operation.");
+  for (const Breakdown& b : ops) {
+    Sample(out,
+           "strobe_trace_operation_self_seconds_total{service=\"" + LabelEscape(b.service) +
+               "\",operation=\"" + LabelEscape(b.operation) + "\"}",
+           static_cast<double>(b.self_ns) / 1e9);
+  }
+  Family(out, "strobe_trace_operation_critical_path_seconds_total", "counter",
+         "Time on the critical path of analysed traces by service and operation.");
+  for (const Breakdown& b : ops) {
+    Sample(out,
+           "strobe_trace_operation_critical_path_seconds_total{service=\"" +
+               LabelEscape(b.service) + "\",operation=\"" + LabelEscape(b.operation) + "\"}",
+           static_cast<double>(b.critical_ns) / 1e9);
+  }
+  return out;
+}
+
+}  // namespace strobed::trace
