@@ -114,6 +114,9 @@ Pipeline::~Pipeline() {
   (void)Shutdown(std::chrono::milliseconds(1000));
   event::Batch* b = nullptr;
   while (QueueTryPop(b)) event::BatchPtr release(b);
+  // Last processor first: a later stage may hold batches adopted from an earlier stage's pool
+  // (tail sampler storage inside the batcher's pending batch).
+  while (!processors_.empty()) processors_.pop_back();
 }
 
 strobe::Status Pipeline::Start() {
@@ -577,8 +580,13 @@ PipelineSnapshot Pipeline::Snapshot() const {
   s.queued_bytes = queued_bytes_.value.load(std::memory_order_relaxed);
   s.stages.push_back(ReadCounters("queue", *entry_counters_, s.queued_events));
   for (std::size_t i = 0; i < processors_.size(); ++i) {
-    s.stages.push_back(ReadCounters("processor/" + processors_[i].name, *processor_counters_[i],
-                                    processors_[i].component->HeldEvents()));
+    StageSnapshot st = ReadCounters("processor/" + processors_[i].name, *processor_counters_[i],
+                                    processors_[i].component->HeldEvents());
+    for (ProcessorStat& ps : processors_[i].component->Stats()) {
+      st.extra.push_back({std::move(ps.name), std::move(ps.label_key), std::move(ps.label_value),
+                          ps.value, ps.counter});
+    }
+    s.stages.push_back(std::move(st));
   }
   for (std::size_t i = 0; i < exporters_.size(); ++i) {
     s.stages.push_back(

@@ -4,7 +4,9 @@
 #include "strobed/exporters/debug/debug.h"
 #include "strobed/exporters/memory/memory.h"
 #include "strobed/pipeline/plugin_registry.h"
+#include "strobed/processors/adaptive_sampler/adaptive_sampler.h"
 #include "strobed/processors/batch/batch.h"
+#include "strobed/processors/head_sampler/head_sampler.h"
 #include "strobed/receivers/memory/memory.h"
 
 namespace strobed::pipeline {
@@ -13,7 +15,9 @@ void RegisterBuiltinPlugins(PluginRegistry& registry) {
   // Receivers.
   receivers::RegisterMemoryReceiver(registry);
   // Processors (memory_limiter is built into the pipeline entry; see memory_limiter.h).
+  processors::RegisterAdaptiveSampler(registry);
   processors::RegisterBatchProcessor(registry);
+  processors::RegisterHeadSampler(registry);
   // Exporters.
   exporters::RegisterDebugExporter(registry);
   exporters::RegisterMemoryExporter(registry);

@@ -17,6 +17,8 @@
 
 #include <chrono>
 #include <cstdint>
+#include <string>
+#include <vector>
 
 #include "strobe/base/status.h"
 #include "strobed/event/batch.h"
@@ -37,6 +39,16 @@ class ProcessContext {
 };
 
 inline constexpr uint64_t kNoDeadline = ~uint64_t{0};
+
+// A processor-specific statistic (samplers: kept/dropped by policy, effective rate), exported
+// as strobe_processor_<name>{pipeline,processor,<label_key>=<label_value>}.
+struct ProcessorStat {
+  std::string name;       // e.g. "sampler_kept_spans_total", "sampler_effective_ratio"
+  std::string label_key;  // optional, e.g. "policy"
+  std::string label_value;
+  double value = 0;
+  bool counter = true;  // false: gauge
+};
 
 class Processor {
  public:
@@ -59,6 +71,9 @@ class Processor {
 
   // Events currently held inside the processor. Thread-safe (atomic read).
   virtual uint64_t HeldEvents() const noexcept { return 0; }
+
+  // Processor-specific statistics. Thread-safe (reads atomics); not on the hot path.
+  virtual std::vector<ProcessorStat> Stats() const { return {}; }
 
   virtual strobe::Status Shutdown(std::chrono::milliseconds deadline) {
     (void)deadline;

@@ -1,6 +1,7 @@
 #include "strobed/pipeline/service.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <utility>
 
 #include "strobe/base/check.h"
@@ -379,6 +380,18 @@ std::string PipelineService::PrometheusText() const {
     for (const auto& st : p.stages) {
       line("strobe_pipeline_in_flight_events",
            "pipeline=\"" + p.name + "\",stage=\"" + st.stage + "\"", st.in_flight);
+    }
+  }
+  for (const auto& p : s.pipelines) {
+    for (const auto& st : p.stages) {
+      for (const auto& e : st.extra) {
+        std::string stage = st.stage.substr(st.stage.find('/') + 1);
+        std::string labels = "pipeline=\"" + p.name + "\",processor=\"" + stage + "\"";
+        if (!e.label_key.empty()) labels += "," + e.label_key + "=\"" + e.label_value + "\"";
+        char buf[64];
+        std::snprintf(buf, sizeof(buf), "%.17g", e.value);
+        out += "strobe_processor_" + e.name + "{" + labels + "} " + buf + "\n";
+      }
     }
   }
   out += "# TYPE strobe_pipeline_queued_bytes gauge\n";

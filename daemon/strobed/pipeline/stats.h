@@ -80,6 +80,15 @@ struct StageSnapshot {
   std::array<uint64_t, kDropReasonCount> dropped{};
   std::array<uint64_t, kRefuseReasonCount> refused{};
   uint64_t in_flight = 0;
+  // Processor-specific statistics: (name, label_key, label_value, value, is_counter).
+  struct Extra {
+    std::string name;
+    std::string label_key;
+    std::string label_value;
+    double value = 0;
+    bool counter = true;
+  };
+  std::vector<Extra> extra;
 
   uint64_t DroppedTotal() const;
   uint64_t Dropped(DropReason r) const { return dropped[static_cast<std::size_t>(r)]; }
