@@ -1,0 +1,160 @@
+#pragma once
+
+// stream::StreamEngine: the stream processor of `strobe serve` — windows, CEP rules and
+// anomaly detectors configured from the `stream:` YAML section, fed with pipeline batches.
+//
+//   auto engine = StreamEngine::Create(config["stream"], "strobe.yaml", keys, clock, &udas);
+//   for (const strobe::Status& e : engine->config_errors()) log(e.message());  // file:line
+//   engine->Consume(batch);      // pipeline worker (StreamExporter does this)
+//   engine->Tick();              // every ~100 ms-1 s: advances watermarks, closes windows
+//   engine->SnapshotSeries();    // latest aggregate values, for alert rules
+//   engine->SeriesJson() / EventsJson() / AppendPrometheus(out)   // HTTP handlers
+//
+// Configuration errors are per rule: a window, CEP rule or detector that does not parse is
+// skipped and reported with file:line and reason; the rest is built and runs.
+//
+// Outputs:
+//   - series: the latest value of every (window, aggregate, key) and of every anomaly score,
+//     at most max_series (further series are dropped and counted)
+//   - events: window results, CEP matches and anomalies as a bounded ring of JSON objects
+//     (the newest max_events) for the dashboard and /api/v1/stream/events
+//
+// Threading (docs/design/windows.md): Consume() and Tick() may be called from different
+// threads (pipeline worker, ticker); one mutex serialises them, taken once per batch (not per
+// event). Readers (snapshots, JSON, Prometheus text) take a second mutex that guards only the
+// published series and events, so HTTP never waits for a batch to be processed.
+
+#include <yaml-cpp/yaml.h>
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "strobe/base/status.h"
+#include "strobe/base/thread_annotations.h"
+#include "strobed/event/attribute.h"
+#include "strobed/event/batch.h"
+#include "strobed/pipeline/clock.h"
+#include "strobed/stream/aggregation.h"
+#include "strobed/stream/anomaly.h"
+#include "strobed/stream/cep.h"
+#include "strobed/stream/item.h"
+#include "strobed/stream/series.h"
+#include "strobed/stream/window.h"
+
+namespace strobed::stream {
+
+// Wall clock in Unix nanoseconds (event times are Unix ns). Thread-safe.
+class SystemClock final : public pipeline::Clock {
+ public:
+  uint64_t NowNs() const noexcept override;
+  static SystemClock& Get();
+};
+
+struct AnomalySpec {
+  std::string name;
+  std::string window;  // a window name
+  AggSpec aggregation;
+  DetectorOptions detector;
+  std::string file_line;
+};
+
+struct StreamEngineOptions {
+  std::size_t max_series = 100'000;
+  std::size_t max_events = 1'000;
+  std::size_t max_detectors = 10'000;
+};
+
+class StreamEngine : private ResultSink, private CepSink {
+ public:
+  // Builds an engine from a `stream:` node (null: an engine with nothing configured).
+  // Never fails as a whole: bad entries are in config_errors(). `clock` gives Unix ns (use
+  // SystemClock::Get(); tests use a pipeline::ManualClock). `registry` may be nullptr.
+  static std::unique_ptr<StreamEngine> Create(const YAML::Node& node, std::string_view file,
+                                              event::KeyTable& keys, pipeline::Clock& clock,
+                                              const AggregationRegistry* registry = nullptr,
+                                              StreamEngineOptions options = {});
+  ~StreamEngine() override;
+
+  const std::vector<strobe::Status>& config_errors() const { return errors_; }
+
+  // Feeds every item of `batch`. Thread-safe (serialised with Tick).
+  void Consume(const event::Batch& batch);
+  // Feeds items directly (tests, benchmarks). Thread-safe.
+  void ConsumeItems(std::span<const Item> items);
+  // Advances watermarks and closes windows at the clock's time. Thread-safe.
+  void Tick();
+  // Closes every open window (shutdown).
+  void FlushAll();
+
+  // Copies of the published state. Thread-safe.
+  std::vector<Series> SnapshotSeries() const;
+  std::string SeriesJson() const;
+  std::string EventsJson() const;
+  // Appends Prometheus text 0.0.4 of every series (strobe_stream_<aggregate>) and of the
+  // engine's own counters (late/dropped events per window, CEP matches, anomalies).
+  void AppendPrometheus(std::string& out) const;
+
+  std::size_t window_count() const { return windows_.size(); }
+  std::size_t cep_count() const { return ceps_.size(); }
+  std::size_t anomaly_count() const { return anomalies_.size(); }
+  const WindowOperator& window(std::size_t i) const { return *windows_[i].op; }
+  const CepOperator& cep(std::size_t i) const { return *ceps_[i].op; }
+  uint64_t anomalies_detected() const { return anomalies_total_.load(std::memory_order_relaxed); }
+  uint64_t series_dropped() const;
+
+ private:
+  StreamEngine(pipeline::Clock& clock, StreamEngineOptions options);
+  void OnWindow(const WindowResult& result) override;
+  void OnMatch(const CepMatch& match) override;
+  void AddEventLocked(std::string json) STROBE_REQUIRES(publish_mu_);
+  void SetSeriesLocked(std::string_view name, const std::string& source, const std::string& window,
+                       const std::vector<std::string>& label_names,
+                       std::span<const std::string> label_values, double value,
+                       uint64_t window_end_ns) STROBE_REQUIRES(publish_mu_);
+  void ProcessItem(const Item& item, uint64_t now) noexcept;
+
+  struct WindowEntry {
+    std::unique_ptr<WindowSpec> spec;
+    std::unique_ptr<WindowOperator> op;
+    std::vector<std::size_t> anomalies;  // indexes into anomalies_
+  };
+  struct CepEntry {
+    std::unique_ptr<CepRule> rule;
+    std::unique_ptr<CepOperator> op;
+  };
+  struct AnomalyEntry {
+    AnomalySpec spec;
+    std::map<std::string, std::unique_ptr<Detector>> detectors;  // by key labels
+    uint64_t anomalies = 0;
+  };
+
+  pipeline::Clock& clock_;
+  StreamEngineOptions options_;
+  std::vector<strobe::Status> errors_;
+  std::mutex process_mu_;  // serialises Consume/Tick (held once per batch)
+  std::vector<WindowEntry> windows_;
+  std::vector<CepEntry> ceps_;
+  std::vector<AnomalyEntry> anomalies_;
+  std::atomic<uint64_t> anomalies_total_{0};  // relaxed statistic; written under process_mu_
+
+  mutable std::mutex publish_mu_;
+  std::map<std::string, Series> series_ STROBE_GUARDED_BY(publish_mu_);
+  std::deque<std::string> events_ STROBE_GUARDED_BY(publish_mu_);
+  uint64_t series_dropped_ STROBE_GUARDED_BY(publish_mu_) = 0;
+  uint64_t events_total_ STROBE_GUARDED_BY(publish_mu_) = 0;
+};
+
+// Minimal JSON string escaping for the engine's output (quotes included).
+std::string JsonQuote(std::string_view s);
+// A finite double as JSON (NaN/inf → null).
+std::string JsonNumber(double v);
+
+}  // namespace strobed::stream
