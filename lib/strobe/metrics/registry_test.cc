@@ -1,0 +1,210 @@
+#include "strobe/metrics/registry.h"
+
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "strobe/metrics/exposition.h"
+#include "strobe/metrics/timer.h"
+
+namespace strobe::metrics {
+namespace {
+
+TEST(CounterTest, AddsFromSeveralThreads) {
+  Registry r;
+  Counter& c = *r.AddCounter({"jobs_total", "Jobs", ""}).value();
+  c.Inc();
+  c.Add(41);
+  std::thread t([&] {
+    for (int i = 0; i < 1000; ++i) c.Inc();
+  });
+  t.join();
+  EXPECT_EQ(c.Value(), 1042u);
+}
+
+TEST(CounterTest, FloatCounterRejectsNegativeAndNaN) {
+  Registry r;
+  FloatCounter& c = *r.AddFloatCounter({"cpu_seconds_total", "CPU", "seconds"}).value();
+  EXPECT_TRUE(c.Add(1.5));
+  EXPECT_FALSE(c.Add(-1));
+  EXPECT_FALSE(c.Add(std::nan("")));
+  EXPECT_FALSE(c.Add(INFINITY));
+  EXPECT_DOUBLE_EQ(c.Value(), 1.5);
+}
+
+TEST(CounterTest, UpDownCounterGoesNegative) {
+  Registry r;
+  UpDownCounter& c = *r.AddUpDownCounter({"inflight", "In flight", ""}).value();
+  c.Inc();
+  c.Add(-3);
+  EXPECT_EQ(c.Value(), -2);
+}
+
+TEST(GaugeTest, SetAddSub) {
+  Registry r;
+  Gauge& g = *r.AddGauge({"temperature", "T", ""}).value();
+  g.Set(10);
+  g.Add(2.5);
+  g.Sub(0.5);
+  EXPECT_DOUBLE_EQ(g.Value(), 12);
+}
+
+TEST(RegistryTest, RejectsBadNamesWithClearErrors) {
+  Registry r;
+  auto bad = r.AddCounter({"1abc", "", ""});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(bad.status().message().find("1abc"), std::string::npos);
+
+  auto reserved = r.AddCounterFamily({"x_total", "", ""}, {"__name"});
+  ASSERT_FALSE(reserved.ok());
+  EXPECT_NE(reserved.status().message().find("reserved"), std::string::npos);
+
+  EXPECT_FALSE(r.AddCounterFamily({"y_total", "", ""}, {"a-b"}).ok());
+  EXPECT_FALSE(r.AddCounterFamily({"y_total", "", ""}, {"a", "a"}).ok());
+  EXPECT_FALSE(r.AddHistogramFamily({"h", "", ""}, {"le"}).ok());
+  EXPECT_FALSE(r.AddGauge({"mem", "", "bytes"}).ok());  // unit not in name
+  EXPECT_TRUE(r.AddGauge({"mem_bytes", "", "bytes"}).ok());
+  EXPECT_FALSE(r.AddGauge({"bad_help", "\xff", ""}).ok());
+  HistogramOptions o;
+  o.bounds = {1, 1};
+  EXPECT_FALSE(r.AddHistogram({"h2", "", ""}, o).ok());
+}
+
+TEST(RegistryTest, DuplicateRegistration) {
+  Registry r;
+  auto a = r.AddCounterFamily({"req_total", "R", ""}, {"code"});
+  ASSERT_TRUE(a.ok());
+  // Same name (with or without _total), type and labels: the same family.
+  auto b = r.AddCounterFamily({"req", "R", ""}, {"code"});
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ(*a, *b);
+  auto other_labels = r.AddCounterFamily({"req_total", "R", ""}, {"method"});
+  ASSERT_FALSE(other_labels.ok());
+  EXPECT_EQ(other_labels.status().code(), StatusCode::kAlreadyExists);
+  auto other_type = r.AddGauge({"req", "R", ""});
+  ASSERT_FALSE(other_type.ok());
+  EXPECT_EQ(other_type.status().code(), StatusCode::kAlreadyExists);
+  // A gauge whose name is one of the counter's sample names collides too.
+  EXPECT_EQ(r.AddGauge({"req_created", "", ""}).status().code(), StatusCode::kAlreadyExists);
+  HistogramOptions o1, o2;
+  o2.unit_scale = 1e-9;
+  ASSERT_TRUE(r.AddHistogram({"lat", "", ""}, o1).ok());
+  EXPECT_EQ(r.AddHistogram({"lat", "", ""}, o2).status().code(), StatusCode::kAlreadyExists);
+  EXPECT_TRUE(r.AddHistogram({"lat", "", ""}, o1).ok());
+}
+
+TEST(FamilyTest, WithReturnsStableHandles) {
+  Registry r;
+  Family<Counter>& f = *r.AddCounterFamily({"http_requests", "", ""}, {"method", "code"}).value();
+  Counter& a = f.With({{"method", "GET"}, {"code", "200"}});
+  Counter& b = f.with({{"code", "200"}, {"method", "GET"}});  // any order
+  Counter& c = f.With({{"method", "POST"}, {"code", "200"}});
+  EXPECT_EQ(&a, &b);
+  EXPECT_NE(&a, &c);
+  a.Add(2);
+  c.Inc();
+  EXPECT_EQ(f.SeriesCount(), 2u);
+  snapshot::Snapshot s = r.Collect();
+  ASSERT_EQ(s.families.size(), 1u);
+  ASSERT_EQ(s.families[0].points.size(), 2u);
+  EXPECT_EQ(s.families[0].points[0].labels[0].value, "GET");
+  EXPECT_EQ(s.families[0].points[0].value, 2);
+}
+
+TEST(FamilyTest, BadLabelsFoldIntoOverflowAndCount) {
+  Registry r({.max_series_per_family = 2, .self_metrics = true});
+  Family<Counter>& f = *r.AddCounterFamily({"f_total", "", ""}, {"k"}).value();
+  EXPECT_FALSE(f.TryWith({{"wrong", "x"}}).ok());
+  EXPECT_FALSE(f.TryWith({{"k", "\xc3\x28"}}).ok());  // invalid UTF-8
+  f.With({{"k", "a"}}).Inc();
+  f.With({{"k", "b"}}).Inc();
+  EXPECT_EQ(f.TryWith({{"k", "c"}}).status().code(), StatusCode::kResourceExhausted);
+  Counter& o1 = f.With({{"k", "c"}});
+  Counter& o2 = f.With({{"k", "d"}});
+  Counter& o3 = f.With({{"nope", "d"}});
+  EXPECT_EQ(&o1, &o2);
+  EXPECT_EQ(&o1, &o3);
+  o1.Add(5);
+  const std::string text = RenderText(r, Format::kPrometheusText);
+  EXPECT_NE(text.find("f_total{k=\"__overflow__\"} 5"), std::string::npos) << text;
+  EXPECT_NE(text.find("strobe_metrics_cardinality_overflow_total 2"), std::string::npos) << text;
+  EXPECT_NE(text.find("strobe_metrics_label_errors_total 1"), std::string::npos) << text;
+}
+
+TEST(RegistryTest, CallbackGaugesAndFamilies) {
+  Registry r;
+  double v = 3;
+  ASSERT_TRUE(r.AddCallbackGauge({"cb", "", ""}, [&] { return v; }).ok());
+  ASSERT_TRUE(r.AddCallbackFamily({"cpu_seconds_total", "", "seconds"}, CallbackType::kCounter,
+                                  {"cpu"},
+                                  [](CallbackSink& s) {
+                                    s.Emit({"0"}, 1.5);
+                                    s.Emit({"1"}, 2.5);
+                                    s.Emit({"1", "extra"}, 9);  // skipped, counted
+                                  })
+                  .ok());
+  EXPECT_EQ(r.AddCallbackGauge({"cb", "", ""}, [] { return 0.0; }).code(),
+            StatusCode::kAlreadyExists);
+  v = 7;
+  snapshot::Snapshot s = r.Collect();
+  ASSERT_EQ(s.families.size(), 2u);
+  EXPECT_EQ(s.families[0].points[0].value, 7);
+  EXPECT_EQ(s.families[1].type, snapshot::MetricType::kCounter);
+  ASSERT_EQ(s.families[1].points.size(), 2u);
+  EXPECT_EQ(s.families[1].points[1].labels[0].value, "1");
+}
+
+TEST(RegistryTest, RemoveFreesTheName) {
+  Registry r;
+  ASSERT_TRUE(r.AddCounter({"gone_total", "", ""}).ok());
+  EXPECT_TRUE(r.Remove("gone_total").ok());
+  EXPECT_EQ(r.Remove("gone").code(), StatusCode::kNotFound);
+  EXPECT_TRUE(r.AddGauge({"gone_total", "", ""}).ok());
+}
+
+TEST(RegistryTest, RemovedCellsStartFromZeroWhenReused) {
+  Registry r;
+  Counter& c = *r.AddCounter({"a_total", "", ""}).value();
+  c.Add(100);
+  ASSERT_TRUE(r.Remove("a").ok());
+  Counter& d = *r.AddCounter({"b_total", "", ""}).value();  // likely reuses the cell
+  EXPECT_EQ(d.Value(), 0u);
+}
+
+TEST(HistogramTest, RecordsAndCollects) {
+  Registry r;
+  Histogram& h = *r.AddHistogram({"lat_seconds", "", "seconds"}, {.unit_scale = 1e-9}).value();
+  h.Record(1000);       // 1 us
+  h.Record(2'000'000);  // 2 ms
+  h.Record(0);
+  EXPECT_FALSE(h.Record(-1));
+  EXPECT_FALSE(h.Record(std::nan("")));
+  EXPECT_FALSE(h.Record(-INFINITY));
+  snapshot::HistogramValue v = h.Value();
+  EXPECT_EQ(v.count, 3u);
+  EXPECT_EQ(v.zero_count, 1u);
+  EXPECT_EQ(v.invalid_count, 3u);
+  EXPECT_DOUBLE_EQ(v.sum, 2'001'000);
+  EXPECT_EQ(v.min, 0);
+  EXPECT_EQ(v.max, 2'000'000);
+  ASSERT_EQ(v.bucket_counts.size(), v.bounds.size() + 1);
+  EXPECT_DOUBLE_EQ(v.bounds[0], 1e-6);
+  EXPECT_EQ(v.bucket_counts[0], 2u);  // 0 and exactly 1 us are <= 1e-6 s
+  uint64_t total = 0;
+  for (uint64_t n : v.bucket_counts) total += n;
+  EXPECT_EQ(total, 3u);
+}
+
+TEST(TimerTest, ScopedTimerRecordsElapsed) {
+  Registry r;
+  Histogram& h = *r.AddHistogram({"op_ns", "", ""}).value();
+  { ScopedTimer t(h); }
+  ScopedTimer t2(h);
+  const uint64_t ns = t2.Stop();
+  EXPECT_LT(ns, 1'000'000'000u);
+  EXPECT_EQ(h.Data().count(), 2u);
+}
+
+}  // namespace
+}  // namespace strobe::metrics
