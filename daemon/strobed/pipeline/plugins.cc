@@ -7,6 +7,7 @@
 #include "strobed/processors/adaptive_sampler/adaptive_sampler.h"
 #include "strobed/processors/batch/batch.h"
 #include "strobed/processors/head_sampler/head_sampler.h"
+#include "strobed/processors/tail_sampler/tail_sampler.h"
 #include "strobed/receivers/memory/memory.h"
 
 namespace strobed::pipeline {
@@ -18,6 +19,7 @@ void RegisterBuiltinPlugins(PluginRegistry& registry) {
   processors::RegisterAdaptiveSampler(registry);
   processors::RegisterBatchProcessor(registry);
   processors::RegisterHeadSampler(registry);
+  processors::RegisterTailSampler(registry);
   // Exporters.
   exporters::RegisterDebugExporter(registry);
   exporters::RegisterMemoryExporter(registry);
