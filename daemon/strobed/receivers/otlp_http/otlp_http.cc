@@ -1,0 +1,288 @@
+#include "strobed/receivers/otlp_http/otlp_http.h"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+
+#include "strobe/base/check.h"
+#include "strobed/otlp/compression.h"
+#include "strobed/otlp/otlp_encode.h"
+#include "strobed/server/http_server.h"
+#include "strobed/server/router.h"
+
+namespace strobed::receivers {
+namespace {
+
+// gRPC status codes used in OTLP/HTTP error bodies.
+constexpr int32_t kGrpcInvalidArgument = 3;
+constexpr int32_t kGrpcResourceExhausted = 8;
+constexpr int32_t kGrpcUnavailable = 14;
+
+const char* ItemName(otlp::Signal s) {
+  switch (s) {
+    case otlp::Signal::kTraces:
+      return "spans";
+    case otlp::Signal::kMetrics:
+      return "metric_points";
+    case otlp::Signal::kLogs:
+      return "log_records";
+  }
+  return "items";
+}
+
+std::string Lower(std::string_view s) {
+  std::string v(s);
+  std::transform(v.begin(), v.end(), v.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return v;
+}
+
+// Media type of a Content-Type header value (before parameters), trimmed and lowercased.
+std::string MediaType(std::string_view ct) {
+  ct = ct.substr(0, ct.find(';'));
+  while (!ct.empty() && ct.front() == ' ') ct.remove_prefix(1);
+  while (!ct.empty() && ct.back() == ' ') ct.remove_suffix(1);
+  return Lower(ct);
+}
+
+const char* ContentTypeOf(otlp::Encoding e) {
+  return e == otlp::Encoding::kJson ? "application/json" : "application/x-protobuf";
+}
+
+server::Response Body(int status, otlp::Encoding e, std::string body) {
+  server::Response r;
+  r.status = status;
+  r.body = std::move(body);
+  r.headers.Set("Content-Type", ContentTypeOf(e));
+  return r;
+}
+
+std::string RetryAfterSeconds(std::chrono::milliseconds ms) {
+  auto s = (ms.count() + 999) / 1000;
+  return std::to_string(std::max<int64_t>(1, s));
+}
+
+}  // namespace
+
+OtlpHttpReceiver::OtlpHttpReceiver(OtlpHttpOptions options) : options_(std::move(options)) {
+  strobe::metrics::Registry& reg =
+      options_.metrics != nullptr ? *options_.metrics : strobe::metrics::Registry::Default();
+  for (otlp::Signal s : {otlp::Signal::kTraces, otlp::Signal::kMetrics, otlp::Signal::kLogs}) {
+    std::string item = ItemName(s);
+    auto acc = reg.AddCounterFamily({"strobe_receiver_accepted_" + item + "_total",
+                                     "Items a receiver pushed into the pipeline successfully.", ""},
+                                    {"receiver"});
+    auto ref =
+        reg.AddCounterFamily({"strobe_receiver_refused_" + item + "_total",
+                              "Items a receiver could not push into the pipeline, by reason.", ""},
+                             {"receiver", "reason"});
+    // Registration of fixed, valid names only fails on a programming error.
+    STROBE_CHECK(acc.ok() && ref.ok());
+    counters_[static_cast<size_t>(s)] = {*acc, *ref};
+  }
+}
+
+OtlpHttpReceiver::~OtlpHttpReceiver() {
+  if (server_) (void)server_->Shutdown(std::chrono::milliseconds(0));
+}
+
+void OtlpHttpReceiver::CountRefused(otlp::Signal signal, std::string_view reason, uint64_t items) {
+  counters_[static_cast<size_t>(signal)]
+      .refused->With({{"receiver", options_.name}, {"reason", reason}})
+      .Add(items);
+}
+
+server::Response OtlpHttpReceiver::Refuse(otlp::Signal signal, otlp::Encoding enc, int status,
+                                          int32_t grpc_code, std::string_view reason,
+                                          std::string message, uint64_t items) {
+  CountRefused(signal, reason, items);
+  return Body(status, enc, otlp::EncodeRpcStatus(enc, grpc_code, message));
+}
+
+server::Response OtlpHttpReceiver::Handle(otlp::Signal signal, const server::Request& req) {
+  // Encoding from Content-Type.
+  std::string media = MediaType(req.headers.Get("Content-Type").value_or(""));
+  otlp::Encoding enc;
+  if (media == "application/x-protobuf") {
+    enc = otlp::Encoding::kProtobuf;
+  } else if (media == "application/json") {
+    enc = otlp::Encoding::kJson;
+  } else {
+    CountRefused(signal, "unsupported_media_type", 0);
+    return server::Response::Error(415, "unsupported Content-Type '" + media +
+                                            "': use application/x-protobuf or application/json");
+  }
+  otlp::ContentEncoding ce =
+      otlp::ParseContentEncoding(req.headers.Get("Content-Encoding").value_or(""));
+  if (ce == otlp::ContentEncoding::kUnknown) {
+    CountRefused(signal, "unsupported_media_type", 0);
+    return server::Response::Error(415, "unsupported Content-Encoding: use gzip or identity");
+  }
+  pipeline::Ingest* ingest = ingest_.load(std::memory_order_acquire);  // see ingest_
+  if (ingest == nullptr) {
+    return Refuse(signal, enc, 503, kGrpcUnavailable, "shutdown", "receiver not running", 0);
+  }
+
+  std::string inflated;
+  std::string_view body = req.body;
+  if (ce != otlp::ContentEncoding::kIdentity) {
+    strobe::Result<std::string> r = otlp::Decompress(ce, req.body, options_.max_decompressed_bytes);
+    if (!r.ok()) {
+      bool big = r.status().code() == strobe::StatusCode::kResourceExhausted;
+      return Refuse(signal, enc, big ? 413 : 400,
+                    big ? kGrpcResourceExhausted : kGrpcInvalidArgument,
+                    big ? "too_large" : "invalid", r.status().message(), 0);
+    }
+    inflated = std::move(r).value();
+    body = inflated;
+  }
+
+  event::BatchPtr batch = ingest->pool().Acquire();
+  otlp::DecodeOptions dopts;
+  dopts.keys = options_.keys;
+  strobe::Result<otlp::DecodeStats> decoded = otlp::Decode(signal, enc, body, *batch, dopts);
+  if (!decoded.ok()) {
+    return Refuse(signal, enc, 400, kGrpcInvalidArgument, "invalid",
+                  std::string(otlp::SignalName(signal)) + ": " + decoded.status().message(), 0);
+  }
+  uint64_t items = decoded->items;
+  if (items == 0) {
+    return Body(200, enc, otlp::EncodeResponse(signal, enc, 0, ""));
+  }
+  pipeline::PushResult pushed = ingest->Push(std::move(batch));
+  switch (pushed.status) {
+    case pipeline::PushStatus::kAccepted:
+      counters_[static_cast<size_t>(signal)]
+          .accepted->With({{"receiver", options_.name}})
+          .Add(items);
+      return Body(200, enc, otlp::EncodeResponse(signal, enc, 0, ""));
+    case pipeline::PushStatus::kDropped:
+      CountRefused(signal, "pipeline_dropped", items);
+      return Body(200, enc,
+                  otlp::EncodeResponse(signal, enc, static_cast<int64_t>(items),
+                                       "dropped by the pipeline's back-pressure policy"));
+    case pipeline::PushStatus::kThrottled:
+    case pipeline::PushStatus::kRefused:
+    case pipeline::PushStatus::kShutdown: {
+      std::string reason = pushed.refuse_reason == pipeline::RefuseReason::kCount
+                               ? std::string("shutdown")
+                               : std::string(pipeline::RefuseReasonName(pushed.refuse_reason));
+      int status = pushed.status == pipeline::PushStatus::kThrottled ? 429 : 503;
+      server::Response r =
+          Refuse(signal, enc, status, kGrpcUnavailable, reason,
+                 "pipeline " + std::string(pipeline::PushStatusName(pushed.status)) + " (" +
+                     reason + "); retry later",
+                 items);
+      if (pushed.status != pipeline::PushStatus::kShutdown || pushed.retry_after.count() > 0) {
+        r.headers.Set("Retry-After", RetryAfterSeconds(pushed.retry_after));
+      }
+      return r;
+    }
+  }
+  return server::Response::Error(500, "unknown push status");
+}
+
+strobe::Status OtlpHttpReceiver::Start(pipeline::Ingest& ingest) {
+  ingest_.store(&ingest, std::memory_order_release);  // see ingest_
+  router_ = std::make_unique<server::Router>();
+  server::RouteOptions ro;
+  ro.max_body_bytes = options_.max_body_bytes;
+  router_->Handle(
+      "POST", "/v1/traces",
+      [this](const server::Request& r) { return Handle(otlp::Signal::kTraces, r); }, ro);
+  router_->Handle(
+      "POST", "/v1/metrics",
+      [this](const server::Request& r) { return Handle(otlp::Signal::kMetrics, r); }, ro);
+  router_->Handle(
+      "POST", "/v1/logs",
+      [this](const server::Request& r) { return Handle(otlp::Signal::kLogs, r); }, ro);
+  server::ServerOptions so;
+  so.name = options_.name;
+  so.host = options_.host;
+  so.port = options_.port;
+  so.threads = options_.threads;
+  so.auth_token = options_.auth_token;
+  server_ = std::make_unique<server::HttpServer>(so, *router_);
+  return server_->Start();
+}
+
+strobe::Status OtlpHttpReceiver::Shutdown(std::chrono::milliseconds deadline) {
+  strobe::Status st;
+  if (server_) st = server_->Shutdown(deadline);
+  ingest_.store(nullptr, std::memory_order_release);
+  return st;
+}
+
+std::string OtlpHttpReceiver::BoundAddress() const {
+  return server_ ? server_->BoundAddress() : std::string();
+}
+
+uint16_t OtlpHttpReceiver::BoundPort() const { return server_ ? server_->BoundPort() : 0; }
+
+namespace {
+
+// "127.0.0.1:4318", ":0" (loopback, free port), "0.0.0.0:4318".
+strobe::Status ParseEndpoint(std::string_view text, std::string& host, uint16_t& port) {
+  size_t colon = text.rfind(':');
+  if (colon == std::string_view::npos) {
+    return strobe::InvalidArgument("endpoint '" + std::string(text) + "' must be host:port");
+  }
+  host = std::string(text.substr(0, colon));
+  if (host.empty()) host = "127.0.0.1";
+  std::string_view p = text.substr(colon + 1);
+  unsigned v = 0;
+  auto [ptr, ec] = std::from_chars(p.data(), p.data() + p.size(), v);
+  if (ec != std::errc() || ptr != p.data() + p.size() || v > 65535) {
+    return strobe::InvalidArgument("endpoint '" + std::string(text) + "': bad port");
+  }
+  port = static_cast<uint16_t>(v);
+  return strobe::OkStatus();
+}
+
+}  // namespace
+
+void RegisterOtlpHttpReceiver(pipeline::PluginRegistry& registry) {
+  STROBE_CHECK(
+      registry
+          .AddReceiver({
+              .type = "otlp_http",
+              .description = "OTLP/HTTP receiver: POST /v1/traces, /v1/metrics, /v1/logs in "
+                             "protobuf or JSON, gzip bodies, OTLP status codes.",
+              .signals = event::kSignalAll,
+              .options =
+                  {
+                      {"endpoint", pipeline::OptionType::kString, "127.0.0.1:4318",
+                       "host:port to listen on (':0' picks a free port)"},
+                      {"max_body_bytes", pipeline::OptionType::kBytes, "20MiB",
+                       "largest request body on the wire (413 above)"},
+                      {"max_decompressed_bytes", pipeline::OptionType::kBytes, "64MiB",
+                       "largest inflated gzip body (413 above)"},
+                      {"threads", pipeline::OptionType::kInt, "2", "HTTP I/O threads"},
+                      {"auth_token", pipeline::OptionType::kString, "",
+                       "require 'Authorization: Bearer <token>' when set"},
+                  },
+              .create = [](const pipeline::ComponentContext& ctx)
+                  -> strobe::Result<std::unique_ptr<pipeline::Receiver>> {
+                OtlpHttpOptions o;
+                o.name = ctx.id.ToString();
+                STROBE_RETURN_IF_ERROR(
+                    ParseEndpoint(ctx.options.GetString("endpoint"), o.host, o.port)
+                        .WithContext(ctx.options.Where("endpoint")));
+                o.max_body_bytes = ctx.options.GetBytes("max_body_bytes");
+                o.max_decompressed_bytes = ctx.options.GetBytes("max_decompressed_bytes");
+                int64_t threads = ctx.options.GetInt("threads");
+                if (threads < 1 || threads > 64) {
+                  return strobe::InvalidArgument(ctx.options.Where("threads") +
+                                                 ": otlp_http.threads must be in 1..64");
+                }
+                o.threads = static_cast<int>(threads);
+                o.auth_token = ctx.options.GetString("auth_token");
+                o.keys = &ctx.keys;
+                return std::unique_ptr<pipeline::Receiver>(
+                    std::make_unique<OtlpHttpReceiver>(std::move(o)));
+              },
+          })
+          .ok());
+}
+
+}  // namespace strobed::receivers

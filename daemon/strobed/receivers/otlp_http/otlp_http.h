@@ -1,0 +1,98 @@
+#pragma once
+
+// The `otlp_http` receiver: OTLP/HTTP on POST /v1/traces, /v1/metrics and /v1/logs (default
+// 127.0.0.1:4318; port 0 picks a free one), as the OTLP specification describes:
+//
+//   Content-Type       application/x-protobuf or application/json (OTLP/JSON); anything
+//                      else → 415.
+//   Content-Encoding   gzip, deflate or identity; anything else → 415. Inflated size is
+//                      bounded by max_decompressed_bytes → 413.
+//   Body               Content-Length or chunked (the OpenTelemetry JS SDK sends chunked
+//                      bodies without Content-Length); above max_body_bytes → 413.
+//   Success            200 with an Export*ServiceResponse in the request's encoding; when the
+//                      pipeline's drop policy discarded the data, partial_success carries the
+//                      rejected count and a message.
+//   Bad data           400 with a google.rpc.Status body (code 3, the decoder's message).
+//   Back-pressure      429 + Retry-After when the memory limiter is above its soft limit,
+//                      503 + Retry-After when refused (hard limit, queue full), 503 while
+//                      shutting down — clients retry those, never 400s.
+//
+// Self-metrics (in the strobe::metrics registry, names as operators know them from the
+// OpenTelemetry Collector): strobe_receiver_accepted_{spans,metric_points,log_records}_total
+// {receiver} and strobe_receiver_refused_..._total{receiver,reason}; reason is one of
+// invalid, too_large, unsupported_media_type, pipeline_dropped, or the pipeline's refuse
+// reasons (memory_soft_limit, memory_hard_limit, queue_full, shutdown). Requests refused
+// before the handler runs (a body over
+// max_body_bytes announced by Content-Length, a malformed HTTP request) are counted by the
+// HTTP server's own metrics, since their item count is unknown.
+//
+// Thread class: Handle() is thread-safe; Start/Shutdown from the control thread.
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "strobe/metrics/family.h"
+#include "strobe/metrics/registry.h"
+#include "strobed/otlp/otlp_decode.h"
+#include "strobed/pipeline/plugin_registry.h"
+#include "strobed/pipeline/receiver.h"
+#include "strobed/server/http.h"
+
+namespace strobed::server {
+class HttpServer;
+class Router;
+}  // namespace strobed::server
+
+namespace strobed::receivers {
+
+struct OtlpHttpOptions {
+  std::string name = "otlp_http";  // the `receiver` label
+  std::string host = "127.0.0.1";
+  uint16_t port = 4318;
+  int threads = 2;
+  uint64_t max_body_bytes = uint64_t{20} << 20;          // on the wire (compressed)
+  uint64_t max_decompressed_bytes = uint64_t{64} << 20;  // after inflating
+  std::string auth_token;                                // empty: no auth
+  event::KeyTable* keys = nullptr;                       // nullptr: KeyTable::Global()
+  strobe::metrics::Registry* metrics = nullptr;          // nullptr: Registry::Default()
+};
+
+class OtlpHttpReceiver final : public pipeline::Receiver {
+ public:
+  explicit OtlpHttpReceiver(OtlpHttpOptions options);
+  ~OtlpHttpReceiver() override;
+
+  strobe::Status Start(pipeline::Ingest& ingest) override;
+  strobe::Status Shutdown(std::chrono::milliseconds deadline) override;
+
+  // "127.0.0.1:4318" once started ("" before).
+  std::string BoundAddress() const;
+  uint16_t BoundPort() const;
+
+  // Serves one request for `signal` (what the routes call; public for socket-free tests).
+  // Requires Start() to have bound `ingest` (else 503).
+  server::Response Handle(otlp::Signal signal, const server::Request& request);
+
+ private:
+  struct Counters {
+    strobe::metrics::Family<strobe::metrics::Counter>* accepted = nullptr;
+    strobe::metrics::Family<strobe::metrics::Counter>* refused = nullptr;
+  };
+  void CountRefused(otlp::Signal signal, std::string_view reason, uint64_t items);
+  server::Response Refuse(otlp::Signal signal, otlp::Encoding enc, int status, int32_t grpc_code,
+                          std::string_view reason, std::string message, uint64_t items);
+
+  OtlpHttpOptions options_;
+  // Acquire/release: Start() publishes `ingest` before the server runs any handler.
+  std::atomic<pipeline::Ingest*> ingest_{nullptr};
+  Counters counters_[3];  // by otlp::Signal
+  std::unique_ptr<server::Router> router_;
+  std::unique_ptr<server::HttpServer> server_;
+};
+
+void RegisterOtlpHttpReceiver(pipeline::PluginRegistry& registry);
+
+}  // namespace strobed::receivers

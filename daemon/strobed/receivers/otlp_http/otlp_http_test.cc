@@ -1,0 +1,223 @@
+#include "strobed/receivers/otlp_http/otlp_http.h"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <string>
+
+#include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
+#include "strobe/metrics/exposition.h"
+#include "strobed/otlp/compression.h"
+#include "strobed/otlp/otlp_encode.h"
+#include "strobed/otlp/synthetic.h"
+
+namespace strobed::receivers {
+namespace {
+
+// An Ingest that keeps what it accepts and answers with a configurable status.
+class FakeIngest : public pipeline::Ingest {
+ public:
+  pipeline::PushResult Push(event::BatchPtr&& batch,
+                            const pipeline::PushOptions&) noexcept override {
+    pipeline::PushResult r;
+    r.status = status;
+    if (status == pipeline::PushStatus::kAccepted || status == pipeline::PushStatus::kDropped) {
+      spans += batch->spans().size();
+      metrics += batch->metrics().size();
+      return r;
+    }
+    r.refuse_reason = reason;
+    r.retry_after = std::chrono::milliseconds(1500);
+    r.batch = std::move(batch);
+    return r;
+  }
+  event::BatchPool& pool() noexcept override { return pool_; }
+
+  pipeline::PushStatus status = pipeline::PushStatus::kAccepted;
+  pipeline::RefuseReason reason = pipeline::RefuseReason::kMemorySoft;
+  uint64_t spans = 0;
+  uint64_t metrics = 0;
+
+ private:
+  event::BatchPool pool_;
+};
+
+server::Request Post(std::string content_type, std::string body) {
+  server::Request r;
+  r.method = "POST";
+  r.path = "/v1/traces";
+  r.headers.Add("Content-Type", std::move(content_type));
+  r.body = std::move(body);
+  return r;
+}
+
+class OtlpHttpTest : public ::testing::Test {
+ protected:
+  OtlpHttpTest() {
+    OtlpHttpOptions o;
+    o.port = 0;
+    o.metrics = &registry_;
+    o.max_decompressed_bytes = 1 << 20;
+    receiver_ = std::make_unique<OtlpHttpReceiver>(o);
+  }
+  void SetUp() override { ASSERT_TRUE(receiver_->Start(ingest_).ok()); }
+  void TearDown() override { (void)receiver_->Shutdown(std::chrono::seconds(1)); }
+  std::string Metrics() {
+    return strobe::metrics::RenderText(registry_, strobe::metrics::Format::kPrometheusText);
+  }
+
+  strobe::metrics::Registry registry_;
+  FakeIngest ingest_;
+  std::unique_ptr<OtlpHttpReceiver> receiver_;
+};
+
+TEST_F(OtlpHttpTest, AcceptsProtobufJsonAndGzip) {
+  otlp::SyntheticOptions so;
+  so.spans = 20;
+  otlp::SyntheticTraces gen(5, so);
+  server::Response r =
+      receiver_->Handle(otlp::Signal::kTraces, Post("application/x-protobuf", gen.Next()));
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.headers.Get("Content-Type").value_or(""), "application/x-protobuf");
+  EXPECT_EQ(ingest_.spans, 20u);
+
+  server::Request gz = Post("application/x-protobuf", otlp::GzipCompress(gen.Next()));
+  gz.headers.Add("Content-Encoding", "gzip");
+  EXPECT_EQ(receiver_->Handle(otlp::Signal::kTraces, gz).status, 200);
+  EXPECT_EQ(ingest_.spans, 40u);
+
+  server::Response j = receiver_->Handle(
+      otlp::Signal::kMetrics,
+      Post(
+          "application/json; charset=utf-8",
+          R"({"resourceMetrics":[{"scopeMetrics":[{"metrics":[{"name":"m","gauge":{"dataPoints":[{"asDouble":1}]}}]}]}]})"));
+  EXPECT_EQ(j.status, 200);
+  EXPECT_EQ(j.body, "{}");
+  EXPECT_EQ(ingest_.metrics, 1u);
+  std::string m = Metrics();
+  EXPECT_NE(m.find("strobe_receiver_accepted_spans_total{receiver=\"otlp_http\"} 40"),
+            std::string::npos)
+      << m;
+  EXPECT_NE(m.find("strobe_receiver_accepted_metric_points_total{receiver=\"otlp_http\"} 1"),
+            std::string::npos);
+}
+
+TEST_F(OtlpHttpTest, BadInputGetsTheRightStatusAndIsCounted) {
+  std::string good = otlp::SyntheticTraces(1).Next();
+  server::Response trunc = receiver_->Handle(
+      otlp::Signal::kTraces, Post("application/x-protobuf", good.substr(0, good.size() / 2)));
+  EXPECT_EQ(trunc.status, 400);
+  EXPECT_NE(trunc.body.find("malformed protobuf"), std::string::npos);
+
+  server::Response type = receiver_->Handle(otlp::Signal::kTraces, Post("text/plain", good));
+  EXPECT_EQ(type.status, 415);
+
+  server::Response json =
+      receiver_->Handle(otlp::Signal::kTraces, Post("application/json", "{nope"));
+  EXPECT_EQ(json.status, 400);
+  EXPECT_NE(json.body.find("invalid JSON"), std::string::npos);
+  EXPECT_EQ(json.headers.Get("Content-Type").value_or(""), "application/json");
+
+  server::Response id = receiver_->Handle(
+      otlp::Signal::kTraces,
+      Post(
+          "application/json",
+          R"({"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"0102","spanId":"0102030405060708"}]}]}]})"));
+  EXPECT_EQ(id.status, 400);
+  EXPECT_NE(id.body.find("traceId"), std::string::npos);
+
+  server::Request bomb =
+      Post("application/x-protobuf", otlp::GzipCompress(std::string(4 << 20, 'x')));
+  bomb.headers.Add("Content-Encoding", "gzip");
+  EXPECT_EQ(receiver_->Handle(otlp::Signal::kTraces, bomb).status, 413);
+
+  server::Request br = Post("application/x-protobuf", good);
+  br.headers.Add("Content-Encoding", "br");
+  EXPECT_EQ(receiver_->Handle(otlp::Signal::kTraces, br).status, 415);
+
+  std::string m = Metrics();
+  EXPECT_NE(
+      m.find("strobe_receiver_refused_spans_total{receiver=\"otlp_http\",reason=\"invalid\"}"),
+      std::string::npos)
+      << m;
+  EXPECT_NE(m.find("reason=\"too_large\""), std::string::npos);
+  EXPECT_NE(m.find("reason=\"unsupported_media_type\""), std::string::npos);
+  EXPECT_EQ(ingest_.spans, 0u);
+}
+
+TEST_F(OtlpHttpTest, BackPressureMapsTo429And503WithRetryAfter) {
+  std::string body = otlp::SyntheticTraces(2).Next();
+  ingest_.status = pipeline::PushStatus::kThrottled;
+  server::Response r =
+      receiver_->Handle(otlp::Signal::kTraces, Post("application/x-protobuf", body));
+  EXPECT_EQ(r.status, 429);
+  EXPECT_EQ(r.headers.Get("Retry-After").value_or(""), "2");
+  ingest_.status = pipeline::PushStatus::kRefused;
+  ingest_.reason = pipeline::RefuseReason::kMemoryHard;
+  r = receiver_->Handle(otlp::Signal::kTraces, Post("application/x-protobuf", body));
+  EXPECT_EQ(r.status, 503);
+  EXPECT_TRUE(r.headers.Has("Retry-After"));
+  ingest_.status = pipeline::PushStatus::kDropped;
+  r = receiver_->Handle(otlp::Signal::kTraces, Post("application/x-protobuf", body));
+  EXPECT_EQ(r.status, 200);
+  auto ps = otlp::DecodeResponse(otlp::Signal::kTraces, r.body);
+  ASSERT_TRUE(ps.ok());
+  EXPECT_EQ(ps->rejected, 1000);
+  std::string m = Metrics();
+  EXPECT_NE(m.find("reason=\"memory_soft_limit\"} 1000"), std::string::npos) << m;
+  EXPECT_NE(m.find("reason=\"pipeline_dropped\"} 1000"), std::string::npos);
+}
+
+// Sends raw HTTP over a socket; returns the response head and body.
+std::string RawHttp(uint16_t port, const std::string& request) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    ::close(fd);
+    return "connect failed";
+  }
+  size_t off = 0;
+  while (off < request.size()) {
+    ssize_t n = ::send(fd, request.data() + off, request.size() - off, 0);
+    if (n <= 0) break;
+    off += static_cast<size_t>(n);
+  }
+  std::string out;
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::recv(fd, buf, sizeof(buf), 0)) > 0) out.append(buf, static_cast<size_t>(n));
+  ::close(fd);
+  return out;
+}
+
+TEST_F(OtlpHttpTest, ServesChunkedBodiesWithoutContentLengthOverTheNetwork) {
+  otlp::SyntheticOptions so;
+  so.spans = 7;
+  std::string body = otlp::SyntheticTraces(3, so).Next();
+  std::string req =
+      "POST /v1/traces HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+      "Content-Type: application/x-protobuf\r\nTransfer-Encoding: chunked\r\n\r\n";
+  size_t half = body.size() / 2;
+  auto chunk = [](std::string_view c) {
+    char hex[16];
+    std::snprintf(hex, sizeof(hex), "%zx\r\n", c.size());
+    return std::string(hex) + std::string(c) + "\r\n";
+  };
+  req += chunk(std::string_view(body).substr(0, half)) +
+         chunk(std::string_view(body).substr(half)) + "0\r\n\r\n";
+  std::string resp = RawHttp(receiver_->BoundPort(), req);
+  EXPECT_EQ(resp.rfind("HTTP/1.1 200", 0), 0u) << resp;
+  EXPECT_EQ(ingest_.spans, 7u);
+  std::string wrong = RawHttp(receiver_->BoundPort(),
+                              "GET /v1/traces HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(wrong.rfind("HTTP/1.1 405", 0), 0u) << wrong;
+}
+
+}  // namespace
+}  // namespace strobed::receivers
