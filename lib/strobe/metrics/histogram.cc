@@ -2,19 +2,31 @@
 
 #include <algorithm>
 #include <bit>
+#include <cstdio>
+#include <cstdlib>
 
 #include "strobe/base/clock.h"
 
 namespace strobe::metrics {
 
+namespace {
+
+// x rounded to 15 significant digits, so 1e3 * 1e-9 is exposed as le="1e-06", not as
+// le="1.0000000000000002e-06".
+double RoundDecimal(double x) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.15g", x);
+  return std::strtod(buf, nullptr);
+}
+
+}  // namespace
+
 std::vector<double> DefaultLatencyBounds(double unit_scale) {
   std::vector<double> out;
   for (double decade = 1e3; decade < 1e10; decade *= 10) {
-    out.push_back(decade * unit_scale);
-    out.push_back(decade * 2.5 * unit_scale);
-    out.push_back(decade * 5 * unit_scale);
+    for (double step : {1.0, 2.5, 5.0}) out.push_back(RoundDecimal(decade * step * unit_scale));
   }
-  out.push_back(1e10 * unit_scale);
+  out.push_back(RoundDecimal(1e10 * unit_scale));
   return out;
 }
 
