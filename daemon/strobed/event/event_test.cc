@@ -1,0 +1,213 @@
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <string>
+
+#include "strobed/event/arena.h"
+#include "strobed/event/attribute.h"
+#include "strobed/event/batch.h"
+#include "strobed/event/span.h"
+
+namespace strobed::event {
+namespace {
+
+TEST(ArenaTest, AllocatesAlignedAndReusesChunksAfterReset) {
+  Arena arena(256, 1 << 20);
+  EXPECT_EQ(arena.reserved_bytes(), 0u);  // lazy
+  for (int i = 0; i < 1000; ++i) {
+    void* p = arena.Allocate(24, 8);
+    ASSERT_EQ(reinterpret_cast<uintptr_t>(p) % 8, 0u);
+    std::memset(p, 0xab, 24);
+  }
+  auto* d = arena.AllocateArray<double>(3);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(d) % alignof(double), 0u);
+  std::size_t reserved = arena.reserved_bytes();
+  EXPECT_GE(reserved, 24000u);
+  EXPECT_EQ(arena.used_bytes(), 24000u + 24u);
+  arena.Reset();
+  EXPECT_EQ(arena.used_bytes(), 0u);
+  EXPECT_EQ(arena.reserved_bytes(), reserved);  // chunks kept
+  for (int i = 0; i < 1000; ++i) arena.Allocate(24, 8);
+  EXPECT_EQ(arena.reserved_bytes(), reserved);  // no new chunk needed
+}
+
+TEST(ArenaTest, ResetFreesChunksBeyondTheRetentionBudget) {
+  Arena arena(1024, 4096);
+  for (int i = 0; i < 100; ++i) arena.Allocate(1000, 8);
+  EXPECT_GT(arena.reserved_bytes(), 4096u);
+  arena.Reset();
+  EXPECT_LE(arena.reserved_bytes(), 4096u);
+  EXPECT_EQ(arena.CopyString("hello"), "hello");
+}
+
+TEST(ArenaTest, LargeAllocationsGetTheirOwnChunk) {
+  Arena arena(256, 1 << 20);
+  char* big = arena.AllocateArray<char>(100000);
+  std::memset(big, 1, 100000);
+  EXPECT_GE(arena.reserved_bytes(), 100000u);
+  EXPECT_EQ(arena.CopyString(""), "");
+}
+
+TEST(KeyTableTest, InternsDenseIdsAndFindsThem) {
+  KeyTable t(8, 16);
+  auto a = t.Intern("http.method");
+  auto b = t.Intern("http.route");
+  ASSERT_TRUE(a && b);
+  EXPECT_EQ(a->index, 0u);
+  EXPECT_EQ(b->index, 1u);
+  EXPECT_EQ(t.Intern("http.method")->index, 0u);
+  EXPECT_EQ(t.Name(*b), "http.route");
+  EXPECT_EQ(t.Find("http.route")->index, 1u);
+  EXPECT_FALSE(t.Find("nope").has_value());
+  EXPECT_FALSE(t.Intern("this.key.is.longer.than.16").has_value());
+  EXPECT_EQ(t.rejected(), 1u);
+}
+
+TEST(KeyTableTest, FullTableRefusesAndCounts) {
+  KeyTable t(4);
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(t.Intern("k" + std::to_string(i)).has_value());
+  EXPECT_FALSE(t.Intern("k4").has_value());
+  EXPECT_EQ(t.rejected(), 1u);
+  EXPECT_EQ(t.Intern("k2")->index, 2u);  // known keys still resolve
+  EXPECT_EQ(t.size(), 4u);
+}
+
+TEST(KeyTableTest, WellKnownKeysHaveFixedIds) {
+  EXPECT_EQ(KeyTable::Global().Name(keys::kServiceName), "service.name");
+  EXPECT_EQ(KeyTable::Global().Name(keys::kSamplingPriority), "sampling.priority");
+}
+
+TEST(ValueTest, TypesEqualityAndText) {
+  Value s = Value::String("abc");
+  EXPECT_EQ(s.type(), ValueType::kString);
+  EXPECT_EQ(s.AsString(), "abc");
+  EXPECT_EQ(Value::Int(-3).ToString(), "-3");
+  EXPECT_EQ(Value::Bool(true).ToString(), "true");
+  EXPECT_EQ(Value::Double(1.5).ToString(), "1.5");
+  Value arr[] = {Value::Int(1), Value::String("x")};
+  EXPECT_EQ(Value::Array(arr).ToString(), "[1, \"x\"]");
+  uint8_t bytes[] = {0xde, 0xad};
+  EXPECT_EQ(Value::Bytes(bytes).ToString(), "0xdead");
+  std::string other = "abc";
+  EXPECT_TRUE(Value::String(other) == s);
+  EXPECT_FALSE(Value::Int(1) == Value::Double(1));
+  EXPECT_TRUE(Value() == Value());
+}
+
+TEST(IdsTest, HexRoundTripAndValidity) {
+  auto t = TraceId::FromHex("4bf92f3577b34da6a3ce929d0e0e4736");
+  ASSERT_TRUE(t.has_value());
+  EXPECT_EQ(t->ToHex(), "4bf92f3577b34da6a3ce929d0e0e4736");
+  EXPECT_EQ(t->High(), 0x4bf92f3577b34da6ULL);
+  EXPECT_EQ(t->Low(), 0xa3ce929d0e0e4736ULL);
+  EXPECT_TRUE(t->IsValid());
+  EXPECT_FALSE(TraceId{}.IsValid());
+  EXPECT_FALSE(TraceId::FromHex("xyz").has_value());
+  EXPECT_FALSE(TraceId::FromHex("4bf92f3577b34da6a3ce929d0e0e473g").has_value());
+  auto s = SpanId::FromHex("00f067aa0ba902b7");
+  ASSERT_TRUE(s.has_value());
+  EXPECT_EQ(s->Value(), 0x00f067aa0ba902b7ULL);
+  EXPECT_EQ(SpanId::FromValue(s->Value()), *s);
+}
+
+class Account final : public MemoryAccount {
+ public:
+  void Release(std::size_t bytes) noexcept override { released += bytes; }
+  std::size_t released = 0;
+};
+
+TEST(BatchTest, AppendMovesEventsAndKeepsStorageAlive) {
+  BatchPool pool;
+  Account account;
+  BatchPtr a = pool.Acquire();
+  BatchPtr b = pool.Acquire();
+  Span& s = b->AddSpan();
+  s.name = b->arena().CopyString("child");
+  MetricPoint& m = b->AddMetric();
+  m.name = b->arena().CopyString("metric");
+  b->SetCharge(&account, 100);
+  b->set_ingest_ns(50);
+  a->set_ingest_ns(70);
+  a->Append(std::move(b));
+  EXPECT_EQ(a->size(), 2u);
+  EXPECT_EQ(a->spans()[0].name, "child");
+  EXPECT_EQ(a->metrics()[0].name, "metric");
+  EXPECT_EQ(a->ingest_ns(), 50u);  // earliest
+  EXPECT_EQ(a->signals(), kSignalTraces | kSignalMetrics);
+  EXPECT_EQ(account.released, 0u);
+  a.reset();  // back to the pool: the adopted batch and its charge are released too
+  EXPECT_EQ(account.released, 100u);
+}
+
+TEST(BatchTest, RemoveIfKeepsOrder) {
+  BatchPool pool;
+  BatchPtr b = pool.Acquire();
+  for (int i = 0; i < 10; ++i) b->AddMetric().int_value = i;
+  std::size_t removed =
+      b->RemoveMetricsIf([](const MetricPoint& m) { return m.int_value % 3 == 0; });
+  EXPECT_EQ(removed, 4u);
+  std::vector<int64_t> left;
+  for (const auto& m : b->metrics()) left.push_back(m.int_value);
+  EXPECT_EQ(left, (std::vector<int64_t>{1, 2, 4, 5, 7, 8}));
+}
+
+TEST(BatchTest, PoolReusesBatchesWithoutAllocatingInSteadyState) {
+  BatchPool pool({.max_pooled = 8});
+  for (int round = 0; round < 100; ++round) {
+    BatchPtr b = pool.Acquire();
+    for (int i = 0; i < 50; ++i) {
+      MetricPoint& m = b->AddMetric();
+      m.name = b->arena().CopyString("requests_total");
+    }
+  }
+  EXPECT_EQ(pool.allocated(), 1u);
+  EXPECT_EQ(pool.reused(), 99u);
+}
+
+TEST(EventCopierTest, DeepCopiesEveryKind) {
+  BatchPool pool;
+  BatchPtr src = pool.Acquire();
+  Arena& a = src->arena();
+  KeyId k = *KeyTable::Global().Intern("copier.key");
+  auto* rattrs = a.AllocateArray<Attribute>(1);
+  rattrs[0] = {keys::kServiceName, Value::String(a.CopyString("svc"))};
+  auto* res = a.AllocateArray<Resource>(1);
+  *res = Resource{{rattrs, 1}, {}, 0};
+  Value inner[] = {Value::String(a.CopyString("x")), Value::Int(2)};
+  auto* attrs = a.AllocateArray<Attribute>(1);
+  attrs[0] = {k, Value::Array(a.CopyArray<Value>(inner))};
+  for (int i = 0; i < 2; ++i) {
+    Span& s = src->AddSpan();
+    s.name = a.CopyString("op");
+    s.attributes = {attrs, 1};
+    s.resource = res;
+  }
+  MetricPoint& m = src->AddMetric();
+  m.name = a.CopyString("h");
+  m.type = MetricType::kHistogram;
+  double bounds[] = {1, 2};
+  uint64_t counts[] = {3, 4, 5};
+  auto* h = a.AllocateArray<HistogramData>(1);
+  *h = HistogramData{
+      12, 30, 0, 0, false, a.CopyArray<double>(bounds), a.CopyArray<uint64_t>(counts)};
+  m.histogram = h;
+  LogRecord& l = src->AddLog();
+  l.body = Value::String(a.CopyString("hello"));
+
+  BatchPtr dst = pool.Acquire();
+  EventCopier copier(*dst);
+  copier.CopyAll(*src);
+  src.reset();                         // the copy must not depend on the source
+  BatchPtr scribble = pool.Acquire();  // likely reuses the source's arena memory
+  for (int i = 0; i < 100; ++i) scribble->arena().CopyString("zzzzzzzzzzzzzzzz");
+  ASSERT_EQ(dst->spans().size(), 2u);
+  EXPECT_EQ(dst->spans()[0].name, "op");
+  EXPECT_EQ(dst->spans()[0].attributes[0].value.AsArray()[0].AsString(), "x");
+  EXPECT_EQ(dst->spans()[0].resource, dst->spans()[1].resource);  // de-duplicated
+  EXPECT_EQ(dst->spans()[0].resource->attributes[0].value.AsString(), "svc");
+  EXPECT_EQ(dst->metrics()[0].histogram->bucket_counts[2], 5u);
+  EXPECT_EQ(dst->logs()[0].body.AsString(), "hello");
+}
+
+}  // namespace
+}  // namespace strobed::event
