@@ -6,8 +6,11 @@
 
 namespace strobe::cli {
 
-std::vector<Command> AddCommands(CLI::App& /*app*/) {
+Command AddBenchCommand(CLI::App& app);  // bench_command.cc
+
+std::vector<Command> AddCommands(CLI::App& app) {
   std::vector<Command> commands;
+  commands.push_back(AddBenchCommand(app));
   return commands;
 }
 
