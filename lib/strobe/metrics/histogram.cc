@@ -83,6 +83,18 @@ void HistogramCollector::CollectLocked(const Histogram& h, HistogramData* out) {
   m.Reset();
   internal::Shards::Get().MergeHistLocked(h.hist_, &m);
   uint64_t bucket_total = m.zero_count;
+  int first_octave = -1;
+  int last_octave = -1;
+  for (int w = 0; w < internal::kOctaves / 64; ++w) {
+    const uint64_t mask = m.octave_mask[w];
+    if (mask == 0) continue;
+    if (first_octave < 0) first_octave = w * 64 + std::countr_zero(mask);
+    last_octave = w * 64 + 63 - std::countl_zero(mask);
+  }
+  if (first_octave >= 0) {
+    constexpr int kHalf = internal::kOctaves / 2;
+    out->ResetRange((first_octave - kHalf) * 64, (last_octave - kHalf) * 64 + 63);
+  }
   for (int w = 0; w < internal::kOctaves / 64; ++w) {
     uint64_t mask = m.octave_mask[w];
     while (mask != 0) {

@@ -38,6 +38,12 @@ void HistogramData::Grow(int32_t index) {
   }
 }
 
+void HistogramData::ResetRange(int32_t first, int32_t last) {
+  Clear();
+  offset_ = first;
+  counts_.assign(static_cast<size_t>(last - first + 1), 0);
+}
+
 void HistogramData::AddBucketCount(int32_t index, uint64_t n) {
   const int32_t end = offset_ + static_cast<int32_t>(counts_.size());
   if (counts_.empty() || index < offset_ || index >= end) Grow(index);
@@ -209,8 +215,11 @@ void FillClassicBuckets(std::span<const double> bounds, snapshot::HistogramValue
   for (size_t i = 0; i < value->positive_counts.size(); ++i) {
     const uint64_t n = value->positive_counts[i];
     if (n == 0) continue;
-    const double index = static_cast<double>(value->positive_offset) + static_cast<double>(i);
-    const double lower = std::exp2(index / per_octave) * value->unit_scale;
+    const int32_t index = value->positive_offset + static_cast<int32_t>(i);
+    const double lower =
+        (value->scale == internal::kScale ? internal::BucketLower(index)
+                                          : std::exp2(static_cast<double>(index) / per_octave)) *
+        value->unit_scale;
     // Bucket indices ascend, so `bin` only moves forward.
     while (bin < bounds.size() && !(lower < bounds[bin])) ++bin;
     value->bucket_counts[bin] += n;

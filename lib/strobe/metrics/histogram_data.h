@@ -61,7 +61,9 @@ class HistogramData {
 
   size_t OwnedBytes() const { return counts_.capacity() * sizeof(uint64_t); }
 
-  // Internal: adds one already-merged bucket / totals (used by Histogram collection).
+  // Internal (Histogram collection): clears and pre-sizes the buckets to [first, last];
+  // adds one already-merged bucket; adds totals.
+  void ResetRange(int32_t first, int32_t last);
   void AddBucketCount(int32_t index, uint64_t n);
   void AddTotals(uint64_t count, uint64_t int_sum, double double_sum, double min, double max,
                  uint64_t zero_count, uint64_t invalid);

@@ -11,6 +11,7 @@
 //   gauge_set                   Gauge::Set() (one shared cache line by design, gauge.h)
 //   histogram_record            Histogram::Record() of log-normal latencies (1024 cycled)
 //   timer_scoped                ScopedTimer: two TickClock reads + Histogram::Record
+//   timer_baseline_two_tick_reads  the clock floor of timer_scoped (two rdtsc)
 //   exposition_10k_series       Prometheus text for 9,900 counter series + 100 histograms
 
 #include <benchmark/benchmark.h>
@@ -87,6 +88,16 @@ void timer_scoped(benchmark::State& state) {
   }
 }
 BENCHMARK(timer_scoped)->Threads(1)->Threads(2);
+
+// The clock floor of timer_scoped: two TickClock::Now() reads and their difference.
+void timer_baseline_two_tick_reads(benchmark::State& state) {
+  for (auto _ : state) {
+    const uint64_t a = TickClock::Now();
+    const uint64_t b = TickClock::Now();
+    benchmark::DoNotOptimize(b - a);
+  }
+}
+BENCHMARK(timer_baseline_two_tick_reads);
 
 void exposition_10k_series(benchmark::State& state) {
   static Registry* r = [] {

@@ -20,6 +20,10 @@ BucketTables MakeTables() {
       t.boundary[j] = static_cast<uint64_t>(std::ldexp(f, 64));
     }
   }
+  for (int j = 0; j < kBucketsPerOctave; ++j) {
+    t.pow[j] = std::exp2(static_cast<double>(j) / kBucketsPerOctave);
+    t.mid[j] = std::exp2((static_cast<double>(j) + 0.5) / kBucketsPerOctave);
+  }
   for (int k = 0; k < 1024; ++k) {
     const uint64_t cell_start = static_cast<uint64_t>(k) << 54;
     int j = 0;
@@ -46,18 +50,6 @@ int32_t BucketIndexOfDouble(double v) noexcept {
   }
   const uint64_t frac = mantissa << 12;
   return (exponent - 1023) * kBucketsPerOctave + SubBucket(frac) - (frac == 0 ? 1 : 0);
-}
-
-double BucketLower(int32_t index) noexcept {
-  return std::exp2(static_cast<double>(index) / kBucketsPerOctave);
-}
-
-double BucketUpper(int32_t index) noexcept {
-  return std::exp2(static_cast<double>(index + 1) / kBucketsPerOctave);
-}
-
-double BucketMidpoint(int32_t index) noexcept {
-  return std::exp2((static_cast<double>(index) + 0.5) / kBucketsPerOctave);
 }
 
 }  // namespace strobe::metrics::internal

@@ -18,6 +18,7 @@
 // Thread class: pure functions and immutable tables; thread-safe.
 
 #include <bit>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 
@@ -27,6 +28,9 @@ inline constexpr int kScale = 6;
 inline constexpr int kBucketsPerOctave = 1 << kScale;
 
 struct BucketTables {
+  // pow[j] = 2^(j/64), mid[j] = 2^((j + 0.5)/64).
+  double pow[kBucketsPerOctave];
+  double mid[kBucketsPerOctave];
   // boundary[j] = floor((2^(j/64) - 1) * 2^64), boundary[0] = 0, boundary[64] = UINT64_MAX.
   uint64_t boundary[kBucketsPerOctave + 1];
   // first[k] = the largest j with boundary[j] < k * 2^54 (0 for k == 0).
@@ -53,10 +57,20 @@ inline int32_t BucketIndex(uint64_t v) noexcept {
 // Bucket index of a finite double v > 0 (normal or subnormal).
 int32_t BucketIndexOfDouble(double v) noexcept;
 
-// Lower (exclusive) and upper (inclusive) boundary of bucket `index`.
-double BucketLower(int32_t index) noexcept;
-double BucketUpper(int32_t index) noexcept;
+// Lower (exclusive) and upper (inclusive) boundary of bucket `index`, for indices in
+// [-4096, 4096) (what histograms store). Table lookups: the arithmetic shift floors negative
+// indices, `& 63` is then the position in the octave.
+// 2^e for |e| < 1022 without a libm call.
+inline double Pow2(int32_t e) noexcept {
+  return std::bit_cast<double>(static_cast<uint64_t>(e + 1023) << 52);
+}
+inline double BucketLower(int32_t index) noexcept {
+  return kBucketTables.pow[index & 63] * Pow2(index >> 6);
+}
+inline double BucketUpper(int32_t index) noexcept { return BucketLower(index + 1); }
 // Geometric midpoint of bucket `index`: the value reported for it (error <= 0.55%).
-double BucketMidpoint(int32_t index) noexcept;
+inline double BucketMidpoint(int32_t index) noexcept {
+  return kBucketTables.mid[index & 63] * Pow2(index >> 6);
+}
 
 }  // namespace strobe::metrics::internal

@@ -32,10 +32,12 @@ bool ExemplarCell::Write(std::span<const LabelPair> labels, double value,
   unix_ns_ = unix_ns;
   present_ = true;
   busy_.store(false, std::memory_order_release);
+  if (!has_.load(std::memory_order_relaxed)) has_.store(true, std::memory_order_release);
   return true;
 }
 
 bool ExemplarCell::Read(snapshot::Exemplar* out) const {
+  if (!has_.load(std::memory_order_acquire)) return false;
   while (busy_.exchange(true, std::memory_order_acquire)) {
   }
   const bool present = present_;

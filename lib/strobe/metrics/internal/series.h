@@ -31,6 +31,9 @@ class ExemplarCell {
 
  private:
   mutable std::atomic<bool> busy_{false};
+  // Set once after the first write (release; partner: the acquire load in Read()), so the
+  // collector skips series that never had an exemplar without touching `busy_`.
+  std::atomic<bool> has_{false};
   bool present_ = false;
   uint8_t labels_ = 0;
   uint8_t name_len_[kMaxLabels] = {};
