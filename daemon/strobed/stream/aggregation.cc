@@ -234,7 +234,7 @@ double AggState::Value(const AggSpec& spec, double window_seconds) const noexcep
 }
 
 std::size_t AggState::bytes() const noexcept {
-  return sizeof(*this) + quantiles_.bytes() + (distinct_ ? sizeof(DistinctCounter) : 0) +
+  return sizeof(*this) + quantiles_.OwnedBytes() + (distinct_ ? sizeof(DistinctCounter) : 0) +
          user_.capacity() * sizeof(void*);
 }
 

@@ -5,7 +5,8 @@
 //   count, sum, min, max, mean      over item values (weights respected)
 //   rate                            count / window length in seconds (events per second)
 //   error_rate                      errors / count (0 when count is 0)
-//   p50 p90 p95 p99 p99.9 (pNN)     from a per-pane Quantiles histogram (error <= 0.8%)
+//   p50 p90 p95 p99 p99.9 (pNN)     from a per-pane strobe::metrics::HistogramData (libstrobe's
+//                                   mergeable histogram, error <= 0.55%; values < 0 skipped)
 //   distinct(attr)                  approximate distinct values of `attr` (HyperLogLog,
 //                                   2^11 one-byte registers = 2 KiB per pane, ~2.3% error)
 //   <name>                          a user-defined aggregation registered in an
@@ -29,9 +30,9 @@
 #include <vector>
 
 #include "strobe/base/status.h"
+#include "strobe/metrics/histogram_data.h"
 #include "strobed/event/attribute.h"
 #include "strobed/stream/item.h"
-#include "strobed/stream/quantiles.h"
 
 namespace strobed::stream {
 
@@ -156,7 +157,7 @@ class AggState {
   double sum_ = 0;
   double min_;
   double max_;
-  Quantiles quantiles_;
+  strobe::metrics::HistogramData quantiles_;
   std::unique_ptr<DistinctCounter> distinct_;
   std::vector<std::unique_ptr<UserAggregationState>> user_;
 };

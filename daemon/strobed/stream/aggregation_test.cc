@@ -8,55 +8,31 @@
 #include <string>
 #include <vector>
 
-#include "strobed/stream/quantiles.h"
-
 namespace strobed::stream {
 namespace {
 
-TEST(QuantilesTest, RelativeErrorBoundOnLogNormal) {
+TEST(AggStateTest, PercentilesFromLibraryHistogramWithinBound) {
+  event::KeyTable keys(64);
+  auto plan = AggregationPlan::Parse(YAML::Load("[p50, p90, p95, p99, p99.9]"), "f", nullptr, keys);
+  ASSERT_TRUE(plan.ok());
   std::mt19937_64 rng(42);
   std::lognormal_distribution<double> dist(-3.0, 1.0);  // ~50 ms median, seconds
   std::vector<double> values(100000);
-  Quantiles q;
-  for (double& v : values) {
-    v = dist(rng);
-    q.Record(v);
+  AggState a(*plan), b(*plan);
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    values[i] = dist(rng);
+    Item it;
+    it.value = values[i];
+    (i % 2 == 0 ? a : b).Add(it);
   }
+  a.Merge(b);  // sliding windows merge panes: must stay exact
   std::sort(values.begin(), values.end());
-  for (double p : {0.5, 0.9, 0.95, 0.99, 0.999}) {
-    const auto rank = static_cast<std::size_t>(std::ceil(p * static_cast<double>(values.size())));
+  for (const AggSpec& spec : plan->outputs) {
+    const auto rank =
+        static_cast<std::size_t>(std::ceil(spec.quantile * static_cast<double>(values.size())));
     const double exact = values[rank - 1];
-    EXPECT_NEAR(q.Quantile(p), exact, exact * 0.008) << "p=" << p;
+    EXPECT_NEAR(a.Value(spec, 1), exact, exact * 0.0056) << spec.name;
   }
-  EXPECT_EQ(q.count(), values.size());
-}
-
-TEST(QuantilesTest, MergeEqualsRecordingEverything) {
-  Quantiles a, b, all;
-  for (int i = 1; i <= 1000; ++i) {
-    const double v = i * 0.001;
-    (i % 2 == 0 ? a : b).Record(v);
-    all.Record(v);
-  }
-  Quantiles m;
-  m.Merge(a);
-  m.Merge(b);
-  for (double p : {0.5, 0.99}) EXPECT_EQ(m.Quantile(p), all.Quantile(p));
-  m.Clear();
-  EXPECT_EQ(m.count(), 0u);
-  EXPECT_EQ(m.Quantile(0.5), 0);
-  m.Record(5);
-  EXPECT_NEAR(m.Quantile(0.5), 5, 5 * 0.008);
-}
-
-TEST(QuantilesTest, ZeroAndNegativeValuesCountAsZero) {
-  Quantiles q;
-  q.Record(0, 3);
-  q.Record(-1);
-  q.Record(2);
-  EXPECT_EQ(q.count(), 5u);
-  EXPECT_EQ(q.Quantile(0.5), 0);
-  EXPECT_NEAR(q.Quantile(1.0), 2, 0.02);
 }
 
 TEST(DistinctCounterTest, EstimateWithinFivePercent) {
