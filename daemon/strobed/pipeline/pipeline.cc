@@ -209,19 +209,20 @@ std::size_t Pipeline::ShedLoad(event::Batch& batch) noexcept {
 }
 
 void Pipeline::WakeWorker() noexcept {
-  // Pairs with the fence in WorkerLoop after worker_sleeping_ is set: either the worker sees
-  // our batch in the queue, or we see it sleeping and take the mutex to notify it.
-  std::atomic_thread_fence(std::memory_order_seq_cst);
-  if (worker_sleeping_.load(std::memory_order_relaxed)) {
+  // Pairs with the exchange in WorkerLoop. Both are seq_cst read-modify-writes of
+  // worker_sleeping_, so one of them reads the other's write: either the worker's exchange
+  // comes later and synchronises with us (its queue re-check then sees our batch), or our RMW
+  // comes later and reads 1 (we take the mutex and notify). An RMW rather than a fence because
+  // ThreadSanitizer does not model standalone fences.
+  if (worker_sleeping_.fetch_add(0) != 0) {
     std::lock_guard<std::mutex> lock(wake_mu_);
     work_cv_.notify_one();
   }
 }
 
 void Pipeline::WakeProducers() noexcept {
-  // Same pattern as WakeWorker, for producers blocked under the `block` policy.
-  std::atomic_thread_fence(std::memory_order_seq_cst);
-  if (producers_waiting_.load(std::memory_order_relaxed) > 0) {
+  // Same pattern as WakeWorker, with the blocked producer's fetch_add(1) in Push().
+  if (producers_waiting_.fetch_add(0) > 0) {
     std::lock_guard<std::mutex> lock(wake_mu_);
     space_cv_.notify_all();
   }
@@ -329,8 +330,7 @@ PushResult Pipeline::Push(event::BatchPtr&& batch, const PushOptions& options) n
       }
       for (;;) {
         std::unique_lock<std::mutex> lock(wake_mu_);
-        producers_waiting_.fetch_add(1);
-        std::atomic_thread_fence(std::memory_order_seq_cst);  // pairs with WakeProducers
+        producers_waiting_.fetch_add(1);  // seq_cst RMW; pairs with WakeProducers
         bool ok = TryEnqueue(batch, n, bytes);
         if (!ok && !stopping_.load()) {
           uint64_t t = clock_->NowNs();
@@ -479,8 +479,7 @@ void Pipeline::WorkerLoop() {
     if (stopping_.load() && active_pushes_.load() == 0 && empty) break;
 
     std::unique_lock<std::mutex> lock(wake_mu_);
-    worker_sleeping_.store(true, std::memory_order_relaxed);
-    std::atomic_thread_fence(std::memory_order_seq_cst);  // pairs with WakeWorker
+    worker_sleeping_.exchange(1);  // seq_cst RMW; pairs with WakeWorker
     empty = (spsc_ ? spsc_->SizeApprox() : mpmc_->SizeApprox()) == 0;
     if (empty && !stopping_.load() && flush_requested_.load() == flush_done_.load()) {
       uint64_t t = clock_->NowNs();
@@ -492,7 +491,7 @@ void Pipeline::WorkerLoop() {
       // Waiting for in-progress pushes to finish.
       work_cv_.wait_for(lock, std::chrono::microseconds(100));
     }
-    worker_sleeping_.store(false, std::memory_order_relaxed);
+    worker_sleeping_.store(0, std::memory_order_relaxed);  // a stale 1 only costs a notify
   }
   // Drained: push everything held downstream, then flush the exporters.
   Tick(/*force_flush=*/true);

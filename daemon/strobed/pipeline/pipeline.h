@@ -183,7 +183,7 @@ class Pipeline final : public Ingest {
 
   std::mutex wake_mu_;
   std::condition_variable work_cv_;
-  std::atomic<bool> worker_sleeping_{false};
+  std::atomic<uint32_t> worker_sleeping_{0};
   std::condition_variable space_cv_;
   std::atomic<int> producers_waiting_{0};
   std::condition_variable flush_cv_;
