@@ -37,6 +37,10 @@
 #include "strobed/pipeline/pipeline.h"
 #include "strobed/pipeline/plugin_registry.h"
 
+namespace strobe::metrics {
+class Registry;
+}  // namespace strobe::metrics
+
 namespace strobed::pipeline {
 
 struct ServiceOptions {
@@ -74,6 +78,23 @@ class PipelineService {
 
   ServiceSnapshot Snapshot() const;
 
+  // Registers the statistics as callback families in `registry` (read at each scrape):
+  //   strobe_pipeline_received_events_total{pipeline,stage}
+  //   strobe_pipeline_forwarded_events_total{pipeline,stage}
+  //   strobe_pipeline_dropped_events_total{pipeline,stage,reason}
+  //   strobe_pipeline_refused_events_total{pipeline,reason}
+  //   strobe_pipeline_in_flight_events{pipeline,stage}
+  //   strobe_pipeline_queued_bytes{pipeline}
+  //   strobe_pipeline_load_shed_keep_ratio{pipeline}
+  //   strobe_pipeline_export_latency_p50_seconds / _p99_seconds{pipeline}
+  //   strobe_pipeline_unrouted_events_total{receiver}
+  //   strobe_memory_limiter_used_bytes{limiter}, strobe_memory_limiter_limit_bytes{limiter}
+  //   strobe_processor_<stat>{pipeline,processor[,policy|decision]} (sampler statistics)
+  //   strobe_event_key_table_rejected_total, strobe_event_batches_allocated_total
+  // The families are removed again by UnbindMetrics() / the destructor. Control thread.
+  strobe::Status BindMetrics(strobe::metrics::Registry& registry);
+  void UnbindMetrics();
+
   // Prometheus text exposition of the same statistics (for the daemon's /metrics until the
   // metrics registry binding is used, and for `strobe` diagnostics).
   std::string PrometheusText() const;
@@ -106,6 +127,8 @@ class PipelineService {
   std::map<std::string, SharedExporter> exporters_;
   std::map<std::string, std::unique_ptr<FanoutIngest>> connector_ingests_;
   std::vector<ReceiverEntry> receivers_;
+  strobe::metrics::Registry* metrics_ = nullptr;
+  std::vector<std::string> metric_names_;
   std::mutex mu_;
   bool started_ = false;
   bool shut_down_ = false;

@@ -3,6 +3,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "strobe/metrics/exposition.h"
+#include "strobe/metrics/registry.h"
 #include "strobed/exporters/memory/memory.h"
 #include "strobed/pipeline/testing.h"
 #include "strobed/receivers/memory/memory.h"
@@ -142,6 +144,42 @@ service:
   EXPECT_THAT(text, HasSubstr("strobe_pipeline_dropped_events_total{pipeline=\"metrics\","
                               "stage=\"queue\",reason=\"queue_full\"} 0"));
   r.ExpectBalanced();
+}
+
+TEST(PipelineServiceTest, StatisticsAreBoundToTheMetricsRegistry) {
+  strobe::metrics::Registry registry;
+  {
+    Running r(R"(
+receivers: {memory: {}}
+processors:
+  head_sampler: {sampler: always_off}
+  tail_sampler: {policies: [{name: errors, type: status_code}]}
+exporters: {memory: {}}
+service:
+  pipelines:
+    traces: {receivers: [memory], processors: [head_sampler], exporters: [memory]}
+    traces/tail: {receivers: [memory], processors: [tail_sampler], exporters: [memory]}
+)");
+    ASSERT_TRUE(r.svc->BindMetrics(registry).ok());
+    event::BatchPtr b = r.pool.Acquire();
+    testing::AddSpan(*b, {.trace_id = event::TraceId::FromHalves(1, 2)});
+    ASSERT_TRUE(r.In("memory").Push(std::move(b)).accepted());
+    ASSERT_TRUE(r.svc->Shutdown(std::chrono::seconds(10)).ok());
+    std::string text =
+        strobe::metrics::RenderText(registry, strobe::metrics::Format::kPrometheusText);
+    EXPECT_THAT(text, HasSubstr("strobe_pipeline_dropped_events_total{pipeline=\"traces\","
+                                "stage=\"processor/head_sampler\",reason=\"sampled\"} 1"));
+    EXPECT_THAT(text, HasSubstr("strobe_pipeline_received_events_total{pipeline=\"traces\","
+                                "stage=\"queue\"} 1"));
+    EXPECT_THAT(text, HasSubstr("strobe_processor_sampler_effective_ratio{pipeline=\"traces\","
+                                "processor=\"head_sampler\"} 0"));
+    EXPECT_THAT(text, HasSubstr("strobe_processor_tail_policy_decisions_total{pipeline=\"traces/"
+                                "tail\",processor=\"tail_sampler\",policy=\"none\"} 1"));
+  }
+  // The service is gone: its families were removed.
+  std::string text =
+      strobe::metrics::RenderText(registry, strobe::metrics::Format::kPrometheusText);
+  EXPECT_EQ(text.find("strobe_pipeline_"), std::string::npos);
 }
 
 TEST(PipelineServiceTest, FactoryErrorsNameTheComponent) {
