@@ -161,7 +161,7 @@ Result<T*> Family<T>::TryWith(std::span<const LabelPair> labels) {
     if (i > 0) key.push_back(kKeySeparator);
     key.append(values[i]);
   }
-  std::lock_guard<std::mutex> lock(mu_);
+  internal::MutexLock lock(mu_);
   auto it = index_.find(key);
   if (it != index_.end()) return it->second->metric.get();
   if (entries_.size() >= max_series_) {
@@ -179,7 +179,7 @@ template <typename T>
 T& Family<T>::With(std::span<const LabelPair> labels) {
   Result<T*> r = TryWith(labels);
   if (r.ok()) return **r;
-  std::lock_guard<std::mutex> lock(mu_);
+  internal::MutexLock lock(mu_);
   if (r.status().code() == StatusCode::kInvalidArgument) {
     counters_->label_errors.fetch_add(1, std::memory_order_relaxed);  // read by self-metric
   } else {
@@ -190,13 +190,13 @@ T& Family<T>::With(std::span<const LabelPair> labels) {
 
 template <typename T>
 size_t Family<T>::SeriesCount() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  internal::MutexLock lock(mu_);
   return entries_.size();
 }
 
 template <typename T>
 uint64_t Family<T>::OwnedBytes() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  internal::MutexLock lock(mu_);
   // Entry, metric object, hash node (~ key + 2 pointers + hash), vector slot, label strings.
   constexpr uint64_t kPerSeries = sizeof(Entry) + sizeof(T) + 48 + sizeof(void*);
   return sizeof(*this) + entries_.size() * kPerSeries + label_bytes_ +
@@ -206,7 +206,7 @@ uint64_t Family<T>::OwnedBytes() const {
 template <typename T>
 void Family<T>::Visit(internal::Visitor& visitor, internal::VisitScratch& scratch) {
   visitor.BeginFamily(info());
-  std::lock_guard<std::mutex> lock(mu_);
+  internal::MutexLock lock(mu_);
   internal::Shards& shards = internal::Shards::Get();
   internal::Shards::ReadLock read(shards);
   for (const auto& e : entries_) {

@@ -24,7 +24,6 @@
 
 #include <initializer_list>
 #include <memory>
-#include <mutex>
 #include <span>
 #include <string>
 #include <unordered_map>
@@ -36,6 +35,7 @@
 #include "strobe/metrics/gauge.h"
 #include "strobe/metrics/histogram.h"
 #include "strobe/metrics/internal/family_base.h"
+#include "strobe/metrics/internal/mutex.h"
 #include "strobe/metrics/labels.h"
 
 namespace strobe::metrics {
@@ -87,7 +87,7 @@ class Family final : public internal::FamilyBase {
   const size_t max_series_;
   const std::shared_ptr<internal::RegistryCounters> counters_;
   const std::unique_ptr<internal::HistogramSpec> spec_;
-  mutable std::mutex mu_;
+  mutable internal::Mutex mu_;
   std::unordered_map<std::string, Entry*> index_ STROBE_GUARDED_BY(mu_);
   std::vector<std::unique_ptr<Entry>> entries_ STROBE_GUARDED_BY(mu_);
   Entry* overflow_ STROBE_GUARDED_BY(mu_) = nullptr;

@@ -157,10 +157,26 @@ void HistogramData::ToSnapshot(snapshot::HistogramValue* out) const {
 }
 
 bool HistogramData::FromSnapshot(const snapshot::HistogramValue& value) {
+  // Snapshots may come from another process: validate before trusting any index or total.
   if (value.scale != internal::kScale) return false;
+  const auto n = static_cast<int64_t>(value.positive_counts.size());
+  if (n > 0 && (value.positive_offset < kMinBucketIndex ||
+                int64_t{value.positive_offset} + n - 1 > kMaxBucketIndex)) {
+    return false;
+  }
+  uint64_t total = value.zero_count;
+  for (const uint64_t c : value.positive_counts) {
+    if (__builtin_add_overflow(total, c, &total)) return false;
+  }
+  if (total != value.count || !std::isfinite(value.sum) || value.sum < 0) return false;
+  if (value.count > 0 && !(value.min >= 0 && value.min <= value.max && std::isfinite(value.max))) {
+    return false;
+  }
   Clear();
-  offset_ = value.positive_offset;
-  counts_ = value.positive_counts;
+  if (n > 0) {
+    offset_ = value.positive_offset;
+    counts_ = value.positive_counts;
+  }
   count_ = value.count;
   double_sum_ = value.sum;
   if (value.count > 0) {

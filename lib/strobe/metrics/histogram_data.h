@@ -55,8 +55,10 @@ class HistogramData {
   // Fills count/sum/min/max/zero/exponential buckets/invalid of `out` (scale 6). Leaves
   // bounds, bucket_counts, quantiles and unit_scale untouched.
   void ToSnapshot(snapshot::HistogramValue* out) const;
-  // Rebuilds from a snapshot value of any scale <= 6 is not possible without loss; this
-  // accepts scale 6 (what strobe produces) and returns false otherwise.
+  // Replaces this with the distribution in `value`, which may come from another process and
+  // is validated: false (and this unchanged) unless scale is 6 (what strobe produces), the
+  // buckets lie in the stored range, count == zero_count + sum of buckets, the sum is finite
+  // and >= 0, and 0 <= min <= max when count > 0.
   bool FromSnapshot(const snapshot::HistogramValue& value);
 
   size_t OwnedBytes() const { return counts_.capacity() * sizeof(uint64_t); }

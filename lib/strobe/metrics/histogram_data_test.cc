@@ -136,9 +136,34 @@ TEST(HistogramDataTest, SnapshotRoundTripAndDownscale) {
   EXPECT_EQ(ScaleForMaxBuckets(s, 160), 3);
 }
 
+TEST(HistogramDataTest, FromSnapshotRejectsInconsistentInput) {
+  HistogramData h;
+  h.RecordUnsigned(1000);
+  snapshot::HistogramValue good;
+  h.ToSnapshot(&good);
+  HistogramData out;
+  ASSERT_TRUE(out.FromSnapshot(good));
+  auto bad = good;
+  bad.positive_offset = 2'000'000'000;  // outside the stored range
+  EXPECT_FALSE(out.FromSnapshot(bad));
+  bad = good;
+  bad.count = 5;  // does not match the buckets
+  EXPECT_FALSE(out.FromSnapshot(bad));
+  bad = good;
+  bad.scale = 3;
+  EXPECT_FALSE(out.FromSnapshot(bad));
+  bad = good;
+  bad.sum = std::nan("");
+  EXPECT_FALSE(out.FromSnapshot(bad));
+  bad = good;
+  bad.min = 2000;  // min > max
+  EXPECT_FALSE(out.FromSnapshot(bad));
+  EXPECT_EQ(out.count(), 1u);  // unchanged by the rejected inputs
+}
+
 TEST(HistogramDataTest, ClassicBucketsAreExactAtPowersOfTwoAndIntegers) {
   HistogramData h;
-  for (uint64_t v : {1, 2, 3, 4, 5, 1000, 1024, 1025}) h.RecordUnsigned(v);
+  for (uint64_t v : {1u, 2u, 3u, 4u, 5u, 1000u, 1024u, 1025u}) h.RecordUnsigned(v);
   snapshot::HistogramValue s;
   h.ToSnapshot(&s);
   FillClassicBuckets(std::vector<double>{1, 4, 1000, 1024}, &s);

@@ -274,7 +274,7 @@ Result<Family<T>*> Registry::AddFamily(const MetricDesc& desc, Kind kind,
   }
   STROBE_ASSIGN_OR_RETURN(FamilyInfo info, MakeInfo(desc, kind, std::move(label_names)));
   info.type = TypeOf(kind, histogram_options);
-  std::lock_guard<std::mutex> lock(mu_);
+  internal::MutexLock lock(mu_);
   STROBE_ASSIGN_OR_RETURN(FamilyBase * existing,
                           FindCompatibleLocked(info, kind, spec ? &spec->options : nullptr));
   if (existing != nullptr) return static_cast<Family<T>*>(existing);
@@ -351,7 +351,7 @@ Status Registry::AddCallbackFamily(const MetricDesc& desc, CallbackType type,
   const Kind kind = type == CallbackType::kCounter ? Kind::kCallbackCounter : Kind::kCallbackGauge;
   STROBE_ASSIGN_OR_RETURN(FamilyInfo info, MakeInfo(desc, kind, std::move(label_names)));
   info.type = TypeOf(kind, nullptr);
-  std::lock_guard<std::mutex> lock(mu_);
+  internal::MutexLock lock(mu_);
   STROBE_ASSIGN_OR_RETURN(FamilyBase * existing, FindCompatibleLocked(info, kind, nullptr));
   (void)existing;  // always nullptr: a second callback of one name is ALREADY_EXISTS
   return InsertLocked(
@@ -361,7 +361,7 @@ Status Registry::AddCallbackFamily(const MetricDesc& desc, CallbackType type,
 Status Registry::Remove(std::string_view name) {
   std::unique_ptr<FamilyBase> removed;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    internal::MutexLock lock(mu_);
     auto it = by_name_.find(name);
     if (it == by_name_.end() && name.ends_with("_total")) {
       it = by_name_.find(name.substr(0, name.size() - 6));
@@ -379,7 +379,7 @@ Status Registry::Remove(std::string_view name) {
 }
 
 void Registry::Visit(internal::Visitor& visitor, internal::VisitScratch& scratch) const {
-  std::lock_guard<std::mutex> lock(mu_);
+  internal::MutexLock lock(mu_);
   for (const auto& f : families_) f->Visit(visitor, scratch);
 }
 
@@ -406,12 +406,12 @@ size_t Registry::SeriesCountLocked() const {
 }
 
 uint64_t Registry::OwnedBytes() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  internal::MutexLock lock(mu_);
   return OwnedBytesLocked();
 }
 
 size_t Registry::SeriesCount() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  internal::MutexLock lock(mu_);
   return SeriesCountLocked();
 }
 

@@ -36,7 +36,6 @@
 #include <initializer_list>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <set>
 #include <span>
 #include <string>
@@ -50,6 +49,7 @@
 #include "strobe/metrics/gauge.h"
 #include "strobe/metrics/histogram.h"
 #include "strobe/metrics/internal/family_base.h"
+#include "strobe/metrics/internal/mutex.h"
 #include "strobe/snapshot/snapshot.h"
 
 namespace strobe::metrics {
@@ -172,7 +172,7 @@ class Registry {
 
   const RegistryOptions options_;
   const std::shared_ptr<internal::RegistryCounters> counters_;
-  mutable std::mutex mu_;
+  mutable internal::Mutex mu_;
   std::vector<std::unique_ptr<internal::FamilyBase>> families_ STROBE_GUARDED_BY(mu_);
   std::map<std::string, internal::FamilyBase*, std::less<>> by_name_ STROBE_GUARDED_BY(mu_);
   std::set<std::string, std::less<>> sample_names_ STROBE_GUARDED_BY(mu_);

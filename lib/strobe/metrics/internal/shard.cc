@@ -11,7 +11,7 @@
 
 namespace strobe::metrics::internal {
 
-thread_local constinit ThreadShard* t_shard = nullptr;
+thread_local constinit ThreadShard* t_shard __attribute__((tls_model("initial-exec"))) = nullptr;
 
 namespace {
 
@@ -136,7 +136,7 @@ void Shards::DeleteShard(ThreadShard* s) {
 ThreadShard* Shards::Register() {
   ThreadShard* s = NewShard();
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     s->next = live_;
     if (live_ != nullptr) live_->prev = s;
     live_ = s;
@@ -148,7 +148,7 @@ ThreadShard* Shards::Register() {
 
 void Shards::Retire(ThreadShard* s) {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     for (uint32_t c = 0; c < next_cell_; ++c) {
       const uint64_t v = s->cells[c].load(std::memory_order_relaxed);
       if (v == 0) continue;
@@ -200,7 +200,7 @@ void Shards::Retire(ThreadShard* s) {
 }
 
 bool Shards::AllocCell(CellKind kind, uint32_t* cell) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   if (!free_cells_.empty()) {
     *cell = free_cells_.back();
     free_cells_.pop_back();
@@ -214,7 +214,7 @@ bool Shards::AllocCell(CellKind kind, uint32_t* cell) {
 }
 
 void Shards::FreeCell(uint32_t cell) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   // The series is gone, so no thread writes this cell any more (using a removed series is a
   // contract violation); zero it everywhere so the next owner starts from 0.
   for (ThreadShard* s = live_; s != nullptr; s = s->next) {
@@ -225,7 +225,7 @@ void Shards::FreeCell(uint32_t cell) {
 }
 
 bool Shards::AllocHist(uint32_t* hist) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   if (!free_hists_.empty()) {
     *hist = free_hists_.back();
     free_hists_.pop_back();
@@ -237,7 +237,7 @@ bool Shards::AllocHist(uint32_t* hist) {
 }
 
 void Shards::FreeHist(uint32_t hist) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   auto release = [&](ThreadShard* s) {
     HistShard* h = s->hists[hist].load(std::memory_order_acquire);
     if (h == nullptr) return;
@@ -302,7 +302,7 @@ double Shards::SumDoubleCell(uint32_t cell) {
 }
 
 uint64_t Shards::OwnedBytes() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   const uint64_t per_shard = sizeof(ThreadShard) +
                              RoundUpToPage(uint64_t{next_cell_} * sizeof(Cell)) +
                              RoundUpToPage(uint64_t{next_hist_} * sizeof(void*));
@@ -312,7 +312,7 @@ uint64_t Shards::OwnedBytes() {
 }
 
 size_t Shards::LiveThreadsForTest() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   return live_count_;
 }
 

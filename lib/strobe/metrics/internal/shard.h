@@ -31,10 +31,10 @@
 #include <atomic>
 #include <cstdint>
 #include <limits>
-#include <mutex>
 #include <vector>
 
 #include "strobe/base/thread_annotations.h"
+#include "strobe/metrics/internal/mutex.h"
 
 namespace strobe::metrics::internal {
 
@@ -69,8 +69,10 @@ struct ThreadShard {
 };
 
 // The calling thread's shard; nullptr until its first record and after it retired.
-// constinit: no TLS init wrapper call on the hot path.
-extern thread_local constinit ThreadShard* t_shard;
+// constinit: no TLS init wrapper call on the hot path. initial-exec: a direct %fs-relative
+// load even when libstrobe is linked into a shared object (the Python extension) instead of
+// a __tls_get_addr call; 8 bytes fit in glibc's static TLS reserve for dlopen.
+extern thread_local constinit ThreadShard* t_shard __attribute__((tls_model("initial-exec")));
 
 ThreadShard* CreateThreadShard() noexcept;
 HistShard* CreateHistShard(ThreadShard* shard, uint32_t hist) noexcept;
@@ -134,16 +136,18 @@ class Shards {
   void FreeHist(uint32_t hist);
 
   // Reader side: hold a ReadLock while calling the Sum/Merge functions.
-  class ReadLock {
+  class STROBE_THREAD_ANNOTATION_(scoped_lockable) ReadLock {
    public:
-    explicit ReadLock(Shards& s) : lock_(s.mu_) {}
+    explicit ReadLock(Shards& s) STROBE_ACQUIRE(s.mu_) : lock_(s.mu_) {}
+    ~ReadLock() STROBE_RELEASE() = default;
 
    private:
-    std::lock_guard<std::mutex> lock_;
+    MutexLock lock_;
   };
-  uint64_t SumCellLocked(uint32_t cell) const;
-  double SumDoubleCellLocked(uint32_t cell) const;
-  void MergeHistLocked(uint32_t hist, HistMerge* out) const;
+  // Callers hold a ReadLock (clang cannot follow Get() across calls, hence no REQUIRES).
+  uint64_t SumCellLocked(uint32_t cell) const STROBE_NO_THREAD_SAFETY_ANALYSIS;
+  double SumDoubleCellLocked(uint32_t cell) const STROBE_NO_THREAD_SAFETY_ANALYSIS;
+  void MergeHistLocked(uint32_t hist, HistMerge* out) const STROBE_NO_THREAD_SAFETY_ANALYSIS;
 
   // Convenience: lock + sum.
   uint64_t SumCell(uint32_t cell);
@@ -163,7 +167,7 @@ class Shards {
   void DeleteShard(ThreadShard* shard);
   void FreeHistShard(HistShard* h);
 
-  std::mutex mu_;
+  Mutex mu_;
   ThreadShard* live_ STROBE_GUARDED_BY(mu_) = nullptr;
   size_t live_count_ STROBE_GUARDED_BY(mu_) = 0;
   ThreadShard* retired_ = nullptr;  // written only under mu_
