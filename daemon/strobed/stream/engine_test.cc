@@ -1,1 +1,206 @@
+#include "strobed/stream/engine.h"
+
 #include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "strobed/event/batch.h"
+#include "strobed/stream/exporter.h"
+
+namespace strobed::stream {
+namespace {
+
+constexpr uint64_t kSec = 1'000'000'000;
+constexpr uint64_t kBase = 1'700'000'000 * kSec;
+
+class EngineTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<StreamEngine> Make(const std::string& yaml) {
+    return StreamEngine::Create(YAML::Load(yaml), "strobe.yaml", keys_, clock_);
+  }
+  void AddSpan(event::Batch& b, const char* name, const char* service, uint64_t end_ns,
+               double seconds, bool error = false) {
+    auto* attrs = b.arena().AllocateArray<event::Attribute>(1);
+    attrs[0] = {*keys_.Intern("service.name"), event::Value::String(service)};
+    event::Span& s = b.AddSpan();
+    s.name = name;
+    s.end_ns = end_ns;
+    s.start_ns = end_ns - static_cast<uint64_t>(seconds * 1e9);
+    s.status.code = error ? event::StatusCode::kError : event::StatusCode::kOk;
+    s.attributes = {attrs, 1};
+  }
+  event::KeyTable keys_{1024};
+  pipeline::ManualClock clock_{kBase};
+};
+
+TEST_F(EngineTest, BadEntriesReportedWithFileLineOthersRun) {
+  auto e = Make(R"(windows:
+  - name: good
+    match: http.server.duration
+    size: 1s
+    group_by: [service.name]
+    aggregations: [count, p99, error_rate]
+  - name: bad_agg
+    size: 1s
+    aggregations: [count, p99, medianish]
+  - name: bad_duration
+    size: one second
+  - name: bad_slide
+    type: sliding
+    size: 10s
+    slide: 3s
+anomaly:
+  - name: lat
+    window: good
+    aggregation: p99
+    detector: mad
+  - name: nowin
+    window: missing
+    aggregation: p99
+cep:
+  - name: burst
+    type: threshold
+    match: {status: error}
+    count: 2
+    within: 10s
+  - name: broken
+    type: sequence
+    first: a
+)");
+  EXPECT_EQ(e->window_count(), 1u);
+  EXPECT_EQ(e->anomaly_count(), 1u);
+  EXPECT_EQ(e->cep_count(), 1u);
+  std::string all;
+  for (const auto& s : e->config_errors()) all += s.message() + "\n";
+  EXPECT_EQ(e->config_errors().size(), 5u) << all;
+  EXPECT_NE(all.find("strobe.yaml:9: unknown aggregation 'medianish'"), std::string::npos) << all;
+  EXPECT_NE(all.find("strobe.yaml:11: size:"), std::string::npos) << all;
+  EXPECT_NE(all.find("strobe.yaml:15: window 'bad_slide': slide must divide size"),
+            std::string::npos)
+      << all;
+  EXPECT_NE(all.find("strobe.yaml:22: anomaly 'nowin': unknown window 'missing'"),
+            std::string::npos)
+      << all;
+  EXPECT_NE(all.find("strobe.yaml:30: cep rule 'broken': missing 'then'"), std::string::npos)
+      << all;
+}
+
+TEST_F(EngineTest, BatchesBecomeSeriesEventsAndPrometheusText) {
+  auto e = Make(R"(windows:
+  - name: http
+    match: http.server.duration
+    size: 1s
+    group_by: [service.name]
+    aggregations: [count, rate, error_rate, p99]
+cep:
+  - name: errors
+    type: threshold
+    match: {status: error}
+    count: 2
+    within: 10s
+    group_by: [service.name]
+)");
+  ASSERT_TRUE(e->config_errors().empty());
+  StreamExporter exporter(*e);
+  event::Batch b(nullptr, 4096, 1 << 20);
+  for (int i = 0; i < 10; ++i) {
+    AddSpan(b, "http.server.duration", "checkout", kBase + 100 + i, 0.01 * (i + 1), i < 2);
+  }
+  AddSpan(b, "db.query", "checkout", kBase + 100, 5);  // not matched by the window
+  EXPECT_EQ(exporter.Export(b), pipeline::ExportResult::kOk);
+  EXPECT_TRUE(e->SnapshotSeries().empty());  // window still open
+  event::Batch b2(nullptr, 4096, 1 << 20);
+  AddSpan(b2, "http.server.duration", "checkout", kBase + kSec + 5, 0.5);
+  EXPECT_EQ(exporter.Export(b2), pipeline::ExportResult::kOk);
+  auto series = e->SnapshotSeries();
+  ASSERT_EQ(series.size(), 4u);
+  for (const Series& s : series) {
+    EXPECT_EQ(s.source, "http.server.duration");
+    EXPECT_EQ(s.window, "http");
+    ASSERT_EQ(s.labels.size(), 1u);
+    EXPECT_EQ(s.labels[0].second, "checkout");
+    if (s.name == "count") {
+      EXPECT_EQ(s.value, 10);
+    }
+    if (s.name == "rate") {
+      EXPECT_EQ(s.value, 10);
+    }
+    if (s.name == "error_rate") {
+      EXPECT_DOUBLE_EQ(s.value, 0.2);
+    }
+    if (s.name == "p99") {
+      EXPECT_NEAR(s.value, 0.1, 0.1 * 0.006);
+    }
+  }
+  const std::string events = e->EventsJson();
+  EXPECT_NE(events.find("\"type\":\"window\""), std::string::npos) << events;
+  EXPECT_NE(events.find("\"type\":\"cep\",\"rule\":\"errors\""), std::string::npos) << events;
+  std::string prom;
+  e->AppendPrometheus(prom);
+  EXPECT_NE(prom.find("strobe_stream_p99{window=\"http\",service_name=\"checkout\"} 0.1"),
+            std::string::npos)
+      << prom;
+  EXPECT_NE(prom.find("strobe_stream_events_total{window=\"http\"} 11"), std::string::npos) << prom;
+  EXPECT_NE(prom.find("strobe_stream_cep_matches_total{rule=\"errors\"} 1"), std::string::npos);
+  // A late event is counted in the exposition, not silently lost.
+  event::Batch late(nullptr, 4096, 1 << 20);
+  AddSpan(late, "http.server.duration", "checkout", kBase + 1, 0.01);
+  e->Consume(late);
+  prom.clear();
+  e->AppendPrometheus(prom);
+  EXPECT_NE(prom.find("strobe_stream_dropped_events_total{window=\"http\",reason=\"late\"} 1"),
+            std::string::npos)
+      << prom;
+}
+
+TEST_F(EngineTest, AnomalyScoreBecomesSeriesAndEvent) {
+  auto e = Make(R"(windows:
+  - name: http
+    match: http.server.duration
+    size: 1s
+    idle_timeout: 1s
+    aggregations: [mean]
+anomaly:
+  - name: lat
+    window: http
+    aggregation: mean
+    detector: ewma
+    warmup: 10
+    sensitivity: 4
+)");
+  ASSERT_TRUE(e->config_errors().empty());
+  for (int w = 0; w < 30; ++w) {
+    event::Batch b(nullptr, 4096, 1 << 20);
+    const double latency = w == 25 ? 1.0 : 0.1 + 0.001 * (w % 3);
+    AddSpan(b, "http.server.duration", "x", kBase + static_cast<uint64_t>(w) * kSec + 10, latency);
+    e->Consume(b);
+    clock_.AdvanceNs(kSec);
+    e->Tick();
+  }
+  e->FlushAll();
+  EXPECT_EQ(e->anomalies_detected(), 1u);
+  bool score = false;
+  for (const Series& s : e->SnapshotSeries()) score = score || s.name == "anomaly_score";
+  EXPECT_TRUE(score);
+  EXPECT_NE(e->EventsJson().find("\"type\":\"anomaly\""), std::string::npos);
+}
+
+TEST_F(EngineTest, SeriesLimitDropsAndCounts) {
+  auto e = StreamEngine::Create(YAML::Load(R"(windows:
+  - name: http
+    size: 1s
+    group_by: [service.name]
+    aggregations: [count]
+)"),
+                                "s.yaml", keys_, clock_, nullptr, {.max_series = 2});
+  event::Batch b(nullptr, 4096, 1 << 20);
+  for (const char* s : {"a", "b", "c"}) AddSpan(b, "op", s, kBase + 10, 0.1);
+  e->Consume(b);
+  e->FlushAll();
+  EXPECT_EQ(e->SnapshotSeries().size(), 2u);
+  EXPECT_EQ(e->series_dropped(), 1u);
+}
+
+}  // namespace
+}  // namespace strobed::stream

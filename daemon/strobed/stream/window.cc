@@ -5,6 +5,12 @@
 namespace strobed::stream {
 namespace {
 constexpr std::size_t kInitialIndex = 64;
+
+// Single-writer counter: only the owner thread writes, so load + store (plain moves on x86)
+// replaces a locked read-modify-write; readers on other threads see a recent value.
+inline void Bump(std::atomic<uint64_t>& counter, uint64_t n) noexcept {
+  counter.store(counter.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+}
 }  // namespace
 
 std::string_view WindowTypeName(WindowType type) {
@@ -110,20 +116,20 @@ void WindowOperator::RebuildIndex() {
 bool WindowOperator::Add(const Item& item, uint64_t wall_ns) noexcept {
   if (!spec_.match.Matches(item)) return false;
   if (item.time_ns > wall_ns + spec_.max_future_ns) {
-    stats_.dropped_future.fetch_add(1, std::memory_order_relaxed);
+    Bump(stats_.dropped_future, 1);
     return false;
   }
   // Late check before the key lookup, so late floods of new keys cost no key slots.
   if (spec_.type != WindowType::kSession) {
     const uint64_t pane_start = item.time_ns - item.time_ns % spec_.slide_ns;
     if (closed_ != 0 && pane_start + spec_.size_ns <= closed_) {
-      stats_.late.fetch_add(item.weight, std::memory_order_relaxed);
+      Bump(stats_.late, item.weight);
       return false;
     }
   }
   const int32_t k = FindOrAddKey(item, wall_ns);
   if (k < 0) {
-    stats_.dropped_key_limit.fetch_add(item.weight, std::memory_order_relaxed);
+    Bump(stats_.dropped_key_limit, item.weight);
     return false;
   }
   KeyState& key = keys_[static_cast<std::size_t>(k)];
@@ -131,7 +137,7 @@ bool WindowOperator::Add(const Item& item, uint64_t wall_ns) noexcept {
       spec_.type == WindowType::kSession ? AddSession(key, item) : AddWindowed(key, item);
   if (!ok) return false;
   watermark_.Observe(item.time_ns, wall_ns);
-  stats_.accepted.fetch_add(item.weight, std::memory_order_relaxed);
+  Bump(stats_.accepted, item.weight);
   return true;
 }
 
@@ -178,7 +184,7 @@ bool WindowOperator::AddSession(KeyState& key, const Item& item) noexcept {
     return true;
   }
   if (closed_ != 0 && t + gap <= closed_) {
-    stats_.late.fetch_add(item.weight, std::memory_order_relaxed);
+    Bump(stats_.late, item.weight);
     return false;
   }
   std::size_t pos = 0;
@@ -198,7 +204,7 @@ void WindowOperator::Emit(const KeyState& key, uint64_t start, uint64_t end,
   r.end_ns = end;
   r.state = &state;
   sink_.OnWindow(r);
-  stats_.windows_emitted.fetch_add(1, std::memory_order_relaxed);
+  Bump(stats_.windows_emitted, 1);
 }
 
 void WindowOperator::CloseUpTo(uint64_t watermark) {
@@ -275,7 +281,7 @@ void WindowOperator::Advance(uint64_t wall_ns) {
     KeyState& k = keys_[i];
     if (k.panes.empty() && wall_ns > k.last_wall_ns + spec_.key_ttl_ns) {
       evicted = true;
-      stats_.keys_evicted.fetch_add(1, std::memory_order_relaxed);
+      Bump(stats_.keys_evicted, 1);
       continue;
     }
     if (kept != i) keys_[kept] = std::move(k);

@@ -107,7 +107,8 @@ class Watermark {
 };
 
 struct WindowStats {
-  // Relaxed: independent statistics read by exposition; no ordering with other data.
+  // Written only by the operator's owner thread (load + store, no read-modify-write); read
+  // relaxed by exposition on other threads. Independent statistics: no ordering needed.
   std::atomic<uint64_t> accepted{0};
   std::atomic<uint64_t> late{0};
   std::atomic<uint64_t> dropped_key_limit{0};
