@@ -320,7 +320,8 @@ void RegisterOtlpHttpExporter(pipeline::PluginRegistry& registry) {
                                                  ": otlp_http.compression must be gzip or none");
                 }
                 o.gzip = comp == "gzip";
-                YAML::Node h = ctx.options.Node("headers");
+                YAML::Node h =
+                    ctx.options.Has("headers") ? ctx.options.Node("headers") : YAML::Node();
                 if (h && !h.IsNull()) {
                   if (!h.IsMap()) {
                     return strobe::InvalidArgument(ctx.options.Where("headers") +

@@ -276,7 +276,8 @@ void RegisterOtlpHttpReceiver(pipeline::PluginRegistry& registry) {
                                                  ": otlp_http.threads must be in 1..64");
                 }
                 o.threads = static_cast<int>(threads);
-                o.auth_token = ctx.options.GetString("auth_token");
+                if (ctx.options.Has("auth_token"))
+                  o.auth_token = ctx.options.GetString("auth_token");
                 o.keys = &ctx.keys;
                 return std::unique_ptr<pipeline::Receiver>(
                     std::make_unique<OtlpHttpReceiver>(std::move(o)));

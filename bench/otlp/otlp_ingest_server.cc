@@ -1,0 +1,125 @@
+// otlp_ingest_server: the OTLP ingest path of the daemon, standing alone — the otlp_http
+// receiver feeding a real PipelineService (queue, processors, exporters) built from a YAML
+// pipeline configuration, plus an API listener serving the trace API (/api/v1/traces/{id},
+// /api/v1/service-graph) and /metrics (the strobe::metrics registry: receiver and exporter
+// self-metrics; and the trace store's metrics).
+//
+// Used by the OTLP ingest benchmark (bench/otlp/run.sh) and the OTLP integration tests until
+// `strobe serve` wires the same plugins (they are the same classes).
+//
+//   otlp_ingest_server --config pipeline.yaml [--api 127.0.0.1:0]
+//
+// Prints one line "ready otlp_http=HOST:PORT api=HOST:PORT" on stdout when listening, runs
+// until SIGTERM/SIGINT, then shuts down (receivers first, pipelines drained) and exits 0.
+#include <signal.h>
+
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "strobe/metrics/exposition.h"
+#include "strobe/metrics/registry.h"
+#include "strobed/exporters/otlp_http/otlp_http.h"
+#include "strobed/pipeline/config.h"
+#include "strobed/pipeline/service.h"
+#include "strobed/receivers/otlp_http/otlp_http.h"
+#include "strobed/server/http_server.h"
+#include "strobed/trace/trace_api.h"
+#include "strobed/trace/trace_exporter.h"
+
+namespace {
+
+strobed::pipeline::PluginRegistry& Plugins() {
+  static auto* r = [] {
+    auto* reg = new strobed::pipeline::PluginRegistry();
+    strobed::pipeline::RegisterBuiltinPlugins(*reg);
+    if (reg->FindReceiver("otlp_http") == nullptr)
+      strobed::receivers::RegisterOtlpHttpReceiver(*reg);
+    if (reg->FindExporter("otlp_http") == nullptr)
+      strobed::exporters::RegisterOtlpHttpExporter(*reg);
+    if (reg->FindExporter("trace_analysis") == nullptr) strobed::trace::RegisterTraceExporter(*reg);
+    return reg;
+  }();
+  return *r;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"OTLP ingest path of strobe (receiver → pipeline → exporters) with the trace API"};
+  std::string config_file;
+  std::string api = "127.0.0.1:0";
+  app.add_option("--config", config_file, "YAML pipeline configuration")->required();
+  app.add_option("--api", api, "API listener host:port (trace API, /metrics)");
+  CLI11_PARSE(app, argc, argv);
+
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);  // before any thread: sigwait below
+
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(config_file);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "otlp_ingest_server: %s: %s\n", config_file.c_str(), e.what());
+    return 2;
+  }
+  auto cfg = strobed::pipeline::ParsePipelineConfig(root, config_file, Plugins());
+  if (!cfg.ok()) {
+    std::fprintf(stderr, "otlp_ingest_server: %s\n", cfg.status().ToString().c_str());
+    return 2;
+  }
+  strobed::pipeline::ServiceOptions so;
+  so.registry = &Plugins();
+  auto svc = strobed::pipeline::PipelineService::Create(*cfg, so);
+  if (!svc.ok()) {
+    std::fprintf(stderr, "otlp_ingest_server: %s\n", svc.status().ToString().c_str());
+    return 2;
+  }
+  strobed::server::Router router;
+  strobed::trace::MountTraceApi(router, strobed::trace::TraceStore::Default(),
+                                strobed::pipeline::Clock::Steady());
+  router.Handle("GET", "/metrics", [](const strobed::server::Request&) {
+    std::string text = strobe::metrics::RenderText(strobe::metrics::Registry::Default(),
+                                                   strobe::metrics::Format::kPrometheusText);
+    text += strobed::trace::TraceStore::Default().PrometheusText(
+        strobed::pipeline::Clock::Steady().NowNs());
+    return strobed::server::Response::Text(
+        200, std::move(text), std::string(strobe::metrics::kPrometheusTextContentType));
+  });
+  strobed::server::ServerOptions apio;
+  apio.name = "api";
+  size_t colon = api.rfind(':');
+  apio.host = colon == 0 ? "127.0.0.1" : api.substr(0, colon);
+  apio.port = static_cast<uint16_t>(std::stoi(api.substr(colon + 1)));
+  strobed::server::HttpServer http(apio, router);
+  if (auto s = http.Start(); !s.ok()) {
+    std::fprintf(stderr, "otlp_ingest_server: %s\n", s.ToString().c_str());
+    return 1;
+  }
+  if (auto s = (*svc)->Start(); !s.ok()) {
+    std::fprintf(stderr, "otlp_ingest_server: %s\n", s.ToString().c_str());
+    return 1;
+  }
+  std::string otlp_addr;
+  for (const auto& c : cfg->components) {
+    if (c.kind != strobed::pipeline::ComponentKind::kReceiver || c.id.type != "otlp_http") continue;
+    auto* r =
+        dynamic_cast<strobed::receivers::OtlpHttpReceiver*>((*svc)->receiver(c.id.ToString()));
+    if (r != nullptr) otlp_addr = r->BoundAddress();
+  }
+  std::printf("ready otlp_http=%s api=%s\n", otlp_addr.c_str(), http.BoundAddress().c_str());
+  std::fflush(stdout);
+  int sig = 0;
+  sigwait(&set, &sig);
+  auto st = (*svc)->Shutdown(std::chrono::seconds(10));
+  (void)http.Shutdown(std::chrono::seconds(2));
+  strobed::trace::TraceStore::Default().FlushAll(strobed::pipeline::Clock::Steady().NowNs());
+  if (!st.ok()) std::fprintf(stderr, "otlp_ingest_server: shutdown: %s\n", st.ToString().c_str());
+  return 0;
+}
