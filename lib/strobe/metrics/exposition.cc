@@ -32,6 +32,7 @@ class Writer {
     data_[pos_++] = c;
   }
   void Append(std::string_view v) {
+    if (v.empty()) return;  // data() may be null; memcpy must not see it
     Ensure(v.size());
     std::memcpy(data_ + pos_, v.data(), v.size());
     pos_ += v.size();

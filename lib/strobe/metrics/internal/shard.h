@@ -16,10 +16,11 @@
 // (pthread key destructor, which runs after C++ thread_local destructors), so nothing is
 // lost.
 //
-// Memory: `cells` and `hists` are virtual reservations (mmap MAP_NORESERVE, zero-filled);
-// only pages actually touched become resident. HistShard pages (64 buckets, 512 bytes) are
-// allocated per octave on first use, so a latency histogram that spans 12 octaves costs
-// about 7 KiB per recording thread.
+// Memory: `cells` (mmap MAP_NORESERVE) and `hists` (calloc of a large block, which glibc serves
+// with a fresh mmap; on the heap so LeakSanitizer sees the pointers) are zero-filled virtual
+// reservations; only pages actually touched become resident. HistShard pages (64 buckets,
+// 512 bytes) are allocated per octave on first use, so a latency histogram that spans 12
+// octaves costs about 7 KiB per recording thread.
 //
 // Atomics: every cell is written by its owner with a relaxed load + relaxed store (owner is
 // the only writer, so no RMW is needed); the partner is the relaxed load in the collector,
