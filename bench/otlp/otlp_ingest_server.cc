@@ -17,16 +17,21 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <sstream>
 #include <string>
 
 #include "strobe/metrics/exposition.h"
 #include "strobe/metrics/registry.h"
+#include "strobed/exporters/memory/memory.h"
 #include "strobed/exporters/otlp_http/otlp_http.h"
 #include "strobed/pipeline/config.h"
 #include "strobed/pipeline/service.h"
 #include "strobed/receivers/otlp_http/otlp_http.h"
 #include "strobed/server/http_server.h"
+#include "strobed/server/json_writer.h"
 #include "strobed/trace/trace_api.h"
 #include "strobed/trace/trace_exporter.h"
 
@@ -92,6 +97,61 @@ int main(int argc, char** argv) {
     return strobed::server::Response::Text(
         200, std::move(text), std::string(strobe::metrics::kPrometheusTextContentType));
   });
+  // Metric points kept by a `memory` exporter (max_retained_events > 0), latest value per
+  // series, for tests: GET /api/v1/received-metrics.
+  auto* mem = dynamic_cast<strobed::exporters::MemoryExporter*>((*svc)->exporter("memory"));
+  auto points = std::make_shared<std::map<std::string, std::string>>();
+  auto points_mu = std::make_shared<std::mutex>();
+  router.Handle("GET", "/api/v1/received-metrics",
+                [mem, points, points_mu](const strobed::server::Request&) {
+                  std::lock_guard<std::mutex> lock(*points_mu);
+                  if (mem != nullptr) {
+                    for (auto& b : mem->TakeRetained()) {
+                      for (const auto& p : b->metrics()) {
+                        std::string labels;
+                        strobed::server::JsonWriter w;
+                        w.BeginObject();
+                        w.Key("name");
+                        w.String(p.name);
+                        w.Key("type");
+                        w.Int(static_cast<int>(p.type));
+                        w.Key("temporality");
+                        w.Int(static_cast<int>(p.temporality));
+                        w.Key("labels");
+                        w.BeginObject();
+                        for (const auto& a : p.labels) {
+                          std::string_view k = strobed::event::KeyTable::Global().Name(a.key);
+                          w.Key(k);
+                          w.String(a.value.type() == strobed::event::ValueType::kString
+                                       ? std::string(a.value.AsString())
+                                       : a.value.ToString());
+                          labels += std::string(k) + "=" + a.value.ToString() + ",";
+                        }
+                        w.EndObject();
+                        if (p.histogram != nullptr) {
+                          w.Key("count");
+                          w.Uint(p.histogram->count);
+                          w.Key("sum");
+                          w.Double(p.histogram->sum);
+                        } else if (p.exp_histogram != nullptr) {
+                          w.Key("count");
+                          w.Uint(p.exp_histogram->count);
+                          w.Key("sum");
+                          w.Double(p.exp_histogram->sum);
+                        } else {
+                          w.Key("value");
+                          w.Double(p.Number());
+                        }
+                        w.EndObject();
+                        (*points)[std::string(p.name) + "{" + labels + "}"] = std::move(w).Take();
+                      }
+                    }
+                  }
+                  std::string body = "[";
+                  for (const auto& [k, v] : *points) body += (body.size() > 1 ? "," : "") + v;
+                  body += "]";
+                  return strobed::server::Response::Json(200, std::move(body));
+                });
   strobed::server::ServerOptions apio;
   apio.name = "api";
   size_t colon = api.rfind(':');

@@ -80,6 +80,11 @@ OtlpHttpReceiver::OtlpHttpReceiver(OtlpHttpOptions options) : options_(std::move
     STROBE_CHECK(acc.ok() && ref.ok());
     counters_[static_cast<size_t>(s)] = {*acc, *ref};
   }
+  auto req = reg.AddCounterFamily({"strobe_receiver_refused_requests_total",
+                                   "Requests a receiver refused, by signal and reason.", ""},
+                                  {"receiver", "signal", "reason"});
+  STROBE_CHECK(req.ok());
+  refused_requests_ = *req;
 }
 
 OtlpHttpReceiver::~OtlpHttpReceiver() {
@@ -90,6 +95,10 @@ void OtlpHttpReceiver::CountRefused(otlp::Signal signal, std::string_view reason
   counters_[static_cast<size_t>(signal)]
       .refused->With({{"receiver", options_.name}, {"reason", reason}})
       .Add(items);
+  refused_requests_
+      ->With(
+          {{"receiver", options_.name}, {"signal", otlp::SignalName(signal)}, {"reason", reason}})
+      .Inc();
 }
 
 server::Response OtlpHttpReceiver::Refuse(otlp::Signal signal, otlp::Encoding enc, int status,

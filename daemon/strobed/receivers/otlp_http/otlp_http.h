@@ -21,7 +21,9 @@
 // OpenTelemetry Collector): strobe_receiver_accepted_{spans,metric_points,log_records}_total
 // {receiver} and strobe_receiver_refused_..._total{receiver,reason}; reason is one of
 // invalid, too_large, unsupported_media_type, pipeline_dropped, or the pipeline's refuse
-// reasons (memory_soft_limit, memory_hard_limit, queue_full, shutdown). Requests refused
+// reasons (memory_soft_limit, memory_hard_limit, queue_full, shutdown). Every refused
+// request is also counted in strobe_receiver_refused_requests_total{receiver,signal,reason}
+// (a request rejected as invalid has no trustworthy item count). Requests refused
 // before the handler runs (a body over
 // max_body_bytes announced by Content-Length, a malformed HTTP request) are counted by the
 // HTTP server's own metrics, since their item count is unknown.
@@ -89,6 +91,7 @@ class OtlpHttpReceiver final : public pipeline::Receiver {
   // Acquire/release: Start() publishes `ingest` before the server runs any handler.
   std::atomic<pipeline::Ingest*> ingest_{nullptr};
   Counters counters_[3];  // by otlp::Signal
+  strobe::metrics::Family<strobe::metrics::Counter>* refused_requests_ = nullptr;
   std::unique_ptr<server::Router> router_;
   std::unique_ptr<server::HttpServer> server_;
 };

@@ -1,0 +1,38 @@
+#!/bin/bash
+# OTLP/HTTP protobuf ingest benchmark: starts otlp_ingest_server with CONFIG (default
+# ingest.yaml), then runs `strobe bench otlp` (1,000 spans × 6 attributes per request) for
+# each connection count, and prints a markdown row per run with the server's CPU (user+sys
+# seconds per wall second, from /proc/PID/stat) and RSS (VmRSS at the end, VmHWM peak).
+#
+#   bench/otlp/run.sh BUILD_DIR [DURATION_S] [CONNECTIONS...]
+#   bench/otlp/run.sh build/release 10 1 2 4 8
+set -euo pipefail
+BUILD=${1:?build dir}; DURATION=${2:-10}; shift 2 || true
+CONNS=("$@"); [ ${#CONNS[@]} -eq 0 ] && CONNS=(1 2 4 8)
+HERE=$(cd "$(dirname "$0")" && pwd)
+CONFIG=${CONFIG:-$HERE/ingest.yaml}
+OUT=$(mktemp -d)
+"$BUILD/bin/otlp_ingest_server" --config "$CONFIG" > "$OUT/server.out" 2> "$OUT/server.err" &
+SPID=$!
+trap 'kill $SPID 2>/dev/null; wait $SPID 2>/dev/null; rm -rf "$OUT"' EXIT
+for _ in $(seq 100); do grep -q '^ready' "$OUT/server.out" && break; sleep 0.05; done
+OTLP=$(sed -n 's/.*otlp_http=\([^ ]*\).*/\1/p' "$OUT/server.out")
+[ -n "$OTLP" ] || { cat "$OUT/server.err"; exit 1; }
+TICK=$(getconf CLK_TCK)
+cpu() { awk '{print $14 + $15}' /proc/$SPID/stat; }
+echo "| connections | requests/s | spans/s | p50 ms | p99 ms | status codes | server CPU (cores) | server RSS MB (peak) |"
+echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
+for c in "${CONNS[@]}"; do
+  c0=$(cpu); t0=$(date +%s.%N)
+  J=$("$BUILD/bin/strobe" bench otlp --url "http://$OTLP" --connections "$c" --duration "$DURATION" --json)
+  c1=$(cpu); t1=$(date +%s.%N)
+  RSS=$(awk '/VmRSS/{print $2/1024}' /proc/$SPID/status); HWM=$(awk '/VmHWM/{print $2/1024}' /proc/$SPID/status)
+  python3 - "$J" "$c0" "$c1" "$t0" "$t1" "$TICK" "$RSS" "$HWM" "$c" <<'PY'
+import json, sys
+j = json.loads(sys.argv[1]); c0, c1, t0, t1, tick = map(float, sys.argv[2:7])
+rss, hwm, conns = float(sys.argv[7]), float(sys.argv[8]), sys.argv[9]
+codes = " ".join(f"{k}={v}" for k, v in j["status_codes"].items())
+print(f"| {conns} | {j['requests_per_s']:.0f} | {j['spans_per_s']:.0f} | {j['latency_ms']['p50']:.2f} | "
+      f"{j['latency_ms']['p99']:.2f} | {codes} | {(c1 - c0) / tick / (t1 - t0):.2f} | {rss:.0f} ({hwm:.0f}) |")
+PY
+done
