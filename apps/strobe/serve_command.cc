@@ -1,0 +1,121 @@
+// `strobe serve`: the telemetry daemon. Flags map onto configuration keys (docs/
+// configuration.md); everything else is in the Daemon (daemon/strobed/daemon/daemon.h).
+// Exit codes: 0 after a clean shutdown, 1 when the daemon cannot start (port in use, ...),
+// 2 for an invalid configuration or usage.
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "command.h"
+#include "strobed/config/config.h"
+#include "strobed/daemon/daemon.h"
+#include "strobed/demo/demo_component.h"
+#include "strobed/host/host_collector.h"
+
+namespace strobe::cli {
+namespace {
+
+struct ServeFlags {
+  std::string config;
+  std::string http, otlp_http, otlp_grpc, wire, shm, data_dir, log_level, grace_period;
+  std::vector<std::string> set;
+  bool demo = false;
+  bool print_config = false;
+};
+
+void SetUpLogging() {
+  auto logger = spdlog::stderr_logger_mt("strobe");
+  logger->set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %l %v", spdlog::pattern_time_type::utc);
+  spdlog::set_default_logger(logger);
+}
+
+int RunServe(const ServeFlags& f) {
+  strobed::config::LoadOptions load;
+  load.file = f.config;
+  if (load.file.empty()) {
+    if (const char* env = std::getenv("STROBE_CONFIG"); env != nullptr) load.file = env;
+  }
+  auto add = [&](const std::string& value, const char* key, const char* flag) {
+    if (!value.empty()) load.overrides.push_back({key, value, flag});
+  };
+  add(f.http, "listen.http", "--http");
+  add(f.otlp_http, "listen.otlp_http", "--otlp-http");
+  add(f.otlp_grpc, "listen.otlp_grpc", "--otlp-grpc");
+  add(f.wire, "listen.wire", "--wire");
+  add(f.shm, "shm.name", "--shm");
+  add(f.data_dir, "data_dir", "--data-dir");
+  add(f.log_level, "log.level", "--log-level");
+  add(f.grace_period, "shutdown.grace_period", "--grace-period");
+  if (f.demo) load.overrides.push_back({"demo.enabled", "true", "--demo"});
+  for (const auto& kv : f.set) {
+    size_t eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      std::fprintf(stderr, "strobe: --set %s: expected KEY=VALUE\n", kv.c_str());
+      return kExitUsage;
+    }
+    load.overrides.push_back({kv.substr(0, eq), kv.substr(eq + 1), ""});
+  }
+  auto config = strobed::config::Load(load);
+  if (!config.ok()) {
+    std::fprintf(stderr, "strobe: %s\n", config.status().message().c_str());
+    return kExitUsage;
+  }
+  if (f.print_config) {
+    std::fputs(strobed::config::Print(*config).c_str(), stdout);
+    return kExitOk;
+  }
+
+  strobed::daemon::Daemon::BlockSignals();  // before any thread exists
+  SetUpLogging();
+  strobed::daemon::DaemonOptions options;
+  options.config = *config;
+  options.load = load;
+  strobed::daemon::Daemon daemon(std::move(options));
+  if (config->host.enabled) {
+    daemon.AddComponent(std::make_unique<strobed::host::HostCollector>());
+  }
+  if (config->demo.enabled) {
+    daemon.AddComponent(std::make_unique<strobed::demo::DemoComponent>());
+  }
+  if (strobe::Status s = daemon.Start(); !s.ok()) {
+    spdlog::error("cannot start: {}", s.message());
+    std::fprintf(stderr, "strobe: %s\n", s.message().c_str());
+    return kExitFailure;
+  }
+  if (config->demo.enabled && !daemon.HttpAddress().empty()) {
+    spdlog::info("demo workload running: try http://{}/metrics and http://{}/api/v1/metrics",
+                 daemon.HttpAddress(), daemon.HttpAddress());
+  }
+  return daemon.Run();
+}
+
+}  // namespace
+
+Command AddServeCommand(CLI::App& app) {
+  CLI::App* cmd = app.add_subcommand("serve",
+                                     "run the telemetry daemon (HTTP API, /metrics, "
+                                     "receivers, pipelines)");
+  auto f = std::make_shared<ServeFlags>();
+  cmd->add_option("--config", f->config, "YAML configuration file (also STROBE_CONFIG)");
+  cmd->add_option("--http", f->http, "HTTP API listener HOST:PORT, :0 or off (127.0.0.1:9800)");
+  cmd->add_option("--otlp-http", f->otlp_http, "OTLP/HTTP listener (127.0.0.1:4318)");
+  cmd->add_option("--otlp-grpc", f->otlp_grpc, "OTLP/gRPC listener (127.0.0.1:4317)");
+  cmd->add_option("--wire", f->wire, "strobe wire protocol listener (127.0.0.1:9801)");
+  cmd->add_option("--shm", f->shm, "shared-memory ring name (strobe)");
+  cmd->add_option("--data-dir", f->data_dir, "durable queue directory (./strobe-data)");
+  cmd->add_option("--log-level", f->log_level, "trace, debug, info, warn, error or off");
+  cmd->add_option("--grace-period", f->grace_period, "drain time at SIGTERM/SIGINT (10s)");
+  cmd->add_option("--set", f->set, "set any configuration key: --set host.interval=2s");
+  cmd->add_flag("--demo", f->demo, "run a built-in synthetic workload");
+  cmd->add_flag("--print-config", f->print_config,
+                "print the effective configuration (token redacted) and exit");
+  return Command{cmd, [f] { return RunServe(*f); }};
+}
+
+}  // namespace strobe::cli

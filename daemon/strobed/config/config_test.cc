@@ -1,0 +1,200 @@
+#include "strobed/config/config.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <map>
+#include <sstream>
+
+namespace strobed::config {
+namespace {
+
+using Env = std::map<std::string, std::string, std::less<>>;
+
+strobe::Result<Config> LoadText(const std::string& yaml, Env env = {},
+                                std::vector<LoadOptions::Override> overrides = {}) {
+  LoadOptions o;
+  o.file = "strobe.yaml";
+  o.text = yaml;
+  o.env = [env](std::string_view name) -> std::optional<std::string> {
+    auto it = env.find(name);
+    if (it == env.end()) return std::nullopt;
+    return it->second;
+  };
+  o.overrides = std::move(overrides);
+  return Load(o);
+}
+
+TEST(ConfigTest, DefaultsAreSafe) {
+  auto c = LoadText("");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->http.ToString(), "127.0.0.1:9800");
+  EXPECT_EQ(c->otlp_http.ToString(), "127.0.0.1:4318");
+  EXPECT_EQ(c->otlp_grpc.ToString(), "127.0.0.1:4317");
+  EXPECT_EQ(c->wire.ToString(), "127.0.0.1:9801");
+  EXPECT_EQ(c->data_dir, "./strobe-data");
+  EXPECT_TRUE(c->auth_token.empty());
+  EXPECT_EQ(c->host.interval, std::chrono::seconds(1));
+  EXPECT_FALSE(c->demo.enabled);
+}
+
+TEST(ConfigTest, FileEnvAndFlagsLayerInOrder) {
+  const std::string yaml =
+      "listen:\n  http: 127.0.0.1:9000\n  wire: off\n"
+      "server:\n  max_body_bytes: 4MiB\n  read_header_timeout: 2s\n"
+      "host:\n  interval: 250ms\n";
+  auto c = LoadText(yaml, {{"STROBE_HTTP", ":0"}, {"STROBE_TOKEN", "t0k"}},
+                    {{"host.interval", "3s", "--set"}});
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->http.ToString(), "127.0.0.1:0");  // env beats file
+  EXPECT_FALSE(c->wire.enabled);
+  EXPECT_EQ(c->server.max_body_bytes, 4u << 20);
+  EXPECT_EQ(c->server.read_header_timeout, std::chrono::seconds(2));
+  EXPECT_EQ(c->host.interval, std::chrono::seconds(3));  // flag beats file
+  EXPECT_EQ(c->auth_token, "t0k");
+}
+
+TEST(ConfigTest, UnknownKeyNamesFileLineAndKnownKeys) {
+  auto c = LoadText("host:\n  interval: 1s\nserver:\n  max_bdy_bytes: 10\n");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().code(), strobe::StatusCode::kInvalidArgument);
+  EXPECT_NE(c.status().message().find("strobe.yaml:4:3: unknown key 'server.max_bdy_bytes'"),
+            std::string::npos)
+      << c.status().message();
+  EXPECT_NE(c.status().message().find("max_body_bytes"), std::string::npos);
+}
+
+TEST(ConfigTest, UnknownTopLevelSection) {
+  auto c = LoadText("recievers: {}\n");
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("strobe.yaml:1:1: unknown key 'recievers'"),
+            std::string::npos)
+      << c.status().message();
+}
+
+TEST(ConfigTest, BadValuesNameTheKey) {
+  struct Case {
+    std::string yaml;
+    std::string want;
+  } cases[] = {
+      {"server:\n  threads: 0\n", "strobe.yaml:2:12: server.threads: 0 is out of range [1, 64]"},
+      {"server:\n  threads: many\n", "server.threads: 'many' is not an integer"},
+      {"host:\n  interval: 5 parsecs\n", "unknown duration unit 'parsecs'"},
+      {"listen:\n  http: nowhere\n", "strobe.yaml:2:9: listen.http: 'nowhere' is not HOST:PORT"},
+      {"listen:\n  http: 127.0.0.1:70000\n", "port must be 0..65535"},
+      {"log:\n  level: loud\n", "'loud' is not one of trace|debug|info|warn|error|off"},
+      {"server: 3\n", "strobe.yaml:1:9: 'server' must be a map of keys"},
+      {"host:\n  enabled: [1]\n", "'host.enabled' must be a single value"},
+      {"listen: [1, 2\n", "strobe.yaml:"},
+      {"- a\n- b\n", "must be a map of sections"},
+      {"host:\n  interval: 1s\nhost:\n  interval: 2s\n", "duplicate key 'host'"},
+      {"server:\n  max_body_bytes: 0\n", "must be greater than 0"},
+  };
+  for (const auto& tc : cases) {
+    auto c = LoadText(tc.yaml);
+    ASSERT_FALSE(c.ok()) << tc.yaml;
+    EXPECT_NE(c.status().message().find(tc.want), std::string::npos)
+        << "yaml: " << tc.yaml << "\ngot: " << c.status().message();
+  }
+}
+
+TEST(ConfigTest, EnvAndFlagErrorsNameTheSource) {
+  auto a = LoadText("", {{"STROBE_HOST_INTERVAL", "soon"}});
+  ASSERT_FALSE(a.ok());
+  EXPECT_NE(a.status().message().find("environment STROBE_HOST_INTERVAL:"), std::string::npos);
+  auto b = LoadText("", {}, {{"listen.http", "bogus", "--http"}});
+  ASSERT_FALSE(b.ok());
+  EXPECT_NE(b.status().message().find("flag --http:"), std::string::npos);
+  auto c = LoadText("", {}, {{"no.such", "1", ""}});
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("unknown key 'no.such'"), std::string::npos);
+}
+
+TEST(ConfigTest, MissingFileIsNotFound) {
+  LoadOptions o;
+  o.file = "/nonexistent/strobe.yaml";
+  auto c = Load(o);
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().code(), strobe::StatusCode::kNotFound);
+}
+
+TEST(ConfigTest, ModuleSectionsKeptRawWithMarks) {
+  auto c = LoadText(
+      "host:\n  interval: 1s\npipelines:\n  traces:\n    receivers: [otlp_http]\n"
+      "stream:\n  windows: 3\n");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  const RawSection& p = c->Section("pipelines");
+  ASSERT_TRUE(p.present());
+  EXPECT_EQ(p.file, "strobe.yaml");
+  EXPECT_EQ(p.node["traces"]["receivers"][0].as<std::string>(), "otlp_http");
+  EXPECT_EQ(p.node["traces"].Mark().line + 1, 5);
+  EXPECT_TRUE(c->Section("stream").present());
+  EXPECT_FALSE(c->Section("alerts").present());
+  EXPECT_FALSE(c->Section("nonsense").present());
+}
+
+TEST(ConfigTest, PrintRoundTripsAndRedactsToken) {
+  auto c = LoadText("listen:\n  http: :0\nalerts:\n  - name: x\n", {{"STROBE_TOKEN", "secret"}});
+  ASSERT_TRUE(c.ok());
+  std::string printed = Print(*c);
+  EXPECT_EQ(printed.find("secret"), std::string::npos);
+  EXPECT_NE(printed.find("<redacted>"), std::string::npos);
+  EXPECT_NE(printed.find("http: 127.0.0.1:0"), std::string::npos);
+  EXPECT_NE(printed.find("alerts:"), std::string::npos);
+  // What --print-config shows loads back to the same configuration.
+  auto again = LoadText(printed, {{"STROBE_TOKEN", "secret"}});
+  ASSERT_TRUE(again.ok()) << again.status().ToString() << "\n" << printed;
+  EXPECT_EQ(Print(*again), printed);
+  EXPECT_EQ(Digest(*again), Digest(*c));
+  EXPECT_EQ(Digest(*c).size(), 16u);
+}
+
+TEST(ConfigTest, RestartRequiredListsOnlyStaticKeys) {
+  auto a = LoadText("host:\n  interval: 1s\n");
+  auto b = LoadText("host:\n  interval: 2s\nlisten:\n  http: :0\npipelines: {x: 1}\n");
+  ASSERT_TRUE(a.ok() && b.ok());
+  auto keys = RestartRequired(*a, *b);
+  EXPECT_EQ(keys, (std::vector<std::string>{"listen.http", "pipelines"}));
+  EXPECT_TRUE(RestartRequired(*a, *a).empty());
+}
+
+TEST(ConfigTest, ParsesDurationsAndSizes) {
+  EXPECT_EQ(*ParseDuration("1500"), std::chrono::milliseconds(1500));
+  EXPECT_EQ(*ParseDuration("1.5s"), std::chrono::milliseconds(1500));
+  EXPECT_EQ(*ParseDuration("2m"), std::chrono::minutes(2));
+  EXPECT_EQ(*ParseDuration("1h"), std::chrono::hours(1));
+  EXPECT_FALSE(ParseDuration("-1s").ok());
+  EXPECT_FALSE(ParseDuration("s").ok());
+  EXPECT_EQ(*ParseBytes("64MiB"), 64u << 20);
+  EXPECT_EQ(*ParseBytes("1 KB"), 1000u);
+  EXPECT_FALSE(ParseBytes("99999999999999999999GiB").ok());
+  EXPECT_FALSE(ParseBytes("lots").ok());
+  EXPECT_EQ(DurationText(std::chrono::milliseconds(1500)), "1500ms");
+  EXPECT_EQ(DurationText(std::chrono::seconds(10)), "10s");
+}
+
+TEST(ConfigTest, ListenAddressForms) {
+  EXPECT_EQ(ListenAddress::Parse("[::1]:9800")->ToString(), "[::1]:9800");
+  EXPECT_EQ(ListenAddress::Parse(":0")->ToString(), "127.0.0.1:0");
+  EXPECT_EQ(ListenAddress::Parse("0.0.0.0:80")->ToString(), "0.0.0.0:80");
+  EXPECT_FALSE(ListenAddress::Parse("OFF")->enabled);
+  EXPECT_FALSE(ListenAddress::Parse("::1:80").ok());
+  EXPECT_FALSE(ListenAddress::Parse("host:").ok());
+}
+
+TEST(ConfigTest, EveryKeyIsDocumented) {
+  std::ifstream f(std::string(STROBE_SOURCE_DIR) + "/docs/configuration.md");
+  ASSERT_TRUE(f.good());
+  std::stringstream ss;
+  ss << f.rdbuf();
+  const std::string doc = ss.str();
+  Config defaults;
+  for (const auto& k : KeySpecs()) {
+    EXPECT_NE(doc.find("`" + std::string(k.path) + "`"), std::string::npos) << k.path;
+    EXPECT_NE(doc.find("`" + std::string(k.env) + "`"), std::string::npos) << k.env;
+    (void)ValueText(defaults, k);  // every key is mapped to a field
+  }
+}
+
+}  // namespace
+}  // namespace strobed::config

@@ -1,0 +1,121 @@
+#include "strobed/demo/demo_component.h"
+
+#include <chrono>
+
+#include "strobe/metrics/registry.h"
+#include "strobed/config/config.h"
+#include "strobed/server/json_writer.h"
+
+namespace strobed::demo {
+
+namespace m = strobe::metrics;
+
+DemoComponent::~DemoComponent() {
+  if (thread_.joinable()) (void)Shutdown(std::chrono::steady_clock::now());
+}
+
+strobe::Status DemoComponent::Start(const daemon::ComponentContext& ctx) {
+  registry_ = &ctx.registry;
+  auto requests = ctx.registry.AddCounterFamily(
+      {"demo_http_requests_total", "Synthetic requests of the demo workload", ""},
+      {"service", "method", "route", "code"});
+  if (!requests.ok()) return requests.status();
+  auto durations = ctx.registry.AddHistogramFamily(
+      {"demo_http_request_duration_seconds", "Latency of the demo workload's requests", "seconds"},
+      {"service", "method", "route"}, {.unit_scale = 1e-9});
+  if (!durations.ok()) return durations.status();
+  auto errors = ctx.registry.AddCounterFamily(
+      {"demo_http_errors_total", "5xx responses of the demo workload", ""}, {"service", "route"});
+  if (!errors.ok()) return errors.status();
+  requests_ = *requests;
+  durations_ = *durations;
+  errors_ = *errors;
+  workload_ = std::make_unique<Workload>(Workload::DefaultServices(), ctx.config.demo.seed);
+  {
+    std::lock_guard lock(mu_);
+    rate_ = ctx.config.demo.rate;
+    stop_ = false;
+  }
+  thread_ = std::thread([this] { Loop(); });
+  return strobe::OkStatus();
+}
+
+void DemoComponent::Record(const RequestRecord& r) {
+  const EndpointModel* ep = r.endpoint;
+  auto key = std::make_tuple(static_cast<const void*>(ep), r.status);
+  auto it = request_handles_.find(key);
+  if (it == request_handles_.end()) {
+    std::string code = std::to_string(r.status);
+    m::Counter& c = requests_->With({{"service", r.service->name},
+                                     {"method", ep->method},
+                                     {"route", ep->route},
+                                     {"code", code}});
+    it = request_handles_.emplace(key, &c).first;
+  }
+  it->second->Inc();
+  auto dit = duration_handles_.find(ep);
+  if (dit == duration_handles_.end()) {
+    m::Histogram& h = durations_->With(
+        {{"service", r.service->name}, {"method", ep->method}, {"route", ep->route}});
+    dit = duration_handles_.emplace(ep, &h).first;
+  }
+  dit->second->RecordUnsigned(r.duration_ns);
+  if (r.error) {
+    auto eit = error_handles_.find(ep);
+    if (eit == error_handles_.end()) {
+      m::Counter& c = errors_->With({{"service", r.service->name}, {"route", ep->route}});
+      eit = error_handles_.emplace(ep, &c).first;
+    }
+    eit->second->Inc();
+  }
+  if (sink_) sink_(r);
+}
+
+void DemoComponent::Loop() {
+  auto wall_ns = [] {
+    return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                     std::chrono::system_clock::now().time_since_epoch())
+                                     .count());
+  };
+  std::unique_lock lock(mu_);
+  while (!stop_) {
+    double rate = rate_;
+    lock.unlock();
+    uint64_t before = workload_->generated();
+    workload_->Advance(wall_ns(), rate, [this](const RequestRecord& r) { Record(r); });
+    uint64_t made = workload_->generated() - before;
+    lock.lock();
+    generated_ += made;
+    cv_.wait_for(lock, std::chrono::milliseconds(100), [this] { return stop_; });
+  }
+}
+
+strobe::Status DemoComponent::Shutdown(daemon::Deadline /*deadline*/) {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  return strobe::OkStatus();
+}
+
+strobe::Status DemoComponent::Reload(const config::Config& next) {
+  std::lock_guard lock(mu_);
+  rate_ = next.demo.rate;
+  return strobe::OkStatus();
+}
+
+std::string DemoComponent::StatusJson() const {
+  std::lock_guard lock(mu_);
+  server::JsonWriter w;
+  w.BeginObject();
+  w.Key("rate");
+  w.Double(rate_);
+  w.Key("generated");
+  w.Uint(generated_);
+  w.EndObject();
+  return std::move(w).Take();
+}
+
+}  // namespace strobed::demo

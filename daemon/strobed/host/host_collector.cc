@@ -1,0 +1,427 @@
+#include "strobed/host/host_collector.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "strobe/metrics/registry.h"
+#include "strobed/config/config.h"
+#include "strobed/server/json_writer.h"
+
+namespace strobed::host {
+
+namespace m = strobe::metrics;
+using Sink = m::CallbackSink;
+
+namespace {
+
+uint64_t CountDirEntries(const std::string& path, bool* ok) {
+  DIR* d = opendir(path.c_str());
+  if (d == nullptr) {
+    *ok = false;
+    return 0;
+  }
+  uint64_t n = 0;
+  while (dirent* e = readdir(d)) {
+    if (e->d_name[0] != '.') ++n;
+  }
+  closedir(d);
+  *ok = true;
+  return n;
+}
+
+std::string Trimmed(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+}  // namespace
+
+HostCollector::~HostCollector() {
+  if (thread_.joinable()) (void)Shutdown(std::chrono::steady_clock::now());
+}
+
+std::string HostCollector::ReadFile(const std::string& path, const char* what) {
+  std::string out;
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    std::lock_guard lock(mu_);
+    ++errors_[what];
+    return out;
+  }
+  char buf[16384];
+  while (true) {
+    ssize_t n = ::read(fd, buf, sizeof(buf));
+    if (n > 0) {
+      out.append(buf, static_cast<size_t>(n));
+      if (out.size() > (16u << 20)) break;  // bounded: /proc files are far smaller
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      std::lock_guard lock(mu_);
+      ++errors_[what];
+    }
+    break;
+  }
+  ::close(fd);
+  return out;
+}
+
+void HostCollector::CollectOnce() {
+  const auto start = std::chrono::steady_clock::now();
+  const std::string& proc = options_.proc_root;
+  HostSnapshot s;
+  s.stat = ParseProcStat(ReadFile(proc + "/stat", "stat"), ticks_per_second_);
+  s.mem = ParseMemInfo(ReadFile(proc + "/meminfo", "meminfo"));
+  s.load = ParseLoadAvg(ReadFile(proc + "/loadavg", "loadavg"));
+  s.net = ParseNetDev(ReadFile(proc + "/net/dev", "net/dev"));
+  for (const auto& d : s.net.devices) {
+    HostSnapshot::NetSys ns;
+    const std::string base = options_.sys_root + "/class/net/" + d.device;
+    std::string oper = Trimmed(ReadFile(base + "/operstate", "sys/class/net"));
+    ns.up = oper == "up" || (oper == "unknown" && d.device == "lo");
+    std::string mtu = Trimmed(ReadFile(base + "/mtu", "sys/class/net"));
+    ns.mtu = mtu.empty() ? 0 : std::strtoull(mtu.c_str(), nullptr, 10);
+    s.net_sys[d.device] = ns;
+  }
+  s.disks = ParseDiskStats(ReadFile(proc + "/diskstats", "diskstats"));
+  const std::string self = proc + "/" + options_.self;
+  s.self = ParseProcessStat(ReadFile(self + "/stat", "self/stat"), ticks_per_second_, page_bytes_);
+  s.self_status = ParseProcessStatus(ReadFile(self + "/status", "self/status"));
+  s.max_fds = ParseMaxOpenFiles(ReadFile(self + "/limits", "self/limits"));
+  bool fds_ok = false;
+  s.open_fds = CountDirEntries(self + "/fd", &fds_ok);
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+
+  std::lock_guard lock(mu_);
+  if (!fds_ok) ++errors_["self/fd"];
+  // Busy fraction since the previous collection, per core and in total.
+  auto usage = [](const CpuTimes& now, const CpuTimes& before) {
+    double total = now.Total() - before.Total();
+    double busy = now.Busy() - before.Busy();
+    if (total <= 0) return 0.0;
+    double r = busy / total;
+    return r < 0 ? 0.0 : (r > 1 ? 1.0 : r);
+  };
+  if (collections_ > 0) {
+    s.cpu_usage["total"] = usage(s.stat.total, snap_.stat.total);
+    for (const auto& c : s.stat.cpus) {
+      for (const auto& old : snap_.stat.cpus) {
+        if (old.cpu == c.cpu) s.cpu_usage[c.cpu] = usage(c, old);
+      }
+    }
+  }
+  snap_ = std::move(s);
+  ++collections_;
+  last_duration_seconds_ = seconds;
+}
+
+HostSnapshot HostCollector::SnapshotForTest() const {
+  std::lock_guard lock(mu_);
+  return snap_;
+}
+
+strobe::Status HostCollector::RegisterMetrics(m::Registry& r) {
+  auto fam = [&](m::MetricDesc desc, m::CallbackType type, std::vector<std::string> labels,
+                 std::function<void(const HostSnapshot&, Sink&)> fn) -> strobe::Status {
+    std::string name = desc.name;
+    STROBE_RETURN_IF_ERROR(
+        r.AddCallbackFamily(desc, type, std::move(labels), [this, fn = std::move(fn)](Sink& sink) {
+          std::lock_guard lock(mu_);
+          if (collections_ > 0) fn(snap_, sink);
+        }));
+    registered_.push_back(std::move(name));
+    return strobe::OkStatus();
+  };
+  const auto kC = m::CallbackType::kCounter;
+  const auto kG = m::CallbackType::kGauge;
+  auto d = [](uint64_t v) { return static_cast<double>(v); };
+
+  STROBE_RETURN_IF_ERROR(
+      fam({"node_cpu_seconds_total", "Seconds the CPUs spent in each mode", "seconds"}, kC,
+          {"cpu", "mode"}, [](const HostSnapshot& s, Sink& k) {
+            for (const auto& c : s.stat.cpus) {
+              k.Emit({c.cpu, "user"}, c.user);
+              k.Emit({c.cpu, "nice"}, c.nice);
+              k.Emit({c.cpu, "system"}, c.system);
+              k.Emit({c.cpu, "idle"}, c.idle);
+              k.Emit({c.cpu, "iowait"}, c.iowait);
+              k.Emit({c.cpu, "irq"}, c.irq);
+              k.Emit({c.cpu, "softirq"}, c.softirq);
+              k.Emit({c.cpu, "steal"}, c.steal);
+            }
+          }));
+  STROBE_RETURN_IF_ERROR(fam({"node_cpu_usage_ratio",
+                              "Busy fraction of each CPU (and cpu=\"total\") over the last "
+                              "collection interval",
+                              "ratio"},
+                             kG, {"cpu"}, [](const HostSnapshot& s, Sink& k) {
+                               for (const auto& [cpu, v] : s.cpu_usage) k.Emit({cpu}, v);
+                             }));
+  struct MemField {
+    const char* name;
+    const char* help;
+    uint64_t MemInfo::*field;
+  };
+  static const MemField kMem[] = {
+      {"node_memory_MemTotal_bytes", "Total usable memory", &MemInfo::total_bytes},
+      {"node_memory_MemFree_bytes", "Unused memory", &MemInfo::free_bytes},
+      {"node_memory_MemAvailable_bytes", "Memory available for new work without swapping",
+       &MemInfo::available_bytes},
+      {"node_memory_Buffers_bytes", "Block device buffers", &MemInfo::buffers_bytes},
+      {"node_memory_Cached_bytes", "Page cache", &MemInfo::cached_bytes},
+      {"node_memory_SwapTotal_bytes", "Total swap", &MemInfo::swap_total_bytes},
+      {"node_memory_SwapFree_bytes", "Unused swap", &MemInfo::swap_free_bytes},
+  };
+  for (const auto& f : kMem) {
+    auto field = f.field;
+    STROBE_RETURN_IF_ERROR(
+        fam({f.name, f.help, "bytes"}, kG, {},
+            [field, d](const HostSnapshot& s, Sink& k) { k.Emit({}, d(s.mem.*field)); }));
+  }
+  STROBE_RETURN_IF_ERROR(
+      fam({"node_memory_used_bytes", "MemTotal - MemAvailable", "bytes"}, kG, {},
+          [d](const HostSnapshot& s, Sink& k) { k.Emit({}, d(s.mem.UsedBytes())); }));
+  STROBE_RETURN_IF_ERROR(fam({"node_load1", "1-minute load average", ""}, kG, {},
+                             [](const HostSnapshot& s, Sink& k) { k.Emit({}, s.load.load1); }));
+  STROBE_RETURN_IF_ERROR(fam({"node_load5", "5-minute load average", ""}, kG, {},
+                             [](const HostSnapshot& s, Sink& k) { k.Emit({}, s.load.load5); }));
+  STROBE_RETURN_IF_ERROR(fam({"node_load15", "15-minute load average", ""}, kG, {},
+                             [](const HostSnapshot& s, Sink& k) { k.Emit({}, s.load.load15); }));
+  struct NetField {
+    const char* name;
+    const char* help;
+    const char* unit;
+    uint64_t NetDev::*field;
+  };
+  static const NetField kNet[] = {
+      {"node_network_receive_bytes_total", "Bytes received", "bytes", &NetDev::rx_bytes},
+      {"node_network_receive_packets_total", "Packets received", "", &NetDev::rx_packets},
+      {"node_network_receive_errs_total", "Receive errors", "", &NetDev::rx_errors},
+      {"node_network_receive_drop_total", "Received packets dropped", "", &NetDev::rx_dropped},
+      {"node_network_transmit_bytes_total", "Bytes sent", "bytes", &NetDev::tx_bytes},
+      {"node_network_transmit_packets_total", "Packets sent", "", &NetDev::tx_packets},
+      {"node_network_transmit_errs_total", "Transmit errors", "", &NetDev::tx_errors},
+      {"node_network_transmit_drop_total", "Sent packets dropped", "", &NetDev::tx_dropped},
+  };
+  for (const auto& f : kNet) {
+    auto field = f.field;
+    STROBE_RETURN_IF_ERROR(
+        fam({f.name, f.help, f.unit}, kC, {"device"}, [field, d](const HostSnapshot& s, Sink& k) {
+          for (const auto& n : s.net.devices) {
+            k.Emit({n.device}, d(n.*field));
+          }
+        }));
+  }
+  STROBE_RETURN_IF_ERROR(fam({"node_network_up", "1 when the interface is up (operstate)", ""}, kG,
+                             {"device"}, [](const HostSnapshot& s, Sink& k) {
+                               for (const auto& [dev, ns] : s.net_sys) {
+                                 k.Emit({dev}, ns.up ? 1 : 0);
+                               }
+                             }));
+  STROBE_RETURN_IF_ERROR(fam({"node_network_mtu_bytes", "Interface MTU", "bytes"}, kG, {"device"},
+                             [d](const HostSnapshot& s, Sink& k) {
+                               for (const auto& [dev, ns] : s.net_sys) k.Emit({dev}, d(ns.mtu));
+                             }));
+  struct DiskField {
+    const char* name;
+    const char* help;
+    const char* unit;
+    uint64_t DiskStat::*field;
+  };
+  static const DiskField kDisk[] = {
+      {"node_disk_reads_completed_total", "Reads completed", "", &DiskStat::reads_completed},
+      {"node_disk_writes_completed_total", "Writes completed", "", &DiskStat::writes_completed},
+      {"node_disk_read_bytes_total", "Bytes read", "bytes", &DiskStat::read_bytes},
+      {"node_disk_written_bytes_total", "Bytes written", "bytes", &DiskStat::written_bytes},
+  };
+  for (const auto& f : kDisk) {
+    auto field = f.field;
+    STROBE_RETURN_IF_ERROR(
+        fam({f.name, f.help, f.unit}, kC, {"device"}, [field, d](const HostSnapshot& s, Sink& k) {
+          for (const auto& x : s.disks.devices) {
+            k.Emit({x.device}, d(x.*field));
+          }
+        }));
+  }
+  STROBE_RETURN_IF_ERROR(
+      fam({"node_disk_io_time_seconds_total", "Seconds spent doing I/O", "seconds"}, kC, {"device"},
+          [](const HostSnapshot& s, Sink& k) {
+            for (const auto& x : s.disks.devices) {
+              k.Emit({x.device}, x.io_time_seconds);
+            }
+          }));
+  STROBE_RETURN_IF_ERROR(fam({"node_disk_io_now", "I/Os in progress", ""}, kG, {"device"},
+                             [d](const HostSnapshot& s, Sink& k) {
+                               for (const auto& x : s.disks.devices) {
+                                 k.Emit({x.device}, d(x.io_in_progress));
+                               }
+                             }));
+  STROBE_RETURN_IF_ERROR(
+      fam({"node_context_switches_total", "Context switches", ""}, kC, {},
+          [d](const HostSnapshot& s, Sink& k) { k.Emit({}, d(s.stat.context_switches)); }));
+  STROBE_RETURN_IF_ERROR(fam({"node_forks_total", "Processes created", ""}, kC, {},
+                             [d](const HostSnapshot& s, Sink& k) { k.Emit({}, d(s.stat.forks)); }));
+  STROBE_RETURN_IF_ERROR(
+      fam({"node_procs_running", "Runnable processes", ""}, kG, {},
+          [d](const HostSnapshot& s, Sink& k) { k.Emit({}, d(s.stat.procs_running)); }));
+  STROBE_RETURN_IF_ERROR(
+      fam({"node_procs_blocked", "Processes blocked on I/O", ""}, kG, {},
+          [d](const HostSnapshot& s, Sink& k) { k.Emit({}, d(s.stat.procs_blocked)); }));
+  STROBE_RETURN_IF_ERROR(
+      fam({"node_boot_time_seconds", "Boot time, Unix seconds", "seconds"}, kG, {},
+          [d](const HostSnapshot& s, Sink& k) { k.Emit({}, d(s.stat.boot_time_unix)); }));
+  // process_* (the daemon itself), as Prometheus client libraries name them.
+  STROBE_RETURN_IF_ERROR(fam({"process_cpu_seconds_total", "User and system CPU time", "seconds"},
+                             kC, {}, [](const HostSnapshot& s, Sink& k) {
+                               k.Emit({}, s.self.user_seconds + s.self.system_seconds);
+                             }));
+  STROBE_RETURN_IF_ERROR(
+      fam({"process_resident_memory_bytes", "Resident set size", "bytes"}, kG, {},
+          [d](const HostSnapshot& s, Sink& k) {
+            k.Emit({}, d(s.self_status.ok ? s.self_status.rss_bytes : s.self.rss_bytes));
+          }));
+  STROBE_RETURN_IF_ERROR(
+      fam({"process_virtual_memory_bytes", "Virtual memory size", "bytes"}, kG, {},
+          [d](const HostSnapshot& s, Sink& k) { k.Emit({}, d(s.self.virtual_bytes)); }));
+  STROBE_RETURN_IF_ERROR(fam({"process_open_fds", "Open file descriptors", ""}, kG, {},
+                             [d](const HostSnapshot& s, Sink& k) { k.Emit({}, d(s.open_fds)); }));
+  STROBE_RETURN_IF_ERROR(fam({"process_max_fds", "File descriptor limit", ""}, kG, {},
+                             [d](const HostSnapshot& s, Sink& k) { k.Emit({}, d(s.max_fds)); }));
+  STROBE_RETURN_IF_ERROR(
+      fam({"process_threads", "OS threads", ""}, kG, {},
+          [d](const HostSnapshot& s, Sink& k) { k.Emit({}, d(s.self.threads)); }));
+  STROBE_RETURN_IF_ERROR(fam({"process_context_switches_total", "Context switches by type", ""}, kC,
+                             {"type"}, [d](const HostSnapshot& s, Sink& k) {
+                               k.Emit({"voluntary"}, d(s.self_status.voluntary_switches));
+                               k.Emit({"involuntary"}, d(s.self_status.involuntary_switches));
+                             }));
+  const double ticks = ticks_per_second_;
+  STROBE_RETURN_IF_ERROR(fam({"process_start_time_seconds", "Start time, Unix seconds", "seconds"},
+                             kG, {}, [ticks, d](const HostSnapshot& s, Sink& k) {
+                               k.Emit({}, d(s.stat.boot_time_unix) +
+                                              static_cast<double>(s.self.start_ticks) / ticks);
+                             }));
+  // The collector's own health.
+  STROBE_RETURN_IF_ERROR(r.AddCallbackFamily(
+      {"strobe_host_collections_total", "Host metric collections", ""}, kC, {}, [this](Sink& k) {
+        std::lock_guard lock(mu_);
+        k.Emit({}, static_cast<double>(collections_));
+      }));
+  registered_.emplace_back("strobe_host_collections_total");
+  STROBE_RETURN_IF_ERROR(r.AddCallbackFamily(
+      {"strobe_host_collection_errors_total", "Failed reads of /proc and /sys files", ""}, kC,
+      {"file"}, [this](Sink& k) {
+        std::lock_guard lock(mu_);
+        for (const auto& [file, n] : errors_) k.Emit({file}, static_cast<double>(n));
+      }));
+  registered_.emplace_back("strobe_host_collection_errors_total");
+  STROBE_RETURN_IF_ERROR(r.AddCallbackFamily(
+      {"strobe_host_collection_duration_seconds", "Duration of the last collection", "seconds"}, kG,
+      {}, [this](Sink& k) {
+        std::lock_guard lock(mu_);
+        k.Emit({}, last_duration_seconds_);
+      }));
+  registered_.emplace_back("strobe_host_collection_duration_seconds");
+  return strobe::OkStatus();
+}
+
+strobe::Status HostCollector::Start(const daemon::ComponentContext& ctx) {
+  if (!fixed_) {
+    options_.proc_root = ctx.config.host.proc_root;
+    options_.sys_root = ctx.config.host.sys_root;
+    options_.interval = ctx.config.host.interval;
+  }
+  if (options_.interval < std::chrono::milliseconds(10)) {
+    return strobe::InvalidArgument("host.interval must be at least 10ms");
+  }
+  long hz = sysconf(_SC_CLK_TCK);
+  ticks_per_second_ = hz > 0 ? static_cast<double>(hz) : 100;
+  long page = sysconf(_SC_PAGESIZE);
+  page_bytes_ = page > 0 ? static_cast<uint64_t>(page) : 4096;
+  if (access((options_.proc_root + "/stat").c_str(), R_OK) != 0) {
+    return strobe::Unavailable("cannot read " + options_.proc_root +
+                               "/stat (set host.proc_root or host.enabled: false)");
+  }
+  {
+    std::lock_guard lock(mu_);
+    interval_ = options_.interval;
+    stop_ = false;
+  }
+  CollectOnce();  // the first scrape already has values
+  registry_ = &ctx.registry;
+  if (strobe::Status s = RegisterMetrics(ctx.registry); !s.ok()) {
+    for (const auto& n : registered_) (void)registry_->Remove(n);
+    registered_.clear();
+    return s;
+  }
+  thread_ = std::thread([this] { Loop(); });
+  return strobe::OkStatus();
+}
+
+void HostCollector::Loop() {
+  std::unique_lock lock(mu_);
+  while (!stop_) {
+    auto next = std::chrono::steady_clock::now() + interval_;
+    if (cv_.wait_until(lock, next, [this] { return stop_; })) break;
+    lock.unlock();
+    CollectOnce();
+    lock.lock();
+  }
+}
+
+strobe::Status HostCollector::Shutdown(daemon::Deadline /*deadline*/) {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  if (registry_ != nullptr) {
+    for (const auto& n : registered_) (void)registry_->Remove(n);
+  }
+  registered_.clear();
+  return strobe::OkStatus();
+}
+
+strobe::Status HostCollector::Reload(const config::Config& next) {
+  if (next.host.interval < std::chrono::milliseconds(10)) {
+    return strobe::InvalidArgument("host.interval must be at least 10ms");
+  }
+  {
+    std::lock_guard lock(mu_);
+    interval_ = next.host.interval;
+  }
+  cv_.notify_all();
+  return strobe::OkStatus();
+}
+
+daemon::Readiness HostCollector::Ready() const {
+  std::lock_guard lock(mu_);
+  if (collections_ == 0) return {false, "no collection yet"};
+  return {};
+}
+
+std::string HostCollector::StatusJson() const {
+  std::lock_guard lock(mu_);
+  server::JsonWriter w;
+  w.BeginObject();
+  w.Key("interval_ms");
+  w.Int(interval_.count());
+  w.Key("collections");
+  w.Uint(collections_);
+  uint64_t errors = 0;
+  for (const auto& [f, n] : errors_) errors += n;
+  w.Key("read_errors");
+  w.Uint(errors);
+  w.Key("cpus");
+  w.Uint(snap_.stat.cpus.size());
+  w.EndObject();
+  return std::move(w).Take();
+}
+
+}  // namespace strobed::host

@@ -1,0 +1,114 @@
+#pragma once
+
+// strobed::host::HostCollector: the daemon component that reads host and process metrics
+// from /proc and /sys every `host.interval` (default 1 s) and exposes them in the daemon's
+// registry with node_exporter's names (Prometheus users know them; docs/daemon.md lists
+// them), plus the standard process_* metrics of the daemon itself:
+//
+//   node_cpu_seconds_total{cpu,mode}           /proc/stat (per core; mode user, nice, system,
+//                                              idle, iowait, irq, softirq, steal)
+//   node_cpu_usage_ratio{cpu}                  busy fraction over the last interval, per core
+//                                              and cpu="total" (strobe addition)
+//   node_memory_MemTotal_bytes, _MemFree_bytes, _MemAvailable_bytes, _Buffers_bytes,
+//   _Cached_bytes, _SwapTotal_bytes, _SwapFree_bytes, node_memory_used_bytes (total -
+//   available; strobe addition)                /proc/meminfo
+//   node_load1, node_load5, node_load15        /proc/loadavg
+//   node_network_{receive,transmit}_{bytes,packets,errs,drop}_total{device}  /proc/net/dev
+//   node_network_up{device}, node_network_mtu_bytes{device}                  /sys/class/net
+//   node_disk_{reads,writes}_completed_total{device}, node_disk_read_bytes_total,
+//   node_disk_written_bytes_total, node_disk_io_time_seconds_total,
+//   node_disk_io_now{device}                   /proc/diskstats
+//   node_context_switches_total, node_forks_total, node_procs_running,
+//   node_procs_blocked, node_boot_time_seconds /proc/stat
+//   process_cpu_seconds_total, process_resident_memory_bytes,
+//   process_virtual_memory_bytes, process_open_fds, process_max_fds, process_threads,
+//   process_start_time_seconds, process_context_switches_total{type}   /proc/self
+//   strobe_host_collections_total, strobe_host_collection_errors_total{file},
+//   strobe_host_collection_duration_seconds    the collector's own health
+//
+// Threading: one collector thread reads the files into a Snapshot and swaps it in under a
+// mutex; registry callbacks (run at scrape time) copy values out under the same mutex. A
+// file that cannot be read is counted and its metrics keep the last values.
+//
+// Thread class: component methods on the control thread; callbacks thread-safe.
+
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "strobe/base/thread_annotations.h"
+#include "strobed/daemon/component.h"
+#include "strobed/host/proc.h"
+
+namespace strobed::host {
+
+struct HostSnapshot {
+  ProcStat stat;
+  MemInfo mem;
+  LoadAvg load;
+  NetDevs net;
+  struct NetSys {
+    bool up = false;
+    uint64_t mtu = 0;
+  };
+  std::map<std::string, NetSys> net_sys;
+  DiskStats disks;
+  ProcessStat self;
+  ProcessStatus self_status;
+  uint64_t open_fds = 0;
+  uint64_t max_fds = 0;
+  std::map<std::string, double> cpu_usage;  // "total", "0", ... → 0..1
+};
+
+class HostCollector : public daemon::Component {
+ public:
+  struct Options {
+    std::string proc_root = "/proc";
+    std::string sys_root = "/sys";
+    std::chrono::milliseconds interval{1000};
+    std::string self = "self";  // the process whose process_* metrics are exposed
+  };
+  HostCollector() = default;
+  // Fixed options (tests); otherwise Start() takes them from the configuration.
+  explicit HostCollector(Options options) : fixed_(true), options_(std::move(options)) {}
+  ~HostCollector() override;
+
+  std::string Name() const override { return "host"; }
+  strobe::Status Start(const daemon::ComponentContext& ctx) override;
+  strobe::Status Shutdown(daemon::Deadline deadline) override;
+  strobe::Status Reload(const config::Config& next) override;
+  daemon::Readiness Ready() const override;
+  std::string StatusJson() const override;
+
+  // Reads every file once and publishes the snapshot (the thread calls this each interval).
+  void CollectOnce();
+  HostSnapshot SnapshotForTest() const;
+
+ private:
+  std::string ReadFile(const std::string& path, const char* what);
+  strobe::Status RegisterMetrics(strobe::metrics::Registry& registry);
+  void Loop();
+
+  bool fixed_ = false;
+  Options options_;
+  strobe::metrics::Registry* registry_ = nullptr;
+  std::vector<std::string> registered_;
+  double ticks_per_second_ = 100;
+  uint64_t page_bytes_ = 4096;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  HostSnapshot snap_ STROBE_GUARDED_BY(mu_);
+  bool stop_ STROBE_GUARDED_BY(mu_) = false;
+  std::chrono::milliseconds interval_ STROBE_GUARDED_BY(mu_){1000};
+  uint64_t collections_ STROBE_GUARDED_BY(mu_) = 0;
+  double last_duration_seconds_ STROBE_GUARDED_BY(mu_) = 0;
+  std::map<std::string, uint64_t> errors_ STROBE_GUARDED_BY(mu_);  // file → failed reads
+  std::thread thread_;
+};
+
+}  // namespace strobed::host

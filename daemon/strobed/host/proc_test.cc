@@ -1,0 +1,188 @@
+#include "strobed/host/proc.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "strobe/metrics/exposition.h"
+#include "strobe/metrics/registry.h"
+#include "strobed/config/config.h"
+#include "strobed/host/host_collector.h"
+#include "strobed/server/router.h"
+
+namespace strobed::host {
+namespace {
+
+std::string Fixture(const std::string& name) {
+  std::ifstream f(std::string(STROBE_HOST_TESTDATA) + "/" + name);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+TEST(ProcTest, ParsesProcStat) {
+  ProcStat s = ParseProcStat(Fixture("stat"), 100);
+  EXPECT_EQ(s.malformed_lines, 0u);
+  EXPECT_EQ(s.total.cpu, "cpu");
+  EXPECT_DOUBLE_EQ(s.total.user, 861.33);
+  EXPECT_DOUBLE_EQ(s.total.idle, 13015.98);
+  ASSERT_EQ(s.cpus.size(), 2u);
+  EXPECT_EQ(s.cpus[1].cpu, "1");
+  EXPECT_DOUBLE_EQ(s.cpus[1].system, 80.91);
+  EXPECT_GT(s.context_switches, 0u);
+  EXPECT_GT(s.boot_time_unix, 1'600'000'000u);
+}
+
+TEST(ProcTest, ProcStatSkipsAndCountsGarbage) {
+  ProcStat s = ParseProcStat("cpu 1 2 x 4 5\ncpu0 1\nctxt 12\nnonsense\n", 100);
+  EXPECT_EQ(s.malformed_lines, 2u);
+  EXPECT_TRUE(s.cpus.empty());
+  EXPECT_EQ(s.context_switches, 12u);
+}
+
+TEST(ProcTest, ParsesMemInfo) {
+  MemInfo m = ParseMemInfo(Fixture("meminfo"));
+  EXPECT_EQ(m.total_bytes, 24684084ull * 1024);
+  EXPECT_EQ(m.available_bytes, 23056820ull * 1024);
+  EXPECT_EQ(m.buffers_bytes, 5776ull * 1024);
+  EXPECT_TRUE(m.has_available);
+  EXPECT_EQ(m.UsedBytes(), (24684084ull - 23056820ull) * 1024);
+}
+
+TEST(ProcTest, ParsesLoadAvg) {
+  LoadAvg l = ParseLoadAvg(Fixture("loadavg"));
+  ASSERT_TRUE(l.ok);
+  EXPECT_DOUBLE_EQ(l.load1, 2.11);
+  EXPECT_DOUBLE_EQ(l.load15, 1.09);
+  EXPECT_FALSE(ParseLoadAvg("abc").ok);
+}
+
+TEST(ProcTest, ParsesNetDev) {
+  NetDevs n = ParseNetDev(Fixture("net_dev"));
+  EXPECT_EQ(n.malformed_lines, 0u);
+  ASSERT_EQ(n.devices.size(), 4u);
+  EXPECT_EQ(n.devices[0].device, "lo");
+  EXPECT_EQ(n.devices[3].device, "eth0");
+  EXPECT_EQ(n.devices[3].rx_bytes, 52296137u);
+  EXPECT_EQ(n.devices[3].rx_packets, 1227u);
+  EXPECT_EQ(n.devices[3].tx_bytes, 49706u);
+  EXPECT_EQ(n.devices[3].tx_packets, 624u);
+}
+
+TEST(ProcTest, ParsesDiskStatsSkippingLoopDevices) {
+  DiskStats d = ParseDiskStats(Fixture("diskstats"));
+  EXPECT_EQ(d.malformed_lines, 0u);
+  ASSERT_EQ(d.devices.size(), 2u);  // vda, zram0
+  EXPECT_EQ(d.devices[0].device, "vda");
+  EXPECT_EQ(d.devices[0].reads_completed, 67860u);
+  EXPECT_EQ(d.devices[0].read_bytes, 6728442ull * 512);
+  EXPECT_EQ(d.devices[0].written_bytes, 5247696ull * 512);
+  EXPECT_DOUBLE_EQ(d.devices[0].io_time_seconds, 11.96);
+}
+
+TEST(ProcTest, ParsesProcessStatWithParensInName) {
+  ProcessStat p = ParseProcessStat(Fixture("odd_stat"), 100, 4096);
+  ASSERT_TRUE(p.ok);
+  EXPECT_DOUBLE_EQ(p.user_seconds, 2.5);
+  EXPECT_DOUBLE_EQ(p.system_seconds, 1.2);
+  EXPECT_EQ(p.threads, 7u);
+  EXPECT_EQ(p.start_ticks, 5000u);
+  EXPECT_EQ(p.virtual_bytes, 104857600u);
+  EXPECT_EQ(p.rss_bytes, 2560u * 4096);
+  EXPECT_FALSE(ParseProcessStat("1 (x) S 1 2", 100, 4096).ok);
+}
+
+TEST(ProcTest, ParsesProcessStatusAndLimits) {
+  ProcessStatus s = ParseProcessStatus(Fixture("self_status"));
+  ASSERT_TRUE(s.ok);
+  EXPECT_EQ(s.rss_bytes, 2152u * 1024);
+  EXPECT_EQ(s.threads, 1u);
+  EXPECT_EQ(s.involuntary_switches, 1u);
+  EXPECT_EQ(ParseMaxOpenFiles(Fixture("self_limits")), 20000u);
+}
+
+// A fake /proc tree made of the fixtures: the collector exposes node_* metrics from it.
+class HostCollectorTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ =
+        std::filesystem::temp_directory_path() / ("strobe-host-test-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(root_ / "proc/net");
+    std::filesystem::create_directories(root_ / "proc/self/fd");
+    std::filesystem::create_directories(root_ / "sys/class/net/eth0");
+    auto copy = [&](const char* from, const std::string& to) {
+      std::filesystem::copy_file(std::string(STROBE_HOST_TESTDATA) + "/" + from, root_ / to,
+                                 std::filesystem::copy_options::overwrite_existing);
+    };
+    copy("stat", "proc/stat");
+    copy("meminfo", "proc/meminfo");
+    copy("loadavg", "proc/loadavg");
+    copy("net_dev", "proc/net/dev");
+    copy("diskstats", "proc/diskstats");
+    copy("odd_stat", "proc/self/stat");
+    copy("self_status", "proc/self/status");
+    copy("self_limits", "proc/self/limits");
+    std::ofstream(root_ / "proc/self/fd/0") << "";
+    std::ofstream(root_ / "proc/self/fd/1") << "";
+    std::ofstream(root_ / "sys/class/net/eth0/operstate") << "up\n";
+    std::ofstream(root_ / "sys/class/net/eth0/mtu") << "1500\n";
+  }
+  void TearDown() override { std::filesystem::remove_all(root_); }
+  std::filesystem::path root_;
+};
+
+TEST_F(HostCollectorTest, ExposesNodeMetricsFromFixtures) {
+  HostCollector::Options o;
+  o.proc_root = (root_ / "proc").string();
+  o.sys_root = (root_ / "sys").string();
+  o.interval = std::chrono::hours(1);  // only the synchronous first collection
+  HostCollector c(o);
+  strobe::metrics::Registry registry;
+  server::Router router;
+  config::Config cfg;
+  daemon::ComponentContext ctx{cfg, registry, router};
+  ASSERT_TRUE(c.Start(ctx).ok());
+  EXPECT_TRUE(c.Ready().ready);
+  std::string text =
+      strobe::metrics::RenderText(registry, strobe::metrics::Format::kPrometheusText);
+  EXPECT_NE(text.find("node_cpu_seconds_total{cpu=\"0\",mode=\"user\"} 426.21"), std::string::npos)
+      << text.substr(0, 2000);
+  EXPECT_NE(text.find("node_memory_MemTotal_bytes 25276502016"), std::string::npos);
+  EXPECT_NE(text.find("node_load1 2.11"), std::string::npos);
+  EXPECT_NE(text.find("node_network_receive_bytes_total{device=\"eth0\"} 52296137"),
+            std::string::npos);
+  EXPECT_NE(text.find("node_network_up{device=\"eth0\"} 1"), std::string::npos);
+  EXPECT_NE(text.find("node_network_mtu_bytes{device=\"eth0\"} 1500"), std::string::npos);
+  EXPECT_NE(text.find("node_disk_read_bytes_total{device=\"vda\"} 3444962304"), std::string::npos);
+  EXPECT_NE(text.find("process_threads 7"), std::string::npos);
+  EXPECT_NE(text.find("process_open_fds 2"), std::string::npos);
+  EXPECT_NE(text.find("process_max_fds 20000"), std::string::npos);
+  // Interfaces without /sys entries are counted as read errors, not fatal.
+  EXPECT_NE(text.find("strobe_host_collection_errors_total{file=\"sys/class/net\"}"),
+            std::string::npos);
+  // Second collection: usage ratios appear (same fixture → 0 busy delta).
+  c.CollectOnce();
+  EXPECT_EQ(c.SnapshotForTest().cpu_usage.count("total"), 1u);
+  ASSERT_TRUE(c.Shutdown(std::chrono::steady_clock::now()).ok());
+  // Families are removed at shutdown so the registry never calls into a dead collector.
+  text = strobe::metrics::RenderText(registry, strobe::metrics::Format::kPrometheusText);
+  EXPECT_EQ(text.find("node_cpu_seconds_total"), std::string::npos);
+}
+
+TEST_F(HostCollectorTest, MissingProcRootFailsToStart) {
+  HostCollector::Options o;
+  o.proc_root = (root_ / "nope").string();
+  HostCollector c(o);
+  strobe::metrics::Registry registry;
+  server::Router router;
+  config::Config cfg;
+  daemon::ComponentContext ctx{cfg, registry, router};
+  strobe::Status s = c.Start(ctx);
+  EXPECT_EQ(s.code(), strobe::StatusCode::kUnavailable);
+  EXPECT_NE(s.message().find("host.proc_root"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace strobed::host

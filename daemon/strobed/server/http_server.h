@@ -1,0 +1,128 @@
+#pragma once
+
+// strobed::server::HttpServer: one HTTP/1.1 listener (Boost.Beast inside, not in this header)
+// serving a Router. The daemon runs one for its API (--http); a receiver (OTLP/HTTP) creates
+// its own with its own Router and limits. Several servers may run in one process.
+//
+//   server::Router router;  router.Handle(...);
+//   server::ServerOptions o;  o.name = "otlp_http"; o.host = "127.0.0.1"; o.port = 4318;
+//   server::HttpServer http(o, router);
+//   STROBE_RETURN_IF_ERROR(http.Start());          // binds; port 0 picks a free one
+//   LOG("listening on " + http.BoundAddress());    // "127.0.0.1:4318"
+//   ...
+//   http.Shutdown(std::chrono::seconds(5));        // drain, then stop
+//
+// Protocol: HTTP/1.1 keep-alive (and 1.0), Content-Length or chunked request bodies,
+// WebSocket upgrade on routes registered with HandleWebSocket.
+//
+// Limits and timeouts (slowloris-safe): the request head must arrive completely within
+// read_header_timeout (counted from the first byte wait of a fresh connection) and be at
+// most max_header_bytes (else 431); an idle keep-alive connection is closed after
+// idle_timeout; the body must arrive within body_timeout; a body over the route's
+// max_body_bytes gets 413 (checked against Content-Length before reading, and against the
+// running total for chunked bodies); at most max_connections connections are open (more are
+// accepted and closed at once, counted). Every refusal is counted in Stats.
+//
+// Auth: when a bearer token is set, every route with require_auth answers 401 with
+// WWW-Authenticate: Bearer unless the request carries `Authorization: Bearer <token>`. The
+// comparison is constant-time. The token can be changed while running (SetAuthToken).
+//
+// Shutdown(grace): stops accepting, closes idle keep-alive connections, lets requests whose
+// head has arrived complete (their response carries Connection: close), waits for them until
+// the grace period ends, then closes what is left and joins the I/O threads.
+//
+// Thread class: thread-safe. Start/Shutdown from the control thread.
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "strobe/base/status.h"
+#include "strobed/server/router.h"
+
+namespace strobed::server {
+
+struct ServerOptions {
+  std::string name = "http";  // for logs and errors ("cannot listen for http on ...")
+  std::string host = "127.0.0.1";
+  uint16_t port = 9800;  // 0 picks a free port; see BoundAddress()
+  int threads = 1;       // I/O threads running handlers
+  uint64_t max_header_bytes = 16 * 1024;
+  std::chrono::milliseconds read_header_timeout{10'000};
+  std::chrono::milliseconds body_timeout{30'000};
+  std::chrono::milliseconds idle_timeout{60'000};
+  std::chrono::milliseconds write_timeout{30'000};
+  uint32_t max_connections = 1024;
+  std::string auth_token;  // empty: no auth
+};
+
+// Counters of one listener. Relaxed atomics: each is an independent monotonic count read by
+// the metrics collection; no ordering with other memory is implied.
+struct ServerStats {
+  std::atomic<uint64_t> connections_accepted{0};
+  std::atomic<uint64_t> connections_rejected{0};  // over max_connections
+  std::atomic<int64_t> connections_open{0};
+  std::atomic<uint64_t> requests{0};
+  std::atomic<uint64_t> responses_2xx{0};
+  std::atomic<uint64_t> responses_3xx{0};
+  std::atomic<uint64_t> responses_4xx{0};
+  std::atomic<uint64_t> responses_5xx{0};
+  std::atomic<uint64_t> unauthorized{0};
+  std::atomic<uint64_t> body_too_large{0};
+  std::atomic<uint64_t> header_too_large{0};
+  std::atomic<uint64_t> bad_requests{0};  // unparseable HTTP
+  std::atomic<uint64_t> timeouts{0};      // connections closed by a timeout mid-request
+  std::atomic<uint64_t> handler_exceptions{0};
+  std::atomic<uint64_t> websocket_sessions{0};
+  std::atomic<uint64_t> websocket_dropped_messages{0};
+};
+
+// Called after each response is written (or failed), on the I/O thread: the route pattern
+// ("" when none matched), the method, the status and the time from head received to
+// response written. Must be cheap and thread-safe (it records a histogram).
+using RequestObserver = std::function<void(std::string_view route, std::string_view method,
+                                           int status, double seconds)>;
+
+class HttpServer {
+ public:
+  HttpServer(ServerOptions options, Router& router);
+  ~HttpServer();  // Shutdown(0) if still running
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  // Installs the observer; call before Start.
+  void SetRequestObserver(RequestObserver observer);
+
+  // Binds and starts the I/O threads. Errors: Unavailable when the address is in use
+  // ("cannot listen for http on 127.0.0.1:9800: address already in use (another strobe
+  // serve running?)"), InvalidArgument for an unparseable host. Call once.
+  strobe::Status Start();
+
+  // "host:port" actually bound (the real port when options.port was 0); "" before Start.
+  std::string BoundAddress() const;
+  uint16_t BoundPort() const { return bound_port_.load(); }
+
+  // Replaces the bearer token (empty disables auth). Thread-safe.
+  void SetAuthToken(std::string token);
+
+  // Graceful stop; see the header comment. Returns DeadlineExceeded (after closing them) when
+  // requests were still in flight at the deadline. Idempotent.
+  strobe::Status Shutdown(std::chrono::milliseconds grace);
+
+  // Requests whose head has been read and whose response is not yet written.
+  int64_t InFlight() const;
+  const ServerStats& stats() const;
+
+  struct State;  // Beast/Asio internals (http_server.cc)
+
+ private:
+  std::shared_ptr<State> state_;
+  std::atomic<uint16_t> bound_port_{0};
+  bool started_ = false;
+  bool stopped_ = false;
+};
+
+}  // namespace strobed::server

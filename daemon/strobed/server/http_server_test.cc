@@ -1,0 +1,341 @@
+#include "strobed/server/http_server.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+#include <future>
+#include <thread>
+
+namespace strobed::server {
+namespace {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+// A blocking test client: one connection, raw writes, parsed responses.
+class Client {
+ public:
+  explicit Client(uint16_t port) : socket_(ioc_) {
+    socket_.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
+  }
+  void SendRaw(std::string_view bytes) { net::write(socket_, net::buffer(bytes)); }
+  // Reads one response; status 0 when the connection closed first.
+  http::response<http::string_body> Read() {
+    http::response<http::string_body> res;
+    beast::error_code ec;
+    http::read(socket_, buffer_, res, ec);
+    if (ec) res.result(0);
+    return res;
+  }
+  // Reads the response to a HEAD request (a head without a body).
+  http::response<http::empty_body> ReadHeadResponse() {
+    http::response_parser<http::empty_body> p;
+    p.skip(true);
+    beast::error_code ec;
+    http::read(socket_, buffer_, p, ec);
+    auto res = p.release();
+    if (ec) res.result(0);
+    return res;
+  }
+  http::response<http::string_body> Get(std::string_view target, std::string_view extra = "") {
+    SendRaw("GET " + std::string(target) + " HTTP/1.1\r\nHost: x\r\n" + std::string(extra) +
+            "\r\n");
+    return Read();
+  }
+  // True when the server closed the connection (read returns EOF) within the socket timeout.
+  bool ClosedByPeer() {
+    char c;
+    beast::error_code ec;
+    socket_.read_some(net::buffer(&c, 1), ec);
+    return ec == net::error::eof || ec == net::error::connection_reset;
+  }
+
+ private:
+  net::io_context ioc_;
+  tcp::socket socket_;
+  beast::flat_buffer buffer_;
+};
+
+class HttpServerTest : public ::testing::Test {
+ protected:
+  void StartServer(ServerOptions o = {}) {
+    o.port = 0;
+    server_ = std::make_unique<HttpServer>(o, router_);
+    ASSERT_TRUE(server_->Start().ok());
+    port_ = server_->BoundPort();
+    ASSERT_NE(port_, 0);
+  }
+  void TearDown() override {
+    if (server_) {
+      EXPECT_TRUE(server_->Shutdown(std::chrono::seconds(5)).ok());
+    }
+  }
+  Router router_;
+  std::unique_ptr<HttpServer> server_;
+  uint16_t port_ = 0;
+};
+
+TEST_F(HttpServerTest, ServesRoutesWithKeepAlive) {
+  router_.Handle("GET", "/hello", [](const Request& r) {
+    return Response::Text(200, "hi " + r.QueryParam("name").value_or("?") + " " + r.route);
+  });
+  StartServer();
+  Client c(port_);
+  auto a = c.Get("/hello?name=bob");
+  EXPECT_EQ(a.result_int(), 200);
+  EXPECT_EQ(a.body(), "hi bob /hello");
+  EXPECT_TRUE(a.keep_alive());
+  auto b = c.Get("/hello");  // same connection
+  EXPECT_EQ(b.result_int(), 200);
+  EXPECT_EQ(server_->stats().connections_accepted.load(), 1u);
+  EXPECT_EQ(server_->stats().requests.load(), 2u);
+}
+
+TEST_F(HttpServerTest, HeadHasLengthButNoBody) {
+  router_.Handle("GET", "/x", [](const Request&) { return Response::Text(200, "12345"); });
+  StartServer();
+  Client c(port_);
+  c.SendRaw("HEAD /x HTTP/1.1\r\nHost: x\r\n\r\n");
+  auto head = c.ReadHeadResponse();
+  EXPECT_EQ(head.result_int(), 200);
+  EXPECT_EQ(head[http::field::content_length], "5");
+  EXPECT_EQ(c.Get("/x").body(), "12345");  // nothing was left on the wire by HEAD
+}
+
+TEST_F(HttpServerTest, UnknownPathIs404JsonAndWrongMethodIs405) {
+  router_.Handle("POST", "/v1/traces", [](const Request&) { return Response::Text(200, ""); });
+  StartServer();
+  Client c(port_);
+  auto a = c.Get("/nope");
+  EXPECT_EQ(a.result_int(), 404);
+  EXPECT_EQ(a[http::field::content_type], "application/json");
+  EXPECT_NE(a.body().find("\"code\":404"), std::string::npos);
+  EXPECT_NE(a.body().find("no route for /nope"), std::string::npos);
+  auto b = c.Get("/v1/traces");
+  EXPECT_EQ(b.result_int(), 405);
+  EXPECT_EQ(b[http::field::allow], "POST");
+}
+
+TEST_F(HttpServerTest, BodyLimitByContentLengthAndByChunks) {
+  router_.Handle(
+      "POST", "/in",
+      [](const Request& r) { return Response::Text(200, std::to_string(r.body.size())); },
+      {.max_body_bytes = 10});
+  StartServer();
+  {
+    Client c(port_);
+    c.SendRaw("POST /in HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\n");
+    auto r = c.Read();
+    EXPECT_EQ(r.result_int(), 413);
+    EXPECT_NE(r.body().find("exceeds the limit of 10 bytes"), std::string::npos);
+  }
+  {
+    Client c(port_);
+    c.SendRaw(
+        "POST /in HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+        "6\r\nabcdef\r\n6\r\nghijkl\r\n0\r\n\r\n");
+    EXPECT_EQ(c.Read().result_int(), 413);
+  }
+  {
+    Client c(port_);
+    c.SendRaw(
+        "POST /in HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+        "4\r\nabcd\r\n5\r\nefghi\r\n0\r\n\r\n");
+    auto r = c.Read();
+    EXPECT_EQ(r.result_int(), 200);
+    EXPECT_EQ(r.body(), "9");
+  }
+  EXPECT_EQ(server_->stats().body_too_large.load(), 2u);
+}
+
+TEST_F(HttpServerTest, LargeBodyRouteBesideSmallOne) {
+  router_.Handle(
+      "POST", "/big",
+      [](const Request& r) { return Response::Text(200, std::to_string(r.body.size())); },
+      {.max_body_bytes = 8 << 20});
+  StartServer();
+  Client c(port_);
+  std::string body(3 << 20, 'x');
+  c.SendRaw("POST /big HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(body.size()) +
+            "\r\n\r\n" + body);
+  auto r = c.Read();
+  EXPECT_EQ(r.result_int(), 200);
+  EXPECT_EQ(r.body(), std::to_string(3 << 20));
+}
+
+TEST_F(HttpServerTest, BearerTokenRequiredExceptOnOpenRoutes) {
+  router_.Handle("GET", "/secret", [](const Request&) { return Response::Text(200, "s"); });
+  router_.Handle("GET", "/healthz", [](const Request&) { return Response::Text(200, "ok"); },
+                 {.require_auth = false});
+  ServerOptions o;
+  o.auth_token = "s3cret";
+  StartServer(o);
+  Client c(port_);
+  auto a = c.Get("/secret");
+  EXPECT_EQ(a.result_int(), 401);
+  EXPECT_EQ(a[http::field::www_authenticate], "Bearer realm=\"strobe\"");
+  EXPECT_EQ(c.Get("/secret", "Authorization: Bearer wrong\r\n").result_int(), 401);
+  EXPECT_EQ(c.Get("/secret", "Authorization: Bearer s3cret\r\n").result_int(), 200);
+  EXPECT_EQ(c.Get("/secret", "Authorization: bearer s3cret\r\n").result_int(), 200);
+  EXPECT_EQ(c.Get("/healthz").result_int(), 200);
+  server_->SetAuthToken("");
+  EXPECT_EQ(c.Get("/secret").result_int(), 200);
+  EXPECT_EQ(server_->stats().unauthorized.load(), 2u);
+}
+
+TEST_F(HttpServerTest, OversizedHeadIs431AndGarbageIs400) {
+  router_.Handle("GET", "/x", [](const Request&) { return Response::Text(200, ""); });
+  ServerOptions o;
+  o.max_header_bytes = 1024;
+  StartServer(o);
+  {
+    Client c(port_);
+    auto r = c.Get("/x", "X-Big: " + std::string(2000, 'a') + "\r\n");
+    EXPECT_EQ(r.result_int(), 431);
+  }
+  {
+    Client c(port_);
+    c.SendRaw("NOT HTTP AT ALL\r\n\r\n");
+    auto r = c.Read();
+    EXPECT_EQ(r.result_int(), 400);
+    EXPECT_NE(r.body().find("malformed HTTP request"), std::string::npos);
+  }
+}
+
+TEST_F(HttpServerTest, HandlerExceptionIs500) {
+  router_.Handle("GET", "/boom",
+                 [](const Request&) -> Response { throw std::runtime_error("kaput"); });
+  StartServer();
+  Client c(port_);
+  auto r = c.Get("/boom");
+  EXPECT_EQ(r.result_int(), 500);
+  EXPECT_NE(r.body().find("kaput"), std::string::npos);
+  EXPECT_EQ(server_->stats().handler_exceptions.load(), 1u);
+}
+
+TEST_F(HttpServerTest, SlowHeadIsCutOffByTimeout) {
+  ServerOptions o;
+  o.read_header_timeout = std::chrono::milliseconds(200);
+  StartServer(o);
+  Client c(port_);
+  c.SendRaw("GET / HTTP/1.1\r\nHost: x\r\n");  // never finishes the head
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_TRUE(c.ClosedByPeer());
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+  EXPECT_EQ(server_->stats().timeouts.load(), 1u);
+}
+
+TEST_F(HttpServerTest, ShutdownLetsInFlightRequestFinish) {
+  std::promise<void> entered;
+  std::promise<void> release;
+  auto release_future = release.get_future().share();
+  router_.Handle("GET", "/slow", [&](const Request&) {
+    entered.set_value();
+    release_future.wait();
+    return Response::Text(200, "done");
+  });
+  ServerOptions o;
+  o.threads = 2;  // one thread is held by the handler; the other closes the idle connection
+  StartServer(o);
+  Client idle(port_);  // an idle keep-alive connection: closed by the drain
+  auto result = std::async(std::launch::async, [&] {
+    Client c(port_);
+    return c.Get("/slow");
+  });
+  entered.get_future().wait();
+  EXPECT_EQ(server_->InFlight(), 1);
+  auto shutdown =
+      std::async(std::launch::async, [&] { return server_->Shutdown(std::chrono::seconds(10)); });
+  EXPECT_TRUE(idle.ClosedByPeer());
+  release.set_value();
+  auto res = result.get();
+  EXPECT_EQ(res.result_int(), 200);
+  EXPECT_EQ(res.body(), "done");
+  EXPECT_FALSE(res.keep_alive());
+  EXPECT_TRUE(shutdown.get().ok());
+  server_.reset();
+}
+
+TEST_F(HttpServerTest, ShutdownReportsRequestsPastTheGracePeriod) {
+  std::promise<void> entered;
+  std::promise<void> release;
+  auto release_future = release.get_future().share();
+  router_.Handle("GET", "/stuck", [&](const Request&) {
+    entered.set_value();
+    release_future.wait();
+    return Response::Text(200, "late");
+  });
+  StartServer();
+  auto result = std::async(std::launch::async, [&] {
+    Client c(port_);
+    return c.Get("/stuck");
+  });
+  entered.get_future().wait();
+  auto shutdown = std::async(std::launch::async,
+                             [&] { return server_->Shutdown(std::chrono::milliseconds(100)); });
+  // The handler holds its I/O thread; Shutdown can join only after it returns, but it must
+  // report that the grace period was exceeded.
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  release.set_value();
+  strobe::Status s = shutdown.get();
+  EXPECT_EQ(s.code(), strobe::StatusCode::kDeadlineExceeded) << s.ToString();
+  result.get();
+  server_.reset();
+}
+
+TEST_F(HttpServerTest, SecondServerOnSamePortFailsClearly) {
+  StartServer();
+  ServerOptions o;
+  o.port = port_;
+  HttpServer second(o, router_);
+  strobe::Status s = second.Start();
+  EXPECT_EQ(s.code(), strobe::StatusCode::kUnavailable);
+  EXPECT_NE(s.message().find("already in use"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("another strobe serve"), std::string::npos);
+}
+
+TEST_F(HttpServerTest, WebSocketEcho) {
+  std::atomic<int> opened{0};
+  std::atomic<int> closed{0};
+  WebSocketHandlers h;
+  h.on_open = [&](std::shared_ptr<WebSocketConnection> c) {
+    ++opened;
+    c->SendText("welcome");
+  };
+  h.on_message = [](WebSocketConnection& c, std::string_view text) {
+    c.SendText("echo:" + std::string(text));
+  };
+  h.on_close = [&](WebSocketConnection&) { ++closed; };
+  router_.HandleWebSocket("/ws", h);
+  StartServer();
+  {
+    Client plain(port_);
+    EXPECT_EQ(plain.Get("/ws").result_int(), 426);
+  }
+  net::io_context ioc;
+  beast::websocket::stream<tcp::socket> ws(ioc);
+  ws.next_layer().connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port_));
+  ws.handshake("127.0.0.1", "/ws");
+  beast::flat_buffer buf;
+  ws.read(buf);
+  EXPECT_EQ(beast::buffers_to_string(buf.data()), "welcome");
+  buf.consume(buf.size());
+  ws.write(net::buffer(std::string("ping")));
+  ws.read(buf);
+  EXPECT_EQ(beast::buffers_to_string(buf.data()), "echo:ping");
+  ws.close(beast::websocket::close_code::normal);
+  EXPECT_EQ(opened.load(), 1);
+  EXPECT_TRUE(server_->Shutdown(std::chrono::seconds(5)).ok());
+  EXPECT_EQ(closed.load(), 1);
+  server_.reset();
+}
+
+}  // namespace
+}  // namespace strobed::server

@@ -1,0 +1,89 @@
+#pragma once
+
+// strobed::server::Router: the table of HTTP routes one HttpServer listener serves.
+//
+//   server::Router router;
+//   router.Handle("GET", "/api/v1/status", [](const server::Request& r) { ... });
+//   router.Handle("POST", "/v1/traces", handler, {.max_body_bytes = 64 << 20});
+//   router.Handle("GET", "/debug/*", handler);                // prefix route
+//   router.Handle("GET", "/healthz", handler, {.require_auth = false});
+//   router.HandleWebSocket("/api/v1/stream", ws_handlers);
+//
+// Patterns are exact paths, or a prefix ending in "/*" (matches the prefix itself and
+// everything below it). The longest matching pattern wins. A path that matches a pattern
+// registered only for other methods gives 405 with an Allow header; no match gives 404.
+// HEAD is served by the GET handler with the body dropped.
+//
+// Handlers run on the server's I/O threads: they must not block for long (no waiting on
+// the network or on a pipeline queue with a long deadline). A handler that throws gets a
+// 500 JSON error; the exception is counted, never propagated.
+//
+// Thread class: thread-safe. Routes may be added while the server runs (a shared mutex
+// guards the table; lookups take it shared).
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "strobe/base/thread_annotations.h"
+#include "strobed/server/http.h"
+#include "strobed/server/websocket.h"
+
+namespace strobed::server {
+
+using Handler = std::function<Response(const Request&)>;
+
+inline constexpr uint64_t kDefaultMaxBodyBytes = uint64_t{1} << 20;  // 1 MiB
+
+struct RouteOptions {
+  // Largest accepted request body (Content-Length or the de-chunked total); larger → 413.
+  uint64_t max_body_bytes = kDefaultMaxBodyBytes;
+  // When the listener has a bearer token configured, requests without it get 401.
+  bool require_auth = true;
+};
+
+class Router {
+ public:
+  struct Route {
+    std::string method;  // "" for WebSocket routes (GET upgrade)
+    std::string pattern;
+    bool prefix = false;
+    Handler handler;
+    std::shared_ptr<const WebSocketHandlers> websocket;  // set for WebSocket routes
+    RouteOptions options;
+  };
+
+  // The outcome of Find(). `route` is set when status == 200.
+  struct Match {
+    int status = 404;   // 200 found, 404 no such path, 405 path exists, other method
+    std::string allow;  // for 405: "GET, POST"
+    std::shared_ptr<const Route> route;
+  };
+
+  // Registers `handler` for `method` ("GET", "POST", ...) and `pattern`. Registering the same
+  // method and pattern twice replaces the earlier handler.
+  void Handle(std::string method, std::string pattern, Handler handler, RouteOptions options = {});
+
+  // Registers a WebSocket endpoint at `pattern` (exact). A plain GET without an Upgrade header
+  // on that path gets 426 Upgrade Required.
+  void HandleWebSocket(std::string pattern, WebSocketHandlers handlers, RouteOptions options = {});
+
+  // Looks up `method` and `path`. Thread-safe.
+  Match Find(std::string_view method, std::string_view path) const;
+
+  // Every registered route (for /api/v1/status and docs). Thread-safe.
+  std::vector<std::shared_ptr<const Route>> Routes() const;
+
+  // The largest max_body_bytes of any route.
+  uint64_t MaxBodyBytes() const;
+
+ private:
+  mutable std::shared_mutex mu_;
+  std::vector<std::shared_ptr<const Route>> routes_ STROBE_GUARDED_BY(mu_);
+};
+
+}  // namespace strobed::server
