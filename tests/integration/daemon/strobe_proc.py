@@ -1,0 +1,93 @@
+"""Helpers for black-box tests of `strobe serve`: start it on free ports, find the bound
+port from its log, make HTTP requests, stop it. Every wait polls with a deadline."""
+import http.client
+import os
+import re
+import signal
+import subprocess
+import tempfile
+import time
+
+
+class Daemon:
+    def __init__(self, binary, args=(), env=None, config_text=None):
+        self.binary = binary
+        self.tmp = tempfile.mkdtemp(prefix="strobe-it-")
+        self.log_path = os.path.join(self.tmp, "strobe.log")
+        argv = [binary, "serve", "--http", "127.0.0.1:0", "--otlp-http", "off",
+                "--otlp-grpc", "off", "--wire", "off", "--data-dir",
+                os.path.join(self.tmp, "data")]
+        if config_text is not None:
+            self.config_path = os.path.join(self.tmp, "strobe.yaml")
+            with open(self.config_path, "w") as f:
+                f.write(config_text)
+            argv += ["--config", self.config_path]
+        argv += list(args)
+        full_env = dict(os.environ)
+        full_env.pop("STROBE_TOKEN", None)
+        if env:
+            full_env.update(env)
+        self.log = open(self.log_path, "w")
+        self.proc = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT, env=full_env)
+        self.port = None
+
+    def wait_port(self, timeout=15):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            m = re.search(r"listening on http://127\.0\.0\.1:(\d+)", self.read_log())
+            if m:
+                self.port = int(m.group(1))
+                return self.port
+            if self.proc.poll() is not None:
+                raise AssertionError("strobe exited early (%s):\n%s" % (self.proc.returncode, self.read_log()))
+            time.sleep(0.05)
+        raise AssertionError("strobe did not report its port:\n" + self.read_log())
+
+    def read_log(self):
+        with open(self.log_path) as f:
+            return f.read()
+
+    def request(self, method, path, body=None, headers=None, timeout=10):
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        try:
+            conn.request(method, path, body=body, headers=headers or {})
+            r = conn.getresponse()
+            return r.status, dict((k.lower(), v) for k, v in r.getheaders()), r.read().decode()
+        finally:
+            conn.close()
+
+    def wait_ready(self, timeout=15):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            try:
+                status, _, _ = self.request("GET", "/readyz", headers=self.auth_headers())
+                if status == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.05)
+        raise AssertionError("strobe not ready:\n" + self.read_log())
+
+    def auth_headers(self):
+        return getattr(self, "headers", {})
+
+    def signal(self, sig):
+        self.proc.send_signal(sig)
+
+    def wait_exit(self, timeout=20):
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise AssertionError("strobe did not exit within %ss:\n%s" % (timeout, self.read_log()))
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
