@@ -70,6 +70,9 @@ constexpr KeySpec kKeys[] = {
       "synthetic requests per second across all demo services"),
     K("demo.seed", KeyKind::kInt, "STROBE_DEMO_SEED", false, false,
       "random seed of the demo workload", "", 0, std::numeric_limits<int64_t>::max()),
+    K("demo.extra_series", KeyKind::kInt, "STROBE_DEMO_EXTRA_SERIES", false, false,
+      "load testing: the demo adds this many counter series (demo_load_series_total)", "", 0,
+      1'000'000),
 };
 
 constexpr std::string_view kModuleSections[] = {"receivers", "processors", "exporters",
@@ -103,6 +106,7 @@ FieldPtr Field(Config& c, std::string_view path) {
   if (path == "demo.enabled") return &c.demo.enabled;
   if (path == "demo.rate") return &c.demo.rate;
   if (path == "demo.seed") return &c.demo.seed;
+  if (path == "demo.extra_series") return &c.demo.extra_series;
   std::abort();  // every kKeys entry is mapped above (config_test covers all keys)
 }
 

@@ -84,6 +84,7 @@ struct DemoConfig {
   bool enabled = false;
   double rate = 200;  // synthetic requests per second across all services
   uint64_t seed = 1;
+  uint64_t extra_series = 0;  // load testing: this many extra counter series
 };
 
 struct Config {

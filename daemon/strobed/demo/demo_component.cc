@@ -27,6 +27,17 @@ strobe::Status DemoComponent::Start(const daemon::ComponentContext& ctx) {
   auto errors = ctx.registry.AddCounterFamily(
       {"demo_http_errors_total", "5xx responses of the demo workload", ""}, {"service", "route"});
   if (!errors.ok()) return errors.status();
+  if (const uint64_t n = ctx.config.demo.extra_series; n > 0) {
+    auto load = ctx.registry.AddCounterFamily(
+        {"demo_load_series_total", "Synthetic series for load tests (demo.extra_series)", ""},
+        {"series"}, {.max_series = static_cast<size_t>(n) + 1});
+    if (!load.ok()) return load.status();
+    load_series_.reserve(n);
+    for (uint64_t i = 0; i < n; ++i) {
+      std::string id = std::to_string(i);
+      load_series_.push_back(&(*load)->With({{"series", id}}));
+    }
+  }
   requests_ = *requests;
   durations_ = *durations;
   errors_ = *errors;
@@ -84,6 +95,7 @@ void DemoComponent::Loop() {
     uint64_t before = workload_->generated();
     workload_->Advance(wall_ns(), rate, [this](const RequestRecord& r) { Record(r); });
     uint64_t made = workload_->generated() - before;
+    for (size_t i = 0; i < load_series_.size(); ++i) load_series_[i]->Add(1 + i % 3);
     lock.lock();
     generated_ += made;
     cv_.wait_for(lock, std::chrono::milliseconds(100), [this] { return stop_; });

@@ -6,6 +6,8 @@
 //   demo_http_requests_total{service,method,route,code}
 //   demo_http_request_duration_seconds{service,method,route}    histogram (le buckets)
 //   demo_http_errors_total{service,route}                       5xx responses
+//   demo_load_series_total{series}                              demo.extra_series counters
+//                                                               (load tests of /metrics)
 //
 // A thread advances the workload every 100 ms (demo.rate requests/s, reloadable). Extra
 // consumers (the event pipeline, turning records into spans) attach with SetRecordSink
@@ -20,6 +22,7 @@
 #include <mutex>
 #include <thread>
 #include <tuple>
+#include <vector>
 
 #include "strobe/base/thread_annotations.h"
 #include "strobed/daemon/component.h"
@@ -62,6 +65,7 @@ class DemoComponent : public daemon::Component {
   std::map<std::tuple<const void*, int>, strobe::metrics::Counter*> request_handles_;
   std::map<const void*, strobe::metrics::Histogram*> duration_handles_;
   std::map<const void*, strobe::metrics::Counter*> error_handles_;
+  std::vector<strobe::metrics::Counter*> load_series_;  // demo.extra_series
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
