@@ -25,6 +25,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <exception>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -167,7 +168,7 @@ void Serve(int fd, m::TextRenderer& renderer, std::string& body) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
   int port = 9810;
   double duration_s = 0;
   for (int i = 1; i < argc; ++i) {
@@ -196,7 +197,8 @@ int main(int argc, char** argv) {
   addr.sin_port = htons(static_cast<uint16_t>(port));
   if (::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
       ::listen(listener, 64) != 0) {
-    std::fprintf(stderr, "cannot listen on 127.0.0.1:%d: %s\n", port, std::strerror(errno));
+    std::fprintf(stderr, "cannot listen on 127.0.0.1:%d: %s\n", port,
+                 std::strerror(errno));  // NOLINT(concurrency-mt-unsafe): before threads
     return 1;
   }
   socklen_t len = sizeof addr;
@@ -205,6 +207,7 @@ int main(int argc, char** argv) {
   std::fflush(stdout);
 
   std::vector<std::thread> workers;
+  workers.reserve(2);
   for (int i = 0; i < 2; ++i) workers.emplace_back(Worker, std::cref(in), i);
 
   const auto deadline =
@@ -224,4 +227,7 @@ int main(int argc, char** argv) {
   for (auto& w : workers) w.join();
   ::close(listener);
   return 0;
+} catch (const std::exception& e) {
+  std::fprintf(stderr, "strobe_metrics_example: %s\n", e.what());
+  return 1;
 }

@@ -24,7 +24,8 @@ uint64_t ClockNs(clockid_t id) noexcept {
 
 bool TscIsInvariant() noexcept {
 #if defined(__x86_64__)
-  const char* env = std::getenv("STROBE_CLOCK");
+  // Runs once during static initialisation, before any thread of ours exists.
+  const char* env = std::getenv("STROBE_CLOCK");  // NOLINT(concurrency-mt-unsafe)
   if (env != nullptr && std::strcmp(env, "steady") == 0) return false;
   unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
   if (__get_cpuid(0x80000000U, &eax, &ebx, &ecx, &edx) == 0 || eax < 0x80000007U) return false;

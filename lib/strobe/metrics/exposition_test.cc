@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include "strobe/metrics/registry.h"
 
 namespace strobe::metrics {
@@ -92,8 +94,8 @@ TEST_F(ExpositionTest, SnapshotRendersLikeTheRegistry) {
 TEST(ExpositionNumbersTest, SpecialValuesAndSummaries) {
   Registry r;
   r.AddGauge({"nan", "", ""}).value()->Set(std::nan(""));
-  r.AddGauge({"inf", "", ""}).value()->Set(INFINITY);
-  r.AddGauge({"ninf", "", ""}).value()->Set(-INFINITY);
+  r.AddGauge({"inf", "", ""}).value()->Set(std::numeric_limits<double>::infinity());
+  r.AddGauge({"ninf", "", ""}).value()->Set(-std::numeric_limits<double>::infinity());
   r.AddGauge({"big", "", ""}).value()->Set(1e300);
   r.AddGauge({"tiny", "", ""}).value()->Set(1.25e-7);
   HistogramOptions o;

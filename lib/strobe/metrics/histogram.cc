@@ -23,7 +23,9 @@ double RoundDecimal(double x) {
 
 std::vector<double> DefaultLatencyBounds(double unit_scale) {
   std::vector<double> out;
-  for (double decade = 1e3; decade < 1e10; decade *= 10) {
+  out.reserve(22);
+  double decade = 1e3;
+  for (int i = 0; i < 7; ++i, decade *= 10) {
     for (double step : {1.0, 2.5, 5.0}) out.push_back(RoundDecimal(decade * step * unit_scale));
   }
   out.push_back(RoundDecimal(1e10 * unit_scale));
@@ -32,6 +34,7 @@ std::vector<double> DefaultLatencyBounds(double unit_scale) {
 
 std::vector<double> ExponentialBounds(double start, double factor, int count) {
   std::vector<double> out;
+  out.reserve(static_cast<size_t>(std::max(count, 0)));
   double v = start;
   for (int i = 0; i < count; ++i, v *= factor) out.push_back(v);
   return out;
@@ -39,6 +42,7 @@ std::vector<double> ExponentialBounds(double start, double factor, int count) {
 
 std::vector<double> LinearBounds(double start, double width, int count) {
   std::vector<double> out;
+  out.reserve(static_cast<size_t>(std::max(count, 0)));
   for (int i = 0; i < count; ++i) out.push_back(start + width * i);
   return out;
 }

@@ -34,14 +34,14 @@ void HistogramData::Grow(int32_t index) {
     counts_.insert(counts_.begin(), static_cast<size_t>(offset_ - new_offset), 0);
     offset_ = new_offset;
   } else if (index >= end) {
-    counts_.resize(static_cast<size_t>(index - offset_ + 1), 0);
+    counts_.resize(static_cast<size_t>(int64_t{index} - offset_ + 1), 0);
   }
 }
 
 void HistogramData::ResetRange(int32_t first, int32_t last) {
   Clear();
   offset_ = first;
-  counts_.assign(static_cast<size_t>(last - first + 1), 0);
+  counts_.assign(static_cast<size_t>(int64_t{last} - first + 1), 0);
 }
 
 void HistogramData::AddBucketCount(int32_t index, uint64_t n) {
@@ -193,27 +193,30 @@ ExponentialBuckets Downscale(const snapshot::HistogramValue& value, int32_t targ
   target_scale = std::min(target_scale, value.scale);
   out.scale = target_scale;
   if (value.positive_counts.empty()) return out;
-  const int shift = value.scale - target_scale;
+  // 64-bit index arithmetic: the value may come from elsewhere with any offset. Shifts are
+  // capped at 63 (every index then lands in bucket 0 or -1).
+  const int shift = std::min(value.scale - target_scale, 63);
+  const int64_t first = value.positive_offset;
+  const int64_t last = first + static_cast<int64_t>(value.positive_counts.size()) - 1;
   // Arithmetic shift floors negative indices too, as the OTLP spec requires.
-  out.offset = value.positive_offset >> shift;
-  const int32_t last =
-      (value.positive_offset + static_cast<int32_t>(value.positive_counts.size()) - 1) >> shift;
-  out.counts.assign(static_cast<size_t>(last - out.offset + 1), 0);
+  const int64_t out_first = first >> shift;
+  out.offset = static_cast<int32_t>(out_first);
+  out.counts.assign(static_cast<size_t>((last >> shift) - out_first + 1), 0);
   for (size_t i = 0; i < value.positive_counts.size(); ++i) {
-    const int32_t j = (value.positive_offset + static_cast<int32_t>(i)) >> shift;
-    out.counts[static_cast<size_t>(j - out.offset)] += value.positive_counts[i];
+    const int64_t j = (first + static_cast<int64_t>(i)) >> shift;
+    out.counts[static_cast<size_t>(j - out_first)] += value.positive_counts[i];
   }
   return out;
 }
 
 int32_t ScaleForMaxBuckets(const snapshot::HistogramValue& value, size_t max_buckets) {
   if (value.positive_counts.empty()) return value.scale;
-  const int32_t first = value.positive_offset;
-  const int32_t last = first + static_cast<int32_t>(value.positive_counts.size()) - 1;
+  const int64_t first = value.positive_offset;
+  const int64_t last = first + static_cast<int64_t>(value.positive_counts.size()) - 1;
   int32_t scale = value.scale;
   while (scale > -10) {
-    const int shift = value.scale - scale;
-    if (static_cast<size_t>((last >> shift) - (first >> shift) + 1) <= max_buckets) break;
+    const int shift = std::min(value.scale - scale, 63);
+    if (static_cast<uint64_t>((last >> shift) - (first >> shift) + 1) <= max_buckets) break;
     --scale;
   }
   return scale;

@@ -19,6 +19,8 @@ TEST(MemoryBudgetTest, HundredCountersTwentyHistogramsFourThreads) {
   Registry& r = Registry::Default();
   std::vector<Counter*> counters;
   std::vector<Histogram*> histograms;
+  counters.reserve(100);
+  histograms.reserve(20);
   for (int i = 0; i < 100; ++i) {
     counters.push_back(r.AddCounter({"budget_c" + std::to_string(i) + "_total", "", ""}).value());
   }
@@ -31,6 +33,7 @@ TEST(MemoryBudgetTest, HundredCountersTwentyHistogramsFourThreads) {
   std::barrier recorded(5);
   std::barrier measured(5);
   std::vector<std::thread> threads;
+  threads.reserve(4);
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&, t] {
       std::mt19937_64 rng(static_cast<uint64_t>(t));

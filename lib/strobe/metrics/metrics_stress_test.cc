@@ -45,6 +45,7 @@ TEST(MetricsStressTest, RecordCollectAndCreateConcurrently) {
   });
   for (int round = 0; round < kRounds; ++round) {
     std::vector<std::thread> writers;
+    writers.reserve(kWriters);
     for (int w = 0; w < kWriters; ++w) {
       writers.emplace_back([&, w] {
         for (int i = 0; i < kPerRound; ++i) {

@@ -328,12 +328,12 @@ Result<Family<UpDownCounter>*> Registry::AddUpDownCounterFamily(
   return AddFamily<UpDownCounter>(desc, Kind::kUpDownCounter, std::move(label_names), options,
                                   nullptr);
 }
-Result<Histogram*> Registry::AddHistogram(const MetricDesc& desc, HistogramOptions options) {
-  return Single(AddHistogramFamily(desc, {}, std::move(options)));
+Result<Histogram*> Registry::AddHistogram(const MetricDesc& desc, const HistogramOptions& options) {
+  return Single(AddHistogramFamily(desc, {}, options));
 }
 Result<Family<Histogram>*> Registry::AddHistogramFamily(const MetricDesc& desc,
                                                         std::vector<std::string> label_names,
-                                                        HistogramOptions options,
+                                                        const HistogramOptions& options,
                                                         FamilyOptions family_options) {
   return AddFamily<Histogram>(desc, Kind::kHistogram, std::move(label_names), family_options,
                               &options);

@@ -127,10 +127,10 @@ class Registry {
   Result<Family<UpDownCounter>*> AddUpDownCounterFamily(const MetricDesc& desc,
                                                         std::vector<std::string> label_names,
                                                         FamilyOptions options = {});
-  Result<Histogram*> AddHistogram(const MetricDesc& desc, HistogramOptions options = {});
+  Result<Histogram*> AddHistogram(const MetricDesc& desc, const HistogramOptions& options = {});
   Result<Family<Histogram>*> AddHistogramFamily(const MetricDesc& desc,
                                                 std::vector<std::string> label_names,
-                                                HistogramOptions options = {},
+                                                const HistogramOptions& options = {},
                                                 FamilyOptions family_options = {});
 
   // A gauge whose value is `fn()` at each collection (e.g. resident memory).

@@ -20,6 +20,7 @@ TEST(ThreadExitTest, ValuesOfExitedThreadsAreKept) {
   const size_t live_before = internal::Shards::Get().LiveThreadsForTest();
   for (int round = 0; round < 3; ++round) {
     std::vector<std::thread> threads;
+    threads.reserve(4);
     for (int t = 0; t < 4; ++t) {
       threads.emplace_back([&, t] {
         for (int i = 0; i < 1000; ++i) {

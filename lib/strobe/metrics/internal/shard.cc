@@ -65,7 +65,8 @@ ThreadShard* CreateThreadShard() noexcept {
 }
 
 HistShard* CreateHistShard(ThreadShard* shard, uint32_t hist) noexcept {
-  auto* h = new HistShard{};
+  // Allocation failure is fatal (STYLE.md section 5): noexcept turns bad_alloc into terminate.
+  auto* h = new HistShard{};  // NOLINT(bugprone-unhandled-exception-at-new)
   InitHistShard(h);
   Shards::Get().hist_bytes.fetch_add(sizeof(HistShard), std::memory_order_relaxed);
   // Release: partner is the acquire load in MergeHistLocked / Retire (initialised min/max).
@@ -74,7 +75,7 @@ HistShard* CreateHistShard(ThreadShard* shard, uint32_t hist) noexcept {
 }
 
 HistPage* CreateHistPage(HistShard* hist, int octave) noexcept {
-  auto* p = new HistPage{};
+  auto* p = new HistPage{};  // NOLINT(bugprone-unhandled-exception-at-new): as above
   Shards::Get().hist_bytes.fetch_add(sizeof(HistPage), std::memory_order_relaxed);
   // Release: partner is the acquire load of pages[] in MergeHistLocked / Retire.
   hist->pages[octave].store(p, std::memory_order_release);
@@ -98,7 +99,8 @@ void HistMerge::Reset() noexcept {
 }
 
 Shards& Shards::Get() noexcept {
-  static Shards* shards = new Shards();  // never destroyed: threads may exit after main
+  // Never destroyed: threads may exit after main. Allocation failure is fatal.
+  static Shards* shards = new Shards();  // NOLINT(bugprone-unhandled-exception-at-new)
   return *shards;
 }
 
