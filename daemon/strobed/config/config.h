@@ -55,7 +55,9 @@ struct ListenAddress {
 };
 
 // A section owned by another module: its YAML node (null when absent) and the file it came
-// from, for "file:line:col" errors (line = node.Mark().line + 1).
+// from, for "file:line:col" errors (line = node.Mark().line + 1). Copies of a Config share
+// the parsed document: read it through a const YAML::Node (non-const operator[] of yaml-cpp
+// inserts nodes, which would race with other readers).
 struct RawSection {
   YAML::Node node;
   std::string file;

@@ -94,7 +94,7 @@ Daemon::Daemon(DaemonOptions options)
 }
 
 Daemon::~Daemon() {
-  if (started_.load() && !stopped_) (void)Shutdown();
+  if (started_.load() && !stopped_.load()) (void)Shutdown();
   // The callbacks capture `this`.
   for (const char* name : {"strobe_build_info", "strobe_uptime_seconds", "strobe_component_up",
                            "strobe_config_reloads_total", "strobe_heap_allocated_bytes"}) {
@@ -172,7 +172,11 @@ strobe::Status Daemon::Start() {
   if (cfg.http.enabled) {
     http_ = std::make_unique<server::HttpServer>(ApiServerOptions(cfg), router_);
     server_metrics_->Attach("http", *http_);
-    STROBE_RETURN_IF_ERROR(http_->Start());
+    if (strobe::Status s = http_->Start(); !s.ok()) {
+      server_metrics_->Detach(*http_);
+      http_.reset();
+      return s;
+    }
     ReportListener("http", http_->BoundAddress());
     spdlog::info("listening on http://{} (API, /metrics, /healthz)", http_->BoundAddress());
   } else {
@@ -237,8 +241,7 @@ void Daemon::RequestStop() { stop_requested_.store(true); }
 void Daemon::RequestReload() { reload_requested_.store(true); }
 
 strobe::Status Daemon::Shutdown() {
-  if (stopped_) return strobe::OkStatus();
-  stopped_ = true;
+  if (stopped_.exchange(true)) return strobe::OkStatus();
   const auto grace = CurrentConfig().grace_period;
   const Deadline deadline = SteadyClock::now() + grace;
   strobe::Status result;
@@ -345,7 +348,7 @@ Response Daemon::Readyz() const {
     }
   }
   if (!started_.load()) reasons = "daemon starting";
-  if (stop_requested_.load() || stopped_) reasons = "daemon shutting down";
+  if (stop_requested_.load() || stopped_.load()) reasons = "daemon shutting down";
   if (!reasons.empty()) return Response::Error(503, "not ready: " + reasons);
   return Response::Json(200, "{\"status\":\"ready\"}\n");
 }
@@ -425,7 +428,7 @@ Response Daemon::Status() const {
   }
   w.EndArray();
   w.Key("ready");
-  w.Bool(all_ready && started_.load() && !stopped_);
+  w.Bool(all_ready && started_.load() && !stopped_.load());
   w.EndObject();
   return Response::Json(200, std::move(w).Take() + "\n");
 }

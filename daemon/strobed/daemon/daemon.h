@@ -142,7 +142,7 @@ class Daemon {
   std::atomic<uint64_t> reloads_ok_{0};
   std::atomic<uint64_t> reloads_failed_{0};
   std::atomic<bool> started_{false};
-  bool stopped_ = false;
+  std::atomic<bool> stopped_{false};  // read by /readyz and /api/v1/status
 };
 
 }  // namespace strobed::daemon
