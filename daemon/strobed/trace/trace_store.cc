@@ -36,7 +36,10 @@ void TraceStore::Add(std::span<const event::Span> spans, const event::KeyTable& 
     if (completed_index_.count(s.trace_id) != 0) ++stats_.late_spans;
     auto [it, inserted] = pending_.try_emplace(s.trace_id);
     Pending& p = it->second;
-    if (inserted) p.first_ns = now_ns;
+    if (inserted) {
+      p.first_ns = now_ns;
+      arrival_.emplace_back(s.trace_id, now_ns);
+    }
     p.last_ns = now_ns;
     p.has_root = p.has_root || !s.HasParent();
     size_t b = s.Bytes();
@@ -51,13 +54,23 @@ void TraceStore::Add(std::span<const event::Span> spans, const event::KeyTable& 
 void TraceStore::EvictLocked() {
   while (!pending_.empty() && (pending_.size() > options_.max_pending_traces ||
                                stats_.pending_bytes > options_.max_pending_bytes)) {
-    auto oldest = pending_.begin();
-    for (auto it = pending_.begin(); it != pending_.end(); ++it) {
-      if (it->second.first_ns < oldest->second.first_ns) oldest = it;
-    }
-    stats_.pending_bytes -= oldest->second.bytes;
+    // The front of the arrival order that is still pending (same first_ns: not a newer
+    // incarnation of a trace id that completed and came back).
+    if (arrival_.empty()) break;  // cannot happen: every pending trace has an entry
+    auto [id, first_ns] = arrival_.front();
+    arrival_.pop_front();
+    auto it = pending_.find(id);
+    if (it == pending_.end() || it->second.first_ns != first_ns) continue;
+    stats_.pending_bytes -= it->second.bytes;
     ++stats_.traces_evicted;
-    pending_.erase(oldest);
+    pending_.erase(it);
+  }
+  if (arrival_.size() > 2 * pending_.size() + 1024) {
+    // Drop ids of traces that completed, keeping the order.
+    std::erase_if(arrival_, [this](const auto& e) {
+      auto it = pending_.find(e.first);
+      return it == pending_.end() || it->second.first_ns != e.second;
+    });
   }
 }
 
@@ -84,6 +97,7 @@ void TraceStore::FlushAll(uint64_t now_ns) {
   std::lock_guard<std::mutex> lock(mu_);
   for (auto& [id, p] : pending_) CompleteLocked(id, std::move(p), now_ns);
   pending_.clear();
+  arrival_.clear();
   stats_.pending_traces = 0;
 }
 

@@ -132,6 +132,9 @@ class TraceStore {
   const TraceStoreOptions options_;
   mutable std::mutex mu_;
   std::unordered_map<event::TraceId, Pending, TraceIdHash> pending_ STROBE_GUARDED_BY(mu_);
+  // Pending trace ids in arrival order (eviction picks the front). Ids of traces that
+  // completed meanwhile stay until they reach the front or the deque is compacted.
+  std::deque<std::pair<event::TraceId, uint64_t>> arrival_ STROBE_GUARDED_BY(mu_);
   // Completed traces, newest at the back, plus an index.
   std::deque<std::shared_ptr<const AnalyzedTrace>> completed_ STROBE_GUARDED_BY(mu_);
   std::unordered_map<event::TraceId, std::shared_ptr<const AnalyzedTrace>, TraceIdHash>
