@@ -100,7 +100,7 @@ class Histogram {
     }
   }
 
-  void RecordUnsigned(uint64_t v) noexcept {
+  __attribute__((always_inline)) void RecordUnsigned(uint64_t v) noexcept {
     internal::HistShard* h = internal::LocalHist(hist_);
     if (__builtin_expect(v == 0, 0)) {
       internal::Bump(h->zero_count, 1);
