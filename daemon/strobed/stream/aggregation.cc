@@ -3,6 +3,7 @@
 #include <bit>
 #include <charconv>
 #include <cmath>
+#include <cstring>
 #include <limits>
 
 #include "strobed/stream/predicate.h"
@@ -118,10 +119,23 @@ strobe::Result<AggregationPlan> AggregationPlan::Parse(const YAML::Node& node,
 }
 
 uint64_t HashBytes(std::string_view bytes, uint64_t seed) noexcept {
-  uint64_t h = 0xcbf29ce484222325ULL ^ seed;
-  for (char c : bytes) {
-    h ^= static_cast<uint8_t>(c);
-    h *= 0x100000001b3ULL;
+  // 8 bytes per step (multiply-xorshift), then the murmur3 finalizer for avalanche.
+  uint64_t h = seed ^ (bytes.size() * 0x9e3779b97f4a7c15ULL);
+  const char* p = bytes.data();
+  std::size_t n = bytes.size();
+  while (n >= 8) {
+    uint64_t chunk;
+    std::memcpy(&chunk, p, 8);
+    h = (h ^ chunk) * 0xbf58476d1ce4e5b9ULL;
+    h ^= h >> 31;
+    p += 8;
+    n -= 8;
+  }
+  if (n > 0) {
+    uint64_t chunk = 0;
+    std::memcpy(&chunk, p, n);
+    h = (h ^ chunk) * 0x94d049bb133111ebULL;
+    h ^= h >> 29;
   }
   h ^= h >> 33;
   h *= 0xff51afd7ed558ccdULL;

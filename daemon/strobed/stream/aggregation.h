@@ -107,7 +107,7 @@ class DistinctCounter {
   std::array<uint8_t, kRegisters> registers_{};
 };
 
-// 64-bit hash of bytes (FNV-1a with a murmur3 finalizer; good avalanche, no allocation).
+// 64-bit hash of bytes (8-byte multiply-xorshift steps, murmur3 finalizer); no allocation.
 uint64_t HashBytes(std::string_view bytes, uint64_t seed = 0) noexcept;
 
 struct AggregationPlan {

@@ -120,8 +120,9 @@ bool WindowOperator::Add(const Item& item, uint64_t wall_ns) noexcept {
     return false;
   }
   // Late check before the key lookup, so late floods of new keys cost no key slots.
+  uint64_t pane_start = 0;
   if (spec_.type != WindowType::kSession) {
-    const uint64_t pane_start = item.time_ns - item.time_ns % spec_.slide_ns;
+    pane_start = PaneStart(item.time_ns);
     if (closed_ != 0 && pane_start + spec_.size_ns <= closed_) {
       Bump(stats_.late, item.weight);
       return false;
@@ -133,16 +134,15 @@ bool WindowOperator::Add(const Item& item, uint64_t wall_ns) noexcept {
     return false;
   }
   KeyState& key = keys_[static_cast<std::size_t>(k)];
-  const bool ok =
-      spec_.type == WindowType::kSession ? AddSession(key, item) : AddWindowed(key, item);
+  const bool ok = spec_.type == WindowType::kSession ? AddSession(key, item)
+                                                     : AddWindowed(key, item, pane_start);
   if (!ok) return false;
   watermark_.Observe(item.time_ns, wall_ns);
   Bump(stats_.accepted, item.weight);
   return true;
 }
 
-bool WindowOperator::AddWindowed(KeyState& key, const Item& item) noexcept {
-  const uint64_t start = item.time_ns - item.time_ns % spec_.slide_ns;
+bool WindowOperator::AddWindowed(KeyState& key, const Item& item, uint64_t start) noexcept {
   auto& panes = key.panes;
   // Newest pane last; in-order input hits the first comparison.
   std::size_t i = panes.size();
@@ -153,6 +153,8 @@ bool WindowOperator::AddWindowed(KeyState& key, const Item& item) noexcept {
   }
   Pane p{start, start + spec_.slide_ns, AcquireState()};
   panes.insert(panes.begin() + static_cast<std::ptrdiff_t>(i), p);
+  // The first window containing this pane ends at start + slide.
+  earliest_close_ = std::min(earliest_close_, start + spec_.slide_ns);
   p.state->Add(item);
   return true;
 }
@@ -209,6 +211,11 @@ void WindowOperator::Emit(const KeyState& key, uint64_t start, uint64_t end,
 
 void WindowOperator::CloseUpTo(uint64_t watermark) {
   if (watermark <= closed_) return;
+  if (spec_.type != WindowType::kSession && watermark < earliest_close_) {
+    closed_ = watermark;  // no window ends in (closed_, watermark]: nothing to scan
+    return;
+  }
+  uint64_t earliest = UINT64_MAX;
   for (KeyState& key : keys_) {
     auto& panes = key.panes;
     if (panes.empty()) continue;
@@ -233,6 +240,7 @@ void WindowOperator::CloseUpTo(uint64_t watermark) {
           Emit(key, panes[i].start, end, *panes[i].state);
           ReleaseState(panes[i].state);
         } else {
+          earliest = std::min(earliest, end);
           panes[kept++] = panes[i];
         }
       }
@@ -262,11 +270,19 @@ void WindowOperator::CloseUpTo(uint64_t watermark) {
       if (panes[i].start + spec_.size_ns <= watermark) {
         ReleaseState(panes[i].state);
       } else {
+        // Next window end containing this pane after the watermark.
+        const uint64_t first_end = panes[i].start + spec_.slide_ns;
+        uint64_t next = first_end;
+        if (next <= watermark) {
+          next += ((watermark - first_end) / spec_.slide_ns + 1) * spec_.slide_ns;
+        }
+        earliest = std::min(earliest, next);
         panes[kept++] = panes[i];
       }
     }
     panes.resize(kept);
   }
+  earliest_close_ = earliest;
   closed_ = watermark;
 }
 
@@ -274,7 +290,10 @@ void WindowOperator::Advance(uint64_t wall_ns) {
   const uint64_t w = watermark_.Current(wall_ns);
   stats_.watermark_ns.store(w, std::memory_order_relaxed);
   CloseUpTo(w);
-  // Evict keys with no open window that have been idle for key_ttl.
+  // Evict keys with no open window that have been idle for key_ttl (scan at most once per
+  // second of wall time: the scan touches every key).
+  if (wall_ns < next_evict_scan_ns_) return;
+  next_evict_scan_ns_ = wall_ns + 1'000'000'000;
   bool evicted = false;
   std::size_t kept = 0;
   for (std::size_t i = 0; i < keys_.size(); ++i) {

@@ -162,7 +162,13 @@ class WindowOperator {
   int32_t FindOrAddKey(const Item& item, uint64_t wall_ns) noexcept;
   AggState* AcquireState();
   void ReleaseState(AggState* s) noexcept;
-  bool AddWindowed(KeyState& key, const Item& item) noexcept;
+  bool AddWindowed(KeyState& key, const Item& item, uint64_t start) noexcept;
+  uint64_t PaneStart(uint64_t t) noexcept {
+    if (t >= cached_pane_start_ && t < cached_pane_end_) return cached_pane_start_;
+    cached_pane_start_ = t - t % spec_.slide_ns;
+    cached_pane_end_ = cached_pane_start_ + spec_.slide_ns;
+    return cached_pane_start_;
+  }
   bool AddSession(KeyState& key, const Item& item) noexcept;
   void CloseUpTo(uint64_t watermark);
   void Emit(const KeyState& key, uint64_t start, uint64_t end, const AggState& state);
@@ -172,6 +178,13 @@ class WindowOperator {
   ResultSink& sink_;
   Watermark watermark_;
   uint64_t closed_ = 0;  // every window with end <= closed_ has been emitted
+  // Tumbling/sliding: no pane can close before this watermark (lets Advance skip the key scan
+  // between window boundaries). UINT64_MAX when no pane is open.
+  uint64_t earliest_close_ = UINT64_MAX;
+  uint64_t next_evict_scan_ns_ = 0;  // wall time of the next idle-key scan
+  // The pane of the previous item: items usually fall in it, saving a 64-bit division.
+  uint64_t cached_pane_start_ = 1;
+  uint64_t cached_pane_end_ = 0;
   std::vector<KeyState> keys_;
   std::vector<int32_t> index_;  // open addressing: key index + 1, 0 = empty
   std::vector<std::unique_ptr<AggState>> all_states_;
