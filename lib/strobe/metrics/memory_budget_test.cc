@@ -63,5 +63,27 @@ TEST(MemoryBudgetTest, HundredCountersTwentyHistogramsFourThreads) {
             std::string::npos);
 }
 
+TEST(MemoryBudgetTest, BytesPerSeriesArePinned) {
+  Registry r;
+  Family<Counter>& f = *r.AddCounterFamily({"pinned_total", "", ""}, {"k"}).value();
+  Family<Histogram>& h = *r.AddHistogramFamily({"pinned_ns", "", ""}, {"k"}).value();
+  f.With({{"k", "warmup"}}).Inc();
+  h.With({{"k", "warmup"}}).Record(1);
+  const uint64_t before = r.OwnedBytes();
+  for (int i = 0; i < 1000; ++i) f.With({{"k", "v" + std::to_string(i)}}).Inc();
+  const uint64_t after_counters = r.OwnedBytes();
+  for (int i = 0; i < 100; ++i) h.With({{"k", "v" + std::to_string(i)}});
+  const uint64_t after_histograms = r.OwnedBytes();
+  const uint64_t per_counter = (after_counters - before) / 1000;
+  const uint64_t per_histogram = (after_histograms - after_counters) / 100;
+  RecordProperty("bytes_per_counter_series", std::to_string(per_counter));
+  RecordProperty("bytes_per_histogram_series_unrecorded", std::to_string(per_histogram));
+  // Entry (labels, label text, creation time, 128-byte exemplar cell), metric, index node,
+  // and one 8-byte cell in the recording thread's shard.
+  EXPECT_LE(per_counter, 512u);
+  // A histogram costs nothing per thread until a thread records into it.
+  EXPECT_LE(per_histogram, 640u);
+}
+
 }  // namespace
 }  // namespace strobe::metrics
