@@ -54,7 +54,10 @@ class SessionBase {
   virtual ~SessionBase() = default;
   // Asks the session to finish: idle connections close, busy ones close after their response.
   virtual void OnDrain() = 0;
-  // Called after the I/O threads stopped, for sessions that still exist.
+  // Called on the control thread after the I/O threads stopped: closes the socket so the
+  // pending operations complete (aborted) when the io_context runs once more.
+  virtual void ForceClose() = 0;
+  // Called after that final run, for sessions still held by someone (WebSocket holders).
   virtual void OnStopped() {}
 };
 
@@ -155,6 +158,12 @@ class WsSession : public SessionBase,
   }
 
   void Close() override {
+    {
+      // After shutdown nothing runs the executor: a posted handler would never run and would
+      // keep this session (and the server state) alive.
+      std::lock_guard lock(mu_);
+      if (closed_) return;
+    }
     net::post(ws_.get_executor(), [self = shared_from_this()] {
       if (self->closing_ || !self->open_) return;
       self->closing_ = true;
@@ -167,6 +176,10 @@ class WsSession : public SessionBase,
   std::string remote_address() const override { return remote_; }
 
   void OnDrain() override { Close(); }
+  void ForceClose() override {
+    beast::error_code ec;
+    beast::get_lowest_layer(ws_).socket().close(ec);
+  }
   void OnStopped() override { NotifyClosed(); }
 
  private:
@@ -303,6 +316,10 @@ class HttpSession : public SessionBase, public std::enable_shared_from_this<Http
     net::post(stream_.get_executor(), [self = shared_from_this()] {
       if (self->reading_head_) self->stream_.cancel();
     });
+  }
+  void ForceClose() override {
+    beast::error_code ec;
+    stream_.socket().close(ec);
   }
 
  private:
@@ -578,6 +595,20 @@ void DoAccept(const StatePtr& st) {
       });
 }
 
+// Strong references to every session still alive (skips those being destroyed).
+std::vector<std::shared_ptr<SessionBase>> LiveSessions(HttpServer::State& st) {
+  std::vector<std::shared_ptr<SessionBase>> live;
+  std::lock_guard lock(st.sessions_mu);
+  for (SessionBase* s : st.sessions) {
+    if (auto* h = dynamic_cast<HttpSession*>(s)) {
+      if (auto p = h->weak_from_this().lock()) live.push_back(std::move(p));
+    } else if (auto* w = dynamic_cast<WsSession*>(s)) {
+      if (auto p = w->weak_from_this().lock()) live.push_back(std::move(p));
+    }
+  }
+  return live;
+}
+
 }  // namespace
 
 HttpServer::HttpServer(ServerOptions options, Router& router)
@@ -665,17 +696,7 @@ strobe::Status HttpServer::Shutdown(std::chrono::milliseconds grace) {
     beast::error_code ec;
     s->acceptor->close(ec);
   });
-  std::vector<std::shared_ptr<SessionBase>> live;
-  {
-    std::lock_guard lock(st.sessions_mu);
-    for (SessionBase* s : st.sessions) {
-      if (auto* h = dynamic_cast<HttpSession*>(s)) {
-        if (auto p = h->weak_from_this().lock()) live.push_back(std::move(p));
-      } else if (auto* w = dynamic_cast<WsSession*>(s)) {
-        if (auto p = w->weak_from_this().lock()) live.push_back(std::move(p));
-      }
-    }
-  }
+  std::vector<std::shared_ptr<SessionBase>> live = LiveSessions(st);
   for (auto& s : live) s->OnDrain();
   live.clear();
   bool drained = false;
@@ -688,21 +709,21 @@ strobe::Status HttpServer::Shutdown(std::chrono::milliseconds grace) {
   st.ioc->stop();
   for (auto& t : st.threads) t.join();
   st.threads.clear();
+  // Close what is left and run the io_context once more so every pending operation completes
+  // (aborted) and releases its session. Afterwards no handler holds a session, so sessions
+  // still referenced by WebSocket holders keep the State (and its io_context) alive through
+  // their StatePtr and are destroyed safely whenever the holders let go.
   {
-    // Let WebSocket holders drop their references before the sockets go away.
-    std::vector<std::shared_ptr<SessionBase>> rest;
-    {
-      std::lock_guard lock(st.sessions_mu);
-      for (SessionBase* s : st.sessions) {
-        if (auto* w = dynamic_cast<WsSession*>(s)) {
-          if (auto p = w->weak_from_this().lock()) rest.push_back(std::move(p));
-        }
-      }
-    }
-    for (auto& s : rest) s->OnStopped();
+    std::vector<std::shared_ptr<SessionBase>> rest = LiveSessions(st);
+    for (auto& s : rest) s->ForceClose();
   }
-  st.acceptor.reset();
-  st.ioc.reset();  // destroys pending handlers and with them the remaining sessions
+  {
+    beast::error_code ec;
+    if (st.acceptor) st.acceptor->close(ec);
+  }
+  st.ioc->restart();
+  st.ioc->run_for(std::chrono::seconds(2));
+  for (auto& s : LiveSessions(st)) s->OnStopped();  // WebSocket holders: on_close
   if (!drained && left > 0) {
     return strobe::DeadlineExceeded(std::to_string(left) + " " + st.options.name +
                                     " request(s) still in flight after the grace period");
