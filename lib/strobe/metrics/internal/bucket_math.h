@@ -22,21 +22,42 @@
 #include <cstdint>
 #include <cstring>
 
+#include "strobe/metrics/internal/bucket_tables.h"
+
 namespace strobe::metrics::internal {
 
 inline constexpr int kScale = 6;
 inline constexpr int kBucketsPerOctave = 1 << kScale;
 
 struct BucketTables {
-  // pow[j] = 2^(j/64), mid[j] = 2^((j + 0.5)/64).
-  double pow[kBucketsPerOctave];
-  double mid[kBucketsPerOctave];
   // boundary[j] = floor((2^(j/64) - 1) * 2^64), boundary[0] = 0, boundary[64] = UINT64_MAX.
   uint64_t boundary[kBucketsPerOctave + 1];
   // first[k] = the largest j with boundary[j] < k * 2^54 (0 for k == 0).
   uint8_t first[1024];
+  // pow[j] = 2^(j/64), mid[j] = 2^((j + 0.5)/64).
+  double pow[kBucketsPerOctave];
+  double mid[kBucketsPerOctave];
 };
-extern const BucketTables kBucketTables;
+
+constexpr BucketTables MakeBucketTables() {
+  static_assert(kTableBucketsPerOctave == kBucketsPerOctave);
+  BucketTables t{};
+  for (int j = 0; j <= kBucketsPerOctave; ++j) t.boundary[j] = kBoundary[j];
+  for (int j = 0; j < kBucketsPerOctave; ++j) {
+    t.pow[j] = std::bit_cast<double>(kPowBits[j]);
+    t.mid[j] = std::bit_cast<double>(kMidBits[j]);
+  }
+  int j = 0;
+  for (int k = 0; k < 1024; ++k) {
+    const uint64_t cell_start = static_cast<uint64_t>(k) << 54;
+    while (j + 1 < kBucketsPerOctave && t.boundary[j + 1] < cell_start) ++j;
+    t.first[k] = static_cast<uint8_t>(j);
+  }
+  return t;
+}
+// constexpr: filled before any dynamic initialisation, so records from static initialisers
+// of other translation units are bucketed correctly.
+inline constexpr BucketTables kBucketTables = MakeBucketTables();
 
 // Position inside an octave for a fraction `frac` (the bits after the leading one, left
 // aligned in 64 bits); `frac` == 0 means an exact power of two.

@@ -13,6 +13,26 @@ int32_t ReferenceIndex(long double v) {
   return static_cast<int32_t>(std::ceil(std::log2(v) * 64.0L)) - 1;
 }
 
+TEST(BucketMathTest, LiteralTablesMatchTheirFormulas) {
+  for (int j = 1; j < 64; ++j) {
+    const long double f = std::exp2l(static_cast<long double>(j) / 64) - 1.0L;
+    EXPECT_EQ(kBucketTables.boundary[j], static_cast<uint64_t>(std::ldexp(f, 64))) << j;
+  }
+  EXPECT_EQ(kBucketTables.boundary[0], 0u);
+  EXPECT_EQ(kBucketTables.boundary[64], UINT64_MAX);
+  for (int j = 0; j < 64; ++j) {
+    EXPECT_EQ(kBucketTables.pow[j], std::exp2(static_cast<double>(j) / 64)) << j;
+    EXPECT_EQ(kBucketTables.mid[j], std::exp2((static_cast<double>(j) + 0.5) / 64)) << j;
+  }
+  for (int k = 1; k < 1024; ++k) {
+    const int j = kBucketTables.first[k];
+    EXPECT_LT(kBucketTables.boundary[j], static_cast<uint64_t>(k) << 54);
+    if (j + 1 < 64) {
+      EXPECT_GE(kBucketTables.boundary[j + 1], static_cast<uint64_t>(k) << 54);
+    }
+  }
+}
+
 TEST(BucketMathTest, PowersOfTwoAreUpperInclusive) {
   EXPECT_EQ(BucketIndex(1), -1);
   EXPECT_EQ(BucketIndex(2), 63);
