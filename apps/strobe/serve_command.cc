@@ -13,10 +13,12 @@
 #include <vector>
 
 #include "command.h"
+#include "strobed/alert/component.h"
 #include "strobed/config/config.h"
 #include "strobed/daemon/daemon.h"
 #include "strobed/demo/demo_component.h"
 #include "strobed/host/host_collector.h"
+#include "strobed/pipeline/pipeline_component.h"
 
 namespace strobe::cli {
 namespace {
@@ -77,6 +79,10 @@ int RunServe(const ServeFlags& f) {
   options.config = *config;
   options.load = load;
   strobed::daemon::Daemon daemon(std::move(options));
+  // Started in this order, stopped in reverse: the stream engine is up before pipelines feed
+  // it and drains after them; the demo stops first.
+  daemon.AddComponent(std::make_unique<strobed::alert::StreamComponent>());
+  daemon.AddComponent(std::make_unique<strobed::pipeline::PipelineComponent>());
   if (config->host.enabled) {
     daemon.AddComponent(std::make_unique<strobed::host::HostCollector>());
   }

@@ -75,8 +75,12 @@ constexpr KeySpec kKeys[] = {
       1'000'000),
 };
 
-constexpr std::string_view kModuleSections[] = {"receivers", "processors", "exporters",
-                                                "pipelines", "stream",     "alerts"};
+// Sections owned by other modules, kept raw (Config::Section). The pipeline reads
+// receivers/processors/exporters/connectors/pipelines/service, the stream component
+// stream/alerts.
+constexpr std::string_view kModuleSections[] = {"receivers",  "processors", "exporters",
+                                                "connectors", "pipelines",  "service",
+                                                "stream",     "alerts"};
 
 using FieldPtr = std::variant<std::string*, bool*, int*, uint32_t*, uint64_t*, double*,
                               std::chrono::milliseconds*, ListenAddress*>;

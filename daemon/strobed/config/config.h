@@ -15,9 +15,9 @@
 // kind, default, environment variable, whether SIGHUP can apply it live, and a description.
 // docs/configuration.md lists the same table; --print-config prints the effective values.
 //
-// Sections owned by other modules (receivers, processors, exporters, pipelines, stream,
-// alerts) are kept as raw YAML nodes with the file name (Config::Section) and validated by
-// those modules, which report errors with the node's Mark (line/column). To add such a
+// Sections owned by other modules (receivers, processors, exporters, connectors, pipelines,
+// service, stream, alerts) are kept as raw YAML nodes with the file name (Config::Section) and
+// validated by those modules, which report errors with the node's Mark (line/column). To add such a
 // section, append its name to kModuleSections in config.cc.
 //
 // Errors always name where: "FILE:LINE:COL: reason" for the file, "environment STROBE_X:
