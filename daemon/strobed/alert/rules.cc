@@ -153,6 +153,17 @@ strobe::Result<NotifierConfig> ParseNotifier(const YAML::Node& node, std::string
   return n;
 }
 
+// Runs one entry's parser; yaml-cpp conversion exceptions (a map where a string belongs)
+// become that entry's error, so one malformed entry never takes the others down.
+template <typename Fn>
+auto Guard(const YAML::Node& node, std::string_view file, Fn&& fn) -> decltype(fn()) {
+  try {
+    return fn();
+  } catch (const YAML::Exception& e) {
+    return Err(file, node, std::string("malformed entry: ") + e.what());
+  }
+}
+
 }  // namespace
 
 AlertConfig AlertConfig::Parse(const YAML::Node& node, std::string_view file,
@@ -163,9 +174,11 @@ AlertConfig AlertConfig::Parse(const YAML::Node& node, std::string_view file,
     c.errors.push_back(Err(file, node, "alerts: expected a map"));
     return c;
   }
-  strobe::Status keys = CheckKeys(
-      node, file, "alerts",
-      {"evaluation_interval", "generator_url", "history", "staleness", "notifiers", "rules"});
+  strobe::Status keys = Guard(node, file, [&] {
+    return CheckKeys(
+        node, file, "alerts",
+        {"evaluation_interval", "generator_url", "history", "staleness", "notifiers", "rules"});
+  });
   if (!keys.ok()) c.errors.push_back(keys);
   if (const YAML::Node n = node["evaluation_interval"]) {
     auto d = stream::ParseDurationNode(n, file, "alerts.evaluation_interval");
@@ -184,7 +197,13 @@ AlertConfig AlertConfig::Parse(const YAML::Node& node, std::string_view file,
       c.staleness_ns = *d;
     }
   }
-  if (const YAML::Node n = node["generator_url"]) c.generator_url = n.as<std::string>();
+  if (const YAML::Node n = node["generator_url"]) {
+    if (n.IsScalar()) {
+      c.generator_url = n.Scalar();
+    } else {
+      c.errors.push_back(Err(file, n, "alerts.generator_url: expected a string"));
+    }
+  }
   if (const YAML::Node n = node["history"]) {
     int h = 0;
     if (!n.IsScalar() || !YAML::convert<int>::decode(n, h) || h < 1) {
@@ -198,7 +217,7 @@ AlertConfig AlertConfig::Parse(const YAML::Node& node, std::string_view file,
       c.errors.push_back(Err(file, list, "alerts.notifiers: expected a list"));
     } else {
       for (const auto& n : list) {
-        auto parsed = ParseNotifier(n, file);
+        auto parsed = Guard(n, file, [&] { return ParseNotifier(n, file); });
         if (parsed.ok()) {
           c.notifiers.push_back(std::move(*parsed));
         } else {
@@ -212,7 +231,7 @@ AlertConfig AlertConfig::Parse(const YAML::Node& node, std::string_view file,
       c.errors.push_back(Err(file, list, "alerts.rules: expected a list"));
     } else {
       for (const auto& n : list) {
-        auto parsed = ParseRule(n, file, registry);
+        auto parsed = Guard(n, file, [&] { return ParseRule(n, file, registry); });
         if (!parsed.ok()) {
           c.errors.push_back(parsed.status());
           continue;

@@ -196,6 +196,17 @@ strobe::Result<AnomalySpec> ParseAnomaly(const YAML::Node& node, std::string_vie
   return a;
 }
 
+// Runs one entry's parser; yaml-cpp conversion exceptions (a map where a string belongs)
+// become that entry's error, so one malformed entry never takes the others down.
+template <typename Fn>
+auto Guard(const YAML::Node& node, std::string_view file, Fn&& fn) -> decltype(fn()) {
+  try {
+    return fn();
+  } catch (const YAML::Exception& e) {
+    return Err(file, node, std::string("malformed entry: ") + e.what());
+  }
+}
+
 std::string LabelsJson(const std::vector<std::pair<std::string, std::string>>& labels) {
   std::string out = "{";
   for (std::size_t i = 0; i < labels.size(); ++i) {
@@ -286,7 +297,7 @@ std::unique_ptr<StreamEngine> StreamEngine::Create(const YAML::Node& node, std::
     return e;
   }
   for (const auto& kv : node) {
-    const std::string k = kv.first.as<std::string>();
+    const std::string k = kv.first.IsScalar() ? kv.first.Scalar() : "";
     if (k != "windows" && k != "cep" && k != "anomaly") {
       e->errors_.push_back(
           Err(file, kv.first, "stream: unknown key '" + k + "' (known: windows, cep, anomaly)"));
@@ -298,7 +309,7 @@ std::unique_ptr<StreamEngine> StreamEngine::Create(const YAML::Node& node, std::
       e->errors_.push_back(Err(file, w, "stream.windows: expected a list"));
     } else {
       for (const auto& n : w) {
-        auto spec = ParseWindow(n, file, keys, registry);
+        auto spec = Guard(n, file, [&] { return ParseWindow(n, file, keys, registry); });
         if (!spec.ok()) {
           e->errors_.push_back(spec.status());
           continue;
@@ -318,7 +329,7 @@ std::unique_ptr<StreamEngine> StreamEngine::Create(const YAML::Node& node, std::
       e->errors_.push_back(Err(file, a, "stream.anomaly: expected a list"));
     } else {
       for (const auto& n : a) {
-        auto spec = ParseAnomaly(n, file, specs, registry);
+        auto spec = Guard(n, file, [&] { return ParseAnomaly(n, file, specs, registry); });
         if (!spec.ok()) {
           e->errors_.push_back(spec.status());
           continue;
@@ -343,7 +354,7 @@ std::unique_ptr<StreamEngine> StreamEngine::Create(const YAML::Node& node, std::
       e->errors_.push_back(Err(file, c, "stream.cep: expected a list"));
     } else {
       for (const auto& n : c) {
-        auto rule = CepRule::Parse(n, file, keys);
+        auto rule = Guard(n, file, [&] { return CepRule::Parse(n, file, keys); });
         if (!rule.ok()) {
           e->errors_.push_back(rule.status());
           continue;

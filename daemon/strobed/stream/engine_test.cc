@@ -86,6 +86,22 @@ cep:
       << all;
 }
 
+TEST_F(EngineTest, MalformedEntryIsAnErrorNotAnException) {
+  auto e = Make(R"(windows:
+  - name: ok
+    size: 1s
+  - name: bad
+    size: 1s
+    ? {x: 1}
+    : 2
+)");
+  EXPECT_EQ(e->window_count(), 1u);
+  ASSERT_EQ(e->config_errors().size(), 1u);
+  EXPECT_NE(e->config_errors()[0].message().find("strobe.yaml:4: malformed entry"),
+            std::string::npos)
+      << e->config_errors()[0].message();
+}
+
 TEST_F(EngineTest, BatchesBecomeSeriesEventsAndPrometheusText) {
   auto e = Make(R"(windows:
   - name: http
