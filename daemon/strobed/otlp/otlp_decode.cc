@@ -563,7 +563,7 @@ bool ReadPackedFixed64(Ctx& c, std::string_view msg, uint32_t field, const char*
     if (f == field && wt == kLengthDelimited) {
       std::string_view s;
       r2.ReadBytes(s);
-      std::memcpy(static_cast<void*>(arr + i), s.data(), s.size());
+      if (!s.empty()) std::memcpy(static_cast<void*>(arr + i), s.data(), s.size());
       i += s.size() / 8;
     } else if (f == field && wt == kFixed64) {
       uint64_t v = 0;
@@ -876,7 +876,9 @@ bool DecodeSummaryPoint(Ctx& c, std::string_view msg, const MetricHeader& h) {
     }
     if (!quantile_key) continue;  // KeyTable full: counted by the table
     auto* l = c.arena.AllocateArray<Attribute>(labels.size() + 1);
-    std::memcpy(static_cast<void*>(l), labels.data(), sizeof(Attribute) * labels.size());
+    if (!labels.empty()) {
+      std::memcpy(static_cast<void*>(l), labels.data(), sizeof(Attribute) * labels.size());
+    }
     char buf[32];
     int n = std::snprintf(buf, sizeof(buf), "%g", quantile);
     l[labels.size()] = {*quantile_key,

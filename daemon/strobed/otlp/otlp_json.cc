@@ -734,8 +734,10 @@ bool DecodePoint(Ctx& c, element e, const Header& h, std::string_view kind, even
         if (qk == "value" && !GetDouble(c, qv, qk, value)) return false;
       }
       auto* l = c.arena.AllocateArray<Attribute>(base.labels.size() + 1);
-      std::memcpy(static_cast<void*>(l), base.labels.data(),
-                  sizeof(Attribute) * base.labels.size());
+      if (!base.labels.empty()) {
+        std::memcpy(static_cast<void*>(l), base.labels.data(),
+                    sizeof(Attribute) * base.labels.size());
+      }
       char buf[32];
       int n = std::snprintf(buf, sizeof(buf), "%g", quantile);
       l[base.labels.size()] = {*qkey,
