@@ -77,7 +77,7 @@ strobe::Result<double> ParseNumberWithUnit(std::string_view text) {
   if (ec != std::errc() || !std::isfinite(v)) {
     return strobe::InvalidArgument("not a number: '" + std::string(text) + "'");
   }
-  std::string_view unit(ptr, static_cast<std::size_t>(end - ptr));
+  const std::string_view unit = Trim(std::string_view(ptr, static_cast<std::size_t>(end - ptr)));
   double scale = 1;
   if (unit.empty() || unit == "s") {
     scale = 1;
