@@ -279,10 +279,11 @@ TEST_F(HttpServerTest, ShutdownReportsRequestsPastTheGracePeriod) {
   });
   entered.get_future().wait();
   auto shutdown = std::async(std::launch::async,
-                             [&] { return server_->Shutdown(std::chrono::milliseconds(100)); });
+                             [&] { return server_->Shutdown(std::chrono::milliseconds(1)); });
   // The handler holds its I/O thread; Shutdown can join only after it returns, but it must
   // report that the grace period was exceeded.
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  // Shutdown only has to reach its wait within this margin; no result depends on the exact time.
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
   release.set_value();
   strobe::Status s = shutdown.get();
   EXPECT_EQ(s.code(), strobe::StatusCode::kDeadlineExceeded) << s.ToString();
