@@ -123,6 +123,7 @@ strobe::Result<Options> Options::Parse(const YAML::Node& node, std::span<const O
     return strobe::InvalidArgument(Location(file, node) + ": " + std::string(component) +
                                    ": options must be a map");
   }
+  for (const OptionSpec& o : spec) opts.declared_[o.key] = o.type;
   std::set<std::string> seen;
   if (present) {
     for (const auto& kv : node) {
@@ -159,10 +160,26 @@ strobe::Result<Options> Options::Parse(const YAML::Node& node, std::span<const O
 bool Options::Has(const std::string& key) const { return values_.count(key) != 0; }
 
 const Options::Entry& Options::Get(const std::string& key, OptionType type) const {
+  auto d = declared_.find(key);
+  STROBE_CHECK(d != declared_.end());  // not in the option table: a programming error
+  STROBE_CHECK(d->second == type);
   auto it = values_.find(key);
-  STROBE_CHECK(it != values_.end());
-  STROBE_CHECK(it->second.type == type);
-  return it->second;
+  if (it != values_.end()) return it->second;
+  // Declared, no default, not set: an empty value of the type.
+  static const auto* empties = [] {
+    auto* m = new std::map<OptionType, Entry>();
+    (*m)[OptionType::kString] = Entry{OptionType::kString, YAML::Node(""), 0};
+    (*m)[OptionType::kInt] = Entry{OptionType::kInt, YAML::Node(0), 0};
+    (*m)[OptionType::kDouble] = Entry{OptionType::kDouble, YAML::Node(0.0), 0};
+    (*m)[OptionType::kBool] = Entry{OptionType::kBool, YAML::Node(false), 0};
+    (*m)[OptionType::kDuration] = Entry{OptionType::kDuration, YAML::Node("0ms"), 0};
+    (*m)[OptionType::kBytes] = Entry{OptionType::kBytes, YAML::Node("0"), 0};
+    (*m)[OptionType::kStringList] =
+        Entry{OptionType::kStringList, YAML::Node(YAML::NodeType::Sequence), 0};
+    (*m)[OptionType::kNode] = Entry{OptionType::kNode, YAML::Node(), 0};
+    return m;
+  }();
+  return empties->at(type);
 }
 
 std::string Options::GetString(const std::string& key) const {

@@ -68,7 +68,8 @@ struct OptionSpec {
 };
 
 // A component's option values, validated against its spec. Getters of a key that is not in
-// the spec are a programming error (STROBE_CHECK).
+// the spec, or with the wrong type, are a programming error (STROBE_CHECK). A declared option
+// without a default that the user did not set reads as empty: "", 0, false, {} (Has() tells).
 class Options {
  public:
   // Validates `node` (a map or null) against `spec`. Errors name `where` (file:line of the
@@ -98,6 +99,7 @@ class Options {
   };
   const Entry& Get(const std::string& key, OptionType type) const;
   std::map<std::string, Entry> values_;
+  std::map<std::string, OptionType> declared_;
   std::string file_;
 };
 

@@ -215,3 +215,26 @@ TEST(DurationAndBytesTest, Parse) {
 
 }  // namespace
 }  // namespace strobed::pipeline
+
+namespace strobed::pipeline {
+namespace {
+
+TEST(OptionsTest, UnsetOptionalOptionsReadAsEmpty) {
+  std::vector<OptionSpec> spec = {{"token", OptionType::kString, "", "optional"},
+                                  {"n", OptionType::kInt, "", "optional"},
+                                  {"list", OptionType::kStringList, "", "optional"},
+                                  {"wait", OptionType::kDuration, "", "optional"}};
+  auto o = Options::Parse(YAML::Load("{}"), spec, "x.yaml", "c");
+  ASSERT_TRUE(o.ok());
+  EXPECT_FALSE(o->Has("token"));
+  EXPECT_EQ(o->GetString("token"), "");
+  EXPECT_EQ(o->GetInt("n"), 0);
+  EXPECT_TRUE(o->GetStringList("list").empty());
+  EXPECT_EQ(o->GetDuration("wait").count(), 0);
+  auto set = Options::Parse(YAML::Load("{list: a}"), spec, "x.yaml", "c");
+  ASSERT_TRUE(set.ok());
+  EXPECT_EQ(set->GetStringList("list"), std::vector<std::string>{"a"});
+}
+
+}  // namespace
+}  // namespace strobed::pipeline
