@@ -54,8 +54,12 @@ strobe::Status StreamComponent::Start(const daemon::ComponentContext& ctx) {
   ctx.api.Handle("GET", "/api/v1/stream/series", [engine](const server::Request&) {
     return server::Response::Json(200, engine->SeriesJson());
   });
-  ctx.api.Handle("GET", "/api/v1/stream/events", [engine](const server::Request&) {
-    return server::Response::Json(200, engine->EventsJson());
+  ctx.api.Handle("GET", "/api/v1/stream/events", [engine](const server::Request& req) {
+    const std::string type = req.QueryParam("type").value_or("");
+    if (!type.empty() && type != "window" && type != "cep" && type != "anomaly") {
+      return server::Response::Error(400, "type must be window, cep or anomaly");
+    }
+    return server::Response::Json(200, engine->EventsJson(type));
   });
 
   // Aggregates as gauges: one family per aggregate name, labels = window + the union of every

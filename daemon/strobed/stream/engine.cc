@@ -425,10 +425,11 @@ void StreamEngine::SetSeriesLocked(std::string_view name, const std::string& sou
   it->second.updated_ns = clock_.NowNs();
 }
 
-void StreamEngine::AddEventLocked(std::string json) {
+void StreamEngine::AddEventLocked(bool notable, std::string json) {
   ++events_total_;
-  events_.push_back(std::move(json));
-  while (events_.size() > options_.max_events) events_.pop_front();
+  std::deque<std::string>& ring = notable ? notable_events_ : window_events_;
+  ring.push_back(std::move(json));
+  while (ring.size() > options_.max_events) ring.pop_front();
 }
 
 void StreamEngine::OnWindow(const WindowResult& r) {
@@ -448,9 +449,10 @@ void StreamEngine::OnWindow(const WindowResult& r) {
       values += JsonQuote(a.name) + ":" + JsonNumber(v);
     }
     values += "}";
-    AddEventLocked("{\"type\":\"window\",\"window\":" + JsonQuote(spec.name) + ",\"start_ns\":" +
-                   std::to_string(r.start_ns) + ",\"end_ns\":" + std::to_string(r.end_ns) +
-                   ",\"labels\":" + LabelsJson(labels) + ",\"values\":" + values + "}");
+    AddEventLocked(false, "{\"type\":\"window\",\"window\":" + JsonQuote(spec.name) +
+                              ",\"start_ns\":" + std::to_string(r.start_ns) +
+                              ",\"end_ns\":" + std::to_string(r.end_ns) +
+                              ",\"labels\":" + LabelsJson(labels) + ",\"values\":" + values + "}");
   }
   // Anomaly detectors on this window's aggregates.
   for (const WindowEntry& w : windows_) {
@@ -473,11 +475,12 @@ void StreamEngine::OnWindow(const WindowResult& r) {
       if (*score >= a.spec.detector.sensitivity) {
         ++a.anomalies;
         anomalies_total_.fetch_add(1, std::memory_order_relaxed);
-        AddEventLocked("{\"type\":\"anomaly\",\"detector\":" + JsonQuote(a.spec.name) +
-                       ",\"window\":" + JsonQuote(spec.name) +
-                       ",\"aggregation\":" + JsonQuote(a.spec.aggregation.name) + ",\"end_ns\":" +
-                       std::to_string(r.end_ns) + ",\"labels\":" + LabelsJson(labels) +
-                       ",\"value\":" + JsonNumber(x) + ",\"score\":" + JsonNumber(*score) + "}");
+        AddEventLocked(true, "{\"type\":\"anomaly\",\"detector\":" + JsonQuote(a.spec.name) +
+                                 ",\"window\":" + JsonQuote(spec.name) +
+                                 ",\"aggregation\":" + JsonQuote(a.spec.aggregation.name) +
+                                 ",\"end_ns\":" + std::to_string(r.end_ns) + ",\"labels\":" +
+                                 LabelsJson(labels) + ",\"value\":" + JsonNumber(x) +
+                                 ",\"score\":" + JsonNumber(*score) + "}");
       }
     }
   }
@@ -489,10 +492,11 @@ void StreamEngine::OnMatch(const CepMatch& m) {
     labels.emplace_back(m.rule->key_names[i], m.labels[i]);
   }
   std::lock_guard<std::mutex> lock(publish_mu_);
-  AddEventLocked("{\"type\":\"cep\",\"rule\":" + JsonQuote(m.rule->name) +
-                 ",\"pattern\":" + JsonQuote(CepTypeName(m.rule->type)) + ",\"severity\":" +
-                 JsonQuote(m.rule->severity) + ",\"time_ns\":" + std::to_string(m.time_ns) +
-                 ",\"labels\":" + LabelsJson(labels) + ",\"value\":" + JsonNumber(m.value) + "}");
+  AddEventLocked(true, "{\"type\":\"cep\",\"rule\":" + JsonQuote(m.rule->name) +
+                           ",\"pattern\":" + JsonQuote(CepTypeName(m.rule->type)) +
+                           ",\"severity\":" + JsonQuote(m.rule->severity) + ",\"time_ns\":" +
+                           std::to_string(m.time_ns) + ",\"labels\":" + LabelsJson(labels) +
+                           ",\"value\":" + JsonNumber(m.value) + "}");
 }
 
 std::vector<Series> StreamEngine::SnapshotSeries() const {
@@ -524,15 +528,22 @@ std::string StreamEngine::SeriesJson() const {
   return out;
 }
 
-std::string StreamEngine::EventsJson() const {
+std::string StreamEngine::EventsJson(std::string_view type) const {
   std::lock_guard<std::mutex> lock(publish_mu_);
   std::string out = "{\"total\":" + std::to_string(events_total_) + ",\"events\":[";
   bool first = true;
-  for (const std::string& e : events_) {
-    if (!first) out += ",";
-    first = false;
-    out += e;
-  }
+  auto append = [&](const std::deque<std::string>& ring) {
+    for (const std::string& e : ring) {
+      if (!type.empty() && e.find("\"type\":\"" + std::string(type) + "\"") == std::string::npos) {
+        continue;
+      }
+      if (!first) out += ",";
+      first = false;
+      out += e;
+    }
+  };
+  if (type.empty() || type == "window") append(window_events_);
+  if (type != "window") append(notable_events_);
   return out + "]}";
 }
 

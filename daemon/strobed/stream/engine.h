@@ -97,7 +97,10 @@ class StreamEngine : private ResultSink, private CepSink {
   // Copies of the published state. Thread-safe.
   std::vector<Series> SnapshotSeries() const;
   std::string SeriesJson() const;
-  std::string EventsJson() const;
+  // Events, oldest first. `type`: "" (all), "window", "cep" or "anomaly". Window results
+  // and notable events (CEP matches, anomalies) have separate rings of max_events each, so a
+  // flood of window results never pushes an anomaly out.
+  std::string EventsJson(std::string_view type = "") const;
   // Appends Prometheus text 0.0.4 of every series (strobe_stream_<aggregate>) and of the
   // engine's own counters (late/dropped events per window, CEP matches, anomalies).
   void AppendPrometheus(std::string& out) const;
@@ -114,7 +117,7 @@ class StreamEngine : private ResultSink, private CepSink {
   StreamEngine(pipeline::Clock& clock, StreamEngineOptions options);
   void OnWindow(const WindowResult& result) override;
   void OnMatch(const CepMatch& match) override;
-  void AddEventLocked(std::string json) STROBE_REQUIRES(publish_mu_);
+  void AddEventLocked(bool notable, std::string json) STROBE_REQUIRES(publish_mu_);
   void SetSeriesLocked(std::string_view name, const std::string& source, const std::string& window,
                        const std::vector<std::string>& label_names,
                        std::span<const std::string> label_values, double value,
@@ -147,7 +150,8 @@ class StreamEngine : private ResultSink, private CepSink {
 
   mutable std::mutex publish_mu_;
   std::map<std::string, Series> series_ STROBE_GUARDED_BY(publish_mu_);
-  std::deque<std::string> events_ STROBE_GUARDED_BY(publish_mu_);
+  std::deque<std::string> window_events_ STROBE_GUARDED_BY(publish_mu_);
+  std::deque<std::string> notable_events_ STROBE_GUARDED_BY(publish_mu_);  // CEP, anomalies
   uint64_t series_dropped_ STROBE_GUARDED_BY(publish_mu_) = 0;
   uint64_t events_total_ STROBE_GUARDED_BY(publish_mu_) = 0;
 };

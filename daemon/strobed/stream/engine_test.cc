@@ -152,6 +152,9 @@ cep:
   const std::string events = e->EventsJson();
   EXPECT_NE(events.find("\"type\":\"window\""), std::string::npos) << events;
   EXPECT_NE(events.find("\"type\":\"cep\",\"rule\":\"errors\""), std::string::npos) << events;
+  EXPECT_EQ(e->EventsJson("cep").find("\"type\":\"window\""), std::string::npos);
+  EXPECT_EQ(e->EventsJson("window").find("\"type\":\"cep\""), std::string::npos);
+  EXPECT_NE(e->EventsJson("cep").find("\"type\":\"cep\""), std::string::npos);
   std::string prom;
   e->AppendPrometheus(prom);
   EXPECT_NE(prom.find("strobe_stream_p99{window=\"http\",service_name=\"checkout\"} 0.1"),
