@@ -391,6 +391,13 @@ void StreamEngine::Tick() {
   std::lock_guard<std::mutex> lock(process_mu_);
   for (WindowEntry& w : windows_) w.op->Advance(now);
   for (CepEntry& c : ceps_) c.op->Advance(now);
+  if (now >= next_series_gc_ns_) {
+    next_series_gc_ns_ = now + 10'000'000'000;
+    std::lock_guard<std::mutex> publish(publish_mu_);
+    for (auto it = series_.begin(); it != series_.end();) {
+      it = it->second.updated_ns + options_.series_ttl_ns < now ? series_.erase(it) : std::next(it);
+    }
+  }
 }
 
 void StreamEngine::FlushAll() {

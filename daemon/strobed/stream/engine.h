@@ -15,7 +15,8 @@
 //
 // Outputs:
 //   - series: the latest value of every (window, aggregate, key) and of every anomaly score,
-//     at most max_series (further series are dropped and counted)
+//     at most max_series (further series are dropped and counted); a series not updated for
+//     series_ttl is forgotten
 //   - events: window results, CEP matches and anomalies as a bounded ring of JSON objects
 //     (the newest max_events) for the dashboard and /api/v1/stream/events
 //
@@ -70,6 +71,8 @@ struct StreamEngineOptions {
   std::size_t max_series = 100'000;
   std::size_t max_events = 1'000;
   std::size_t max_detectors = 10'000;
+  // A series (key) with no new window result for this long is forgotten (checked every 10 s).
+  uint64_t series_ttl_ns = 900'000'000'000;
 };
 
 class StreamEngine : private ResultSink, private CepSink {
@@ -154,6 +157,7 @@ class StreamEngine : private ResultSink, private CepSink {
   std::deque<std::string> notable_events_ STROBE_GUARDED_BY(publish_mu_);  // CEP, anomalies
   uint64_t series_dropped_ STROBE_GUARDED_BY(publish_mu_) = 0;
   uint64_t events_total_ STROBE_GUARDED_BY(publish_mu_) = 0;
+  uint64_t next_series_gc_ns_ = 0;  // under process_mu_
 };
 
 // Minimal JSON string escaping for the engine's output (quotes included).

@@ -219,6 +219,13 @@ TEST_F(EngineTest, SeriesLimitDropsAndCounts) {
   e->FlushAll();
   EXPECT_EQ(e->SnapshotSeries().size(), 2u);
   EXPECT_EQ(e->series_dropped(), 1u);
+  // Series nobody updates are forgotten after series_ttl (15 min by default).
+  clock_.AdvanceNs(14 * 60 * kSec);
+  e->Tick();
+  EXPECT_EQ(e->SnapshotSeries().size(), 2u);
+  clock_.AdvanceNs(2 * 60 * kSec);
+  e->Tick();
+  EXPECT_TRUE(e->SnapshotSeries().empty());
 }
 
 }  // namespace
