@@ -38,8 +38,19 @@ std::atomic<double> g_ns_per_tick{0.0};
 
 thread_local Anchor t_anchor;
 
+constexpr uint64_t kMaxBracketTicks = 20'000;  // ~8 us: no preemption inside the bracket
+
 uint64_t Reanchor(uint64_t tsc) noexcept {
-  uint64_t ns = RealtimeNs();
+  // Pair a TSC value with CLOCK_REALTIME read between two TSC reads, so a preemption in the
+  // middle cannot skew the anchor (retried a few times; the last try is used regardless).
+  uint64_t ns = 0;
+  for (int attempt = 0; attempt < 4; ++attempt) {
+    uint64_t t1 = __rdtsc();
+    ns = RealtimeNs();
+    uint64_t t2 = __rdtsc();
+    tsc = t1 + (t2 - t1) / 2;
+    if (t2 - t1 < kMaxBracketTicks) break;
+  }
   if (g_ns_per_tick.load(std::memory_order_relaxed) == 0.0 && ns > g_start.ns + kCalibrationNs &&
       tsc > g_start.tsc) {
     g_ns_per_tick.store(
