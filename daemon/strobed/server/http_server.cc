@@ -295,7 +295,8 @@ class WsSession : public SessionBase,
 
 class HttpSession : public SessionBase, public std::enable_shared_from_this<HttpSession> {
  public:
-  HttpSession(StatePtr st, tcp::socket socket) : st_(std::move(st)), stream_(std::move(socket)) {
+  HttpSession(StatePtr st, tcp::socket socket)
+      : st_(std::move(st)), stream_(std::move(socket)), idle_timer_(stream_.get_executor()) {
     beast::error_code ec;
     auto ep = stream_.socket().remote_endpoint(ec);
     if (!ec) remote_ = EndpointString(ep);
@@ -327,16 +328,32 @@ class HttpSession : public SessionBase, public std::enable_shared_from_this<Http
 
   void ReadHead() {
     if (st_->draining.load()) return Close();
+    reading_head_ = true;
+    if (first_ || buffer_.size() > 0) return ReadHeadNow();
+    // A keep-alive connection: wait up to idle_timeout for the next request to begin, then
+    // give its head the strict read_header_timeout like a fresh connection's (slowloris).
+    idle_timer_.expires_after(opts().idle_timeout);
+    idle_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (!ec) self->stream_.socket().cancel();  // idle too long: the wait below aborts
+    });
+    stream_.socket().async_wait(tcp::socket::wait_read,
+                                [self = shared_from_this()](beast::error_code ec) {
+                                  self->idle_timer_.cancel();
+                                  if (ec)
+                                    return self->Close();  // idle timeout, drain, or peer gone
+                                  self->ReadHeadNow();
+                                });
+  }
+
+  void ReadHeadNow() {
+    if (st_->draining.load() && buffer_.size() == 0 && !first_) return Close();
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(opts().max_header_bytes));
     // Checked against the route's limit once the head is known (boost::none would make Beast
     // 1.74 reject every Content-Length: its optional comparison treats none as smallest).
     parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
     reading_head_ = true;
-    // A fresh connection, or bytes of the next request already buffered, get the strict
-    // head timeout; a keep-alive connection waiting for its next request the idle one.
-    stream_.expires_after(first_ || buffer_.size() > 0 ? opts().read_header_timeout
-                                                       : opts().idle_timeout);
+    stream_.expires_after(opts().read_header_timeout);
     http::async_read_header(stream_, buffer_, *parser_,
                             beast::bind_front_handler(&HttpSession::OnHead, shared_from_this()));
   }
@@ -552,6 +569,7 @@ class HttpSession : public SessionBase, public std::enable_shared_from_this<Http
 
   StatePtr st_;
   beast::tcp_stream stream_;
+  net::steady_timer idle_timer_;  // keep-alive wait for the next request (strand)
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   http::response<http::string_body> res_;

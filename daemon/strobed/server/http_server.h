@@ -15,13 +15,14 @@
 // Protocol: HTTP/1.1 keep-alive (and 1.0), Content-Length or chunked request bodies,
 // WebSocket upgrade on routes registered with HandleWebSocket.
 //
-// Limits and timeouts (slowloris-safe): the request head must arrive completely within
-// read_header_timeout (counted from the first byte wait of a fresh connection) and be at
-// most max_header_bytes (else 431); an idle keep-alive connection is closed after
-// idle_timeout; the body must arrive within body_timeout; a body over the route's
-// max_body_bytes gets 413 (checked against Content-Length before reading, and against the
-// running total for chunked bodies); at most max_connections connections are open (more are
-// accepted and closed at once, counted). Every refusal is counted in Stats.
+// Limits and timeouts (slowloris-safe): every request head must arrive completely within
+// read_header_timeout (from accept for the first request; from its first byte for later
+// requests on a keep-alive connection) and be at most max_header_bytes (else 431); a
+// keep-alive connection with no new request for idle_timeout is closed; the body must arrive within
+// body_timeout; a body over the route's max_body_bytes gets 413 (checked against Content-Length
+// before reading, and against the running total for chunked bodies); at most max_connections
+// connections are open (more are accepted and closed at once, counted). Every refusal is counted in
+// Stats.
 //
 // Auth: when a bearer token is set, every route with require_auth answers 401 with
 // WWW-Authenticate: Bearer unless the request carries `Authorization: Bearer <token>`. The

@@ -232,6 +232,30 @@ TEST_F(HttpServerTest, SlowHeadIsCutOffByTimeout) {
   EXPECT_EQ(server_->stats().timeouts.load(), 1u);
 }
 
+TEST_F(HttpServerTest, SlowSecondHeadOnKeepAliveIsCutOffToo) {
+  router_.Handle("GET", "/x", [](const Request&) { return Response::Text(200, "x"); });
+  ServerOptions o;
+  o.read_header_timeout = std::chrono::milliseconds(200);
+  o.idle_timeout = std::chrono::seconds(60);
+  StartServer(o);
+  Client c(port_);
+  EXPECT_EQ(c.Get("/x").result_int(), 200);
+  c.SendRaw("GET /x HTTP/1.1\r\nHost:");  // starts the next head, never finishes it
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_TRUE(c.ClosedByPeer());
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+}
+
+TEST_F(HttpServerTest, IdleKeepAliveConnectionIsClosed) {
+  router_.Handle("GET", "/x", [](const Request&) { return Response::Text(200, "x"); });
+  ServerOptions o;
+  o.idle_timeout = std::chrono::milliseconds(200);
+  StartServer(o);
+  Client c(port_);
+  EXPECT_EQ(c.Get("/x").result_int(), 200);
+  EXPECT_TRUE(c.ClosedByPeer());
+}
+
 TEST_F(HttpServerTest, ShutdownLetsInFlightRequestFinish) {
   std::promise<void> entered;
   std::promise<void> release;
