@@ -164,12 +164,17 @@ struct Shared {
   event::BatchPool pool{event::BatchPoolOptions{.max_pooled = 4096}};
   std::unique_ptr<Pipeline> pipeline;
   CountingExporter* sink = nullptr;
-  std::atomic<uint64_t> pushed{0};
 };
 Shared* g_shared = nullptr;
+// Outside Shared: threads report after the loop, and thread 0 deletes Shared only once every
+// thread has reported.
+std::atomic<uint64_t> g_pushed{0};
+std::atomic<int> g_reported{0};
 
 void pipeline_metric_points(benchmark::State& state) {
   if (state.thread_index() == 0) {
+    g_pushed.store(0);
+    g_reported.store(0);
     g_shared = new Shared();
     auto sink = std::make_unique<CountingExporter>();
     g_shared->sink = sink.get();
@@ -186,11 +191,12 @@ void pipeline_metric_points(benchmark::State& state) {
     pushed += kPointsPerBatch;
   }
   state.SetItemsProcessed(static_cast<int64_t>(pushed));
-  g_shared->pushed.fetch_add(pushed);
+  g_pushed.fetch_add(pushed);
+  g_reported.fetch_add(1);
   if (state.thread_index() == 0) {
-    // The end barrier has passed: every producer finished pushing.
+    while (g_reported.load() < state.threads()) std::this_thread::yield();
     (void)g_shared->pipeline->Shutdown(std::chrono::seconds(60));
-    if (g_shared->sink->events.load() != g_shared->pushed.load()) {
+    if (g_shared->sink->events.load() != g_pushed.load()) {
       state.SkipWithError("events lost");
     }
     delete g_shared;
