@@ -1,0 +1,249 @@
+#include "strobe/shm/producer.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <fstream>
+#include <string>
+
+namespace strobe::shm {
+namespace {
+
+std::string Errno(std::string_view what, const std::string& path) {
+  return std::string(what) + " " + path + ": " + std::strerror(errno);
+}
+
+inline void CpuRelax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
+uint64_t RealtimeNs() {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000u + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+void AppendU32(std::string& s, uint32_t v) { s.append(reinterpret_cast<const char*>(&v), 4); }
+void AppendU64(std::string& s, uint64_t v) { s.append(reinterpret_cast<const char*>(&v), 8); }
+void AppendPairs(std::string& s, const Labels& pairs) {
+  for (const auto& [k, v] : pairs) {
+    s.append(k);
+    s.push_back('\0');
+    s.append(v);
+    s.push_back('\0');
+  }
+}
+size_t PairsBytes(const Labels& pairs) {
+  size_t n = 0;
+  for (const auto& [k, v] : pairs) n += k.size() + v.size() + 2;
+  return n;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Producer>> Producer::Connect(const ProducerOptions& options) {
+  if (!ValidRingName(options.ring)) {
+    return InvalidArgument("shm ring name '" + options.ring + "' must match [A-Za-z0-9_.]{1,64}");
+  }
+  const uint64_t cap = options.capacity_bytes;
+  if (cap < STROBE_RING_MIN_CAPACITY || cap > STROBE_RING_MAX_CAPACITY || (cap & (cap - 1)) != 0) {
+    return InvalidArgument("shm capacity_bytes must be a power of two in [4096, 2^30], got " +
+                           std::to_string(cap));
+  }
+  if (options.require_daemon) {
+    std::ifstream marker(DaemonMarkerPath(options.dir, options.ring));
+    uint32_t daemon_pid = 0;
+    if (!(marker >> daemon_pid) || !ProcessAlive(daemon_pid)) {
+      return Unavailable("strobe daemon is not running for shm ring '" + options.ring +
+                         "' (no live " + DaemonMarkerPath(options.dir, options.ring) + ")");
+    }
+  }
+  const uint32_t pid = static_cast<uint32_t>(getpid());
+  const uint32_t id = options.instance != 0 ? options.instance : pid;
+  const std::string path = SegmentPath(options.dir, options.ring, id);
+  const int flags = O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW;
+  int fd = open(path.c_str(), flags, options.mode);
+  if (fd < 0 && errno == EEXIST && options.instance == 0) {
+    // A file with our own pid can only be a leftover of a dead process whose pid we reuse.
+    unlink(path.c_str());
+    fd = open(path.c_str(), flags, options.mode);
+  }
+  if (fd < 0) return Unavailable(Errno("cannot create shm segment", path));
+  fchmod(fd, options.mode);  // not subject to the umask
+  const size_t size = STROBE_RING_HEADER_BYTES + cap;
+  if (ftruncate(fd, static_cast<off_t>(size)) != 0) {
+    Status s = ResourceExhausted(Errno("cannot size shm segment", path));
+    close(fd);
+    unlink(path.c_str());
+    return s;
+  }
+  void* base = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  close(fd);
+  if (base == MAP_FAILED) {
+    Status s = ResourceExhausted(Errno("cannot map shm segment", path));
+    unlink(path.c_str());
+    return s;
+  }
+  auto* h = static_cast<strobe_ring_header*>(base);
+  h->version = STROBE_RING_VERSION;
+  h->header_bytes = STROBE_RING_HEADER_BYTES;
+  h->capacity_bytes = cap;
+  h->producer_pid = pid;
+  h->producer_slots = 1;
+  h->created_ns = RealtimeNs();
+  // Pairs with the consumer's acquire load of magic: the fields above are visible first.
+  std::atomic_ref<uint32_t>(h->magic).store(STROBE_RING_MAGIC, std::memory_order_release);
+  return std::unique_ptr<Producer>(new Producer(Mapping(base, size), path, options));
+}
+
+Producer::Producer(Mapping mapping, std::string path, const ProducerOptions& options)
+    : mapping_(std::move(mapping)),
+      path_(std::move(path)),
+      header_(reinterpret_cast<strobe_ring_header*>(mapping_.data())),
+      data_(mapping_.data() + STROBE_RING_HEADER_BYTES),
+      capacity_(options.capacity_bytes),
+      mask_(options.capacity_bytes - 1),
+      policy_(options.policy),
+      spin_limit_(options.spin_limit) {}
+
+Producer::~Producer() {
+  // Pairs with the consumer's acquire load in RingReader::Closed(): every commit before this
+  // is visible once the consumer sees the flag, so it can drain and remove the segment.
+  Word(header_, &strobe_ring_header::closed).store(1, std::memory_order_release);
+}
+
+bool Producer::HasRoom(uint64_t need) noexcept {
+  // Pairs with the consumer's release store of read_pos: once we see the new position, the
+  // consumer no longer reads the bytes we are about to overwrite.
+  cached_read_pos_ = Word(header_, &strobe_ring_header::read_pos).load(std::memory_order_acquire);
+  if (write_pos_ + need - cached_read_pos_ <= capacity_) return true;
+  if (policy_ == FullPolicy::kSpin) {
+    for (uint64_t i = 0; i < spin_limit_; ++i) {
+      CpuRelax();
+      cached_read_pos_ =
+          Word(header_, &strobe_ring_header::read_pos).load(std::memory_order_acquire);
+      if (write_pos_ + need - cached_read_pos_ <= capacity_) return true;
+    }
+  }
+  return false;
+}
+
+void Producer::CountDrop(uint64_t bytes) noexcept {
+  // Relaxed: statistics only written here, read by the daemon for its dropped_* metric.
+  auto dr = Word(header_, &strobe_ring_header::dropped_records);
+  dr.store(dr.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  auto db = Word(header_, &strobe_ring_header::dropped_bytes);
+  db.store(db.load(std::memory_order_relaxed) + bytes, std::memory_order_relaxed);
+}
+
+uint8_t* Producer::ReserveSlow(uint16_t type, uint32_t length) noexcept {
+  const uint64_t total = (uint64_t{STROBE_FRAME_BYTES} + length + 7) & ~uint64_t{7};
+  if (length > STROBE_RECORD_MAX_PAYLOAD || total > capacity_ / 2) {
+    CountDrop(total);
+    return nullptr;
+  }
+  const uint64_t off = write_pos_ & mask_;
+  const uint64_t tail = capacity_ - off;
+  const bool wrap = off + total > capacity_;
+  if (!HasRoom(wrap ? tail + total : total)) {
+    CountDrop(total);
+    return nullptr;
+  }
+  if (wrap) {
+    // PAD frame up to the end of the area, published together with the record that follows.
+    Word(header_, &strobe_ring_header::reserve_pos)
+        .store(write_pos_ + tail, std::memory_order_relaxed);
+    strobe_frame pad{static_cast<uint32_t>(tail - STROBE_FRAME_BYTES), STROBE_REC_PAD, 0};
+    std::memcpy(data_ + off, &pad, sizeof pad);
+    write_pos_ += tail;
+    return Emplace(0, total, type, length);
+  }
+  return Emplace(off, total, type, length);
+}
+
+bool Producer::WriteText(uint16_t type, const std::string& payload) {
+  if (payload.size() > STROBE_RECORD_MAX_PAYLOAD) {
+    CountDrop(payload.size());
+    return false;
+  }
+  return Write(type, payload.data(), static_cast<uint32_t>(payload.size()));
+}
+
+uint64_t Producer::DefineSeries(strobe_series_kind kind, std::string_view name,
+                                const Labels& labels) {
+  std::string p;
+  const uint64_t id = next_series_id_;
+  AppendU64(p, id);
+  AppendU32(p, static_cast<uint32_t>(kind));
+  AppendU32(p, static_cast<uint32_t>(name.size() + 1 + PairsBytes(labels)));
+  p.append(name);
+  p.push_back('\0');
+  AppendPairs(p, labels);
+  if (!WriteText(STROBE_REC_SERIES_DEFINE, p)) return 0;
+  ++next_series_id_;
+  return id;
+}
+
+bool Producer::Span(const uint8_t trace_id[16], uint64_t span_id, uint64_t parent_span_id,
+                    uint64_t start_ns, uint64_t end_ns, std::string_view name,
+                    const Labels& attributes) {
+  std::string p;
+  p.append(reinterpret_cast<const char*>(trace_id), 16);
+  AppendU64(p, span_id);
+  AppendU64(p, parent_span_id);
+  AppendU64(p, start_ns);
+  AppendU64(p, end_ns);
+  AppendU32(p, static_cast<uint32_t>(name.size()));
+  AppendU32(p, static_cast<uint32_t>(PairsBytes(attributes)));
+  p.append(name);
+  AppendPairs(p, attributes);
+  return WriteText(STROBE_REC_SPAN, p);
+}
+
+bool Producer::Event(uint64_t timestamp_ns, std::string_view name, const Labels& attributes) {
+  std::string p;
+  AppendU64(p, timestamp_ns);
+  AppendU32(p, static_cast<uint32_t>(name.size()));
+  AppendU32(p, static_cast<uint32_t>(PairsBytes(attributes)));
+  p.append(name);
+  AppendPairs(p, attributes);
+  return WriteText(STROBE_REC_EVENT, p);
+}
+
+size_t Producer::Batch(strobe_series_kind kind, const uint64_t* series_ids,
+                       const uint64_t* timestamps_ns, const double* values, size_t count) noexcept {
+  constexpr size_t kEntry = 24;
+  // Chunks of at most 1/8 of the ring so a batch never needs the whole ring at once.
+  const size_t max_per =
+      std::min<size_t>((STROBE_RECORD_MAX_PAYLOAD - 8) / kEntry, (capacity_ / 8 - 16) / kEntry);
+  size_t done = 0;
+  while (done < count) {
+    const size_t n = std::min(max_per, count - done);
+    uint8_t* dst = Reserve(STROBE_REC_BATCH, static_cast<uint32_t>(8 + n * kEntry));
+    if (dst == nullptr) break;
+    const uint32_t n32 = static_cast<uint32_t>(n);
+    const uint32_t k32 = static_cast<uint32_t>(kind);
+    std::memcpy(dst, &n32, 4);
+    std::memcpy(dst + 4, &k32, 4);
+    uint8_t* e = dst + 8;
+    for (size_t i = done; i < done + n; ++i, e += kEntry) {
+      const uint64_t ts = timestamps_ns != nullptr ? timestamps_ns[i] : 0;
+      std::memcpy(e, &series_ids[i], 8);
+      std::memcpy(e + 8, &ts, 8);
+      std::memcpy(e + 16, &values[i], 8);
+    }
+    Commit();
+    done += n;
+  }
+  return done;
+}
+
+}  // namespace strobe::shm

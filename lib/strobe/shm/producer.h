@@ -1,0 +1,170 @@
+#pragma once
+
+// strobe::shm::Producer — the writer side of a per-process shared-memory ring (ring_abi.h).
+//
+//   auto p = strobe::shm::Producer::Connect({.ring = "strobe"});   // Result<unique_ptr<Producer>>
+//   uint64_t id = (*p)->DefineSeries(STROBE_KIND_COUNTER, "requests_total", {{"path", "/"}});
+//   (*p)->CounterAdd(id, 1);
+//   (*p)->Span(trace_id, span_id, parent, start_ns, end_ns, "db.query", {{"db", "pg"}});
+//   (*p)->Event(ts_ns, "deploy", {{"version", "1.2"}});
+//   (*p)->Ping(seq); while ((*p)->AckSeq() < seq) {}                 // round trip / flush
+//
+// Connect() creates `<dir>/strobe-<ring>-<pid>` (mode 0600 by default; a stale file left by an
+// earlier process with the same pid is replaced), maps it and publishes the header. The
+// destructor unmaps it; the daemon drains what is left and then removes the file. A producer
+// killed at any point never makes the ring unreadable: nothing becomes visible before the
+// release store of write_pos, and the daemon reclaims the segment of a dead pid.
+//
+// Hot path (Write and the typed helpers): no lock, allocation, syscall or exception. When the
+// ring is full the record is dropped and counted in the header (dropped_records), or, with
+// FullPolicy::kSpin, the producer spins up to spin_limit iterations for the consumer first.
+// The daemon is never blocked by a producer.
+//
+// Thread class: owner-thread only (one writer per ring; a process with several writer threads
+// uses one Producer per thread — the ring name then needs distinct `instance` values — or
+// serialises calls itself, as the Python module does with the GIL).
+
+#include <bit>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <initializer_list>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "strobe/base/status.h"
+#include "strobe/shm/ring_abi.h"
+#include "strobe/shm/segment.h"
+
+namespace strobe::shm {
+
+enum class FullPolicy : uint8_t { kDrop, kSpin };
+
+struct ProducerOptions {
+  std::string ring = "strobe";
+  std::string dir = "/dev/shm";
+  uint64_t capacity_bytes = uint64_t{1} << 22;  // power of two, [4 KiB, 1 GiB]
+  FullPolicy policy = FullPolicy::kDrop;
+  uint64_t spin_limit = 1 << 16;  // kSpin: polls of read_pos before dropping
+  uint32_t mode = 0600;
+  // Fail with Unavailable unless a live daemon marker exists for `ring`.
+  bool require_daemon = false;
+  // Segment id in the file name; 0 = getpid(). Lets one process own several rings (one per
+  // writer thread); liveness is still judged by the pid in the header.
+  uint32_t instance = 0;
+};
+
+using Labels = std::vector<std::pair<std::string, std::string>>;
+
+class Producer {
+ public:
+  static Result<std::unique_ptr<Producer>> Connect(const ProducerOptions& options);
+  ~Producer();
+  Producer(const Producer&) = delete;
+  Producer& operator=(const Producer&) = delete;
+
+  // Appends one record of `type` with `length` payload bytes. Returns false (and counts the
+  // drop) if the ring is full after the policy's wait, or if length > STROBE_RECORD_MAX_PAYLOAD.
+  bool Write(uint16_t type, const void* payload, uint32_t length) noexcept {
+    uint8_t* dst = Reserve(type, length);
+    if (dst == nullptr) return false;
+    std::memcpy(dst, payload, length);
+    Commit();
+    return true;
+  }
+
+  // Two-step form for callers that build the payload in place: Reserve returns where to write
+  // `length` bytes (nullptr = dropped and counted); Commit publishes them. Nothing may be
+  // reserved again before Commit.
+  uint8_t* Reserve(uint16_t type, uint32_t length) noexcept {
+    const uint64_t total = (uint64_t{STROBE_FRAME_BYTES} + length + 7) & ~uint64_t{7};
+    const uint64_t off = write_pos_ & mask_;
+    if (length > STROBE_RECORD_MAX_PAYLOAD || off + total > capacity_ ||
+        write_pos_ + total - cached_read_pos_ > capacity_) {
+      return ReserveSlow(type, length);
+    }
+    return Emplace(off, total, type, length);
+  }
+  void Commit() noexcept {
+    write_pos_ = pending_pos_;
+    // Pairs with the consumer's acquire load of write_pos: the record bytes written above are
+    // visible to the consumer before it sees the new position.
+    Word(header_, &strobe_ring_header::write_pos).store(write_pos_, std::memory_order_release);
+  }
+
+  bool CounterAdd(uint64_t series_id, uint64_t delta, uint64_t timestamp_ns = 0) noexcept {
+    return Point(STROBE_REC_COUNTER_ADD, series_id, timestamp_ns, delta);
+  }
+  bool GaugeSet(uint64_t series_id, double value, uint64_t timestamp_ns = 0) noexcept {
+    return Point(STROBE_REC_GAUGE_SET, series_id, timestamp_ns, std::bit_cast<uint64_t>(value));
+  }
+  bool HistogramRecord(uint64_t series_id, double value, uint64_t timestamp_ns = 0) noexcept {
+    return Point(STROBE_REC_HISTOGRAM_RECORD, series_id, timestamp_ns,
+                 std::bit_cast<uint64_t>(value));
+  }
+  bool Ping(uint64_t seq) noexcept { return Write(STROBE_REC_PING, &seq, sizeof seq); }
+
+  // Declares a series and returns its id (ids count up from 1 per producer). Cold path: builds
+  // the payload in a std::string. Returns 0 if the definition was dropped (ring full) or too big.
+  uint64_t DefineSeries(strobe_series_kind kind, std::string_view name, const Labels& labels);
+  bool Span(const uint8_t trace_id[16], uint64_t span_id, uint64_t parent_span_id,
+            uint64_t start_ns, uint64_t end_ns, std::string_view name, const Labels& attributes);
+  bool Event(uint64_t timestamp_ns, std::string_view name, const Labels& attributes);
+  // `count` points of one kind: series_ids[i], timestamps_ns[i] (nullptr = all 0), values[i].
+  // Splits into as many BATCH records as needed; returns the number of points written.
+  size_t Batch(strobe_series_kind kind, const uint64_t* series_ids, const uint64_t* timestamps_ns,
+               const double* values, size_t count) noexcept;
+
+  // Last PING seq the daemon acknowledged (acquire; pairs with the consumer's release store).
+  uint64_t AckSeq() const noexcept {
+    return Word(header_, &strobe_ring_header::ack_seq).load(std::memory_order_acquire);
+  }
+  uint64_t DroppedRecords() const noexcept {
+    return Word(header_, &strobe_ring_header::dropped_records).load(std::memory_order_relaxed);
+  }
+  const std::string& path() const { return path_; }
+  uint64_t capacity_bytes() const { return capacity_; }
+
+ private:
+  Producer(Mapping mapping, std::string path, const ProducerOptions& options);
+
+  bool Point(uint16_t type, uint64_t series_id, uint64_t ts, uint64_t bits) noexcept {
+    uint8_t* dst = Reserve(type, 24);
+    if (dst == nullptr) return false;
+    std::memcpy(dst, &series_id, 8);
+    std::memcpy(dst + 8, &ts, 8);
+    std::memcpy(dst + 16, &bits, 8);
+    Commit();
+    return true;
+  }
+  uint8_t* Emplace(uint64_t off, uint64_t total, uint16_t type, uint32_t length) noexcept {
+    pending_pos_ = write_pos_ + total;
+    // Relaxed: read by the consumer only after this process died (torn-record accounting).
+    Word(header_, &strobe_ring_header::reserve_pos).store(pending_pos_, std::memory_order_relaxed);
+    strobe_frame f{length, type, 0};
+    std::memcpy(data_ + off, &f, sizeof f);
+    return data_ + off + STROBE_FRAME_BYTES;
+  }
+  uint8_t* ReserveSlow(uint16_t type, uint32_t length) noexcept;
+  bool HasRoom(uint64_t need) noexcept;
+  void CountDrop(uint64_t bytes) noexcept;
+  bool WriteText(uint16_t type, const std::string& payload);
+
+  Mapping mapping_;
+  std::string path_;
+  strobe_ring_header* header_;
+  uint8_t* data_;
+  uint64_t capacity_;
+  uint64_t mask_;
+  FullPolicy policy_;
+  uint64_t spin_limit_;
+  uint64_t write_pos_ = 0;        // mirror of header write_pos (we are its only writer)
+  uint64_t pending_pos_ = 0;      // end of the reserved, uncommitted record
+  uint64_t cached_read_pos_ = 0;  // last read_pos seen; refreshed only when the ring looks full
+  uint64_t next_series_id_ = 1;
+};
+
+}  // namespace strobe::shm

@@ -1,0 +1,134 @@
+#pragma once
+
+// strobe::shm reader side: RingReader drains one ring (any mapped bytes claiming to be one —
+// the header and every frame are validated); Consumer owns all rings of one ring name in a
+// directory, discovers new producers, and reclaims the segments of dead ones.
+//
+//   auto c = strobe::shm::Consumer::Open({.ring = "strobe"});
+//   struct Sink : strobe::shm::RecordSink { void OnRecord(const RecordView& r) override {...} };
+//   for (;;) { (*c)->Scan(); (*c)->Poll(sink); }      // Scan every ~100 ms, Poll in a loop
+//
+// Crash story (docs/design/ring.md): a producer publishes a record only by the release store
+// of write_pos, so a producer killed mid-write leaves reserve_pos > write_pos and no visible
+// partial record. Scan() notices the dead pid (kill(pid, 0)), drains what was committed, counts
+// a torn record when reserve_pos != write_pos, and unlinks the segment. A frame that fails
+// validation (garbage written by a buggy producer) is counted as malformed and the reader skips
+// to the producer's write_pos, a frame boundary. A restarted consumer attaches to the segments it
+// finds and resumes at each ring's read_pos (records of the batch in flight when the previous
+// consumer died are delivered again: at-least-once).
+//
+// Thread class: owner-thread only (one consumer thread per ring name). Never blocks on a
+// producer; Poll() does no syscalls; Scan() does (readdir, kill, open, mmap).
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "strobe/base/status.h"
+#include "strobe/shm/record.h"
+#include "strobe/shm/ring_abi.h"
+#include "strobe/shm/segment.h"
+
+namespace strobe::shm {
+
+class RecordSink {
+ public:
+  virtual ~RecordSink() = default;
+  // Called for every valid frame except PAD. The payload is valid only during the call.
+  virtual void OnRecord(const RecordView& record) = 0;
+};
+
+struct ReaderStats {
+  uint64_t records = 0;           // frames delivered to the sink
+  uint64_t bytes = 0;             // bytes consumed, frames and padding included
+  uint64_t malformed = 0;         // invalid frames or positions (rest skipped to write_pos)
+  uint64_t malformed_bytes = 0;   // bytes skipped because of them
+  uint64_t torn = 0;              // records a dead producer reserved but never committed
+  uint64_t producer_dropped = 0;  // records producers dropped on a full ring (header counters)
+  uint64_t rings_attached = 0;
+  uint64_t rings_reclaimed = 0;  // segments of dead producers removed
+  uint64_t rings_rejected = 0;   // files that are not valid rings (left in place, counted once)
+};
+
+class RingReader {
+ public:
+  // Validates the header of `size` mapped bytes at `base`. Does not take ownership.
+  static Result<RingReader> Attach(uint8_t* base, size_t size);
+
+  // Delivers up to `max_records` committed records to `sink`, then publishes read_pos.
+  // Returns the number delivered. Answers PING records by storing ack_seq after the sink ran.
+  size_t Drain(RecordSink& sink, size_t max_records, ReaderStats& stats) noexcept;
+
+  // True when everything committed has been consumed.
+  bool Empty() const noexcept;
+  // The producer closed the ring (destroyed its Producer); nothing more will be committed.
+  bool Closed() const noexcept;
+  uint32_t producer_pid() const { return header_->producer_pid; }
+  // Id handed out as RecordView::producer: the segment id of the file name (defaults to the pid).
+  uint32_t segment_id() const { return segment_id_; }
+  void set_segment_id(uint32_t id) { segment_id_ = id; }
+  // reserve_pos != write_pos: a record was claimed but not committed (only meaningful once the
+  // producer is known to be dead).
+  bool HasTornRecord() const noexcept;
+  uint64_t DroppedByProducer() const noexcept;
+  strobe_ring_header* header() const { return header_; }
+
+ private:
+  RingReader(strobe_ring_header* h, uint8_t* data, uint64_t capacity)
+      : header_(h),
+        data_(data),
+        capacity_(capacity),
+        mask_(capacity - 1),
+        segment_id_(h->producer_pid) {}
+  void SkipTo(uint64_t write_pos, uint64_t read_pos, ReaderStats& stats) noexcept;
+
+  strobe_ring_header* header_;
+  uint8_t* data_;
+  uint64_t capacity_;
+  uint64_t mask_;
+  uint32_t segment_id_;
+};
+
+struct ConsumerOptions {
+  std::string ring = "strobe";
+  std::string dir = "/dev/shm";
+  // Write `<dir>/strobe-<ring>.daemon` with our pid so producers see a live daemon.
+  bool write_daemon_marker = true;
+  size_t max_records_per_ring = 4096;  // per Poll(), for fairness between producers
+};
+
+class Consumer {
+ public:
+  static Result<std::unique_ptr<Consumer>> Open(const ConsumerOptions& options);
+  ~Consumer();  // removes the daemon marker; leaves live rings for the next consumer
+  Consumer(const Consumer&) = delete;
+  Consumer& operator=(const Consumer&) = delete;
+
+  // Attaches new segments, drains and reclaims rings whose producer died, removes segments
+  // of dead producers left from before. Returns the number of attached rings.
+  size_t Scan(RecordSink& sink);
+  // One pass over all attached rings. Returns records delivered. No syscalls.
+  size_t Poll(RecordSink& sink) noexcept;
+
+  const ReaderStats& stats() const { return stats_; }
+  size_t ring_count() const { return rings_.size(); }
+
+ private:
+  struct Ring {
+    std::string path;
+    Mapping mapping;
+    RingReader reader;
+    uint64_t dropped_seen = 0;
+  };
+  explicit Consumer(ConsumerOptions options) : options_(std::move(options)) {}
+  void Reclaim(Ring& ring, RecordSink& sink);
+
+  ConsumerOptions options_;
+  std::vector<std::unique_ptr<Ring>> rings_;
+  std::vector<std::string> rejected_;
+  ReaderStats stats_;
+};
+
+}  // namespace strobe::shm

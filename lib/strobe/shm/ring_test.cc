@@ -1,0 +1,281 @@
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include "strobe/shm/producer.h"
+#include "strobe/shm/reader.h"
+#include "strobe/shm/record.h"
+#include "strobe/shm/test_util.h"
+
+namespace strobe::shm {
+namespace {
+
+using testing::CollectingSink;
+using testing::TempDir;
+
+ProducerOptions Opts(const TempDir& d, uint64_t cap = 1 << 16) {
+  ProducerOptions o;
+  o.ring = "t";
+  o.dir = d.path();
+  o.capacity_bytes = cap;
+  return o;
+}
+
+std::unique_ptr<Consumer> OpenConsumer(const TempDir& d) {
+  ConsumerOptions o;
+  o.ring = "t";
+  o.dir = d.path();
+  auto c = Consumer::Open(o);
+  EXPECT_TRUE(c.ok()) << c.status().ToString();
+  return std::move(*c);
+}
+
+RecordView View(const CollectingSink& s, size_t i) {
+  return RecordView{s.producers[i], s.types[i], s.payloads[i].data(),
+                    static_cast<uint32_t>(s.payloads[i].size())};
+}
+
+TEST(ShmRingTest, EveryRecordTypeRoundTrips) {
+  TempDir d;
+  auto p = Producer::Connect(Opts(d));
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  Producer& w = **p;
+  const uint64_t id = w.DefineSeries(STROBE_KIND_HISTOGRAM, "latency", {{"path", "/a"}});
+  EXPECT_EQ(id, 1u);
+  EXPECT_TRUE(w.CounterAdd(id, 7, 123));
+  EXPECT_TRUE(w.GaugeSet(id, 2.5));
+  EXPECT_TRUE(w.HistogramRecord(id, 0.25, 99));
+  uint8_t trace[16] = {1, 2, 3};
+  EXPECT_TRUE(w.Span(trace, 11, 10, 100, 200, "db", {{"k", "v"}, {"x", ""}}));
+  EXPECT_TRUE(w.Event(55, "deploy", {}));
+  uint64_t ids[3] = {1, 1, 1};
+  double vals[3] = {1.0, 2.0, 3.0};
+  EXPECT_EQ(w.Batch(STROBE_KIND_GAUGE, ids, nullptr, vals, 3), 3u);
+  EXPECT_TRUE(w.Ping(42));
+
+  auto c = OpenConsumer(d);
+  CollectingSink sink;
+  EXPECT_EQ(c->Scan(sink), 1u);
+  EXPECT_EQ(c->Poll(sink), 8u);
+  EXPECT_EQ(w.AckSeq(), 42u);
+  ASSERT_EQ(sink.types.size(), 8u);
+
+  SeriesDefineRecord def;
+  ASSERT_TRUE(DecodeSeriesDefine(View(sink, 0), &def));
+  EXPECT_EQ(def.name, "latency");
+  ASSERT_EQ(def.labels.size(), 1u);
+  EXPECT_EQ(def.labels[0].first, "path");
+  EXPECT_EQ(def.labels[0].second, "/a");
+  PointRecord pt;
+  ASSERT_TRUE(DecodePoint(View(sink, 1), &pt));
+  EXPECT_EQ(pt.delta, 7u);
+  EXPECT_EQ(pt.timestamp_ns, 123u);
+  ASSERT_TRUE(DecodePoint(View(sink, 2), &pt));
+  EXPECT_EQ(pt.value, 2.5);
+  ASSERT_TRUE(DecodePoint(View(sink, 3), &pt));
+  EXPECT_EQ(pt.value, 0.25);
+  SpanRecord span;
+  ASSERT_TRUE(DecodeSpan(View(sink, 4), &span));
+  EXPECT_EQ(span.name, "db");
+  EXPECT_EQ(span.parent_span_id, 10u);
+  EXPECT_EQ(span.attributes.size(), 2u);
+  EXPECT_EQ(span.trace_id[2], 3);
+  EventRecord ev;
+  ASSERT_TRUE(DecodeEvent(View(sink, 5), &ev));
+  EXPECT_EQ(ev.name, "deploy");
+  BatchRecord b;
+  ASSERT_TRUE(DecodeBatch(View(sink, 6), &b));
+  ASSERT_EQ(b.count, 3u);
+  uint64_t sid = 0, ts = 1;
+  double v = 0;
+  b.Entry(2, &sid, &ts, &v);
+  EXPECT_EQ(v, 3.0);
+  EXPECT_EQ(ts, 0u);
+  EXPECT_EQ(c->stats().malformed, 0u);
+}
+
+TEST(ShmRingTest, WrapsWithPaddingAndKeepsOrder) {
+  TempDir d;
+  auto p = Producer::Connect(Opts(d, 4096));
+  ASSERT_TRUE(p.ok());
+  auto c = OpenConsumer(d);
+  CollectingSink sink;
+  c->Scan(sink);
+  uint64_t next = 0;
+  uint64_t expect = 0;
+  for (int round = 0; round < 2000; ++round) {
+    // Sizes 8..300 bytes so frames end at every offset mod capacity.
+    const uint32_t len = 8 + static_cast<uint32_t>((round * 37) % 293);
+    std::vector<uint8_t> buf(len, 0);
+    std::memcpy(buf.data(), &next, 8);
+    if ((*p)->Write(STROBE_REC_EVENT, buf.data(), len)) ++next;
+    c->Poll(sink);
+  }
+  c->Poll(sink);
+  ASSERT_EQ(sink.types.size(), next);
+  for (const auto& pl : sink.payloads) {
+    uint64_t got;
+    std::memcpy(&got, pl.data(), 8);
+    ASSERT_EQ(got, expect++);
+  }
+  EXPECT_EQ((*p)->DroppedRecords(), 0u);
+}
+
+TEST(ShmRingTest, FullRingDropsAndCounts) {
+  TempDir d;
+  auto p = Producer::Connect(Opts(d, 4096));
+  ASSERT_TRUE(p.ok());
+  size_t ok = 0;
+  for (int i = 0; i < 1000; ++i) ok += (*p)->CounterAdd(1, 1) ? 1 : 0;
+  EXPECT_EQ(ok, 4096u / 32);
+  EXPECT_EQ((*p)->DroppedRecords(), 1000u - ok);
+  auto c = OpenConsumer(d);
+  CollectingSink sink;
+  c->Scan(sink);
+  EXPECT_EQ(c->Poll(sink), ok);
+  c->Scan(sink);
+  EXPECT_EQ(c->stats().producer_dropped, 1000u - ok);
+  EXPECT_TRUE((*p)->CounterAdd(1, 1));  // room again
+}
+
+TEST(ShmRingTest, SpinPolicyGivesUpAfterBound) {
+  TempDir d;
+  ProducerOptions o = Opts(d, 4096);
+  o.policy = FullPolicy::kSpin;
+  o.spin_limit = 100;
+  auto p = Producer::Connect(o);
+  ASSERT_TRUE(p.ok());
+  while ((*p)->CounterAdd(1, 1)) {
+  }
+  EXPECT_EQ((*p)->DroppedRecords(), 1u);
+}
+
+TEST(ShmRingTest, OversizedRecordIsDroppedNotWritten) {
+  TempDir d;
+  auto p = Producer::Connect(Opts(d, 4096));
+  ASSERT_TRUE(p.ok());
+  std::vector<uint8_t> big(5000);
+  EXPECT_FALSE((*p)->Write(STROBE_REC_EVENT, big.data(), 5000));
+  EXPECT_EQ((*p)->DroppedRecords(), 1u);
+}
+
+TEST(ShmRingTest, ConsumerRestartResumesWithoutDuplicates) {
+  TempDir d;
+  auto p = Producer::Connect(Opts(d));
+  ASSERT_TRUE(p.ok());
+  for (int i = 0; i < 10; ++i) (*p)->CounterAdd(1, 1);
+  {
+    auto c = OpenConsumer(d);
+    CollectingSink sink;
+    c->Scan(sink);
+    EXPECT_EQ(c->Poll(sink), 10u);
+  }
+  for (int i = 0; i < 5; ++i) (*p)->CounterAdd(1, 1);
+  auto c = OpenConsumer(d);
+  CollectingSink sink;
+  c->Scan(sink);
+  EXPECT_EQ(c->Poll(sink), 5u);
+}
+
+TEST(ShmRingTest, SegmentIsMode0600AndDaemonMarkerGates) {
+  TempDir d;
+  ProducerOptions o = Opts(d);
+  o.require_daemon = true;
+  auto none = Producer::Connect(o);
+  ASSERT_FALSE(none.ok());
+  EXPECT_EQ(none.status().code(), StatusCode::kUnavailable);
+  EXPECT_NE(none.status().message().find("not running"), std::string::npos);
+  auto c = OpenConsumer(d);
+  auto p = Producer::Connect(o);
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  struct stat st {};
+  ASSERT_EQ(stat((*p)->path().c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+}
+
+TEST(ShmRingTest, InvalidOptionsAreRejected) {
+  TempDir d;
+  ProducerOptions o = Opts(d, 5000);
+  EXPECT_EQ(Producer::Connect(o).status().code(), StatusCode::kInvalidArgument);
+  o = Opts(d);
+  o.ring = "../x";
+  EXPECT_EQ(Producer::Connect(o).status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST(ShmRingTest, StaleSegmentsOfDeadProducersAreDrainedAndRemoved) {
+  TempDir d;
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    auto p = Producer::Connect(Opts(d));
+    if (!p.ok()) _exit(1);
+    for (int i = 0; i < 3; ++i) (*p)->CounterAdd(1, 1);
+    (*p).release();  // leave the segment behind, as a crash would
+    _exit(0);
+  }
+  int status = 0;
+  waitpid(child, &status, 0);
+  ASSERT_EQ(WEXITSTATUS(status), 0);
+  // Junk with a dead pid is removed too.
+  const std::string junk = SegmentPath(d.path(), "t", static_cast<uint32_t>(child));
+  auto c = OpenConsumer(d);
+  CollectingSink sink;
+  EXPECT_EQ(c->Scan(sink), 0u);
+  EXPECT_EQ(sink.types.size(), 3u);
+  EXPECT_EQ(c->stats().rings_reclaimed, 1u);
+  EXPECT_EQ(c->stats().torn, 0u);
+  EXPECT_FALSE(std::filesystem::exists(junk));
+}
+
+TEST(ShmRingTest, GarbageFrameIsCountedAndSkipped) {
+  TempDir d;
+  auto p = Producer::Connect(Opts(d, 4096));
+  ASSERT_TRUE(p.ok());
+  (*p)->CounterAdd(1, 1);
+  // A frame with an unknown type, committed as if a buggy producer wrote it.
+  uint8_t* slot = (*p)->Reserve(STROBE_REC_COUNTER_ADD, 24);
+  ASSERT_NE(slot, nullptr);
+  uint16_t bad = 77;
+  std::memcpy(slot - 4, &bad, 2);
+  (*p)->Commit();
+  (*p)->CounterAdd(1, 1);
+  auto c = OpenConsumer(d);
+  CollectingSink sink;
+  c->Scan(sink);
+  c->Poll(sink);
+  EXPECT_EQ(sink.types.size(), 1u);
+  EXPECT_EQ(c->stats().malformed, 1u);
+  EXPECT_EQ(c->stats().malformed_bytes, 64u);
+  (*p)->CounterAdd(1, 1);  // the ring is usable afterwards
+  c->Poll(sink);
+  EXPECT_EQ(sink.types.size(), 2u);
+}
+
+TEST(ShmRecordTest, DecodersRejectInconsistentPayloads) {
+  Pairs pairs;
+  EXPECT_TRUE(DecodePairs(std::string_view("a\0b\0", 4), &pairs));
+  EXPECT_FALSE(DecodePairs(std::string_view("a\0b", 3), &pairs));
+  EXPECT_FALSE(DecodePairs(std::string_view("\0b\0", 3), &pairs));
+  uint8_t buf[64] = {};
+  RecordView r{1, STROBE_REC_COUNTER_ADD, buf, 24};
+  PointRecord pt;
+  EXPECT_FALSE(DecodePoint(r, &pt));  // series id 0
+  buf[0] = 1;
+  EXPECT_TRUE(DecodePoint(r, &pt));
+  r.length = 23;
+  EXPECT_FALSE(DecodePoint(r, &pt));
+  BatchRecord b;
+  RecordView rb{1, STROBE_REC_BATCH, buf, 8};
+  buf[0] = 1;  // count 1 but no entry
+  buf[4] = 1;
+  EXPECT_FALSE(DecodeBatch(rb, &b));
+}
+
+}  // namespace
+}  // namespace strobe::shm

@@ -1,0 +1,59 @@
+#pragma once
+
+// strobe::shm segment helpers shared by the producer and the consumer: naming, mapping and
+// header access on top of ring_abi.h. Not a hot-path API.
+//
+// Segment files are `<dir>/strobe-<ring>-<pid>`; the daemon marks its presence with
+// `<dir>/strobe-<ring>.daemon` holding its pid as text, which producers check on connect.
+//
+// Thread class: the functions are thread-safe; a Mapping is thread-compatible.
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "strobe/base/status.h"
+#include "strobe/shm/ring_abi.h"
+
+namespace strobe::shm {
+
+// An mmap()ed region, unmapped on destruction.
+class Mapping {
+ public:
+  Mapping() = default;
+  Mapping(void* base, size_t size) : base_(base), size_(size) {}
+  Mapping(Mapping&& other) noexcept;
+  Mapping& operator=(Mapping&& other) noexcept;
+  Mapping(const Mapping&) = delete;
+  Mapping& operator=(const Mapping&) = delete;
+  ~Mapping();
+
+  uint8_t* data() const { return static_cast<uint8_t*>(base_); }
+  size_t size() const { return size_; }
+  bool valid() const { return base_ != nullptr; }
+
+ private:
+  void* base_ = nullptr;
+  size_t size_ = 0;
+};
+
+// "<dir>/strobe-<ring>-<pid>".
+std::string SegmentPath(std::string_view dir, std::string_view ring, uint32_t pid);
+// "<dir>/strobe-<ring>.daemon".
+std::string DaemonMarkerPath(std::string_view dir, std::string_view ring);
+// True when `name` (a file name, not a path) is a segment of `ring`; sets *pid.
+bool ParseSegmentName(std::string_view name, std::string_view ring, uint32_t* pid);
+// Ring names are [A-Za-z0-9_.]{1,64} so that paths stay inside `dir`.
+bool ValidRingName(std::string_view ring);
+// True if a process with `pid` exists (kill(pid, 0) succeeds or fails with EPERM).
+bool ProcessAlive(uint32_t pid);
+
+// Atomic view of a 64-bit control word in the header. The header is 64-byte aligned (mmap),
+// so every word is naturally aligned and lock-free.
+inline std::atomic_ref<uint64_t> Word(strobe_ring_header* h, uint64_t strobe_ring_header::*f) {
+  return std::atomic_ref<uint64_t>(h->*f);
+}
+
+}  // namespace strobe::shm
