@@ -1,20 +1,25 @@
 // The one list of built-in pipeline plugins (STYLE.md section 7). A new plugin adds its
-// Register<Name>() call here and its library to `strobed_plugins` in CMakeLists.txt.
+// Register<Name>() call here and its library to `strobed_pipeline_service` in CMakeLists.txt.
 
 #include "strobed/exporters/debug/debug.h"
 #include "strobed/exporters/memory/memory.h"
+#include "strobed/exporters/otlp_http/otlp_http.h"
 #include "strobed/pipeline/plugin_registry.h"
 #include "strobed/processors/adaptive_sampler/adaptive_sampler.h"
 #include "strobed/processors/batch/batch.h"
 #include "strobed/processors/head_sampler/head_sampler.h"
 #include "strobed/processors/tail_sampler/tail_sampler.h"
 #include "strobed/receivers/memory/memory.h"
+#include "strobed/receivers/otlp_http/otlp_http.h"
+#include "strobed/stream/exporter.h"
+#include "strobed/trace/trace_exporter.h"
 
 namespace strobed::pipeline {
 
 void RegisterBuiltinPlugins(PluginRegistry& registry) {
   // Receivers.
   receivers::RegisterMemoryReceiver(registry);
+  receivers::RegisterOtlpHttpReceiver(registry);
   // Processors (memory_limiter is built into the pipeline entry; see memory_limiter.h).
   processors::RegisterAdaptiveSampler(registry);
   processors::RegisterBatchProcessor(registry);
@@ -23,6 +28,9 @@ void RegisterBuiltinPlugins(PluginRegistry& registry) {
   // Exporters.
   exporters::RegisterDebugExporter(registry);
   exporters::RegisterMemoryExporter(registry);
+  exporters::RegisterOtlpHttpExporter(registry);
+  stream::RegisterStreamExporter(registry);
+  trace::RegisterTraceExporter(registry);
 }
 
 const PluginRegistry& BuiltinPlugins() {
