@@ -2,10 +2,12 @@
 // ingesting the other producers' records with exact counts, sees only whole records from the
 // killed ones, counts their torn records, and reclaims their segments.
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstring>
 #include <map>
 #include <random>
@@ -82,6 +84,14 @@ void WaitByte(int fd) {
   ASSERT_EQ(read(fd, &c, 1), 1);
 }
 
+// True once `fd` has a byte to read (consumed); never blocks.
+bool TryByte(int fd) {
+  pollfd p{fd, POLLIN, 0};
+  if (poll(&p, 1, 0) != 1) return false;
+  char c;
+  return read(fd, &c, 1) == 1;
+}
+
 TEST(ShmCrashTest, KilledProducersNeverCorruptOrBlockOthers) {
   TempDir d;
   ConsumerOptions co;
@@ -106,23 +116,34 @@ TEST(ShmCrashTest, KilledProducersNeverCorruptOrBlockOthers) {
     WaitByte(victim_fd);
     WaitByte(hung_fd);
     // Consume while they run; kill the free-running victim after a random amount of traffic.
+    // The hung producer needs the consumer to keep draining until it has written its
+    // `hang_after` records and parked inside a reservation, so keep polling until it says so.
     const uint64_t kill_after = 1000 + rng() % 20000;
-    uint64_t seen_victim = 0;
     bool victim_killed = false;
-    for (int spins = 0; spins < 10'000'000; ++spins) {
+    bool steady_done = false;
+    bool hung_parked = false;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (!(victim_killed && steady_done && hung_parked) &&
+           std::chrono::steady_clock::now() < deadline) {
       c.Scan(sink);
       c.Poll(sink);
       auto it = sink.next_seq.find(static_cast<uint32_t>(victim));
-      seen_victim = it == sink.next_seq.end() ? 0 : it->second;
+      const uint64_t seen_victim = it == sink.next_seq.end() ? 0 : it->second;
       if (!victim_killed && seen_victim >= kill_after) {
         kill(victim, SIGKILL);
         victim_killed = true;
       }
       auto st = sink.next_seq.find(static_cast<uint32_t>(steady));
-      if (victim_killed && st != sink.next_seq.end() && st->second == kSteadyRecords) break;
+      steady_done = st != sink.next_seq.end() && st->second == kSteadyRecords;
+      if (!hung_parked) hung_parked = TryByte(hung_fd);
     }
-    ASSERT_TRUE(victim_killed);
-    WaitByte(hung_fd);  // it is now inside the reservation
+    if (!(victim_killed && steady_done && hung_parked)) {  // do not leak children on failure
+      for (pid_t p : {steady, victim, hung}) kill(p, SIGKILL);
+      for (pid_t p : {steady, victim, hung}) waitpid(p, nullptr, 0);
+    }
+    ASSERT_TRUE(victim_killed) << "round " << round;
+    ASSERT_TRUE(steady_done) << "round " << round;
+    ASSERT_TRUE(hung_parked) << "round " << round;
     kill(hung, SIGKILL);
     ++expected_torn;
     for (pid_t p : {steady, victim, hung}) waitpid(p, nullptr, 0);
