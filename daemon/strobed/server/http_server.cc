@@ -369,7 +369,9 @@ class HttpSession : public SessionBase, public std::enable_shared_from_this<Http
             false);
       }
       if (ec == beast::error::timeout) {
-        if (buffer_.size() > 0 || parser_->got_some()) {
+        // A fresh connection that sends nothing or a partial head within the limit counts
+        // (slowloris); a keep-alive connection cut while idle between requests does not.
+        if (first_ || buffer_.size() > 0 || parser_->got_some()) {
           st_->stats.timeouts.fetch_add(1, std::memory_order_relaxed);
         }
         return Close();
