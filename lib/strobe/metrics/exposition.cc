@@ -381,26 +381,13 @@ void TextRenderer::Render(std::span<const Registry* const> registries, Format fo
 void TextRenderer::Render(const snapshot::Snapshot& snap, Format format, std::string* out) {
   Writer writer(out);
   TextVisitor visitor(format, &writer);
-  FamilyInfo info;
   std::string label_text;
   for (const snapshot::Family& f : snap.families) {
-    info.name = f.name;
-    info.help = f.help;
-    info.unit = f.unit;
-    info.type = f.type;
-    info.label_names = f.label_names;
+    const FamilyInfo info = internal::InfoOf(f);
     visitor.BeginFamily(info);
     for (const snapshot::Point& p : f.points) {
       internal::RenderLabelText(p.labels, &label_text);
-      SeriesView v;
-      v.label_text = label_text;
-      v.labels = &p.labels;
-      // Counter values that are whole numbers print as integers either way (AppendDouble).
-      v.value = p.value;
-      v.histogram = &p.histogram;
-      v.created_unix_ns = p.created_unix_ns;
-      v.exemplar = p.has_exemplar ? &p.exemplar : nullptr;
-      visitor.Series(v);
+      visitor.Series(internal::ViewOf(p, label_text));
     }
   }
   if (format == Format::kOpenMetrics) writer.Append("# EOF\n");

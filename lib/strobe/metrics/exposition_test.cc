@@ -114,5 +114,49 @@ TEST(ExpositionNumbersTest, SpecialValuesAndSummaries) {
   EXPECT_NE(text.find("sizes_bytes_count 1000\n"), std::string::npos);
 }
 
+TEST(CollectorExpositionTest, TextAndOpenMetricsIncludeCollectorFamilies) {
+  Registry r;
+  r.AddGauge({"own", "Own", ""}).value()->Set(1);
+  ASSERT_TRUE(r.AddCollector("ext", [](snapshot::Snapshot& out) {
+                 snapshot::Family& c = out.families.emplace_back();
+                 c.name = "ext_requests";
+                 c.help = "From OTLP";
+                 c.type = snapshot::MetricType::kCounter;
+                 snapshot::Point& p = c.points.emplace_back();
+                 p.labels = {{"job", "svc"}, {"path", "/a\"b"}};
+                 p.value = 7;
+                 p.created_unix_ns = 1'700'000'000'500'000'000;
+                 snapshot::Family& h = out.families.emplace_back();
+                 h.name = "ext_latency_seconds";
+                 h.unit = "seconds";
+                 h.type = snapshot::MetricType::kHistogram;
+                 snapshot::Point& hp = h.points.emplace_back();
+                 hp.histogram.count = 3;
+                 hp.histogram.sum = 1.5;
+                 hp.histogram.bounds = {0.1, 1};
+                 hp.histogram.bucket_counts = {1, 1, 1};
+               }).ok());
+  EXPECT_EQ(RenderText(r, Format::kPrometheusText),
+            "# HELP own Own\n# TYPE own gauge\nown 1\n"
+            "# HELP ext_requests_total From OTLP\n# TYPE ext_requests_total counter\n"
+            "ext_requests_total{job=\"svc\",path=\"/a\\\"b\"} 7\n"
+            "# TYPE ext_latency_seconds histogram\n"
+            "ext_latency_seconds_bucket{le=\"0.1\"} 1\n"
+            "ext_latency_seconds_bucket{le=\"1\"} 2\n"
+            "ext_latency_seconds_bucket{le=\"+Inf\"} 3\n"
+            "ext_latency_seconds_sum 1.5\n"
+            "ext_latency_seconds_count 3\n");
+  const std::string om = RenderText(r, Format::kOpenMetrics);
+  EXPECT_NE(om.find("# TYPE ext_requests counter\n# HELP ext_requests From OTLP\n"
+                    "ext_requests_total{job=\"svc\",path=\"/a\\\"b\"} 7\n"
+                    "ext_requests_created{job=\"svc\",path=\"/a\\\"b\"} 1700000000.5\n"),
+            std::string::npos)
+      << om;
+  EXPECT_NE(om.find("# UNIT ext_latency_seconds seconds\n"), std::string::npos);
+  // One # EOF, at the very end, after the collector families.
+  EXPECT_TRUE(om.ends_with("ext_latency_seconds_created 0\n# EOF\n")) << om;
+  EXPECT_EQ(om.find("# EOF"), om.size() - 6);
+}
+
 }  // namespace
 }  // namespace strobe::metrics

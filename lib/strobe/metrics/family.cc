@@ -40,6 +40,28 @@ void RenderLabelText(const std::vector<snapshot::Label>& labels, std::string* ou
   }
 }
 
+FamilyInfo InfoOf(const snapshot::Family& family) {
+  FamilyInfo info;
+  info.name = family.name;
+  info.help = family.help;
+  info.unit = family.unit;
+  info.type = family.type;
+  info.label_names = family.label_names;
+  return info;
+}
+
+SeriesView ViewOf(const snapshot::Point& point, std::string_view label_text) {
+  SeriesView v;
+  v.label_text = label_text;
+  v.labels = &point.labels;
+  // Counter values that are whole numbers print as integers either way (AppendDouble).
+  v.value = point.value;
+  v.histogram = &point.histogram;
+  v.created_unix_ns = point.created_unix_ns;
+  v.exemplar = point.has_exemplar ? &point.exemplar : nullptr;
+  return v;
+}
+
 }  // namespace internal
 
 namespace {

@@ -379,8 +379,111 @@ Status Registry::Remove(std::string_view name) {
 }
 
 void Registry::Visit(internal::Visitor& visitor, internal::VisitScratch& scratch) const {
+  const std::vector<snapshot::Snapshot> collected = RunCollectors();
   internal::MutexLock lock(mu_);
   for (const auto& f : families_) f->Visit(visitor, scratch);
+  if (!collected.empty()) VisitCollectedLocked(collected, visitor);
+}
+
+Status Registry::AddCollector(std::string name, CollectorFn fn) {
+  if (!fn) return InvalidArgument("collector '" + name + "' has no function");
+  internal::MutexLock lock(collectors_mu_);
+  for (const Collector& c : collectors_) {
+    if (c.name == name) return AlreadyExists("collector '" + name + "' is already registered");
+  }
+  collectors_.push_back({std::move(name), std::move(fn)});
+  return OkStatus();
+}
+
+Status Registry::RemoveCollector(std::string_view name) {
+  CollectorFn removed;  // destroyed outside the mutex
+  {
+    internal::MutexLock lock(collectors_mu_);
+    auto it = std::find_if(collectors_.begin(), collectors_.end(),
+                           [name](const Collector& c) { return c.name == name; });
+    if (it == collectors_.end()) {
+      return NotFound("no collector named '" + std::string(name) + "'");
+    }
+    removed = std::move(it->fn);
+    collectors_.erase(it);
+  }
+  return OkStatus();
+}
+
+Registry::CollectorSkips Registry::collector_skipped_families() const {
+  // Relaxed: statistics; no data is published with them.
+  return {counters_->collector_conflicts.load(std::memory_order_relaxed),
+          counters_->collector_invalid.load(std::memory_order_relaxed)};
+}
+
+std::vector<snapshot::Snapshot> Registry::RunCollectors() const {
+  std::vector<snapshot::Snapshot> out;
+  internal::MutexLock lock(collectors_mu_);
+  out.reserve(collectors_.size());
+  for (const Collector& c : collectors_) c.fn(out.emplace_back());
+  return out;
+}
+
+namespace {
+
+bool UnitIsValid(const snapshot::Family& f) {
+  if (f.unit.empty()) return true;
+  for (const char c : f.unit) {
+    const bool ok =
+        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+    if (!ok) return false;
+  }
+  return f.name.size() > f.unit.size() + 1 && f.name.ends_with(f.unit) &&
+         f.name[f.name.size() - f.unit.size() - 1] == '_';
+}
+
+// Label names valid for the family's type, none repeated, values UTF-8.
+bool PointLabelsAreValid(const snapshot::Family& f, const snapshot::Point& p) {
+  for (size_t i = 0; i < p.labels.size(); ++i) {
+    const snapshot::Label& l = p.labels[i];
+    if (!IsValidLabelName(l.name) || !IsValidUtf8(l.value)) return false;
+    if (f.type == MetricType::kHistogram && l.name == "le") return false;
+    if (f.type == MetricType::kSummary && l.name == "quantile") return false;
+    for (size_t j = 0; j < i; ++j) {
+      if (p.labels[j].name == l.name) return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+void Registry::VisitCollectedLocked(const std::vector<snapshot::Snapshot>& collected,
+                                    internal::Visitor& visitor) const {
+  std::set<std::string, std::less<>> taken;  // sample names of collected families so far
+  std::string label_text;
+  for (const snapshot::Snapshot& snap : collected) {
+    for (const snapshot::Family& f : snap.families) {
+      const internal::FamilyInfo info = internal::InfoOf(f);
+      if (!IsValidMetricName(f.name) || !UnitIsValid(f)) {
+        counters_->collector_invalid.fetch_add(1, std::memory_order_relaxed);  // statistic
+        continue;
+      }
+      std::vector<std::string> samples = SampleNames(info);
+      const bool conflict = std::any_of(samples.begin(), samples.end(), [&](const auto& s) {
+        return sample_names_.contains(s) || taken.contains(s);
+      });
+      if (conflict) {
+        counters_->collector_conflicts.fetch_add(1, std::memory_order_relaxed);  // statistic
+        continue;
+      }
+      for (std::string& s : samples) taken.insert(std::move(s));
+      visitor.BeginFamily(info);
+      for (const snapshot::Point& p : f.points) {
+        if (!PointLabelsAreValid(f, p)) {
+          counters_->label_errors.fetch_add(1, std::memory_order_relaxed);  // read by self-metric
+          continue;
+        }
+        internal::RenderLabelText(p.labels, &label_text);
+        visitor.Series(internal::ViewOf(p, label_text));
+      }
+    }
+  }
 }
 
 snapshot::Snapshot Registry::Collect() const {
@@ -442,6 +545,17 @@ void Registry::AddSelfMetrics() STROBE_NO_THREAD_SAFETY_ANALYSIS {
        "Family::With() or callback points with label names or values that are invalid", ""},
       CallbackType::kCounter, {}, [counters](CallbackSink& sink) {
         sink.Emit({}, static_cast<double>(counters->label_errors.load(std::memory_order_relaxed)));
+      }));
+  check(AddCallbackFamily(
+      {"strobe_metrics_collector_skipped_families_total",
+       "Families of collectors (AddCollector) not exposed: the name collides with another "
+       "family (conflict) or the name or unit is invalid (invalid)",
+       ""},
+      CallbackType::kCounter, {"reason"}, [counters](CallbackSink& sink) {
+        sink.Emit({"conflict"}, static_cast<double>(
+                                    counters->collector_conflicts.load(std::memory_order_relaxed)));
+        sink.Emit({"invalid"},
+                  static_cast<double>(counters->collector_invalid.load(std::memory_order_relaxed)));
       }));
   check(AddCallbackFamily(
       {"strobe_metrics_invalid_observations_total",

@@ -30,6 +30,21 @@
 // writers (Add/Set/Record) never wait for any of them. Callback functions run under the
 // registry and family mutexes and must not call into the same registry.
 //
+// Collectors: AddCollector() adds a function that appends whole families (snapshot structs)
+// at every collection — Collect() and text exposition alike — after the registered families,
+// in the order collectors were added. They serve state kept outside the registry, with label
+// sets that vary per series (the daemon's `prometheus` exporter of OTLP metrics). A collector
+// runs before the registry mutex is taken, under a collector mutex that RemoveCollector()
+// also takes, so after RemoveCollector() returns the function is never called again; a
+// collector may record into this registry's instruments but must not add, remove or collect.
+// Each collected family is checked at exposition: a family whose name or sample names
+// (`_total`, `_bucket`, ...) collide with a registered family or an earlier collected family,
+// or whose name or unit is invalid, is skipped (counted in collector_skipped_families(), and
+// in strobe_metrics_collector_skipped_families_total{reason} on Default()); a point with an
+// invalid or duplicate label name, a reserved `le`/`quantile` label, or a value that is not
+// UTF-8 is skipped and counted as a label error. Collector series are not part of
+// SeriesCount() and OwnedBytes().
+//
 // Thread class: thread-safe.
 
 #include <functional>
@@ -144,8 +159,25 @@ class Registry {
   // NOT_FOUND when absent.
   Status Remove(std::string_view name);
 
-  // Every family, in registration order, each point with its labels.
+  // Every family, in registration order, each point with its labels; then the families of
+  // the collectors.
   snapshot::Snapshot Collect() const;
+
+  // Adds a collector (see the overview) under a unique name. INVALID_ARGUMENT when `fn` is
+  // empty, ALREADY_EXISTS when the name is taken. Thread-safe.
+  using CollectorFn = std::function<void(snapshot::Snapshot& out)>;
+  Status AddCollector(std::string name, CollectorFn fn);
+  // Removes a collector; waits for a call of it in progress. NOT_FOUND when absent.
+  // Thread-safe; must not be called from a collector.
+  Status RemoveCollector(std::string_view name);
+
+  // Collected families skipped at exposition because of a name conflict / invalid name or
+  // unit, since the registry was created.
+  struct CollectorSkips {
+    uint64_t conflict = 0;
+    uint64_t invalid = 0;
+  };
+  CollectorSkips collector_skipped_families() const;
 
   // Bytes owned by this registry's families plus the process-wide shards of all threads.
   uint64_t OwnedBytes() const;
@@ -169,6 +201,10 @@ class Registry {
   void AddSelfMetrics();
   uint64_t OwnedBytesLocked() const STROBE_REQUIRES(mu_);
   size_t SeriesCountLocked() const STROBE_REQUIRES(mu_);
+  // Runs every collector (takes collectors_mu_); one snapshot per collector.
+  std::vector<snapshot::Snapshot> RunCollectors() const STROBE_EXCLUDES(collectors_mu_);
+  void VisitCollectedLocked(const std::vector<snapshot::Snapshot>& collected,
+                            internal::Visitor& visitor) const STROBE_REQUIRES(mu_);
 
   const RegistryOptions options_;
   const std::shared_ptr<internal::RegistryCounters> counters_;
@@ -176,6 +212,14 @@ class Registry {
   std::vector<std::unique_ptr<internal::FamilyBase>> families_ STROBE_GUARDED_BY(mu_);
   std::map<std::string, internal::FamilyBase*, std::less<>> by_name_ STROBE_GUARDED_BY(mu_);
   std::set<std::string, std::less<>> sample_names_ STROBE_GUARDED_BY(mu_);
+
+  struct Collector {
+    std::string name;
+    CollectorFn fn;
+  };
+  // Never held together with mu_ (collectors run before Visit takes mu_).
+  mutable internal::Mutex collectors_mu_;
+  std::vector<Collector> collectors_ STROBE_GUARDED_BY(collectors_mu_);
 };
 
 }  // namespace strobe::metrics

@@ -206,5 +206,105 @@ TEST(TimerTest, ScopedTimerRecordsElapsed) {
   EXPECT_EQ(h.Data().count(), 2u);
 }
 
+snapshot::Family CollectedGauge(std::string name, double value) {
+  snapshot::Family f;
+  f.name = std::move(name);
+  f.type = snapshot::MetricType::kGauge;
+  snapshot::Point& p = f.points.emplace_back();
+  p.labels = {{"job", "api"}};
+  p.value = value;
+  return f;
+}
+
+TEST(CollectorTest, FamiliesAppearInCollectAfterRegisteredOnes) {
+  Registry r;
+  r.AddGauge({"own", "", ""}).value()->Set(1);
+  int calls = 0;
+  ASSERT_TRUE(r.AddCollector("c", [&](snapshot::Snapshot& out) {
+                 ++calls;
+                 out.families.push_back(CollectedGauge("ext_a", 2));
+                 out.families.push_back(CollectedGauge("ext_b", 3));
+               }).ok());
+  snapshot::Snapshot s = r.Collect();
+  ASSERT_EQ(s.families.size(), 3u);
+  EXPECT_EQ(s.families[0].name, "own");
+  EXPECT_EQ(s.families[1].name, "ext_a");
+  EXPECT_EQ(s.families[2].name, "ext_b");
+  ASSERT_EQ(s.families[2].points.size(), 1u);
+  EXPECT_EQ(s.families[2].points[0].value, 3);
+  EXPECT_EQ(s.families[2].points[0].labels, (std::vector<snapshot::Label>{{"job", "api"}}));
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(r.SeriesCount(), 1u);  // collector series are not counted
+}
+
+TEST(CollectorTest, NamesAreUniqueAndRemovalStopsCalls) {
+  Registry r;
+  int calls = 0;
+  auto fn = [&](snapshot::Snapshot&) { ++calls; };
+  ASSERT_TRUE(r.AddCollector("c", fn).ok());
+  EXPECT_EQ(r.AddCollector("c", fn).code(), StatusCode::kAlreadyExists);
+  EXPECT_EQ(r.AddCollector("d", nullptr).code(), StatusCode::kInvalidArgument);
+  (void)r.Collect();
+  EXPECT_EQ(calls, 1);
+  ASSERT_TRUE(r.RemoveCollector("c").ok());
+  EXPECT_EQ(r.RemoveCollector("c").code(), StatusCode::kNotFound);
+  (void)r.Collect();
+  EXPECT_EQ(calls, 1);
+}
+
+TEST(CollectorTest, ConflictingAndInvalidFamiliesAreSkippedAndCounted) {
+  Registry r;
+  r.AddCounter({"reqs_total", "", ""}).value()->Inc();
+  r.AddGauge({"temp", "", ""}).value()->Set(1);
+  ASSERT_TRUE(r.AddCollector("a", [](snapshot::Snapshot& out) {
+                 out.families.push_back(CollectedGauge("temp", 5));        // same name
+                 out.families.push_back(CollectedGauge("reqs_total", 5));  // counter's sample
+                 out.families.push_back(CollectedGauge("ok_one", 6));
+                 out.families.push_back(CollectedGauge("1bad", 7));  // invalid name
+                 snapshot::Family u = CollectedGauge("size", 8);
+                 u.unit = "bytes";  // name does not end with _bytes
+                 out.families.push_back(u);
+               }).ok());
+  ASSERT_TRUE(r.AddCollector("b", [](snapshot::Snapshot& out) {
+                 snapshot::Family h;
+                 h.name = "ok";  // histogram "ok" has no sample named ok_one: allowed
+                 h.type = snapshot::MetricType::kHistogram;
+                 out.families.push_back(h);
+                 out.families.push_back(CollectedGauge("ok_one", 9));  // taken by collector a
+               }).ok());
+  snapshot::Snapshot s = r.Collect();
+  std::vector<std::string> names;
+  for (const auto& f : s.families) names.push_back(f.name);
+  EXPECT_EQ(names, (std::vector<std::string>{"reqs", "temp", "ok_one", "ok"}));
+  EXPECT_EQ(s.families[2].points[0].value, 6);
+  EXPECT_EQ(r.collector_skipped_families().conflict, 3u);
+  EXPECT_EQ(r.collector_skipped_families().invalid, 2u);
+}
+
+TEST(CollectorTest, PointsWithBadLabelsAreSkipped) {
+  Registry r;
+  ASSERT_TRUE(r.AddCollector("a", [](snapshot::Snapshot& out) {
+                 snapshot::Family f;
+                 f.name = "lat";
+                 f.type = snapshot::MetricType::kHistogram;
+                 f.points.emplace_back().labels = {{"le", "1"}};                 // reserved
+                 f.points.emplace_back().labels = {{"a", "1"}, {"a", "2"}};      // duplicate
+                 f.points.emplace_back().labels = {{"__x", "1"}};                // reserved prefix
+                 f.points.emplace_back().labels = {{"a", std::string("\xff")}};  // not UTF-8
+                 f.points.emplace_back().labels = {{"a", "fine"}};
+                 out.families.push_back(f);
+               }).ok());
+  snapshot::Snapshot s = r.Collect();
+  ASSERT_EQ(s.families.size(), 1u);
+  ASSERT_EQ(s.families[0].points.size(), 1u);
+  EXPECT_EQ(s.families[0].points[0].labels[0].value, "fine");
+}
+
+TEST(CollectorTest, DefaultRegistryExposesSkipCounter) {
+  std::string text = RenderText(Registry::Default(), Format::kPrometheusText);
+  EXPECT_NE(text.find("strobe_metrics_collector_skipped_families_total{reason=\"conflict\"}"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace strobe::metrics

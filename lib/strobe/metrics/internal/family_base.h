@@ -66,6 +66,8 @@ struct VisitScratch {
 struct RegistryCounters {
   std::atomic<uint64_t> cardinality_overflow{0};  // With() calls folded into overflow
   std::atomic<uint64_t> label_errors{0};          // With()/Emit() calls with bad labels
+  std::atomic<uint64_t> collector_conflicts{0};   // collected families skipped: name taken
+  std::atomic<uint64_t> collector_invalid{0};     // collected families skipped: bad name/unit
 };
 
 class FamilyBase {
@@ -91,5 +93,10 @@ class FamilyBase {
 
 // Renders `labels` as `a="x",b="y"` (escaped) into *out.
 void RenderLabelText(const std::vector<snapshot::Label>& labels, std::string* out);
+
+// The FamilyInfo of a snapshot family, and the view of one of its points whose label text
+// `label_text` was rendered by RenderLabelText (snapshot rendering and collectors).
+FamilyInfo InfoOf(const snapshot::Family& family);
+SeriesView ViewOf(const snapshot::Point& point, std::string_view label_text);
 
 }  // namespace strobe::metrics::internal
