@@ -17,8 +17,12 @@
 #include "strobed/config/config.h"
 #include "strobed/daemon/daemon.h"
 #include "strobed/demo/demo_component.h"
+#include "strobed/event/attribute.h"
 #include "strobed/host/host_collector.h"
 #include "strobed/pipeline/pipeline_component.h"
+#include "strobed/pipeline/plugin_registry.h"
+#include "strobed/receivers/memory/memory.h"
+#include "strobed/trace/trace_component.h"
 
 namespace strobe::cli {
 namespace {
@@ -63,6 +67,11 @@ int RunServe(const ServeFlags& f) {
     }
     load.overrides.push_back({kv.substr(0, eq), kv.substr(eq + 1), ""});
   }
+  // With no pipeline in the file, run the built-in one (config/defaults.h).
+  const strobed::pipeline::PluginRegistry& plugins = strobed::pipeline::BuiltinPlugins();
+  load.builtin.enabled = true;
+  load.builtin.shm_receiver = plugins.FindReceiver("shm") != nullptr;
+  load.builtin.prometheus_exporter = plugins.FindExporter("prometheus") != nullptr;
   auto config = strobed::config::Load(load);
   if (!config.ok()) {
     std::fprintf(stderr, "strobe: %s\n", config.status().message().c_str());
@@ -82,12 +91,25 @@ int RunServe(const ServeFlags& f) {
   // Started in this order, stopped in reverse: the stream engine is up before pipelines feed
   // it and drains after them; the demo stops first.
   daemon.AddComponent(std::make_unique<strobed::alert::StreamComponent>());
-  daemon.AddComponent(std::make_unique<strobed::pipeline::PipelineComponent>());
+  daemon.AddComponent(std::make_unique<strobed::trace::TraceComponent>());
+  auto pipelines = std::make_unique<strobed::pipeline::PipelineComponent>();
+  strobed::pipeline::PipelineComponent* pipelines_ptr = pipelines.get();
+  daemon.AddComponent(std::move(pipelines));
   if (config->host.enabled) {
     daemon.AddComponent(std::make_unique<strobed::host::HostCollector>());
   }
   if (config->demo.enabled) {
-    daemon.AddComponent(std::make_unique<strobed::demo::DemoComponent>());
+    auto demo = std::make_unique<strobed::demo::DemoComponent>();
+    // The demo's requests also enter the pipeline as spans when a `memory/demo` receiver
+    // exists (the built-in pipeline has one; a user's file may declare it).
+    demo->FeedPipeline(
+        [pipelines_ptr]() -> strobed::receivers::MemoryReceiver* {
+          strobed::pipeline::PipelineService* svc = pipelines_ptr->service();
+          if (svc == nullptr) return nullptr;
+          return dynamic_cast<strobed::receivers::MemoryReceiver*>(svc->receiver("memory/demo"));
+        },
+        strobed::event::KeyTable::Global());
+    daemon.AddComponent(std::move(demo));
   }
   if (strobe::Status s = daemon.Start(); !s.ok()) {
     spdlog::error("cannot start: {}", s.message());

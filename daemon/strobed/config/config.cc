@@ -10,6 +10,8 @@
 #include <set>
 #include <variant>
 
+#include "strobed/config/defaults.h"
+
 namespace strobed::config {
 namespace {
 
@@ -440,6 +442,8 @@ strobe::Result<Config> Load(const LoadOptions& options) {
       return strobe::InvalidArgument("flag " + source + ": " + s.message());
     }
   }
+  if (options.builtin.enabled)
+    STROBE_RETURN_IF_ERROR(ApplyBuiltinSections(config, options.builtin));
   return config;
 }
 
@@ -466,6 +470,38 @@ std::string ValueText(const Config& config, const KeySpec& key) {
       },
       field);
 }
+
+namespace {
+// A copy of a module section with the values of secret-looking keys (`*token`, `*password`,
+// `*secret`) replaced, so --print-config and the digest never carry credentials.
+YAML::Node Redacted(const YAML::Node& node) {
+  auto secret = [](const std::string& key) {
+    auto ends = [&](std::string_view suffix) {
+      return key.size() >= suffix.size() &&
+             std::string_view(key).substr(key.size() - suffix.size()) == suffix;
+    };
+    return ends("token") || ends("password") || ends("secret");
+  };
+  if (node.IsMap()) {
+    YAML::Node out(YAML::NodeType::Map);
+    for (const auto& kv : node) {
+      const std::string key = kv.first.Scalar();
+      if (secret(key) && kv.second.IsScalar() && !kv.second.Scalar().empty()) {
+        out[key] = "<redacted>";
+      } else {
+        out[key] = Redacted(kv.second);
+      }
+    }
+    return out;
+  }
+  if (node.IsSequence()) {
+    YAML::Node out(YAML::NodeType::Sequence);
+    for (const auto& item : node) out.push_back(Redacted(item));
+    return out;
+  }
+  return YAML::Clone(node);
+}
+}  // namespace
 
 std::string Print(const Config& config) {
   YAML::Emitter out;
@@ -494,7 +530,7 @@ std::string Print(const Config& config) {
   }
   for (auto name : kModuleSections) {
     const RawSection& s = config.Section(name);
-    if (s.present()) out << YAML::Key << std::string(name) << YAML::Value << s.node;
+    if (s.present()) out << YAML::Key << std::string(name) << YAML::Value << Redacted(s.node);
   }
   out << YAML::EndMap;
   return std::string(out.c_str()) + "\n";

@@ -129,6 +129,15 @@ std::span<const KeySpec> KeySpecs();
 // Names of sections owned by other modules (kept raw).
 std::span<const std::string_view> ModuleSections();
 
+// Which built-in module sections Load() adds (defaults.h): the default pipeline and the demo's
+// stream/alert rules. Off unless the caller (`strobe serve`) turns it on; the plugin flags say
+// which optional plugins this build registers (the config module does not depend on them).
+struct BuiltinSections {
+  bool enabled = false;
+  bool shm_receiver = false;
+  bool prometheus_exporter = false;
+};
+
 struct LoadOptions {
   std::string file;  // "" = defaults only
   // The YAML text of `file` when it is already in memory (tests, fuzzing); `file` then only
@@ -143,6 +152,8 @@ struct LoadOptions {
     std::string flag;  // "--http"; "" → "--set KEY=VALUE"
   };
   std::vector<Override> overrides;
+  // Applied after the overrides (see BuiltinSections).
+  BuiltinSections builtin;
 };
 
 // Builds the effective configuration; see the header comment for precedence and errors.

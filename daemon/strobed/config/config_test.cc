@@ -6,6 +6,8 @@
 #include <map>
 #include <sstream>
 
+#include "strobed/config/defaults.h"
+
 namespace strobed::config {
 namespace {
 
@@ -194,6 +196,80 @@ TEST(ConfigTest, EveryKeyIsDocumented) {
     EXPECT_NE(doc.find("`" + std::string(k.env) + "`"), std::string::npos) << k.env;
     (void)ValueText(defaults, k);  // every key is mapped to a field
   }
+}
+
+// --- built-in sections (defaults.h) ---
+
+strobe::Result<Config> LoadBuiltin(const std::string& yaml,
+                                   std::vector<LoadOptions::Override> overrides = {},
+                                   BuiltinSections builtin = {.enabled = true}) {
+  LoadOptions o;
+  o.file = "strobe.yaml";
+  o.text = yaml;
+  o.env = [](std::string_view) -> std::optional<std::string> { return std::nullopt; };
+  o.overrides = std::move(overrides);
+  o.builtin = builtin;
+  return Load(o);
+}
+
+TEST(BuiltinSectionsTest, DefaultPipelineFollowsTheListeners) {
+  auto c = LoadBuiltin("", {{"listen.otlp_http", "127.0.0.1:0", "--otlp-http"}});
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  const RawSection& receivers = c->Section("receivers");
+  ASSERT_TRUE(receivers.present());
+  EXPECT_EQ(receivers.file, kBuiltinDefaultsFile);
+  EXPECT_EQ(receivers.node["otlp_http"]["endpoint"].as<std::string>(), "127.0.0.1:0");
+  EXPECT_FALSE(receivers.node["memory/demo"].IsDefined());
+  EXPECT_FALSE(receivers.node["shm"].IsDefined());  // plugin not announced
+  const YAML::Node p = c->Section("service").node["pipelines"]["default"];
+  ASSERT_TRUE(p.IsMap());
+  EXPECT_EQ(p["receivers"].size(), 1u);
+  EXPECT_EQ(p["processors"][0].as<std::string>(), "memory_limiter");
+  EXPECT_EQ(p["exporters"][0].as<std::string>(), "trace_analysis");
+  EXPECT_EQ(p["exporters"].size(), 1u);  // no stream section, no prometheus plugin
+  EXPECT_FALSE(c->Section("stream").present());
+}
+
+TEST(BuiltinSectionsTest, OptionalPluginsAndDemoJoinThePipeline) {
+  auto c = LoadBuiltin("demo: {enabled: true}\nauth: {token: s3cret}\n", {},
+                       {.enabled = true, .shm_receiver = true, .prometheus_exporter = true});
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  const YAML::Node r = c->Section("receivers").node;
+  EXPECT_EQ(r["otlp_http"]["auth_token"].as<std::string>(), "s3cret");
+  EXPECT_EQ(r["shm"]["name"].as<std::string>(), "strobe");
+  EXPECT_TRUE(r["memory/demo"].IsDefined());
+  const YAML::Node p = c->Section("service").node["pipelines"]["default"];
+  std::vector<std::string> exporters;
+  for (const auto& e : p["exporters"]) exporters.push_back(e.as<std::string>());
+  EXPECT_EQ(exporters, (std::vector<std::string>{"trace_analysis", "prometheus", "stream"}));
+  // The demo's windows and alert rules came with it.
+  EXPECT_EQ(c->Section("stream").node["windows"][0]["name"].as<std::string>(), "demo_http");
+  EXPECT_EQ(c->Section("alerts").node["rules"].size(), 2u);
+  // --print-config shows the pipeline but never the token.
+  std::string printed = Print(*c);
+  EXPECT_NE(printed.find("memory/demo"), std::string::npos);
+  EXPECT_EQ(printed.find("s3cret"), std::string::npos) << printed;
+  EXPECT_NE(printed.find("<redacted>"), std::string::npos);
+}
+
+TEST(BuiltinSectionsTest, AFileWithPipelinesOrAllListenersOffGetsNone) {
+  auto user = LoadBuiltin(
+      "receivers: {memory: {}}\nexporters: {debug: {}}\n"
+      "service: {pipelines: {p: {receivers: [memory], exporters: [debug]}}}\n"
+      "demo: {enabled: true}\nstream: {windows: []}\n");
+  ASSERT_TRUE(user.ok()) << user.status().ToString();
+  EXPECT_EQ(user->Section("receivers").file, "strobe.yaml");
+  EXPECT_FALSE(user->Section("receivers").node["otlp_http"].IsDefined());
+  EXPECT_FALSE(user->Section("alerts").present());  // the file has a stream section: no demo rules
+
+  auto off = LoadBuiltin("", {{"listen.otlp_http", "off", "--otlp-http"}});
+  ASSERT_TRUE(off.ok()) << off.status().ToString();
+  EXPECT_FALSE(off->Section("receivers").present());
+  EXPECT_FALSE(off->Section("service").present());
+
+  auto plain = LoadText("");  // builtin sections not requested
+  ASSERT_TRUE(plain.ok());
+  EXPECT_FALSE(plain->Section("receivers").present());
 }
 
 }  // namespace

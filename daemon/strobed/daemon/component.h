@@ -23,6 +23,7 @@
 // Thread class: see each method.
 
 #include <chrono>
+#include <functional>
 #include <string>
 
 #include "strobe/base/status.h"
@@ -53,6 +54,9 @@ struct ComponentContext {
   const config::Config& config;         // the configuration at start (copy what you keep)
   strobe::metrics::Registry& registry;  // self-metrics and aggregated metrics (/metrics)
   server::Router& api;                  // routes of the main HTTP listener (--http)
+  // Reports a listener a component opened ("otlp_http" → "127.0.0.1:4318") for the log and
+  // /api/v1/status. May be empty (tests); thread-safe.
+  std::function<void(std::string name, std::string address)> report_listener = nullptr;
 };
 
 class Component {

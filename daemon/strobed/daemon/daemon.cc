@@ -183,7 +183,10 @@ strobe::Status Daemon::Start() {
     spdlog::info("HTTP API listener is off");
   }
   started_.store(true);
-  ComponentContext ctx{cfg, *registry_, router_};
+  ComponentContext ctx{cfg, *registry_, router_, [this](std::string name, std::string address) {
+                         spdlog::info("{} listening on {}", name, address);
+                         ReportListener(std::move(name), std::move(address));
+                       }};
   for (auto& slot : slots_) {
     const std::string name = slot->component->Name();
     slot->state.store(ComponentState::kStarting);

@@ -51,6 +51,11 @@ strobe::Status DemoComponent::Start(const daemon::ComponentContext& ctx) {
   return strobe::OkStatus();
 }
 
+void DemoComponent::FeedPipeline(std::function<receivers::MemoryReceiver*()> lookup,
+                                 event::KeyTable& keys) {
+  feeder_ = std::make_unique<DemoSpanFeeder>(std::move(lookup), keys);
+}
+
 void DemoComponent::Record(const RequestRecord& r) {
   const EndpointModel* ep = r.endpoint;
   auto key = std::make_tuple(static_cast<const void*>(ep), r.status);
@@ -79,6 +84,7 @@ void DemoComponent::Record(const RequestRecord& r) {
     }
     eit->second->Inc();
   }
+  if (feeder_) feeder_->Add(r);
   if (sink_) sink_(r);
 }
 
@@ -95,6 +101,7 @@ void DemoComponent::Loop() {
     uint64_t before = workload_->generated();
     workload_->Advance(wall_ns(), rate, [this](const RequestRecord& r) { Record(r); });
     uint64_t made = workload_->generated() - before;
+    if (feeder_) feeder_->Flush();
     for (size_t i = 0; i < load_series_.size(); ++i) load_series_[i]->Add(1 + i % 3);
     lock.lock();
     generated_ += made;
@@ -126,6 +133,12 @@ std::string DemoComponent::StatusJson() const {
   w.Double(rate_);
   w.Key("generated");
   w.Uint(generated_);
+  if (feeder_) {
+    w.Key("spans_pushed");
+    w.Uint(feeder_->pushed_spans());
+    w.Key("spans_dropped");
+    w.Uint(feeder_->dropped_spans());
+  }
   w.EndObject();
   return std::move(w).Take();
 }

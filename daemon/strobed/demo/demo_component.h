@@ -26,6 +26,7 @@
 
 #include "strobe/base/thread_annotations.h"
 #include "strobed/daemon/component.h"
+#include "strobed/demo/demo_spans.h"
 #include "strobed/demo/workload.h"
 
 namespace strobe::metrics {
@@ -44,6 +45,9 @@ class DemoComponent : public daemon::Component {
 
   // Called on the demo thread for every record, after it was recorded into metrics.
   void SetRecordSink(std::function<void(const RequestRecord&)> sink) { sink_ = std::move(sink); }
+  // Also turns every record into spans pushed into the event pipeline through the `memory`
+  // receiver `lookup` returns once the pipelines run (demo_spans.h). Before Start.
+  void FeedPipeline(std::function<receivers::MemoryReceiver*()> lookup, event::KeyTable& keys);
 
   std::string Name() const override { return "demo"; }
   strobe::Status Start(const daemon::ComponentContext& ctx) override;
@@ -57,6 +61,7 @@ class DemoComponent : public daemon::Component {
 
   std::unique_ptr<Workload> workload_;
   std::function<void(const RequestRecord&)> sink_;
+  std::unique_ptr<DemoSpanFeeder> feeder_;  // used by the demo thread only
   strobe::metrics::Registry* registry_ = nullptr;
   strobe::metrics::Family<strobe::metrics::Counter>* requests_ = nullptr;
   strobe::metrics::Family<strobe::metrics::Histogram>* durations_ = nullptr;

@@ -59,6 +59,12 @@ strobe::Status PipelineComponent::Start(const daemon::ComponentContext& ctx) {
   STROBE_RETURN_IF_ERROR(service_->BindMetrics(ctx.registry));
   STROBE_RETURN_IF_ERROR(service_->Start());
   running_.store(true);
+  for (const ComponentConfig& c : cfg->components) {
+    if (c.kind != ComponentKind::kReceiver) continue;
+    const Receiver* r = service_->receiver(c.id.ToString());
+    std::string endpoint = r == nullptr ? "" : r->Endpoint();
+    if (!endpoint.empty() && ctx.report_listener) ctx.report_listener(c.id.ToString(), endpoint);
+  }
   return strobe::OkStatus();
 }
 

@@ -25,6 +25,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <string>
 
 #include "strobe/base/status.h"
 #include "strobed/event/batch.h"
@@ -83,6 +84,9 @@ class Receiver {
   // Stops receiving and pushes what it still holds; after it returns the receiver never
   // calls Push again. Control thread.
   virtual strobe::Status Shutdown(std::chrono::milliseconds deadline) = 0;
+  // Where the receiver listens once started ("127.0.0.1:4318", "/dev/shm/strobe-*"), for
+  // logs and /api/v1/status; "" for in-process receivers.
+  virtual std::string Endpoint() const { return {}; }
 };
 
 }  // namespace strobed::pipeline

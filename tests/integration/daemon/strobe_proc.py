@@ -1,6 +1,7 @@
 """Helpers for black-box tests of `strobe serve`: start it on free ports, find the bound
 port from its log, make HTTP requests, stop it. Every wait polls with a deadline."""
 import http.client
+import json
 import os
 import re
 import signal
@@ -10,11 +11,11 @@ import time
 
 
 class Daemon:
-    def __init__(self, binary, args=(), env=None, config_text=None):
+    def __init__(self, binary, args=(), env=None, config_text=None, otlp_http="off"):
         self.binary = binary
         self.tmp = tempfile.mkdtemp(prefix="strobe-it-")
         self.log_path = os.path.join(self.tmp, "strobe.log")
-        argv = [binary, "serve", "--http", "127.0.0.1:0", "--otlp-http", "off",
+        argv = [binary, "serve", "--http", "127.0.0.1:0", "--otlp-http", otlp_http,
                 "--otlp-grpc", "off", "--wire", "off", "--data-dir",
                 os.path.join(self.tmp, "data")]
         if config_text is not None:
@@ -67,6 +68,23 @@ class Daemon:
                 pass
             time.sleep(0.05)
         raise AssertionError("strobe not ready:\n" + self.read_log())
+
+    def get_json(self, path):
+        status, _, body = self.request("GET", path, headers=self.auth_headers())
+        if status != 200:
+            raise AssertionError("GET %s: %s %s" % (path, status, body))
+        return json.loads(body)
+
+    def poll(self, fn, what, timeout=30):
+        """Calls fn() until it returns a truthy value; fails with `what` at the deadline."""
+        deadline = time.time() + timeout
+        last = None
+        while time.time() < deadline:
+            last = fn()
+            if last:
+                return last
+            time.sleep(0.2)
+        raise AssertionError("timed out waiting for %s (last: %r)\n%s" % (what, last, self.read_log()[-3000:]))
 
     def auth_headers(self):
         return getattr(self, "headers", {})

@@ -2,8 +2,10 @@
 """Black-box tests of `strobe serve`: configuration errors (file:line, exit 2), --print-config,
 auth (401/200), error codes (404/405/413/400/431), graceful shutdown with a request in flight,
 SIGHUP reload, a second instance on the same port. Usage: test_daemon.py path/to/strobe"""
+import http.client
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -208,8 +210,81 @@ def test_sigint():
         d.stop()
 
 
+def test_demo_feeds_the_builtin_pipeline():
+    """`strobe serve --demo` with no config file: the built-in pipeline carries the demo's
+    spans and OTLP requests to trace analysis and the stream processor."""
+    d = Daemon(STROBE, args=["--demo", "--set", "demo.rate=400", "--set", "host.enabled=false"],
+               otlp_http="127.0.0.1:0")
+    try:
+        d.wait_port()
+        d.wait_ready()
+        status = d.get_json("/api/v1/status")
+        otlp = status["listeners"].get("otlp_http", "")
+        check(re.fullmatch(r"127\.0\.0\.1:\d+", otlp) is not None, "otlp_http listener reported", otlp)
+
+        def edges():
+            g = d.get_json("/api/v1/service-graph")
+            got = {(e["client"], e["server"]): e for e in g["edges"]}
+            want = [("frontend", s) for s in ("checkout", "catalog", "auth")]
+            return got if all(k in got and got[k]["calls"] > 0 for k in want) else None
+        got = d.poll(edges, "service-graph edges frontend -> checkout, catalog, auth")
+        check(set(got) == {("frontend", "checkout"), ("frontend", "catalog"), ("frontend", "auth")},
+              "exactly the demo's three edges", sorted(got))
+
+        # A trace sent over OTLP/HTTP JSON reaches trace analysis through the same pipeline.
+        trace_id = "5b8efff798038103d269b633813fc60c"
+        body = json.dumps({"resourceSpans": [
+            {"resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "web"}}]},
+             "scopeSpans": [{"spans": [
+                 {"traceId": trace_id, "spanId": "eee19b7ec3c1b174", "name": "GET /",
+                  "kind": 2, "startTimeUnixNano": "1700000000000000000",
+                  "endTimeUnixNano": "1700000000050000000"}]}]},
+            {"resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "db"}}]},
+             "scopeSpans": [{"spans": [
+                 {"traceId": trace_id, "spanId": "eee19b7ec3c1b175", "parentSpanId": "eee19b7ec3c1b174",
+                  "name": "SELECT", "kind": 2, "startTimeUnixNano": "1700000000010000000",
+                  "endTimeUnixNano": "1700000000040000000", "status": {"code": 2}}]}]}]})
+        host, port = otlp.split(":")
+        conn = http.client.HTTPConnection(host, int(port), timeout=10)
+        conn.request("POST", "/v1/traces", body=body, headers={"Content-Type": "application/json"})
+        r = conn.getresponse()
+        r.read()
+        conn.close()
+        check(r.status == 200, "OTLP/HTTP JSON accepted", r.status)
+
+        def trace():
+            st, _, b = d.request("GET", "/api/v1/traces/" + trace_id)
+            return json.loads(b) if st == 200 and json.loads(b).get("spanCount") == 2 else None
+        t = d.poll(trace, "the OTLP trace in /api/v1/traces/{id}")
+        check(t["errorSpans"] == 1, "error span counted", t)
+        check(t["durationNs"] == 50_000_000, "trace duration", t["durationNs"])
+
+        # Window results of the demo's built-in stream rules (10 s tumbling windows).
+        def p99_series():
+            s = d.get_json("/api/v1/stream/series")["series"]
+            return [x for x in s if x["window"] == "demo_http" and x["name"] == "p99"]
+        series = d.poll(p99_series, "p99 window results of demo_http", timeout=40)
+        services = {x["labels"]["service.name"] for x in series}
+        check(services >= {"frontend", "checkout", "catalog", "auth"}, "p99 per demo service", services)
+        check(all(x["value"] > 0 for x in series), "p99 values positive")
+
+        status = d.get_json("/api/v1/status")
+        comps = {c["name"]: c.get("details", {}) for c in status["components"]}
+        check(comps["demo"]["spans_pushed"] > 0 and comps["demo"]["spans_dropped"] == 0,
+              "demo spans pushed, none dropped", comps["demo"])
+        pipes = comps["pipelines"]["pipelines"]
+        check(len(pipes) == 1 and pipes[0]["name"] == "default" and pipes[0]["dropped"] == 0,
+              "one default pipeline, nothing dropped", pipes)
+        _, _, text = d.request("GET", "/metrics")
+        check('strobe_receiver_accepted_spans_total{receiver="otlp_http"} 2' in text,
+              "receiver counted the two OTLP spans")
+    finally:
+        d.stop()
+
+
 def main():
-    for t in (test_config_errors, test_auth_and_errors, test_graceful_shutdown_and_reload, test_sigint):
+    for t in (test_config_errors, test_auth_and_errors, test_graceful_shutdown_and_reload, test_sigint,
+              test_demo_feeds_the_builtin_pipeline):
         t0 = time.time()
         try:
             t()

@@ -72,6 +72,7 @@ class OtlpHttpReceiver final : public pipeline::Receiver {
 
   // "127.0.0.1:4318" once started ("" before).
   std::string BoundAddress() const;
+  std::string Endpoint() const override { return BoundAddress(); }
   uint16_t BoundPort() const;
 
   // Serves one request for `signal` (what the routes call; public for socket-free tests).
