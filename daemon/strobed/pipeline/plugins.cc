@@ -4,6 +4,7 @@
 #include "strobed/exporters/debug/debug.h"
 #include "strobed/exporters/memory/memory.h"
 #include "strobed/exporters/otlp_http/otlp_http.h"
+#include "strobed/exporters/prometheus/prometheus.h"
 #include "strobed/pipeline/plugin_registry.h"
 #include "strobed/processors/adaptive_sampler/adaptive_sampler.h"
 #include "strobed/processors/batch/batch.h"
@@ -29,6 +30,7 @@ void RegisterBuiltinPlugins(PluginRegistry& registry) {
   exporters::RegisterDebugExporter(registry);
   exporters::RegisterMemoryExporter(registry);
   exporters::RegisterOtlpHttpExporter(registry);
+  exporters::RegisterPrometheusExporter(registry);
   stream::RegisterStreamExporter(registry);
   trace::RegisterTraceExporter(registry);
 }

@@ -1,0 +1,797 @@
+#include "strobed/exporters/prometheus/prometheus.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <limits>
+#include <utility>
+
+#include "strobe/base/check.h"
+#include "strobe/base/clock.h"
+#include "strobe/metrics/registry.h"
+#include "strobed/exporters/prometheus/naming.h"
+
+namespace strobed::exporters {
+namespace {
+
+using prometheus::BuildMetricName;
+using prometheus::NameKind;
+using prometheus::SanitizeLabelName;
+using strobe::snapshot::Label;
+
+constexpr const char* kDropReasons[] = {"series_limit", "type_conflict", "invalid"};
+// Exponential buckets kept per side; wider deltas are downscaled until they fit.
+constexpr int64_t kMaxExpBuckets = 4096;
+// Buckets of the approximate exponential view of explicit histograms (JSON percentiles).
+constexpr int64_t kMaxApproxBuckets = 1024;
+
+std::string DoubleText(double v) {
+  char buf[32];
+  auto r = std::to_chars(buf, buf + sizeof(buf), v);
+  return std::string(buf, r.ptr);
+}
+
+std::string ValueText(const event::Value& v) {
+  switch (v.type()) {
+    case event::ValueType::kString:
+      return std::string(v.AsString());
+    case event::ValueType::kBool:
+      return v.AsBool() ? "true" : "false";
+    case event::ValueType::kInt:
+      return std::to_string(v.AsInt());
+    case event::ValueType::kDouble:
+      return DoubleText(v.AsDouble());
+    default:
+      return v.ToString();
+  }
+}
+
+// Sorts by name and joins the values of equal names with ';' (names that collided after
+// sanitising), keeping the attribute order among them.
+void Normalize(std::vector<Label>* labels) {
+  std::stable_sort(labels->begin(), labels->end(),
+                   [](const Label& a, const Label& b) { return a.name < b.name; });
+  size_t out = 0;
+  for (size_t i = 0; i < labels->size(); ++i) {
+    if (out > 0 && (*labels)[out - 1].name == (*labels)[i].name) {
+      (*labels)[out - 1].value += ";" + (*labels)[i].value;
+      continue;
+    }
+    if (out != i) (*labels)[out] = std::move((*labels)[i]);
+    ++out;
+  }
+  labels->resize(out);
+}
+
+std::string LabelKey(const std::vector<Label>& labels) {
+  std::string key;
+  for (const Label& l : labels) {
+    key += std::to_string(l.name.size()) + ":" + l.name;
+    key += std::to_string(l.value.size()) + ":" + l.value;
+  }
+  return key;
+}
+
+// Upper boundary base^(index+1) of exponential bucket `index` at `scale`.
+double ExpUpper(int32_t scale, int64_t index) {
+  return std::exp2(static_cast<double>(index + 1) * std::ldexp(1.0, -scale));
+}
+
+// The bucket holding v > 0 at `scale`: base^i < v <= base^(i+1).
+int64_t ExpIndex(int32_t scale, double v) {
+  return static_cast<int64_t>(std::ceil(std::log2(v) * std::ldexp(1.0, scale))) - 1;
+}
+
+uint64_t Total(const std::vector<uint64_t>& v) {
+  uint64_t t = 0;
+  for (uint64_t c : v) t += c;
+  return t;
+}
+
+}  // namespace
+
+PrometheusExporter::PrometheusExporter(PrometheusExporterOptions options)
+    : options_(std::move(options)),
+      registry_(options_.metrics != nullptr ? *options_.metrics
+                                            : strobe::metrics::Registry::Default()),
+      clock_(options_.clock != nullptr ? *options_.clock : pipeline::Clock::Steady()),
+      keys_(options_.keys != nullptr ? *options_.keys : event::KeyTable::Global()) {
+  auto dropped = registry_.AddCounterFamily(
+      {"strobe_exporter_prometheus_dropped_points_total",
+       "Metric points the prometheus exporter did not keep, by reason (series_limit, "
+       "type_conflict, invalid).",
+       ""},
+      {"exporter", "reason"});
+  auto expired = registry_.AddCounterFamily(
+      {"strobe_exporter_prometheus_expired_series_total",
+       "Series removed because no point updated them for metric_expiration.", ""},
+      {"exporter"});
+  auto series = registry_.AddGaugeFamily(
+      {"strobe_exporter_prometheus_series", "Series the prometheus exporter exposes.", ""},
+      {"exporter"});
+  // Registration of fixed, valid names only fails on a programming error.
+  STROBE_CHECK(dropped.ok() && expired.ok() && series.ok());
+  for (size_t i = 0; i < 3; ++i) {
+    dropped_[i] = &(*dropped)->With({{"exporter", options_.name}, {"reason", kDropReasons[i]}});
+  }
+  expired_ = &(*expired)->With({{"exporter", options_.name}});
+  series_gauge_ = &(*series)->With({{"exporter", options_.name}});
+  // Interned once so lookups are integer compares.
+  for (const char* k : {"service.name", "service.namespace", "service.instance.id", "quantile"}) {
+    (void)keys_.Intern(k);
+  }
+}
+
+strobe::Result<std::unique_ptr<PrometheusExporter>> PrometheusExporter::Create(
+    PrometheusExporterOptions options) {
+  if (options.max_series == 0) {
+    return strobe::InvalidArgument("prometheus exporter: max_series must be > 0");
+  }
+  std::unique_ptr<PrometheusExporter> e(new PrometheusExporter(std::move(options)));
+  PrometheusExporter* raw = e.get();
+  STROBE_RETURN_IF_ERROR(e->registry_.AddCollector("exporter/" + e->options_.name,
+                                                   [raw](strobe::snapshot::Snapshot& out) {
+                                                     std::lock_guard lock(raw->mu_);
+                                                     raw->CollectLocked(out);
+                                                   }));
+  e->collector_registered_ = true;
+  return e;
+}
+
+PrometheusExporter::~PrometheusExporter() { (void)Shutdown(std::chrono::milliseconds(0)); }
+
+strobe::Status PrometheusExporter::Shutdown(std::chrono::milliseconds /*deadline*/) {
+  if (collector_registered_) {
+    collector_registered_ = false;
+    (void)registry_.RemoveCollector("exporter/" + options_.name);
+  }
+  series_gauge_->Set(0);
+  return strobe::OkStatus();
+}
+
+void PrometheusExporter::Drop(DropReason reason) { dropped_[static_cast<size_t>(reason)]->Inc(); }
+
+uint64_t PrometheusExporter::Dropped(DropReason reason) const {
+  return dropped_[static_cast<size_t>(reason)]->Value();
+}
+
+size_t PrometheusExporter::SeriesCount() const {
+  std::lock_guard lock(mu_);
+  return series_count_;
+}
+
+strobe::snapshot::Snapshot PrometheusExporter::Collect() {
+  strobe::snapshot::Snapshot out;
+  out.timestamp_unix_ns = strobe::WallNowNs();
+  std::lock_guard lock(mu_);
+  CollectLocked(out);
+  return out;
+}
+
+pipeline::ExportResult PrometheusExporter::Export(const event::Batch& batch) noexcept {
+  if (batch.metrics().empty()) return pipeline::ExportResult::kOk;
+  const uint64_t now = clock_.NowNs();
+  std::lock_guard lock(mu_);
+  const event::Resource* last_resource = nullptr;
+  for (const event::MetricPoint& p : batch.metrics()) {
+    if (options_.target_info && p.resource != nullptr && p.resource != last_resource) {
+      last_resource = p.resource;
+      FoldTargetInfo(*p.resource, now);
+    }
+    FoldPoint(p, now);
+  }
+  const uint64_t every =
+      std::min<uint64_t>(1'000'000'000, static_cast<uint64_t>(options_.metric_expiration.count()));
+  if (options_.metric_expiration.count() > 0 && now - last_expiry_ns_ >= every) {
+    ExpireLocked(now);
+  }
+  series_gauge_->Set(static_cast<double>(series_count_));
+  return pipeline::ExportResult::kOk;
+}
+
+void PrometheusExporter::ResourceLabels(const event::Resource* r, std::vector<Label>* out,
+                                        bool all) const {
+  if (r == nullptr) return;
+  const auto name_key = keys_.Find("service.name");
+  const auto ns_key = keys_.Find("service.namespace");
+  const auto instance_key = keys_.Find("service.instance.id");
+  std::string name, ns, instance;
+  bool has_name = false, has_instance = false;
+  for (const event::Attribute& a : r->attributes) {
+    if (name_key && a.key == *name_key) {
+      name = ValueText(a.value);
+      has_name = true;
+    } else if (ns_key && a.key == *ns_key) {
+      ns = ValueText(a.value);
+    } else if (instance_key && a.key == *instance_key) {
+      instance = ValueText(a.value);
+      has_instance = true;
+    } else if (all) {
+      out->push_back({SanitizeLabelName(keys_.Name(a.key)), ValueText(a.value)});
+    }
+  }
+  if (has_name) out->push_back({"job", ns.empty() ? name : ns + "/" + name});
+  if (has_instance) out->push_back({"instance", instance});
+}
+
+std::vector<Label> PrometheusExporter::Labels(const event::MetricPoint& p, bool drop_quantile,
+                                              std::string* quantile) const {
+  std::vector<Label> labels;
+  labels.reserve(p.labels.size() + 2);
+  const auto quantile_key = keys_.Find("quantile");
+  for (const event::Attribute& a : p.labels) {
+    if (drop_quantile && quantile_key && a.key == *quantile_key) {
+      *quantile = ValueText(a.value);
+      continue;
+    }
+    std::string name = SanitizeLabelName(keys_.Name(a.key));
+    if (name == "job" || name == "instance") name = "exported_" + name;
+    labels.push_back({std::move(name), ValueText(a.value)});
+  }
+  std::vector<Label> resource;
+  ResourceLabels(p.resource, &resource, options_.resource_to_telemetry_conversion);
+  for (Label& l : resource) {
+    const bool taken =
+        std::any_of(labels.begin(), labels.end(), [&](const Label& x) { return x.name == l.name; });
+    if (!taken || l.name == "job" || l.name == "instance") labels.push_back(std::move(l));
+  }
+  Normalize(&labels);
+  return labels;
+}
+
+void PrometheusExporter::FoldTargetInfo(const event::Resource& r, uint64_t now_ns) {
+  std::vector<Label> labels;
+  ResourceLabels(&r, &labels, true);
+  const size_t identifying =
+      static_cast<size_t>(std::count_if(labels.begin(), labels.end(), [](const Label& l) {
+        return l.name == "job" || l.name == "instance";
+      }));
+  if (labels.size() == identifying) return;  // nothing beyond job/instance
+  Normalize(&labels);
+  auto [s, fresh] =
+      FindOrCreate("target_info", Kind::kGauge, "Target metadata", "", std::move(labels), now_ns);
+  (void)fresh;
+  if (s != nullptr) s->value = 1;
+}
+
+std::pair<PrometheusExporter::Series*, bool> PrometheusExporter::FindOrCreate(
+    const std::string& family, Kind kind, std::string_view help, std::string_view unit,
+    std::vector<Label> labels, uint64_t now_ns) {
+  auto fit = families_.find(family);
+  if (fit != families_.end() && fit->second.kind != kind) {
+    Drop(DropReason::kTypeConflict);
+    return {nullptr, false};
+  }
+  const std::string key = LabelKey(labels);
+  if (fit != families_.end()) {
+    auto sit = fit->second.series.find(key);
+    if (sit != fit->second.series.end()) {
+      sit->second.updated_ns = now_ns;
+      return {&sit->second, false};
+    }
+  }
+  if (series_count_ >= options_.max_series) {
+    Drop(DropReason::kSeriesLimit);
+    return {nullptr, false};
+  }
+  if (fit == families_.end()) {
+    FamilyState f;
+    f.kind = kind;
+    f.help = std::string(help);
+    f.unit = std::string(unit);
+    fit = families_.emplace(family, std::move(f)).first;
+  }
+  Series& s = fit->second.series[key];
+  s.labels = std::move(labels);
+  s.updated_ns = now_ns;
+  s.created_unix_ns = strobe::WallNowNs();
+  ++series_count_;
+  return {&s, true};
+}
+
+void PrometheusExporter::Erase(const std::string& family, const std::vector<Label>& labels) {
+  auto fit = families_.find(family);
+  if (fit == families_.end()) return;
+  if (fit->second.series.erase(LabelKey(labels)) == 0) return;
+  --series_count_;
+  if (fit->second.series.empty()) {
+    std::erase_if(summaries_, [&](const auto& e) { return e.second == family; });
+    families_.erase(fit);
+  }
+}
+
+void PrometheusExporter::ExpireLocked(uint64_t now_ns) {
+  last_expiry_ns_ = now_ns;
+  if (options_.metric_expiration.count() <= 0) return;
+  const auto limit = static_cast<uint64_t>(options_.metric_expiration.count());
+  for (auto fit = families_.begin(); fit != families_.end();) {
+    auto& series = fit->second.series;
+    const size_t removed =
+        std::erase_if(series, [&](const auto& e) { return now_ns - e.second.updated_ns > limit; });
+    if (removed > 0) {
+      series_count_ -= removed;
+      expired_->Add(removed);
+    }
+    if (series.empty()) {
+      const std::string& name = fit->first;
+      std::erase_if(summaries_, [&](const auto& e) { return e.second == name; });
+      fit = families_.erase(fit);
+    } else {
+      ++fit;
+    }
+  }
+}
+
+namespace {
+
+void Downscale(int32_t by, int32_t* offset, std::vector<uint64_t>* counts) {
+  if (by <= 0 || counts->empty()) return;
+  const int64_t first = static_cast<int64_t>(*offset) >> by;
+  const int64_t last =
+      (static_cast<int64_t>(*offset) + static_cast<int64_t>(counts->size()) - 1) >> by;
+  std::vector<uint64_t> out(static_cast<size_t>(last - first + 1), 0);
+  for (size_t i = 0; i < counts->size(); ++i) {
+    const int64_t idx = (static_cast<int64_t>(*offset) + static_cast<int64_t>(i)) >> by;
+    out[static_cast<size_t>(idx - first)] += (*counts)[i];
+  }
+  *offset = static_cast<int32_t>(first);
+  *counts = std::move(out);
+}
+
+void AddInto(int32_t offset, std::span<const uint64_t> add, int32_t* dst_offset,
+             std::vector<uint64_t>* dst) {
+  if (add.empty()) return;
+  if (dst->empty()) {
+    *dst_offset = offset;
+    dst->assign(add.begin(), add.end());
+    return;
+  }
+  const int64_t first = std::min<int64_t>(offset, *dst_offset);
+  const int64_t last = std::max<int64_t>(offset + static_cast<int64_t>(add.size()),
+                                         *dst_offset + static_cast<int64_t>(dst->size()));
+  std::vector<uint64_t> out(static_cast<size_t>(last - first), 0);
+  for (size_t i = 0; i < dst->size(); ++i)
+    out[static_cast<size_t>(*dst_offset - first) + i] = (*dst)[i];
+  for (size_t i = 0; i < add.size(); ++i) out[static_cast<size_t>(offset - first) + i] += add[i];
+  *dst_offset = static_cast<int32_t>(first);
+  *dst = std::move(out);
+}
+
+int64_t Width(int32_t offset_a, size_t size_a, int32_t offset_b, size_t size_b) {
+  if (size_a == 0 && size_b == 0) return 0;
+  if (size_a == 0) return static_cast<int64_t>(size_b);
+  if (size_b == 0) return static_cast<int64_t>(size_a);
+  return std::max<int64_t>(offset_a + static_cast<int64_t>(size_a),
+                           offset_b + static_cast<int64_t>(size_b)) -
+         std::min<int64_t>(offset_a, offset_b);
+}
+
+}  // namespace
+
+void PrometheusExporter::FoldPoint(const event::MetricPoint& p, uint64_t now_ns) {
+  const std::string& ns = options_.name_space;
+  const bool suffixes = options_.add_metric_suffixes;
+  const bool no_value = (p.flags & 1u) != 0;  // DataPointFlags.NO_RECORDED_VALUE
+  switch (p.type) {
+    case event::MetricType::kGauge: {
+      std::string quantile;
+      std::vector<Label> labels = Labels(p, true, &quantile);
+      if (!quantile.empty()) {
+        // A summary quantile (see the header).
+        double q = 0;
+        auto r = std::from_chars(quantile.data(), quantile.data() + quantile.size(), q);
+        if (r.ec != std::errc() || !(q >= 0 && q <= 1)) {
+          Drop(DropReason::kInvalid);
+          return;
+        }
+        const prometheus::MetricName n =
+            BuildMetricName(p.name, p.unit, NameKind::kOther, ns, suffixes);
+        if (no_value) {
+          Erase(n.name, labels);
+          return;
+        }
+        auto [s, fresh] =
+            FindOrCreate(n.name, Kind::kSummary, p.description, n.unit, std::move(labels), now_ns);
+        if (s == nullptr) return;
+        summaries_[std::string(p.name)] = n.name;
+        if (fresh && p.start_time_ns != 0) s->created_unix_ns = p.start_time_ns;
+        s->quantiles[q] = p.Number();
+        return;
+      }
+      const prometheus::MetricName n =
+          BuildMetricName(p.name, p.unit, NameKind::kGauge, ns, suffixes);
+      if (no_value) {
+        Erase(n.name, labels);
+        return;
+      }
+      auto [s, fresh] =
+          FindOrCreate(n.name, Kind::kGauge, p.description, n.unit, std::move(labels), now_ns);
+      (void)fresh;
+      if (s != nullptr) s->value = p.Number();
+      return;
+    }
+    case event::MetricType::kSum: {
+      if (p.temporality == event::Temporality::kUnspecified) {
+        Drop(DropReason::kInvalid);
+        return;
+      }
+      const bool cumulative = p.temporality == event::Temporality::kCumulative;
+      std::vector<Label> labels = Labels(p, false, nullptr);
+      // The _sum / _count of a summary the decoder split up.
+      if (p.is_monotonic && cumulative) {
+        for (std::string_view suffix : {std::string_view("_sum"), std::string_view("_count")}) {
+          if (!p.name.ends_with(suffix)) continue;
+          auto it = summaries_.find(p.name.substr(0, p.name.size() - suffix.size()));
+          if (it == summaries_.end()) continue;
+          const std::string family = it->second;
+          if (no_value) {
+            Erase(family, labels);
+            return;
+          }
+          const std::string unit = families_.at(family).unit;
+          auto [s, fresh] =
+              FindOrCreate(family, Kind::kSummary, p.description, unit, std::move(labels), now_ns);
+          if (s == nullptr) return;
+          if (fresh && p.start_time_ns != 0) s->created_unix_ns = p.start_time_ns;
+          if (suffix == "_sum") {
+            s->sum = p.Number();
+          } else {
+            s->count = p.is_int ? static_cast<uint64_t>(std::max<int64_t>(0, p.int_value))
+                                : static_cast<uint64_t>(std::max(0.0, p.double_value));
+          }
+          return;
+        }
+      }
+      const Kind kind = p.is_monotonic ? Kind::kCounter : Kind::kGauge;
+      const prometheus::MetricName n = BuildMetricName(
+          p.name, p.unit, p.is_monotonic ? NameKind::kCounter : NameKind::kGauge, ns, suffixes);
+      if (no_value) {
+        Erase(n.name, labels);
+        return;
+      }
+      const double v = p.Number();
+      if (p.is_monotonic && !cumulative && v < 0) {
+        Drop(DropReason::kInvalid);
+        return;
+      }
+      auto [s, fresh] =
+          FindOrCreate(n.name, kind, p.description, n.unit, std::move(labels), now_ns);
+      if (s == nullptr) return;
+      if (fresh && p.start_time_ns != 0) s->created_unix_ns = p.start_time_ns;
+      if (cumulative) {
+        // A cumulative stream restarted (new start time): its new value is the new total.
+        if (!fresh && p.start_time_ns != 0 && p.start_time_ns != s->start_ns) {
+          s->created_unix_ns = p.start_time_ns;
+        }
+        s->value = v;
+      } else {
+        s->value += v;
+      }
+      s->start_ns = p.start_time_ns;
+      return;
+    }
+    case event::MetricType::kHistogram: {
+      const event::HistogramData* h = p.histogram;
+      if (h == nullptr || p.temporality == event::Temporality::kUnspecified ||
+          (!h->bucket_counts.empty() && h->bucket_counts.size() != h->explicit_bounds.size() + 1)) {
+        Drop(DropReason::kInvalid);
+        return;
+      }
+      for (size_t i = 1; i < h->explicit_bounds.size(); ++i) {
+        if (!(h->explicit_bounds[i] > h->explicit_bounds[i - 1])) {
+          Drop(DropReason::kInvalid);
+          return;
+        }
+      }
+      std::vector<Label> labels = Labels(p, false, nullptr);
+      const prometheus::MetricName n =
+          BuildMetricName(p.name, p.unit, NameKind::kOther, ns, suffixes);
+      if (no_value) {
+        Erase(n.name, labels);
+        return;
+      }
+      auto [s, fresh] =
+          FindOrCreate(n.name, Kind::kHistogram, p.description, n.unit, std::move(labels), now_ns);
+      if (s == nullptr) return;
+      if (fresh && p.start_time_ns != 0) s->created_unix_ns = p.start_time_ns;
+      const bool delta = p.temporality == event::Temporality::kDelta;
+      std::vector<uint64_t> counts(h->bucket_counts.begin(), h->bucket_counts.end());
+      if (counts.empty()) counts.assign(h->explicit_bounds.size() + 1, 0);
+      if (h->bucket_counts.empty()) counts.back() = h->count;  // no buckets: all in +Inf
+      const bool same_bounds = std::equal(s->bounds.begin(), s->bounds.end(),
+                                          h->explicit_bounds.begin(), h->explicit_bounds.end());
+      if (delta && !fresh && same_bounds && s->bucket_counts.size() == counts.size()) {
+        for (size_t i = 0; i < counts.size(); ++i) s->bucket_counts[i] += counts[i];
+        s->count += h->count;
+        s->sum += h->sum;
+        if (h->has_min_max) {
+          s->min = s->has_min_max ? std::min(s->min, h->min) : h->min;
+          s->max = s->has_min_max ? std::max(s->max, h->max) : h->max;
+          s->has_min_max = true;
+        }
+      } else {
+        if (delta && !fresh) s->created_unix_ns = strobe::WallNowNs();  // bounds changed
+        s->bounds.assign(h->explicit_bounds.begin(), h->explicit_bounds.end());
+        s->bucket_counts = std::move(counts);
+        s->count = h->count;
+        s->sum = h->sum;
+        s->min = h->min;
+        s->max = h->max;
+        s->has_min_max = h->has_min_max;
+      }
+      return;
+    }
+    case event::MetricType::kExponentialHistogram: {
+      const event::ExponentialHistogramData* h = p.exp_histogram;
+      if (h == nullptr || p.temporality == event::Temporality::kUnspecified || h->scale < -10 ||
+          h->scale > 20) {
+        Drop(DropReason::kInvalid);
+        return;
+      }
+      std::vector<Label> labels = Labels(p, false, nullptr);
+      const prometheus::MetricName n =
+          BuildMetricName(p.name, p.unit, NameKind::kOther, ns, suffixes);
+      if (no_value) {
+        Erase(n.name, labels);
+        return;
+      }
+      auto [s, fresh] = FindOrCreate(n.name, Kind::kExpHistogram, p.description, n.unit,
+                                     std::move(labels), now_ns);
+      if (s == nullptr) return;
+      if (fresh && p.start_time_ns != 0) s->created_unix_ns = p.start_time_ns;
+      const bool merge = p.temporality == event::Temporality::kDelta && !fresh;
+      if (!merge) {
+        s->scale = h->scale;
+        s->positive = {h->positive.offset, {h->positive.counts.begin(), h->positive.counts.end()}};
+        s->negative = {h->negative.offset, {h->negative.counts.begin(), h->negative.counts.end()}};
+        s->zero_count = h->zero_count;
+        s->zero_threshold = h->zero_threshold;
+        s->count = h->count;
+        s->sum = h->sum;
+        s->min = h->min;
+        s->max = h->max;
+        s->has_min_max = h->has_min_max;
+      } else {
+        ExpSide pos{h->positive.offset, {h->positive.counts.begin(), h->positive.counts.end()}};
+        ExpSide neg{h->negative.offset, {h->negative.counts.begin(), h->negative.counts.end()}};
+        const int32_t target = std::min(s->scale, h->scale);
+        Downscale(s->scale - target, &s->positive.offset, &s->positive.counts);
+        Downscale(s->scale - target, &s->negative.offset, &s->negative.counts);
+        Downscale(h->scale - target, &pos.offset, &pos.counts);
+        Downscale(h->scale - target, &neg.offset, &neg.counts);
+        s->scale = target;
+        AddInto(pos.offset, pos.counts, &s->positive.offset, &s->positive.counts);
+        AddInto(neg.offset, neg.counts, &s->negative.offset, &s->negative.counts);
+        s->zero_count += h->zero_count;
+        s->zero_threshold = std::max(s->zero_threshold, h->zero_threshold);
+        s->count += h->count;
+        s->sum += h->sum;
+        if (h->has_min_max) {
+          s->min = s->has_min_max ? std::min(s->min, h->min) : h->min;
+          s->max = s->has_min_max ? std::max(s->max, h->max) : h->max;
+          s->has_min_max = true;
+        }
+      }
+      // Untrusted widths: keep each side within kMaxExpBuckets by lowering the resolution.
+      while (s->scale > -10 &&
+             (Width(s->positive.offset, s->positive.counts.size(), 0, 0) > kMaxExpBuckets ||
+              Width(s->negative.offset, s->negative.counts.size(), 0, 0) > kMaxExpBuckets)) {
+        Downscale(1, &s->positive.offset, &s->positive.counts);
+        Downscale(1, &s->negative.offset, &s->negative.counts);
+        --s->scale;
+      }
+      return;
+    }
+  }
+}
+
+namespace {
+
+// The approximate exponential view of a classic histogram, for the JSON API's percentiles:
+// each bucket's observations are placed at its upper bound (the +Inf bucket's at `max`);
+// buckets at or below 0 count as zero.
+void ApproximateExp(const std::vector<double>& bounds, const std::vector<uint64_t>& counts,
+                    double max, strobe::snapshot::HistogramValue* h) {
+  std::vector<std::pair<double, uint64_t>> at;
+  for (size_t i = 0; i < counts.size(); ++i) {
+    if (counts[i] == 0) continue;
+    const double v =
+        i < bounds.size() ? bounds[i] : std::max(max, bounds.empty() ? 0 : bounds.back());
+    if (v > 0 && std::isfinite(v)) {
+      at.emplace_back(v, counts[i]);
+    } else {
+      h->zero_count += counts[i];
+    }
+  }
+  if (at.empty()) return;
+  int32_t scale = 3;
+  while (scale > -10 && ExpIndex(scale, at.back().first) - ExpIndex(scale, at.front().first) >=
+                            kMaxApproxBuckets) {
+    --scale;
+  }
+  h->scale = scale;
+  const int64_t first = ExpIndex(scale, at.front().first);
+  h->positive_offset = static_cast<int32_t>(first);
+  h->positive_counts.assign(static_cast<size_t>(ExpIndex(scale, at.back().first) - first + 1), 0);
+  for (const auto& [v, c] : at)
+    h->positive_counts[static_cast<size_t>(ExpIndex(scale, v) - first)] += c;
+}
+
+}  // namespace
+
+void PrometheusExporter::CollectLocked(strobe::snapshot::Snapshot& out) {
+  if (options_.metric_expiration.count() > 0) ExpireLocked(clock_.NowNs());
+  series_gauge_->Set(static_cast<double>(series_count_));
+  using strobe::snapshot::MetricType;
+  out.families.reserve(out.families.size() + families_.size());
+  for (const auto& [name, f] : families_) {
+    strobe::snapshot::Family& fam = out.families.emplace_back();
+    fam.name = name;
+    fam.help = f.help;
+    fam.unit = f.unit;
+    switch (f.kind) {
+      case Kind::kGauge:
+        fam.type = MetricType::kGauge;
+        break;
+      case Kind::kCounter:
+        fam.type = MetricType::kCounter;
+        break;
+      case Kind::kHistogram:
+      case Kind::kExpHistogram:
+        fam.type = MetricType::kHistogram;
+        break;
+      case Kind::kSummary:
+        fam.type = MetricType::kSummary;
+        break;
+    }
+    fam.points.reserve(f.series.size());
+    for (const auto& [key, s] : f.series) {
+      strobe::snapshot::Point& pt = fam.points.emplace_back();
+      pt.labels = s.labels;
+      pt.created_unix_ns = s.created_unix_ns;
+      pt.value = s.value;
+      strobe::snapshot::HistogramValue& h = pt.histogram;
+      h.count = s.count;
+      h.sum = s.sum;
+      if (f.kind == Kind::kHistogram) {
+        h.bounds = s.bounds;
+        h.bucket_counts = s.bucket_counts;
+        if (s.has_min_max) {
+          h.min = s.min;
+          h.max = s.max;
+        } else {
+          // Edges of the populated buckets.
+          size_t lo = 0, hi = 0;
+          bool any = false;
+          for (size_t i = 0; i < s.bucket_counts.size(); ++i) {
+            if (s.bucket_counts[i] == 0) continue;
+            if (!any) lo = i;
+            hi = i;
+            any = true;
+          }
+          if (any && !s.bounds.empty()) {
+            h.min = lo == 0 ? std::min(0.0, s.bounds[0]) : s.bounds[lo - 1];
+            h.max = hi < s.bounds.size() ? s.bounds[hi] : s.bounds.back();
+          }
+        }
+        ApproximateExp(s.bounds, s.bucket_counts, h.max, &h);
+      } else if (f.kind == Kind::kExpHistogram) {
+        // Classic buckets from the exponential ones, ascending: negative buckets (largest
+        // index first), the zero bucket, positive buckets.
+        auto push = [&](double bound, uint64_t c) {
+          if (!h.bounds.empty() && !(bound > h.bounds.back())) {
+            h.bucket_counts.back() += c;
+            return;
+          }
+          if (!std::isfinite(bound)) {
+            h.bucket_counts.resize(h.bounds.size() + 1, 0);
+            h.bucket_counts.back() += c;  // +Inf
+            return;
+          }
+          h.bounds.push_back(bound);
+          h.bucket_counts.push_back(c);
+        };
+        const auto& neg = s.negative;
+        for (size_t i = neg.counts.size(); i-- > 0;) {
+          const int64_t idx = neg.offset + static_cast<int64_t>(i);
+          push(-ExpUpper(s.scale, idx - 1), neg.counts[i]);  // -base^idx
+        }
+        if (s.zero_count > 0 || !neg.counts.empty()) push(s.zero_threshold, s.zero_count);
+        const auto& pos = s.positive;
+        for (size_t i = 0; i < pos.counts.size(); ++i) {
+          push(ExpUpper(s.scale, pos.offset + static_cast<int64_t>(i)), pos.counts[i]);
+        }
+        h.bucket_counts.resize(h.bounds.size() + 1, 0);
+        // The exponential view (JSON percentiles): negatives count as zero.
+        h.scale = s.scale;
+        h.zero_count = s.zero_count + Total(neg.counts);
+        h.positive_offset = pos.offset;
+        h.positive_counts = pos.counts;
+        if (s.has_min_max) {
+          h.min = s.min;
+          h.max = s.max;
+        } else if (h.count > 0) {
+          h.min =
+              neg.counts.empty()
+                  ? (s.zero_count > 0 || pos.counts.empty() ? 0 : ExpUpper(s.scale, pos.offset - 1))
+                  : -ExpUpper(s.scale, neg.offset + static_cast<int64_t>(neg.counts.size()) - 1);
+          h.max =
+              pos.counts.empty()
+                  ? (s.zero_count > 0 || neg.counts.empty() ? 0
+                                                            : -ExpUpper(s.scale, neg.offset - 1))
+                  : ExpUpper(s.scale, pos.offset + static_cast<int64_t>(pos.counts.size()) - 1);
+        }
+      } else if (f.kind == Kind::kSummary) {
+        for (const auto& [q, v] : s.quantiles) h.quantiles.push_back({q, v});
+        if (!s.quantiles.empty()) {
+          h.min = s.quantiles.begin()->second;
+          h.max = s.quantiles.rbegin()->second;
+        }
+      }
+      if (h.min > h.max) std::swap(h.min, h.max);
+    }
+  }
+}
+
+void RegisterPrometheusExporter(pipeline::PluginRegistry& registry) {
+  using pipeline::OptionType;
+  STROBE_CHECK(
+      registry
+          .AddExporter({
+              .type = "prometheus",
+              .description =
+                  "Keeps the latest value of every metric series (OTLP gauge, sum, histogram, "
+                  "exponential histogram, summary) and exposes them on the daemon's /metrics "
+                  "(Prometheus text / OpenMetrics) and /api/v1/metrics.",
+              .signals = event::kSignalMetrics,
+              .options =
+                  {
+                      {"max_series", OptionType::kInt, "10000",
+                       "series kept; points of further series are dropped (counted)"},
+                      {"metric_expiration", OptionType::kDuration, "5m",
+                       "remove a series not updated for this long (0 = never)"},
+                      {"namespace", OptionType::kString, "", "prefix of every metric name"},
+                      {"add_metric_suffixes", OptionType::kBool, "true",
+                       "append unit suffixes (`_seconds`, `_bytes`) to names"},
+                      {"resource_to_telemetry_conversion", OptionType::kBool, "false",
+                       "copy every resource attribute onto each series as a label"},
+                      {"target_info", OptionType::kBool, "true",
+                       "expose resource attributes as a target_info gauge per job/instance"},
+                  },
+              .create = [](const pipeline::ComponentContext& ctx)
+                  -> strobe::Result<std::unique_ptr<pipeline::Exporter>> {
+                PrometheusExporterOptions o;
+                o.name = ctx.id.ToString();
+                const int64_t max_series = ctx.options.GetInt("max_series");
+                if (max_series <= 0) {
+                  return strobe::InvalidArgument(ctx.options.Where("max_series") +
+                                                 ": prometheus.max_series must be > 0");
+                }
+                o.max_series = static_cast<size_t>(max_series);
+                o.metric_expiration = ctx.options.GetDuration("metric_expiration");
+                if (o.metric_expiration.count() < 0) {
+                  return strobe::InvalidArgument(ctx.options.Where("metric_expiration") +
+                                                 ": prometheus.metric_expiration must be >= 0");
+                }
+                o.name_space = ctx.options.GetString("namespace");
+                if (!o.name_space.empty() &&
+                    prometheus::SanitizeMetricName(o.name_space) != o.name_space) {
+                  return strobe::InvalidArgument(
+                      ctx.options.Where("namespace") + ": prometheus.namespace '" + o.name_space +
+                      "' is not a valid metric name prefix ([a-zA-Z_:][a-zA-Z0-9_:]*)");
+                }
+                o.add_metric_suffixes = ctx.options.GetBool("add_metric_suffixes");
+                o.resource_to_telemetry_conversion =
+                    ctx.options.GetBool("resource_to_telemetry_conversion");
+                o.target_info = ctx.options.GetBool("target_info");
+                o.clock = &ctx.clock;
+                o.keys = &ctx.keys;
+                auto e = PrometheusExporter::Create(std::move(o));
+                if (!e.ok()) return e.status();
+                return std::unique_ptr<pipeline::Exporter>(std::move(*e));
+              },
+          })
+          .ok());
+}
+
+}  // namespace strobed::exporters

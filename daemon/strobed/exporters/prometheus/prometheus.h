@@ -1,0 +1,182 @@
+#pragma once
+
+// The `prometheus` exporter: keeps the latest state of every metric series that reaches it
+// (OTLP metric points decoded by the otlp_http receiver, or any receiver's metric events) and
+// shows it on the daemon's /metrics — Prometheus text or OpenMetrics, as negotiated — and in
+// /api/v1/metrics, through a collector on the metrics registry (Registry::AddCollector).
+//
+// Mapping (OpenTelemetry "Prometheus and OpenMetrics Compatibility"; docs/otlp.md has the
+// table):
+//   gauge                               → gauge
+//   sum, monotonic, cumulative          → counter (`_total`), `_created` from start_time
+//   sum, monotonic, delta               → counter: deltas added to a cumulative value
+//   sum, not monotonic (either)         → gauge (deltas added up)
+//   histogram (explicit bounds)         → histogram with the point's `le` buckets, `_sum`,
+//                                          `_count`; deltas added bucket by bucket (a change
+//                                          of bounds restarts the series)
+//   exponential histogram               → histogram whose `le` bounds are the exponential
+//                                          bucket boundaries of the populated buckets (negative
+//                                          buckets as negative bounds, the zero bucket as
+//                                          le=zero_threshold); deltas merged (downscaled to the
+//                                          coarser scale); the JSON API's percentiles count
+//                                          negative observations as 0
+//   summary                             → summary (quantiles, `_sum`, `_count`). The decoder
+//                                          hands a summary over as gauges with a `quantile`
+//                                          label plus `<name>_sum` / `<name>_count` sums
+//                                          (otlp_decode.h); this exporter reassembles them: a
+//                                          gauge point carrying a `quantile` label is a summary
+//                                          quantile, and the `_sum`/`_count` sums of a known
+//                                          summary fill its sum and count.
+// Names: naming.h (sanitised, unit suffix, namespace). Labels: the point's attributes
+// (sanitised names; values as strings, non-strings in their JSON-like text; names that
+// collide after sanitising get their values joined with `;`), plus from the resource `job`
+// (service.namespace/service.name) and `instance` (service.instance.id); a point attribute
+// named job or instance becomes exported_job / exported_instance. Other resource attributes go
+// to one `target_info` gauge per job/instance (value 1), or onto every series with
+// `resource_to_telemetry_conversion`. A point flagged "no recorded value" removes its series.
+//
+// Bounds: at most `max_series` series (target_info included); points of new series beyond it
+// are dropped. A series not updated for `metric_expiration` is removed (0 = never). Every drop
+// is counted in strobe_exporter_prometheus_dropped_points_total{exporter,reason} with reason
+// series_limit, type_conflict (the name is taken by another type), or invalid (a sum without
+// temporality, a negative delta of a monotonic sum, histogram buckets that do not match).
+// Also strobe_exporter_prometheus_series{exporter} and
+// strobe_exporter_prometheus_expired_series_total{exporter}.
+//
+// Thread class: Export runs on the pipeline worker thread; the collector runs on scraping
+// threads. One mutex guards the series table: Export holds it while folding a batch, the
+// collector while copying the table into snapshot structs; text is rendered after it is
+// released (by the registry, from the copies).
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "strobe/base/status.h"
+#include "strobe/base/thread_annotations.h"
+#include "strobe/metrics/counter.h"
+#include "strobe/metrics/family.h"
+#include "strobe/metrics/gauge.h"
+#include "strobe/snapshot/snapshot.h"
+#include "strobed/event/batch.h"
+#include "strobed/pipeline/clock.h"
+#include "strobed/pipeline/exporter.h"
+#include "strobed/pipeline/plugin_registry.h"
+
+namespace strobe::metrics {
+class Registry;
+}  // namespace strobe::metrics
+
+namespace strobed::exporters {
+
+struct PrometheusExporterOptions {
+  std::string name = "prometheus";  // component id: collector name and `exporter` label
+  size_t max_series = 10000;
+  std::chrono::nanoseconds metric_expiration = std::chrono::minutes(5);  // 0: never
+  std::string name_space;           // prefix of every name (`<namespace>_<name>`)
+  bool add_metric_suffixes = true;  // unit suffixes (naming.h)
+  bool resource_to_telemetry_conversion = false;
+  bool target_info = true;
+  strobe::metrics::Registry* metrics = nullptr;  // collector and self-metrics; nullptr: Default()
+  pipeline::Clock* clock = nullptr;              // expiration; nullptr: Clock::Steady()
+  event::KeyTable* keys = nullptr;               // attribute key names; nullptr: Global()
+};
+
+class PrometheusExporter final : public pipeline::Exporter {
+ public:
+  // Registers the collector. ALREADY_EXISTS when another exporter of the same name is live.
+  static strobe::Result<std::unique_ptr<PrometheusExporter>> Create(
+      PrometheusExporterOptions options);
+  ~PrometheusExporter() override;  // removes the collector (waits for a running scrape)
+
+  pipeline::ExportResult Export(const event::Batch& batch) noexcept override;
+  // Removes the collector: the series leave /metrics with the exporter.
+  strobe::Status Shutdown(std::chrono::milliseconds deadline) override;
+
+  // The current families, as the collector appends them (tests). Thread-safe.
+  strobe::snapshot::Snapshot Collect();
+  size_t SeriesCount() const;
+
+  enum class DropReason : uint8_t { kSeriesLimit = 0, kTypeConflict, kInvalid };
+  uint64_t Dropped(DropReason reason) const;
+
+ private:
+  enum class Kind : uint8_t { kGauge, kCounter, kHistogram, kExpHistogram, kSummary };
+  struct ExpSide {
+    int32_t offset = 0;
+    std::vector<uint64_t> counts;
+  };
+  struct Series {
+    std::vector<strobe::snapshot::Label> labels;  // sorted by name
+    uint64_t updated_ns = 0;                      // Clock time of the last point
+    uint64_t created_unix_ns = 0;
+    uint64_t start_ns = 0;  // start_time of the last point (delta continuity)
+    double value = 0;
+    // Histograms and summaries.
+    uint64_t count = 0;
+    double sum = 0;
+    double min = 0;
+    double max = 0;
+    bool has_min_max = false;
+    std::vector<double> bounds;
+    std::vector<uint64_t> bucket_counts;
+    int32_t scale = 0;
+    uint64_t zero_count = 0;
+    double zero_threshold = 0;
+    ExpSide positive;
+    ExpSide negative;
+    std::map<double, double> quantiles;
+  };
+  struct FamilyState {
+    Kind kind = Kind::kGauge;
+    std::string help;
+    std::string unit;
+    std::map<std::string, Series> series;  // by label key
+  };
+
+  explicit PrometheusExporter(PrometheusExporterOptions options);
+
+  void FoldPoint(const event::MetricPoint& p, uint64_t now_ns) STROBE_REQUIRES(mu_);
+  void FoldTargetInfo(const event::Resource& r, uint64_t now_ns) STROBE_REQUIRES(mu_);
+  // The series for (family, labels) and whether it was just created (absent and the limit
+  // allows); nullptr after counting a drop.
+  std::pair<Series*, bool> FindOrCreate(const std::string& family, Kind kind, std::string_view help,
+                                        std::string_view unit,
+                                        std::vector<strobe::snapshot::Label> labels,
+                                        uint64_t now_ns) STROBE_REQUIRES(mu_);
+  void Erase(const std::string& family, const std::vector<strobe::snapshot::Label>& labels)
+      STROBE_REQUIRES(mu_);
+  void ExpireLocked(uint64_t now_ns) STROBE_REQUIRES(mu_);
+  void Drop(DropReason reason);
+  void CollectLocked(strobe::snapshot::Snapshot& out) STROBE_REQUIRES(mu_);
+  std::vector<strobe::snapshot::Label> Labels(const event::MetricPoint& p, bool drop_quantile,
+                                              std::string* quantile) const;
+  void ResourceLabels(const event::Resource* r, std::vector<strobe::snapshot::Label>* out,
+                      bool all) const;
+
+  const PrometheusExporterOptions options_;
+  strobe::metrics::Registry& registry_;
+  pipeline::Clock& clock_;
+  event::KeyTable& keys_;
+  bool collector_registered_ = false;  // control thread only
+
+  mutable std::mutex mu_;
+  std::map<std::string, FamilyState> families_ STROBE_GUARDED_BY(mu_);
+  // Raw OTLP name of a summary (as decoded) → exposed family name, for its _sum/_count sums.
+  std::map<std::string, std::string, std::less<>> summaries_ STROBE_GUARDED_BY(mu_);
+  size_t series_count_ STROBE_GUARDED_BY(mu_) = 0;
+  uint64_t last_expiry_ns_ STROBE_GUARDED_BY(mu_) = 0;
+
+  strobe::metrics::Counter* dropped_[3] = {};
+  strobe::metrics::Counter* expired_ = nullptr;
+  strobe::metrics::Gauge* series_gauge_ = nullptr;
+};
+
+void RegisterPrometheusExporter(pipeline::PluginRegistry& registry);
+
+}  // namespace strobed::exporters

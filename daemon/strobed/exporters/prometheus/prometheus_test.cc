@@ -1,0 +1,390 @@
+#include "strobed/exporters/prometheus/prometheus.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "strobe/metrics/exposition.h"
+#include "strobe/metrics/registry.h"
+#include "strobed/event/batch.h"
+#include "strobed/pipeline/clock.h"
+#include "strobed/pipeline/plugin_registry.h"
+
+namespace strobed::exporters {
+namespace {
+
+using strobe::metrics::Format;
+using strobe::metrics::RenderText;
+
+class PrometheusExporterTest : public ::testing::Test {
+ protected:
+  void SetUp() override { Make({}); }
+
+  void Make(PrometheusExporterOptions o) {
+    exporter_.reset();
+    o.metrics = &registry_;
+    o.clock = &clock_;
+    o.keys = &keys_;
+    auto e = PrometheusExporter::Create(std::move(o));
+    ASSERT_TRUE(e.ok()) << e.status().message();
+    exporter_ = std::move(*e);
+  }
+
+  event::Attribute Str(std::string_view key, std::string_view value) {
+    return {*keys_.Intern(key), event::Value::String(value)};
+  }
+
+  // A fresh batch; points added with Point() are exported by Send().
+  event::MetricPoint& Point(std::string_view name, event::MetricType type,
+                            std::vector<event::Attribute> labels = {}) {
+    if (!batch_) batch_ = pool_.Acquire();
+    labels_.push_back(std::move(labels));
+    event::MetricPoint& p = batch_->AddMetric();
+    p.name = name;
+    p.type = type;
+    p.labels = labels_.back();
+    return p;
+  }
+  event::MetricPoint& Sum(std::string_view name, double v, bool monotonic, event::Temporality t,
+                          std::vector<event::Attribute> labels = {}) {
+    event::MetricPoint& p = Point(name, event::MetricType::kSum, std::move(labels));
+    p.double_value = v;
+    p.is_monotonic = monotonic;
+    p.temporality = t;
+    return p;
+  }
+  void Send() {
+    ASSERT_EQ(exporter_->Export(*batch_), pipeline::ExportResult::kOk);
+    batch_.reset();
+  }
+
+  std::string Text(Format f = Format::kPrometheusText) { return RenderText(registry_, f); }
+  bool Has(std::string_view needle, Format f = Format::kPrometheusText) {
+    const std::string t = Text(f);
+    const bool found = t.find(needle) != std::string::npos;
+    if (!found) ADD_FAILURE() << "missing:\n" << needle << "\nin:\n" << t;
+    return found;
+  }
+  bool Lacks(std::string_view needle) {
+    const std::string t = Text();
+    const bool absent = t.find(needle) == std::string::npos;
+    if (!absent) ADD_FAILURE() << "unexpected:\n" << needle << "\nin:\n" << t;
+    return absent;
+  }
+
+  strobe::metrics::Registry registry_;
+  pipeline::ManualClock clock_;
+  event::KeyTable keys_;
+  event::BatchPool pool_;
+  event::BatchPtr batch_;
+  std::vector<std::vector<event::Attribute>> labels_;  // kept alive for the points
+  std::unique_ptr<PrometheusExporter> exporter_;
+};
+
+TEST_F(PrometheusExporterTest, GaugeWithUnitAndEscapedLabels) {
+  event::MetricPoint& p = Point("system.memory.usage", event::MetricType::kGauge,
+                                {Str("state", "a\"b\\c\nd"), Str("0dev", "x")});
+  p.unit = "By";
+  p.description = "Memory in use";
+  p.is_int = true;
+  p.int_value = 42;
+  Send();
+  EXPECT_TRUE(
+      Has("# HELP system_memory_usage_bytes Memory in use\n"
+          "# TYPE system_memory_usage_bytes gauge\n"
+          "system_memory_usage_bytes{key_0dev=\"x\",state=\"a\\\"b\\\\c\\nd\"} 42\n"));
+  EXPECT_TRUE(Has("# UNIT system_memory_usage_bytes bytes\n", Format::kOpenMetrics));
+  EXPECT_EQ(exporter_->SeriesCount(), 1u);
+}
+
+TEST_F(PrometheusExporterTest, CumulativeMonotonicSumIsACounterWithCreated) {
+  event::MetricPoint& p =
+      Sum("http.requests", 7, true, event::Temporality::kCumulative, {Str("method", "GET")});
+  p.start_time_ns = 1'700'000'000'250'000'000;
+  Send();
+  Sum("http.requests", 9, true, event::Temporality::kCumulative, {Str("method", "GET")})
+      .start_time_ns = 1'700'000'000'250'000'000;
+  Send();
+  EXPECT_TRUE(Has("# TYPE http_requests_total counter\nhttp_requests_total{method=\"GET\"} 9\n"));
+  EXPECT_TRUE(
+      Has("http_requests_total{method=\"GET\"} 9\n"
+          "http_requests_created{method=\"GET\"} 1700000000.25\n",
+          Format::kOpenMetrics));
+}
+
+TEST_F(PrometheusExporterTest, DeltaMonotonicSumAccumulates) {
+  Sum("jobs_total", 2, true, event::Temporality::kDelta);
+  Send();
+  Sum("jobs_total", 3, true, event::Temporality::kDelta);
+  Sum("jobs_total", -1, true, event::Temporality::kDelta);  // invalid for a counter
+  Send();
+  EXPECT_TRUE(Has("jobs_total 5\n"));
+  EXPECT_EQ(exporter_->Dropped(PrometheusExporter::DropReason::kInvalid), 1u);
+  Sum("no_temporality", 1, true, event::Temporality::kUnspecified);
+  Send();
+  EXPECT_EQ(exporter_->Dropped(PrometheusExporter::DropReason::kInvalid), 2u);
+  EXPECT_TRUE(Lacks("no_temporality"));
+}
+
+TEST_F(PrometheusExporterTest, NonMonotonicSumsAreGauges) {
+  Sum("queue.depth", 10, false, event::Temporality::kCumulative);
+  Sum("inflight", 4, false, event::Temporality::kDelta);
+  Send();
+  Sum("queue.depth", 8, false, event::Temporality::kCumulative);
+  Sum("inflight", -3, false, event::Temporality::kDelta);
+  Send();
+  EXPECT_TRUE(Has("# TYPE queue_depth gauge\nqueue_depth 8\n"));
+  EXPECT_TRUE(Has("# TYPE inflight gauge\ninflight 1\n"));
+}
+
+TEST_F(PrometheusExporterTest, ExplicitHistogramCumulativeAndDelta) {
+  static const double kBounds[] = {0.1, 1};
+  static const uint64_t kCounts1[] = {1, 2, 1};
+  static const uint64_t kCounts2[] = {0, 1, 3};
+  event::HistogramData h1{
+      .count = 4, .sum = 3.5, .explicit_bounds = kBounds, .bucket_counts = kCounts1};
+  event::HistogramData h2{
+      .count = 4, .sum = 10, .explicit_bounds = kBounds, .bucket_counts = kCounts2};
+  for (const auto* name : {"cum.latency", "delta.latency"}) {
+    event::MetricPoint& p = Point(name, event::MetricType::kHistogram, {Str("op", "x")});
+    p.unit = "s";
+    p.histogram = &h1;
+    p.temporality = std::string_view(name) == "cum.latency" ? event::Temporality::kCumulative
+                                                            : event::Temporality::kDelta;
+  }
+  Send();
+  for (const auto* name : {"cum.latency", "delta.latency"}) {
+    event::MetricPoint& p = Point(name, event::MetricType::kHistogram, {Str("op", "x")});
+    p.unit = "s";
+    p.histogram = &h2;
+    p.temporality = std::string_view(name) == "cum.latency" ? event::Temporality::kCumulative
+                                                            : event::Temporality::kDelta;
+  }
+  Send();
+  EXPECT_TRUE(
+      Has("# TYPE cum_latency_seconds histogram\n"
+          "cum_latency_seconds_bucket{op=\"x\",le=\"0.1\"} 0\n"
+          "cum_latency_seconds_bucket{op=\"x\",le=\"1\"} 1\n"
+          "cum_latency_seconds_bucket{op=\"x\",le=\"+Inf\"} 4\n"
+          "cum_latency_seconds_sum{op=\"x\"} 10\n"
+          "cum_latency_seconds_count{op=\"x\"} 4\n"));
+  EXPECT_TRUE(
+      Has("delta_latency_seconds_bucket{op=\"x\",le=\"0.1\"} 1\n"
+          "delta_latency_seconds_bucket{op=\"x\",le=\"1\"} 4\n"
+          "delta_latency_seconds_bucket{op=\"x\",le=\"+Inf\"} 8\n"
+          "delta_latency_seconds_sum{op=\"x\"} 13.5\n"
+          "delta_latency_seconds_count{op=\"x\"} 8\n"));
+  // Mismatched bucket counts are invalid.
+  static const uint64_t kBad[] = {1};
+  event::HistogramData bad{.count = 1, .explicit_bounds = kBounds, .bucket_counts = kBad};
+  event::MetricPoint& p = Point("cum.latency", event::MetricType::kHistogram, {Str("op", "x")});
+  p.histogram = &bad;
+  p.temporality = event::Temporality::kCumulative;
+  Send();
+  EXPECT_EQ(exporter_->Dropped(PrometheusExporter::DropReason::kInvalid), 1u);
+}
+
+TEST_F(PrometheusExporterTest, ExponentialHistogramBecomesClassicBuckets) {
+  // scale 0: positive bucket i holds (2^i, 2^(i+1)]; negative bucket i holds [-2^(i+1), -2^i).
+  static const uint64_t kPos[] = {1, 2};  // (1,2]: 1, (2,4]: 2
+  static const uint64_t kNeg[] = {1};     // [-2,-1): 1
+  event::ExponentialHistogramData e{.count = 5,
+                                    .sum = 7.5,
+                                    .min = -1.5,
+                                    .max = 3.5,
+                                    .has_min_max = true,
+                                    .scale = 0,
+                                    .zero_count = 1,
+                                    .positive = {0, kPos},
+                                    .negative = {0, kNeg}};
+  event::MetricPoint& p = Point("payload", event::MetricType::kExponentialHistogram);
+  p.unit = "By";
+  p.exp_histogram = &e;
+  p.temporality = event::Temporality::kCumulative;
+  Send();
+  EXPECT_TRUE(
+      Has("# TYPE payload_bytes histogram\n"
+          "payload_bytes_bucket{le=\"-1\"} 1\n"
+          "payload_bytes_bucket{le=\"0\"} 2\n"
+          "payload_bytes_bucket{le=\"2\"} 3\n"
+          "payload_bytes_bucket{le=\"4\"} 5\n"
+          "payload_bytes_bucket{le=\"+Inf\"} 5\n"
+          "payload_bytes_sum 7.5\n"
+          "payload_bytes_count 5\n"));
+  auto snap = exporter_->Collect();
+  ASSERT_EQ(snap.families.size(), 1u);
+  const auto& h = snap.families[0].points[0].histogram;
+  EXPECT_EQ(h.scale, 0);
+  EXPECT_EQ(h.zero_count, 2u);  // zero bucket + negatives (documented)
+  EXPECT_EQ(h.positive_counts, (std::vector<uint64_t>{1, 2}));
+  EXPECT_EQ(h.min, -1.5);
+  EXPECT_EQ(h.max, 3.5);
+}
+
+TEST_F(PrometheusExporterTest, ExponentialDeltasMergeAtTheCoarserScale) {
+  // scale 1 (base sqrt 2): indices 2,3 cover (2, 2.83], (2.83, 4] → index 1 at scale 0.
+  static const uint64_t kFine[] = {1, 1};
+  static const uint64_t kCoarse[] = {5};  // scale 0 index 0: (1, 2]
+  event::ExponentialHistogramData fine{
+      .count = 2, .sum = 6, .scale = 1, .positive = {2, kFine}, .negative = {}};
+  event::ExponentialHistogramData coarse{
+      .count = 5, .sum = 7, .scale = 0, .positive = {0, kCoarse}, .negative = {}};
+  event::MetricPoint& a = Point("d", event::MetricType::kExponentialHistogram);
+  a.exp_histogram = &fine;
+  a.temporality = event::Temporality::kDelta;
+  Send();
+  event::MetricPoint& b = Point("d", event::MetricType::kExponentialHistogram);
+  b.exp_histogram = &coarse;
+  b.temporality = event::Temporality::kDelta;
+  Send();
+  EXPECT_TRUE(
+      Has("d_bucket{le=\"2\"} 5\nd_bucket{le=\"4\"} 7\nd_bucket{le=\"+Inf\"} 7\n"
+          "d_sum 13\nd_count 7\n"));
+}
+
+TEST_F(PrometheusExporterTest, SummaryIsReassembled) {
+  // What the OTLP decoder produces for a summary (otlp_decode.h).
+  for (auto [q, v] : {std::pair{"0.5", 2.0}, std::pair{"0.99", 9.0}}) {
+    event::MetricPoint& p =
+        Point("rpc.duration", event::MetricType::kGauge, {Str("svc", "a"), Str("quantile", q)});
+    p.unit = "ms";
+    p.double_value = v;
+  }
+  event::MetricPoint& s =
+      Sum("rpc.duration_sum", 55, true, event::Temporality::kCumulative, {Str("svc", "a")});
+  s.unit = "ms";
+  event::MetricPoint& c =
+      Sum("rpc.duration_count", 0, true, event::Temporality::kCumulative, {Str("svc", "a")});
+  c.is_int = true;
+  c.int_value = 10;
+  Send();
+  EXPECT_TRUE(
+      Has("# TYPE rpc_duration_milliseconds summary\n"
+          "rpc_duration_milliseconds{svc=\"a\",quantile=\"0.5\"} 2\n"
+          "rpc_duration_milliseconds{svc=\"a\",quantile=\"0.99\"} 9\n"
+          "rpc_duration_milliseconds_sum{svc=\"a\"} 55\n"
+          "rpc_duration_milliseconds_count{svc=\"a\"} 10\n"));
+  EXPECT_TRUE(Lacks("rpc_duration_sum"));
+  EXPECT_EQ(exporter_->SeriesCount(), 1u);
+}
+
+TEST_F(PrometheusExporterTest, StaleSeriesExpire) {
+  Sum("a", 1, true, event::Temporality::kCumulative);
+  Sum("b", 1, true, event::Temporality::kCumulative);
+  Send();
+  clock_.AdvanceNs(std::chrono::nanoseconds(std::chrono::minutes(4)).count());
+  Sum("b", 2, true, event::Temporality::kCumulative);
+  Send();
+  clock_.AdvanceNs(std::chrono::nanoseconds(std::chrono::minutes(2)).count());
+  EXPECT_TRUE(Lacks("a_total"));  // 6 min old
+  EXPECT_TRUE(Has("b_total 2\n"));
+  EXPECT_EQ(exporter_->SeriesCount(), 1u);
+  EXPECT_TRUE(Has("strobe_exporter_prometheus_expired_series_total{exporter=\"prometheus\"} 1\n"));
+}
+
+TEST_F(PrometheusExporterTest, SeriesLimitDropsAndCounts) {
+  PrometheusExporterOptions o;
+  o.max_series = 2;
+  Make(o);
+  Sum("a", 1, true, event::Temporality::kCumulative, {Str("k", "1")});
+  Sum("a", 1, true, event::Temporality::kCumulative, {Str("k", "2")});
+  Sum("a", 1, true, event::Temporality::kCumulative, {Str("k", "3")});
+  Sum("a", 5, true, event::Temporality::kCumulative, {Str("k", "1")});  // existing: updated
+  Send();
+  EXPECT_EQ(exporter_->SeriesCount(), 2u);
+  EXPECT_EQ(exporter_->Dropped(PrometheusExporter::DropReason::kSeriesLimit), 1u);
+  EXPECT_TRUE(Has("a_total{k=\"1\"} 5\n"));
+  EXPECT_TRUE(Lacks("k=\"3\""));
+  EXPECT_TRUE(
+      Has("strobe_exporter_prometheus_dropped_points_total{exporter=\"prometheus\","
+          "reason=\"series_limit\"} 1\n"));
+}
+
+TEST_F(PrometheusExporterTest, TypeConflictsAreDropped) {
+  Sum("x", 1, false, event::Temporality::kCumulative);  // gauge x
+  Send();
+  Sum("x", 1, true, event::Temporality::kCumulative);  // counter x: same family name
+  Send();
+  EXPECT_EQ(exporter_->Dropped(PrometheusExporter::DropReason::kTypeConflict), 1u);
+  EXPECT_TRUE(Has("# TYPE x gauge\nx 1\n"));
+}
+
+TEST_F(PrometheusExporterTest, ResourceBecomesJobInstanceAndTargetInfo) {
+  const event::Attribute res_attrs[] = {Str("service.name", "checkout"),
+                                        Str("service.namespace", "shop"),
+                                        Str("service.instance.id", "i-1"), Str("host.name", "box")};
+  event::Resource res;
+  res.attributes = res_attrs;
+  Sum("orders", 3, true, event::Temporality::kCumulative, {Str("job", "mine")}).resource = &res;
+  Send();
+  EXPECT_TRUE(
+      Has("orders_total{exported_job=\"mine\",instance=\"i-1\",job=\"shop/checkout\"} 3\n"));
+  EXPECT_TRUE(
+      Has("# TYPE target_info gauge\n"
+          "target_info{host_name=\"box\",instance=\"i-1\",job=\"shop/checkout\"} 1\n"));
+
+  PrometheusExporterOptions o;
+  o.resource_to_telemetry_conversion = true;
+  o.target_info = false;
+  Make(o);
+  Sum("orders", 4, true, event::Temporality::kCumulative).resource = &res;
+  Send();
+  EXPECT_TRUE(Has("orders_total{host_name=\"box\",instance=\"i-1\",job=\"shop/checkout\"} 4\n"));
+  EXPECT_TRUE(Lacks("target_info"));
+}
+
+TEST_F(PrometheusExporterTest, CollidingLabelNamesAreJoinedAndNoValueRemoves) {
+  Sum("c", 1, false, event::Temporality::kCumulative, {Str("a.b", "1"), Str("a_b", "2")});
+  Send();
+  EXPECT_TRUE(Has("c{a_b=\"1;2\"} 1\n"));
+  Sum("c", 0, false, event::Temporality::kCumulative, {Str("a.b", "1"), Str("a_b", "2")}).flags =
+      1;  // NO_RECORDED_VALUE
+  Send();
+  EXPECT_TRUE(Lacks("# TYPE c gauge"));
+  EXPECT_EQ(exporter_->SeriesCount(), 0u);
+}
+
+TEST_F(PrometheusExporterTest, ShutdownRemovesTheCollector) {
+  Sum("g", 1, false, event::Temporality::kCumulative);
+  Send();
+  EXPECT_TRUE(Has("g 1\n"));
+  ASSERT_TRUE(exporter_->Shutdown(std::chrono::milliseconds(10)).ok());
+  EXPECT_TRUE(Lacks("# TYPE g gauge"));
+  // A second exporter of the same name can register once the first is gone.
+  Make({});
+}
+
+TEST_F(PrometheusExporterTest, NameCollidingWithARegistryFamilyIsSkipped) {
+  Sum("strobe_exporter_prometheus_series", 1, false, event::Temporality::kCumulative);
+  Send();
+  EXPECT_EQ(registry_.Collect().families.size(), 3u);  // the self-metrics only
+  EXPECT_EQ(registry_.collector_skipped_families().conflict, 1u);
+}
+
+TEST(PrometheusPluginTest, RegisteredWithDefaultsAndValidatedOptions) {
+  pipeline::PluginRegistry r;
+  RegisterPrometheusExporter(r);
+  const pipeline::ExporterPlugin* p = r.FindExporter("prometheus");
+  ASSERT_NE(p, nullptr);
+  EXPECT_EQ(p->signals, event::kSignalMetrics);
+  auto create = [&](const char* yaml) {
+    auto opts = pipeline::Options::Parse(YAML::Load(yaml), p->options, "t.yaml", "prometheus");
+    EXPECT_TRUE(opts.ok());
+    event::KeyTable keys;
+    pipeline::ManualClock clock;
+    pipeline::ComponentContext ctx{{"prometheus", "t"},         *opts, "t.yaml", clock,
+                                   event::BatchPool::Default(), keys,  1};
+    return p->create(ctx);
+  };
+  {
+    auto e = create("{}");
+    ASSERT_TRUE(e.ok()) << e.status().message();
+  }
+  EXPECT_FALSE(create("{max_series: 0}").ok());
+  EXPECT_FALSE(create("{namespace: 'bad name'}").ok());
+}
+
+}  // namespace
+}  // namespace strobed::exporters
