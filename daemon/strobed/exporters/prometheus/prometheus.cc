@@ -306,8 +306,9 @@ void PrometheusExporter::ExpireLocked(uint64_t now_ns) {
   const auto limit = static_cast<uint64_t>(options_.metric_expiration.count());
   for (auto fit = families_.begin(); fit != families_.end();) {
     auto& series = fit->second.series;
-    const size_t removed =
-        std::erase_if(series, [&](const auto& e) { return now_ns - e.second.updated_ns > limit; });
+    const size_t removed = std::erase_if(series, [&](const auto& e) {
+      return now_ns > e.second.updated_ns && now_ns - e.second.updated_ns > limit;
+    });
     if (removed > 0) {
       series_count_ -= removed;
       expired_->Add(removed);
@@ -428,7 +429,8 @@ void PrometheusExporter::FoldPoint(const event::MetricPoint& p, uint64_t now_ns)
             Erase(family, labels);
             return;
           }
-          const std::string unit = families_.at(family).unit;
+          const auto fam = families_.find(family);
+          const std::string unit = fam != families_.end() ? fam->second.unit : std::string();
           auto [s, fresh] =
               FindOrCreate(family, Kind::kSummary, p.description, unit, std::move(labels), now_ns);
           if (s == nullptr) return;
@@ -477,8 +479,9 @@ void PrometheusExporter::FoldPoint(const event::MetricPoint& p, uint64_t now_ns)
         Drop(DropReason::kInvalid);
         return;
       }
-      for (size_t i = 1; i < h->explicit_bounds.size(); ++i) {
-        if (!(h->explicit_bounds[i] > h->explicit_bounds[i - 1])) {
+      for (size_t i = 0; i < h->explicit_bounds.size(); ++i) {
+        if (!std::isfinite(h->explicit_bounds[i]) ||
+            (i > 0 && !(h->explicit_bounds[i] > h->explicit_bounds[i - 1]))) {
           Drop(DropReason::kInvalid);
           return;
         }

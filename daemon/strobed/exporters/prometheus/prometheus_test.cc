@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -184,6 +185,16 @@ TEST_F(PrometheusExporterTest, ExplicitHistogramCumulativeAndDelta) {
   p.temporality = event::Temporality::kCumulative;
   Send();
   EXPECT_EQ(exporter_->Dropped(PrometheusExporter::DropReason::kInvalid), 1u);
+  // So are bounds that are not finite and increasing.
+  static const double kNanBounds[] = {std::nan("")};
+  static const uint64_t kTwo[] = {1, 1};
+  event::HistogramData nan_bounds{.count = 2, .explicit_bounds = kNanBounds, .bucket_counts = kTwo};
+  event::MetricPoint& q = Point("other", event::MetricType::kHistogram);
+  q.histogram = &nan_bounds;
+  q.temporality = event::Temporality::kCumulative;
+  Send();
+  EXPECT_EQ(exporter_->Dropped(PrometheusExporter::DropReason::kInvalid), 2u);
+  EXPECT_TRUE(Lacks("other_bucket"));
 }
 
 TEST_F(PrometheusExporterTest, ExponentialHistogramBecomesClassicBuckets) {
