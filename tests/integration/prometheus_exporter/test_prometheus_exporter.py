@@ -9,14 +9,17 @@ histogram with a zero bucket, a summary) twice, then asserts the exact samples o
 resource, label escaping), that `promtool check metrics` accepts the Prometheus text, that the
 OpenMetrics answer (negotiated by Accept) parses with the strict OpenMetrics parser of
 python3-prometheus-client and ends with one `# EOF`, the JSON API values, the series-limit drop
-counter, and expiry. Every process is started here and stopped by PID; waits poll with
-deadlines.
+counter, and expiry. First, when Node and the OpenTelemetry JS SDK of tests/integration/otel_js
+are installed, the real SDK (emit.js: counter, histogram, observable gauge over OTLP protobuf)
+exports to a second `strobe serve` and its exact values are checked on /metrics. Every process
+is started here and stopped by PID; waits poll with deadlines.
 
 Usage: test_prometheus_exporter.py path/to/strobe
 """
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -41,6 +44,21 @@ service:
       receivers: [otlp_http]
       exporters: [prometheus]
 """
+
+# For the OpenTelemetry JS SDK run: its traces go to a memory exporter, its metrics (OTLP
+# protobuf) to prometheus with the defaults.
+JS_CONFIG = """
+receivers:
+  otlp_http: {endpoint: "127.0.0.1:0"}
+exporters:
+  prometheus: {}
+  memory: {}
+service:
+  pipelines:
+    metrics: {receivers: [otlp_http], exporters: [prometheus]}
+    traces: {receivers: [otlp_http], exporters: [memory]}
+"""
+OTEL_JS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "otel_js")
 
 
 def check(cond, what, detail=""):
@@ -163,7 +181,45 @@ def our_text(text):
     return "\n".join(out) + "\n"
 
 
+def test_otel_js_sdk():
+    """The real OpenTelemetry JS SDK (tests/integration/otel_js/emit.js: a counter, a histogram
+    and an observable gauge, OTLP protobuf) → strobe serve → /metrics."""
+    node = shutil.which("node")
+    if node is None or not os.path.isdir(os.path.join(OTEL_JS, "node_modules", "@opentelemetry")):
+        print("skip: node or the OpenTelemetry JS SDK (tests/integration/otel_js) is missing")
+        return
+    d = Daemon(STROBE, config_text=JS_CONFIG)
+    try:
+        d.wait_port()
+        d.wait_ready()
+        port = otlp_port(d)
+        r = subprocess.run([node, os.path.join(OTEL_JS, "emit.js"), "http://127.0.0.1:%s" % port],
+                           capture_output=True, text=True, timeout=60, cwd=OTEL_JS)
+        check(r.returncode == 0, "emit.js exports to strobe serve", r.stdout + r.stderr)
+        text = d.poll(lambda: (lambda t: t if "queue_depth" in t and "latency_ms_count" in t
+                               and "requests_total" in t else None)(
+                                   d.request("GET", "/metrics")[2]),
+                      "the JS SDK's metrics on /metrics", timeout=20)
+        expected = [
+            '# TYPE requests_total counter\nrequests_total{job="frontend",route="/checkout"} 7\n',
+            '# TYPE latency_ms histogram\n',
+            'latency_ms_bucket{job="frontend",le="5"} 1\n',
+            'latency_ms_bucket{job="frontend",le="25"} 2\n',
+            'latency_ms_bucket{job="frontend",le="250"} 3\n',
+            'latency_ms_bucket{job="frontend",le="+Inf"} 3\n',
+            'latency_ms_sum{job="frontend"} 270\n',
+            'latency_ms_count{job="frontend"} 3\n',
+            '# TYPE queue_depth gauge\nqueue_depth{job="frontend"} 42\n',
+            'target_info{job="frontend",telemetry_sdk_language="nodejs"',
+        ]
+        for e in expected:
+            check(e in text, "JS SDK: " + e.strip().splitlines()[-1], "\n" + text[-3000:])
+    finally:
+        d.stop()
+
+
 def main():
+    test_otel_js_sdk()
     d = Daemon(STROBE, config_text=CONFIG)
     try:
         d.wait_port()
