@@ -557,14 +557,36 @@ void PrometheusExporter::FoldPoint(const event::MetricPoint& p, uint64_t now_ns)
       } else {
         ExpSide pos{h->positive.offset, {h->positive.counts.begin(), h->positive.counts.end()}};
         ExpSide neg{h->negative.offset, {h->negative.counts.begin(), h->negative.counts.end()}};
-        const int32_t target = std::min(s->scale, h->scale);
-        Downscale(s->scale - target, &s->positive.offset, &s->positive.counts);
-        Downscale(s->scale - target, &s->negative.offset, &s->negative.counts);
-        Downscale(h->scale - target, &pos.offset, &pos.counts);
-        Downscale(h->scale - target, &neg.offset, &neg.counts);
-        s->scale = target;
-        AddInto(pos.offset, pos.counts, &s->positive.offset, &s->positive.counts);
-        AddInto(neg.offset, neg.counts, &s->negative.offset, &s->negative.counts);
+        // Merged on copies: a merge that cannot be held is dropped with the series intact.
+        ExpSide spos = s->positive;
+        ExpSide sneg = s->negative;
+        int32_t scale = std::min(s->scale, h->scale);
+        Downscale(s->scale - scale, &spos.offset, &spos.counts);
+        Downscale(s->scale - scale, &sneg.offset, &sneg.counts);
+        Downscale(h->scale - scale, &pos.offset, &pos.counts);
+        Downscale(h->scale - scale, &neg.offset, &neg.counts);
+        // Untrusted offsets: the union of both ranges must fit kMaxExpBuckets.
+        auto too_wide = [&] {
+          return Width(spos.offset, spos.counts.size(), pos.offset, pos.counts.size()) >
+                     kMaxExpBuckets ||
+                 Width(sneg.offset, sneg.counts.size(), neg.offset, neg.counts.size()) >
+                     kMaxExpBuckets;
+        };
+        while (scale > -10 && too_wide()) {
+          for (ExpSide* side : {&spos, &sneg, &pos, &neg}) {
+            Downscale(1, &side->offset, &side->counts);
+          }
+          --scale;
+        }
+        if (too_wide()) {
+          Drop(DropReason::kInvalid);
+          return;
+        }
+        AddInto(pos.offset, pos.counts, &spos.offset, &spos.counts);
+        AddInto(neg.offset, neg.counts, &sneg.offset, &sneg.counts);
+        s->positive = std::move(spos);
+        s->negative = std::move(sneg);
+        s->scale = scale;
         s->zero_count += h->zero_count;
         s->zero_threshold = std::max(s->zero_threshold, h->zero_threshold);
         s->count += h->count;

@@ -39,7 +39,8 @@
 // are dropped. A series not updated for `metric_expiration` is removed (0 = never). Every drop
 // is counted in strobe_exporter_prometheus_dropped_points_total{exporter,reason} with reason
 // series_limit, type_conflict (the name is taken by another type), or invalid (a sum without
-// temporality, a negative delta of a monotonic sum, histogram buckets that do not match).
+// temporality, a negative delta of a monotonic sum, histogram buckets that do not match their
+// bounds, exponential buckets that cannot be held within 4,096 per side).
 // Also strobe_exporter_prometheus_series{exporter} and
 // strobe_exporter_prometheus_expired_series_total{exporter}.
 //

@@ -253,6 +253,16 @@ TEST_F(PrometheusExporterTest, ExponentialDeltasMergeAtTheCoarserScale) {
   EXPECT_TRUE(
       Has("d_bucket{le=\"2\"} 5\nd_bucket{le=\"4\"} 7\nd_bucket{le=\"+Inf\"} 7\n"
           "d_sum 13\nd_count 7\n"));
+  // A delta far away at the coarsest scale cannot be merged into a bounded range: dropped,
+  // the series unchanged.
+  event::ExponentialHistogramData far{
+      .count = 1, .sum = 1, .scale = -10, .positive = {2'000'000'000, kCoarse}, .negative = {}};
+  event::MetricPoint& c = Point("d", event::MetricType::kExponentialHistogram);
+  c.exp_histogram = &far;
+  c.temporality = event::Temporality::kDelta;
+  Send();
+  EXPECT_EQ(exporter_->Dropped(PrometheusExporter::DropReason::kInvalid), 1u);
+  EXPECT_TRUE(Has("d_count 7\n"));
 }
 
 TEST_F(PrometheusExporterTest, SummaryIsReassembled) {
