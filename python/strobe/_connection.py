@@ -1,0 +1,266 @@
+"""Connection: one per-process shared-memory ring to the strobe daemon.
+
+Everything that is not a hot metric call lives here: creating metrics, spans and events, the
+numpy batch API, flush/ping round trips (a PING record whose sequence number the daemon stores
+in the ring's ack_seq once it processed every earlier record), their asyncio variants, and
+reading results back from the daemon's snapshot segment.
+"""
+
+import asyncio
+import os
+import threading
+import time
+import weakref
+
+from . import _strobe
+from ._metrics import Counter, Gauge, Histogram
+from ._tracing import Span, _attr_pairs
+
+__all__ = ["Connection", "connect", "default_connection"]
+
+_KINDS = {"counter": _strobe.KIND_COUNTER, "gauge": _strobe.KIND_GAUGE,
+          "histogram": _strobe.KIND_HISTOGRAM}
+
+_live = weakref.WeakSet()
+_default = None
+_default_lock = threading.Lock()
+
+
+def _after_fork_in_child():
+    global _default
+    for conn in list(_live):
+        conn._ring._after_fork_in_child()
+    _default = None
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+class Connection:
+    """A connection to the daemon through this process's ring (see ``strobe.connect``).
+
+    Thread-safe in the Python sense: every call holds the GIL, which serialises the writes.
+    Usable as a context manager (closes on exit)."""
+
+    def __init__(self, ring="strobe", dir="/dev/shm", *, policy="drop",
+                 capacity_bytes=1 << 22, spin_limit=1 << 16, require_daemon=True, mode=0o600,
+                 define_timeout=2.0):
+        if not isinstance(ring, str) or not isinstance(dir, str):
+            raise TypeError("ring and dir must be str")
+        if policy not in ("drop", "spin"):
+            raise ValueError(f"policy must be 'drop' or 'spin', got {policy!r}")
+        for what, v in (("capacity_bytes", capacity_bytes), ("spin_limit", spin_limit),
+                        ("mode", mode)):
+            if not isinstance(v, int) or isinstance(v, bool) or v < 0:
+                raise TypeError(f"{what} must be a non-negative int")
+        self._ring = _strobe.Ring(ring, dir, capacity_bytes, policy, spin_limit,
+                                  bool(require_daemon), mode)
+        self._series = {}
+        self._define_timeout = float(define_timeout)
+        self.policy = policy
+        _live.add(self)
+
+    # ---- lifecycle -----------------------------------------------------------------------
+
+    def close(self):
+        """Closes the ring: the daemon drains what was written and removes the segment. Every
+        later call on this connection or its metrics raises ConnectionClosed. Idempotent."""
+        global _default
+        self._ring.close()
+        if _default is self:
+            _default = None
+
+    @property
+    def closed(self):
+        return self._ring.closed
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+    def _check_open(self):
+        if self._ring.closed:
+            raise _strobe.ConnectionClosed("strobe connection is closed")
+
+    @property
+    def path(self):
+        """The segment file of this process's ring."""
+        return self._ring.path
+
+    @property
+    def ring(self):
+        return self._ring.ring
+
+    @property
+    def dir(self):
+        return self._ring.dir
+
+    @property
+    def dropped_records(self):
+        """Records dropped because the ring was full (also reported by the daemon)."""
+        return self._ring.dropped_records
+
+    # ---- metrics ---------------------------------------------------------------------------
+
+    def _define(self, kind, name, labels):
+        key = (kind, name, labels)
+        sid = self._series.get(key)
+        if sid is None:
+            sid = self._ring.define_series(kind, name, list(labels), self._define_timeout)
+            self._series[key] = sid
+        return sid
+
+    def counter(self, name, description="", labelnames=()):
+        return Counter(name, description, labelnames, connection=self)
+
+    def gauge(self, name, description="", labelnames=()):
+        return Gauge(name, description, labelnames, connection=self)
+
+    def histogram(self, name, description="", labelnames=()):
+        return Histogram(name, description, labelnames, connection=self)
+
+    # ---- spans and events ------------------------------------------------------------------
+
+    def span(self, name, **attributes):
+        """A span context manager (``with`` / ``async with``); nests with contextvars."""
+        self._check_open()
+        return Span(self, name, attributes)
+
+    def event(self, name, timestamp_ns=None, **attributes):
+        """Writes one EVENT record (timestamp defaults to now, Unix ns). Returns False if the
+        ring was full and the event was dropped (counted)."""
+        if not isinstance(name, str):
+            raise TypeError(f"event name must be a str, not {type(name).__name__}")
+        if timestamp_ns is None:
+            timestamp_ns = time.time_ns()
+        elif not isinstance(timestamp_ns, int) or timestamp_ns < 0:
+            raise TypeError("timestamp_ns must be a non-negative int")
+        return self._ring.event(timestamp_ns, name, _attr_pairs(attributes))
+
+    # ---- numpy batches ---------------------------------------------------------------------
+
+    def batch(self, series, values, timestamps=None, *, kind=None):
+        """Writes many points as BATCH records, reading the arrays in place.
+
+        ``series`` is a bound metric handle (every value goes to it; its kind is used) or a 1-D
+        integer array of series ids (``metric.series_id``) as long as ``values``, with ``kind``
+        ("counter", "gauge" or "histogram"). ``values``: 1-D real array (float64 is used as
+        is, other int/float dtypes are converted). ``timestamps``: optional 1-D int array of
+        Unix ns (0 = stamped by the daemon). Returns the number of points written: fewer than
+        ``len(values)`` only when the ring was full under the "drop" policy."""
+        import numpy as np
+
+        if isinstance(series, (Counter, Gauge, Histogram)):
+            if series._connection is not self:
+                raise ValueError("the metric belongs to another connection")
+            if series.series_id == 0:
+                raise ValueError("this metric has label names: pass .labels(...) instead")
+            k = series._kind
+            if kind is not None and _KINDS.get(kind) != k:
+                raise ValueError(f"kind={kind!r} does not match the metric")
+            sid = series.series_id
+        else:
+            if kind not in _KINDS:
+                raise ValueError(f"kind must be one of {sorted(_KINDS)} when series is an "
+                                 f"array of ids, got {kind!r}")
+            k = _KINDS[kind]
+            sid = _as_u64("series_ids", np, series)
+        vals = _as_f64(np, values)
+        if not isinstance(sid, int) and len(sid) != len(vals):
+            raise ValueError(f"series_ids has {len(sid)} entries, values {len(vals)}")
+        ts = None
+        if timestamps is not None:
+            ts = _as_u64("timestamps", np, timestamps)
+            if len(ts) != len(vals):
+                raise ValueError(f"timestamps has {len(ts)} entries, values {len(vals)}")
+        return self._ring.batch(k, sid, vals, ts)
+
+    # ---- round trips -----------------------------------------------------------------------
+
+    def flush(self, timeout=1.0, spin=50e-6):
+        """Waits until the daemon has processed every record written so far (a PING round
+        trip): busy-polls for ``spin`` seconds, then sleeps with the GIL released.
+        Raises TimeoutError after ``timeout`` seconds."""
+        seq = self._ring.ping()
+        if not self._ring.wait_ack(seq, float(timeout), float(spin)):
+            raise TimeoutError(f"strobe daemon did not acknowledge within {timeout} s")
+
+    def ping(self, timeout=1.0, spin=1e-3):
+        """One round trip; returns its duration in ns (busy-poll up to ``spin`` seconds)."""
+        start = time.perf_counter_ns()
+        self.flush(timeout, spin)
+        return time.perf_counter_ns() - start
+
+    async def aflush(self, timeout=1.0):
+        """``flush()`` for asyncio: polls the acknowledgement with ``asyncio.sleep`` and a
+        backoff (0 → 50 µs → … 5 ms), never blocking the event loop."""
+        seq = self._ring.ping()
+        deadline = time.monotonic() + timeout
+        delay = 0.0
+        while self._ring.ack_seq() < seq:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"strobe daemon did not acknowledge within {timeout} s")
+            await asyncio.sleep(delay)
+            delay = 5e-5 if delay == 0.0 else min(delay * 2, 5e-3)
+
+    async def aping(self, timeout=1.0):
+        start = time.perf_counter_ns()
+        await self.aflush(timeout)
+        return time.perf_counter_ns() - start
+
+    def __repr__(self):
+        state = "closed" if self.closed else self.path
+        return f"<strobe.Connection ring={self.ring!r} {state}>"
+
+
+def _as_f64(np, values):
+    arr = np.asarray(values)
+    if arr.ndim != 1:
+        raise ValueError(f"values must be a 1-D array, got shape {arr.shape}")
+    if arr.dtype.kind not in "fiu":
+        raise TypeError(f"values must have a real numeric dtype, got {arr.dtype}")
+    return np.ascontiguousarray(arr, dtype=np.float64)
+
+
+def _as_u64(what, np, a):
+    arr = np.asarray(a)
+    if arr.ndim != 1:
+        raise ValueError(f"{what} must be a 1-D array, got shape {arr.shape}")
+    if arr.dtype.kind not in "iu":
+        raise TypeError(f"{what} must have an integer dtype, got {arr.dtype}")
+    if arr.dtype.kind == "i" and arr.size and arr.min() < 0:
+        raise ValueError(f"{what} must be non-negative")
+    if arr.dtype.itemsize == 8:
+        return np.ascontiguousarray(arr).view(np.uint64)
+    return np.ascontiguousarray(arr, dtype=np.uint64)
+
+
+def connect(ring="strobe", dir="/dev/shm", *, policy="drop", capacity_bytes=1 << 22,
+            spin_limit=1 << 16, require_daemon=True, mode=0o600):
+    """Connects to the daemon's shm ring ``ring`` in ``dir`` and returns a Connection. The
+    first connection also becomes the default one used by ``strobe.Counter(...)``,
+    ``strobe.span()`` and ``strobe.event()`` without ``connection=``.
+
+    Raises DaemonNotRunning when no live daemon marks the ring (``require_daemon=False``
+    writes anyway; the daemon picks the ring up when it starts), ValueError/TypeError for bad
+    arguments, StrobeError when the segment cannot be created."""
+    global _default
+    conn = Connection(ring, dir, policy=policy, capacity_bytes=capacity_bytes,
+                      spin_limit=spin_limit, require_daemon=require_daemon, mode=mode)
+    with _default_lock:
+        if _default is None or _default.closed:
+            _default = conn
+    return conn
+
+
+def default_connection():
+    """The default Connection (the first ``connect()`` that is still open)."""
+    conn = _default
+    if conn is None or conn.closed:
+        raise _strobe.ConnectionClosed(
+            "no open default strobe connection: call strobe.connect() first or pass "
+            "connection=")
+    return conn
