@@ -1,0 +1,170 @@
+"""Connecting, closing, exceptions, round trips, back-pressure, fork and asyncio."""
+
+import asyncio
+import os
+import time
+
+import pytest
+
+import strobe
+
+
+def test_daemon_not_running(tmp_path):
+    with pytest.raises(strobe.DaemonNotRunning, match="not running"):
+        strobe.connect("nodaemon", str(tmp_path))
+    assert issubclass(strobe.DaemonNotRunning, ConnectionError)
+    assert issubclass(strobe.DaemonNotRunning, strobe.StrobeError)
+    # A marker left by a dead daemon does not count.
+    (tmp_path / "strobe-stale.daemon").write_text("999999999\n")
+    with pytest.raises(strobe.DaemonNotRunning):
+        strobe.connect("stale", str(tmp_path))
+    assert list(tmp_path.glob("strobe-nodaemon-*")) == []
+    # Writing without a daemon is allowed on request: the daemon picks the ring up later.
+    with strobe.connect("later", str(tmp_path), require_daemon=False) as c:
+        c.counter("x_total").inc()
+        assert os.stat(c.path).st_mode & 0o777 == 0o600
+
+
+def test_argument_errors(dump):
+    with pytest.raises(ValueError, match="policy"):
+        dump.connect(policy="block")
+    with pytest.raises(ValueError, match="ring name"):
+        strobe.connect("../etc", dump.dir)
+    with pytest.raises(TypeError):
+        strobe.connect(1, dump.dir)
+    with pytest.raises(ValueError, match="power of two"):
+        dump.connect(capacity_bytes=5000)
+    with pytest.raises(TypeError):
+        dump.connect(capacity_bytes="big")
+    with pytest.raises(strobe.StrobeError):
+        strobe.connect("x", "/nonexistent/dir", require_daemon=False)
+
+
+def test_closed_connection_raises_everywhere(dump):
+    conn = dump.connect()
+    c = conn.counter("c_total")
+    g = conn.gauge("g")
+    h = conn.histogram("h")
+    t = h.timer()
+    t.__enter__()
+    assert not conn.closed
+    conn.close()
+    conn.close()  # idempotent
+    assert conn.closed
+    for call in (c.inc, lambda: g.set(1), lambda: g.inc(), lambda: h.record(1.0),
+                 lambda: t.__exit__(None, None, None), conn.flush, lambda: conn.span("s"),
+                 lambda: conn.event("e"), lambda: conn.counter("new_total"),
+                 lambda: conn.dropped_records,
+                 lambda: asyncio.run(conn.aflush())):
+        with pytest.raises(strobe.ConnectionClosed, match="closed"):
+            call()
+    assert "closed" in repr(conn)
+
+
+def test_context_manager_closes_and_daemon_removes_segment(dump):
+    with dump.connect() as conn:
+        conn.counter("c_total").inc()
+        path = conn.path
+        conn.flush()
+    assert conn.closed
+    deadline = time.monotonic() + 10
+    while os.path.exists(path) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not os.path.exists(path)  # drained and reclaimed by the consumer
+
+
+def test_ping_round_trip_and_flush_timeout(conn, dump):
+    rtts = [conn.ping() for _ in range(50)]
+    assert all(r > 0 for r in rtts)
+    dump.until_ping()
+    dump.pause()
+    try:
+        start = time.monotonic()
+        with pytest.raises(TimeoutError):
+            conn.flush(timeout=0.2)
+        assert 0.15 < time.monotonic() - start < 5
+    finally:
+        dump.resume()
+    conn.flush()
+
+
+def test_drop_policy_counts_and_never_raises(dump):
+    conn = dump.connect(capacity_bytes=4096)
+    c = conn.counter("d_total")
+    conn.flush()
+    dump.pause()
+    try:
+        for _ in range(1000):
+            c.inc()  # 32-byte records: the 4 KiB ring fills after ~128
+        assert conn.dropped_records > 800
+    finally:
+        dump.resume()
+    conn.flush()
+    conn.close()
+
+
+def test_spin_policy_waits_for_the_consumer(sink):
+    conn = sink.connect(policy="spin", capacity_bytes=4096, spin_limit=1 << 30)
+    c = conn.counter("s_total")
+    for _ in range(200_000):
+        c.inc()
+    conn.flush()
+    assert conn.dropped_records == 0
+    conn.close()
+    assert sink.stop()["counter_sum"] == 200_000
+
+
+def test_forked_child_cannot_write_the_parents_ring(conn, dump):
+    c = conn.counter("fork_total")
+    pid = os.fork()
+    if pid == 0:  # child: every write must raise, nothing reaches the parent's ring
+        code = 0
+        try:
+            c.inc()
+            code = 1
+        except strobe.ConnectionClosed as e:
+            code = 0 if "fork" in str(e) else 2
+        except BaseException:
+            code = 3
+        os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    c.inc(4)  # the parent's connection is intact
+    conn.flush()
+    recs = [r for r in dump.until_ping() if r["type"] == "counter"]
+    assert [r["delta"] for r in recs] == [4]
+
+
+def test_aflush_never_blocks_the_event_loop(conn, dump):
+    async def main():
+        ticks = 0
+        stop = asyncio.Event()
+
+        async def ticker():
+            nonlocal ticks
+            while not stop.is_set():
+                ticks += 1
+                await asyncio.sleep(0.001)
+
+        t = asyncio.create_task(ticker())
+        dump.pause()  # the consumer cannot acknowledge: aflush must wait without blocking
+        try:
+            with pytest.raises(TimeoutError):
+                await conn.aflush(timeout=0.3)
+        finally:
+            dump.resume()
+        paused_ticks = ticks
+        conn.counter("a_total").inc(9)
+        await conn.aflush(timeout=5)
+        rtt = await conn.aping()
+        stop.set()
+        await t
+        return paused_ticks, rtt
+
+    paused_ticks, rtt = asyncio.run(main())
+    assert paused_ticks >= 20  # ~300 ticks of 1 ms fit in the 0.3 s wait
+    assert rtt > 0
+    recs = dump.until_ping()
+    assert recs == []  # first ping (timed out) arrives after resume...
+    recs = dump.until_ping()
+    assert [r["delta"] for r in recs if r["type"] == "counter"] == [9]
