@@ -2,8 +2,10 @@
 //
 // Meaningful numbers need an otherwise idle machine: these 2-vCPU VMs are shared, so run
 // with --benchmark_repetitions=5 and compare medians and ratios to the baselines below
-// (bench/RESULTS.md). ->Threads(2) runs report per-thread time per op ("Time" is wall time
-// per iteration of one thread); throughput scaling = 2 * t(1 thread) / t(2 threads).
+// (bench/RESULTS.md). ->Threads(2) runs: Google Benchmark divides each thread's wall time
+// by the iterations of *all* threads, so "Time" is wall time per op of the combined
+// throughput and "CPU" is CPU time per op; throughput scaling = t(1 thread) / t(2 threads)
+// in wall time (2.0 for perfectly independent threads).
 //
 //   baseline_atomic_fetch_add   one shared std::atomic<uint64_t>::fetch_add (relaxed)
 //   baseline_thread_local_inc   a thread_local uint64_t increment kept in memory
