@@ -465,9 +465,10 @@ void Registry::VisitCollectedLocked(const std::vector<snapshot::Snapshot>& colle
         continue;
       }
       std::vector<std::string> samples = SampleNames(info);
-      const bool conflict = std::any_of(samples.begin(), samples.end(), [&](const auto& s) {
-        return sample_names_.contains(s) || taken.contains(s);
-      });
+      bool conflict = false;  // a loop, not a lambda: the analysis sees mu_ held here
+      for (const std::string& sample : samples) {
+        conflict = conflict || sample_names_.contains(sample) || taken.contains(sample);
+      }
       if (conflict) {
         counters_->collector_conflicts.fetch_add(1, std::memory_order_relaxed);  // statistic
         continue;

@@ -131,7 +131,7 @@ strobe::Result<std::unique_ptr<PrometheusExporter>> PrometheusExporter::Create(
   PrometheusExporter* raw = e.get();
   STROBE_RETURN_IF_ERROR(e->registry_.AddCollector("exporter/" + e->options_.name,
                                                    [raw](strobe::snapshot::Snapshot& out) {
-                                                     std::lock_guard lock(raw->mu_);
+                                                     TableLock lock(raw->mu_);
                                                      raw->CollectLocked(out);
                                                    }));
   e->collector_registered_ = true;
@@ -156,14 +156,14 @@ uint64_t PrometheusExporter::Dropped(DropReason reason) const {
 }
 
 size_t PrometheusExporter::SeriesCount() const {
-  std::lock_guard lock(mu_);
+  TableLock lock(mu_);
   return series_count_;
 }
 
 strobe::snapshot::Snapshot PrometheusExporter::Collect() {
   strobe::snapshot::Snapshot out;
   out.timestamp_unix_ns = strobe::WallNowNs();
-  std::lock_guard lock(mu_);
+  TableLock lock(mu_);
   CollectLocked(out);
   return out;
 }
@@ -171,7 +171,7 @@ strobe::snapshot::Snapshot PrometheusExporter::Collect() {
 pipeline::ExportResult PrometheusExporter::Export(const event::Batch& batch) noexcept {
   if (batch.metrics().empty()) return pipeline::ExportResult::kOk;
   const uint64_t now = clock_.NowNs();
-  std::lock_guard lock(mu_);
+  TableLock lock(mu_);
   const event::Resource* last_resource = nullptr;
   for (const event::MetricPoint& p : batch.metrics()) {
     if (options_.target_info && p.resource != nullptr && p.resource != last_resource) {

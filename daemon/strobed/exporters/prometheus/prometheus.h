@@ -15,7 +15,7 @@
 //                                          `_count`; deltas added bucket by bucket (a change
 //                                          of bounds restarts the series)
 //   exponential histogram               → histogram whose `le` bounds are the exponential
-//                                          bucket boundaries of the populated buckets (negative
+//                                          bucket boundaries of the bucket range (negative
 //                                          buckets as negative bounds, the zero bucket as
 //                                          le=zero_threshold); deltas merged (downscaled to the
 //                                          coarser scale); the JSON API's percentiles count
@@ -166,7 +166,28 @@ class PrometheusExporter final : public pipeline::Exporter {
   event::KeyTable& keys_;
   bool collector_registered_ = false;  // control thread only
 
-  mutable std::mutex mu_;
+  // std::mutex is not annotated in libstdc++; this wrapper lets clang's -Wthread-safety check
+  // STROBE_GUARDED_BY(mu_) below.
+  class STROBE_CAPABILITY("mutex") TableMutex {
+   public:
+    void Lock() STROBE_ACQUIRE() { mu_.lock(); }
+    void Unlock() STROBE_RELEASE() { mu_.unlock(); }
+
+   private:
+    std::mutex mu_;
+  };
+  class STROBE_THREAD_ANNOTATION_(scoped_lockable) TableLock {
+   public:
+    explicit TableLock(TableMutex& mu) STROBE_ACQUIRE(mu) : mu_(mu) { mu_.Lock(); }
+    ~TableLock() STROBE_RELEASE() { mu_.Unlock(); }
+    TableLock(const TableLock&) = delete;
+    TableLock& operator=(const TableLock&) = delete;
+
+   private:
+    TableMutex& mu_;
+  };
+
+  mutable TableMutex mu_;
   std::map<std::string, FamilyState> families_ STROBE_GUARDED_BY(mu_);
   // Raw OTLP name of a summary (as decoded) → exposed family name, for its _sum/_count sums.
   std::map<std::string, std::string, std::less<>> summaries_ STROBE_GUARDED_BY(mu_);
