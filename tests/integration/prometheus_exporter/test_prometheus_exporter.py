@@ -9,7 +9,8 @@ histogram with a zero bucket, a summary) twice, then asserts the exact samples o
 resource, label escaping), that `promtool check metrics` accepts the Prometheus text, that the
 OpenMetrics answer (negotiated by Accept) parses with the strict OpenMetrics parser of
 python3-prometheus-client and ends with one `# EOF`, the JSON API values, the series-limit drop
-counter, and expiry. First, when Node and the OpenTelemetry JS SDK of tests/integration/otel_js
+counter, and expiry. Before that, `strobe serve` with no configuration file (its built-in default pipeline ends in
+`prometheus: {}`) gets one request and shows it; and when Node and the OpenTelemetry JS SDK of tests/integration/otel_js
 are installed, the real SDK (emit.js: counter, histogram, observable gauge over OTLP protobuf)
 exports to a second `strobe serve` and its exact values are checked on /metrics. Every process
 is started here and stopped by PID; waits poll with deadlines.
@@ -218,7 +219,27 @@ def test_otel_js_sdk():
         d.stop()
 
 
+def test_default_pipeline():
+    """`strobe serve` without a configuration file builds its default pipeline, which ends in
+    `prometheus: {}` when the plugin is built in: OTLP metrics show on /metrics with no setup."""
+    d = Daemon(STROBE, otlp_http="127.0.0.1:0")
+    try:
+        d.wait_port()
+        d.wait_ready()
+        port = otlp_port(d)
+        status, resp = post_metrics(d, port, request_body())
+        check(status == 200, "default pipeline: POST /v1/metrics answers 200", (status, resp))
+        text = d.poll(lambda: (lambda t: t if "rpc_latency_seconds_count" in t else None)(
+            d.request("GET", "/metrics")[2]), "default pipeline: metrics on /metrics", timeout=20)
+        for line in ('http_requests_total{http_method="GET",instance="i-1",job="checkout"} 42\n',
+                     'rpc_latency_seconds_count{instance="i-1",job="checkout"} 10\n'):
+            check(line in text, "default pipeline: " + line.strip(), "\n" + text[-3000:])
+    finally:
+        d.stop()
+
+
 def main():
+    test_default_pipeline()
     test_otel_js_sdk()
     d = Daemon(STROBE, config_text=CONFIG)
     try:
