@@ -9,11 +9,11 @@ histogram with a zero bucket, a summary) twice, then asserts the exact samples o
 resource, label escaping), that `promtool check metrics` accepts the Prometheus text, that the
 OpenMetrics answer (negotiated by Accept) parses with the strict OpenMetrics parser of
 python3-prometheus-client and ends with one `# EOF`, the JSON API values, the series-limit drop
-counter, and expiry. Before that, `strobe serve` with no configuration file (its built-in default pipeline ends in
-`prometheus: {}`) gets one request and shows it; and when Node and the OpenTelemetry JS SDK of tests/integration/otel_js
-are installed, the real SDK (emit.js: counter, histogram, observable gauge over OTLP protobuf)
-exports to a second `strobe serve` and its exact values are checked on /metrics. Every process
-is started here and stopped by PID; waits poll with deadlines.
+counter, and expiry. Before that, `strobe serve` with no configuration file (its built-in
+default pipeline ends in `prometheus: {}`) gets one request and shows it; and when Node and the
+OpenTelemetry JS SDK of tests/integration/otel_js are installed, the real SDK (emit.js:
+counter, histogram, observable gauge over OTLP protobuf) exports to a second `strobe serve` and
+its exact values are checked on /metrics. Every process is started here and stopped by PID; waits poll with deadlines.
 
 Usage: test_prometheus_exporter.py path/to/strobe
 """
