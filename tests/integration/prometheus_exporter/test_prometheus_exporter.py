@@ -13,7 +13,8 @@ counter, and expiry. Before that, `strobe serve` with no configuration file (its
 default pipeline ends in `prometheus: {}`) gets one request and shows it; and when Node and the
 OpenTelemetry JS SDK of tests/integration/otel_js are installed, the real SDK (emit.js:
 counter, histogram, observable gauge over OTLP protobuf) exports to a second `strobe serve` and
-its exact values are checked on /metrics. Every process is started here and stopped by PID; waits poll with deadlines.
+its exact values are checked on /metrics. Every process is started here and stopped by PID;
+waits poll with deadlines.
 
 Usage: test_prometheus_exporter.py path/to/strobe
 """
