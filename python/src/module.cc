@@ -244,6 +244,12 @@ class Ring {
   }
   uint64_t AckSeq() { return Live().AckSeq(); }
 
+  // The same COUNTER_ADD as CounterBase.inc(), bound the ordinary pybind11 way. Kept as the
+  // in-run baseline of bench/python/bench_client.py (what the binding layer alone costs).
+  bool CounterAdd(uint64_t series_id, uint64_t delta) {
+    return Live().CounterAdd(series_id, delta);
+  }
+
   // Waits until the consumer acknowledged `seq`: busy-polls ack_seq for `spin_s` with the GIL
   // held (lowest latency), then sleeps with the GIL released, backing off from 10 us to 1 ms.
   // Returns false on timeout.
@@ -382,6 +388,7 @@ PYBIND11_MODULE(_strobe, m) {
            py::arg("timestamps"))
       .def("ping", &Ring::Ping)
       .def("ack_seq", &Ring::AckSeq)
+      .def("counter_add", &Ring::CounterAdd, py::arg("series_id"), py::arg("delta") = 1)
       .def("wait_ack", &Ring::WaitAck, py::arg("seq"), py::arg("timeout_s"), py::arg("spin_s"))
       .def_property_readonly("dropped_records", &Ring::dropped_records)
       .def_property_readonly("path", &Ring::path)
