@@ -102,4 +102,52 @@ uint64_t MonotonicNowNs() noexcept {
 
 uint64_t WallNowNs() noexcept { return internal::ClockNs(CLOCK_REALTIME); }
 
+namespace {
+
+constexpr uint64_t kReanchorTicks = uint64_t{1} << 28;
+constexpr uint64_t kMaxBracketTicks = 20'000;  // ~8 us of TSC: no preemption inside
+
+struct WallAnchor {
+  uint64_t ticks = 0;
+  uint64_t wall_ns = 0;
+  uint64_t ns_per_tick_q32 = 0;  // 0: not calibrated when this anchor was taken
+};
+thread_local WallAnchor t_wall_anchor;
+
+// The calibrated rate, or 0 while calibrating it would still busy-wait.
+uint64_t NsPerTickQ32IfReady() noexcept {
+  // Relaxed: as in TickClock::ToNs (partner: the release store in CalibratedNsPerTickQ32).
+  uint64_t q = __atomic_load_n(&internal::g_tick_params.ns_per_tick_q32, __ATOMIC_RELAXED);
+  if (q != 0) return q;
+  if (internal::SteadyNowNs() - internal::g_origin.steady_ns < internal::kCalibrationNs) return 0;
+  return internal::CalibratedNsPerTickQ32();  // enough time has passed: returns at once
+}
+
+uint64_t Reanchor() noexcept {
+  // Pair a tick value with CLOCK_REALTIME read between two tick reads (retried a few times
+  // when preempted in between; the last try is used regardless).
+  uint64_t ticks = 0;
+  uint64_t ns = 0;
+  for (int attempt = 0; attempt < 4; ++attempt) {
+    const uint64_t t1 = TickClock::Now();
+    ns = WallNowNs();
+    const uint64_t t2 = TickClock::Now();
+    ticks = t1 + (t2 - t1) / 2;
+    if (t2 - t1 < kMaxBracketTicks) break;
+  }
+  t_wall_anchor = WallAnchor{ticks, ns, NsPerTickQ32IfReady()};
+  return ns;
+}
+
+}  // namespace
+
+uint64_t FastWallNowNs() noexcept {
+  if (!internal::g_tick_params.use_tsc) return WallNowNs();
+  const WallAnchor& a = t_wall_anchor;
+  const uint64_t ticks = TickClock::Now() - a.ticks;
+  if (__builtin_expect(a.ns_per_tick_q32 == 0 || ticks > kReanchorTicks, 0)) return Reanchor();
+  __extension__ using U128 = unsigned __int128;
+  return a.wall_ns + static_cast<uint64_t>((static_cast<U128>(ticks) * a.ns_per_tick_q32) >> 32);
+}
+
 }  // namespace strobe

@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <cstdlib>
 
 namespace strobe {
@@ -51,6 +53,28 @@ TEST(MonotonicNowNsTest, TracksSteadyClock) {
 }
 
 TEST(WallNowNsTest, IsUnixTime) { EXPECT_GT(WallNowNs(), uint64_t{1'600'000'000} * 1'000'000'000); }
+
+TEST(FastWallNowNsTest, TracksTheSystemClock) {
+  // Poll (no fixed sleep) past the calibration interval (10 ms after start).
+  const uint64_t deadline = WallNowNs() + 200'000'000ULL;
+  uint64_t prev = FastWallNowNs();
+  while (WallNowNs() < deadline) {
+    const uint64_t f = FastWallNowNs();
+    EXPECT_GE(f + 50'000, prev);  // re-anchoring moves time back by rate error only
+    prev = f;
+  }
+  // Bracket a fast read between two system reads; retry when the thread was preempted.
+  uint64_t best_err = UINT64_MAX;
+  for (int i = 0; i < 100 && best_err > 100'000; ++i) {
+    const uint64_t s1 = WallNowNs();
+    const uint64_t f = FastWallNowNs();
+    const uint64_t s2 = WallNowNs();
+    if (s2 - s1 > 50'000) continue;
+    const uint64_t err = f < s1 ? s1 - f : (f > s2 ? f - s2 : 0);
+    best_err = std::min(best_err, err);
+  }
+  EXPECT_LE(best_err, 100'000u);  // within 0.1 ms of CLOCK_REALTIME
+}
 
 }  // namespace
 }  // namespace strobe

@@ -11,11 +11,7 @@ thread_local Span* t_current = nullptr;
 
 }  // namespace
 
-uint64_t SystemNowUnixNs() noexcept {
-  timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ULL + static_cast<uint64_t>(ts.tv_nsec);
-}
+uint64_t SystemNowUnixNs() noexcept { return strobe::WallNowNs(); }
 
 Tracer::Tracer(SpanSink& sink, TracerOptions options)
     : sink_(&sink),

@@ -30,7 +30,7 @@
 #include <string>
 #include <string_view>
 
-#include "strobe/trace/fast_clock.h"
+#include "strobe/base/clock.h"
 #include "strobe/trace/id_generator.h"
 #include "strobe/trace/span_record.h"
 #include "strobe/trace/span_sink.h"
@@ -38,16 +38,16 @@
 
 namespace strobe::trace {
 
-// Wall clock in Unix nanoseconds (CLOCK_REALTIME through the vDSO). The default span clock is
-// the cheaper FastNowUnixNs() (fast_clock.h).
+// Wall clock in Unix nanoseconds (CLOCK_REALTIME through the vDSO: strobe::WallNowNs()). The
+// default span clock is the cheaper strobe::FastWallNowNs() (strobe/base/clock.h).
 uint64_t SystemNowUnixNs() noexcept;
 
 struct TracerOptions {
   std::string scope_name = "strobe";
   std::string scope_version;
-  uint64_t (*now_unix_ns)() noexcept = &FastNowUnixNs;  // injectable clock
-  IdGenerator* ids = nullptr;                           // nullptr: DefaultIdGenerator()
-  double sample_ratio = 1.0;                            // roots only; clamped to [0, 1]
+  uint64_t (*now_unix_ns)() noexcept = &strobe::FastWallNowNs;  // injectable clock
+  IdGenerator* ids = nullptr;                                   // nullptr: DefaultIdGenerator()
+  double sample_ratio = 1.0;                                    // roots only; clamped to [0, 1]
 };
 
 class Tracer {
