@@ -100,6 +100,15 @@ class Buffer {
   bool ok_ = false;
 };
 
+class Ring;
+
+// Rings alive in this process (GIL-protected), for the fork hook: a ring must be detached in
+// the child even when only metric handles still reference it.
+std::vector<Ring*>& LiveRings() {
+  static auto* rings = new std::vector<Ring*>();
+  return *rings;
+}
+
 class Ring {
  public:
   Ring(const std::string& ring, const std::string& dir, uint64_t capacity_bytes,
@@ -139,9 +148,12 @@ class Ring {
     }
     core_.producer = std::move(*p);
     core_.raw = core_.producer.get();
+    LiveRings().push_back(this);
   }
 
   ~Ring() {
+    auto& live = LiveRings();
+    live.erase(std::remove(live.begin(), live.end(), this), live.end());
     if (!core_.forked) Close();
   }
   Ring(const Ring&) = delete;
@@ -396,4 +408,9 @@ PYBIND11_MODULE(_strobe, m) {
       .def_property_readonly("ring", &Ring::ring)
       .def_property_readonly("dir", &Ring::dir)
       .def("_after_fork_in_child", &Ring::AfterForkInChild);
+
+  // Called by the package's os.register_at_fork(after_in_child=...) hook.
+  m.def("_after_fork_in_child", [] {
+    for (Ring* r : strobe::python::LiveRings()) r->AfterForkInChild();
+  });
 }

@@ -10,7 +10,6 @@ import asyncio
 import os
 import threading
 import time
-import weakref
 
 from . import _strobe
 from ._metrics import Counter, Gauge, Histogram
@@ -21,15 +20,15 @@ __all__ = ["Connection", "connect", "default_connection"]
 _KINDS = {"counter": _strobe.KIND_COUNTER, "gauge": _strobe.KIND_GAUGE,
           "histogram": _strobe.KIND_HISTOGRAM}
 
-_live = weakref.WeakSet()
 _default = None
 _default_lock = threading.Lock()
 
 
 def _after_fork_in_child():
+    # Every ring of this process (also those only metric handles still reference) refuses
+    # writes in the child: the parent keeps writing them.
     global _default
-    for conn in list(_live):
-        conn._ring._after_fork_in_child()
+    _strobe._after_fork_in_child()
     _default = None
 
 
@@ -58,7 +57,6 @@ class Connection:
         self._series = {}
         self._define_timeout = float(define_timeout)
         self.policy = policy
-        _live.add(self)
 
     # ---- lifecycle -----------------------------------------------------------------------
 

@@ -168,3 +168,44 @@ def test_aflush_never_blocks_the_event_loop(conn, dump):
     assert recs == []  # first ping (timed out) arrives after resume...
     recs = dump.until_ping()
     assert [r["delta"] for r in recs if r["type"] == "counter"] == [9]
+
+
+def test_fork_detaches_rings_only_handles_reference(dump):
+    c = dump.connect().counter("orphan_total")  # the Connection object itself is gone
+    pid = os.fork()
+    if pid == 0:
+        try:
+            c.inc()
+            os._exit(1)
+        except strobe.ConnectionClosed:
+            os._exit(0)
+        except BaseException:
+            os._exit(2)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    c.inc(2)
+    c._connection.flush()
+    assert [r["delta"] for r in dump.until_ping() if r["type"] == "counter"] == [2]
+    c._connection.close()
+
+
+def test_threads_share_a_connection_exactly(sink):
+    import threading
+
+    conn = sink.connect(policy="spin", spin_limit=1 << 40)
+    c = conn.counter("threads_total")
+
+    def work():
+        for _ in range(50_000):
+            c.inc()
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    conn.flush()
+    conn.close()
+    totals = sink.stop()
+    assert totals["counter_sum"] == 200_000
+    assert totals["invalid"] == totals["malformed"] == 0

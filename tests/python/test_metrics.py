@@ -213,3 +213,19 @@ def test_counts_through_strobe_shm_sink(sink):
     assert totals["value_sum"] == sum(range(100_000))
     assert totals["define"] == 2
     assert totals["invalid"] == totals["malformed"] == totals["producer_dropped"] == 0
+
+
+def test_async_timer_decorator_measures_the_await(conn, dump):
+    import asyncio
+
+    h = conn.histogram("async_ns")
+
+    @h.timer()
+    async def slow():
+        await asyncio.sleep(0.02)
+        return "done"
+
+    assert asyncio.run(slow()) == "done"
+    conn.flush()
+    (rec,) = [r for r in dump.until_ping() if r["type"] == "histogram"]
+    assert rec["value"] >= 0.02e9
