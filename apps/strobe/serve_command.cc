@@ -133,10 +133,13 @@ Command AddServeCommand(CLI::App& app) {
   cmd->add_option("--config", f->config, "YAML configuration file (also STROBE_CONFIG)");
   cmd->add_option("--http", f->http, "HTTP API listener HOST:PORT, :0 or off (127.0.0.1:9800)");
   cmd->add_option("--otlp-http", f->otlp_http, "OTLP/HTTP listener (127.0.0.1:4318)");
-  cmd->add_option("--otlp-grpc", f->otlp_grpc, "OTLP/gRPC listener (127.0.0.1:4317)");
-  cmd->add_option("--wire", f->wire, "strobe wire protocol listener (127.0.0.1:9801)");
+  cmd->add_option("--otlp-grpc", f->otlp_grpc,
+                  "OTLP/gRPC listener (reserved: no gRPC receiver in this build yet)");
+  cmd->add_option("--wire", f->wire,
+                  "strobe wire protocol listener (reserved: not served in this build yet)");
   cmd->add_option("--shm", f->shm, "shared-memory ring name (strobe)");
-  cmd->add_option("--data-dir", f->data_dir, "durable queue directory (./strobe-data)");
+  cmd->add_option("--data-dir", f->data_dir,
+                  "durable queue directory (reserved: queues are in memory in this build)");
   cmd->add_option("--log-level", f->log_level, "trace, debug, info, warn, error or off");
   cmd->add_option("--grace-period", f->grace_period, "drain time at SIGTERM/SIGINT (10s)");
   cmd->add_option("--set", f->set, "set any configuration key: --set host.interval=2s");
