@@ -24,6 +24,8 @@ constexpr const char* kDropReasons[] = {"series_limit", "type_conflict", "invali
 constexpr int64_t kMaxExpBuckets = 4096;
 // Buckets of the approximate exponential view of explicit histograms (JSON percentiles).
 constexpr int64_t kMaxApproxBuckets = 1024;
+// Translated names remembered (cleared when full).
+constexpr size_t kMaxCachedNames = 4096;
 
 std::string DoubleText(double v) {
   char buf[32];
@@ -116,10 +118,11 @@ PrometheusExporter::PrometheusExporter(PrometheusExporterOptions options)
   }
   expired_ = &(*expired)->With({{"exporter", options_.name}});
   series_gauge_ = &(*series)->With({{"exporter", options_.name}});
-  // Interned once so lookups are integer compares.
-  for (const char* k : {"service.name", "service.namespace", "service.instance.id", "quantile"}) {
-    (void)keys_.Intern(k);
-  }
+  // Interned once so lookups are integer compares (nullopt only if the key table is full).
+  service_name_key_ = keys_.Intern("service.name");
+  service_namespace_key_ = keys_.Intern("service.namespace");
+  service_instance_key_ = keys_.Intern("service.instance.id");
+  quantile_key_ = keys_.Intern("quantile");
 }
 
 strobe::Result<std::unique_ptr<PrometheusExporter>> PrometheusExporter::Create(
@@ -172,6 +175,7 @@ pipeline::ExportResult PrometheusExporter::Export(const event::Batch& batch) noe
   if (batch.metrics().empty()) return pipeline::ExportResult::kOk;
   const uint64_t now = clock_.NowNs();
   TableLock lock(mu_);
+  cached_resource_ = nullptr;  // resources live in the batch: a pointer may be reused later
   const event::Resource* last_resource = nullptr;
   for (const event::MetricPoint& p : batch.metrics()) {
     if (options_.target_info && p.resource != nullptr && p.resource != last_resource) {
@@ -192,9 +196,9 @@ pipeline::ExportResult PrometheusExporter::Export(const event::Batch& batch) noe
 void PrometheusExporter::ResourceLabels(const event::Resource* r, std::vector<Label>* out,
                                         bool all) const {
   if (r == nullptr) return;
-  const auto name_key = keys_.Find("service.name");
-  const auto ns_key = keys_.Find("service.namespace");
-  const auto instance_key = keys_.Find("service.instance.id");
+  const auto& name_key = service_name_key_;
+  const auto& ns_key = service_namespace_key_;
+  const auto& instance_key = service_instance_key_;
   std::string name, ns, instance;
   bool has_name = false, has_instance = false;
   for (const event::Attribute& a : r->attributes) {
@@ -215,10 +219,10 @@ void PrometheusExporter::ResourceLabels(const event::Resource* r, std::vector<La
 }
 
 std::vector<Label> PrometheusExporter::Labels(const event::MetricPoint& p, bool drop_quantile,
-                                              std::string* quantile) const {
+                                              std::string* quantile) {
   std::vector<Label> labels;
   labels.reserve(p.labels.size() + 2);
-  const auto quantile_key = keys_.Find("quantile");
+  const auto& quantile_key = quantile_key_;
   for (const event::Attribute& a : p.labels) {
     if (drop_quantile && quantile_key && a.key == *quantile_key) {
       *quantile = ValueText(a.value);
@@ -228,15 +232,37 @@ std::vector<Label> PrometheusExporter::Labels(const event::MetricPoint& p, bool 
     if (name == "job" || name == "instance") name = "exported_" + name;
     labels.push_back({std::move(name), ValueText(a.value)});
   }
-  std::vector<Label> resource;
-  ResourceLabels(p.resource, &resource, options_.resource_to_telemetry_conversion);
-  for (Label& l : resource) {
-    const bool taken =
-        std::any_of(labels.begin(), labels.end(), [&](const Label& x) { return x.name == l.name; });
-    if (!taken || l.name == "job" || l.name == "instance") labels.push_back(std::move(l));
+  // Points of one resource follow each other in a batch: its labels are computed once.
+  if (p.resource != cached_resource_) {
+    cached_resource_ = p.resource;
+    cached_resource_labels_.clear();
+    ResourceLabels(p.resource, &cached_resource_labels_, options_.resource_to_telemetry_conversion);
+  }
+  const size_t own = labels.size();
+  for (const Label& l : cached_resource_labels_) {
+    bool taken = false;
+    for (size_t i = 0; i < own && !taken; ++i) taken = labels[i].name == l.name;
+    if (!taken || l.name == "job" || l.name == "instance") labels.push_back(l);
   }
   Normalize(&labels);
   return labels;
+}
+
+prometheus::MetricName PrometheusExporter::Name(std::string_view name, std::string_view unit,
+                                                prometheus::NameKind kind) {
+  std::string key;
+  key.reserve(name.size() + unit.size() + 2);
+  key.push_back(static_cast<char>('0' + static_cast<int>(kind)));
+  key.append(name);
+  key.push_back('\0');
+  key.append(unit);
+  auto it = names_.find(key);
+  if (it != names_.end()) return it->second;
+  if (names_.size() >= kMaxCachedNames) names_.clear();  // bounded: untrusted names
+  prometheus::MetricName n =
+      BuildMetricName(name, unit, kind, options_.name_space, options_.add_metric_suffixes);
+  names_.emplace(std::move(key), n);
+  return n;
 }
 
 void PrometheusExporter::FoldTargetInfo(const event::Resource& r, uint64_t now_ns) {
@@ -370,8 +396,6 @@ int64_t Width(int32_t offset_a, size_t size_a, int32_t offset_b, size_t size_b) 
 }  // namespace
 
 void PrometheusExporter::FoldPoint(const event::MetricPoint& p, uint64_t now_ns) {
-  const std::string& ns = options_.name_space;
-  const bool suffixes = options_.add_metric_suffixes;
   const bool no_value = (p.flags & 1u) != 0;  // DataPointFlags.NO_RECORDED_VALUE
   switch (p.type) {
     case event::MetricType::kGauge: {
@@ -385,8 +409,7 @@ void PrometheusExporter::FoldPoint(const event::MetricPoint& p, uint64_t now_ns)
           Drop(DropReason::kInvalid);
           return;
         }
-        const prometheus::MetricName n =
-            BuildMetricName(p.name, p.unit, NameKind::kOther, ns, suffixes);
+        const prometheus::MetricName n = Name(p.name, p.unit, NameKind::kOther);
         if (no_value) {
           Erase(n.name, labels);
           return;
@@ -399,8 +422,7 @@ void PrometheusExporter::FoldPoint(const event::MetricPoint& p, uint64_t now_ns)
         s->quantiles[q] = p.Number();
         return;
       }
-      const prometheus::MetricName n =
-          BuildMetricName(p.name, p.unit, NameKind::kGauge, ns, suffixes);
+      const prometheus::MetricName n = Name(p.name, p.unit, NameKind::kGauge);
       if (no_value) {
         Erase(n.name, labels);
         return;
@@ -445,8 +467,8 @@ void PrometheusExporter::FoldPoint(const event::MetricPoint& p, uint64_t now_ns)
         }
       }
       const Kind kind = p.is_monotonic ? Kind::kCounter : Kind::kGauge;
-      const prometheus::MetricName n = BuildMetricName(
-          p.name, p.unit, p.is_monotonic ? NameKind::kCounter : NameKind::kGauge, ns, suffixes);
+      const prometheus::MetricName n =
+          Name(p.name, p.unit, p.is_monotonic ? NameKind::kCounter : NameKind::kGauge);
       if (no_value) {
         Erase(n.name, labels);
         return;
@@ -487,8 +509,7 @@ void PrometheusExporter::FoldPoint(const event::MetricPoint& p, uint64_t now_ns)
         }
       }
       std::vector<Label> labels = Labels(p, false, nullptr);
-      const prometheus::MetricName n =
-          BuildMetricName(p.name, p.unit, NameKind::kOther, ns, suffixes);
+      const prometheus::MetricName n = Name(p.name, p.unit, NameKind::kOther);
       if (no_value) {
         Erase(n.name, labels);
         return;
@@ -532,8 +553,7 @@ void PrometheusExporter::FoldPoint(const event::MetricPoint& p, uint64_t now_ns)
         return;
       }
       std::vector<Label> labels = Labels(p, false, nullptr);
-      const prometheus::MetricName n =
-          BuildMetricName(p.name, p.unit, NameKind::kOther, ns, suffixes);
+      const prometheus::MetricName n = Name(p.name, p.unit, NameKind::kOther);
       if (no_value) {
         Erase(n.name, labels);
         return;

@@ -54,7 +54,10 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -65,6 +68,7 @@
 #include "strobe/metrics/gauge.h"
 #include "strobe/snapshot/snapshot.h"
 #include "strobed/event/batch.h"
+#include "strobed/exporters/prometheus/naming.h"
 #include "strobed/pipeline/clock.h"
 #include "strobed/pipeline/exporter.h"
 #include "strobed/pipeline/plugin_registry.h"
@@ -156,7 +160,10 @@ class PrometheusExporter final : public pipeline::Exporter {
   void Drop(DropReason reason);
   void CollectLocked(strobe::snapshot::Snapshot& out) STROBE_REQUIRES(mu_);
   std::vector<strobe::snapshot::Label> Labels(const event::MetricPoint& p, bool drop_quantile,
-                                              std::string* quantile) const;
+                                              std::string* quantile) STROBE_REQUIRES(mu_);
+  // The exposed name of an OTLP metric (naming.h), remembered in names_.
+  prometheus::MetricName Name(std::string_view name, std::string_view unit,
+                              prometheus::NameKind kind) STROBE_REQUIRES(mu_);
   void ResourceLabels(const event::Resource* r, std::vector<strobe::snapshot::Label>* out,
                       bool all) const;
 
@@ -192,6 +199,14 @@ class PrometheusExporter final : public pipeline::Exporter {
   // Raw OTLP name of a summary (as decoded) → exposed family name, for its _sum/_count sums.
   std::map<std::string, std::string, std::less<>> summaries_ STROBE_GUARDED_BY(mu_);
   size_t series_count_ STROBE_GUARDED_BY(mu_) = 0;
+  std::unordered_map<std::string, prometheus::MetricName> names_ STROBE_GUARDED_BY(mu_);
+  // Resource labels (job, instance, ...) of the last resource seen in the current batch.
+  const event::Resource* cached_resource_ STROBE_GUARDED_BY(mu_) = nullptr;
+  std::vector<strobe::snapshot::Label> cached_resource_labels_ STROBE_GUARDED_BY(mu_);
+  std::optional<event::KeyId> service_name_key_;
+  std::optional<event::KeyId> service_namespace_key_;
+  std::optional<event::KeyId> service_instance_key_;
+  std::optional<event::KeyId> quantile_key_;
   uint64_t last_expiry_ns_ STROBE_GUARDED_BY(mu_) = 0;
 
   strobe::metrics::Counter* dropped_[3] = {};

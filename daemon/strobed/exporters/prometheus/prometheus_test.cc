@@ -367,6 +367,18 @@ TEST_F(PrometheusExporterTest, CollidingLabelNamesAreJoinedAndNoValueRemoves) {
   EXPECT_EQ(exporter_->SeriesCount(), 0u);
 }
 
+TEST_F(PrometheusExporterTest, ManyDistinctNamesOutgrowTheNameCache) {
+  std::vector<std::string> names;
+  for (int i = 0; i < 5000; ++i) names.push_back("m." + std::to_string(i));
+  for (int round = 0; round < 2; ++round) {
+    for (const std::string& n : names) Sum(n, round + 1, false, event::Temporality::kCumulative);
+    Send();
+  }
+  EXPECT_EQ(exporter_->SeriesCount(), 5000u);
+  EXPECT_TRUE(Has("# TYPE m_0 gauge\nm_0 2\n"));
+  EXPECT_TRUE(Has("# TYPE m_4999 gauge\nm_4999 2\n"));
+}
+
 TEST_F(PrometheusExporterTest, ShutdownRemovesTheCollector) {
   Sum("g", 1, false, event::Temporality::kCumulative);
   Send();
