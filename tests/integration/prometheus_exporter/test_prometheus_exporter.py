@@ -10,7 +10,8 @@ resource, label escaping), that `promtool check metrics` accepts the Prometheus 
 OpenMetrics answer (negotiated by Accept) parses with the strict OpenMetrics parser of
 python3-prometheus-client and ends with one `# EOF`, the JSON API values, the series-limit drop
 counter, and expiry. Before that, `strobe serve` with no configuration file (its built-in
-default pipeline ends in `prometheus: {}`) gets one request and shows it; and when Node and the
+default pipeline ends in `prometheus: {}`) gets one request and shows it; a real Prometheus server (Debian's) scrapes
+another instance and stores the OTLP series; and when Node and the
 OpenTelemetry JS SDK of tests/integration/otel_js are installed, the real SDK (emit.js:
 counter, histogram, observable gauge over OTLP protobuf) exports to a second `strobe serve` and
 its exact values are checked on /metrics. Every process is started here and stopped by PID;
@@ -22,10 +23,13 @@ import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
+import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "daemon"))
 from strobe_proc import Daemon  # noqa: E402
@@ -239,8 +243,89 @@ def test_default_pipeline():
         d.stop()
 
 
+def free_port():
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    return port
+
+
+def prom_query(prom_port, expr):
+    url = "http://127.0.0.1:%d/api/v1/query?%s" % (prom_port, urllib.parse.urlencode({"query": expr}))
+    try:
+        with urllib.request.urlopen(url, timeout=5) as r:
+            data = json.loads(r.read().decode())
+    except OSError:
+        return []
+    return data["data"]["result"] if data.get("status") == "success" else []
+
+
+def test_prometheus_server_scrapes():
+    """Debian's Prometheus scrapes `strobe serve` (it negotiates OpenMetrics) with
+    honor_labels (the job/instance the exporter derives from the OTLP resource win over the
+    scrape target's) and stores the OTLP series: a counter, a summary quantile, a histogram."""
+    prometheus = shutil.which("prometheus")
+    if prometheus is None:
+        check(False, "the prometheus package is installed (scripts/packages.txt)")
+        return
+    d = Daemon(STROBE, config_text=JS_CONFIG)
+    tmp = tempfile.mkdtemp(prefix="strobe-promexp-")
+    prom = None
+    try:
+        port = d.wait_port()
+        d.wait_ready()
+        status, resp = post_metrics(d, otlp_port(d), request_body())
+        check(status == 200, "Prometheus phase: POST /v1/metrics answers 200", (status, resp))
+        prom_port = free_port()
+        cfg = os.path.join(tmp, "prometheus.yml")
+        with open(cfg, "w") as f:
+            f.write("""global: {scrape_interval: 1s, evaluation_interval: 1s}
+scrape_configs:
+  - job_name: strobe
+    honor_labels: true
+    scrape_interval: 1s
+    scrape_timeout: 900ms
+    static_configs:
+      - targets: ['127.0.0.1:%d']
+""" % port)
+        prom_log = open(os.path.join(tmp, "prometheus.log"), "w")
+        prom = subprocess.Popen([prometheus, "--config.file=" + cfg,
+                                 "--storage.tsdb.path=" + os.path.join(tmp, "data"),
+                                 "--web.listen-address=127.0.0.1:%d" % prom_port],
+                                stdout=prom_log, stderr=subprocess.STDOUT)
+        checks = {
+            'http_requests_total{job="checkout",instance="i-1",http_method="GET"}': 42,
+            'rpc_latency_seconds{job="checkout",quantile="0.99"}': 1.2,
+            'payload_bytes_bucket{job="checkout",le="8"}': 4,
+            'sum(up{job="strobe"})': 1,
+        }
+        found = {}
+        deadline = time.time() + 40
+        while time.time() < deadline and len(found) < len(checks):
+            for expr in checks:
+                r = prom_query(prom_port, expr)
+                if r:
+                    found[expr] = float(r[0]["value"][1])
+            time.sleep(0.5)
+        for expr, want in checks.items():
+            check(found.get(expr) == want, "Prometheus stored %s = %s" % (expr, want),
+                  found.get(expr))
+    finally:
+        if prom is not None and prom.poll() is None:
+            prom.terminate()
+            try:
+                prom.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                prom.kill()
+                prom.wait()
+        d.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def main():
     test_default_pipeline()
+    test_prometheus_server_scrapes()
     test_otel_js_sdk()
     d = Daemon(STROBE, config_text=CONFIG)
     try:
