@@ -5,6 +5,8 @@
 #include <cmath>
 #include <cstdio>
 
+#include "strobed/server/http.h"
+
 namespace strobed::stream {
 namespace {
 
@@ -240,36 +242,13 @@ std::string PrometheusName(std::string_view name) {
 }
 
 std::string JsonQuote(std::string_view s) {
+  // One escaper for the whole daemon: server::JsonEscape also replaces invalid UTF-8 (span
+  // attributes are not validated on ingest) so /api/v1/stream/*, /api/v1/alerts and the
+  // notifiers' bodies stay valid JSON.
   std::string out;
   out.reserve(s.size() + 2);
   out += '"';
-  for (char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof(buf), "\\u%04x", static_cast<unsigned>(c));
-          out += buf;
-        } else {
-          out += c;
-        }
-    }
-  }
+  out += server::JsonEscape(s);
   out += '"';
   return out;
 }

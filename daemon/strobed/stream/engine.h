@@ -160,7 +160,8 @@ class StreamEngine : private ResultSink, private CepSink {
   uint64_t next_series_gc_ns_ = 0;  // under process_mu_
 };
 
-// Minimal JSON string escaping for the engine's output (quotes included).
+// `s` as a JSON string literal, quotes included (server::JsonEscape: control characters
+// escaped, invalid UTF-8 replaced by U+FFFD).
 std::string JsonQuote(std::string_view s);
 // A finite double as JSON (NaN/inf → null).
 std::string JsonNumber(double v);
