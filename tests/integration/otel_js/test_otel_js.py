@@ -9,7 +9,11 @@ content type, invalid JSON, ids of the wrong length, a 100 MB body) and checks e
 code, that refusals are counted, and that the server keeps serving.
 
 Usage: test_otel_js.py SERVER_BINARY
+  SERVER_BINARY is either bench/otlp's otlp_ingest_server (the ingest path standing alone) or
+  the product, `strobe` (run as `strobe serve` with serve.yaml: the same receiver, trace
+  analysis and the prometheus exporter; the metric values are then read from /metrics).
 """
+import re
 import gzip
 import json
 import os
@@ -22,6 +26,26 @@ import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEADLINE_S = 20
+
+
+def start_strobe_serve(binary, config):
+    """`strobe serve` on free ports; returns when its log says ready (addresses from the log)."""
+    log = tempfile.TemporaryFile(mode="w+")
+    proc = subprocess.Popen([binary, "serve", "--config", config, "--http", "127.0.0.1:0",
+                             "--set", "host.enabled=false"], stdout=log, stderr=log, text=True)
+    deadline = time.time() + DEADLINE_S
+    while time.time() < deadline:
+        log.seek(0)
+        text = log.read()
+        api = re.search(r"listening on http://([0-9.]+:[0-9]+)", text)
+        otlp = re.search(r"otlp_http listening on ([0-9.]+:[0-9]+)", text)
+        if api and otlp and " ready " in text:
+            return proc, otlp.group(1), api.group(1)
+        if proc.poll() is not None:
+            raise RuntimeError("strobe serve exited: " + text)
+        time.sleep(0.05)
+    proc.kill()
+    raise RuntimeError("strobe serve not ready in time")
 
 
 def start_server(binary, config):
@@ -106,7 +130,11 @@ def metric_value(text, sample):
 
 def main():
     binary = sys.argv[1]
-    proc, otlp, api = start_server(binary, os.path.join(HERE, "pipeline.yaml"))
+    serve = os.path.basename(binary) == "strobe"
+    if serve:
+        proc, otlp, api = start_strobe_serve(binary, os.path.join(HERE, "serve.yaml"))
+    else:
+        proc, otlp, api = start_server(binary, os.path.join(HERE, "pipeline.yaml"))
     try:
         emit = subprocess.run(["node", os.path.join(HERE, "emit.js"), "http://" + otlp],
                               capture_output=True, text=True, timeout=60, cwd=HERE)
@@ -148,15 +176,29 @@ def main():
         assert e["calls"] == 1 and e["errors"] == 0, e
         assert 70 <= e["p50Ms"] <= 85, e  # the 70 ms server span, within histogram error
 
-        def metrics():
-            m = get_json(f"http://{api}/api/v1/received-metrics")
-            return m if len(m) >= 3 else None
+        if serve:
+            # The prometheus exporter's series on strobe serve's /metrics (OTel → Prometheus
+            # naming; job is the resource's service.name).
+            def metrics_text():
+                _, text, _ = http("GET", f"http://{api}/metrics")
+                text = text.decode()
+                return text if "queue_depth{" in text and "latency_ms_count{" in text else None
 
-        m = {p["name"]: p for p in poll(metrics, "metrics")}
-        assert m["requests"]["value"] == 7 and m["requests"]["labels"] == {"route": "/checkout"}, m
-        assert m["requests"]["type"] == 1 and m["requests"]["temporality"] == 2  # cumulative sum
-        assert m["latency_ms"]["count"] == 3 and m["latency_ms"]["sum"] == 270, m
-        assert m["queue_depth"]["value"] == 42, m
+            text = poll(metrics_text, "metrics on /metrics")
+            assert metric_value(text, 'requests_total{job="frontend",route="/checkout"}') == 7, text
+            assert metric_value(text, 'latency_ms_count{job="frontend"}') == 3, text
+            assert metric_value(text, 'latency_ms_sum{job="frontend"}') == 270, text
+            assert metric_value(text, 'queue_depth{job="frontend"}') == 42, text
+        else:
+            def metrics():
+                m = get_json(f"http://{api}/api/v1/received-metrics")
+                return m if len(m) >= 3 else None
+
+            m = {p["name"]: p for p in poll(metrics, "metrics")}
+            assert m["requests"]["value"] == 7 and m["requests"]["labels"] == {"route": "/checkout"}, m
+            assert m["requests"]["type"] == 1 and m["requests"]["temporality"] == 2  # cumulative
+            assert m["latency_ms"]["count"] == 3 and m["latency_ms"]["sum"] == 270, m
+            assert m["queue_depth"]["value"] == 42, m
 
         # Bad input: each gets its status, is counted, and the server keeps serving.
         url = f"http://{otlp}/v1/traces"
@@ -187,7 +229,7 @@ def main():
         status, _, _ = http("GET", f"http://{api}/api/v1/service-graph")
         assert status == 200
         assert proc.poll() is None, "server died"
-        print("otel_js integration: OK")
+        print("otel_js integration (%s): OK" % ("strobe serve" if serve else "otlp_ingest_server"))
     finally:
         proc.terminate()
         try:
