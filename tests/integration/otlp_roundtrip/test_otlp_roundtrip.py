@@ -8,10 +8,13 @@ events, status) to A and polls B until every span is there, comparing each span'
 parent, kind, status and every attribute value.
 
 Usage: test_otlp_roundtrip.py SERVER_BINARY
+  SERVER_BINARY is bench/otlp's otlp_ingest_server or the product, `strobe` (then both A and B
+  are `strobe serve` processes with the same pipeline sections).
 """
 import json
 import os
 import random
+import re
 import subprocess
 import sys
 import tempfile
@@ -22,10 +25,32 @@ import urllib.request
 DEADLINE_S = 20
 
 
+def start_strobe_serve(binary, config):
+    """`strobe serve` on free ports; returns when its log says ready (addresses from the log)."""
+    log = tempfile.TemporaryFile(mode="w+")
+    proc = subprocess.Popen([binary, "serve", "--config", config, "--http", "127.0.0.1:0",
+                             "--set", "host.enabled=false"], stdout=log, stderr=log, text=True)
+    deadline = time.time() + DEADLINE_S
+    while time.time() < deadline:
+        log.seek(0)
+        text = log.read()
+        api = re.search(r"listening on http://([0-9.]+:[0-9]+)", text)
+        otlp = re.search(r"otlp_http listening on ([0-9.]+:[0-9]+)", text)
+        if api and otlp and " ready " in text:
+            return proc, otlp.group(1), api.group(1)
+        if proc.poll() is not None:
+            raise RuntimeError("strobe serve exited: " + text)
+        time.sleep(0.05)
+    proc.kill()
+    raise RuntimeError("strobe serve not ready in time")
+
+
 def start(binary, config_text):
     cfg = tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False)
     cfg.write(config_text)
     cfg.close()
+    if os.path.basename(binary) == "strobe":
+        return start_strobe_serve(binary, cfg.name)
     out = tempfile.TemporaryFile(mode="w+")
     proc = subprocess.Popen([binary, "--config", cfg.name], stdout=out, stderr=subprocess.PIPE,
                             text=True)
@@ -147,7 +172,8 @@ service:
                 assert s["kind"] == e["kind"], (s, e)
                 assert s["status"]["code"] == e["status"], (s, e)
                 assert s["attributes"] == e["attributes"], (s["attributes"], e["attributes"])
-        print("otlp roundtrip: OK (%d spans)" % sum(len(e) for _, e in traces))
+        print("otlp roundtrip (%s): OK (%d spans)" % (os.path.basename(binary),
+                                                     sum(len(e) for _, e in traces)))
     finally:
         for p in procs:
             p.terminate()
