@@ -4,8 +4,9 @@
 // /api/v1/service-graph) and /metrics (the strobe::metrics registry: receiver and exporter
 // self-metrics; and the trace store's metrics).
 //
-// Used by the OTLP ingest benchmark (bench/otlp/run.sh) and the OTLP integration tests until
-// `strobe serve` wires the same plugins (they are the same classes).
+// Used by the OTLP ingest benchmark (bench/otlp/run.sh) and the OTLP integration tests as the
+// ingest path without the rest of the daemon; `strobe serve` wires the same plugins (the same
+// classes) and the integration tests and run.sh (SERVE=1) run against it too.
 //
 //   otlp_ingest_server --config pipeline.yaml [--api 127.0.0.1:0]
 //

@@ -6,17 +6,31 @@
 #
 #   bench/otlp/run.sh BUILD_DIR [DURATION_S] [CONNECTIONS...]
 #   bench/otlp/run.sh build/release 10 1 2 4 8
+#   SERVE=1 bench/otlp/run.sh build/release 10 1 2   # the product: `strobe serve` (no config
+#       file: its built-in pipeline otlp_http → memory_limiter, batch → trace_analysis,
+#       prometheus; CONFIG=FILE to give it one), host collectors off
 set -euo pipefail
 BUILD=${1:?build dir}; DURATION=${2:-10}; shift 2 || true
 CONNS=("$@"); [ ${#CONNS[@]} -eq 0 ] && CONNS=(1 2 4 8)
 HERE=$(cd "$(dirname "$0")" && pwd)
+CONFIG_GIVEN=${CONFIG:+1}
 CONFIG=${CONFIG:-$HERE/ingest.yaml}
 OUT=$(mktemp -d)
-"$BUILD/bin/otlp_ingest_server" --config "$CONFIG" > "$OUT/server.out" 2> "$OUT/server.err" &
-SPID=$!
-trap 'kill $SPID 2>/dev/null; wait $SPID 2>/dev/null; rm -rf "$OUT"' EXIT
-for _ in $(seq 100); do grep -q '^ready' "$OUT/server.out" && break; sleep 0.05; done
-OTLP=$(sed -n 's/.*otlp_http=\([^ ]*\).*/\1/p' "$OUT/server.out")
+if [ "${SERVE:-0}" = 1 ]; then
+  ARGS=(serve --http 127.0.0.1:0 --otlp-http 127.0.0.1:0 --set host.enabled=false)
+  [ -z "${CONFIG_GIVEN:-}" ] || ARGS+=(--config "$CONFIG")
+  "$BUILD/bin/strobe" "${ARGS[@]}" > "$OUT/server.out" 2> "$OUT/server.err" &
+  SPID=$!
+  trap 'kill $SPID 2>/dev/null; wait $SPID 2>/dev/null; rm -rf "$OUT"' EXIT
+  for _ in $(seq 100); do grep -q ' ready ' "$OUT/server.err" && break; sleep 0.05; done
+  OTLP=$(sed -n 's/.*otlp_http listening on \([0-9.:]*\).*/\1/p' "$OUT/server.err")
+else
+  "$BUILD/bin/otlp_ingest_server" --config "$CONFIG" > "$OUT/server.out" 2> "$OUT/server.err" &
+  SPID=$!
+  trap 'kill $SPID 2>/dev/null; wait $SPID 2>/dev/null; rm -rf "$OUT"' EXIT
+  for _ in $(seq 100); do grep -q '^ready' "$OUT/server.out" && break; sleep 0.05; done
+  OTLP=$(sed -n 's/.*otlp_http=\([^ ]*\).*/\1/p' "$OUT/server.out")
+fi
 [ -n "$OTLP" ] || { cat "$OUT/server.err"; exit 1; }
 TICK=$(getconf CLK_TCK)
 cpu() { awk '{print $14 + $15}' /proc/$SPID/stat; }
