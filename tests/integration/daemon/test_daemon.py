@@ -105,8 +105,20 @@ def test_auth_and_errors():
         status, _, body = d.request("POST", "/metrics", body=b"x" * 4096, headers=d.headers)
         check(status == 405, "a body sent to a GET-only route gets 405 (not read)", status)
 
-        # 413 on a route that accepts bodies is covered by http_server_test; here the raw
-        # protocol errors: 400 for garbage, 431 for an oversized head.
+        # 413: a body over server.max_body_bytes (1 KiB here) is refused from its
+        # Content-Length, before it is read, with the JSON error shape.
+        s = socket.create_connection(("127.0.0.1", d.port), timeout=5)
+        s.sendall(b"GET /api/v1/metrics HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer s3cret\r\n"
+                  b"Content-Length: 2000000\r\n\r\n")
+        reply = s.recv(4096).decode(errors="replace")
+        s.close()
+        check(reply.startswith("HTTP/1.1 413") and '"code":413' in reply and "exceeds the limit" in reply,
+              "413 JSON for an oversized body", reply[:300])
+        # 400 with a message for malformed input to an API route.
+        status, headers, body = d.request("GET", "/api/v1/traces/not-a-trace-id", headers=d.headers)
+        check(status == 400 and headers["content-type"] == "application/json"
+              and "trace id" in json.loads(body)["error"]["message"], "400 JSON for a malformed trace id", body)
+        # The raw protocol errors: 400 for garbage, 431 for an oversized head.
         s = socket.create_connection(("127.0.0.1", d.port), timeout=5)
         s.sendall(b"THIS IS NOT HTTP\r\n\r\n")
         reply = s.recv(4096).decode(errors="replace")
