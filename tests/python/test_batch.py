@@ -89,7 +89,7 @@ def test_batch_errors(conn):
 
 
 def test_million_values_exact_through_sink(sink):
-    conn = sink.connect(policy="spin", capacity_bytes=1 << 24)
+    conn = sink.connect(policy="spin", capacity_bytes=1 << 24, spin_limit=1 << 32)
     h = conn.histogram("bulk")
     values = np.arange(1_000_000, dtype=np.float64)
     assert h.record_many(values) == 1_000_000

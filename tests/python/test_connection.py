@@ -104,7 +104,7 @@ def test_drop_policy_counts_and_never_raises(dump):
 
 
 def test_spin_policy_waits_for_the_consumer(sink):
-    conn = sink.connect(policy="spin", capacity_bytes=4096, spin_limit=1 << 30)
+    conn = sink.connect(policy="spin", capacity_bytes=4096, spin_limit=1 << 32)
     c = conn.counter("s_total")
     for _ in range(200_000):
         c.inc()
@@ -192,7 +192,7 @@ def test_fork_detaches_rings_only_handles_reference(dump):
 def test_threads_share_a_connection_exactly(sink):
     import threading
 
-    conn = sink.connect(policy="spin", spin_limit=1 << 40)
+    conn = sink.connect(policy="spin", spin_limit=1 << 32)
     c = conn.counter("threads_total")
 
     def work():
