@@ -1,7 +1,8 @@
 // `strobe serve`: the telemetry daemon. Flags map onto configuration keys (docs/
 // configuration.md); everything else is in the Daemon (daemon/strobed/daemon/daemon.h).
 // Exit codes: 0 after a clean shutdown, 1 when the daemon cannot start (port in use, ...),
-// 2 for an invalid configuration or usage.
+// 2 for an invalid configuration (including a module section such as `pipelines` that its
+// component rejects at start) or usage.
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -114,7 +115,9 @@ int RunServe(const ServeFlags& f) {
   if (strobe::Status s = daemon.Start(); !s.ok()) {
     spdlog::error("cannot start: {}", s.message());
     std::fprintf(stderr, "strobe: %s\n", s.message().c_str());
-    return kExitFailure;
+    // Module sections (pipelines, ...) are validated when their component starts: a bad one
+    // is still an invalid configuration (InvalidArgument, with file:line), not a start failure.
+    return s.code() == strobe::StatusCode::kInvalidArgument ? kExitUsage : kExitFailure;
   }
   if (config->demo.enabled && !daemon.HttpAddress().empty()) {
     spdlog::info("demo workload running: try http://{}/metrics and http://{}/api/v1/metrics",

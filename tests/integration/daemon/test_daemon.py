@@ -54,6 +54,23 @@ def test_config_errors():
     r = run(["serve", "--config", bad])
     check(r.returncode == 2 and "invalid YAML" in r.stderr, "broken YAML exits 2", r.stderr)
 
+    # Pipeline sections are validated by their component at start: still exit 2, file:line.
+    with open(bad, "w") as f:
+        f.write("listen:\n  http: 127.0.0.1:0\n  otlp_http: 127.0.0.1:0\nexporters:\n  nosuch: {}\n"
+                "service:\n  pipelines:\n    traces: {exporters: [nosuch]}\n")
+    r = run(["serve", "--config", bad, "--set", "host.enabled=false"])
+    check(r.returncode == 2 and bad + ":5: unknown exporter type 'nosuch'" in r.stderr,
+          "unknown pipeline component exits 2 with file:line", (r.returncode, r.stderr))
+    with open(bad, "w") as f:
+        f.write("listen:\n  http: 127.0.0.1:0\n  otlp_http: 127.0.0.1:0\nreceivers:\n  otlp_http: {}\n"
+                "exporters:\n  memory: {}\nconnectors:\n  forward/a: {}\n  forward/b: {}\nservice:\n"
+                "  pipelines:\n"
+                "    traces/1: {receivers: [otlp_http, forward/b], exporters: [forward/a]}\n"
+                "    traces/2: {receivers: [forward/a], exporters: [forward/b, memory]}\n")
+    r = run(["serve", "--config", bad, "--set", "host.enabled=false"])
+    check(r.returncode == 2 and "pipelines form a cycle" in r.stderr and bad + ":" in r.stderr,
+          "pipeline cycle exits 2 with file:line", (r.returncode, r.stderr))
+
     r = run(["serve", "--config", os.path.join(tmp, "missing.yaml")])
     check(r.returncode == 2 and "not found" in r.stderr, "missing file exits 2", r.stderr)
 
