@@ -49,8 +49,31 @@ uint64_t ReadTsc() noexcept {
 #endif
 }
 
-// Sampled during static initialisation: the start of the calibration interval.
-Origin SampleOrigin() noexcept { return Origin{ReadTsc(), ClockNs(CLOCK_MONOTONIC)}; }
+// A (ticks, steady ns) pair taken at one instant: the clock read is bracketed by two tick
+// reads and the narrowest of a few tries is kept, so a preemption or page fault between the
+// two reads cannot skew the pair (10 us of skew is a 1e-3 rate error over the 10 ms
+// calibration interval).
+Origin SamplePair() noexcept {
+  Origin best{0, 0};
+  uint64_t best_width = UINT64_MAX;
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    const uint64_t t1 = ReadTsc();
+    const uint64_t ns = ClockNs(CLOCK_MONOTONIC);
+    const uint64_t t2 = ReadTsc();
+    if (t2 - t1 < best_width) {
+      best_width = t2 - t1;
+      best = Origin{t1 + (t2 - t1) / 2, ns};
+    }
+  }
+  return best;
+}
+
+// Sampled during static initialisation: the start of the calibration interval. The first
+// clock_gettime of a process may fault the vDSO data page in; it is done once untimed.
+Origin SampleOrigin() noexcept {
+  (void)ClockNs(CLOCK_MONOTONIC);
+  return SamplePair();
+}
 
 std::once_flag g_calibrate_once;
 
@@ -70,14 +93,12 @@ uint64_t SteadyNowNs() noexcept { return ClockNs(CLOCK_MONOTONIC); }
 uint64_t CalibratedNsPerTickQ32() noexcept {
   std::call_once(g_calibrate_once, [] {
     if (!g_tick_params.use_tsc) return;
-    uint64_t now_ns = ClockNs(CLOCK_MONOTONIC);
-    uint64_t now_ticks = ReadTsc();
-    while (now_ns - g_origin.steady_ns < kCalibrationNs || now_ticks <= g_origin.ticks) {
-      now_ns = ClockNs(CLOCK_MONOTONIC);
-      now_ticks = ReadTsc();
+    Origin now = SamplePair();
+    while (now.steady_ns - g_origin.steady_ns < kCalibrationNs || now.ticks <= g_origin.ticks) {
+      now = SamplePair();
     }
-    const double ns_per_tick = static_cast<double>(now_ns - g_origin.steady_ns) /
-                               static_cast<double>(now_ticks - g_origin.ticks);
+    const double ns_per_tick = static_cast<double>(now.steady_ns - g_origin.steady_ns) /
+                               static_cast<double>(now.ticks - g_origin.ticks);
     // Published by call_once: every caller returns after the store, and readers that see a
     // non-zero value without going through call_once read a value written once (benign).
     __atomic_store_n(&g_tick_params.ns_per_tick_q32,
