@@ -11,15 +11,7 @@ namespace {
 
 using stream::JsonNumber;
 using stream::JsonQuote;
-
-std::string MapJson(const std::map<std::string, std::string>& m) {
-  std::string out = "{";
-  for (const auto& [k, v] : m) {
-    if (out.size() > 1) out += ",";
-    out += JsonQuote(k) + ":" + JsonQuote(v);
-  }
-  return out + "}";
-}
+using stream::JsonStringMap;
 
 }  // namespace
 
@@ -281,8 +273,8 @@ std::string AlertEngine::AlertsJson() const {
       out += "{\"name\":" + JsonQuote(inst.rule->name) +
              ",\"state\":" + JsonQuote(AlertStateName(inst.state)) +
              ",\"severity\":" + JsonQuote(inst.rule->severity) +
-             ",\"labels\":" + MapJson(inst.labels) +
-             ",\"annotations\":" + MapJson(inst.annotations) +
+             ",\"labels\":" + JsonStringMap(inst.labels) +
+             ",\"annotations\":" + JsonStringMap(inst.annotations) +
              ",\"value\":" + JsonNumber(inst.value) +
              ",\"activeAt\":" + JsonQuote(Rfc3339(inst.active_at)) +
              (inst.fired_at != 0 ? ",\"firedAt\":" + JsonQuote(Rfc3339(inst.fired_at)) : "") + "}";
@@ -293,7 +285,8 @@ std::string AlertEngine::AlertsJson() const {
       if (!first) out += ",";
       first = false;
       out += "{\"time\":" + JsonQuote(Rfc3339(t.time_ns)) + ",\"name\":" + JsonQuote(t.name) +
-             ",\"labels\":" + MapJson(t.labels) + ",\"from\":" + JsonQuote(AlertStateName(t.from)) +
+             ",\"labels\":" + JsonStringMap(t.labels) +
+             ",\"from\":" + JsonQuote(AlertStateName(t.from)) +
              ",\"to\":" + JsonQuote(AlertStateName(t.to)) + ",\"value\":" + JsonNumber(t.value) +
              "}";
     }

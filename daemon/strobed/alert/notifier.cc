@@ -20,15 +20,7 @@ namespace net = boost::asio;
 using tcp = net::ip::tcp;
 using stream::JsonNumber;
 using stream::JsonQuote;
-
-std::string MapJson(const std::map<std::string, std::string>& m) {
-  std::string out = "{";
-  for (const auto& [k, v] : m) {
-    if (out.size() > 1) out += ",";
-    out += JsonQuote(k) + ":" + JsonQuote(v);
-  }
-  return out + "}";
-}
+using stream::JsonStringMap;
 
 struct Url {
   std::string host;
@@ -81,7 +73,7 @@ strobe::Status LogNotifier::Send(const std::vector<Notification>& batch) {
   for (const Notification& n : batch) {
     std::string line = "alert ";
     line += n.status == AlertStatus::kFiring ? "FIRING" : "RESOLVED";
-    line += " " + MapJson(n.labels) + " value=" + FormatValue(n.value);
+    line += " " + JsonStringMap(n.labels) + " value=" + FormatValue(n.value);
     for (const auto& [k, v] : n.annotations) line += " " + k + "=" + JsonQuote(v);
     sink_(line);
     counters().sent.fetch_add(1, std::memory_order_relaxed);
@@ -172,7 +164,8 @@ std::string WebhookNotifier::Body(const std::vector<Notification>& batch) const 
     if (i != 0) out += ",";
     out += "{\"status\":";
     out += n.status == AlertStatus::kFiring ? "\"firing\"" : "\"resolved\"";
-    out += ",\"labels\":" + MapJson(n.labels) + ",\"annotations\":" + MapJson(n.annotations) +
+    out += ",\"labels\":" + JsonStringMap(n.labels) +
+           ",\"annotations\":" + JsonStringMap(n.annotations) +
            ",\"startsAt\":" + JsonQuote(Rfc3339(n.starts_at_ns)) + ",\"endsAt\":" +
            (n.ends_at_ns != 0 ? JsonQuote(Rfc3339(n.ends_at_ns)) : "\"0001-01-01T00:00:00Z\"") +
            ",\"generatorURL\":" + JsonQuote(n.generator_url) +
@@ -196,7 +189,8 @@ std::string AlertmanagerNotifier::Body(const std::vector<Notification>& batch) c
     // Alertmanager label names must match [a-zA-Z_][a-zA-Z0-9_]*.
     std::map<std::string, std::string> labels;
     for (const auto& [k, v] : n.labels) labels[stream::PrometheusName(k)] = v;
-    out += "{\"labels\":" + MapJson(labels) + ",\"annotations\":" + MapJson(n.annotations) +
+    out += "{\"labels\":" + JsonStringMap(labels) +
+           ",\"annotations\":" + JsonStringMap(n.annotations) +
            ",\"startsAt\":" + JsonQuote(Rfc3339(n.starts_at_ns));
     if (n.ends_at_ns != 0) out += ",\"endsAt\":" + JsonQuote(Rfc3339(n.ends_at_ns));
     out += ",\"generatorURL\":" + JsonQuote(n.generator_url) + "}";

@@ -253,6 +253,15 @@ std::string JsonQuote(std::string_view s) {
   return out;
 }
 
+std::string JsonStringMap(const std::map<std::string, std::string>& m) {
+  std::string out = "{";
+  for (const auto& [k, v] : m) {
+    if (out.size() > 1) out += ",";
+    out += JsonQuote(k) + ":" + JsonQuote(v);
+  }
+  return out + "}";
+}
+
 std::string JsonNumber(double v) {
   if (!std::isfinite(v)) return "null";
   char buf[32];

@@ -165,5 +165,7 @@ class StreamEngine : private ResultSink, private CepSink {
 std::string JsonQuote(std::string_view s);
 // A finite double as JSON (NaN/inf → null).
 std::string JsonNumber(double v);
+// A string → string map as a JSON object (keys in map order), strings as JsonQuote.
+std::string JsonStringMap(const std::map<std::string, std::string>& m);
 
 }  // namespace strobed::stream
