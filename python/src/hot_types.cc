@@ -82,7 +82,7 @@ bool ToDelta(PyObject* arg, uint64_t* delta) {
   return true;
 }
 
-bool ToDouble(PyObject* arg, double* out) {
+bool RealArg(PyObject* arg, double* out) {
   if (PyFloat_CheckExact(arg)) {
     *out = PyFloat_AS_DOUBLE(arg);
     return true;
@@ -173,7 +173,7 @@ PyObject* CounterInc(PyObject* self, PyObject* const* args, Py_ssize_t nargs) {
 PyObject* HistogramRecord(PyObject* self, PyObject* arg) {
   auto* h = reinterpret_cast<Handle*>(self);
   double v;
-  if (!ToDouble(arg, &v)) return nullptr;
+  if (!RealArg(arg, &v)) return nullptr;
   if (!std::isfinite(v)) {
     PyErr_SetString(PyExc_ValueError, "Histogram.record() value must be finite");
     return nullptr;
@@ -195,7 +195,7 @@ PyObject* GaugeSend(Handle* h, double v) {
 // Gauge.set(x): one GAUGE_SET record.
 PyObject* GaugeSet(PyObject* self, PyObject* arg) {
   double v;
-  if (!ToDouble(arg, &v)) return nullptr;
+  if (!RealArg(arg, &v)) return nullptr;
   return GaugeSend(reinterpret_cast<Handle*>(self), v);
 }
 
@@ -205,7 +205,7 @@ PyObject* GaugeAdd(PyObject* self, PyObject* const* args, Py_ssize_t nargs, doub
     PyErr_SetString(PyExc_TypeError, "Gauge.inc()/dec() take at most one argument");
     return nullptr;
   }
-  if (nargs == 1 && !ToDouble(args[0], &d)) return nullptr;
+  if (nargs == 1 && !RealArg(args[0], &d)) return nullptr;
   auto* h = reinterpret_cast<Handle*>(self);
   return GaugeSend(h, h->value + sign * d);
 }
