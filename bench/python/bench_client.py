@@ -115,8 +115,8 @@ def main():
             out[f"roundtrip_{mode}_samples"] = n
         out["roundtrip_method"] = (
             "PING record, consumer busy-polls the ring and stores ack_seq; busy_poll: client "
-            "spins on ack_seq with the GIL held; sleep_poll: client nanosleeps 10us..1ms with "
-            "the GIL released between checks")
+            "spins on ack_seq with the GIL held; sleep_poll: no spinning, client nanosleeps "
+            "10us..1ms (doubling) with the GIL released between checks of ack_seq")
         out["strobe_dropped_records"] = conn.dropped_records
         conn.close()
     finally:

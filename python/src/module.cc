@@ -263,17 +263,16 @@ class Ring {
   }
 
   // Waits until the consumer acknowledged `seq`: busy-polls ack_seq for `spin_s` with the GIL
-  // held (lowest latency), then sleeps with the GIL released, backing off from 10 us to 1 ms.
-  // Returns false on timeout.
+  // held (lowest latency; spin_s = 0 skips it), then sleeps with the GIL released, backing off
+  // from 10 us to 1 ms. Returns false on timeout.
   bool WaitAck(uint64_t seq, double timeout_s, double spin_s) {
     const int64_t start = MonotonicNs();
     const int64_t spin_end = start + static_cast<int64_t>(spin_s * 1e9);
     const int64_t deadline = start + static_cast<int64_t>(timeout_s * 1e9);
     uint32_t i = 0;
-    while (Live().AckSeq() < seq) {
-      if ((++i & 63) != 0) continue;
-      const int64_t now = MonotonicNs();
-      if (now >= spin_end) break;
+    while (spin_s > 0 && Live().AckSeq() < seq) {
+      if ((++i & 63) != 0) continue;  // read the clock every 64 polls
+      if (MonotonicNs() >= spin_end) break;
     }
     int64_t sleep_ns = 10000;
     while (Live().AckSeq() < seq) {
