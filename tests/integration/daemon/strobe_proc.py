@@ -44,6 +44,19 @@ class Daemon:
             time.sleep(0.05)
         raise AssertionError("strobe did not report its port:\n" + self.read_log())
 
+    def wait_otlp(self, timeout=15):
+        """The otlp_http receiver's bound HOST:PORT from the log, once the daemon says ready."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            log = self.read_log()
+            m = re.search(r"otlp_http listening on ([0-9.]+:[0-9]+)", log)
+            if m and " ready " in log:
+                return m.group(1)
+            if self.proc.poll() is not None:
+                raise AssertionError("strobe exited early (%s):\n%s" % (self.proc.returncode, log))
+            time.sleep(0.05)
+        raise AssertionError("strobe did not report an otlp_http listener:\n" + self.read_log())
+
     def read_log(self):
         with open(self.log_path) as f:
             return f.read()

@@ -13,7 +13,6 @@ Usage: test_otel_js.py SERVER_BINARY
   the product, `strobe` (run as `strobe serve` with serve.yaml: the same receiver, trace
   analysis and the prometheus exporter; the metric values are then read from /metrics).
 """
-import re
 import gzip
 import json
 import os
@@ -24,28 +23,18 @@ import time
 import urllib.error
 import urllib.request
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "daemon"))
+from strobe_proc import Daemon  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEADLINE_S = 20
 
 
 def start_strobe_serve(binary, config):
-    """`strobe serve` on free ports; returns when its log says ready (addresses from the log)."""
-    log = tempfile.TemporaryFile(mode="w+")
-    proc = subprocess.Popen([binary, "serve", "--config", config, "--http", "127.0.0.1:0",
-                             "--set", "host.enabled=false"], stdout=log, stderr=log, text=True)
-    deadline = time.time() + DEADLINE_S
-    while time.time() < deadline:
-        log.seek(0)
-        text = log.read()
-        api = re.search(r"listening on http://([0-9.]+:[0-9]+)", text)
-        otlp = re.search(r"otlp_http listening on ([0-9.]+:[0-9]+)", text)
-        if api and otlp and " ready " in text:
-            return proc, otlp.group(1), api.group(1)
-        if proc.poll() is not None:
-            raise RuntimeError("strobe serve exited: " + text)
-        time.sleep(0.05)
-    proc.kill()
-    raise RuntimeError("strobe serve not ready in time")
+    """`strobe serve` (tests/integration/daemon/strobe_proc.py) on free ports."""
+    d = Daemon(binary, args=["--config", config, "--set", "host.enabled=false"])
+    d.wait_port(DEADLINE_S)
+    return d.proc, d.wait_otlp(DEADLINE_S), "127.0.0.1:%d" % d.port
 
 
 def start_server(binary, config):
