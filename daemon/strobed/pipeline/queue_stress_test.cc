@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <thread>
 #include <vector>
@@ -104,6 +105,7 @@ TEST(PipelineStressTest, BlockPolicyWithSlowSinkLosesNothing) {
   Pipeline p(o, {}, std::move(exporters));
   ASSERT_TRUE(p.Start().ok());
   std::atomic<uint64_t> refused{0};
+  std::atomic<int> producers_done{0};
   std::vector<std::thread> producers;
   for (int t = 0; t < kProducers; ++t) {
     producers.emplace_back([&] {
@@ -112,9 +114,18 @@ TEST(PipelineStressTest, BlockPolicyWithSlowSinkLosesNothing) {
         for (int i = 0; i < kPerBatch; ++i) testing::AddGauge(*batch, "m", 1);
         if (!p.Push(std::move(batch)).accepted()) refused.fetch_add(1);
       }
+      producers_done.fetch_add(1);
     });
   }
+  // Watch the queue while the producers run: it must reach its capacity, so the test really
+  // exercises producers waiting for space (not a sink fast enough to never fill it).
+  uint64_t max_queued = 0;
+  while (producers_done.load() < kProducers) {
+    max_queued = std::max(max_queued, p.Snapshot().queued_events);
+    std::this_thread::yield();
+  }
   for (auto& t : producers) t.join();
+  EXPECT_GE(max_queued, uint64_t{4} * kPerBatch) << "the queue never filled";
   ASSERT_TRUE(p.Shutdown(std::chrono::seconds(60)).ok());
   EXPECT_EQ(refused.load(), 0u);
   uint64_t total = uint64_t{kProducers} * kBatches * kPerBatch;
