@@ -46,10 +46,11 @@ bench: build
 
 sanitize: asan tsan
 
+# Builds only the targets these tests run (sanitize_tests); fuzz corpora replay under ASan too.
 asan tsan: bootstrap
 	@cmake --preset $@ >/dev/null
-	@cmake --build build/$@ -j $(JOBS)
-	@cd build/$@ && $(CTEST) -L 'unit|stress'
+	@cmake --build build/$@ -j $(JOBS) --target sanitize_tests
+	@cd build/$@ && $(CTEST) -L '$(if $(filter asan,$@),unit|stress|fuzz,unit|stress)'
 
 FUZZ_SECONDS ?= 30
 fuzz: bootstrap

@@ -73,6 +73,15 @@ function(strobe_test)
   endif()
   add_test(NAME ${A_NAME} COMMAND ${A_NAME} ${A_ARGS})
   set_tests_properties(${A_NAME} PROPERTIES LABELS "${A_LABELS}" TIMEOUT ${A_TIMEOUT})
+  if("unit" IN_LIST A_LABELS OR "stress" IN_LIST A_LABELS)
+    set_property(GLOBAL APPEND PROPERTY STROBE_SANITIZE_TARGETS ${A_NAME})
+  endif()
+endfunction()
+
+# Registers extra targets that unit/stress tests need at run time (a binary a test executes),
+# so `sanitize_tests` builds them too.
+function(strobe_sanitize_depends)
+  set_property(GLOBAL APPEND PROPERTY STROBE_SANITIZE_TARGETS ${ARGN})
 endfunction()
 
 # Benchmarks build only in the release preset; `make bench` runs every one listed in
@@ -110,6 +119,7 @@ function(strobe_fuzz)
   add_test(NAME ${A_NAME} COMMAND ${A_NAME} ${corpus})
   set_tests_properties(${A_NAME} PROPERTIES LABELS fuzz TIMEOUT 300)
   set_property(GLOBAL APPEND PROPERTY STROBE_FUZZERS "$<TARGET_FILE:${A_NAME}> ${corpus}")
+  set_property(GLOBAL APPEND PROPERTY STROBE_SANITIZE_TARGETS ${A_NAME})
 endfunction()
 
 # Called once at the end of the top-level CMakeLists: writes the lists `make bench` and
@@ -121,6 +131,11 @@ function(strobe_write_target_lists)
   get_property(fuzzers GLOBAL PROPERTY STROBE_FUZZERS)
   string(REPLACE ";" "\n" fuzzers "${fuzzers}")
   file(GENERATE OUTPUT ${CMAKE_BINARY_DIR}/fuzzers.txt CONTENT "${fuzzers}\n")
+  # `make sanitize` builds only what the unit, stress and fuzz-replay tests run (not
+  # benchmarks, integration harnesses or examples): half the work of a full sanitizer build.
+  get_property(sanitize GLOBAL PROPERTY STROBE_SANITIZE_TARGETS)
+  add_custom_target(sanitize_tests)
+  add_dependencies(sanitize_tests ${sanitize})
 endfunction()
 
 # Adds every immediate subfolder that has a CMakeLists.txt, in name order, so a new module
