@@ -35,7 +35,12 @@ constexpr KeySpec kKeys[] = {
     K("listen.wire", KeyKind::kListen, "STROBE_WIRE", false, false,
       "strobe wire protocol (TCP) listener"),
     K("shm.name", KeyKind::kString, "STROBE_SHM", false, false,
-      "shared-memory ring name (segment /dev/shm/strobe-<name>...)"),
+      "shared-memory ring name (segments <shm.dir>/strobe-<name>-<pid>), or off"),
+    K("shm.dir", KeyKind::kString, "STROBE_SHM_DIR", false, false,
+      "directory of the shared-memory segments (a tmpfs)"),
+    K("shm.snapshot_interval", KeyKind::kDuration, "STROBE_SHM_SNAPSHOT_INTERVAL", false, false,
+      "how often the read-only results snapshot <shm.dir>/strobe-<name>.snapshot is "
+      "rewritten (0: no snapshot)"),
     K("data_dir", KeyKind::kString, "STROBE_DATA_DIR", false, false,
       "directory for durable queues and state"),
     K("log.level", KeyKind::kEnum, "STROBE_LOG_LEVEL", true, false, "log verbosity", kLogLevels),
@@ -93,6 +98,8 @@ FieldPtr Field(Config& c, std::string_view path) {
   if (path == "listen.otlp_grpc") return &c.otlp_grpc;
   if (path == "listen.wire") return &c.wire;
   if (path == "shm.name") return &c.shm_name;
+  if (path == "shm.dir") return &c.shm_dir;
+  if (path == "shm.snapshot_interval") return &c.shm_snapshot_interval;
   if (path == "data_dir") return &c.data_dir;
   if (path == "log.level") return &c.log_level;
   if (path == "auth.token") return &c.auth_token;

@@ -95,6 +95,8 @@ struct Config {
   ListenAddress otlp_grpc{true, "127.0.0.1", 4317};
   ListenAddress wire{true, "127.0.0.1", 9801};
   std::string shm_name = "strobe";
+  std::string shm_dir = "/dev/shm";
+  std::chrono::milliseconds shm_snapshot_interval{250};
   std::string data_dir = "./strobe-data";
   std::string log_level = "info";
   std::string auth_token;  // empty: no auth

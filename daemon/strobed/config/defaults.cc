@@ -90,7 +90,8 @@ std::string DefaultPipelineYaml(const Config& config, const BuiltinSections& bui
     add_receiver("otlp_http", body + "}");
   }
   if (builtin.shm_receiver && config.shm_name != "off") {
-    add_receiver("shm", "{name: " + Quoted(config.shm_name) + "}");
+    add_receiver("shm",
+                 "{name: " + Quoted(config.shm_name) + ", dir: " + Quoted(config.shm_dir) + "}");
   }
   if (config.demo.enabled) add_receiver("memory/demo", "{}");
   if (receiver_ids.empty()) return "";

@@ -12,6 +12,7 @@
 #include "strobed/processors/tail_sampler/tail_sampler.h"
 #include "strobed/receivers/memory/memory.h"
 #include "strobed/receivers/otlp_http/otlp_http.h"
+#include "strobed/receivers/shm/shm_receiver.h"
 #include "strobed/stream/exporter.h"
 #include "strobed/trace/trace_exporter.h"
 
@@ -21,6 +22,7 @@ void RegisterBuiltinPlugins(PluginRegistry& registry) {
   // Receivers.
   receivers::RegisterMemoryReceiver(registry);
   receivers::RegisterOtlpHttpReceiver(registry);
+  receivers::RegisterShmReceiver(registry);
   // Processors (memory_limiter is built into the pipeline entry; see memory_limiter.h).
   processors::RegisterAdaptiveSampler(registry);
   processors::RegisterBatchProcessor(registry);

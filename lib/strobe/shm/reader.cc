@@ -115,6 +115,18 @@ Result<std::unique_ptr<Consumer>> Consumer::Open(const ConsumerOptions& options)
   }
   if (options.write_daemon_marker) {
     const std::string marker = DaemonMarkerPath(options.dir, options.ring);
+    // One consumer per ring name: two daemons draining the same rings would split and
+    // reorder every producer's stream. A marker of a dead daemon is stale and replaced.
+    {
+      std::ifstream in(marker);
+      long other = 0;
+      if (in >> other && other > 0 && other != static_cast<long>(getpid()) &&
+          ProcessAlive(static_cast<uint32_t>(other))) {
+        return FailedPrecondition("shm ring '" + options.ring + "' in " + options.dir +
+                                  " is already consumed by pid " + std::to_string(other) + " (" +
+                                  marker + ")");
+      }
+    }
     const std::string tmp = marker + ".tmp";
     {
       std::ofstream out(tmp, std::ios::trunc);
@@ -142,6 +154,7 @@ void Consumer::Reclaim(Ring& ring, RecordSink& sink) {
   ring.dropped_seen = dropped;
   unlink(ring.path.c_str());
   ++stats_.rings_reclaimed;
+  sink.OnRingClosed(ring.reader.segment_id());
 }
 
 size_t Consumer::Scan(RecordSink& sink) {

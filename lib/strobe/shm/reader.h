@@ -38,6 +38,9 @@ class RecordSink {
   virtual ~RecordSink() = default;
   // Called for every valid frame except PAD. The payload is valid only during the call.
   virtual void OnRecord(const RecordView& record) = 0;
+  // Called once a ring is gone for good (its producer closed it or died, and everything it
+  // committed was delivered): state kept per producer id may be released.
+  virtual void OnRingClosed(uint32_t producer) { (void)producer; }
 };
 
 struct ReaderStats {

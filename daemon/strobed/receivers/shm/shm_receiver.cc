@@ -1,0 +1,478 @@
+#include "strobed/receivers/shm/shm_receiver.h"
+
+#include <time.h>
+
+#include <algorithm>
+#include <utility>
+
+#include "strobe/base/check.h"
+#include "strobe/base/clock.h"
+#include "strobe/shm/segment.h"
+
+namespace strobed::receivers {
+namespace {
+
+using strobe::metrics::Counter;
+using strobe::metrics::Family;
+using strobe::metrics::Gauge;
+
+const char* RecordTypeName(size_t type) {
+  switch (type) {
+    case STROBE_REC_PAD:
+      return "pad";
+    case STROBE_REC_SERIES_DEFINE:
+      return "series_define";
+    case STROBE_REC_COUNTER_ADD:
+      return "counter_add";
+    case STROBE_REC_GAUGE_SET:
+      return "gauge_set";
+    case STROBE_REC_HISTOGRAM_RECORD:
+      return "histogram_record";
+    case STROBE_REC_SPAN:
+      return "span";
+    case STROBE_REC_EVENT:
+      return "event";
+    case STROBE_REC_BATCH:
+      return "batch";
+    case STROBE_REC_PING:
+      return "ping";
+    default:
+      return "unknown";
+  }
+}
+
+void SleepNs(uint64_t ns) {
+  timespec ts{static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
+  nanosleep(&ts, nullptr);
+}
+
+void CpuRelax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
+uint64_t Delta(uint64_t now, uint64_t& seen) {
+  uint64_t d = now >= seen ? now - seen : 0;
+  seen = now;
+  return d;
+}
+
+}  // namespace
+
+// Handles resolved once (With() hashes labels: never on the per-record path).
+struct ShmReceiver::Metrics {
+  Counter* accepted_spans;
+  Counter* accepted_points;
+  Counter* accepted_logs;
+  Family<Counter>* refused_spans;
+  Family<Counter>* refused_points;
+  Family<Counter>* refused_logs;
+  Counter* records[STROBE_REC_TYPE_COUNT];
+  Counter* malformed;
+  Counter* torn;
+  Counter* undecodable;
+  Counter* unknown_series;
+  Counter* invalid_value;
+  Counter* kind_mismatch;
+  Counter* series_refused;
+  Counter* producer_dropped;
+  Counter* retries_throttled;
+  Counter* retries_refused;
+  Counter* attached;
+  Counter* reclaimed;
+  Counter* rejected;
+  Gauge* rings;
+  Gauge* series;
+};
+
+ShmReceiver::ShmReceiver(ShmReceiverOptions options) : options_(std::move(options)) {
+  strobe::metrics::Registry& reg =
+      options_.metrics != nullptr ? *options_.metrics : strobe::metrics::Registry::Default();
+  // Registration of fixed, valid names only fails on a programming error.
+  auto counter_family = [&](const std::string& name, const std::string& help,
+                            std::vector<std::string> labels) {
+    auto f = reg.AddCounterFamily({name, help, ""}, std::move(labels));
+    STROBE_CHECK(f.ok());
+    return *f;
+  };
+  auto gauge_family = [&](const std::string& name, const std::string& help) {
+    auto f = reg.AddGaugeFamily({name, help, ""}, {"receiver"});
+    STROBE_CHECK(f.ok());
+    return *f;
+  };
+  const std::string& r = options_.name;
+  auto m = std::make_unique<Metrics>();
+  const char* accepted_help = "Items a receiver pushed into the pipeline successfully.";
+  const char* refused_help = "Items a receiver could not push into the pipeline, by reason.";
+  m->accepted_spans =
+      &counter_family("strobe_receiver_accepted_spans_total", accepted_help, {"receiver"})
+           ->With({{"receiver", r}});
+  m->accepted_points =
+      &counter_family("strobe_receiver_accepted_metric_points_total", accepted_help, {"receiver"})
+           ->With({{"receiver", r}});
+  m->accepted_logs =
+      &counter_family("strobe_receiver_accepted_log_records_total", accepted_help, {"receiver"})
+           ->With({{"receiver", r}});
+  m->refused_spans =
+      counter_family("strobe_receiver_refused_spans_total", refused_help, {"receiver", "reason"});
+  m->refused_points = counter_family("strobe_receiver_refused_metric_points_total", refused_help,
+                                     {"receiver", "reason"});
+  m->refused_logs = counter_family("strobe_receiver_refused_log_records_total", refused_help,
+                                   {"receiver", "reason"});
+  auto* records = counter_family("strobe_shm_records_total",
+                                 "Records read from shared-memory rings, by record type.",
+                                 {"receiver", "type"});
+  for (size_t t = 0; t < STROBE_REC_TYPE_COUNT; ++t) {
+    m->records[t] = &records->With({{"receiver", r}, {"type", RecordTypeName(t)}});
+  }
+  auto* invalid = counter_family(
+      "strobe_shm_invalid_records_total",
+      "Records read from shm rings and not used, by reason (malformed_frame: invalid framing, "
+      "the rest of the ring up to the producer's write position skipped; torn: reserved by a "
+      "producer that died before committing).",
+      {"receiver", "reason"});
+  m->malformed = &invalid->With({{"receiver", r}, {"reason", "malformed_frame"}});
+  m->torn = &invalid->With({{"receiver", r}, {"reason", "torn"}});
+  m->undecodable = &invalid->With({{"receiver", r}, {"reason", "undecodable"}});
+  m->unknown_series = &invalid->With({{"receiver", r}, {"reason", "unknown_series"}});
+  m->invalid_value = &invalid->With({{"receiver", r}, {"reason", "invalid_value"}});
+  m->kind_mismatch = &invalid->With({{"receiver", r}, {"reason", "kind_mismatch"}});
+  m->series_refused = &invalid->With({{"receiver", r}, {"reason", "series_limit"}});
+  m->producer_dropped =
+      &counter_family("strobe_shm_producer_dropped_records_total",
+                      "Records producers dropped because their ring was full (from the ring "
+                      "headers).",
+                      {"receiver"})
+           ->With({{"receiver", r}});
+  auto* retries = counter_family(
+      "strobe_shm_push_retries_total",
+      "Times the pipeline pushed back and the shm receiver held its batch and paused draining.",
+      {"receiver", "reason"});
+  m->retries_throttled = &retries->With({{"receiver", r}, {"reason", "throttled"}});
+  m->retries_refused = &retries->With({{"receiver", r}, {"reason", "refused"}});
+  m->attached = &counter_family("strobe_shm_rings_attached_total",
+                                "Producer rings the shm receiver attached to.", {"receiver"})
+                     ->With({{"receiver", r}});
+  m->reclaimed =
+      &counter_family("strobe_shm_rings_reclaimed_total",
+                      "Rings of exited or dead producers drained and removed.", {"receiver"})
+           ->With({{"receiver", r}});
+  m->rejected = &counter_family("strobe_shm_rings_rejected_total",
+                                "Files named like a ring whose header is invalid (left in place).",
+                                {"receiver"})
+                     ->With({{"receiver", r}});
+  m->rings =
+      &gauge_family("strobe_shm_rings", "Producer rings attached now.")->With({{"receiver", r}});
+  m->series = &gauge_family("strobe_shm_series", "Distinct metric series the shm receiver holds.")
+                   ->With({{"receiver", r}});
+  metrics_ = std::move(m);
+}
+
+ShmReceiver::~ShmReceiver() {
+  if (thread_.joinable()) (void)Shutdown(std::chrono::milliseconds(0));
+}
+
+uint64_t ShmReceiver::NowNs() const {
+  return options_.clock != nullptr ? options_.clock->NowNs() : pipeline::Clock::Steady().NowNs();
+}
+
+std::string ShmReceiver::Endpoint() const {
+  return options_.dir + "/strobe-" + options_.ring + "-*";
+}
+
+strobe::Status ShmReceiver::Start(pipeline::Ingest& ingest) {
+  if (thread_.joinable()) return strobe::FailedPrecondition("shm receiver already started");
+  strobe::shm::ConsumerOptions co;
+  co.ring = options_.ring;
+  co.dir = options_.dir;
+  co.max_records_per_ring = options_.max_records_per_ring;
+  auto consumer = strobe::shm::Consumer::Open(co);
+  if (!consumer.ok()) return consumer.status().WithContext("shm receiver " + options_.name);
+  consumer_ = std::move(*consumer);
+  ingest_ = &ingest;
+  event::KeyTable& keys = options_.keys != nullptr ? *options_.keys : event::KeyTable::Global();
+  translator_ = std::make_unique<ShmTranslator>(ingest.pool(), keys, options_.translator);
+  // A PING acknowledges everything before it: hand what was read to the pipeline first.
+  translator_->set_on_ping([this] {
+    MoveToPending(/*metrics=*/true, /*all_series=*/false);
+    (void)PushPending(NowNs() + 1'000'000);
+  });
+  stop_.store(false, std::memory_order_relaxed);
+  thread_ = std::thread([this] { Run(); });
+  return strobe::OkStatus();
+}
+
+void ShmReceiver::MoveToPending(bool metrics, bool all_series) {
+  if (event::BatchPtr b = translator_->TakeEvents()) pending_.push_back(std::move(b));
+  events_since_ns_ = 0;
+  if (metrics) {
+    if (event::BatchPtr b = translator_->CollectMetrics(strobe::WallNowNs(), all_series)) {
+      pending_.push_back(std::move(b));
+    }
+  }
+}
+
+bool ShmReceiver::PushPending(uint64_t deadline_ns) {
+  while (!pending_.empty()) {
+    event::BatchPtr& front = pending_.front();
+    const uint64_t spans = front->spans().size();
+    const uint64_t points = front->metrics().size();
+    const uint64_t logs = front->logs().size();
+    pipeline::PushResult r = ingest_->Push(std::move(front), {.deadline_ns = deadline_ns});
+    if (r.accepted()) {
+      pending_.pop_front();
+      metrics_->accepted_spans->Add(spans);
+      metrics_->accepted_points->Add(points);
+      metrics_->accepted_logs->Add(logs);
+      std::lock_guard<std::mutex> lock(mu_);
+      totals_.spans += spans;
+      totals_.metric_points += points;
+      totals_.log_records += logs;
+      continue;
+    }
+    front = std::move(r.batch);
+    if (r.status == pipeline::PushStatus::kShutdown) {
+      // The pipeline is gone: what is left cannot be delivered. Counted, then released.
+      const std::string reason(pipeline::PushStatusName(r.status));
+      metrics_->refused_spans->With({{"receiver", options_.name}, {"reason", reason}}).Add(spans);
+      metrics_->refused_points->With({{"receiver", options_.name}, {"reason", reason}}).Add(points);
+      metrics_->refused_logs->With({{"receiver", options_.name}, {"reason", reason}}).Add(logs);
+      pending_.pop_front();
+      continue;
+    }
+    (r.status == pipeline::PushStatus::kThrottled ? metrics_->retries_throttled
+                                                  : metrics_->retries_refused)
+        ->Inc();
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      ++totals_.push_retries;
+    }
+    const uint64_t hint_ns = static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(r.retry_after).count());
+    retry_at_ns_ = NowNs() + std::clamp<uint64_t>(hint_ns, 1'000'000, 100'000'000);
+    return false;
+  }
+  return true;
+}
+
+void ShmReceiver::PublishStats() {
+  const strobe::shm::ReaderStats& rs = consumer_->stats();
+  const ShmTranslatorStats& ts = translator_->stats();
+  Metrics& m = *metrics_;
+  m.malformed->Add(Delta(rs.malformed, published_reader_.malformed));
+  m.torn->Add(Delta(rs.torn, published_reader_.torn));
+  m.producer_dropped->Add(Delta(rs.producer_dropped, published_reader_.producer_dropped));
+  m.attached->Add(Delta(rs.rings_attached, published_reader_.rings_attached));
+  m.reclaimed->Add(Delta(rs.rings_reclaimed, published_reader_.rings_reclaimed));
+  m.rejected->Add(Delta(rs.rings_rejected, published_reader_.rings_rejected));
+  for (size_t t = 0; t < STROBE_REC_TYPE_COUNT; ++t) {
+    m.records[t]->Add(Delta(ts.records[t], published_translator_.records[t]));
+  }
+  m.undecodable->Add(Delta(ts.invalid_records, published_translator_.invalid_records));
+  m.unknown_series->Add(Delta(ts.unknown_series, published_translator_.unknown_series));
+  m.invalid_value->Add(Delta(ts.invalid_values, published_translator_.invalid_values));
+  m.kind_mismatch->Add(Delta(ts.kind_mismatch, published_translator_.kind_mismatch));
+  m.series_refused->Add(Delta(ts.series_refused, published_translator_.series_refused));
+  m.rings->Set(static_cast<double>(consumer_->ring_count()));
+  m.series->Set(static_cast<double>(ts.series));
+  std::lock_guard<std::mutex> lock(mu_);
+  totals_.records = rs.records;
+  totals_.malformed = rs.malformed;
+  totals_.torn = rs.torn;
+  totals_.producer_dropped = rs.producer_dropped;
+  totals_.invalid = ts.invalid_records + ts.unknown_series + ts.invalid_values + ts.kind_mismatch +
+                    ts.series_refused;
+  totals_.rings = consumer_->ring_count();
+  totals_.series = ts.series;
+}
+
+ShmReceiver::Totals ShmReceiver::totals() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return totals_;
+}
+
+void ShmReceiver::Run() {
+  const uint64_t scan_ns = static_cast<uint64_t>(options_.scan_interval.count());
+  const uint64_t metrics_ns = static_cast<uint64_t>(options_.metrics_interval.count());
+  const uint64_t batch_ns = static_cast<uint64_t>(options_.batch_timeout.count());
+  const uint64_t busy_ns = static_cast<uint64_t>(options_.busy_poll.count());
+  const uint64_t max_sleep_ns = static_cast<uint64_t>(options_.idle_sleep.count());
+  uint64_t next_scan = 0;
+  uint64_t next_metrics = NowNs() + metrics_ns;
+  uint64_t last_record_ns = 0;
+  uint64_t sleep_ns = 0;
+  uint64_t flush_seen = 0;
+  while (!stop_.load(std::memory_order_acquire)) {
+    const uint64_t now = NowNs();
+    // Back-pressure: nothing new is drained while the pipeline refuses what we hold.
+    if (!pending_.empty()) {
+      if (now < retry_at_ns_ || !PushPending(now + 5'000'000)) {
+        if (now >= next_scan) {
+          PublishStats();
+          next_scan = now + scan_ns;
+        }
+        SleepNs(std::min<uint64_t>(retry_at_ns_ > now ? retry_at_ns_ - now : 1'000'000, 1'000'000));
+        continue;
+      }
+    }
+    if (now >= next_scan) {
+      consumer_->Scan(*translator_);
+      PublishStats();
+      next_scan = now + scan_ns;
+    }
+    const size_t n = consumer_->Poll(*translator_);
+    if (translator_->pending_events() > 0 && events_since_ns_ == 0) events_since_ns_ = now;
+    const bool events_due = translator_->pending_events() >= options_.batch_events ||
+                            (events_since_ns_ != 0 && now - events_since_ns_ >= batch_ns);
+    const bool metrics_due = now >= next_metrics;
+    const uint64_t flush_req = flush_requested_.load(std::memory_order_acquire);
+    if (events_due || metrics_due || flush_req != flush_seen) {
+      if (flush_req != flush_seen) consumer_->Scan(*translator_);  // producer drop counters
+      MoveToPending(metrics_due || flush_req != flush_seen, false);
+      if (metrics_due) next_metrics = now + metrics_ns;
+      const bool pushed = PushPending(now + 5'000'000);
+      if (flush_req != flush_seen && pushed) {
+        flush_seen = flush_req;
+        PublishStats();
+        {
+          std::lock_guard<std::mutex> lock(mu_);
+          flush_done_ = flush_req;
+        }
+        cv_.notify_all();
+      }
+    }
+    if (n > 0) {
+      last_record_ns = now;
+      sleep_ns = 0;
+    } else if (now - last_record_ns < busy_ns) {
+      CpuRelax();
+    } else {
+      sleep_ns = sleep_ns == 0 ? 20'000 : std::min(sleep_ns * 2, max_sleep_ns);
+      SleepNs(sleep_ns);
+    }
+  }
+  // Shutdown: drain what producers committed, then push until the deadline.
+  const uint64_t deadline = stop_deadline_ns_;
+  consumer_->Scan(*translator_);
+  while (consumer_->Poll(*translator_) > 0 && NowNs() < deadline) {
+    if (translator_->pending_events() >= options_.batch_events) MoveToPending(false, false);
+  }
+  MoveToPending(true, false);
+  while (!PushPending(std::max(deadline, NowNs() + 1'000'000)) && NowNs() < deadline) {
+    SleepNs(std::min<uint64_t>(1'000'000, retry_at_ns_ > NowNs() ? retry_at_ns_ - NowNs() : 0));
+  }
+  // What the pipeline never took is counted as refused.
+  for (event::BatchPtr& b : pending_) {
+    metrics_->refused_spans->With({{"receiver", options_.name}, {"reason", "deadline"}})
+        .Add(b->spans().size());
+    metrics_->refused_points->With({{"receiver", options_.name}, {"reason", "deadline"}})
+        .Add(b->metrics().size());
+    metrics_->refused_logs->With({{"receiver", options_.name}, {"reason", "deadline"}})
+        .Add(b->logs().size());
+  }
+  pending_.clear();
+  PublishStats();
+}
+
+strobe::Status ShmReceiver::Flush(std::chrono::milliseconds deadline) {
+  if (!thread_.joinable()) return strobe::OkStatus();
+  const uint64_t req = flush_requested_.fetch_add(1, std::memory_order_acq_rel) + 1;
+  std::unique_lock<std::mutex> lock(mu_);
+  if (!cv_.wait_for(lock, deadline, [&] { return flush_done_ >= req; })) {
+    return strobe::DeadlineExceeded("shm receiver " + options_.name +
+                                    ": flush not done (pipeline pushing back)");
+  }
+  return strobe::OkStatus();
+}
+
+strobe::Status ShmReceiver::Shutdown(std::chrono::milliseconds deadline) {
+  if (!thread_.joinable()) return strobe::OkStatus();
+  stop_deadline_ns_ = NowNs() + static_cast<uint64_t>(std::chrono::nanoseconds(deadline).count());
+  stop_.store(true, std::memory_order_release);  // publishes stop_deadline_ns_
+  thread_.join();
+  consumer_.reset();  // removes the daemon marker; rings stay for the next daemon
+  return strobe::OkStatus();
+}
+
+namespace {
+
+strobe::Status PositiveDuration(const pipeline::Options& o, const std::string& key) {
+  if (o.GetDuration(key).count() <= 0) {
+    return strobe::InvalidArgument(o.Where(key) + ": shm." + key + " must be > 0");
+  }
+  return strobe::OkStatus();
+}
+
+}  // namespace
+
+void RegisterShmReceiver(pipeline::PluginRegistry& registry) {
+  STROBE_CHECK(
+      registry
+          .AddReceiver({
+              .type = "shm",
+              .description = "Shared-memory rings of local producers (libstrobe, the Python "
+                             "package): metrics aggregated per series, spans, events.",
+              .signals = event::kSignalAll,
+              .options =
+                  {
+                      {"name", pipeline::OptionType::kString, "strobe",
+                       "ring name: producers connect to <dir>/strobe-<name>-<pid>"},
+                      {"dir", pipeline::OptionType::kString, "/dev/shm",
+                       "directory of the segments (a tmpfs)"},
+                      {"scan_interval", pipeline::OptionType::kDuration, "100ms",
+                       "how often new and dead producers are looked for"},
+                      {"metrics_interval", pipeline::OptionType::kDuration, "1s",
+                       "how often changed series are pushed as cumulative points"},
+                      {"batch_timeout", pipeline::OptionType::kDuration, "100ms",
+                       "longest a span or event waits in a partial batch"},
+                      {"batch_events", pipeline::OptionType::kInt, "1000",
+                       "spans and events per pushed batch"},
+                      {"busy_poll", pipeline::OptionType::kDuration, "200us",
+                       "spin this long after the last record before sleeping"},
+                      {"idle_sleep", pipeline::OptionType::kDuration, "1ms",
+                       "longest sleep between polls when idle"},
+                      {"max_series", pipeline::OptionType::kInt, "100000",
+                       "distinct metric series kept; more are refused and counted"},
+                  },
+              .create = [](const pipeline::ComponentContext& ctx)
+                  -> strobe::Result<std::unique_ptr<pipeline::Receiver>> {
+                ShmReceiverOptions o;
+                o.name = ctx.id.ToString();
+                o.ring = ctx.options.GetString("name");
+                if (!strobe::shm::ValidRingName(o.ring)) {
+                  return strobe::InvalidArgument(ctx.options.Where("name") + ": shm ring name '" +
+                                                 o.ring + "' must match [A-Za-z0-9_.]{1,64}");
+                }
+                o.dir = ctx.options.GetString("dir");
+                for (const char* key :
+                     {"scan_interval", "metrics_interval", "batch_timeout", "idle_sleep"}) {
+                  STROBE_RETURN_IF_ERROR(PositiveDuration(ctx.options, key));
+                }
+                o.scan_interval = ctx.options.GetDuration("scan_interval");
+                o.metrics_interval = ctx.options.GetDuration("metrics_interval");
+                o.batch_timeout = ctx.options.GetDuration("batch_timeout");
+                o.busy_poll = ctx.options.GetDuration("busy_poll");
+                o.idle_sleep = ctx.options.GetDuration("idle_sleep");
+                const int64_t batch = ctx.options.GetInt("batch_events");
+                const int64_t series = ctx.options.GetInt("max_series");
+                if (batch < 1 || batch > 1'000'000) {
+                  return strobe::InvalidArgument(ctx.options.Where("batch_events") +
+                                                 ": shm.batch_events must be in 1..1000000");
+                }
+                if (series < 1 || series > 100'000'000) {
+                  return strobe::InvalidArgument(ctx.options.Where("max_series") +
+                                                 ": shm.max_series must be in 1..100000000");
+                }
+                o.batch_events = static_cast<size_t>(batch);
+                o.translator.max_series = static_cast<size_t>(series);
+                o.keys = &ctx.keys;
+                o.clock = &ctx.clock;
+                return std::unique_ptr<pipeline::Receiver>(
+                    std::make_unique<ShmReceiver>(std::move(o)));
+              },
+          })
+          .ok());
+}
+
+}  // namespace strobed::receivers

@@ -1,0 +1,133 @@
+#pragma once
+
+// The `shm` receiver: drains the shared-memory rings that local producers (libstrobe's
+// strobe::shm::Producer, the Python package) write, and pushes what they carry into the
+// pipeline. Format: docs/shm-format.md; ring protocol and crash story: docs/design/ring.md.
+//
+//   receivers:
+//     shm: {name: strobe}        # rings /dev/shm/strobe-strobe-<pid>, marker strobe-strobe.daemon
+//
+// One consumer thread per receiver owns a strobe::shm::Consumer and a ShmTranslator:
+//   - Poll() all rings (no syscalls) → records → spans/logs (batched: `batch_events` or
+//     `batch_timeout`) and per-series aggregates (cumulative points every `metrics_interval`).
+//   - Scan() every `scan_interval`: attach new producers, drain and remove the segments of
+//     producers that died (a record torn by a crash mid-write is counted, never delivered),
+//     remove stale segments, publish self-metrics.
+//   - PING: everything before it is handed to the pipeline before the ring's ack_seq is
+//     stored, so a producer's flush() means "the daemon has it".
+//   - Idle: spins for `busy_poll` after the last record (sub-microsecond round trips), then
+//     sleeps with a growing interval up to `idle_sleep` (no CPU burnt when nothing happens).
+//
+// Back-pressure: when the pipeline throttles or refuses a batch, the receiver keeps it and
+// stops draining until the pipeline takes it (retrying with the pipeline's Retry-After
+// hint). The rings then fill and each producer applies its own policy (drop and count, or
+// spin with a bound): the daemon never blocks on a producer and never loses data silently.
+// Producer drops are read from the ring headers and exported.
+//
+// Restart: the consumer resumes every ring at its read position; a second daemon on the
+// same ring name is refused at Start (FailedPrecondition).
+//
+// Self-metrics (registry, labelled receiver="<id>"): strobe_receiver_accepted_{spans,
+// metric_points,log_records}_total, strobe_receiver_refused_*_total{reason} (only data the
+// receiver had to give up: at shutdown past the deadline), strobe_shm_records_total{type},
+// strobe_shm_invalid_records_total{reason}, strobe_shm_producer_dropped_records_total,
+// strobe_shm_push_retries_total{reason}, strobe_shm_rings, strobe_shm_series,
+// strobe_shm_rings_attached_total, strobe_shm_rings_reclaimed_total,
+// strobe_shm_rings_rejected_total.
+//
+// Thread class: Start/Flush/Shutdown on the control thread; the consumer thread is private.
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "strobe/metrics/registry.h"
+#include "strobe/shm/reader.h"
+#include "strobed/pipeline/clock.h"
+#include "strobed/pipeline/plugin_registry.h"
+#include "strobed/pipeline/receiver.h"
+#include "strobed/receivers/shm/translator.h"
+
+namespace strobed::receivers {
+
+struct ShmReceiverOptions {
+  std::string name = "shm";  // component id, the `receiver` label
+  std::string ring = "strobe";
+  std::string dir = "/dev/shm";
+  std::chrono::nanoseconds scan_interval = std::chrono::milliseconds(100);
+  std::chrono::nanoseconds metrics_interval = std::chrono::seconds(1);
+  std::chrono::nanoseconds batch_timeout = std::chrono::milliseconds(100);
+  size_t batch_events = 1000;
+  std::chrono::nanoseconds busy_poll = std::chrono::microseconds(200);
+  std::chrono::nanoseconds idle_sleep = std::chrono::milliseconds(1);
+  size_t max_records_per_ring = 4096;  // per poll pass (fairness between producers)
+  ShmTranslatorOptions translator;
+  strobe::metrics::Registry* metrics = nullptr;  // nullptr: Registry::Default()
+  event::KeyTable* keys = nullptr;               // nullptr: KeyTable::Global()
+  const pipeline::Clock* clock = nullptr;        // nullptr: steady clock
+};
+
+class ShmReceiver final : public pipeline::Receiver {
+ public:
+  explicit ShmReceiver(ShmReceiverOptions options);
+  ~ShmReceiver() override;
+
+  strobe::Status Start(pipeline::Ingest& ingest) override;
+  // Hands everything read so far (events and changed series) to the pipeline.
+  strobe::Status Flush(std::chrono::milliseconds deadline) override;
+  // Drains what producers committed, pushes it (until the deadline), stops the thread and
+  // removes the daemon marker (rings stay for the next daemon).
+  strobe::Status Shutdown(std::chrono::milliseconds deadline) override;
+  std::string Endpoint() const override;
+
+  // Statistics for tests and status (copied by the consumer thread at every scan/flush).
+  struct Totals {
+    uint64_t records = 0;
+    uint64_t spans = 0, metric_points = 0, log_records = 0;  // accepted by the pipeline
+    uint64_t malformed = 0, torn = 0, invalid = 0, producer_dropped = 0;
+    uint64_t rings = 0, series = 0, push_retries = 0;
+  };
+  Totals totals() const;
+
+ private:
+  struct Metrics;
+  void Run();
+  void Cycle(uint64_t now);
+  void MoveToPending(bool metrics, bool all_series);
+  // Pushes pending batches; false when the pipeline pushed back (retry later).
+  bool PushPending(uint64_t deadline_ns);
+  void PublishStats();
+  uint64_t NowNs() const;
+
+  ShmReceiverOptions options_;
+  std::unique_ptr<Metrics> metrics_;
+  pipeline::Ingest* ingest_ = nullptr;
+  std::unique_ptr<strobe::shm::Consumer> consumer_;
+  std::unique_ptr<ShmTranslator> translator_;
+  std::deque<event::BatchPtr> pending_;  // consumer thread only
+  uint64_t events_since_ns_ = 0;         // when the oldest unbatched span/log was read
+  uint64_t retry_at_ns_ = 0;             // back-pressure: next push attempt
+  strobe::shm::ReaderStats published_reader_{};
+  ShmTranslatorStats published_translator_{};
+
+  std::thread thread_;
+  std::atomic<bool> stop_{false};
+  uint64_t stop_deadline_ns_ = 0;  // written before stop_ (release), read after (acquire)
+  // Flush handshake: the control thread bumps flush_requested_, the consumer thread answers
+  // with flush_done_ = the request it served.
+  std::atomic<uint64_t> flush_requested_{0};
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  uint64_t flush_done_ = 0;  // guarded by mu_
+  Totals totals_;            // guarded by mu_
+};
+
+void RegisterShmReceiver(pipeline::PluginRegistry& registry);
+
+}  // namespace strobed::receivers

@@ -1,0 +1,297 @@
+#include "strobed/receivers/shm/shm_receiver.h"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <fstream>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "strobe/metrics/exposition.h"
+#include "strobe/shm/producer.h"
+#include "strobe/shm/segment.h"
+#include "strobe/shm/test_util.h"
+#include "strobed/pipeline/testing.h"
+
+namespace strobed::receivers {
+namespace {
+
+using pipeline::testing::WaitFor;
+using strobe::shm::Producer;
+using strobe::shm::ProducerOptions;
+
+// A pipeline entry that keeps what it is given, or pushes back while `refuse` is set.
+class FakeIngest final : public pipeline::Ingest {
+ public:
+  pipeline::PushResult Push(event::BatchPtr&& batch,
+                            const pipeline::PushOptions& options) noexcept override {
+    (void)options;
+    std::lock_guard<std::mutex> lock(mu_);
+    pipeline::PushResult r;
+    if (refuse.load()) {
+      ++refusals;
+      r.status = pipeline::PushStatus::kThrottled;
+      r.refuse_reason = pipeline::RefuseReason::kMemorySoft;
+      r.retry_after = std::chrono::milliseconds(1);
+      r.batch = std::move(batch);
+      return r;
+    }
+    spans += batch->spans().size();
+    logs += batch->logs().size();
+    for (const event::MetricPoint& m : batch->metrics()) {
+      if (m.name == "survivor_total" || m.name == "requests_total") last_counter = m.int_value;
+    }
+    points += batch->metrics().size();
+    return r;
+  }
+  event::BatchPool& pool() noexcept override { return pool_; }
+
+  uint64_t Spans() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return spans;
+  }
+  int64_t LastCounter() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return last_counter;
+  }
+  uint64_t Logs() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return logs;
+  }
+
+  std::atomic<bool> refuse{false};
+  uint64_t refusals = 0;
+
+ private:
+  std::mutex mu_;
+  event::BatchPool pool_;
+  uint64_t spans = 0, logs = 0, points = 0;
+  int64_t last_counter = -1;
+};
+
+class ShmReceiverTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<ShmReceiver> NewReceiver() {
+    ShmReceiverOptions o;
+    o.ring = "r";
+    o.dir = dir_.path();
+    o.metrics = &registry_;
+    o.keys = &keys_;
+    o.batch_events = 10;
+    o.scan_interval = std::chrono::milliseconds(5);
+    return std::make_unique<ShmReceiver>(o);
+  }
+
+  std::unique_ptr<Producer> NewProducer(
+      uint64_t capacity = 1 << 16,
+      strobe::shm::FullPolicy policy = strobe::shm::FullPolicy::kSpin) {
+    ProducerOptions o;
+    o.ring = "r";
+    o.dir = dir_.path();
+    o.capacity_bytes = capacity;
+    o.policy = policy;
+    o.spin_limit = UINT64_MAX;
+    o.require_daemon = true;
+    return Producer::Connect(o).value();
+  }
+
+  // Writes a PING (retrying while a drop-policy ring is full) and waits for the daemon's
+  // acknowledgement.
+  static bool RoundTrip(Producer& p, uint64_t seq) {
+    if (!WaitFor([&] { return p.Ping(seq); })) return false;
+    return WaitFor([&] { return p.AckSeq() >= seq; });
+  }
+
+  std::string Metrics() {
+    return strobe::metrics::RenderText(registry_, strobe::metrics::Format::kPrometheusText);
+  }
+
+  strobe::shm::testing::TempDir dir_;
+  strobe::metrics::Registry registry_;
+  event::KeyTable keys_;
+  FakeIngest ingest_;
+};
+
+uint8_t kTrace[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+
+TEST_F(ShmReceiverTest, RecordsReachThePipelineBeforeThePingIsAcknowledged) {
+  auto receiver = NewReceiver();
+  ASSERT_TRUE(receiver->Start(ingest_).ok());
+  EXPECT_EQ(receiver->Endpoint(), dir_.path() + "/strobe-r-*");
+  auto p = NewProducer();
+  uint64_t c = p->DefineSeries(STROBE_KIND_COUNTER, "requests_total", {{"code", "200"}});
+  for (int i = 0; i < 10'000; ++i) ASSERT_TRUE(p->CounterAdd(c, 1));
+  for (uint64_t i = 1; i <= 25; ++i) ASSERT_TRUE(p->Span(kTrace, i, 0, 1, 2, "op", {}));
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(p->Event(0, "deploy", {{"v", "1"}}));
+  ASSERT_TRUE(RoundTrip(*p, 1));
+  // Pushed synchronously before the ack: no waiting needed.
+  EXPECT_EQ(ingest_.Spans(), 25u);
+  EXPECT_EQ(ingest_.Logs(), 3u);
+  EXPECT_EQ(ingest_.LastCounter(), 10'000);
+
+  ASSERT_TRUE(receiver->Flush(std::chrono::seconds(10)).ok());
+  std::string m = Metrics();
+  EXPECT_NE(m.find("strobe_shm_records_total{receiver=\"shm\",type=\"counter_add\"} 10000"),
+            std::string::npos)
+      << m;
+  EXPECT_NE(m.find("strobe_receiver_accepted_spans_total{receiver=\"shm\"} 25"), std::string::npos);
+  EXPECT_NE(m.find("strobe_receiver_accepted_log_records_total{receiver=\"shm\"} 3"),
+            std::string::npos);
+  EXPECT_NE(m.find("strobe_shm_rings{receiver=\"shm\"} 1"), std::string::npos);
+  EXPECT_NE(m.find("strobe_shm_series{receiver=\"shm\"} 1"), std::string::npos);
+  ASSERT_TRUE(receiver->Shutdown(std::chrono::seconds(5)).ok());
+  // The marker is gone: producers see no daemon.
+  EXPECT_FALSE(Producer::Connect({.ring = "r", .dir = dir_.path(), .require_daemon = true}).ok());
+}
+
+TEST_F(ShmReceiverTest, BackPressureStopsDrainingAndLosesNothingCommitted) {
+  auto receiver = NewReceiver();
+  ASSERT_TRUE(receiver->Start(ingest_).ok());
+  auto p = NewProducer(/*capacity=*/4096, strobe::shm::FullPolicy::kDrop);
+  ingest_.refuse = true;
+  uint64_t written = 0, attempts = 0;
+  // 4 KiB ring, ~80-byte span records: the ring fills while the pipeline refuses.
+  while (p->DroppedRecords() < 1000) {
+    ++attempts;
+    if (p->Span(kTrace, attempts, 0, 1, 2, "op", {})) ++written;
+    if (attempts % 64 == 0) std::this_thread::yield();
+    ASSERT_LT(attempts, 10'000'000u) << "ring never filled: the receiver kept draining";
+  }
+  EXPECT_EQ(written + p->DroppedRecords(), attempts);
+  EXPECT_LT(written, 2000u);  // bounded by the ring and one held batch, not the attempts
+  EXPECT_EQ(ingest_.Spans(), 0u);
+  ingest_.refuse = false;
+  ASSERT_TRUE(RoundTrip(*p, 1));
+  EXPECT_EQ(ingest_.Spans(), written);  // exactly what was committed
+  ASSERT_TRUE(receiver->Flush(std::chrono::seconds(10)).ok());
+  EXPECT_GT(receiver->totals().push_retries, 0u);
+  EXPECT_EQ(receiver->totals().producer_dropped, p->DroppedRecords());
+  std::string m = Metrics();
+  EXPECT_NE(m.find("strobe_shm_producer_dropped_records_total{receiver=\"shm\"} " +
+                   std::to_string(p->DroppedRecords())),
+            std::string::npos)
+      << m;
+  EXPECT_NE(m.find("strobe_shm_push_retries_total{receiver=\"shm\",reason=\"throttled\"}"),
+            std::string::npos)
+      << m;
+  ASSERT_TRUE(receiver->Shutdown(std::chrono::seconds(5)).ok());
+}
+
+TEST_F(ShmReceiverTest, ARestartedReceiverResumesWhereThePreviousStopped) {
+  auto first = NewReceiver();
+  ASSERT_TRUE(first->Start(ingest_).ok());
+  auto p = NewProducer();
+  for (uint64_t i = 1; i <= 30; ++i) ASSERT_TRUE(p->Span(kTrace, i, 0, 1, 2, "a", {}));
+  ASSERT_TRUE(RoundTrip(*p, 1));
+  ASSERT_TRUE(first->Shutdown(std::chrono::seconds(5)).ok());
+  first.reset();
+  // No daemon: records wait in the ring.
+  for (uint64_t i = 31; i <= 50; ++i) ASSERT_TRUE(p->Span(kTrace, i, 0, 1, 2, "b", {}));
+  EXPECT_EQ(ingest_.Spans(), 30u);
+  auto second = NewReceiver();
+  ASSERT_TRUE(second->Start(ingest_).ok());
+  ASSERT_TRUE(RoundTrip(*p, 2));
+  EXPECT_EQ(ingest_.Spans(), 50u);  // the 20 new ones, none of the first 30 again
+  ASSERT_TRUE(second->Shutdown(std::chrono::seconds(5)).ok());
+}
+
+TEST_F(ShmReceiverTest, ShutdownDeliversWhatProducersCommitted) {
+  auto receiver = NewReceiver();
+  ASSERT_TRUE(receiver->Start(ingest_).ok());
+  auto p = NewProducer(1 << 20);
+  for (uint64_t i = 1; i <= 5000; ++i) ASSERT_TRUE(p->Span(kTrace, i, 0, 1, 2, "op", {}));
+  ASSERT_TRUE(receiver->Shutdown(std::chrono::seconds(10)).ok());
+  EXPECT_EQ(ingest_.Spans(), 5000u);
+}
+
+TEST_F(ShmReceiverTest, ASecondDaemonOnTheSameRingIsRefused) {
+  // pid 1 is alive and is not us: its marker means another daemon owns the ring.
+  {
+    std::ofstream out(strobe::shm::DaemonMarkerPath(dir_.path(), "r"));
+    out << "1\n";
+  }
+  auto receiver = NewReceiver();
+  strobe::Status s = receiver->Start(ingest_);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.code(), strobe::StatusCode::kFailedPrecondition);
+  EXPECT_NE(s.message().find("already consumed by pid 1"), std::string::npos) << s.message();
+  // A stale marker (dead pid) is taken over.
+  {
+    std::ofstream out(strobe::shm::DaemonMarkerPath(dir_.path(), "r"));
+    out << "999999999\n";
+  }
+  ASSERT_TRUE(receiver->Start(ingest_).ok());
+  ASSERT_TRUE(receiver->Shutdown(std::chrono::seconds(5)).ok());
+}
+
+// Producers killed with SIGKILL while writing, in a loop, next to a producer that writes an
+// exact count: the daemon keeps ingesting, reclaims the dead rings, and the survivor's total
+// is exact.
+TEST_F(ShmReceiverTest, SigkilledProducersDoNotDisturbOthers) {
+  auto receiver = NewReceiver();
+  ASSERT_TRUE(receiver->Start(ingest_).ok());
+  auto survivor = NewProducer(1 << 16, strobe::shm::FullPolicy::kSpin);
+  const uint64_t id = survivor->DefineSeries(STROBE_KIND_COUNTER, "survivor_total", {});
+  ASSERT_NE(id, 0u);
+  std::atomic<bool> done{false};
+  uint64_t survivor_adds = 0;
+  std::thread writer([&] {
+    while (!done.load()) {
+      ASSERT_TRUE(survivor->CounterAdd(id, 1));
+      ++survivor_adds;
+    }
+  });
+  constexpr int kKills = 8;
+  for (int k = 0; k < kKills; ++k) {
+    pid_t child = fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+      // The victim: writes spans and counters as fast as it can until killed.
+      ProducerOptions o;
+      o.ring = "r";
+      o.dir = dir_.path();
+      o.capacity_bytes = 1 << 14;
+      auto p = Producer::Connect(o);
+      if (!p.ok()) _exit(3);
+      uint64_t v = (*p)->DefineSeries(STROBE_KIND_COUNTER, "victim_total", {});
+      for (uint64_t i = 1;; ++i) {
+        (*p)->CounterAdd(v, 1);
+        (*p)->Span(kTrace, i, 0, 1, 2, "victim", {{"k", "v"}});
+      }
+    }
+    // Kill it only once its ring exists (and it has been writing for a few ms).
+    ASSERT_TRUE(WaitFor([&] {
+      return access(
+                 strobe::shm::SegmentPath(dir_.path(), "r", static_cast<uint32_t>(child)).c_str(),
+                 F_OK) == 0;
+    }));
+    std::this_thread::sleep_for(std::chrono::milliseconds(2 + 3 * k));
+    kill(child, SIGKILL);
+    int status = 0;
+    ASSERT_EQ(waitpid(child, &status, 0), child);
+    ASSERT_TRUE(WIFSIGNALED(status)) << "victim exited by itself: " << status;
+  }
+  done = true;
+  writer.join();
+  ASSERT_TRUE(RoundTrip(*survivor, 1));
+  EXPECT_EQ(ingest_.LastCounter(), static_cast<int64_t>(survivor_adds));
+  // Every dead ring is found, drained and removed.
+  ASSERT_TRUE(WaitFor([&] {
+    (void)receiver->Flush(std::chrono::seconds(1));
+    std::string m = Metrics();
+    return m.find("strobe_shm_rings_reclaimed_total{receiver=\"shm\"} " + std::to_string(kKills)) !=
+           std::string::npos;
+  })) << Metrics();
+  EXPECT_EQ(receiver->totals().rings, 1u);
+  EXPECT_EQ(receiver->totals().malformed, 0u);
+  ASSERT_TRUE(receiver->Shutdown(std::chrono::seconds(5)).ok());
+}
+
+}  // namespace
+}  // namespace strobed::receivers

@@ -1,0 +1,415 @@
+#include "strobed/receivers/shm/translator.h"
+
+#include <bit>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <utility>
+
+#include "strobe/base/clock.h"
+#include "strobed/event/span.h"
+
+namespace strobed::receivers {
+
+using strobe::shm::RecordView;
+
+struct ShmTranslator::Series {
+  std::string name;
+  strobe_series_kind kind = STROBE_KIND_COUNTER;
+  std::vector<std::pair<std::string, std::string>> labels;
+  std::vector<event::KeyId> label_keys;  // interned keys of `labels` (same order)
+  uint64_t start_ns = 0;                 // first time the series was defined (Unix ns)
+  uint64_t counter = 0;                  // COUNTER: total of every producer
+  double gauge = 0;                      // GAUGE: last value set
+  uint64_t last_ts = 0;                  // newest producer timestamp applied (0: none)
+  strobe::metrics::HistogramData histogram;
+  bool dirty = false;
+};
+
+namespace {
+
+std::string Identity(std::string_view name, strobe_series_kind kind,
+                     const strobe::shm::Pairs& labels) {
+  std::string id;
+  id.reserve(name.size() + 8 + labels.size() * 16);
+  id.push_back(static_cast<char>('0' + static_cast<int>(kind)));
+  id.append(name);
+  for (const auto& [k, v] : labels) {
+    id.push_back('\0');
+    id.append(k);
+    id.push_back('\0');
+    id.append(v);
+  }
+  return id;
+}
+
+std::optional<event::SpanKind> ParseKind(std::string_view v) {
+  if (v == "server") return event::SpanKind::kServer;
+  if (v == "client") return event::SpanKind::kClient;
+  if (v == "producer") return event::SpanKind::kProducer;
+  if (v == "consumer") return event::SpanKind::kConsumer;
+  if (v == "internal") return event::SpanKind::kInternal;
+  return std::nullopt;
+}
+
+}  // namespace
+
+ShmTranslator::ShmTranslator(event::BatchPool& pool, event::KeyTable& keys,
+                             ShmTranslatorOptions options)
+    : pool_(pool), keys_(keys), options_(options) {}
+
+ShmTranslator::~ShmTranslator() = default;
+
+uint64_t ShmTranslator::Now() const { return wall_ns_ ? wall_ns_() : strobe::FastWallNowNs(); }
+
+void ShmTranslator::OnRecord(const RecordView& r) {
+  if (r.type < STROBE_REC_TYPE_COUNT) ++stats_.records[r.type];
+  switch (r.type) {
+    case STROBE_REC_SERIES_DEFINE:
+      Define(r);
+      return;
+    case STROBE_REC_COUNTER_ADD:
+    case STROBE_REC_GAUGE_SET:
+    case STROBE_REC_HISTOGRAM_RECORD:
+      ApplyPoint(r.type, r);
+      return;
+    case STROBE_REC_BATCH:
+      ApplyBatch(r);
+      return;
+    case STROBE_REC_SPAN:
+      AddSpan(r);
+      return;
+    case STROBE_REC_EVENT:
+      AddEvent(r);
+      return;
+    case STROBE_REC_PING: {
+      uint64_t seq = 0;
+      if (!strobe::shm::DecodePing(r, &seq)) {
+        ++stats_.invalid_records;
+        return;
+      }
+      if (on_ping_) on_ping_();
+      return;
+    }
+    default:
+      ++stats_.invalid_records;  // the reader validates types; defensive
+      return;
+  }
+}
+
+void ShmTranslator::OnRingClosed(uint32_t producer) {
+  producers_.erase(producer);
+  last_producer_ = nullptr;
+}
+
+ShmTranslator::Series* ShmTranslator::Lookup(uint32_t producer, uint64_t series_id) {
+  Producer* p;
+  if (last_producer_ != nullptr && last_producer_id_ == producer) {
+    p = last_producer_;
+  } else {
+    auto it = producers_.find(producer);
+    if (it == producers_.end()) return nullptr;
+    p = &it->second;
+    last_producer_ = p;
+    last_producer_id_ = producer;
+  }
+  if (series_id < p->dense.size()) return p->dense[series_id];
+  if (series_id < options_.dense_series_ids) return nullptr;
+  auto it = p->sparse.find(series_id);
+  return it == p->sparse.end() ? nullptr : it->second;
+}
+
+void ShmTranslator::Define(const RecordView& r) {
+  strobe::shm::SeriesDefineRecord d;
+  if (!strobe::shm::DecodeSeriesDefine(r, &d)) {
+    ++stats_.invalid_records;
+    return;
+  }
+  std::string identity = Identity(d.name, d.kind, d.labels);
+  Series* series = nullptr;
+  if (auto it = by_identity_.find(identity); it != by_identity_.end()) {
+    series = it->second.get();
+  } else {
+    if (by_identity_.size() >= options_.max_series || d.name.empty()) {
+      ++stats_.series_refused;
+      return;
+    }
+    auto s = std::make_unique<Series>();
+    s->name.assign(d.name);
+    s->kind = d.kind;
+    for (const auto& [k, v] : d.labels) {
+      std::optional<event::KeyId> key = keys_.Intern(k);
+      if (!key) {  // key table full or key too long: the series cannot be represented
+        ++stats_.series_refused;
+        return;
+      }
+      s->labels.emplace_back(std::string(k), std::string(v));
+      s->label_keys.push_back(*key);
+    }
+    s->start_ns = Now();
+    series = s.get();
+    by_identity_.emplace(std::move(identity), std::move(s));
+    stats_.series = by_identity_.size();
+  }
+  // Map the producer's id to it (a redefinition of an id replaces the mapping).
+  Producer& p = producers_[r.producer];
+  last_producer_ = nullptr;  // the map may have rehashed
+  if (d.series_id < options_.dense_series_ids) {
+    if (d.series_id >= p.dense.size()) p.dense.resize(d.series_id + 1, nullptr);
+    p.dense[d.series_id] = series;
+  } else {
+    p.sparse[d.series_id] = series;
+  }
+}
+
+void ShmTranslator::Apply(Series& s, strobe_series_kind kind, uint64_t delta, double value,
+                          uint64_t ts) {
+  if (kind != s.kind) {
+    ++stats_.kind_mismatch;
+    return;
+  }
+  switch (kind) {
+    case STROBE_KIND_COUNTER:
+      s.counter += delta;
+      break;
+    case STROBE_KIND_GAUGE:
+      // Points of one producer arrive in order; across producers the later timestamp wins
+      // when both carry one, else arrival order.
+      if (ts != 0 && ts < s.last_ts) return;
+      s.gauge = value;
+      break;
+    case STROBE_KIND_HISTOGRAM:
+      if (!s.histogram.Record(value)) {
+        ++stats_.invalid_values;
+        return;
+      }
+      break;
+  }
+  if (ts > s.last_ts) s.last_ts = ts;
+  ++stats_.points;
+  if (!s.dirty) {
+    s.dirty = true;
+    dirty_.push_back(&s);
+  }
+}
+
+void ShmTranslator::ApplyPoint(uint16_t type, const RecordView& r) {
+  strobe::shm::PointRecord p;
+  if (!strobe::shm::DecodePoint(r, &p)) {
+    ++stats_.invalid_records;
+    return;
+  }
+  Series* s = Lookup(r.producer, p.series_id);
+  if (s == nullptr) {
+    ++stats_.unknown_series;
+    return;
+  }
+  strobe_series_kind kind = type == STROBE_REC_COUNTER_ADD ? STROBE_KIND_COUNTER
+                            : type == STROBE_REC_GAUGE_SET ? STROBE_KIND_GAUGE
+                                                           : STROBE_KIND_HISTOGRAM;
+  Apply(*s, kind, p.delta, p.value, p.timestamp_ns);
+}
+
+void ShmTranslator::ApplyBatch(const RecordView& r) {
+  strobe::shm::BatchRecord b;
+  if (!strobe::shm::DecodeBatch(r, &b)) {
+    ++stats_.invalid_records;
+    return;
+  }
+  for (uint32_t i = 0; i < b.count; ++i) {
+    uint64_t id = 0, ts = 0;
+    double v = 0;
+    b.Entry(i, &id, &ts, &v);
+    Series* s = Lookup(r.producer, id);
+    if (s == nullptr) {
+      ++stats_.unknown_series;
+      continue;
+    }
+    uint64_t delta = 0;
+    if (b.kind == STROBE_KIND_COUNTER) {
+      // Counter batches carry the increment as a double: whole, non-negative, finite.
+      if (!(v >= 0) || !std::isfinite(v) || v >= 0x1p64 || std::floor(v) != v) {
+        ++stats_.invalid_values;
+        continue;
+      }
+      delta = static_cast<uint64_t>(v);
+    }
+    Apply(*s, b.kind, delta, v, ts);
+  }
+}
+
+event::Batch& ShmTranslator::Events() {
+  if (!events_) events_ = pool_.Acquire();
+  return *events_;
+}
+
+std::span<const event::Attribute> ShmTranslator::Attributes(event::Batch& b,
+                                                            const strobe::shm::Pairs& pairs) {
+  scratch_attrs_.clear();
+  for (const auto& [k, v] : pairs) {
+    std::optional<event::KeyId> key = keys_.Intern(k);
+    if (!key) continue;  // counted by the key table (strobe_event_keys_rejected)
+    scratch_attrs_.push_back({*key, event::Value::String(b.arena().CopyString(v))});
+  }
+  return b.arena().CopyArray<event::Attribute>(scratch_attrs_);
+}
+
+const event::Resource* ShmTranslator::ResourceFor(event::Batch& b, uint32_t producer,
+                                                  std::string_view service) {
+  std::string key = std::to_string(producer);
+  key.push_back('\0');
+  key.append(service);
+  if (auto it = resources_.find(key); it != resources_.end()) return it->second;
+  static constexpr std::string_view kUnknown = "unknown_service";
+  auto* attrs = b.arena().AllocateArray<event::Attribute>(2);
+  std::optional<event::KeyId> pid_key = keys_.Intern("process.pid");
+  std::optional<event::KeyId> svc_key = keys_.Intern("service.name");
+  size_t n = 0;
+  if (svc_key) {
+    attrs[n++] = {*svc_key,
+                  event::Value::String(service.empty() ? kUnknown : b.arena().CopyString(service))};
+  }
+  if (pid_key) attrs[n++] = {*pid_key, event::Value::Int(producer)};
+  auto* res = b.arena().AllocateArray<event::Resource>(1);
+  new (res) event::Resource{};
+  res->attributes = {attrs, n};
+  resources_.emplace(std::move(key), res);
+  return res;
+}
+
+void ShmTranslator::AddSpan(const RecordView& r) {
+  strobe::shm::SpanRecord rec;
+  if (!strobe::shm::DecodeSpan(r, &rec)) {
+    ++stats_.invalid_records;
+    return;
+  }
+  event::Batch& b = Events();
+  event::Span& s = b.AddSpan();
+  std::memcpy(s.trace_id.bytes.data(), rec.trace_id, 16);
+  s.span_id = event::SpanId::FromValue(rec.span_id);
+  if (rec.parent_span_id != 0) s.parent_span_id = event::SpanId::FromValue(rec.parent_span_id);
+  s.name = b.arena().CopyString(rec.name);
+  s.start_ns = rec.start_ns;
+  s.end_ns = rec.end_ns;
+  s.kind = event::SpanKind::kInternal;
+  std::string_view service;
+  scratch_pairs_.clear();
+  for (const auto& [k, v] : rec.attributes) {
+    if (k == "span.kind") {
+      if (auto kind = ParseKind(v)) s.kind = *kind;
+    } else if (k == "otel.status_code") {
+      if (v == "ERROR") s.status.code = event::StatusCode::kError;
+      if (v == "OK") s.status.code = event::StatusCode::kOk;
+    } else if (k == "otel.status_description") {
+      s.status.message = b.arena().CopyString(v);
+    } else if (k == "service.name") {
+      service = v;
+    } else {
+      if (k == "error" && v == "true" && s.status.code == event::StatusCode::kUnset) {
+        s.status.code = event::StatusCode::kError;
+      }
+      scratch_pairs_.emplace_back(k, v);
+    }
+  }
+  s.attributes = Attributes(b, scratch_pairs_);
+  s.resource = ResourceFor(b, r.producer, service);
+  ++stats_.spans;
+}
+
+void ShmTranslator::AddEvent(const RecordView& r) {
+  strobe::shm::EventRecord rec;
+  if (!strobe::shm::DecodeEvent(r, &rec)) {
+    ++stats_.invalid_records;
+    return;
+  }
+  event::Batch& b = Events();
+  event::LogRecord& l = b.AddLog();
+  const uint64_t now = Now();
+  l.time_ns = rec.timestamp_ns != 0 ? rec.timestamp_ns : now;
+  l.observed_time_ns = now;
+  l.event_name = b.arena().CopyString(rec.name);
+  l.body = event::Value::String(l.event_name);
+  l.severity_number = static_cast<uint8_t>(event::Severity::kInfo);
+  std::string_view service;
+  scratch_pairs_.clear();
+  for (const auto& [k, v] : rec.attributes) {
+    if (k == "service.name") {
+      service = v;
+    } else {
+      scratch_pairs_.emplace_back(k, v);
+    }
+  }
+  l.attributes = Attributes(b, scratch_pairs_);
+  l.resource = ResourceFor(b, r.producer, service);
+  ++stats_.logs;
+}
+
+event::BatchPtr ShmTranslator::TakeEvents() {
+  resources_.clear();
+  if (events_ && events_->empty()) return nullptr;
+  return std::move(events_);
+}
+
+event::BatchPtr ShmTranslator::CollectMetrics(uint64_t now_unix_ns, bool all) {
+  if (all) {
+    for (Series* s : dirty_) s->dirty = false;
+    dirty_.clear();
+    for (auto& [id, s] : by_identity_) dirty_.push_back(s.get());
+  }
+  if (dirty_.empty()) return nullptr;
+  event::BatchPtr b = pool_.Acquire();
+  event::Arena& arena = b->arena();
+  for (Series* s : dirty_) {
+    s->dirty = false;
+    event::MetricPoint& m = b->AddMetric();
+    m.name = arena.CopyString(s->name);
+    m.time_ns = now_unix_ns;
+    auto* labels = arena.AllocateArray<event::Attribute>(s->labels.size());
+    for (size_t i = 0; i < s->labels.size(); ++i) {
+      labels[i] = {s->label_keys[i], event::Value::String(arena.CopyString(s->labels[i].second))};
+    }
+    m.labels = {labels, s->labels.size()};
+    switch (s->kind) {
+      case STROBE_KIND_COUNTER:
+        m.type = event::MetricType::kSum;
+        m.temporality = event::Temporality::kCumulative;
+        m.is_monotonic = true;
+        m.start_time_ns = s->start_ns;
+        // int64 on the OTLP side; a total past 2^63 is reported as a double.
+        if (s->counter <= static_cast<uint64_t>(INT64_MAX)) {
+          m.is_int = true;
+          m.int_value = static_cast<int64_t>(s->counter);
+        } else {
+          m.double_value = static_cast<double>(s->counter);
+        }
+        break;
+      case STROBE_KIND_GAUGE:
+        m.type = event::MetricType::kGauge;
+        m.double_value = s->gauge;
+        break;
+      case STROBE_KIND_HISTOGRAM: {
+        m.type = event::MetricType::kExponentialHistogram;
+        m.temporality = event::Temporality::kCumulative;
+        m.start_time_ns = s->start_ns;
+        auto* h = arena.AllocateArray<event::ExponentialHistogramData>(1);
+        new (h) event::ExponentialHistogramData{};
+        const strobe::metrics::HistogramData& d = s->histogram;
+        h->count = d.count();
+        h->sum = d.sum();
+        h->min = d.min();
+        h->max = d.max();
+        h->has_min_max = d.count() > 0;
+        h->scale = 6;
+        h->zero_count = d.zero_count();
+        h->positive.offset = d.offset();
+        h->positive.counts = arena.CopyArray<uint64_t>(d.counts());
+        m.exp_histogram = h;
+        break;
+      }
+    }
+  }
+  dirty_.clear();
+  return b;
+}
+
+}  // namespace strobed::receivers

@@ -1,0 +1,134 @@
+#pragma once
+
+// strobed::receivers::ShmTranslator: turns the records that producers write into their shm
+// rings (lib/strobe/shm, docs/shm-format.md) into pipeline events.
+//
+//   SPAN            → event::Span (one per record)
+//   EVENT           → event::LogRecord (event_name = body = the record's name)
+//   SERIES_DEFINE   → a series in the translator's table
+//   COUNTER_ADD, GAUGE_SET, HISTOGRAM_RECORD, BATCH
+//                   → aggregated per series; CollectMetrics() emits one cumulative point per
+//                     series that changed (sum / gauge / exponential histogram at scale 6)
+//   PING            → on_ping callback (the receiver flushes before the ring reader acks)
+//
+// Aggregating points in the daemon is what makes the ring fast: a producer writes 32 bytes
+// per increment and the pipeline carries one point per series per flush, not one per call
+// (statsd's model). Series are identified by (name, kind, labels) across producers: the same
+// counter written by several processes sums, a gauge keeps the last value set, histograms
+// merge. A series outlives the producer that defined it (a counter does not go back to 0
+// when a process exits), so totals are monotonic for Prometheus.
+//
+// Span records carry no kind/status fields; the translator reads them from conventional
+// attributes and removes those: "span.kind" (server|client|producer|consumer|internal),
+// "otel.status_code" (OK|ERROR), "otel.status_description", "error"="true" (what the Python
+// package sets on an exception), and "service.name" (→ resource, default
+// "unknown_service"); the resource also carries process.pid of the producer.
+//
+// Bad input never crashes and is counted (stats()): undecodable payloads, points for series
+// never defined, values a histogram cannot hold (negative, NaN), series beyond max_series.
+//
+// Thread class: thread-compatible; the receiver's consumer thread owns it.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "strobe/metrics/histogram_data.h"
+#include "strobe/shm/reader.h"
+#include "strobe/shm/record.h"
+#include "strobed/event/attribute.h"
+#include "strobed/event/batch.h"
+
+namespace strobed::receivers {
+
+struct ShmTranslatorOptions {
+  // Distinct (name, kind, labels) series kept; definitions beyond it are refused and counted.
+  size_t max_series = 100'000;
+  // Series ids below this index a per-producer vector; larger ids (a hostile or unusual
+  // producer) go to a hash map.
+  uint64_t dense_series_ids = 1 << 16;
+};
+
+struct ShmTranslatorStats {
+  uint64_t records[STROBE_REC_TYPE_COUNT] = {};  // by record type, as delivered
+  uint64_t points = 0;                           // values applied to series (BATCH entries too)
+  uint64_t spans = 0;
+  uint64_t logs = 0;
+  uint64_t invalid_records = 0;  // payload did not decode
+  uint64_t unknown_series = 0;   // point for a series id never defined (or refused)
+  uint64_t invalid_values = 0;   // value a series cannot take (negative/NaN histogram value)
+  uint64_t kind_mismatch = 0;    // point type differs from the series' kind
+  uint64_t series_refused = 0;   // definitions over max_series or with an invalid name
+  uint64_t series = 0;           // distinct series held
+};
+
+class ShmTranslator final : public strobe::shm::RecordSink {
+ public:
+  ShmTranslator(event::BatchPool& pool, event::KeyTable& keys, ShmTranslatorOptions options = {});
+  ~ShmTranslator() override;
+  ShmTranslator(const ShmTranslator&) = delete;
+  ShmTranslator& operator=(const ShmTranslator&) = delete;
+
+  // Called for a PING record before the ring reader stores the acknowledgement.
+  void set_on_ping(std::function<void()> fn) { on_ping_ = std::move(fn); }
+  // Wall-clock source for records stamped 0 ("on receipt"); tests pin it.
+  void set_wall_clock(std::function<uint64_t()> fn) { wall_ns_ = std::move(fn); }
+
+  void OnRecord(const strobe::shm::RecordView& record) override;
+  // Forgets the producer's series-id mapping (its series and their totals stay).
+  void OnRingClosed(uint32_t producer) override;
+
+  // Spans and log records built so far (nullptr when none).
+  event::BatchPtr TakeEvents();
+  size_t pending_events() const { return events_ ? events_->size() : 0; }
+
+  // One cumulative point per series updated since the last call, stamped `now_unix_ns`
+  // (nullptr when nothing changed). With `all`, every series (a full refresh).
+  event::BatchPtr CollectMetrics(uint64_t now_unix_ns, bool all = false);
+
+  const ShmTranslatorStats& stats() const { return stats_; }
+
+ private:
+  struct Series;
+  struct Producer {
+    std::vector<Series*> dense;                    // series id → series (nullptr: undefined)
+    std::unordered_map<uint64_t, Series*> sparse;  // ids >= dense_series_ids
+  };
+
+  Series* Lookup(uint32_t producer, uint64_t series_id);
+  void Define(const strobe::shm::RecordView& r);
+  void ApplyPoint(uint16_t type, const strobe::shm::RecordView& r);
+  void ApplyBatch(const strobe::shm::RecordView& r);
+  void Apply(Series& s, strobe_series_kind kind, uint64_t bits_or_delta, double value, uint64_t ts);
+  void AddSpan(const strobe::shm::RecordView& r);
+  void AddEvent(const strobe::shm::RecordView& r);
+  event::Batch& Events();
+  std::span<const event::Attribute> Attributes(event::Batch& b, const strobe::shm::Pairs& pairs);
+  const event::Resource* ResourceFor(event::Batch& b, uint32_t producer, std::string_view service);
+  uint64_t Now() const;
+
+  event::BatchPool& pool_;
+  event::KeyTable& keys_;
+  ShmTranslatorOptions options_;
+  std::function<void()> on_ping_;
+  std::function<uint64_t()> wall_ns_;
+  ShmTranslatorStats stats_;
+
+  std::unordered_map<std::string, std::unique_ptr<Series>> by_identity_;
+  std::vector<Series*> dirty_;
+  std::unordered_map<uint32_t, Producer> producers_;
+  uint32_t last_producer_id_ = 0;
+  Producer* last_producer_ = nullptr;
+
+  event::BatchPtr events_;
+  // Resource of the current events batch per producer (lives in that batch's arena).
+  std::unordered_map<std::string, const event::Resource*> resources_;
+  strobe::shm::Pairs scratch_pairs_;
+  std::vector<event::Attribute> scratch_attrs_;
+};
+
+}  // namespace strobed::receivers

@@ -1,0 +1,290 @@
+#include "strobed/receivers/shm/translator.h"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "strobe/shm/producer.h"
+#include "strobe/shm/reader.h"
+#include "strobe/shm/test_util.h"
+
+namespace strobed::receivers {
+namespace {
+
+using strobe::shm::Consumer;
+using strobe::shm::ConsumerOptions;
+using strobe::shm::Producer;
+using strobe::shm::ProducerOptions;
+
+constexpr uint64_t kNow = 1'700'000'000'000'000'000;
+
+// Real producers writing real rings in a private directory; the consumer delivers to the
+// translator under test.
+class TranslatorTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    translator_ = std::make_unique<ShmTranslator>(pool_, keys_, options_);
+    translator_->set_wall_clock([] { return kNow; });
+    ConsumerOptions co;
+    co.ring = "t";
+    co.dir = dir_.path();
+    co.write_daemon_marker = false;
+    consumer_ = Consumer::Open(co).value();
+  }
+
+  std::unique_ptr<Producer> NewProducer(uint32_t instance) {
+    ProducerOptions o;
+    o.ring = "t";
+    o.dir = dir_.path();
+    o.capacity_bytes = 1 << 20;
+    o.instance = instance;
+    return Producer::Connect(o).value();
+  }
+
+  void Drain() {
+    consumer_->Scan(*translator_);
+    while (consumer_->Poll(*translator_) > 0) {
+    }
+  }
+
+  // The collected points by name (one series per name in these tests).
+  std::vector<event::MetricPoint> Collect(bool all = false) {
+    batch_ = translator_->CollectMetrics(kNow + 5, all);
+    std::vector<event::MetricPoint> out;
+    if (batch_) out.assign(batch_->metrics().begin(), batch_->metrics().end());
+    return out;
+  }
+
+  std::string Label(const event::MetricPoint& m, std::string_view key) {
+    for (const event::Attribute& a : m.labels) {
+      if (keys_.Name(a.key) == key) return std::string(a.value.AsString());
+    }
+    return "<none>";
+  }
+
+  strobe::shm::testing::TempDir dir_;
+  event::BatchPool pool_;
+  event::KeyTable keys_;
+  ShmTranslatorOptions options_;
+  std::unique_ptr<ShmTranslator> translator_;
+  std::unique_ptr<Consumer> consumer_;
+  event::BatchPtr batch_;
+};
+
+TEST_F(TranslatorTest, CountersOfSeveralProducersSumIntoOneCumulativeSeries) {
+  auto a = NewProducer(11);
+  auto b = NewProducer(12);
+  // Same identity in both producers; ids differ on purpose.
+  b->DefineSeries(STROBE_KIND_GAUGE, "unrelated", {});
+  uint64_t ida = a->DefineSeries(STROBE_KIND_COUNTER, "requests_total", {{"method", "GET"}});
+  uint64_t idb = b->DefineSeries(STROBE_KIND_COUNTER, "requests_total", {{"method", "GET"}});
+  ASSERT_NE(ida, idb);
+  for (int i = 0; i < 100; ++i) ASSERT_TRUE(a->CounterAdd(ida, 1));
+  ASSERT_TRUE(b->CounterAdd(idb, 1000));
+  Drain();
+  auto points = Collect();
+  ASSERT_EQ(points.size(), 1u);  // the gauge never got a value
+  const event::MetricPoint& m = points[0];
+  EXPECT_EQ(m.name, "requests_total");
+  EXPECT_EQ(m.type, event::MetricType::kSum);
+  EXPECT_EQ(m.temporality, event::Temporality::kCumulative);
+  EXPECT_TRUE(m.is_monotonic);
+  EXPECT_TRUE(m.is_int);
+  EXPECT_EQ(m.int_value, 1100);
+  EXPECT_EQ(m.time_ns, kNow + 5);
+  EXPECT_EQ(m.start_time_ns, kNow);
+  EXPECT_EQ(Label(m, "method"), "GET");
+  EXPECT_EQ(translator_->stats().series, 2u);
+  EXPECT_EQ(translator_->stats().points, 101u);
+
+  // Nothing changed: nothing collected. A full refresh reports every series.
+  EXPECT_TRUE(Collect().empty());
+  EXPECT_EQ(Collect(/*all=*/true).size(), 2u);
+
+  // A producer that exits does not take its share away (monotonic totals).
+  a.reset();
+  Drain();
+  ASSERT_TRUE(b->CounterAdd(idb, 1));
+  Drain();
+  points = Collect();
+  ASSERT_EQ(points.size(), 1u);
+  EXPECT_EQ(points[0].int_value, 1101);
+}
+
+TEST_F(TranslatorTest, GaugeKeepsLastValueAndHistogramKeepsTheDistribution) {
+  auto p = NewProducer(1);
+  uint64_t g = p->DefineSeries(STROBE_KIND_GAUGE, "depth", {});
+  uint64_t h = p->DefineSeries(STROBE_KIND_HISTOGRAM, "latency_ns", {{"route", "/a"}});
+  ASSERT_TRUE(p->GaugeSet(g, 3.5));
+  ASSERT_TRUE(p->GaugeSet(g, -2.25));
+  for (int v = 1; v <= 1000; ++v) ASSERT_TRUE(p->HistogramRecord(h, v));
+  ASSERT_TRUE(p->HistogramRecord(h, 0));
+  ASSERT_TRUE(p->HistogramRecord(h, -1));  // a histogram cannot hold it: counted
+  Drain();
+  auto points = Collect();
+  ASSERT_EQ(points.size(), 2u);
+  const event::MetricPoint* gauge = nullptr;
+  const event::MetricPoint* hist = nullptr;
+  for (const auto& m : points) (m.name == "depth" ? gauge : hist) = &m;
+  ASSERT_NE(gauge, nullptr);
+  ASSERT_NE(hist, nullptr);
+  EXPECT_EQ(gauge->type, event::MetricType::kGauge);
+  EXPECT_DOUBLE_EQ(gauge->double_value, -2.25);
+  ASSERT_EQ(hist->type, event::MetricType::kExponentialHistogram);
+  const event::ExponentialHistogramData& d = *hist->exp_histogram;
+  EXPECT_EQ(d.count, 1001u);
+  EXPECT_DOUBLE_EQ(d.sum, 500500.0);
+  EXPECT_DOUBLE_EQ(d.min, 0.0);
+  EXPECT_DOUBLE_EQ(d.max, 1000.0);
+  EXPECT_EQ(d.zero_count, 1u);
+  EXPECT_EQ(d.scale, 6);
+  uint64_t in_buckets = 0;
+  for (uint64_t c : d.positive.counts) in_buckets += c;
+  EXPECT_EQ(in_buckets, 1000u);
+  EXPECT_EQ(Label(*hist, "route"), "/a");
+  EXPECT_EQ(translator_->stats().invalid_values, 1u);
+}
+
+TEST_F(TranslatorTest, NumpyStyleBatchesApplyEveryEntry) {
+  auto p = NewProducer(1);
+  uint64_t c = p->DefineSeries(STROBE_KIND_COUNTER, "c_total", {});
+  uint64_t h = p->DefineSeries(STROBE_KIND_HISTOGRAM, "h", {});
+  std::vector<uint64_t> ids(5000, h);
+  std::vector<double> values(5000);
+  for (size_t i = 0; i < values.size(); ++i) values[i] = static_cast<double>(i + 1);
+  ASSERT_EQ(p->Batch(STROBE_KIND_HISTOGRAM, ids.data(), nullptr, values.data(), ids.size()), 5000u);
+  std::vector<uint64_t> cids = {c, c, c, c};
+  std::vector<double> deltas = {1, 2, 3.5, -1};  // 3.5 and -1 are not counter increments
+  ASSERT_EQ(p->Batch(STROBE_KIND_COUNTER, cids.data(), nullptr, deltas.data(), 4), 4u);
+  Drain();
+  auto points = Collect();
+  ASSERT_EQ(points.size(), 2u);
+  for (const auto& m : points) {
+    if (m.name == "h") {
+      EXPECT_EQ(m.exp_histogram->count, 5000u);
+    } else {
+      EXPECT_EQ(m.int_value, 3);
+    }
+  }
+  EXPECT_EQ(translator_->stats().invalid_values, 2u);
+  // 5000 entries need two records (at most 2730 per record), the counter batch one.
+  EXPECT_EQ(translator_->stats().records[STROBE_REC_BATCH], 3u);
+}
+
+TEST_F(TranslatorTest, PointsForUnknownSeriesAndKindMismatchesAreCounted) {
+  auto p = NewProducer(1);
+  uint64_t g = p->DefineSeries(STROBE_KIND_GAUGE, "g", {});
+  ASSERT_TRUE(p->CounterAdd(g, 1));           // wrong kind for the series
+  ASSERT_TRUE(p->CounterAdd(999, 1));         // never defined (dense range)
+  ASSERT_TRUE(p->CounterAdd(1ull << 40, 1));  // never defined (sparse range)
+  Drain();
+  EXPECT_EQ(translator_->stats().kind_mismatch, 1u);
+  EXPECT_EQ(translator_->stats().unknown_series, 2u);
+  EXPECT_TRUE(Collect().empty());
+}
+
+TEST_F(TranslatorTest, SeriesBeyondTheLimitAreRefused) {
+  options_.max_series = 3;
+  translator_ = std::make_unique<ShmTranslator>(pool_, keys_, options_);
+  auto p = NewProducer(1);
+  std::vector<uint64_t> ids;
+  for (int i = 0; i < 5; ++i) {
+    ids.push_back(p->DefineSeries(STROBE_KIND_COUNTER, "c" + std::to_string(i), {}));
+  }
+  for (uint64_t id : ids) ASSERT_TRUE(p->CounterAdd(id, 1));
+  Drain();
+  EXPECT_EQ(translator_->stats().series, 3u);
+  EXPECT_EQ(translator_->stats().series_refused, 2u);
+  EXPECT_EQ(translator_->stats().unknown_series, 2u);
+  EXPECT_EQ(Collect().size(), 3u);
+}
+
+TEST_F(TranslatorTest, SpansCarryKindStatusServiceAndParent) {
+  auto p = NewProducer(77);
+  uint8_t trace[16];
+  for (int i = 0; i < 16; ++i) trace[i] = static_cast<uint8_t>(i + 1);
+  ASSERT_TRUE(p->Span(trace, 0x1111, 0, 100, 900, "GET /users",
+                      {{"span.kind", "server"},
+                       {"service.name", "api"},
+                       {"http.route", "/users"},
+                       {"otel.status_code", "ERROR"},
+                       {"otel.status_description", "boom"}}));
+  ASSERT_TRUE(p->Span(trace, 0x2222, 0x1111, 200, 300, "db", {{"error", "true"}}));
+  Drain();
+  event::BatchPtr b = translator_->TakeEvents();
+  ASSERT_TRUE(b);
+  ASSERT_EQ(b->spans().size(), 2u);
+  const event::Span& root = b->spans()[0];
+  EXPECT_EQ(root.trace_id.ToHex(), "0102030405060708090a0b0c0d0e0f10");
+  EXPECT_EQ(root.span_id.Value(), 0x1111u);
+  EXPECT_TRUE(root.IsRoot());
+  EXPECT_EQ(root.name, "GET /users");
+  EXPECT_EQ(root.kind, event::SpanKind::kServer);
+  EXPECT_EQ(root.status.code, event::StatusCode::kError);
+  EXPECT_EQ(root.status.message, "boom");
+  EXPECT_EQ(root.start_ns, 100u);
+  EXPECT_EQ(root.end_ns, 900u);
+  ASSERT_EQ(root.attributes.size(), 1u);  // conventional keys moved into fields
+  EXPECT_EQ(keys_.Name(root.attributes[0].key), "http.route");
+  ASSERT_NE(root.resource, nullptr);
+  const event::Attribute* svc = nullptr;
+  const event::Attribute* pid = nullptr;
+  for (const auto& a : root.resource->attributes) {
+    if (keys_.Name(a.key) == "service.name") svc = &a;
+    if (keys_.Name(a.key) == "process.pid") pid = &a;
+  }
+  ASSERT_NE(svc, nullptr);
+  EXPECT_EQ(svc->value.AsString(), "api");
+  ASSERT_NE(pid, nullptr);
+  EXPECT_EQ(pid->value.AsInt(), 77);
+
+  const event::Span& child = b->spans()[1];
+  EXPECT_EQ(child.parent_span_id.Value(), 0x1111u);
+  EXPECT_EQ(child.kind, event::SpanKind::kInternal);
+  EXPECT_EQ(child.status.code, event::StatusCode::kError);
+  ASSERT_NE(child.resource, nullptr);
+  EXPECT_NE(child.resource, root.resource);  // no service.name: unknown_service
+  EXPECT_EQ(child.resource->attributes[0].value.AsString(), "unknown_service");
+  EXPECT_EQ(translator_->TakeEvents(), nullptr);
+}
+
+TEST_F(TranslatorTest, EventsBecomeLogRecords) {
+  auto p = NewProducer(5);
+  ASSERT_TRUE(p->Event(0, "deploy", {{"version", "1.2"}}));
+  ASSERT_TRUE(p->Event(42, "restart", {}));
+  Drain();
+  event::BatchPtr b = translator_->TakeEvents();
+  ASSERT_TRUE(b);
+  ASSERT_EQ(b->logs().size(), 2u);
+  EXPECT_EQ(b->logs()[0].event_name, "deploy");
+  EXPECT_EQ(b->logs()[0].body.AsString(), "deploy");
+  EXPECT_EQ(b->logs()[0].time_ns, kNow);  // 0 = stamped on receipt
+  ASSERT_EQ(b->logs()[0].attributes.size(), 1u);
+  EXPECT_EQ(b->logs()[0].attributes[0].value.AsString(), "1.2");
+  EXPECT_EQ(b->logs()[1].time_ns, 42u);
+}
+
+TEST_F(TranslatorTest, PingCallsBackAndUndecodablePayloadsAreCounted) {
+  int pings = 0;
+  translator_->set_on_ping([&] { ++pings; });
+  auto p = NewProducer(1);
+  ASSERT_TRUE(p->Ping(7));
+  Drain();
+  EXPECT_EQ(pings, 1);
+
+  // Payloads that do not decode (the reader validates framing only).
+  const uint8_t junk[5] = {1, 2, 3, 4, 5};
+  for (uint16_t type : {STROBE_REC_SERIES_DEFINE, STROBE_REC_COUNTER_ADD, STROBE_REC_SPAN,
+                        STROBE_REC_EVENT, STROBE_REC_BATCH, STROBE_REC_PING}) {
+    translator_->OnRecord({.producer = 1, .type = type, .payload = junk, .length = 5});
+  }
+  EXPECT_EQ(translator_->stats().invalid_records, 6u);
+  EXPECT_EQ(pings, 1);
+  EXPECT_EQ(translator_->TakeEvents(), nullptr);
+}
+
+}  // namespace
+}  // namespace strobed::receivers
