@@ -26,6 +26,10 @@ class Daemon:
         argv += list(args)
         full_env = dict(os.environ)
         full_env.pop("STROBE_TOKEN", None)
+        # A private shm directory: daemons of parallel tests never share a ring name.
+        self.shm_dir = os.path.join(self.tmp, "shm")
+        os.mkdir(self.shm_dir, 0o700)
+        full_env["STROBE_SHM_DIR"] = self.shm_dir
         if env:
             full_env.update(env)
         self.log = open(self.log_path, "w")

@@ -1,0 +1,187 @@
+"""The Python package against the real daemon: `strobe serve` with its built-in pipeline
+(shm receiver → batch → prometheus exporter / trace analysis) on a private shm directory and
+ring name, HTTP on a free port. Everything a program writes must show up in the daemon's
+/metrics and trace API; producers killed with SIGKILL mid-write must not disturb the others.
+"""
+
+import os
+import pathlib
+import signal
+import subprocess
+import sys
+import time
+import uuid
+
+import pytest
+
+import strobe
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tests" / "integration" / "daemon"))
+from strobe_proc import Daemon  # noqa: E402
+
+BUILD = pathlib.Path(os.environ.get("STROBE_BUILD_DIR", ROOT / "build" / "release"))
+
+
+def _strobe_binary():
+    path = os.environ.get("STROBE_BINARY") or str(BUILD / "bin" / "strobe")
+    if not os.access(path, os.X_OK):
+        pytest.fail(f"{path} not built (set STROBE_BINARY or build the strobe target)")
+    return path
+
+
+@pytest.fixture
+def serve():
+    ring = "py" + uuid.uuid4().hex[:10]
+    d = Daemon(_strobe_binary(), args=["--shm", ring])
+    d.ring = ring
+    try:
+        d.wait_port()
+        d.wait_ready()
+        yield d
+    finally:
+        d.stop()
+
+
+def _metrics(d):
+    status, _, body = d.request("GET", "/metrics")
+    assert status == 200, body
+    return body
+
+
+def _value(text, series):
+    """The value of the exact series line `series` (name{labels}) in Prometheus text."""
+    for line in text.splitlines():
+        if line.startswith(series + " "):
+            return float(line.split(" ")[1])
+    return None
+
+
+def test_metrics_spans_and_events_reach_strobe_serve(serve):
+    with strobe.connect(serve.ring, serve.shm_dir) as conn:
+        requests = conn.counter("py_requests_total", "requests", labelnames=["method"])
+        requests.labels("GET").inc(5)
+        requests.labels("POST").inc()
+        depth = conn.gauge("py_queue_depth")
+        depth.set(7.5)
+        latency = conn.histogram("py_latency_seconds")
+        for v in range(1, 1001):
+            latency.record(v / 1000.0)
+        with conn.span("GET /users", **{"service.name": "pyshop", "span.kind": "server"}) as root:
+            with conn.span("db.query", **{"service.name": "pyshop"}):
+                pass
+        conn.event("deploy", version="1.2")
+        conn.flush(timeout=10)
+        trace_hex = root.trace_id.hex()
+
+    def metrics_arrived():
+        text = _metrics(serve)
+        return text if _value(text, 'py_requests_total{method="GET"}') == 5 else None
+
+    text = serve.poll(metrics_arrived, "py_requests_total on /metrics")
+    assert _value(text, 'py_requests_total{method="POST"}') == 1
+    assert _value(text, "py_queue_depth") == 7.5
+    assert _value(text, "py_latency_seconds_count") == 1000
+    assert abs(_value(text, "py_latency_seconds_sum") - 500.5) < 1e-6
+    # The receiver's own accounting.
+    assert _value(text, 'strobe_receiver_accepted_spans_total{receiver="shm"}') == 2
+    assert _value(text, 'strobe_receiver_accepted_log_records_total{receiver="shm"}') == 1
+    assert _value(text, 'strobe_shm_records_total{receiver="shm",type="histogram_record"}') == 1000
+
+    def trace_assembled():
+        status, _, body = serve.request("GET", "/api/v1/traces/" + trace_hex)
+        return body if status == 200 and "db.query" in body else None
+
+    body = serve.poll(trace_assembled, "the trace in /api/v1/traces/{id}")
+    assert "pyshop" in body and "GET /users" in body
+
+    status = serve.get_json("/api/v1/status")
+    assert any("strobe-" + serve.ring in str(v) for v in status.get("listeners", {}).values()) or \
+        ("strobe-" + serve.ring) in str(status), status
+
+
+_VICTIM = """
+import sys, strobe
+conn = strobe.connect(sys.argv[1], sys.argv[2], capacity_bytes=1 << 14)
+c = conn.counter("victim_total")
+h = conn.histogram("victim_latency")
+print("ready", flush=True)
+i = 0
+while True:
+    i += 1
+    c.inc()
+    h.record(float(i % 1000))
+    if i % 64 == 0:
+        conn.event("victim.tick", n=str(i))
+"""
+
+_SURVIVOR = """
+import sys, strobe
+conn = strobe.connect(sys.argv[1], sys.argv[2], policy="spin", spin_limit=1 << 40)
+c = conn.counter("survivor_total")
+for _ in range(int(sys.argv[3])):
+    c.inc()
+conn.flush(timeout=30)
+print("done", conn.dropped_records, flush=True)
+"""
+
+
+def test_sigkilled_producers_do_not_disturb_other_producers(serve):
+    """Producers are killed with SIGKILL while writing, in a loop, next to one that writes an
+    exact count: the daemon keeps ingesting, reclaims the dead rings, and the count is exact."""
+    py = sys.executable
+    env = dict(os.environ)
+    n = 300_000
+    survivor = subprocess.Popen([py, "-c", _SURVIVOR, serve.ring, serve.shm_dir, str(n)],
+                                stdout=subprocess.PIPE, text=True, env=env)
+    victims = []
+    try:
+        kills = 6
+        for k in range(kills):
+            v = subprocess.Popen([py, "-c", _VICTIM, serve.ring, serve.shm_dir],
+                                 stdout=subprocess.PIPE, text=True, env=env)
+            victims.append(v)
+            assert v.stdout.readline().strip() == "ready"
+            time.sleep(0.03 + 0.02 * k)
+            v.send_signal(signal.SIGKILL)
+            v.wait(timeout=10)
+            assert v.returncode == -signal.SIGKILL
+        out, _ = survivor.communicate(timeout=120)
+        assert survivor.returncode == 0, out
+        assert out.split() == ["done", "0"], out
+    finally:
+        for p in victims + [survivor]:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+
+    def exact():
+        text = _metrics(serve)
+        return text if _value(text, "survivor_total") == n else None
+
+    text = serve.poll(exact, f"survivor_total == {n}")
+
+    def reclaimed():
+        t = _metrics(serve)
+        v = _value(t, 'strobe_shm_rings_reclaimed_total{receiver="shm"}')
+        return t if v is not None and v >= kills + 1 else None
+
+    text = serve.poll(reclaimed, "every exited ring reclaimed")
+    assert _value(text, 'strobe_shm_invalid_records_total{receiver="shm",reason="malformed_frame"}') in (None, 0)
+    assert _value(text, "victim_total") > 0
+    # The daemon is still healthy and keeps ingesting.
+    with strobe.connect(serve.ring, serve.shm_dir) as conn:
+        conn.counter("after_total").inc(3)
+        conn.flush(timeout=10)
+    serve.poll(lambda: _value(_metrics(serve), "after_total") == 3, "after_total == 3")
+
+
+def test_a_second_daemon_on_the_same_ring_fails_clearly(serve):
+    other = Daemon(_strobe_binary(), args=["--shm", serve.ring],
+                   env={"STROBE_SHM_DIR": serve.shm_dir})
+    try:
+        code = other.wait_exit(timeout=20)
+        assert code != 0
+        assert "already consumed by pid" in other.read_log()
+    finally:
+        other.stop()
