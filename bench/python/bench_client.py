@@ -4,8 +4,9 @@
     PYTHONPATH=build/release/python /usr/bin/python3 bench/python/bench_client.py \
         [--build-dir build/release] [--calls 1000000] [--repeat 7]
 
-Starts its own consumer (strobe_shm_sink, the daemon's ring reader, busy-polling) on a temp
-dir, and measures in the same run:
+Starts its own consumer on a temp dir — by default the daemon itself (`strobe serve` with its
+built-in pipeline: shm receiver → batch → prometheus, trace analysis; --consumer serve), or
+the stand-alone ring reader strobe_shm_sink (--consumer sink) — and measures in the same run:
   - per-call ns of strobe Counter.inc() / Histogram.record(x) / Gauge.set(x), of the same
     COUNTER_ADD bound the ordinary pybind11 way (Ring.counter_add: the binding-layer baseline)
     and of Debian's python3-prometheus-client Counter.inc() / Histogram.observe();
@@ -14,7 +15,9 @@ dir, and measures in the same run:
   - numpy batch throughput (Histogram.record_many on 1M-value float64 arrays, until the final
     flush has been acknowledged, i.e. values the consumer has processed);
   - round-trip latency (PING written, consumer processes it, ack_seq read back) p50/p99 with
-    busy-polling, and with the sleep-poll used after the spin phase (GIL released).
+    busy-polling, and with the sleep-poll used after the spin phase (GIL released). With
+    `strobe serve` the PING is acknowledged only after the receiver handed everything before
+    it to the pipeline.
 The consumer is stopped at the end and its totals are checked (no invalid records, no drops).
 """
 
@@ -23,6 +26,8 @@ import json
 import os
 import pathlib
 import platform
+import re
+import shutil
 import signal
 import statistics
 import subprocess
@@ -30,6 +35,7 @@ import sys
 import tempfile
 import time
 import timeit
+import urllib.request
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
@@ -37,6 +43,35 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 def per_call_ns(stmt, env, calls, repeat):
     runs = timeit.Timer(stmt, globals=env).repeat(repeat=repeat, number=calls)
     return statistics.median(runs) / calls * 1e9
+
+
+def wait_serve(log_path, proc, timeout=20):
+    """The HTTP address of a starting `strobe serve` once it logged ' ready '."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        with open(log_path) as f:
+            text = f.read()
+        m = re.search(r"listening on http://([0-9.]+:[0-9]+)", text)
+        if m and " ready " in text:
+            return m.group(1)
+        if proc.poll() is not None:
+            raise SystemExit("strobe serve exited:\n" + text)
+        time.sleep(0.05)
+    raise SystemExit("strobe serve did not start")
+
+
+def serve_totals(http):
+    """The shm receiver's counters from the daemon's /metrics, in strobe_shm_sink's shape."""
+    with urllib.request.urlopen(f"http://{http}/metrics", timeout=10) as r:
+        text = r.read().decode()
+    def total(prefix):
+        return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+                   if line.startswith(prefix))
+    return {"records": total('strobe_shm_records_total{receiver="shm"'),
+            "invalid": total('strobe_shm_invalid_records_total{receiver="shm"'),
+            "malformed": total('strobe_shm_invalid_records_total{receiver="shm",'
+                               'reason="malformed_frame"}'),
+            "producer_dropped": total('strobe_shm_producer_dropped_records_total')}
 
 
 def percentile(sorted_values, q):
@@ -51,6 +86,7 @@ def main():
     ap.add_argument("--repeat", type=int, default=7)
     ap.add_argument("--pings", type=int, default=20_000)
     ap.add_argument("--batch-seconds", type=float, default=1.0)
+    ap.add_argument("--consumer", choices=("serve", "sink"), default="serve")
     args = ap.parse_args()
 
     sys.path.insert(0, str(pathlib.Path(args.build_dir) / "python"))
@@ -58,13 +94,24 @@ def main():
     import prometheus_client
     import strobe
 
-    sink_bin = pathlib.Path(args.build_dir) / "lib/strobe/shm/strobe_shm_sink"
+    build = pathlib.Path(args.build_dir)
     tmp = tempfile.mkdtemp(prefix="strobe-bench-")
     ring = f"bench{os.getpid()}"
-    sink = subprocess.Popen([str(sink_bin), "--dir", tmp, "--ring", ring],
-                            stdout=subprocess.PIPE, text=True)
+    http = None
+    if args.consumer == "sink":
+        sink = subprocess.Popen([str(build / "lib/strobe/shm/strobe_shm_sink"), "--dir", tmp,
+                                 "--ring", ring], stdout=subprocess.PIPE, text=True)
+    else:
+        log = open(os.path.join(tmp, "serve.log"), "w")
+        sink = subprocess.Popen([str(build / "bin/strobe"), "serve", "--http", "127.0.0.1:0",
+                                 "--otlp-http", "off", "--shm", ring, "--set", "shm.dir=" + tmp,
+                                 "--set", "host.enabled=false"],
+                                stdout=subprocess.PIPE, stderr=log, text=True)
     try:
-        assert sink.stdout.readline().strip() == "ready"
+        if args.consumer == "sink":
+            assert sink.stdout.readline().strip() == "ready"
+        else:
+            http = wait_serve(os.path.join(tmp, "serve.log"), sink)
         conn = strobe.connect(ring, tmp, policy="spin", capacity_bytes=1 << 26, spin_limit=1 << 40)
         counter = conn.counter("bench_requests_total", labelnames=["method"]).labels("GET")
         hist = conn.histogram("bench_latency_ns")
@@ -114,25 +161,35 @@ def main():
             out[f"roundtrip_{mode}_p99_us"] = percentile(rtt, 0.99) / 1e3
             out[f"roundtrip_{mode}_samples"] = n
         out["roundtrip_method"] = (
-            "PING record, consumer busy-polls the ring and stores ack_seq; busy_poll: client "
+            ("PING record; strobe serve's shm receiver busy-polls the rings for 200 us after "
+             "the last record (then sleeps 20 us..1 ms), pushes what preceded the PING into "
+             "the pipeline and stores ack_seq; " if http is not None else
+             "PING record, consumer busy-polls the ring and stores ack_seq; ") +
+            "busy_poll: client "
             "spins on ack_seq with the GIL held; sleep_poll: no spinning, client nanosleeps "
             "10us..1ms (doubling) with the GIL released between checks of ack_seq")
         out["strobe_dropped_records"] = conn.dropped_records
         conn.close()
+        if http is not None:
+            totals = serve_totals(http)
     finally:
         if sink.poll() is None:
             sink.send_signal(signal.SIGTERM)
-        try:
-            totals = json.loads(sink.communicate(timeout=30)[0].strip().splitlines()[-1])
-        except Exception:  # report what we have; the consumer is killed below
-            totals = None
+        if http is None:
+            try:
+                totals = json.loads(sink.communicate(timeout=30)[0].strip().splitlines()[-1])
+            except Exception:  # report what we have; the consumer is killed below
+                totals = None
+        else:
+            try:
+                sink.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                pass
         if sink.poll() is None:
             sink.kill()
             sink.wait()
-        for f in pathlib.Path(tmp).glob("*"):
-            f.unlink()
-        os.rmdir(tmp)
-    out["consumer"] = "strobe_shm_sink"
+        shutil.rmtree(tmp, ignore_errors=True)
+    out["consumer"] = "strobe serve" if args.consumer == "serve" else "strobe_shm_sink"
     out["consumer_totals"] = totals
     out["consumer_ok"] = bool(totals) and totals["invalid"] == totals["malformed"] == 0
     print(json.dumps(out))

@@ -114,7 +114,11 @@ class TraceStore {
     size_t bytes = 0;
   };
   struct TraceIdHash {
-    size_t operator()(const event::TraceId& id) const { return std::hash<uint64_t>()(id.Low()); }
+    // Both halves: ids whose low half is constant (some generators, fixed test ids) must
+    // not all land in one bucket.
+    size_t operator()(const event::TraceId& id) const {
+      return std::hash<uint64_t>()(id.Low() ^ (id.High() * 0x9E3779B97F4A7C15ull));
+    }
   };
   struct EdgeBucket {
     uint64_t index = UINT64_MAX;  // bucket number (now / bucket); UINT64_MAX = unused
