@@ -34,6 +34,7 @@ struct ServeFlags {
   std::vector<std::string> set;
   bool demo = false;
   bool print_config = false;
+  bool help_plugins = false;
 };
 
 void SetUpLogging() {
@@ -43,6 +44,10 @@ void SetUpLogging() {
 }
 
 int RunServe(const ServeFlags& f) {
+  if (f.help_plugins) {
+    std::fputs(strobed::pipeline::BuiltinPlugins().Describe().c_str(), stdout);
+    return kExitOk;
+  }
   strobed::config::LoadOptions load;
   load.file = f.config;
   if (load.file.empty()) {
@@ -149,6 +154,8 @@ Command AddServeCommand(CLI::App& app) {
   cmd->add_flag("--demo", f->demo, "run a built-in synthetic workload");
   cmd->add_flag("--print-config", f->print_config,
                 "print the effective configuration (token redacted) and exit");
+  cmd->add_flag("--help-plugins", f->help_plugins,
+                "print every receiver, processor and exporter with its options (markdown)");
   return Command{cmd, [f] { return RunServe(*f); }};
 }
 
