@@ -59,9 +59,7 @@ Result<std::unique_ptr<Producer>> Producer::Connect(const ProducerOptions& optio
                            std::to_string(cap));
   }
   if (options.require_daemon) {
-    std::ifstream marker(DaemonMarkerPath(options.dir, options.ring));
-    uint32_t daemon_pid = 0;
-    if (!(marker >> daemon_pid) || !ProcessAlive(daemon_pid)) {
+    if (!DaemonAlive(options.dir, options.ring)) {
       return Unavailable("strobe daemon is not running for shm ring '" + options.ring +
                          "' (no live " + DaemonMarkerPath(options.dir, options.ring) + ")");
     }

@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <charconv>
+#include <fstream>
 #include <utility>
 
 namespace strobe::shm {
@@ -70,6 +71,12 @@ bool ProcessAlive(uint32_t pid) {
   if (pid == 0) return false;
   if (kill(static_cast<pid_t>(pid), 0) == 0) return true;
   return errno == EPERM;
+}
+
+bool DaemonAlive(std::string_view dir, std::string_view ring) {
+  std::ifstream marker(DaemonMarkerPath(dir, ring));
+  uint32_t pid = 0;
+  return (marker >> pid) && pid != 0 && ProcessAlive(pid);
 }
 
 }  // namespace strobe::shm

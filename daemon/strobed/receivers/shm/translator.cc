@@ -335,6 +335,10 @@ void ShmTranslator::AddEvent(const RecordView& r) {
   for (const auto& [k, v] : rec.attributes) {
     if (k == "service.name") {
       service = v;
+    } else if (k == "trace_id" && event::TraceId::FromHex(v)) {
+      l.trace_id = *event::TraceId::FromHex(v);  // an event of a span (ShmSpanSink)
+    } else if (k == "span_id" && event::SpanId::FromHex(v)) {
+      l.span_id = *event::SpanId::FromHex(v);
     } else {
       scratch_pairs_.emplace_back(k, v);
     }

@@ -4,7 +4,8 @@
 // rings (lib/strobe/shm, docs/shm-format.md) into pipeline events.
 //
 //   SPAN            → event::Span (one per record)
-//   EVENT           → event::LogRecord (event_name = body = the record's name)
+//   EVENT           → event::LogRecord (event_name = body = the record's name; hex
+//                     "trace_id"/"span_id" attributes become the record's trace context)
 //   SERIES_DEFINE   → a series in the translator's table
 //   COUNTER_ADD, GAUGE_SET, HISTOGRAM_RECORD, BATCH
 //                   → aggregated per series; CollectMetrics() emits one cumulative point per
