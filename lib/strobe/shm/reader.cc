@@ -9,9 +9,14 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 
 namespace strobe::shm {
+namespace {
+// How long a segment file may exist without a published header before it counts as junk.
+constexpr time_t kUnpublishedGraceSeconds = 10;
+}  // namespace
 
 Result<RingReader> RingReader::Attach(uint8_t* base, size_t size) {
   if (size < STROBE_RING_HEADER_BYTES) return InvalidArgument("shm segment shorter than header");
@@ -190,19 +195,33 @@ size_t Consumer::Scan(RecordSink& sink) {
           mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     }
     close(fd);
+    // The id in a file name is not necessarily a pid (ProducerOptions::instance): liveness
+    // comes from the published header only. A file that never became a ring (a producer
+    // between open() and publishing, or junk) is removed once it is older than a producer
+    // could take to publish; until then it is looked at again next scan.
+    const bool old_junk = time(nullptr) - st.st_mtime > kUnpublishedGraceSeconds;
     if (base == MAP_FAILED) {
-      // Too short to be a ring: a producer between open() and ftruncate(), or junk. Junk of a
-      // dead pid is removed; otherwise look again next scan.
-      if (!ProcessAlive(pid)) unlink(path.c_str());
+      if (old_junk) unlink(path.c_str());
       continue;
     }
     Mapping m(base, static_cast<size_t>(st.st_size));
-    auto reader = RingReader::Attach(m.data(), m.size());
+    // Judge the header only once it is published: the magic is stored last (release), so a
+    // header read before it may be half written. (Reading the magic only after a failed
+    // Attach raced with a producer publishing in between and rejected good rings for good.)
+    const bool published =
+        std::atomic_ref<uint32_t>(reinterpret_cast<strobe_ring_header*>(m.data())->magic)
+            .load(std::memory_order_acquire) == STROBE_RING_MAGIC;
+    auto reader = published ? RingReader::Attach(m.data(), m.size())
+                            : Result<RingReader>(Unavailable("ring header not published yet"));
     if (!reader.ok()) {
-      if (!ProcessAlive(pid)) {
+      const uint32_t writer =
+          published ? std::atomic_ref<uint32_t>(
+                          reinterpret_cast<strobe_ring_header*>(m.data())->producer_pid)
+                          .load(std::memory_order_relaxed)
+                    : 0;
+      if (published ? !ProcessAlive(writer) : old_junk) {
         unlink(path.c_str());  // stale and unreadable
-      } else if (std::atomic_ref<uint32_t>(reinterpret_cast<strobe_ring_header*>(m.data())->magic)
-                     .load(std::memory_order_acquire) == STROBE_RING_MAGIC) {
+      } else if (published) {
         ++stats_.rings_rejected;  // published but invalid: never retry
         rejected_.push_back(path);
       }

@@ -277,5 +277,42 @@ TEST(ShmRecordTest, DecodersRejectInconsistentPayloads) {
   EXPECT_FALSE(DecodeBatch(rb, &b));
 }
 
+// A segment whose id is not a pid (ProducerOptions::instance) and whose header is not
+// published yet is a producer mid-Connect: it must survive a scan (it used to be unlinked
+// because no process had the id, orphaning the producer's ring), and it becomes a ring once
+// published. A file that stays unpublished past the grace period is junk and removed.
+TEST(ShmRingTest, UnpublishedSegmentsOfInstanceIdsAreLeftAloneUntilStale) {
+  TempDir d;
+  auto c = Consumer::Open({.ring = "t", .dir = d.path(), .write_daemon_marker = false}).value();
+  CollectingSink sink;
+  const std::string young = SegmentPath(d.path(), "t", 4'000'000'001u);
+  const std::string old = SegmentPath(d.path(), "t", 4'000'000'002u);
+  for (const std::string& p : {young, old}) {
+    std::ofstream f(p);
+    f << std::string(STROBE_RING_HEADER_BYTES + STROBE_RING_MIN_CAPACITY, '\0');
+  }
+  const timespec past[2] = {{time(nullptr) - 600, 0}, {time(nullptr) - 600, 0}};
+  ASSERT_EQ(utimensat(AT_FDCWD, old.c_str(), past, 0), 0);
+  c->Scan(sink);
+  EXPECT_TRUE(std::filesystem::exists(young));
+  EXPECT_FALSE(std::filesystem::exists(old));
+  EXPECT_EQ(c->stats().rings_rejected, 0u);
+  EXPECT_EQ(c->ring_count(), 0u);
+
+  ProducerOptions o;
+  o.ring = "t";
+  o.dir = d.path();
+  o.capacity_bytes = STROBE_RING_MIN_CAPACITY;
+  o.instance = 4'000'000'003u;
+  auto p = Producer::Connect(o).value();
+  ASSERT_TRUE(p->CounterAdd(1, 5));
+  c->Scan(sink);
+  EXPECT_EQ(c->ring_count(), 1u);
+  while (c->Poll(sink) > 0) {
+  }
+  ASSERT_EQ(sink.types.size(), 1u);
+  EXPECT_EQ(sink.producers[0], 4'000'000'003u);
+}
+
 }  // namespace
 }  // namespace strobe::shm
