@@ -23,6 +23,7 @@
 #include "strobed/pipeline/pipeline_component.h"
 #include "strobed/pipeline/plugin_registry.h"
 #include "strobed/receivers/memory/memory.h"
+#include "strobed/receivers/shm/snapshot_component.h"
 #include "strobed/trace/trace_component.h"
 
 namespace strobe::cli {
@@ -101,6 +102,8 @@ int RunServe(const ServeFlags& f) {
   auto pipelines = std::make_unique<strobed::pipeline::PipelineComponent>();
   strobed::pipeline::PipelineComponent* pipelines_ptr = pipelines.get();
   daemon.AddComponent(std::move(pipelines));
+  // Results for local programs without HTTP (<shm.dir>/strobe-<shm.name>.snapshot).
+  daemon.AddComponent(std::make_unique<strobed::receivers::ShmSnapshotComponent>());
   if (config->host.enabled) {
     daemon.AddComponent(std::make_unique<strobed::host::HostCollector>());
   }

@@ -24,6 +24,7 @@
 #include "strobe/shm/producer.h"
 #include "strobe/shm/ring_abi.h"
 #include "strobe/shm/segment.h"
+#include "strobe/shm/snapshot.h"
 
 namespace py = pybind11;
 
@@ -407,6 +408,30 @@ PYBIND11_MODULE(_strobe, m) {
       .def_property_readonly("ring", &Ring::ring)
       .def_property_readonly("dir", &Ring::dir)
       .def("_after_fork_in_child", &Ring::AfterForkInChild);
+
+  // The daemon's results snapshot: (generation, time_unix_ns, writer_pid, document bytes).
+  // Not a hot path; the copy runs without the GIL.
+  m.def(
+      "_read_snapshot",
+      [](const std::string& dir, const std::string& ring) {
+        strobe::Result<strobe::shm::Snapshot> snap = strobe::InvalidArgument("unset");
+        {
+          py::gil_scoped_release unlocked;
+          auto reader = strobe::shm::SnapshotReader::Open(dir, ring);
+          snap = reader.ok() ? reader->Read() : strobe::Result<strobe::shm::Snapshot>(reader.status());
+        }
+        if (!snap.ok()) {
+          const strobe::StatusCode code = snap.status().code();
+          strobe::python::Raise(code == strobe::StatusCode::kNotFound ||
+                                        code == strobe::StatusCode::kUnavailable
+                                    ? g_errors.daemon_not_running
+                                    : g_errors.strobe_error,
+                                snap.status().message());
+        }
+        return py::make_tuple(snap->generation, snap->time_unix_ns, snap->writer_pid,
+                              py::bytes(snap->document));
+      },
+      py::arg("dir"), py::arg("ring"));
 
   // Called by the package's os.register_at_fork(after_in_child=...) hook.
   m.def("_after_fork_in_child", [] {

@@ -7,6 +7,7 @@ reading results back from the daemon's snapshot segment.
 """
 
 import asyncio
+import json
 import os
 import threading
 import time
@@ -15,7 +16,7 @@ from . import _strobe
 from ._metrics import Counter, Gauge, Histogram
 from ._tracing import Span, _attr_pairs
 
-__all__ = ["Connection", "connect", "default_connection"]
+__all__ = ["Connection", "connect", "default_connection", "read_snapshot"]
 
 _KINDS = {"counter": _strobe.KIND_COUNTER, "gauge": _strobe.KIND_GAUGE,
           "histogram": _strobe.KIND_HISTOGRAM}
@@ -209,6 +210,52 @@ class Connection:
         await self.aflush(timeout)
         return time.perf_counter_ns() - start
 
+    # ---- results back from the daemon (no HTTP) ---------------------------------------------
+
+    def snapshot(self):
+        """The daemon's current results from its read-only shared snapshot (see
+        ``strobe.read_snapshot``): a dict with "metrics" (as /api/v1/metrics), "windows"
+        (stream window results, /api/v1/stream/series), "alerts" (/api/v1/alerts),
+        "service_graph", plus "generation" and "time_unix_ns". The daemon rewrites it every
+        ``shm.snapshot_interval`` (250 ms): call ``flush()`` and then ``wait_snapshot()`` to
+        read results that include what this program just wrote."""
+        self._check_open()
+        return read_snapshot(self.ring, self.dir)
+
+    def metrics(self):
+        """``snapshot()["metrics"]["metrics"]``: every metric family with its series."""
+        return self.snapshot().get("metrics", {}).get("metrics", [])
+
+    def windows(self):
+        """``snapshot()["windows"]``: the stream processor's window results per series."""
+        return self.snapshot().get("windows", {})
+
+    def alerts(self):
+        """``snapshot()["alerts"]``: alert rules' states and history."""
+        return self.snapshot().get("alerts", {})
+
+    def wait_snapshot(self, newer_than=None, timeout=5.0):
+        """Blocks (GIL released while sleeping) until the daemon publishes a snapshot newer
+        than generation ``newer_than`` (default: the current one) and returns it."""
+        self._check_open()
+        return _wait_snapshot(self.ring, self.dir, newer_than, timeout, time.sleep)
+
+    async def asnapshot(self, newer_than=None, timeout=5.0):
+        """``wait_snapshot()`` for asyncio: polls with ``asyncio.sleep``; never blocks the loop
+        (each read is a copy of the document, tens of microseconds)."""
+        self._check_open()
+        current = None if newer_than is not None else read_snapshot(self.ring, self.dir)
+        target = newer_than if newer_than is not None else current["generation"]
+        deadline = time.monotonic() + timeout
+        while True:
+            snap = read_snapshot(self.ring, self.dir)
+            if snap["generation"] > target:
+                return snap
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no strobe snapshot newer than generation {target} "
+                                   f"within {timeout} s")
+            await asyncio.sleep(0.01)
+
     def __repr__(self):
         state = "closed" if self.closed else self.path
         return f"<strobe.Connection ring={self.ring!r} {state}>"
@@ -234,6 +281,35 @@ def _as_u64(what, np, a):
     if arr.dtype.itemsize == 8:
         return np.ascontiguousarray(arr).view(np.uint64)
     return np.ascontiguousarray(arr, dtype=np.uint64)
+
+
+def read_snapshot(ring="strobe", dir="/dev/shm"):
+    """Reads the results snapshot the daemon publishes at ``<dir>/strobe-<ring>.snapshot``
+    (a read-only shared-memory segment, consistent copy by seqlock; no HTTP, no connection
+    needed). Returns the parsed JSON document plus "generation" and "time_unix_ns".
+    Raises DaemonNotRunning when there is no live daemon's snapshot, StrobeError when the
+    segment is invalid."""
+    generation, time_unix_ns, _pid, document = _strobe._read_snapshot(dir, ring)
+    try:
+        out = json.loads(document)
+    except ValueError as e:
+        raise _strobe.StrobeError(f"strobe snapshot is not valid JSON: {e}") from None
+    out["generation"] = generation
+    out["time_unix_ns"] = time_unix_ns
+    return out
+
+
+def _wait_snapshot(ring, dir, newer_than, timeout, sleep):
+    target = newer_than if newer_than is not None else read_snapshot(ring, dir)["generation"]
+    deadline = time.monotonic() + timeout
+    while True:
+        snap = read_snapshot(ring, dir)
+        if snap["generation"] > target:
+            return snap
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"no strobe snapshot newer than generation {target} "
+                               f"within {timeout} s")
+        sleep(0.01)
 
 
 def connect(ring="strobe", dir="/dev/shm", *, policy="drop", capacity_bytes=1 << 22,

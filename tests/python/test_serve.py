@@ -185,3 +185,100 @@ def test_a_second_daemon_on_the_same_ring_fails_clearly(serve):
         assert "already consumed by pid" in other.read_log()
     finally:
         other.stop()
+
+
+def _find(metrics, name):
+    for m in metrics:
+        if m["name"] == name:
+            return m
+    return None
+
+
+def test_results_come_back_through_the_snapshot_without_http(serve):
+    """Write, flush, then read the daemon's own aggregate back from the shared snapshot."""
+    with strobe.connect(serve.ring, serve.shm_dir) as conn:
+        conn.counter("snap_requests_total", labelnames=["code"]).labels("200").inc(7)
+        conn.histogram("snap_latency_seconds").record(0.25)
+        conn.flush(timeout=10)
+        deadline = time.monotonic() + 20
+        found = None
+        while found is None:
+            assert time.monotonic() < deadline, "counter never appeared in the snapshot"
+            snap = conn.wait_snapshot(timeout=10)
+            m = _find(snap["metrics"]["metrics"], "snap_requests")
+            if m and m["series"] and m["series"][0]["value"] == 7:
+                found = snap
+        assert found["generation"] >= 1 and found["time_unix_ns"] > 0
+        series = _find(found["metrics"]["metrics"], "snap_requests")["series"][0]
+        assert series["labels"] == {"code": "200"}
+        assert {"metrics", "windows", "alerts", "service_graph"} <= set(found)
+        # Module-level read with no connection at all.
+        assert strobe.read_snapshot(serve.ring, serve.shm_dir)["generation"] >= found["generation"]
+        assert isinstance(conn.metrics(), list) and isinstance(conn.alerts(), dict)
+
+
+def test_asyncio_snapshot_wait_does_not_block_the_loop(serve):
+    import asyncio
+
+    async def main():
+        conn = strobe.connect(serve.ring, serve.shm_dir)
+        ticks = 0
+
+        async def ticker():
+            nonlocal ticks
+            while True:
+                ticks += 1
+                await asyncio.sleep(0.005)
+
+        t = asyncio.create_task(ticker())
+        first = await conn.asnapshot(timeout=10)
+        second = await conn.asnapshot(newer_than=first["generation"], timeout=10)
+        t.cancel()
+        conn.close()
+        return first, second, ticks
+
+    first, second, ticks = asyncio.run(main())
+    assert second["generation"] > first["generation"]
+    assert ticks >= 5  # the ticker ran while we waited (a snapshot every 250 ms)
+
+
+def test_snapshot_errors_are_clear(tmp_path, serve):
+    with pytest.raises(strobe.DaemonNotRunning):
+        strobe.read_snapshot("nodaemon", str(tmp_path))
+    (tmp_path / "strobe-junk.snapshot").write_bytes(b"\0" * 4096)
+    with pytest.raises(strobe.StrobeError) as e:
+        strobe.read_snapshot("junk", str(tmp_path))
+    assert "magic" in str(e.value)
+    conn = strobe.connect(serve.ring, serve.shm_dir)
+    conn.close()
+    with pytest.raises(strobe.ConnectionClosed):
+        conn.snapshot()
+    with pytest.raises(TimeoutError):
+        with strobe.connect(serve.ring, serve.shm_dir) as c:
+            c.wait_snapshot(newer_than=1 << 62, timeout=0.3)
+
+
+def test_stream_windows_and_alerts_come_back_too():
+    """With the demo workload the daemon computes windows and evaluates alert rules; both
+    are in the snapshot."""
+    ring = "py" + uuid.uuid4().hex[:10]
+    d = Daemon(_strobe_binary(), args=["--shm", ring, "--demo"])
+    try:
+        d.wait_port()
+        d.wait_ready()
+        deadline = time.monotonic() + 20
+        while True:
+            snap = strobe.read_snapshot(ring, d.shm_dir)
+            windows = snap.get("windows", {}).get("series", [])
+            alerts = snap.get("alerts", {}).get("alerts", [])
+            if windows and alerts:
+                break
+            assert time.monotonic() < deadline, (len(windows), snap.get("alerts"))
+            time.sleep(0.1)
+        assert any(w.get("window") == "demo_http" for w in windows)
+        assert {a["name"] for a in alerts} <= {"HighLatencyP99", "HighErrorRate"}
+        assert all(a["state"] in ("pending", "firing", "resolved") for a in alerts), alerts
+    finally:
+        d.stop()
+    with pytest.raises(strobe.DaemonNotRunning):
+        strobe.read_snapshot(ring, d.shm_dir)  # removed at shutdown
