@@ -418,15 +418,16 @@ PYBIND11_MODULE(_strobe, m) {
         {
           py::gil_scoped_release unlocked;
           auto reader = strobe::shm::SnapshotReader::Open(dir, ring);
-          snap = reader.ok() ? reader->Read() : strobe::Result<strobe::shm::Snapshot>(reader.status());
+          snap =
+              reader.ok() ? reader->Read() : strobe::Result<strobe::shm::Snapshot>(reader.status());
         }
         if (!snap.ok()) {
           const strobe::StatusCode code = snap.status().code();
-          strobe::python::Raise(code == strobe::StatusCode::kNotFound ||
-                                        code == strobe::StatusCode::kUnavailable
-                                    ? g_errors.daemon_not_running
-                                    : g_errors.strobe_error,
-                                snap.status().message());
+          strobe::python::Raise(
+              code == strobe::StatusCode::kNotFound || code == strobe::StatusCode::kUnavailable
+                  ? g_errors.daemon_not_running
+                  : g_errors.strobe_error,
+              snap.status().message());
         }
         return py::make_tuple(snap->generation, snap->time_unix_ns, snap->writer_pid,
                               py::bytes(snap->document));
