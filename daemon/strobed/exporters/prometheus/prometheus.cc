@@ -134,7 +134,7 @@ strobe::Result<std::unique_ptr<PrometheusExporter>> PrometheusExporter::Create(
   PrometheusExporter* raw = e.get();
   STROBE_RETURN_IF_ERROR(e->registry_.AddCollector("exporter/" + e->options_.name,
                                                    [raw](strobe::snapshot::Snapshot& out) {
-                                                     TableLock lock(raw->mu_);
+                                                     strobe::MutexLock lock(raw->mu_);
                                                      raw->CollectLocked(out);
                                                    }));
   e->collector_registered_ = true;
@@ -159,14 +159,14 @@ uint64_t PrometheusExporter::Dropped(DropReason reason) const {
 }
 
 size_t PrometheusExporter::SeriesCount() const {
-  TableLock lock(mu_);
+  strobe::MutexLock lock(mu_);
   return series_count_;
 }
 
 strobe::snapshot::Snapshot PrometheusExporter::Collect() {
   strobe::snapshot::Snapshot out;
   out.timestamp_unix_ns = strobe::WallNowNs();
-  TableLock lock(mu_);
+  strobe::MutexLock lock(mu_);
   CollectLocked(out);
   return out;
 }
@@ -174,7 +174,7 @@ strobe::snapshot::Snapshot PrometheusExporter::Collect() {
 pipeline::ExportResult PrometheusExporter::Export(const event::Batch& batch) noexcept {
   if (batch.metrics().empty()) return pipeline::ExportResult::kOk;
   const uint64_t now = clock_.NowNs();
-  TableLock lock(mu_);
+  strobe::MutexLock lock(mu_);
   cached_resource_ = nullptr;  // resources live in the batch: a pointer may be reused later
   const event::Resource* last_resource = nullptr;
   for (const event::MetricPoint& p : batch.metrics()) {

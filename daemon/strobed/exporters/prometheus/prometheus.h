@@ -53,7 +53,6 @@
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -61,6 +60,7 @@
 #include <utility>
 #include <vector>
 
+#include "strobe/base/mutex.h"
 #include "strobe/base/status.h"
 #include "strobe/base/thread_annotations.h"
 #include "strobe/metrics/counter.h"
@@ -173,28 +173,7 @@ class PrometheusExporter final : public pipeline::Exporter {
   event::KeyTable& keys_;
   bool collector_registered_ = false;  // control thread only
 
-  // std::mutex is not annotated in libstdc++; this wrapper lets clang's -Wthread-safety check
-  // STROBE_GUARDED_BY(mu_) below.
-  class STROBE_CAPABILITY("mutex") TableMutex {
-   public:
-    void Lock() STROBE_ACQUIRE() { mu_.lock(); }
-    void Unlock() STROBE_RELEASE() { mu_.unlock(); }
-
-   private:
-    std::mutex mu_;
-  };
-  class STROBE_THREAD_ANNOTATION_(scoped_lockable) TableLock {
-   public:
-    explicit TableLock(TableMutex& mu) STROBE_ACQUIRE(mu) : mu_(mu) { mu_.Lock(); }
-    ~TableLock() STROBE_RELEASE() { mu_.Unlock(); }
-    TableLock(const TableLock&) = delete;
-    TableLock& operator=(const TableLock&) = delete;
-
-   private:
-    TableMutex& mu_;
-  };
-
-  mutable TableMutex mu_;
+  mutable strobe::Mutex mu_;
   std::map<std::string, FamilyState> families_ STROBE_GUARDED_BY(mu_);
   // Raw OTLP name of a summary (as decoded) → exposed family name, for its _sum/_count sums.
   std::map<std::string, std::string, std::less<>> summaries_ STROBE_GUARDED_BY(mu_);

@@ -1,33 +1,14 @@
 #pragma once
 
-// Mutex and MutexLock annotated for clang's -Wthread-safety (std::mutex is not annotated in
-// libstdc++, so STROBE_GUARDED_BY(a std::mutex) does not compile under clang -Werror).
+// The metrics library's names for the annotated mutex in strobe/base/mutex.h (one
+// implementation; see there for the thread-safety analysis and condition variables).
 // Control-plane locking only; the recording path takes no lock.
 
-#include <mutex>
-
-#include "strobe/base/thread_annotations.h"
+#include "strobe/base/mutex.h"
 
 namespace strobe::metrics::internal {
 
-class STROBE_CAPABILITY("mutex") Mutex {
- public:
-  void Lock() STROBE_ACQUIRE() { mu_.lock(); }
-  void Unlock() STROBE_RELEASE() { mu_.unlock(); }
-
- private:
-  std::mutex mu_;
-};
-
-class STROBE_THREAD_ANNOTATION_(scoped_lockable) MutexLock {
- public:
-  explicit MutexLock(Mutex& mu) STROBE_ACQUIRE(mu) : mu_(mu) { mu_.Lock(); }
-  ~MutexLock() STROBE_RELEASE() { mu_.Unlock(); }
-  MutexLock(const MutexLock&) = delete;
-  MutexLock& operator=(const MutexLock&) = delete;
-
- private:
-  Mutex& mu_;
-};
+using Mutex = strobe::Mutex;
+using MutexLock = strobe::MutexLock;
 
 }  // namespace strobe::metrics::internal
