@@ -61,10 +61,10 @@ void AlertEngine::Stop() {
   if (!started_) return;
   for (auto& s : slots_) {
     {
-      std::lock_guard<std::mutex> lock(s->mu);
+      strobe::MutexLock lock(s->mu);
       s->stop = true;
     }
-    s->cv.notify_all();
+    s->cv.NotifyAll();
   }
   for (auto& s : slots_) {
     if (s->thread.joinable()) s->thread.join();
@@ -76,8 +76,9 @@ void AlertEngine::Worker(Slot& slot) {
   while (true) {
     std::vector<Notification> batch;
     {
-      std::unique_lock<std::mutex> lock(slot.mu);
-      slot.cv.wait(lock, [&] { return slot.stop || !slot.queue.empty(); });
+      strobe::MutexLock lock(slot.mu);
+      slot.cv.Wait(slot.mu,
+                   [&slot]() STROBE_REQUIRES(slot.mu) { return slot.stop || !slot.queue.empty(); });
       if (slot.queue.empty()) return;  // stop requested and drained
       batch = std::move(slot.queue.front());
       slot.queue.pop_front();
@@ -85,18 +86,21 @@ void AlertEngine::Worker(Slot& slot) {
     }
     (void)slot.notifier->Send(batch);  // counted inside the notifier
     {
-      std::lock_guard<std::mutex> lock(slot.mu);
+      strobe::MutexLock lock(slot.mu);
       slot.busy = false;
     }
-    slot.cv.notify_all();
+    slot.cv.NotifyAll();
   }
 }
 
 bool AlertEngine::WaitDelivered(uint64_t timeout_ns) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::nanoseconds(timeout_ns);
   for (auto& s : slots_) {
-    std::unique_lock<std::mutex> lock(s->mu);
-    if (!s->cv.wait_until(lock, deadline, [&] { return s->queue.empty() && !s->busy; })) {
+    Slot& slot = *s;
+    strobe::MutexLock lock(slot.mu);
+    if (!slot.cv.WaitUntil(slot.mu, deadline, [&slot]() STROBE_REQUIRES(slot.mu) {
+          return slot.queue.empty() && !slot.busy;
+        })) {
       return false;
     }
   }
@@ -112,14 +116,14 @@ void AlertEngine::Dispatch(std::vector<std::vector<Notification>>& per_slot) {
       continue;
     }
     {
-      std::lock_guard<std::mutex> lock(slot.mu);
+      strobe::MutexLock lock(slot.mu);
       if (slot.queue.size() >= slot.capacity) {
         slot.notifier->counters().dropped.fetch_add(per_slot[i].size(), std::memory_order_relaxed);
         continue;
       }
       slot.queue.push_back(std::move(per_slot[i]));
     }
-    slot.cv.notify_all();
+    slot.cv.NotifyAll();
   }
 }
 
@@ -157,7 +161,7 @@ void AlertEngine::Evaluate(std::span<const stream::Series> series) {
   const uint64_t now = clock_.NowNs();
   std::vector<std::vector<Notification>> per_slot(slots_.size());
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    strobe::MutexLock lock(mu_);
     std::set<std::string> holding;
     for (const AlertRule& rule : config_.rules) {
       for (const stream::Series& s : series) {
@@ -241,7 +245,7 @@ void AlertEngine::Evaluate(std::span<const stream::Series> series) {
 }
 
 std::vector<AlertView> AlertEngine::Alerts() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  strobe::MutexLock lock(mu_);
   std::vector<AlertView> out;
   for (const auto& [fp, inst] : instances_) {
     AlertView v;
@@ -258,14 +262,14 @@ std::vector<AlertView> AlertEngine::Alerts() const {
 }
 
 std::vector<Transition> AlertEngine::History() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  strobe::MutexLock lock(mu_);
   return {history_.begin(), history_.end()};
 }
 
 std::string AlertEngine::AlertsJson() const {
   std::string out = "{\"alerts\":[";
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    strobe::MutexLock lock(mu_);
     bool first = true;
     for (const auto& [fp, inst] : instances_) {
       if (!first) out += ",";
@@ -320,7 +324,7 @@ std::string AlertEngine::AlertsJson() const {
 
 void AlertEngine::AppendPrometheus(std::string& out) const {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    strobe::MutexLock lock(mu_);
     uint64_t pending = 0, firing = 0;
     for (const auto& [fp, inst] : instances_) {
       if (inst.state == AlertState::kPending) ++pending;

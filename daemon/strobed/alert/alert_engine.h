@@ -31,17 +31,16 @@
 //
 // Thread class: thread-safe.
 
-#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <span>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "strobe/base/mutex.h"
 #include "strobe/base/thread_annotations.h"
 #include "strobed/alert/notifier.h"
 #include "strobed/alert/rules.h"
@@ -120,8 +119,8 @@ class AlertEngine {
     std::unique_ptr<Notifier> notifier;
     uint64_t resend_ns = 0;
     std::size_t capacity = 1024;
-    std::mutex mu;
-    std::condition_variable cv;
+    strobe::Mutex mu;
+    strobe::CondVar cv;
     std::deque<std::vector<Notification>> queue STROBE_GUARDED_BY(mu);
     bool busy STROBE_GUARDED_BY(mu) = false;
     bool stop STROBE_GUARDED_BY(mu) = false;
@@ -140,7 +139,7 @@ class AlertEngine {
   std::vector<std::unique_ptr<Slot>> slots_;
   bool started_ = false;
 
-  mutable std::mutex mu_;
+  mutable strobe::Mutex mu_;
   std::map<std::string, Instance> instances_ STROBE_GUARDED_BY(mu_);
   std::map<std::string, uint64_t> resolved_at_ STROBE_GUARDED_BY(mu_);  // for cooldown
   std::deque<Transition> history_ STROBE_GUARDED_BY(mu_);

@@ -22,10 +22,10 @@ using strobe::metrics::CallbackType;
 
 StreamComponent::~StreamComponent() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    strobe::MutexLock lock(mu_);
     stop_ = true;
   }
-  cv_.notify_all();
+  cv_.NotifyAll();
   if (ticker_.joinable()) ticker_.join();
 }
 
@@ -159,26 +159,27 @@ void StreamComponent::Run() {
   const uint64_t eval_ns = alerts_->config().evaluation_interval_ns;
   const uint64_t tick_ns = std::min<uint64_t>(eval_ns, 250'000'000);
   uint64_t next_eval = 0;
-  std::unique_lock<std::mutex> lock(mu_);
+  strobe::MutexLock lock(mu_);
   while (!stop_) {
-    lock.unlock();
+    lock.Unlock();
     engine_->Tick();
     const uint64_t now = clock_.NowNs();
     if (now >= next_eval) {
       alerts_->Evaluate(engine_->SnapshotSeries());
       next_eval = now + eval_ns;
     }
-    lock.lock();
-    cv_.wait_for(lock, std::chrono::nanoseconds(tick_ns), [this] { return stop_; });
+    lock.Lock();
+    cv_.WaitFor(mu_, std::chrono::nanoseconds(tick_ns),
+                [this]() STROBE_REQUIRES(mu_) { return stop_; });
   }
 }
 
 strobe::Status StreamComponent::Shutdown(daemon::Deadline deadline) {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    strobe::MutexLock lock(mu_);
     stop_ = true;
   }
-  cv_.notify_all();
+  cv_.NotifyAll();
   if (ticker_.joinable()) ticker_.join();
   stream::EngineSlot::Default().Install(nullptr);
   engine_->FlushAll();

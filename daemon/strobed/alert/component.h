@@ -25,12 +25,11 @@
 // Thread class: Start/Shutdown on the control thread; routes and metric callbacks are
 // thread-safe.
 
-#include <condition_variable>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 
+#include "strobe/base/mutex.h"
 #include "strobe/base/thread_annotations.h"
 #include "strobed/alert/alert_engine.h"
 #include "strobed/daemon/component.h"
@@ -60,8 +59,8 @@ class StreamComponent final : public daemon::Component {
   std::shared_ptr<stream::StreamEngine> engine_;
   std::unique_ptr<AlertEngine> alerts_;
   std::thread ticker_;
-  std::mutex mu_;
-  std::condition_variable cv_;
+  strobe::Mutex mu_;
+  strobe::CondVar cv_;
   bool stop_ STROBE_GUARDED_BY(mu_) = false;
 };
 

@@ -199,7 +199,7 @@ strobe::Status Daemon::Start() {
     if (!s.ok()) {
       slot->state.store(ComponentState::kFailed);
       {
-        std::lock_guard lock(mu_);
+        strobe::MutexLock lock(mu_);
         slot->error = s.message();
       }
       strobe::Status err = s.WithContext("component " + name);
@@ -278,7 +278,7 @@ strobe::Status Daemon::Reload() {
   auto next = config::Load(load_options_);
   if (!next.ok()) {
     reloads_failed_.fetch_add(1);
-    std::lock_guard lock(mu_);
+    strobe::MutexLock lock(mu_);
     last_reload_ = "error: " + next.status().message();
     spdlog::error("reload failed, keeping the running configuration: {}", next.status().message());
     return next.status();
@@ -311,7 +311,7 @@ strobe::Status Daemon::Reload() {
     if (!s.ok()) spdlog::warn("component {} reload: {}", slot->component->Name(), s.message());
   }
   reloads_ok_.fetch_add(1);
-  std::lock_guard lock(mu_);
+  strobe::MutexLock lock(mu_);
   config_ = std::move(applied);
   last_reload_ = restart.empty() ? "ok" : "ok (restart needed for some keys)";
   spdlog::info("configuration reloaded (digest {})", config::Digest(config_));
@@ -321,17 +321,17 @@ strobe::Status Daemon::Reload() {
 std::string Daemon::HttpAddress() const { return http_ ? http_->BoundAddress() : ""; }
 
 std::map<std::string, std::string> Daemon::Listeners() const {
-  std::lock_guard lock(mu_);
+  strobe::MutexLock lock(mu_);
   return listeners_;
 }
 
 void Daemon::ReportListener(std::string name, std::string address) {
-  std::lock_guard lock(mu_);
+  strobe::MutexLock lock(mu_);
   listeners_[std::move(name)] = std::move(address);
 }
 
 config::Config Daemon::CurrentConfig() const {
-  std::lock_guard lock(mu_);
+  strobe::MutexLock lock(mu_);
   return config_;
 }
 
@@ -381,7 +381,7 @@ Response Daemon::Status() const {
   w.Key("reloads_failed");
   w.Uint(reloads_failed_.load());
   {
-    std::lock_guard lock(mu_);
+    strobe::MutexLock lock(mu_);
     w.Key("last_reload");
     w.String(last_reload_);
   }
@@ -414,7 +414,7 @@ Response Daemon::Status() const {
       w.String(r.reason);
     }
     {
-      std::lock_guard lock(mu_);
+      strobe::MutexLock lock(mu_);
       if (!slot->error.empty()) {
         w.Key("error");
         w.String(slot->error);

@@ -37,10 +37,10 @@
 #include <chrono>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
+#include "strobe/base/mutex.h"
 #include "strobe/base/status.h"
 #include "strobe/base/thread_annotations.h"
 #include "strobed/config/config.h"
@@ -132,7 +132,7 @@ class Daemon {
   const std::chrono::steady_clock::time_point start_steady_;
   const std::chrono::system_clock::time_point start_wall_;
 
-  mutable std::mutex mu_;
+  mutable strobe::Mutex mu_;
   config::Config config_ STROBE_GUARDED_BY(mu_);
   std::map<std::string, std::string> listeners_ STROBE_GUARDED_BY(mu_);
   std::string last_reload_ STROBE_GUARDED_BY(mu_) = "none";

@@ -43,7 +43,7 @@ strobe::Status DemoComponent::Start(const daemon::ComponentContext& ctx) {
   errors_ = *errors;
   workload_ = std::make_unique<Workload>(Workload::DefaultServices(), ctx.config.demo.seed);
   {
-    std::lock_guard lock(mu_);
+    strobe::MutexLock lock(mu_);
     rate_ = ctx.config.demo.rate;
     stop_ = false;
   }
@@ -94,39 +94,40 @@ void DemoComponent::Loop() {
                                      std::chrono::system_clock::now().time_since_epoch())
                                      .count());
   };
-  std::unique_lock lock(mu_);
+  strobe::MutexLock lock(mu_);
   while (!stop_) {
     double rate = rate_;
-    lock.unlock();
+    lock.Unlock();
     uint64_t before = workload_->generated();
     workload_->Advance(wall_ns(), rate, [this](const RequestRecord& r) { Record(r); });
     uint64_t made = workload_->generated() - before;
     if (feeder_) feeder_->Flush();
     for (size_t i = 0; i < load_series_.size(); ++i) load_series_[i]->Add(1 + i % 3);
-    lock.lock();
+    lock.Lock();
     generated_ += made;
-    cv_.wait_for(lock, std::chrono::milliseconds(100), [this] { return stop_; });
+    cv_.WaitFor(mu_, std::chrono::milliseconds(100),
+                [this]() STROBE_REQUIRES(mu_) { return stop_; });
   }
 }
 
 strobe::Status DemoComponent::Shutdown(daemon::Deadline /*deadline*/) {
   {
-    std::lock_guard lock(mu_);
+    strobe::MutexLock lock(mu_);
     stop_ = true;
   }
-  cv_.notify_all();
+  cv_.NotifyAll();
   if (thread_.joinable()) thread_.join();
   return strobe::OkStatus();
 }
 
 strobe::Status DemoComponent::Reload(const config::Config& next) {
-  std::lock_guard lock(mu_);
+  strobe::MutexLock lock(mu_);
   rate_ = next.demo.rate;
   return strobe::OkStatus();
 }
 
 std::string DemoComponent::StatusJson() const {
-  std::lock_guard lock(mu_);
+  strobe::MutexLock lock(mu_);
   server::JsonWriter w;
   w.BeginObject();
   w.Key("rate");

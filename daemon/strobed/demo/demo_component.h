@@ -15,15 +15,14 @@
 //
 // Thread class: component methods on the control thread.
 
-#include <condition_variable>
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <thread>
 #include <tuple>
 #include <vector>
 
+#include "strobe/base/mutex.h"
 #include "strobe/base/thread_annotations.h"
 #include "strobed/daemon/component.h"
 #include "strobed/demo/demo_spans.h"
@@ -72,8 +71,8 @@ class DemoComponent : public daemon::Component {
   std::map<const void*, strobe::metrics::Counter*> error_handles_;
   std::vector<strobe::metrics::Counter*> load_series_;  // demo.extra_series
 
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
+  mutable strobe::Mutex mu_;
+  strobe::CondVar cv_;
   bool stop_ STROBE_GUARDED_BY(mu_) = false;
   double rate_ STROBE_GUARDED_BY(mu_) = 200;
   uint64_t generated_ STROBE_GUARDED_BY(mu_) = 0;

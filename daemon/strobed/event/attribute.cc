@@ -164,7 +164,7 @@ std::optional<KeyId> KeyTable::Intern(std::string_view key) noexcept {
     rejected_.fetch_add(1, std::memory_order_relaxed);
     return std::nullopt;
   }
-  std::lock_guard<std::mutex> lock(mu_);
+  strobe::MutexLock lock(mu_);
   if (auto id = Probe(key, hash)) return id;  // another thread added it meanwhile
   std::size_t id = size_.load(std::memory_order_relaxed);
   if (id >= capacity_) {

@@ -16,13 +16,13 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "strobe/base/mutex.h"
 #include "strobe/base/thread_annotations.h"
 
 namespace strobed::event {
@@ -204,7 +204,7 @@ class KeyTable {
   std::unique_ptr<std::atomic<const Entry*>[]> entries_;
   std::atomic<std::size_t> size_{0};
   std::atomic<uint64_t> rejected_{0};  // statistic only; relaxed
-  std::mutex mu_;                      // serialises inserts
+  strobe::Mutex mu_;                   // serialises inserts
   std::vector<std::unique_ptr<Entry>> owned_ STROBE_GUARDED_BY(mu_);
 };
 

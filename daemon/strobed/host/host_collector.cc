@@ -47,7 +47,7 @@ std::string HostCollector::ReadFile(const std::string& path, const char* what) {
   std::string out;
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
-    std::lock_guard lock(mu_);
+    strobe::MutexLock lock(mu_);
     ++errors_[what];
     return out;
   }
@@ -61,7 +61,7 @@ std::string HostCollector::ReadFile(const std::string& path, const char* what) {
     }
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
-      std::lock_guard lock(mu_);
+      strobe::MutexLock lock(mu_);
       ++errors_[what];
     }
     break;
@@ -97,7 +97,7 @@ void HostCollector::CollectOnce() {
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
-  std::lock_guard lock(mu_);
+  strobe::MutexLock lock(mu_);
   if (!fds_ok) ++errors_["self/fd"];
   // Busy fraction since the previous collection, per core and in total.
   auto usage = [](const CpuTimes& now, const CpuTimes& before) {
@@ -121,7 +121,7 @@ void HostCollector::CollectOnce() {
 }
 
 HostSnapshot HostCollector::SnapshotForTest() const {
-  std::lock_guard lock(mu_);
+  strobe::MutexLock lock(mu_);
   return snap_;
 }
 
@@ -131,7 +131,7 @@ strobe::Status HostCollector::RegisterMetrics(m::Registry& r) {
     std::string name = desc.name;
     STROBE_RETURN_IF_ERROR(
         r.AddCallbackFamily(desc, type, std::move(labels), [this, fn = std::move(fn)](Sink& sink) {
-          std::lock_guard lock(mu_);
+          strobe::MutexLock lock(mu_);
           if (collections_ > 0) fn(snap_, sink);
         }));
     registered_.push_back(std::move(name));
@@ -309,21 +309,21 @@ strobe::Status HostCollector::RegisterMetrics(m::Registry& r) {
   // The collector's own health.
   STROBE_RETURN_IF_ERROR(r.AddCallbackFamily(
       {"strobe_host_collections_total", "Host metric collections", ""}, kC, {}, [this](Sink& k) {
-        std::lock_guard lock(mu_);
+        strobe::MutexLock lock(mu_);
         k.Emit({}, static_cast<double>(collections_));
       }));
   registered_.emplace_back("strobe_host_collections_total");
   STROBE_RETURN_IF_ERROR(r.AddCallbackFamily(
       {"strobe_host_collection_errors_total", "Failed reads of /proc and /sys files", ""}, kC,
       {"file"}, [this](Sink& k) {
-        std::lock_guard lock(mu_);
+        strobe::MutexLock lock(mu_);
         for (const auto& [file, n] : errors_) k.Emit({file}, static_cast<double>(n));
       }));
   registered_.emplace_back("strobe_host_collection_errors_total");
   STROBE_RETURN_IF_ERROR(r.AddCallbackFamily(
       {"strobe_host_collection_duration_seconds", "Duration of the last collection", "seconds"}, kG,
       {}, [this](Sink& k) {
-        std::lock_guard lock(mu_);
+        strobe::MutexLock lock(mu_);
         k.Emit({}, last_duration_seconds_);
       }));
   registered_.emplace_back("strobe_host_collection_duration_seconds");
@@ -348,7 +348,7 @@ strobe::Status HostCollector::Start(const daemon::ComponentContext& ctx) {
                                "/stat (set host.proc_root or host.enabled: false)");
   }
   {
-    std::lock_guard lock(mu_);
+    strobe::MutexLock lock(mu_);
     interval_ = options_.interval;
     stop_ = false;
   }
@@ -364,22 +364,22 @@ strobe::Status HostCollector::Start(const daemon::ComponentContext& ctx) {
 }
 
 void HostCollector::Loop() {
-  std::unique_lock lock(mu_);
+  strobe::MutexLock lock(mu_);
   while (!stop_) {
     auto next = std::chrono::steady_clock::now() + interval_;
-    if (cv_.wait_until(lock, next, [this] { return stop_; })) break;
-    lock.unlock();
+    if (cv_.WaitUntil(mu_, next, [this]() STROBE_REQUIRES(mu_) { return stop_; })) break;
+    lock.Unlock();
     CollectOnce();
-    lock.lock();
+    lock.Lock();
   }
 }
 
 strobe::Status HostCollector::Shutdown(daemon::Deadline /*deadline*/) {
   {
-    std::lock_guard lock(mu_);
+    strobe::MutexLock lock(mu_);
     stop_ = true;
   }
-  cv_.notify_all();
+  cv_.NotifyAll();
   if (thread_.joinable()) thread_.join();
   if (registry_ != nullptr) {
     for (const auto& n : registered_) (void)registry_->Remove(n);
@@ -393,21 +393,21 @@ strobe::Status HostCollector::Reload(const config::Config& next) {
     return strobe::InvalidArgument("host.interval must be at least 10ms");
   }
   {
-    std::lock_guard lock(mu_);
+    strobe::MutexLock lock(mu_);
     interval_ = next.host.interval;
   }
-  cv_.notify_all();
+  cv_.NotifyAll();
   return strobe::OkStatus();
 }
 
 daemon::Readiness HostCollector::Ready() const {
-  std::lock_guard lock(mu_);
+  strobe::MutexLock lock(mu_);
   if (collections_ == 0) return {false, "no collection yet"};
   return {};
 }
 
 std::string HostCollector::StatusJson() const {
-  std::lock_guard lock(mu_);
+  strobe::MutexLock lock(mu_);
   server::JsonWriter w;
   w.BeginObject();
   w.Key("interval_ms");

@@ -33,13 +33,12 @@
 // Thread class: component methods on the control thread; callbacks thread-safe.
 
 #include <chrono>
-#include <condition_variable>
 #include <map>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "strobe/base/mutex.h"
 #include "strobe/base/thread_annotations.h"
 #include "strobed/daemon/component.h"
 #include "strobed/host/proc.h"
@@ -100,8 +99,8 @@ class HostCollector : public daemon::Component {
   double ticks_per_second_ = 100;
   uint64_t page_bytes_ = 4096;
 
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
+  mutable strobe::Mutex mu_;
+  strobe::CondVar cv_;
   HostSnapshot snap_ STROBE_GUARDED_BY(mu_);
   bool stop_ STROBE_GUARDED_BY(mu_) = false;
   std::chrono::milliseconds interval_ STROBE_GUARDED_BY(mu_){1000};

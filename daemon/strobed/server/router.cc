@@ -1,7 +1,6 @@
 #include "strobed/server/router.h"
 
 #include <algorithm>
-#include <mutex>
 
 namespace strobed::server {
 namespace {
@@ -30,7 +29,7 @@ void Router::Handle(std::string method, std::string pattern, Handler handler,
   route->pattern = std::move(pattern);
   route->handler = std::move(handler);
   route->options = options;
-  std::unique_lock lock(mu_);
+  strobe::WriterMutexLock lock(mu_);
   std::erase_if(routes_, [&](const auto& r) {
     return r->method == route->method && r->pattern == route->pattern && r->prefix == route->prefix;
   });
@@ -44,7 +43,7 @@ void Router::HandleWebSocket(std::string pattern, WebSocketHandlers handlers,
   route->pattern = std::move(pattern);
   route->websocket = std::make_shared<const WebSocketHandlers>(std::move(handlers));
   route->options = options;
-  std::unique_lock lock(mu_);
+  strobe::WriterMutexLock lock(mu_);
   std::erase_if(routes_, [&](const auto& r) {
     return r->method == route->method && r->pattern == route->pattern && !r->prefix;
   });
@@ -57,7 +56,7 @@ Router::Match Router::Find(std::string_view method, std::string_view path) const
   size_t best_len = 0;
   bool best_exact = false;
   std::vector<std::string> allowed;
-  std::shared_lock lock(mu_);
+  strobe::ReaderMutexLock lock(mu_);
   for (const auto& r : routes_) {
     if (!Matches(*r, path)) continue;
     // Exact routes beat prefix routes; longer prefixes beat shorter ones.
@@ -94,12 +93,12 @@ Router::Match Router::Find(std::string_view method, std::string_view path) const
 }
 
 std::vector<std::shared_ptr<const Router::Route>> Router::Routes() const {
-  std::shared_lock lock(mu_);
+  strobe::ReaderMutexLock lock(mu_);
   return routes_;
 }
 
 uint64_t Router::MaxBodyBytes() const {
-  std::shared_lock lock(mu_);
+  strobe::ReaderMutexLock lock(mu_);
   uint64_t max = 0;
   for (const auto& r : routes_) max = std::max(max, r->options.max_body_bytes);
   return max;

@@ -24,11 +24,11 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "strobe/base/mutex.h"
 #include "strobe/base/thread_annotations.h"
 #include "strobed/server/http.h"
 #include "strobed/server/websocket.h"
@@ -82,7 +82,7 @@ class Router {
   uint64_t MaxBodyBytes() const;
 
  private:
-  mutable std::shared_mutex mu_;
+  mutable strobe::SharedMutex mu_;
   std::vector<std::shared_ptr<const Route>> routes_ STROBE_GUARDED_BY(mu_);
 };
 

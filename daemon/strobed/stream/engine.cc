@@ -364,24 +364,24 @@ void StreamEngine::ProcessItem(const Item& item, uint64_t now) noexcept {
 
 void StreamEngine::Consume(const event::Batch& batch) {
   const uint64_t now = clock_.NowNs();
-  std::lock_guard<std::mutex> lock(process_mu_);
+  strobe::MutexLock lock(process_mu_);
   ForEachItem(batch, [&](const Item& item) { ProcessItem(item, now); });
 }
 
 void StreamEngine::ConsumeItems(std::span<const Item> items) {
   const uint64_t now = clock_.NowNs();
-  std::lock_guard<std::mutex> lock(process_mu_);
+  strobe::MutexLock lock(process_mu_);
   for (const Item& item : items) ProcessItem(item, now);
 }
 
 void StreamEngine::Tick() {
   const uint64_t now = clock_.NowNs();
-  std::lock_guard<std::mutex> lock(process_mu_);
+  strobe::MutexLock lock(process_mu_);
   for (WindowEntry& w : windows_) w.op->Advance(now);
   for (CepEntry& c : ceps_) c.op->Advance(now);
   if (now >= next_series_gc_ns_) {
     next_series_gc_ns_ = now + 10'000'000'000;
-    std::lock_guard<std::mutex> publish(publish_mu_);
+    strobe::MutexLock publish(publish_mu_);
     for (auto it = series_.begin(); it != series_.end();) {
       it = it->second.updated_ns + options_.series_ttl_ns < now ? series_.erase(it) : std::next(it);
     }
@@ -389,7 +389,7 @@ void StreamEngine::Tick() {
 }
 
 void StreamEngine::FlushAll() {
-  std::lock_guard<std::mutex> lock(process_mu_);
+  strobe::MutexLock lock(process_mu_);
   for (WindowEntry& w : windows_) w.op->FlushAll();
 }
 
@@ -436,7 +436,7 @@ void StreamEngine::OnWindow(const WindowResult& r) {
   }
   std::string values = "{";
   {
-    std::lock_guard<std::mutex> lock(publish_mu_);
+    strobe::MutexLock lock(publish_mu_);
     for (const AggSpec& a : spec.aggregations.outputs) {
       const double v = r.Value(a);
       SetSeriesLocked(a.name, source, spec.name, spec.group_by, r.labels, v, r.end_ns);
@@ -464,7 +464,7 @@ void StreamEngine::OnWindow(const WindowResult& r) {
       const double x = r.Value(a.spec.aggregation);
       const std::optional<double> score = it->second->Score(x);
       if (!score) continue;
-      std::lock_guard<std::mutex> lock(publish_mu_);
+      strobe::MutexLock lock(publish_mu_);
       SetSeriesLocked("anomaly_score", source, a.spec.name, spec.group_by, r.labels, *score,
                       r.end_ns);
       if (*score >= a.spec.detector.sensitivity) {
@@ -486,7 +486,7 @@ void StreamEngine::OnMatch(const CepMatch& m) {
   for (std::size_t i = 0; i < m.rule->key_names.size() && i < m.labels.size(); ++i) {
     labels.emplace_back(m.rule->key_names[i], m.labels[i]);
   }
-  std::lock_guard<std::mutex> lock(publish_mu_);
+  strobe::MutexLock lock(publish_mu_);
   AddEventLocked(true, "{\"type\":\"cep\",\"rule\":" + JsonQuote(m.rule->name) +
                            ",\"pattern\":" + JsonQuote(CepTypeName(m.rule->type)) +
                            ",\"severity\":" + JsonQuote(m.rule->severity) + ",\"time_ns\":" +
@@ -495,7 +495,7 @@ void StreamEngine::OnMatch(const CepMatch& m) {
 }
 
 std::vector<Series> StreamEngine::SnapshotSeries() const {
-  std::lock_guard<std::mutex> lock(publish_mu_);
+  strobe::MutexLock lock(publish_mu_);
   std::vector<Series> out;
   out.reserve(series_.size());
   for (const auto& [id, s] : series_) out.push_back(s);
@@ -503,12 +503,12 @@ std::vector<Series> StreamEngine::SnapshotSeries() const {
 }
 
 uint64_t StreamEngine::series_dropped() const {
-  std::lock_guard<std::mutex> lock(publish_mu_);
+  strobe::MutexLock lock(publish_mu_);
   return series_dropped_;
 }
 
 std::string StreamEngine::SeriesJson() const {
-  std::lock_guard<std::mutex> lock(publish_mu_);
+  strobe::MutexLock lock(publish_mu_);
   std::string out = "{\"series\":[";
   bool first = true;
   for (const auto& [id, s] : series_) {
@@ -524,7 +524,7 @@ std::string StreamEngine::SeriesJson() const {
 }
 
 std::string StreamEngine::EventsJson(std::string_view type) const {
-  std::lock_guard<std::mutex> lock(publish_mu_);
+  strobe::MutexLock lock(publish_mu_);
   std::string out = "{\"total\":" + std::to_string(events_total_) + ",\"events\":[";
   bool first = true;
   auto append = [&](const std::deque<std::string>& ring) {
@@ -544,7 +544,7 @@ std::string StreamEngine::EventsJson(std::string_view type) const {
 
 void StreamEngine::AppendPrometheus(std::string& out) const {
   {
-    std::lock_guard<std::mutex> lock(publish_mu_);
+    strobe::MutexLock lock(publish_mu_);
     std::map<std::string, std::vector<const Series*>> by_name;
     for (const auto& [id, s] : series_)
       by_name["strobe_stream_" + PrometheusName(s.name)].push_back(&s);

@@ -32,12 +32,12 @@
 #include <deque>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "strobe/base/mutex.h"
 #include "strobe/base/status.h"
 #include "strobe/base/thread_annotations.h"
 #include "strobed/event/attribute.h"
@@ -145,13 +145,13 @@ class StreamEngine : private ResultSink, private CepSink {
   pipeline::Clock& clock_;
   StreamEngineOptions options_;
   std::vector<strobe::Status> errors_;
-  std::mutex process_mu_;  // serialises Consume/Tick (held once per batch)
+  strobe::Mutex process_mu_;  // serialises Consume/Tick (held once per batch)
   std::vector<WindowEntry> windows_;
   std::vector<CepEntry> ceps_;
   std::vector<AnomalyEntry> anomalies_;
   std::atomic<uint64_t> anomalies_total_{0};  // relaxed statistic; written under process_mu_
 
-  mutable std::mutex publish_mu_;
+  mutable strobe::Mutex publish_mu_;
   std::map<std::string, Series> series_ STROBE_GUARDED_BY(publish_mu_);
   std::deque<std::string> window_events_ STROBE_GUARDED_BY(publish_mu_);
   std::deque<std::string> notable_events_ STROBE_GUARDED_BY(publish_mu_);  // CEP, anomalies

@@ -33,12 +33,12 @@ EngineSlot& EngineSlot::Default() {
 }
 
 void EngineSlot::Install(std::shared_ptr<StreamEngine> engine) {
-  std::lock_guard<std::mutex> lock(mu_);
+  strobe::MutexLock lock(mu_);
   engine_ = std::move(engine);
 }
 
 std::shared_ptr<StreamEngine> EngineSlot::Get() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  strobe::MutexLock lock(mu_);
   return engine_;
 }
 

@@ -15,8 +15,8 @@
 
 #include <atomic>
 #include <memory>
-#include <mutex>
 
+#include "strobe/base/mutex.h"
 #include "strobe/base/thread_annotations.h"
 #include "strobed/pipeline/exporter.h"
 #include "strobed/pipeline/plugin_registry.h"
@@ -48,7 +48,7 @@ class EngineSlot {
   void CountDropped() { dropped_.fetch_add(1, std::memory_order_relaxed); }
 
  private:
-  mutable std::mutex mu_;
+  mutable strobe::Mutex mu_;
   std::shared_ptr<StreamEngine> engine_ STROBE_GUARDED_BY(mu_);
   std::atomic<uint64_t> dropped_{0};
 };

@@ -30,7 +30,7 @@ void TraceStore::Add(std::span<const event::Span> spans, const event::KeyTable& 
   std::vector<StoredSpan> stored;
   stored.reserve(spans.size());
   for (const event::Span& s : spans) stored.push_back(StoreSpan(s, keys));
-  std::lock_guard<std::mutex> lock(mu_);
+  strobe::MutexLock lock(mu_);
   for (StoredSpan& s : stored) {
     ++stats_.spans_received;
     if (completed_index_.count(s.trace_id) != 0) ++stats_.late_spans;
@@ -67,7 +67,7 @@ void TraceStore::EvictLocked() {
   }
   if (arrival_.size() > 2 * pending_.size() + 1024) {
     // Drop ids of traces that completed, keeping the order.
-    std::erase_if(arrival_, [this](const auto& e) {
+    std::erase_if(arrival_, [this](const auto& e) STROBE_REQUIRES(mu_) {
       auto it = pending_.find(e.first);
       return it == pending_.end() || it->second.first_ns != e.second;
     });
@@ -75,7 +75,7 @@ void TraceStore::EvictLocked() {
 }
 
 void TraceStore::Tick(uint64_t now_ns) {
-  std::lock_guard<std::mutex> lock(mu_);
+  strobe::MutexLock lock(mu_);
   auto quiet = static_cast<uint64_t>(options_.quiet_period.count());
   auto max_age = static_cast<uint64_t>(options_.max_trace_age.count());
   for (auto it = pending_.begin(); it != pending_.end();) {
@@ -94,7 +94,7 @@ void TraceStore::Tick(uint64_t now_ns) {
 }
 
 void TraceStore::FlushAll(uint64_t now_ns) {
-  std::lock_guard<std::mutex> lock(mu_);
+  strobe::MutexLock lock(mu_);
   for (auto& [id, p] : pending_) CompleteLocked(id, std::move(p), now_ns);
   pending_.clear();
   arrival_.clear();
@@ -151,7 +151,7 @@ void TraceStore::CompleteLocked(const event::TraceId& id, Pending&& p, uint64_t 
 std::optional<AnalyzedTrace> TraceStore::Find(const event::TraceId& id) const {
   std::vector<StoredSpan> pending_copy;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    strobe::MutexLock lock(mu_);
     auto it = completed_index_.find(id);
     if (it != completed_index_.end()) return *it->second;
     auto p = pending_.find(id);
@@ -164,7 +164,7 @@ std::optional<AnalyzedTrace> TraceStore::Find(const event::TraceId& id) const {
 }
 
 std::vector<event::TraceId> TraceStore::Recent(size_t limit) const {
-  std::lock_guard<std::mutex> lock(mu_);
+  strobe::MutexLock lock(mu_);
   std::vector<event::TraceId> ids;
   for (auto it = completed_.rbegin(); it != completed_.rend() && ids.size() < limit; ++it) {
     ids.push_back((*it)->trace_id);
@@ -173,7 +173,7 @@ std::vector<event::TraceId> TraceStore::Recent(size_t limit) const {
 }
 
 std::vector<ServiceEdge> TraceStore::ServiceGraph(uint64_t now_ns) const {
-  std::lock_guard<std::mutex> lock(mu_);
+  strobe::MutexLock lock(mu_);
   uint64_t bucket_ns = static_cast<uint64_t>(options_.bucket.count());
   uint64_t index = bucket_ns > 0 ? now_ns / bucket_ns : 0;
   size_t nb = std::max<size_t>(1, options_.window_buckets);
@@ -200,14 +200,14 @@ std::vector<ServiceEdge> TraceStore::ServiceGraph(uint64_t now_ns) const {
 }
 
 std::vector<Breakdown> TraceStore::OperationTotals() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  strobe::MutexLock lock(mu_);
   std::vector<Breakdown> out;
   for (const auto& [k, b] : totals_) out.push_back(b);
   return out;
 }
 
 TraceStoreStats TraceStore::Stats() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  strobe::MutexLock lock(mu_);
   return stats_;
 }
 

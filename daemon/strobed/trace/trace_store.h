@@ -27,13 +27,13 @@
 #include <deque>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
+#include "strobe/base/mutex.h"
 #include "strobe/base/thread_annotations.h"
 #include "strobed/event/attribute.h"
 #include "strobed/event/span.h"
@@ -134,7 +134,7 @@ class TraceStore {
   void EvictLocked() STROBE_REQUIRES(mu_);
 
   const TraceStoreOptions options_;
-  mutable std::mutex mu_;
+  mutable strobe::Mutex mu_;
   std::unordered_map<event::TraceId, Pending, TraceIdHash> pending_ STROBE_GUARDED_BY(mu_);
   // Pending trace ids in arrival order (eviction picks the front). Ids of traces that
   // completed meanwhile stay until they reach the front or the deque is compacted.

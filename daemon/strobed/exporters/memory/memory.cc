@@ -13,7 +13,7 @@ pipeline::ExportResult MemoryExporter::Export(const event::Batch& batch) noexcep
     if (r != pipeline::ExportResult::kOk) return r;
   }
   if (options_.max_retained_events > 0) {
-    std::lock_guard<std::mutex> lock(mu_);
+    strobe::MutexLock lock(mu_);
     if (retained_events_ < options_.max_retained_events) {
       event::BatchPtr copy = pool_.Acquire();
       event::EventCopier copier(*copy);
@@ -35,7 +35,7 @@ strobe::Status MemoryExporter::Shutdown(std::chrono::milliseconds deadline) {
 }
 
 std::vector<event::BatchPtr> MemoryExporter::TakeRetained() {
-  std::lock_guard<std::mutex> lock(mu_);
+  strobe::MutexLock lock(mu_);
   std::vector<event::BatchPtr> out = std::move(retained_);
   retained_.clear();
   return out;

@@ -11,9 +11,9 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
-#include <mutex>
 #include <vector>
 
+#include "strobe/base/mutex.h"
 #include "strobe/base/thread_annotations.h"
 #include "strobed/pipeline/exporter.h"
 #include "strobed/pipeline/plugin_registry.h"
@@ -56,7 +56,7 @@ class MemoryExporter final : public pipeline::Exporter {
   std::atomic<uint64_t> metrics_{0};
   std::atomic<uint64_t> logs_{0};
   std::atomic<uint64_t> batches_{0};
-  std::mutex mu_;
+  strobe::Mutex mu_;
   std::vector<event::BatchPtr> retained_ STROBE_GUARDED_BY(mu_);
   std::size_t retained_events_ STROBE_GUARDED_BY(mu_) = 0;
 };

@@ -198,8 +198,8 @@ void OtlpHttpExporter::Wait(std::chrono::milliseconds delay) {
     sleep_(delay);
     return;
   }
-  std::unique_lock<std::mutex> lock(mu_);
-  cv_.wait_for(lock, delay, [this]() STROBE_REQUIRES(mu_) { return stopping_; });
+  strobe::MutexLock lock(mu_);
+  cv_.WaitFor(mu_, delay, [this]() STROBE_REQUIRES(mu_) { return stopping_; });
 }
 
 pipeline::ExportResult OtlpHttpExporter::Send(otlp::Signal signal, const std::string& body,
@@ -230,7 +230,7 @@ pipeline::ExportResult OtlpHttpExporter::Send(otlp::Signal signal, const std::st
       return pipeline::ExportResult::kFailed;
     }
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      strobe::MutexLock lock(mu_);
       if (stopping_) return pipeline::ExportResult::kRetry;
     }
     std::chrono::milliseconds delay = BackoffDelay(attempt, r.retry_after);
@@ -280,10 +280,10 @@ pipeline::ExportResult OtlpHttpExporter::Export(const event::Batch& batch) noexc
 strobe::Status OtlpHttpExporter::Shutdown(std::chrono::milliseconds deadline) {
   (void)deadline;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    strobe::MutexLock lock(mu_);
     stopping_ = true;
   }
-  cv_.notify_all();
+  cv_.NotifyAll();
   return strobe::OkStatus();
 }
 

@@ -25,15 +25,14 @@
 // thread (may run concurrently with an Export to interrupt its backoff).
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <random>
 #include <string>
 
+#include "strobe/base/mutex.h"
 #include "strobe/base/thread_annotations.h"
 #include "strobe/metrics/family.h"
 #include "strobe/metrics/registry.h"
@@ -96,8 +95,8 @@ class OtlpHttpExporter final : public pipeline::Exporter {
   std::unique_ptr<Connection> conn_;
   std::mt19937_64 rng_;
   std::function<void(std::chrono::milliseconds)> sleep_;
-  std::mutex mu_;
-  std::condition_variable cv_;
+  strobe::Mutex mu_;
+  strobe::CondVar cv_;
   bool stopping_ STROBE_GUARDED_BY(mu_) = false;
   strobe::metrics::Family<strobe::metrics::Counter>* sent_[3] = {};
   strobe::metrics::Family<strobe::metrics::Counter>* failed_[3] = {};
