@@ -8,17 +8,16 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
-#include <condition_variable>
 #include <deque>
 #include <exception>
 #include <limits>
-#include <mutex>
 #include <optional>
 #include <thread>
 #include <unordered_set>
 #include <vector>
 
 #include "strobe/base/check.h"
+#include "strobe/base/mutex.h"
 #include "strobe/base/thread_annotations.h"
 
 namespace strobed::server {
@@ -76,27 +75,27 @@ struct HttpServer::State {
   std::atomic<bool> draining{false};
   std::atomic<int64_t> in_flight{0};
 
-  std::mutex token_mu;
+  strobe::Mutex token_mu;
   std::string token STROBE_GUARDED_BY(token_mu);
 
-  std::mutex sessions_mu;
-  std::condition_variable sessions_cv;
+  strobe::Mutex sessions_mu;
+  strobe::CondVar sessions_cv;
   std::unordered_set<SessionBase*> sessions STROBE_GUARDED_BY(sessions_mu);
 
   std::string Token() {
-    std::lock_guard lock(token_mu);
+    strobe::MutexLock lock(token_mu);
     return token;
   }
   void Register(SessionBase* s) {
-    std::lock_guard lock(sessions_mu);
+    strobe::MutexLock lock(sessions_mu);
     sessions.insert(s);
   }
   void Unregister(SessionBase* s) {
     {
-      std::lock_guard lock(sessions_mu);
+      strobe::MutexLock lock(sessions_mu);
       sessions.erase(s);
     }
-    sessions_cv.notify_all();
+    sessions_cv.NotifyAll();
   }
 };
 
@@ -142,7 +141,7 @@ class WsSession : public SessionBase,
   }
 
   bool SendText(std::string message) override {
-    std::lock_guard lock(mu_);
+    strobe::MutexLock lock(mu_);
     if (closed_ || queued_bytes_ + message.size() > h_->max_queued_bytes) {
       dropped_.fetch_add(1, std::memory_order_relaxed);  // read by dropped_messages() only
       st_->stats.websocket_dropped_messages.fetch_add(1, std::memory_order_relaxed);
@@ -161,11 +160,11 @@ class WsSession : public SessionBase,
     {
       // After shutdown nothing runs the executor: a posted handler would never run and would
       // keep this session (and the server state) alive.
-      std::lock_guard lock(mu_);
+      strobe::MutexLock lock(mu_);
       if (closed_) return;
     }
     net::post(ws_.get_executor(), [self = shared_from_this()] {
-      if (self->closing_ || !self->open_) return;
+      if (self->closing_ || !self->IsOpen()) return;
       self->closing_ = true;
       self->ws_.async_close(websocket::close_code::normal,
                             [self](beast::error_code /*ec*/) { self->NotifyClosed(); });
@@ -187,7 +186,7 @@ class WsSession : public SessionBase,
     if (ec) return;
     st_->stats.websocket_sessions.fetch_add(1, std::memory_order_relaxed);
     {
-      std::lock_guard lock(mu_);
+      strobe::MutexLock lock(mu_);
       open_ = true;
       if (!queue_.empty() && !writing_) {
         writing_ = true;
@@ -228,7 +227,7 @@ class WsSession : public SessionBase,
   void DoWrite() {
     const std::string* front = nullptr;
     {
-      std::lock_guard lock(mu_);
+      strobe::MutexLock lock(mu_);
       if (queue_.empty() || closed_) {
         writing_ = false;
         return;
@@ -242,7 +241,7 @@ class WsSession : public SessionBase,
 
   void OnWrite(beast::error_code ec, std::size_t /*n*/) {
     {
-      std::lock_guard lock(mu_);
+      strobe::MutexLock lock(mu_);
       queued_bytes_ -= queue_.front().size();
       queue_.pop_front();
       if (ec) {
@@ -260,9 +259,16 @@ class WsSession : public SessionBase,
     DoWrite();
   }
 
+  // open_ is written on the strand (OnAccept) under mu_; reading it under mu_ too keeps the
+  // analysis exact at the cost of an uncontended lock on a control path.
+  bool IsOpen() {
+    strobe::MutexLock lock(mu_);
+    return open_;
+  }
+
   void NotifyClosed() {
     {
-      std::lock_guard lock(mu_);
+      strobe::MutexLock lock(mu_);
       closed_ = true;
       if (notified_) return;
       notified_ = true;
@@ -284,7 +290,7 @@ class WsSession : public SessionBase,
   bool closing_ = false;  // strand only
   std::atomic<uint64_t> dropped_{0};
 
-  std::mutex mu_;
+  strobe::Mutex mu_;
   std::deque<std::string> queue_ STROBE_GUARDED_BY(mu_);
   uint64_t queued_bytes_ STROBE_GUARDED_BY(mu_) = 0;
   bool writing_ STROBE_GUARDED_BY(mu_) = false;
@@ -526,7 +532,14 @@ class HttpSession : public SessionBase, public std::enable_shared_from_this<Http
     if (!request_open_) return;
     request_open_ = false;
     st_->in_flight.fetch_sub(1);
-    st_->sessions_cv.notify_all();
+    // Shutdown() tests in_flight under sessions_mu before it blocks; without taking the mutex
+    // here the wake-up could fall between its test and its wait (and it would sleep until the
+    // grace deadline). Before draining is set nobody waits: the seq_cst draining load orders
+    // this fetch_sub before Shutdown's test.
+    if (st_->draining.load()) {
+      strobe::MutexLock lock(st_->sessions_mu);
+    }
+    st_->sessions_cv.NotifyAll();
   }
 
   void Write(Response resp, bool keep_alive) {
@@ -618,7 +631,7 @@ void DoAccept(const StatePtr& st) {
 // Strong references to every session still alive (skips those being destroyed).
 std::vector<std::shared_ptr<SessionBase>> LiveSessions(HttpServer::State& st) {
   std::vector<std::shared_ptr<SessionBase>> live;
-  std::lock_guard lock(st.sessions_mu);
+  strobe::MutexLock lock(st.sessions_mu);
   for (SessionBase* s : st.sessions) {
     if (auto* h = dynamic_cast<HttpSession*>(s)) {
       if (auto p = h->weak_from_this().lock()) live.push_back(std::move(p));
@@ -633,7 +646,7 @@ std::vector<std::shared_ptr<SessionBase>> LiveSessions(HttpServer::State& st) {
 
 HttpServer::HttpServer(ServerOptions options, Router& router)
     : state_(std::make_shared<State>(std::move(options), router)) {
-  std::lock_guard lock(state_->token_mu);
+  strobe::MutexLock lock(state_->token_mu);
   state_->token = state_->options.auth_token;
 }
 
@@ -702,7 +715,7 @@ std::string HttpServer::BoundAddress() const {
 }
 
 void HttpServer::SetAuthToken(std::string token) {
-  std::lock_guard lock(state_->token_mu);
+  strobe::MutexLock lock(state_->token_mu);
   state_->token = std::move(token);
 }
 
@@ -721,9 +734,11 @@ strobe::Status HttpServer::Shutdown(std::chrono::milliseconds grace) {
   live.clear();
   bool drained = false;
   {
-    std::unique_lock lock(st.sessions_mu);
-    drained = st.sessions_cv.wait_until(
-        lock, deadline, [&] { return st.in_flight.load() == 0 && st.sessions.empty(); });
+    strobe::MutexLock lock(st.sessions_mu);
+    drained =
+        st.sessions_cv.WaitUntil(st.sessions_mu, deadline, [&st]() STROBE_REQUIRES(st.sessions_mu) {
+          return st.in_flight.load() == 0 && st.sessions.empty();
+        });
   }
   const int64_t left = st.in_flight.load();
   st.ioc->stop();
