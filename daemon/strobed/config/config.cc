@@ -547,8 +547,8 @@ std::string Digest(const Config& config) {
   std::string text = Print(config);
   text += config.auth_token.empty() ? "auth:none" : "auth:set";
   uint64_t h = 14695981039346656037ull;  // FNV-1a 64
-  for (unsigned char ch : text) {
-    h ^= ch;
+  for (char ch : text) {
+    h ^= static_cast<unsigned char>(ch);
     h *= 1099511628211ull;
   }
   static constexpr char kHex[] = "0123456789abcdef";

@@ -107,7 +107,7 @@ Pipeline::Pipeline(PipelineOptions options, std::vector<Stage<Processor>> proces
   for (std::size_t i = 0; i < exporters_.size(); ++i) {
     exporter_counters_.push_back(std::make_unique<StageCounters>());
   }
-  for (int i = 0; i < kLatencyBuckets; ++i) latency_[i].store(0, std::memory_order_relaxed);
+  for (std::size_t i = 0; i < kLatencyBuckets; ++i) latency_[i].store(0, std::memory_order_relaxed);
 }
 
 Pipeline::~Pipeline() {
@@ -120,7 +120,7 @@ Pipeline::~Pipeline() {
 }
 
 strobe::Status Pipeline::Start() {
-  std::lock_guard<std::mutex> lock(lifecycle_mu_);
+  strobe::MutexLock lock(lifecycle_mu_);
   if (started_.load() || shut_down_) return strobe::FailedPrecondition("pipeline already started");
   for (auto& p : processors_) {
     STROBE_RETURN_IF_ERROR(p.component->Start().WithContext("processor " + p.name));
@@ -411,7 +411,7 @@ void Pipeline::ExportAll(event::BatchPtr&& batch) noexcept {
   if (ingest != 0) {
     uint64_t now = clock_->NowNs();
     uint64_t lat = now > ingest ? now - ingest : 0;
-    int b = std::min(LatencyBucket(lat), kLatencyBuckets - 1);
+    const auto b = static_cast<std::size_t>(std::min(LatencyBucket(lat), kLatencyBuckets - 1));
     // Only the worker writes; relaxed load+store avoids a locked RMW.
     latency_[b].store(latency_[b].load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   }
@@ -521,7 +521,7 @@ strobe::Status Pipeline::Flush(std::chrono::milliseconds deadline) {
 }
 
 strobe::Status Pipeline::Shutdown(std::chrono::milliseconds deadline) {
-  std::lock_guard<std::mutex> lifecycle(lifecycle_mu_);
+  strobe::MutexLock lifecycle(lifecycle_mu_);
   if (shut_down_) return strobe::OkStatus();
   shut_down_ = true;
   auto until = std::chrono::steady_clock::now() + deadline;
@@ -595,9 +595,9 @@ PipelineSnapshot Pipeline::Snapshot() const {
   s.load_shed_rate = std::bit_cast<double>(shed_rate_bits_.load(std::memory_order_relaxed));
   uint64_t total = 0;
   std::vector<uint64_t> counts(kLatencyBuckets);
-  for (int i = 0; i < kLatencyBuckets; ++i) {
-    counts[static_cast<std::size_t>(i)] = latency_[i].load(std::memory_order_relaxed);
-    total += counts[static_cast<std::size_t>(i)];
+  for (std::size_t i = 0; i < counts.size(); ++i) {
+    counts[i] = latency_[i].load(std::memory_order_relaxed);
+    total += counts[i];
   }
   if (total > 0) {
     uint64_t p50 = (total * 50 + 99) / 100;

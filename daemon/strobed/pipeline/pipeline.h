@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "strobe/base/cache_line.h"
+#include "strobe/base/mutex.h"
 #include "strobe/base/status.h"
 #include "strobe/base/thread_annotations.h"
 #include "strobed/event/batch.h"
@@ -187,7 +188,7 @@ class Pipeline final : public Ingest {
   std::condition_variable space_cv_;
   std::atomic<int> producers_waiting_{0};
   std::condition_variable flush_cv_;
-  std::mutex lifecycle_mu_;
+  strobe::Mutex lifecycle_mu_;
   bool shut_down_ STROBE_GUARDED_BY(lifecycle_mu_) = false;
   std::thread worker_;
 };

@@ -127,10 +127,13 @@ TEST_F(CepTest, RateOfChangeDetectsJump) {
       "direction: up, min_count: 5}");
   Matches m;
   CepOperator op(rule, m);
-  for (int i = 0; i < 10; ++i) op.Add(Ev("req", kBase + i * kSec, "u"), kBase);  // 10 in [0,10)
-  for (int i = 0; i < 12; ++i) op.Add(Ev("req", kBase + 10 * kSec + i * (kSec / 2), "u"), kBase);
+  for (uint64_t i = 0; i < 10; ++i)
+    op.Add(Ev("req", kBase + i * kSec, "u"), kBase);  // 10 in [0,10)
+  for (uint64_t i = 0; i < 12; ++i)
+    op.Add(Ev("req", kBase + 10 * kSec + i * (kSec / 2), "u"), kBase);
   EXPECT_TRUE(m.labels.empty());  // +20%: no
-  for (int i = 0; i < 30; ++i) op.Add(Ev("req", kBase + 20 * kSec + i * (kSec / 4), "u"), kBase);
+  for (uint64_t i = 0; i < 30; ++i)
+    op.Add(Ev("req", kBase + 20 * kSec + i * (kSec / 4), "u"), kBase);
   op.Add(Ev("req", kBase + 30 * kSec, "u"), kBase);  // closes [20,30)
   ASSERT_EQ(m.labels.size(), 1u);
   EXPECT_DOUBLE_EQ(m.values[0], 1.5);  // 12 → 30

@@ -121,7 +121,8 @@ cep:
   StreamExporter exporter(*e);
   event::Batch b(nullptr, 4096, 1 << 20);
   for (int i = 0; i < 10; ++i) {
-    AddSpan(b, "http.server.duration", "checkout", kBase + 100 + i, 0.01 * (i + 1), i < 2);
+    AddSpan(b, "http.server.duration", "checkout", kBase + 100 + static_cast<uint64_t>(i),
+            0.01 * (i + 1), i < 2);
   }
   AddSpan(b, "db.query", "checkout", kBase + 100, 5);  // not matched by the window
   EXPECT_EQ(exporter.Export(b), pipeline::ExportResult::kOk);
