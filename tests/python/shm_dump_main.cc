@@ -137,6 +137,13 @@ struct DumpSink : strobe::shm::RecordSink {
         ok = DecodePing(r, &seq);
         line += "\"type\":\"ping\",\"seq\":" + U64(seq);
         break;
+      case STROBE_REC_HISTOGRAM_MERGE: {
+        strobe::shm::HistogramMergeRecord h;
+        ok = strobe::shm::DecodeHistogramMerge(r, &h);
+        line += "\"type\":\"histogram_merge\",\"series\":" + U64(h.series_id) +
+                ",\"count\":" + U64(h.count);
+        break;
+      }
       default:
         ok = false;
     }

@@ -216,6 +216,35 @@ bool Producer::Event(uint64_t timestamp_ns, std::string_view name, const Labels&
   return WriteText(STROBE_REC_EVENT, p);
 }
 
+bool Producer::HistogramMerge(uint64_t series_id, uint64_t timestamp_ns, uint64_t count,
+                              uint64_t zero_count, double sum, double min, double max,
+                              int32_t scale, int32_t offset, const uint64_t* counts,
+                              uint32_t n) noexcept {
+  constexpr uint64_t kFixed = 8 * 7 + 4 * 4;
+  const uint64_t length = kFixed + uint64_t{n} * 8;
+  if (length > STROBE_RECORD_MAX_PAYLOAD) {
+    CountDrop(length);
+    return false;
+  }
+  uint8_t* d = Reserve(STROBE_REC_HISTOGRAM_MERGE, static_cast<uint32_t>(length));
+  if (d == nullptr) return false;
+  const uint32_t n32 = n, reserved = 0;
+  std::memcpy(d, &series_id, 8);
+  std::memcpy(d + 8, &timestamp_ns, 8);
+  std::memcpy(d + 16, &count, 8);
+  std::memcpy(d + 24, &zero_count, 8);
+  std::memcpy(d + 32, &sum, 8);
+  std::memcpy(d + 40, &min, 8);
+  std::memcpy(d + 48, &max, 8);
+  std::memcpy(d + 56, &scale, 4);
+  std::memcpy(d + 60, &offset, 4);
+  std::memcpy(d + 64, &n32, 4);
+  std::memcpy(d + 68, &reserved, 4);
+  if (n != 0) std::memcpy(d + kFixed, counts, size_t{n} * 8);
+  Commit();
+  return true;
+}
+
 size_t Producer::Batch(strobe_series_kind kind, const uint64_t* series_ids,
                        const uint64_t* timestamps_ns, const double* values, size_t count) noexcept {
   constexpr size_t kEntry = 24;

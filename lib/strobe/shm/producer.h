@@ -106,6 +106,12 @@ class Producer {
                  std::bit_cast<uint64_t>(value));
   }
   bool Ping(uint64_t seq) noexcept { return Write(STROBE_REC_PING, &seq, sizeof seq); }
+  // A histogram delta (HISTOGRAM_MERGE, ring_abi.h): `n` bucket counts starting at bucket
+  // `offset` of `scale`. False (dropped and counted) when the ring is full or n is too large
+  // for one record (8,182 buckets).
+  bool HistogramMerge(uint64_t series_id, uint64_t timestamp_ns, uint64_t count,
+                      uint64_t zero_count, double sum, double min, double max, int32_t scale,
+                      int32_t offset, const uint64_t* counts, uint32_t n) noexcept;
 
   // Declares a series and returns its id (ids count up from 1 per producer). Cold path: builds
   // the payload in a std::string. Returns 0 if the definition was dropped (ring full) or too big.

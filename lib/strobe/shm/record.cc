@@ -43,6 +43,28 @@ bool DecodePairs(std::string_view bytes, Pairs* out) {
   return true;
 }
 
+uint64_t HistogramMergeRecord::Count(uint32_t i) const { return U64(counts + size_t{i} * 8); }
+
+bool DecodeHistogramMerge(const RecordView& r, HistogramMergeRecord* out) {
+  constexpr uint32_t kFixed = 8 * 7 + 4 * 4;
+  if (r.type != STROBE_REC_HISTOGRAM_MERGE || r.length < kFixed) return false;
+  const uint8_t* p = r.payload;
+  out->series_id = U64(p);
+  out->timestamp_ns = U64(p + 8);
+  out->count = U64(p + 16);
+  out->zero_count = U64(p + 24);
+  std::memcpy(&out->sum, p + 32, 8);
+  std::memcpy(&out->min, p + 40, 8);
+  std::memcpy(&out->max, p + 48, 8);
+  std::memcpy(&out->scale, p + 56, 4);
+  std::memcpy(&out->offset, p + 60, 4);
+  out->n = U32(p + 64);
+  const uint32_t reserved = U32(p + 68);
+  if (reserved != 0 || uint64_t{kFixed} + uint64_t{out->n} * 8 != r.length) return false;
+  out->counts = p + kFixed;
+  return out->series_id != 0;
+}
+
 bool DecodePoint(const RecordView& r, PointRecord* out) {
   if (r.length != 24) return false;
   if (r.type != STROBE_REC_COUNTER_ADD && r.type != STROBE_REC_GAUGE_SET &&

@@ -65,7 +65,25 @@ struct BatchRecord {
   void Entry(uint32_t i, uint64_t* series_id, uint64_t* timestamp_ns, double* value) const;
 };
 
+struct HistogramMergeRecord {
+  uint64_t series_id = 0;
+  uint64_t timestamp_ns = 0;
+  uint64_t count = 0;
+  uint64_t zero_count = 0;
+  double sum = 0;
+  double min = 0;
+  double max = 0;
+  int32_t scale = 0;
+  int32_t offset = 0;
+  uint32_t n = 0;
+  const uint8_t* counts = nullptr;  // n * 8 bytes, unaligned: use Count(i)
+  uint64_t Count(uint32_t i) const;
+};
+
 bool DecodePoint(const RecordView& r, PointRecord* out);
+// Checks the framing only (lengths, reserved, series id); the consumer validates the
+// distribution (count == zero_count + buckets, scale) before merging it.
+bool DecodeHistogramMerge(const RecordView& r, HistogramMergeRecord* out);
 bool DecodeSeriesDefine(const RecordView& r, SeriesDefineRecord* out);
 bool DecodeSpan(const RecordView& r, SpanRecord* out);
 bool DecodeEvent(const RecordView& r, EventRecord* out);

@@ -119,7 +119,13 @@ enum strobe_record_type {
   /* u64 seq: the consumer stores ack_seq = seq (release) once every record before it and the
    * PING itself were processed. Used for round trips and flushes. */
   STROBE_REC_PING = 8,
-  STROBE_REC_TYPE_COUNT = 9
+  /* Adds a histogram delta to a HISTOGRAM series (a metrics library pushing its snapshots).
+   * payload: u64 series_id, u64 timestamp_ns, u64 count (observations, zeros included),
+   * u64 zero_count, f64 sum, f64 min, f64 max, i32 scale (6 in version 1), i32 offset,
+   * u32 n, u32 reserved (0), then n u64 bucket counts: bucket offset + i holds the values in
+   * (2^((offset + i) / 64), 2^((offset + i + 1) / 64)]. count == zero_count + sum of buckets. */
+  STROBE_REC_HISTOGRAM_MERGE = 9,
+  STROBE_REC_TYPE_COUNT = 10
 };
 
 enum strobe_series_kind {

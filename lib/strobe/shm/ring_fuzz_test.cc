@@ -44,6 +44,13 @@ struct DecodingSink : RecordSink {
       case STROBE_REC_PING:
         accepted += DecodePing(r, &seq) ? 1 : 0;
         break;
+      case STROBE_REC_HISTOGRAM_MERGE: {
+        HistogramMergeRecord h;
+        if (DecodeHistogramMerge(r, &h)) {
+          for (uint32_t i = 0; i < h.n; ++i) accepted += h.Count(i) & 1;
+        }
+        break;
+      }
       default:
         accepted += DecodePoint(r, &p) ? 1 : 0;
         break;

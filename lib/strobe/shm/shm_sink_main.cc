@@ -67,6 +67,11 @@ struct CountingSink : RecordSink {
       case STROBE_REC_PING:
         ok = DecodePing(r, &seq);
         break;
+      case STROBE_REC_HISTOGRAM_MERGE: {
+        HistogramMergeRecord h;
+        ok = DecodeHistogramMerge(r, &h);
+        break;
+      }
       default:
         ok = false;
     }

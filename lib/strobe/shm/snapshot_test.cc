@@ -8,6 +8,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <initializer_list>
 #include <string>
 
 #include "strobe/shm/test_util.h"
@@ -35,7 +36,7 @@ TEST(SnapshotTest, PublishThenReadRoundTripsEveryLength) {
   auto w = SnapshotWriter::Create(Opts(d)).value();
   auto r = SnapshotReader::Open(d.path(), "s").value();
   EXPECT_EQ(r.Read().status().code(), StatusCode::kUnavailable);  // nothing published yet
-  for (size_t len : {0, 1, 7, 8, 9, 100, 4095, 4096}) {
+  for (size_t len : std::initializer_list<size_t>{0, 1, 7, 8, 9, 100, 4095, 4096}) {
     std::string doc(len, 'x');
     for (size_t i = 0; i < len; ++i) doc[i] = static_cast<char>('a' + (i * 7 + len) % 26);
     ASSERT_TRUE(w->Publish(doc, 1000 + len).ok());

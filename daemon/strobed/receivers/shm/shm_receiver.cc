@@ -36,6 +36,8 @@ const char* RecordTypeName(size_t type) {
       return "batch";
     case STROBE_REC_PING:
       return "ping";
+    case STROBE_REC_HISTOGRAM_MERGE:
+      return "histogram_merge";
     default:
       return "unknown";
   }

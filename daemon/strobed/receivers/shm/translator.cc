@@ -76,6 +76,9 @@ void ShmTranslator::OnRecord(const RecordView& r) {
     case STROBE_REC_BATCH:
       ApplyBatch(r);
       return;
+    case STROBE_REC_HISTOGRAM_MERGE:
+      MergeHistogram(r);
+      return;
     case STROBE_REC_SPAN:
       AddSpan(r);
       return;
@@ -235,6 +238,47 @@ void ShmTranslator::ApplyBatch(const RecordView& r) {
       delta = static_cast<uint64_t>(v);
     }
     Apply(*s, b.kind, delta, v, ts);
+  }
+}
+
+void ShmTranslator::MergeHistogram(const RecordView& r) {
+  strobe::shm::HistogramMergeRecord h;
+  if (!strobe::shm::DecodeHistogramMerge(r, &h)) {
+    ++stats_.invalid_records;
+    return;
+  }
+  Series* s = Lookup(r.producer, h.series_id);
+  if (s == nullptr) {
+    ++stats_.unknown_series;
+    return;
+  }
+  if (s->kind != STROBE_KIND_HISTOGRAM) {
+    ++stats_.kind_mismatch;
+    return;
+  }
+  // FromSnapshot validates what another process sent (scale, bucket range, counts adding
+  // up, finite sum, min <= max) before anything is merged.
+  strobe::snapshot::HistogramValue v;
+  v.count = h.count;
+  v.zero_count = h.zero_count;
+  v.sum = h.sum;
+  v.min = h.min;
+  v.max = h.max;
+  v.scale = h.scale;
+  v.positive_offset = h.offset;
+  v.positive_counts.resize(h.n);
+  for (uint32_t i = 0; i < h.n; ++i) v.positive_counts[i] = h.Count(i);
+  strobe::metrics::HistogramData delta;
+  if (!delta.FromSnapshot(v)) {
+    ++stats_.invalid_values;
+    return;
+  }
+  s->histogram.Merge(delta);
+  if (h.timestamp_ns > s->last_ts) s->last_ts = h.timestamp_ns;
+  stats_.points += h.count;
+  if (!s->dirty) {
+    s->dirty = true;
+    dirty_.push_back(s);
   }
 }
 

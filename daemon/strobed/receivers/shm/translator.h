@@ -7,7 +7,7 @@
 //   EVENT           → event::LogRecord (event_name = body = the record's name; hex
 //                     "trace_id"/"span_id" attributes become the record's trace context)
 //   SERIES_DEFINE   → a series in the translator's table
-//   COUNTER_ADD, GAUGE_SET, HISTOGRAM_RECORD, BATCH
+//   COUNTER_ADD, GAUGE_SET, HISTOGRAM_RECORD, BATCH, HISTOGRAM_MERGE
 //                   → aggregated per series; CollectMetrics() emits one cumulative point per
 //                     series that changed (sum / gauge / exponential histogram at scale 6)
 //   PING            → on_ping callback (the receiver flushes before the ring reader acks)
@@ -104,6 +104,7 @@ class ShmTranslator final : public strobe::shm::RecordSink {
   void Define(const strobe::shm::RecordView& r);
   void ApplyPoint(uint16_t type, const strobe::shm::RecordView& r);
   void ApplyBatch(const strobe::shm::RecordView& r);
+  void MergeHistogram(const strobe::shm::RecordView& r);
   void Apply(Series& s, strobe_series_kind kind, uint64_t bits_or_delta, double value, uint64_t ts);
   void AddSpan(const strobe::shm::RecordView& r);
   void AddEvent(const strobe::shm::RecordView& r);

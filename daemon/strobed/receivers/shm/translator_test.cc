@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "strobe/metrics/registry.h"
+#include "strobe/metrics/shm_push.h"
 #include "strobe/shm/producer.h"
 #include "strobe/shm/reader.h"
 #include "strobe/shm/test_util.h"
@@ -267,6 +269,82 @@ TEST_F(TranslatorTest, EventsBecomeLogRecords) {
   EXPECT_EQ(b->logs()[1].time_ns, 42u);
 }
 
+// A C++ program's libstrobe registry pushed through the ring arrives as the same values.
+TEST_F(TranslatorTest, PushedRegistryMatchesTheProgramsOwnMetrics) {
+  strobe::metrics::Registry registry;
+  auto& requests = *registry.AddCounterFamily({"app_requests", "", ""}, {"code"}).value();
+  auto& depth = *registry.AddGauge({"app_depth", "", ""}).value();
+  auto& latency = *registry.AddHistogram({"app_latency_ns", "", ""}).value();
+  auto p = NewProducer(3);
+  strobe::metrics::ShmPusher pusher(registry, *p);
+  requests.With({{"code", "200"}}).Add(40);
+  requests.With({{"code", "500"}}).Add(2);
+  depth.Set(7.5);
+  for (int v = 1; v <= 1000; ++v) latency.Record(v * 1000);
+  EXPECT_GE(pusher.Push(), 3u + 4u);  // definitions + values
+  requests.With({{"code", "200"}}).Add(2);
+  for (int v = 1; v <= 500; ++v) latency.Record(v);
+  latency.Record(0);
+  pusher.Push();
+  Drain();
+  auto points = Collect();
+  int seen = 0;
+  for (const event::MetricPoint& m : points) {
+    if (m.name == "app_requests") {
+      ++seen;
+      EXPECT_EQ(m.int_value, Label(m, "code") == "200" ? 42 : 2);
+    } else if (m.name == "app_depth") {
+      ++seen;
+      EXPECT_DOUBLE_EQ(m.double_value, 7.5);
+    } else if (m.name == "app_latency_ns") {
+      ++seen;
+      const strobe::metrics::HistogramData own = latency.Data();
+      ASSERT_NE(m.exp_histogram, nullptr);
+      EXPECT_EQ(m.exp_histogram->count, 1501u);
+      EXPECT_EQ(m.exp_histogram->count, own.count());
+      EXPECT_EQ(m.exp_histogram->zero_count, 1u);
+      EXPECT_DOUBLE_EQ(m.exp_histogram->sum, own.sum());
+      EXPECT_DOUBLE_EQ(m.exp_histogram->min, 0.0);
+      EXPECT_DOUBLE_EQ(m.exp_histogram->max, 1e6);
+      // Same count in every bucket (the program's own layout may carry empty edges).
+      const auto& got = m.exp_histogram->positive;
+      auto at = [](int32_t offset, std::span<const uint64_t> c, int64_t i) -> uint64_t {
+        const int64_t k = i - offset;
+        return k >= 0 && k < static_cast<int64_t>(c.size()) ? c[static_cast<size_t>(k)] : 0;
+      };
+      const int64_t lo = std::min<int64_t>(got.offset, own.offset());
+      const int64_t hi =
+          std::max<int64_t>(got.offset + static_cast<int64_t>(got.counts.size()),
+                            own.offset() + static_cast<int64_t>(own.counts().size()));
+      for (int64_t i = lo; i < hi; ++i) {
+        EXPECT_EQ(at(got.offset, got.counts, i), at(own.offset(), own.counts(), i)) << i;
+      }
+    }
+  }
+  EXPECT_EQ(seen, 4);
+  EXPECT_EQ(translator_->stats().invalid_values, 0u);
+  EXPECT_EQ(translator_->stats().records[STROBE_REC_HISTOGRAM_MERGE], 2u);
+  EXPECT_EQ(pusher.stats().dropped, 0u);
+  // Nothing changed: a push writes only the gauge again.
+  EXPECT_EQ(pusher.Push(), 1u);
+}
+
+TEST_F(TranslatorTest, InvalidHistogramMergesAreCountedNotMerged) {
+  auto p = NewProducer(1);
+  uint64_t h = p->DefineSeries(STROBE_KIND_HISTOGRAM, "h", {});
+  const uint64_t counts[2] = {3, 4};
+  // count does not add up; wrong scale; min > max.
+  ASSERT_TRUE(p->HistogramMerge(h, 0, 99, 0, 10, 1, 2, 6, 64, counts, 2));
+  ASSERT_TRUE(p->HistogramMerge(h, 0, 7, 0, 10, 1, 2, 5, 64, counts, 2));
+  ASSERT_TRUE(p->HistogramMerge(h, 0, 7, 0, 10, 3, 2, 6, 64, counts, 2));
+  ASSERT_TRUE(p->HistogramMerge(h, 0, 7, 0, 10, 1, 2, 6, 64, counts, 2));  // valid
+  Drain();
+  EXPECT_EQ(translator_->stats().invalid_values, 3u);
+  auto points = Collect();
+  ASSERT_EQ(points.size(), 1u);
+  EXPECT_EQ(points[0].exp_histogram->count, 7u);
+}
+
 TEST_F(TranslatorTest, PingCallsBackAndUndecodablePayloadsAreCounted) {
   int pings = 0;
   translator_->set_on_ping([&] { ++pings; });
@@ -277,11 +355,12 @@ TEST_F(TranslatorTest, PingCallsBackAndUndecodablePayloadsAreCounted) {
 
   // Payloads that do not decode (the reader validates framing only).
   const uint8_t junk[5] = {1, 2, 3, 4, 5};
-  for (uint16_t type : {STROBE_REC_SERIES_DEFINE, STROBE_REC_COUNTER_ADD, STROBE_REC_SPAN,
-                        STROBE_REC_EVENT, STROBE_REC_BATCH, STROBE_REC_PING}) {
+  for (uint16_t type :
+       {STROBE_REC_SERIES_DEFINE, STROBE_REC_COUNTER_ADD, STROBE_REC_SPAN, STROBE_REC_EVENT,
+        STROBE_REC_BATCH, STROBE_REC_PING, STROBE_REC_HISTOGRAM_MERGE}) {
     translator_->OnRecord({.producer = 1, .type = type, .payload = junk, .length = 5});
   }
-  EXPECT_EQ(translator_->stats().invalid_records, 6u);
+  EXPECT_EQ(translator_->stats().invalid_records, 7u);
   EXPECT_EQ(pings, 1);
   EXPECT_EQ(translator_->TakeEvents(), nullptr);
 }
