@@ -16,6 +16,7 @@
 #include <mutex>
 #include <thread>
 
+#include "strobe/shm/bench_util.h"
 #include "strobe/shm/producer.h"
 #include "strobe/shm/reader.h"
 #include "strobe/shm/test_util.h"
@@ -85,22 +86,7 @@ void shm_ring_raw_1producer(benchmark::State& state) { RunProducer(state); }
 void shm_ring_raw_2producers(benchmark::State& state) { RunProducer(state); }
 
 void shm_ring_baseline_local_write(benchmark::State& state) {
-  std::vector<uint8_t> buf(1 << 20);
-  const uint64_t mask = buf.size() - 1;
-  uint64_t pos = 0;
-  uint64_t i = 0;
-  for (auto _ : state) {
-    uint8_t* d = buf.data() + (pos & mask);
-    const strobe_frame f{24, STROBE_REC_COUNTER_ADD, 0};
-    const uint64_t id = 7, ts = 0, v = ++i;
-    std::memcpy(d, &f, 8);
-    std::memcpy(d + 8, &id, 8);
-    std::memcpy(d + 16, &ts, 8);
-    std::memcpy(d + 24, &v, 8);
-    pos += 32;
-    benchmark::DoNotOptimize(d);
-  }
-  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
+  strobe::shm::testing::RunLocalWriteBaseline(state);
 }
 
 // The design alternative, measured: ONE ring shared by all producers (what a multi-producer

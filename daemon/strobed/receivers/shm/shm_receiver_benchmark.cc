@@ -19,6 +19,7 @@
 #include <memory>
 #include <vector>
 
+#include "strobe/shm/bench_util.h"
 #include "strobe/shm/producer.h"
 #include "strobe/shm/test_util.h"
 #include "strobed/receivers/shm/shm_receiver.h"
@@ -92,25 +93,8 @@ void RunProducer(benchmark::State& state) {
 void shm_ring_1producer(benchmark::State& state) { RunProducer(state); }
 void shm_ring_2producers(benchmark::State& state) { RunProducer(state); }
 
-// The same 32-byte record stores into a private, cache-resident 1 MiB buffer: what writing a
-// record costs with no ring protocol and no consumer.
 void shm_ring_baseline_local_write(benchmark::State& state) {
-  std::vector<uint8_t> buf(1 << 20);
-  const uint64_t mask = buf.size() - 1;
-  uint64_t pos = 0;
-  for (auto _ : state) {
-    uint8_t* d = buf.data() + (pos & mask);
-    const strobe_frame f{24, STROBE_REC_COUNTER_ADD, 0};
-    const uint64_t id = 7, ts = 0, v = 1;
-    std::memcpy(d, &f, 8);
-    std::memcpy(d + 8, &id, 8);
-    std::memcpy(d + 16, &ts, 8);
-    std::memcpy(d + 24, &v, 8);
-    pos += 32;
-    benchmark::DoNotOptimize(d);
-    benchmark::ClobberMemory();  // the stores happen, one record per iteration
-  }
-  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
+  strobe::shm::testing::RunLocalWriteBaseline(state);
 }
 
 BENCHMARK(shm_ring_baseline_local_write);
