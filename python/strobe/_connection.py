@@ -238,23 +238,19 @@ class Connection:
         """Blocks (GIL released while sleeping) until the daemon publishes a snapshot newer
         than generation ``newer_than`` (default: the current one) and returns it."""
         self._check_open()
-        return _wait_snapshot(self.ring, self.dir, newer_than, timeout, time.sleep)
+        poll = _SnapshotPoll(self.ring, self.dir, newer_than, timeout)
+        while (snap := poll.next()) is None:
+            time.sleep(poll.interval)
+        return snap
 
     async def asnapshot(self, newer_than=None, timeout=5.0):
         """``wait_snapshot()`` for asyncio: polls with ``asyncio.sleep``; never blocks the loop
         (each read is a copy of the document, tens of microseconds)."""
         self._check_open()
-        current = None if newer_than is not None else read_snapshot(self.ring, self.dir)
-        target = newer_than if newer_than is not None else current["generation"]
-        deadline = time.monotonic() + timeout
-        while True:
-            snap = read_snapshot(self.ring, self.dir)
-            if snap["generation"] > target:
-                return snap
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"no strobe snapshot newer than generation {target} "
-                                   f"within {timeout} s")
-            await asyncio.sleep(0.01)
+        poll = _SnapshotPoll(self.ring, self.dir, newer_than, timeout)
+        while (snap := poll.next()) is None:
+            await asyncio.sleep(poll.interval)
+        return snap
 
     def __repr__(self):
         state = "closed" if self.closed else self.path
@@ -299,17 +295,27 @@ def read_snapshot(ring="strobe", dir="/dev/shm"):
     return out
 
 
-def _wait_snapshot(ring, dir, newer_than, timeout, sleep):
-    target = newer_than if newer_than is not None else read_snapshot(ring, dir)["generation"]
-    deadline = time.monotonic() + timeout
-    while True:
-        snap = read_snapshot(ring, dir)
-        if snap["generation"] > target:
+class _SnapshotPoll:
+    """One wait for a snapshot newer than a generation (shared by the blocking and the
+    asyncio waits): next() returns it, or None to sleep ``interval`` and ask again."""
+
+    interval = 0.01
+
+    def __init__(self, ring, dir, newer_than, timeout):
+        self._ring, self._dir = ring, dir
+        self._target = (newer_than if newer_than is not None
+                        else read_snapshot(ring, dir)["generation"])
+        self._timeout = timeout
+        self._deadline = time.monotonic() + timeout
+
+    def next(self):
+        snap = read_snapshot(self._ring, self._dir)
+        if snap["generation"] > self._target:
             return snap
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"no strobe snapshot newer than generation {target} "
-                               f"within {timeout} s")
-        sleep(0.01)
+        if time.monotonic() > self._deadline:
+            raise TimeoutError(f"no strobe snapshot newer than generation {self._target} "
+                               f"within {self._timeout} s")
+        return None
 
 
 def connect(ring="strobe", dir="/dev/shm", *, policy="drop", capacity_bytes=1 << 22,

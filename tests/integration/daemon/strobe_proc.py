@@ -10,6 +10,19 @@ import tempfile
 import time
 
 
+def stop_process(proc, timeout=10):
+    """SIGTERM `proc`, SIGKILL it if it has not exited within `timeout` s; always reaps it."""
+    if proc is None:
+        return
+    if proc.poll() is None:
+        proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 class Daemon:
     def __init__(self, binary, args=(), env=None, config_text=None, otlp_http="off"):
         self.binary = binary
@@ -118,11 +131,5 @@ class Daemon:
             raise AssertionError("strobe did not exit within %ss:\n%s" % (timeout, self.read_log()))
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc, timeout=15)
         self.log.close()

@@ -24,7 +24,7 @@ import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "daemon"))
-from strobe_proc import Daemon  # noqa: E402
+from strobe_proc import Daemon, stop_process  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEADLINE_S = 20
@@ -220,12 +220,7 @@ def main():
         assert proc.poll() is None, "server died"
         print("otel_js integration (%s): OK" % ("strobe serve" if serve else "otlp_ingest_server"))
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc)
 
 
 if __name__ == "__main__":

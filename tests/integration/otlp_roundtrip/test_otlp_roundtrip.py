@@ -22,7 +22,7 @@ import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "daemon"))
-from strobe_proc import Daemon  # noqa: E402
+from strobe_proc import Daemon, stop_process  # noqa: E402
 
 DEADLINE_S = 20
 
@@ -165,12 +165,7 @@ service:
                                                      sum(len(e) for _, e in traces)))
     finally:
         for p in procs:
-            p.terminate()
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
+            stop_process(p)
 
 
 if __name__ == "__main__":

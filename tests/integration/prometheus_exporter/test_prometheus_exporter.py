@@ -32,7 +32,7 @@ import urllib.parse
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "daemon"))
-from strobe_proc import Daemon  # noqa: E402
+from strobe_proc import Daemon, stop_process  # noqa: E402
 
 from prometheus_client.openmetrics.parser import text_string_to_metric_families  # noqa: E402
 
@@ -312,13 +312,7 @@ scrape_configs:
             check(found.get(expr) == want, "Prometheus stored %s = %s" % (expr, want),
                   found.get(expr))
     finally:
-        if prom is not None and prom.poll() is None:
-            prom.terminate()
-            try:
-                prom.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                prom.kill()
-                prom.wait()
+        stop_process(prom)
         d.stop()
         shutil.rmtree(tmp, ignore_errors=True)
 

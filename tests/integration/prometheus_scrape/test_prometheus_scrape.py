@@ -14,7 +14,7 @@ import urllib.parse
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "daemon"))
-from strobe_proc import Daemon  # noqa: E402
+from strobe_proc import Daemon, stop_process  # noqa: E402
 
 STROBE = sys.argv[1]
 DEADLINE_S = 45
@@ -126,13 +126,7 @@ scrape_configs:
             sys.exit(1)
         print("prometheus scraped strobe: %s" % found)
     finally:
-        if prom is not None and prom.poll() is None:
-            prom.terminate()
-            try:
-                prom.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                prom.kill()
-                prom.wait()
+        stop_process(prom)
         daemon.stop()
         shutil.rmtree(tmp, ignore_errors=True)
         shutil.rmtree(daemon.tmp, ignore_errors=True)

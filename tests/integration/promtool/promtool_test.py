@@ -28,6 +28,9 @@ import urllib.request
 
 from prometheus_client.openmetrics.parser import text_string_to_metric_families
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "daemon"))
+from strobe_proc import stop_process  # noqa: E402
+
 ODD_PATH = '/q?name="x"\\y\nz/caf\u00e9'
 OM_ACCEPT = ('application/openmetrics-text;version=1.0.0,application/openmetrics-text;'
              'version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1')
@@ -178,12 +181,7 @@ def check_prometheus_scrape(port, tmp):
         if health['health'] != 'up' or health.get('lastError'):
             fail('target health: %s' % health)
     finally:
-        prom.terminate()
-        try:
-            prom.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            prom.kill()
-            prom.wait()
+        stop_process(prom)
         log.close()
 
 
@@ -208,12 +206,7 @@ def main():
         check_prometheus_scrape(port, tmp)
         print('PASS')
     finally:
-        example.terminate()
-        try:
-            example.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            example.kill()
-            example.wait()
+        stop_process(example)
         shutil.rmtree(tmp, ignore_errors=True)
 
 

@@ -190,10 +190,13 @@ void ShmTranslator::Apply(Series& s, strobe_series_kind kind, uint64_t delta, do
   }
   if (ts > s.last_ts) s.last_ts = ts;
   ++stats_.points;
-  if (!s.dirty) {
-    s.dirty = true;
-    dirty_.push_back(&s);
-  }
+  MarkDirty(s);
+}
+
+void ShmTranslator::MarkDirty(Series& s) {
+  if (s.dirty) return;
+  s.dirty = true;
+  dirty_.push_back(&s);
 }
 
 void ShmTranslator::ApplyPoint(uint16_t type, const RecordView& r) {
@@ -276,10 +279,7 @@ void ShmTranslator::MergeHistogram(const RecordView& r) {
   s->histogram.Merge(delta);
   if (h.timestamp_ns > s->last_ts) s->last_ts = h.timestamp_ns;
   stats_.points += h.count;
-  if (!s->dirty) {
-    s->dirty = true;
-    dirty_.push_back(s);
-  }
+  MarkDirty(*s);
 }
 
 event::Batch& ShmTranslator::Events() {
@@ -300,24 +300,23 @@ std::span<const event::Attribute> ShmTranslator::Attributes(event::Batch& b,
 
 const event::Resource* ShmTranslator::ResourceFor(event::Batch& b, uint32_t producer,
                                                   std::string_view service) {
-  std::string key = std::to_string(producer);
-  key.push_back('\0');
-  key.append(service);
-  if (auto it = resources_.find(key); it != resources_.end()) return it->second;
   static constexpr std::string_view kUnknown = "unknown_service";
+  if (service.empty()) service = kUnknown;
+  // A handful of (producer, service) pairs per batch: a linear scan, no allocation per span.
+  for (const CachedResource& c : resources_) {
+    if (c.producer == producer && c.service == service) return c.resource;
+  }
+  const std::string_view owned = service == kUnknown ? kUnknown : b.arena().CopyString(service);
   auto* attrs = b.arena().AllocateArray<event::Attribute>(2);
   std::optional<event::KeyId> pid_key = keys_.Intern("process.pid");
   std::optional<event::KeyId> svc_key = keys_.Intern("service.name");
   size_t n = 0;
-  if (svc_key) {
-    attrs[n++] = {*svc_key,
-                  event::Value::String(service.empty() ? kUnknown : b.arena().CopyString(service))};
-  }
+  if (svc_key) attrs[n++] = {*svc_key, event::Value::String(owned)};
   if (pid_key) attrs[n++] = {*pid_key, event::Value::Int(producer)};
   auto* res = b.arena().AllocateArray<event::Resource>(1);
   new (res) event::Resource{};
   res->attributes = {attrs, n};
-  resources_.emplace(std::move(key), res);
+  resources_.push_back({producer, owned, res});
   return res;
 }
 

@@ -105,6 +105,7 @@ class ShmTranslator final : public strobe::shm::RecordSink {
   void ApplyPoint(uint16_t type, const strobe::shm::RecordView& r);
   void ApplyBatch(const strobe::shm::RecordView& r);
   void MergeHistogram(const strobe::shm::RecordView& r);
+  void MarkDirty(Series& s);
   void Apply(Series& s, strobe_series_kind kind, uint64_t bits_or_delta, double value, uint64_t ts);
   void AddSpan(const strobe::shm::RecordView& r);
   void AddEvent(const strobe::shm::RecordView& r);
@@ -127,8 +128,14 @@ class ShmTranslator final : public strobe::shm::RecordSink {
   Producer* last_producer_ = nullptr;
 
   event::BatchPtr events_;
-  // Resource of the current events batch per producer (lives in that batch's arena).
-  std::unordered_map<std::string, const event::Resource*> resources_;
+  // Resources of the current events batch per (producer, service.name); the service text and
+  // the resource live in that batch's arena. Cleared (capacity kept) by TakeEvents().
+  struct CachedResource {
+    uint32_t producer;
+    std::string_view service;
+    const event::Resource* resource;
+  };
+  std::vector<CachedResource> resources_;
   strobe::shm::Pairs scratch_pairs_;
   std::vector<event::Attribute> scratch_attrs_;
 };
