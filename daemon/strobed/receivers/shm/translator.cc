@@ -133,7 +133,7 @@ void ShmTranslator::Define(const RecordView& r) {
   if (auto it = by_identity_.find(identity); it != by_identity_.end()) {
     series = it->second.get();
   } else {
-    if (by_identity_.size() >= options_.max_series || d.name.empty()) {
+    if (by_identity_.size() >= options_.max_series) {  // (the decoder rejects empty names)
       ++stats_.series_refused;
       return;
     }
