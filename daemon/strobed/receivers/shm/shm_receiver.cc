@@ -300,6 +300,9 @@ void ShmReceiver::Run() {
   const uint64_t batch_ns = static_cast<uint64_t>(options_.batch_timeout.count());
   const uint64_t busy_ns = static_cast<uint64_t>(options_.busy_poll.count());
   const uint64_t max_sleep_ns = static_cast<uint64_t>(options_.idle_sleep.count());
+  const uint64_t deep_sleep_ns =
+      std::max(max_sleep_ns, static_cast<uint64_t>(options_.deep_idle_sleep.count()));
+  const uint64_t deep_after_ns = static_cast<uint64_t>(options_.deep_idle_after.count());
   uint64_t next_scan = 0;
   uint64_t next_metrics = NowNs() + metrics_ns;
   uint64_t last_record_ns = 0;
@@ -350,7 +353,8 @@ void ShmReceiver::Run() {
     } else if (now - last_record_ns < busy_ns) {
       CpuRelax();
     } else {
-      sleep_ns = sleep_ns == 0 ? 20'000 : std::min(sleep_ns * 2, max_sleep_ns);
+      const uint64_t cap = now - last_record_ns >= deep_after_ns ? deep_sleep_ns : max_sleep_ns;
+      sleep_ns = sleep_ns == 0 ? 20'000 : std::min(sleep_ns * 2, cap);
       SleepNs(sleep_ns);
     }
   }
@@ -434,6 +438,8 @@ void RegisterShmReceiver(pipeline::PluginRegistry& registry) {
                        "spin this long after the last record before sleeping"},
                       {"idle_sleep", pipeline::OptionType::kDuration, "1ms",
                        "longest sleep between polls when idle"},
+                      {"deep_idle_sleep", pipeline::OptionType::kDuration, "10ms",
+                       "longest sleep between polls after 1s without records"},
                       {"max_series", pipeline::OptionType::kInt, "100000",
                        "distinct metric series kept; more are refused and counted"},
                   },
@@ -447,8 +453,8 @@ void RegisterShmReceiver(pipeline::PluginRegistry& registry) {
                                                  o.ring + "' must match [A-Za-z0-9_.]{1,64}");
                 }
                 o.dir = ctx.options.GetString("dir");
-                for (const char* key :
-                     {"scan_interval", "metrics_interval", "batch_timeout", "idle_sleep"}) {
+                for (const char* key : {"scan_interval", "metrics_interval", "batch_timeout",
+                                        "idle_sleep", "deep_idle_sleep"}) {
                   STROBE_RETURN_IF_ERROR(PositiveDuration(ctx.options, key));
                 }
                 o.scan_interval = ctx.options.GetDuration("scan_interval");
@@ -456,6 +462,7 @@ void RegisterShmReceiver(pipeline::PluginRegistry& registry) {
                 o.batch_timeout = ctx.options.GetDuration("batch_timeout");
                 o.busy_poll = ctx.options.GetDuration("busy_poll");
                 o.idle_sleep = ctx.options.GetDuration("idle_sleep");
+                o.deep_idle_sleep = ctx.options.GetDuration("deep_idle_sleep");
                 const int64_t batch = ctx.options.GetInt("batch_events");
                 const int64_t series = ctx.options.GetInt("max_series");
                 if (batch < 1 || batch > 1'000'000) {
