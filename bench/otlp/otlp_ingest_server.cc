@@ -182,5 +182,14 @@ int main(int argc, char** argv) {
   (void)http.Shutdown(std::chrono::seconds(2));
   strobed::trace::TraceStore::Default().FlushAll(strobed::pipeline::Clock::Steady().NowNs());
   if (!st.ok()) std::fprintf(stderr, "otlp_ingest_server: shutdown: %s\n", st.ToString().c_str());
+  if (mem != nullptr) {
+    // What reached the end of the pipeline, after the drain: run.sh compares it with what the
+    // load generator had acknowledged.
+    std::printf("exported spans=%llu metric_points=%llu log_records=%llu batches=%llu\n",
+                static_cast<unsigned long long>(mem->spans()),
+                static_cast<unsigned long long>(mem->metrics()),
+                static_cast<unsigned long long>(mem->logs()),
+                static_cast<unsigned long long>(mem->batches()));
+  }
   return 0;
 }

@@ -21,13 +21,13 @@ if [ "${SERVE:-0}" = 1 ]; then
   [ -z "${CONFIG_GIVEN:-}" ] || ARGS+=(--config "$CONFIG")
   "$BUILD/bin/strobe" "${ARGS[@]}" > "$OUT/server.out" 2> "$OUT/server.err" &
   SPID=$!
-  trap 'kill $SPID 2>/dev/null; wait $SPID 2>/dev/null; rm -rf "$OUT"' EXIT
+  trap 'kill $SPID 2>/dev/null || true; wait $SPID 2>/dev/null || true; rm -rf "$OUT"' EXIT
   for _ in $(seq 100); do grep -q ' ready ' "$OUT/server.err" && break; sleep 0.05; done
   OTLP=$(sed -n 's/.*otlp_http listening on \([0-9.:]*\).*/\1/p' "$OUT/server.err")
 else
   "$BUILD/bin/otlp_ingest_server" --config "$CONFIG" > "$OUT/server.out" 2> "$OUT/server.err" &
   SPID=$!
-  trap 'kill $SPID 2>/dev/null; wait $SPID 2>/dev/null; rm -rf "$OUT"' EXIT
+  trap 'kill $SPID 2>/dev/null || true; wait $SPID 2>/dev/null || true; rm -rf "$OUT"' EXIT
   for _ in $(seq 100); do grep -q '^ready' "$OUT/server.out" && break; sleep 0.05; done
   OTLP=$(sed -n 's/.*otlp_http=\([^ ]*\).*/\1/p' "$OUT/server.out")
 fi
@@ -36,11 +36,13 @@ TICK=$(getconf CLK_TCK)
 cpu() { awk '{print $14 + $15}' /proc/$SPID/stat; }
 echo "| connections | requests/s | spans/s | p50 ms | p99 ms | status codes | server CPU (cores) | server RSS MB (peak) |"
 echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
+ACKED=0
 for c in "${CONNS[@]}"; do
   c0=$(cpu); t0=$(date +%s.%N)
   J=$("$BUILD/bin/strobe" bench otlp --url "http://$OTLP" --connections "$c" --duration "$DURATION" --json)
   c1=$(cpu); t1=$(date +%s.%N)
   RSS=$(awk '/VmRSS/{print $2/1024}' /proc/$SPID/status); HWM=$(awk '/VmHWM/{print $2/1024}' /proc/$SPID/status)
+  ACKED=$((ACKED + $(python3 -c 'import json,sys; j=json.loads(sys.argv[1]); print(j["status_codes"].get("200", 0) * j["spans_per_request"])' "$J")))
   python3 - "$J" "$c0" "$c1" "$t0" "$t1" "$TICK" "$RSS" "$HWM" "$c" <<'PY'
 import json, sys
 j = json.loads(sys.argv[1]); c0, c1, t0, t1, tick = map(float, sys.argv[2:7])
@@ -50,3 +52,12 @@ print(f"| {conns} | {j['requests_per_s']:.0f} | {j['spans_per_s']:.0f} | {j['lat
       f"{j['latency_ms']['p99']:.2f} | {codes} | {(c1 - c0) / tick / (t1 - t0):.2f} | {rss:.0f} ({hwm:.0f}) |")
 PY
 done
+# The stand-alone server prints what its memory exporter counted once the pipeline drained:
+# every span the load generator saw acknowledged (200) must have reached the exporter.
+if [ "${SERVE:-0}" != 1 ]; then
+  kill -TERM $SPID; wait $SPID || true
+  EXPORTED=$(sed -n 's/^exported spans=\([0-9]*\).*/\1/p' "$OUT/server.out")
+  echo
+  echo "spans acknowledged with 200: $ACKED; spans the memory exporter received: ${EXPORTED:-?}"
+  [ "${EXPORTED:-0}" -ge "$ACKED" ] || { echo "LOST SPANS" >&2; exit 1; }
+fi

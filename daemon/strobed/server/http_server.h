@@ -15,6 +15,12 @@
 // Protocol: HTTP/1.1 keep-alive (and 1.0), Content-Length or chunked request bodies,
 // WebSocket upgrade on routes registered with HandleWebSocket.
 //
+// Threads: each of `threads` I/O threads runs its own event loop; the acceptor (on the first)
+// deals new connections out in turn, and a connection stays on its thread for life, so its
+// handlers run one at a time without locks, and a handler that blocks delays only the
+// connections of its own thread (and, on the first thread, new accepts). Content-Length bodies
+// are read straight into the request's string in as few reads as the socket allows.
+//
 // Limits and timeouts (slowloris-safe): every request head must arrive completely within
 // read_header_timeout (from accept for the first request; from its first byte for later
 // requests on a keep-alive connection) and be at most max_header_bytes (else 431); a
@@ -50,7 +56,7 @@ struct ServerOptions {
   std::string name = "http";  // for logs and errors ("cannot listen for http on ...")
   std::string host = "127.0.0.1";
   uint16_t port = 9800;  // 0 picks a free port; see BoundAddress()
-  int threads = 1;       // I/O threads running handlers
+  int threads = 1;       // I/O threads (event loops) running handlers
   uint64_t max_header_bytes = 16 * 1024;
   std::chrono::milliseconds read_header_timeout{10'000};
   std::chrono::milliseconds body_timeout{30'000};

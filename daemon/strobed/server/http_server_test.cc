@@ -9,6 +9,8 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
 #include <future>
+#include <mutex>
+#include <set>
 #include <thread>
 
 namespace strobed::server {
@@ -48,6 +50,17 @@ class Client {
     SendRaw("GET " + std::string(target) + " HTTP/1.1\r\nHost: x\r\n" + std::string(extra) +
             "\r\n");
     return Read();
+  }
+  // Reads raw bytes up to and including the first blank line (an interim response's head).
+  std::string ReadRawHead() {
+    std::string got;
+    char c;
+    beast::error_code ec;
+    while (got.size() < 4 || got.compare(got.size() - 4, 4, "\r\n\r\n") != 0) {
+      if (socket_.read_some(net::buffer(&c, 1), ec) != 1 || ec) break;
+      got.push_back(c);
+    }
+    return got;
   }
   // True when the server closed the connection (read returns EOF) within the socket timeout.
   bool ClosedByPeer() {
@@ -218,6 +231,113 @@ TEST_F(HttpServerTest, HandlerExceptionIs500) {
   EXPECT_EQ(r.result_int(), 500);
   EXPECT_NE(r.body().find("kaput"), std::string::npos);
   EXPECT_EQ(server_->stats().handler_exceptions.load(), 1u);
+}
+
+// A body that arrives in pieces (the server's buffer grows with what arrives) comes through
+// byte for byte.
+TEST_F(HttpServerTest, BodyArrivingInPiecesIsIntact) {
+  router_.Handle("POST", "/echo-sum",
+                 [](const Request& r) {
+                   uint64_t sum = 0;
+                   for (size_t i = 0; i < r.body.size(); ++i) {
+                     sum += static_cast<unsigned char>(r.body[i]) * (i % 251 + 1);
+                   }
+                   return Response::Text(200,
+                                         std::to_string(r.body.size()) + " " + std::to_string(sum));
+                 },
+                 {.max_body_bytes = 8 << 20});
+  StartServer();
+  std::string body(1'500'000, '\0');
+  uint64_t want = 0;
+  for (size_t i = 0; i < body.size(); ++i) {
+    body[i] = static_cast<char>((i * 7 + i / 1000) & 0xff);
+    want += static_cast<unsigned char>(body[i]) * (i % 251 + 1);
+  }
+  Client c(port_);
+  c.SendRaw("POST /echo-sum HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(body.size()) +
+            "\r\n\r\n" + body.substr(0, 1000));
+  for (size_t at = 1000; at < body.size(); at += 300'000) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    c.SendRaw(std::string_view(body).substr(at, 300'000));
+  }
+  auto r = c.Read();
+  EXPECT_EQ(r.result_int(), 200);
+  EXPECT_EQ(r.body(), std::to_string(body.size()) + " " + std::to_string(want));
+}
+
+// Requests written back to back in one segment: each body ends where its Content-Length says
+// and the next request is read from the bytes after it.
+TEST_F(HttpServerTest, PipelinedRequestsWithBodies) {
+  router_.Handle("POST", "/in",
+                 [](const Request& r) { return Response::Text(200, "<" + r.body + ">"); });
+  router_.Handle("GET", "/x", [](const Request&) { return Response::Text(200, "x"); });
+  StartServer();
+  Client c(port_);
+  c.SendRaw(
+      "POST /in HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello"
+      "POST /in HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc"
+      "GET /x HTTP/1.1\r\nHost: x\r\n\r\n"
+      "POST /in HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
+  EXPECT_EQ(c.Read().body(), "<hello>");
+  EXPECT_EQ(c.Read().body(), "<abc>");
+  EXPECT_EQ(c.Read().body(), "x");
+  EXPECT_EQ(c.Read().body(), "<>");
+  EXPECT_EQ(server_->stats().requests.load(), 4u);
+}
+
+TEST_F(HttpServerTest, ExpectContinueGetsInterim100) {
+  router_.Handle("POST", "/in",
+                 [](const Request& r) { return Response::Text(200, "<" + r.body + ">"); });
+  StartServer();
+  Client c(port_);
+  c.SendRaw("POST /in HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n");
+  EXPECT_EQ(c.ReadRawHead(), "HTTP/1.1 100 Continue\r\n\r\n");
+  c.SendRaw("hello");
+  EXPECT_EQ(c.Read().body(), "<hello>");
+  // A body over the limit is refused without the go-ahead.
+  router_.Handle("POST", "/small", [](const Request&) { return Response::Text(200, "x"); },
+                 {.max_body_bytes = 4});
+  Client d(port_);
+  d.SendRaw("POST /small HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n");
+  EXPECT_EQ(d.Read().result_int(), 413);
+}
+
+TEST_F(HttpServerTest, SlowBodyGets408) {
+  router_.Handle("POST", "/in", [](const Request& r) { return Response::Text(200, r.body); });
+  ServerOptions o;
+  o.body_timeout = std::chrono::milliseconds(200);
+  StartServer(o);
+  Client c(port_);
+  c.SendRaw("POST /in HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n0123456789");
+  auto r = c.Read();
+  EXPECT_EQ(r.result_int(), 408);
+  EXPECT_NE(r.body().find("not received within the timeout"), std::string::npos);
+  EXPECT_FALSE(r.keep_alive());
+  EXPECT_EQ(server_->stats().timeouts.load(), 1u);
+  EXPECT_TRUE(c.ClosedByPeer());
+}
+
+// Each connection lives on one I/O thread; the acceptor deals them out in turn.
+TEST_F(HttpServerTest, ConnectionsAreSpreadOverTheIoThreads) {
+  std::mutex mu;
+  std::set<std::thread::id> seen;
+  router_.Handle("GET", "/who", [&](const Request&) {
+    std::lock_guard<std::mutex> lock(mu);
+    seen.insert(std::this_thread::get_id());
+    return Response::Text(200, "ok");
+  });
+  ServerOptions o;
+  o.threads = 3;
+  StartServer(o);
+  std::vector<std::unique_ptr<Client>> clients;
+  for (int i = 0; i < 3; ++i) {
+    clients.push_back(std::make_unique<Client>(port_));
+    // Served before the next connects: the accept order is the connect order.
+    EXPECT_EQ(clients.back()->Get("/who").result_int(), 200);
+  }
+  for (auto& c : clients) EXPECT_EQ(c->Get("/who").result_int(), 200);  // keep-alive, same thread
+  std::lock_guard<std::mutex> lock(mu);
+  EXPECT_EQ(seen.size(), 3u);
 }
 
 TEST_F(HttpServerTest, SlowHeadIsCutOffByTimeout) {

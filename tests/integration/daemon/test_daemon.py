@@ -204,7 +204,25 @@ def test_graceful_shutdown_and_reload():
         s = socket.create_connection(("127.0.0.1", d.port), timeout=10)
         s.sendall(b"GET /api/v1/status HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nab")
         time.sleep(0.3)  # the server has read the head and waits for the body
+        # An idle keep-alive connection: one request answered, so the server has accepted it
+        # (a connection still in the listen backlog when the listener closes gets a reset).
         idle = socket.create_connection(("127.0.0.1", d.port), timeout=10)
+        idle.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        first = b""
+        while b"\r\n\r\n" not in first:
+            chunk = idle.recv(65536)
+            if not chunk:
+                break
+            first += chunk
+        head, _, body = first.partition(b"\r\n\r\n")
+        length = int(re.search(rb"(?i)content-length: *(\d+)", head).group(1))
+        while len(body) < length:
+            chunk = idle.recv(65536)
+            if not chunk:
+                break
+            body += chunk
+        check(head.startswith(b"HTTP/1.1 200") and len(body) == length,
+              "idle connection served once", first[:80])
         start = time.time()
         d.signal(signal.SIGTERM)
         time.sleep(0.3)
