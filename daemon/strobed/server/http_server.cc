@@ -461,7 +461,8 @@ class HttpSession : public SessionBase, public std::enable_shared_from_this<Http
     parser_->body_limit(limit);
     if (!body_pending) return Dispatch();
     auto expect = req[http::field::expect];
-    if (EqualsIgnoreCase(std::string_view(expect.data(), expect.size()), "100-continue") &&
+    if (req.version() >= 11 &&  // HTTP/1.0 clients do not know 100 (RFC 9110 10.1.1)
+        EqualsIgnoreCase(std::string_view(expect.data(), expect.size()), "100-continue") &&
         buffer_.size() == 0) {
       // The client waits for a go-ahead before it sends the body (curl does for large ones).
       static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
@@ -521,6 +522,7 @@ class HttpSession : public SessionBase, public std::enable_shared_from_this<Http
     fixed_body_ = true;
     if (body_filled_ == body_length_) return Dispatch();
     reading_body_ = true;
+    body_timed_out_ = false;
     stream_.expires_never();
     idle_timer_.expires_after(opts().body_timeout);
     idle_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
@@ -543,12 +545,16 @@ class HttpSession : public SessionBase, public std::enable_shared_from_this<Http
 
   void OnBodyBytes(beast::error_code ec, std::size_t n) {
     body_filled_ += n;
-    if (!ec && body_filled_ < body_length_) return ReadMoreBody();
+    const bool done = !ec && body_filled_ >= body_length_;
+    // The timer decides, not the cancelled read: it may have fired while no read was pending
+    // (between a completion and the next read), when cancel() has nothing to abort.
+    if (!done && !ec && !body_timed_out_) return ReadMoreBody();
     reading_body_ = false;
     idle_timer_.cancel();
-    if (!ec) return Dispatch();
-    if (body_timed_out_) {
-      body_timed_out_ = false;
+    const bool timed_out = body_timed_out_;
+    body_timed_out_ = false;
+    if (done) return Dispatch();
+    if (timed_out) {
       st_->stats.timeouts.fetch_add(1, std::memory_order_relaxed);
       return SendError(408, "request body not received within the timeout", false);
     }

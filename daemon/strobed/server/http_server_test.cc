@@ -1,6 +1,8 @@
 #include "strobed/server/http_server.h"
 
 #include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 
 #include <atomic>
 #include <boost/asio/connect.hpp>
@@ -9,7 +11,6 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
 #include <future>
-#include <mutex>
 #include <set>
 #include <thread>
 
@@ -26,6 +27,9 @@ class Client {
  public:
   explicit Client(uint16_t port) : socket_(ioc_) {
     socket_.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
+    // Reads give up after 20 s: a server that never answers fails the test instead of hanging.
+    timeval tv{20, 0};
+    ::setsockopt(socket_.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
   }
   void SendRaw(std::string_view bytes) { net::write(socket_, net::buffer(bytes)); }
   // Reads one response; status 0 when the connection closed first.
@@ -282,7 +286,14 @@ TEST_F(HttpServerTest, PipelinedRequestsWithBodies) {
   EXPECT_EQ(c.Read().body(), "<abc>");
   EXPECT_EQ(c.Read().body(), "x");
   EXPECT_EQ(c.Read().body(), "<>");
-  EXPECT_EQ(server_->stats().requests.load(), 4u);
+  // The body's tail read from the socket (not from what came with the head) and the next
+  // request in the same segment: the read stops at Content-Length.
+  c.SendRaw("POST /in HTTP/1.1\r\nHost: x\r\nContent-Length: 6\r\n\r\nab");
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  c.SendRaw("cdefGET /x HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(c.Read().body(), "<abcdef>");
+  EXPECT_EQ(c.Read().body(), "x");
+  EXPECT_EQ(server_->stats().requests.load(), 6u);
 }
 
 TEST_F(HttpServerTest, ExpectContinueGetsInterim100) {
@@ -300,6 +311,14 @@ TEST_F(HttpServerTest, ExpectContinueGetsInterim100) {
   Client d(port_);
   d.SendRaw("POST /small HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n");
   EXPECT_EQ(d.Read().result_int(), 413);
+  // HTTP/1.0 knows no 100: the expectation is ignored and the final response is the only one.
+  Client e(port_);
+  e.SendRaw("POST /in HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n");
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  e.SendRaw("hello");
+  auto r = e.Read();
+  EXPECT_EQ(r.result_int(), 200);
+  EXPECT_EQ(r.body(), "<hello>");
 }
 
 TEST_F(HttpServerTest, SlowBodyGets408) {
@@ -315,29 +334,45 @@ TEST_F(HttpServerTest, SlowBodyGets408) {
   EXPECT_FALSE(r.keep_alive());
   EXPECT_EQ(server_->stats().timeouts.load(), 1u);
   EXPECT_TRUE(c.ClosedByPeer());
+  // A body that arrives in time leaves no timer behind: the keep-alive connection, quiet for
+  // longer than body_timeout, serves its next request.
+  Client k(port_);
+  k.SendRaw("POST /in HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nab");
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  k.SendRaw("cd");
+  EXPECT_EQ(k.Read().body(), "abcd");
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  k.SendRaw("POST /in HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nef");
+  auto again = k.Read();
+  EXPECT_EQ(again.result_int(), 200);
+  EXPECT_EQ(again.body(), "ef");
+  EXPECT_EQ(server_->stats().timeouts.load(), 1u);
 }
 
 // Each connection lives on one I/O thread; the acceptor deals them out in turn.
 TEST_F(HttpServerTest, ConnectionsAreSpreadOverTheIoThreads) {
-  std::mutex mu;
-  std::set<std::thread::id> seen;
-  router_.Handle("GET", "/who", [&](const Request&) {
-    std::lock_guard<std::mutex> lock(mu);
-    seen.insert(std::this_thread::get_id());
-    return Response::Text(200, "ok");
+  router_.Handle("GET", "/who", [](const Request&) {
+    return Response::Text(200,
+                          std::to_string(std::hash<std::thread::id>{}(std::this_thread::get_id())));
   });
   ServerOptions o;
   o.threads = 3;
   StartServer(o);
   std::vector<std::unique_ptr<Client>> clients;
+  std::vector<std::string> thread_of;
   for (int i = 0; i < 3; ++i) {
     clients.push_back(std::make_unique<Client>(port_));
     // Served before the next connects: the accept order is the connect order.
-    EXPECT_EQ(clients.back()->Get("/who").result_int(), 200);
+    auto r = clients.back()->Get("/who");
+    EXPECT_EQ(r.result_int(), 200);
+    thread_of.push_back(r.body());
   }
-  for (auto& c : clients) EXPECT_EQ(c->Get("/who").result_int(), 200);  // keep-alive, same thread
-  std::lock_guard<std::mutex> lock(mu);
-  EXPECT_EQ(seen.size(), 3u);
+  EXPECT_EQ(std::set<std::string>(thread_of.begin(), thread_of.end()).size(), 3u);
+  for (int round = 0; round < 3; ++round) {
+    for (size_t i = 0; i < clients.size(); ++i) {
+      EXPECT_EQ(clients[i]->Get("/who").body(), thread_of[i]) << "connection " << i;
+    }
+  }
 }
 
 TEST_F(HttpServerTest, SlowHeadIsCutOffByTimeout) {
