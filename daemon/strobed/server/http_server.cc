@@ -519,8 +519,7 @@ class HttpSession : public SessionBase, public std::enable_shared_from_this<Http
         std::min<uint64_t>(length, std::max<uint64_t>(buffer_.size(), kBodyStart))));
     body_filled_ = net::buffer_copy(net::buffer(body_), buffer_.data());
     buffer_.consume(body_filled_);
-    fixed_body_ = true;
-    if (body_filled_ == body_length_) return Dispatch();
+    if (body_filled_ == body_length_) return DispatchBody();
     reading_body_ = true;
     body_timed_out_ = false;
     stream_.expires_never();
@@ -553,12 +552,19 @@ class HttpSession : public SessionBase, public std::enable_shared_from_this<Http
     idle_timer_.cancel();
     const bool timed_out = body_timed_out_;
     body_timed_out_ = false;
-    if (done) return Dispatch();
+    if (done) return DispatchBody();
     if (timed_out) {
       st_->stats.timeouts.fetch_add(1, std::memory_order_relaxed);
       return SendError(408, "request body not received within the timeout", false);
     }
     Close();  // peer gone, reset, or shutdown closed the socket
+  }
+
+  // The body read by ReadBody becomes the message's body, as if the parser had read it.
+  void DispatchBody() {
+    parser_->get().body() = std::move(body_);
+    body_ = {};
+    Dispatch();
   }
 
   void Dispatch() {
@@ -572,13 +578,7 @@ class HttpSession : public SessionBase, public std::enable_shared_from_this<Http
     for (const auto& f : req) {
       r.headers.Add(std::string(f.name_string()), std::string(f.value()));
     }
-    if (fixed_body_) {
-      fixed_body_ = false;
-      r.body = std::move(body_);
-      body_ = {};
-    } else {
-      r.body = std::move(req.body());
-    }
+    r.body = std::move(req.body());
     r.remote_address = remote_;
     r.route = route_pattern_;
     Response resp;
@@ -675,10 +675,9 @@ class HttpSession : public SessionBase, public std::enable_shared_from_this<Http
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   static constexpr uint64_t kBodyStart = 64 * 1024;
-  std::string body_;  // a Content-Length body (ReadBody), moved into the Request
+  std::string body_;  // a Content-Length body being read (ReadBody)
   uint64_t body_length_ = 0;
   size_t body_filled_ = 0;
-  bool fixed_body_ = false;
   bool reading_body_ = false;
   bool body_timed_out_ = false;
   http::response<http::string_body> res_;
