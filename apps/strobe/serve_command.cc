@@ -1,5 +1,6 @@
 // `strobe serve`: the telemetry daemon. Flags map onto configuration keys (docs/
-// configuration.md); everything else is in the Daemon (daemon/strobed/daemon/daemon.h).
+// configuration.md); what runs is wired in daemon/strobed/service/serve.h, how it runs in the
+// Daemon (daemon/strobed/daemon/daemon.h).
 // Exit codes: 0 after a clean shutdown, 1 when the daemon cannot start (port in use, ...),
 // 2 for an invalid configuration (including a module section such as `pipelines` that its
 // component rejects at start) or usage.
@@ -14,17 +15,10 @@
 #include <vector>
 
 #include "command.h"
-#include "strobed/alert/component.h"
 #include "strobed/config/config.h"
 #include "strobed/daemon/daemon.h"
-#include "strobed/demo/demo_component.h"
-#include "strobed/event/attribute.h"
-#include "strobed/host/host_collector.h"
-#include "strobed/pipeline/pipeline_component.h"
-#include "strobed/pipeline/plugin_registry.h"
-#include "strobed/receivers/memory/memory.h"
-#include "strobed/receivers/shm/snapshot_component.h"
-#include "strobed/trace/trace_component.h"
+#include "strobed/service/builtin_plugins.h"
+#include "strobed/service/serve.h"
 
 namespace strobe::cli {
 namespace {
@@ -46,7 +40,7 @@ void SetUpLogging() {
 
 int RunServe(const ServeFlags& f) {
   if (f.help_plugins) {
-    std::fputs(strobed::pipeline::BuiltinPlugins().Describe().c_str(), stdout);
+    std::fputs(strobed::service::BuiltinPlugins().Describe().c_str(), stdout);
     return kExitOk;
   }
   strobed::config::LoadOptions load;
@@ -75,7 +69,7 @@ int RunServe(const ServeFlags& f) {
     load.overrides.push_back({kv.substr(0, eq), kv.substr(eq + 1), ""});
   }
   // With no pipeline in the file, run the built-in one (config/defaults.h).
-  const strobed::pipeline::PluginRegistry& plugins = strobed::pipeline::BuiltinPlugins();
+  const strobed::pipeline::PluginRegistry& plugins = strobed::service::BuiltinPlugins();
   load.builtin.enabled = true;
   load.builtin.shm_receiver = plugins.FindReceiver("shm") != nullptr;
   load.builtin.prometheus_exporter = plugins.FindExporter("prometheus") != nullptr;
@@ -91,35 +85,13 @@ int RunServe(const ServeFlags& f) {
 
   strobed::daemon::Daemon::BlockSignals();  // before any thread exists
   SetUpLogging();
+  // The composition root outlives the daemon: the daemon's components refer to what it owns.
+  strobed::service::Serve serve;
   strobed::daemon::DaemonOptions options;
   options.config = *config;
   options.load = load;
   strobed::daemon::Daemon daemon(std::move(options));
-  // Started in this order, stopped in reverse: the stream engine is up before pipelines feed
-  // it and drains after them; the demo stops first.
-  daemon.AddComponent(std::make_unique<strobed::alert::StreamComponent>());
-  daemon.AddComponent(std::make_unique<strobed::trace::TraceComponent>());
-  auto pipelines = std::make_unique<strobed::pipeline::PipelineComponent>();
-  strobed::pipeline::PipelineComponent* pipelines_ptr = pipelines.get();
-  daemon.AddComponent(std::move(pipelines));
-  // Results for local programs without HTTP (<shm.dir>/strobe-<shm.name>.snapshot).
-  daemon.AddComponent(std::make_unique<strobed::receivers::ShmSnapshotComponent>());
-  if (config->host.enabled) {
-    daemon.AddComponent(std::make_unique<strobed::host::HostCollector>());
-  }
-  if (config->demo.enabled) {
-    auto demo = std::make_unique<strobed::demo::DemoComponent>();
-    // The demo's requests also enter the pipeline as spans when a `memory/demo` receiver
-    // exists (the built-in pipeline has one; a user's file may declare it).
-    demo->FeedPipeline(
-        [pipelines_ptr]() -> strobed::receivers::MemoryReceiver* {
-          strobed::pipeline::PipelineService* svc = pipelines_ptr->service();
-          if (svc == nullptr) return nullptr;
-          return dynamic_cast<strobed::receivers::MemoryReceiver*>(svc->receiver("memory/demo"));
-        },
-        strobed::event::KeyTable::Global());
-    daemon.AddComponent(std::move(demo));
-  }
+  serve.AddComponents(daemon, *config);
   if (strobe::Status s = daemon.Start(); !s.ok()) {
     spdlog::error("cannot start: {}", s.message());
     std::fprintf(stderr, "strobe: %s\n", s.message().c_str());

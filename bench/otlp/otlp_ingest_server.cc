@@ -33,26 +33,10 @@
 #include "strobed/receivers/otlp_http/otlp_http.h"
 #include "strobed/server/http_server.h"
 #include "strobed/server/json_writer.h"
-#include "strobed/trace/trace_api.h"
-#include "strobed/trace/trace_exporter.h"
-
-namespace {
-
-strobed::pipeline::PluginRegistry& Plugins() {
-  static auto* r = [] {
-    auto* reg = new strobed::pipeline::PluginRegistry();
-    strobed::pipeline::RegisterBuiltinPlugins(*reg);
-    if (reg->FindReceiver("otlp_http") == nullptr)
-      strobed::receivers::RegisterOtlpHttpReceiver(*reg);
-    if (reg->FindExporter("otlp_http") == nullptr)
-      strobed::exporters::RegisterOtlpHttpExporter(*reg);
-    if (reg->FindExporter("trace_analysis") == nullptr) strobed::trace::RegisterTraceExporter(*reg);
-    return reg;
-  }();
-  return *r;
-}
-
-}  // namespace
+#include "strobed/service/builtin_plugins.h"
+#include "strobed/service/trace_api.h"
+#include "strobed/trace/trace_metrics.h"
+#include "strobed/trace/trace_store.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"OTLP ingest path of strobe (receiver → pipeline → exporters) with the trace API"};
@@ -75,26 +59,36 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "otlp_ingest_server: %s: %s\n", config_file.c_str(), e.what());
     return 2;
   }
-  auto cfg = strobed::pipeline::ParsePipelineConfig(root, config_file, Plugins());
+  const strobed::pipeline::PluginRegistry& plugins = strobed::service::BuiltinPlugins();
+  auto cfg = strobed::pipeline::ParsePipelineConfig(root, config_file, plugins);
   if (!cfg.ok()) {
     std::fprintf(stderr, "otlp_ingest_server: %s\n", cfg.status().ToString().c_str());
     return 2;
   }
+  // What `strobe serve` shares with its plugins, owned here: the metrics registry behind
+  // /metrics, the API router and the trace store the trace API reads.
+  strobe::metrics::Registry metrics;
+  strobed::server::Router router;
+  strobed::trace::TraceStore traces;
+  strobed::pipeline::Clock& clock = strobed::pipeline::Clock::Steady();
+  if (auto s = strobed::trace::RegisterTraceMetrics(metrics, traces, clock); !s.ok()) {
+    std::fprintf(stderr, "otlp_ingest_server: %s\n", s.ToString().c_str());
+    return 1;
+  }
   strobed::pipeline::ServiceOptions so;
-  so.registry = &Plugins();
+  so.plugins = &plugins;
+  so.services.metrics = &metrics;
+  so.services.router = &router;
+  so.services.trace_store = &traces;
   auto svc = strobed::pipeline::PipelineService::Create(*cfg, so);
   if (!svc.ok()) {
     std::fprintf(stderr, "otlp_ingest_server: %s\n", svc.status().ToString().c_str());
     return 2;
   }
-  strobed::server::Router router;
-  strobed::trace::MountTraceApi(router, strobed::trace::TraceStore::Default(),
-                                strobed::pipeline::Clock::Steady());
-  router.Handle("GET", "/metrics", [](const strobed::server::Request&) {
-    std::string text = strobe::metrics::RenderText(strobe::metrics::Registry::Default(),
-                                                   strobe::metrics::Format::kPrometheusText);
-    text += strobed::trace::TraceStore::Default().PrometheusText(
-        strobed::pipeline::Clock::Steady().NowNs());
+  strobed::service::MountTraceApi(router, traces, clock);
+  router.Handle("GET", "/metrics", [&metrics](const strobed::server::Request&) {
+    std::string text =
+        strobe::metrics::RenderText(metrics, strobe::metrics::Format::kPrometheusText);
     return strobed::server::Response::Text(
         200, std::move(text), std::string(strobe::metrics::kPrometheusTextContentType));
   });
@@ -180,7 +174,7 @@ int main(int argc, char** argv) {
   sigwait(&set, &sig);
   auto st = (*svc)->Shutdown(std::chrono::seconds(10));
   (void)http.Shutdown(std::chrono::seconds(2));
-  strobed::trace::TraceStore::Default().FlushAll(strobed::pipeline::Clock::Steady().NowNs());
+  traces.FlushAll(clock.NowNs());
   if (!st.ok()) std::fprintf(stderr, "otlp_ingest_server: shutdown: %s\n", st.ToString().c_str());
   if (mem != nullptr) {
     // What reached the end of the pipeline, after the drain: run.sh compares it with what the

@@ -23,10 +23,25 @@
 
 #include "strobe/base/status.h"
 
+namespace spdlog {
+class logger;
+}  // namespace spdlog
+namespace strobe::metrics {
+class Registry;
+}  // namespace strobe::metrics
 namespace strobed::event {
 class BatchPool;
 class KeyTable;
 }  // namespace strobed::event
+namespace strobed::server {
+class Router;
+}  // namespace strobed::server
+namespace strobed::stream {
+class EngineSlot;
+}  // namespace strobed::stream
+namespace strobed::trace {
+class TraceStore;
+}  // namespace strobed::trace
 
 namespace strobed::pipeline {
 
@@ -107,6 +122,22 @@ class Options {
 strobe::Result<std::chrono::nanoseconds> ParseDuration(std::string_view text);
 strobe::Result<uint64_t> ParseBytes(std::string_view text);
 
+// What the host process shares with its plugins; a plugin reaches these only through its
+// context, never through a process-wide singleton. The composition root (service/) fills
+// them for `strobe serve`; PipelineService supplies a private metrics registry when the
+// embedder gives none, so `metrics` is never null inside a factory. The other pointers are
+// null where the process has no such service (unit tests, stand-alone benchmark servers): a
+// plugin that needs one fails at create with FailedPrecondition naming it. Everything pointed
+// to outlives the PipelineService.
+struct PluginServices {
+  strobe::metrics::Registry* metrics = nullptr;  // self-metrics and aggregated metrics
+  server::Router* router = nullptr;              // routes of the API listener (--http)
+  trace::TraceStore* trace_store = nullptr;      // trace assembly the API and exporters share
+  stream::EngineSlot* stream_engines = nullptr;  // the stream engine pipelines feed
+  spdlog::logger* logger = nullptr;              // the daemon's logger
+  std::string data_dir;  // --data-dir; a plugin creates what it needs below it; "" = none
+};
+
 // Everything a plugin factory gets.
 struct ComponentContext {
   ComponentId id;
@@ -116,6 +147,7 @@ struct ComponentContext {
   event::BatchPool& pool;
   event::KeyTable& keys;
   uint64_t seed;  // deterministic randomness for samplers (tests pin it)
+  PluginServices services = {};
 };
 
 }  // namespace strobed::pipeline

@@ -1,9 +1,9 @@
 #pragma once
 
 // The plugin registry: every receiver, processor and exporter type the daemon knows, with
-// its option table and factory. Exactly one file lists the built-in plugins
-// (pipeline/plugins.cc, STYLE.md section 7); a plugin contributes one Register<Name>(...)
-// function that plugins.cc calls.
+// its option table and factory. The framework knows no plugin: exactly one file lists the
+// built-in ones (service/builtin_plugins.cc, STYLE.md section 7); a plugin contributes one
+// Register<Name>(...) function that it calls. docs/design/plugins.md says how to add one.
 //
 //   // daemon/strobed/exporters/debug/debug.cc
 //   void RegisterDebugExporter(pipeline::PluginRegistry& r) {
@@ -81,10 +81,5 @@ class PluginRegistry {
   std::map<std::string, ProcessorPlugin, std::less<>> processors_;
   std::map<std::string, ExporterPlugin, std::less<>> exporters_;
 };
-
-// The registry with every built-in plugin (pipeline/plugins.cc). Built once, never destroyed.
-const PluginRegistry& BuiltinPlugins();
-// Registers the built-in plugins into `registry` (for tests that extend it).
-void RegisterBuiltinPlugins(PluginRegistry& registry);
 
 }  // namespace strobed::pipeline

@@ -1,147 +1,34 @@
 #include "strobed/pipeline/service.h"
 
 #include <algorithm>
-#include <cstdio>
 #include <utility>
 
 #include "strobe/base/check.h"
 #include "strobe/metrics/registry.h"
+#include "strobed/pipeline/fanout.h"
 
 namespace strobed::pipeline {
-
-// The Ingest a receiver (or connector) pushes into: routes to every pipeline it feeds.
-class PipelineService::FanoutIngest final : public Ingest {
- public:
-  FanoutIngest(event::BatchPool& pool, std::string id) : pool_(pool), id_(std::move(id)) {}
-
-  void AddTarget(Pipeline* p, uint8_t signals) { targets_.push_back({p, signals}); }
-
-  PushResult Push(event::BatchPtr&& batch, const PushOptions& options) noexcept override {
-    uint8_t present = batch->signals();
-    std::size_t wanted_count = 0;
-    uint8_t covered = 0;
-    for (const Target& t : targets_) {
-      if ((t.signals & present) != 0) {
-        ++wanted_count;
-        covered |= t.signals;
-      }
-    }
-    // Events of kinds no pipeline takes are counted and removed.
-    uint8_t unrouted = present & static_cast<uint8_t>(~covered);
-    if (unrouted != 0) {
-      uint64_t n = 0;
-      if ((unrouted & event::kSignalTraces) != 0) {
-        n += batch->RemoveSpansIf([](const event::Span&) { return true; });
-      }
-      if ((unrouted & event::kSignalMetrics) != 0) {
-        n += batch->RemoveMetricsIf([](const event::MetricPoint&) { return true; });
-      }
-      if ((unrouted & event::kSignalLogs) != 0) {
-        n += batch->RemoveLogsIf([](const event::LogRecord&) { return true; });
-      }
-      unrouted_.fetch_add(n, std::memory_order_relaxed);  // statistic
-    }
-    if (wanted_count == 0) return PushResult{PushStatus::kDropped, RefuseReason::kCount, {}, {}};
-
-    PushResult worst;
-    std::size_t seen = 0;
-    for (const Target& t : targets_) {
-      if ((t.signals & present) == 0) continue;
-      ++seen;
-      event::BatchPtr mine;
-      if (seen == wanted_count) {
-        mine = std::move(batch);
-        StripTo(*mine, t.signals);
-      } else {
-        mine = pool_.Acquire();
-        event::EventCopier copier(*mine);
-        if ((t.signals & event::kSignalTraces) != 0) {
-          for (const auto& s : batch->spans()) copier.CopySpan(s);
-        }
-        if ((t.signals & event::kSignalMetrics) != 0) {
-          for (const auto& m : batch->metrics()) copier.CopyMetric(m);
-        }
-        if ((t.signals & event::kSignalLogs) != 0) {
-          for (const auto& l : batch->logs()) copier.CopyLog(l);
-        }
-      }
-      PushResult r = t.pipeline->Push(std::move(mine), options);
-      if (static_cast<int>(r.status) > static_cast<int>(worst.status)) worst = std::move(r);
-    }
-    return worst;
-  }
-
-  event::BatchPool& pool() noexcept override { return pool_; }
-  uint64_t unrouted() const { return unrouted_.load(std::memory_order_relaxed); }
-  const std::string& id() const { return id_; }
-
- private:
-  struct Target {
-    Pipeline* pipeline;
-    uint8_t signals;
-  };
-  static void StripTo(event::Batch& b, uint8_t signals) {
-    if ((signals & event::kSignalTraces) == 0) {
-      b.RemoveSpansIf([](const event::Span&) { return true; });
-    }
-    if ((signals & event::kSignalMetrics) == 0) {
-      b.RemoveMetricsIf([](const event::MetricPoint&) { return true; });
-    }
-    if ((signals & event::kSignalLogs) == 0) {
-      b.RemoveLogsIf([](const event::LogRecord&) { return true; });
-    }
-  }
-
-  event::BatchPool& pool_;
-  std::string id_;
-  std::vector<Target> targets_;
-  std::atomic<uint64_t> unrouted_{0};
-};
-
-// The exporter end of a `forward` connector: copies each batch into the pipelines that list
-// the connector as a receiver (blocking under their block policy; kRetry when refused).
-class PipelineService::ForwardExporter final : public Exporter {
- public:
-  ForwardExporter(FanoutIngest& ingest, event::BatchPool& pool) : ingest_(ingest), pool_(pool) {}
-
-  ExportResult Export(const event::Batch& batch) noexcept override {
-    event::BatchPtr copy = pool_.Acquire();
-    event::EventCopier copier(*copy);
-    copier.CopyAll(batch);
-    PushResult r = ingest_.Push(std::move(copy), {});
-    switch (r.status) {
-      case PushStatus::kAccepted:
-      case PushStatus::kDropped:  // counted by the downstream pipeline
-        return ExportResult::kOk;
-      case PushStatus::kThrottled:
-      case PushStatus::kRefused:
-        return ExportResult::kRetry;
-      case PushStatus::kShutdown:
-        return ExportResult::kFailed;
-    }
-    return ExportResult::kFailed;
-  }
-  strobe::Status Shutdown(std::chrono::milliseconds) override { return strobe::OkStatus(); }
-
- private:
-  FanoutIngest& ingest_;
-  event::BatchPool& pool_;
-};
 
 strobe::Result<std::unique_ptr<PipelineService>> PipelineService::Create(
     const PipelineConfig& config, ServiceOptions options) {
   std::unique_ptr<PipelineService> svc(new PipelineService());
-  if (options.registry == nullptr) options.registry = &BuiltinPlugins();
+  if (options.plugins == nullptr) {
+    return strobe::InvalidArgument("pipeline service: no plugin registry given");
+  }
+  if (options.services.metrics == nullptr) {
+    svc->own_metrics_ = std::make_unique<strobe::metrics::Registry>();
+    options.services.metrics = svc->own_metrics_.get();
+  }
   if (options.clock == nullptr) options.clock = &Clock::Steady();
   if (options.pool == nullptr) options.pool = &event::BatchPool::Default();
   if (options.keys == nullptr) options.keys = &event::KeyTable::Global();
   svc->options_ = options;
-  const PluginRegistry& registry = *options.registry;
+  const PluginRegistry& registry = *options.plugins;
   uint64_t seed = options.seed;
 
   auto context = [&](const ComponentConfig& c) {
     return ComponentContext{c.id,          c.options,     config.file, *options.clock,
-                            *options.pool, *options.keys, seed++};
+                            *options.pool, *options.keys, seed++,      options.services};
   };
   auto where = [&](const ComponentConfig& c) {
     return config.file + ":" + std::to_string(c.line) + ": " +
@@ -252,174 +139,13 @@ strobe::Result<std::unique_ptr<PipelineService>> PipelineService::Create(
       ingest->AddTarget(by_name.at(p.name), p.signals);
     }
   }
+  STROBE_RETURN_IF_ERROR(svc->BindMetrics());
   return svc;
 }
 
 PipelineService::~PipelineService() {
   UnbindMetrics();
   (void)Shutdown(std::chrono::milliseconds(2000));
-}
-
-strobe::Status PipelineService::BindMetrics(strobe::metrics::Registry& registry) {
-  using strobe::metrics::CallbackSink;
-  using strobe::metrics::CallbackType;
-  UnbindMetrics();
-  metrics_ = &registry;
-  auto add = [&](const std::string& name, const std::string& help, CallbackType type,
-                 std::vector<std::string> labels,
-                 std::function<void(CallbackSink&)> fn) -> strobe::Status {
-    strobe::Status s =
-        registry.AddCallbackFamily({name, help, ""}, type, std::move(labels), std::move(fn));
-    if (s.ok()) metric_names_.push_back(name);
-    return s;
-  };
-  auto per_stage = [this](auto value) {
-    return [this, value](CallbackSink& sink) {
-      for (const PipelineSnapshot& p : Snapshot().pipelines) {
-        for (const StageSnapshot& st : p.stages) {
-          sink.Emit({p.name, st.stage}, static_cast<double>(value(st)));
-        }
-      }
-    };
-  };
-  STROBE_RETURN_IF_ERROR(add("strobe_pipeline_received_events_total",
-                             "Events that entered a pipeline stage", CallbackType::kCounter,
-                             {"pipeline", "stage"},
-                             per_stage([](const StageSnapshot& st) { return st.received; })));
-  STROBE_RETURN_IF_ERROR(add("strobe_pipeline_forwarded_events_total",
-                             "Events a stage passed on (exported, for exporters)",
-                             CallbackType::kCounter, {"pipeline", "stage"},
-                             per_stage([](const StageSnapshot& st) { return st.forwarded; })));
-  STROBE_RETURN_IF_ERROR(add("strobe_pipeline_in_flight_events",
-                             "Events held by a stage (queued, batching, awaiting a decision)",
-                             CallbackType::kGauge, {"pipeline", "stage"},
-                             per_stage([](const StageSnapshot& st) { return st.in_flight; })));
-  STROBE_RETURN_IF_ERROR(
-      add("strobe_pipeline_dropped_events_total", "Events a pipeline stage dropped, by reason",
-          CallbackType::kCounter, {"pipeline", "stage", "reason"}, [this](CallbackSink& sink) {
-            for (const PipelineSnapshot& p : Snapshot().pipelines) {
-              for (const StageSnapshot& st : p.stages) {
-                for (std::size_t r = 0; r < kDropReasonCount; ++r) {
-                  sink.Emit({p.name, st.stage, DropReasonName(static_cast<DropReason>(r))},
-                            static_cast<double>(st.dropped[r]));
-                }
-              }
-            }
-          }));
-  STROBE_RETURN_IF_ERROR(
-      add("strobe_pipeline_refused_events_total",
-          "Events refused at a pipeline entry and handed back to the receiver, by reason",
-          CallbackType::kCounter, {"pipeline", "reason"}, [this](CallbackSink& sink) {
-            for (const PipelineSnapshot& p : Snapshot().pipelines) {
-              for (std::size_t r = 0; r < kRefuseReasonCount; ++r) {
-                sink.Emit({p.name, RefuseReasonName(static_cast<RefuseReason>(r))},
-                          p.stages.empty() ? 0.0 : static_cast<double>(p.stages[0].refused[r]));
-              }
-            }
-          }));
-  auto per_pipeline = [this](auto value) {
-    return [this, value](CallbackSink& sink) {
-      for (const PipelineSnapshot& p : Snapshot().pipelines) {
-        sink.Emit({p.name}, static_cast<double>(value(p)));
-      }
-    };
-  };
-  STROBE_RETURN_IF_ERROR(
-      add("strobe_pipeline_queued_bytes", "Memory estimate of batches waiting in a pipeline queue",
-          CallbackType::kGauge, {"pipeline"},
-          per_pipeline([](const PipelineSnapshot& p) { return p.queued_bytes; })));
-  STROBE_RETURN_IF_ERROR(add(
-      "strobe_pipeline_load_shed_keep_ratio",
-      "Keep probability of the sample back-pressure policy (1 = no shedding)", CallbackType::kGauge,
-      {"pipeline"}, per_pipeline([](const PipelineSnapshot& p) { return p.load_shed_rate; })));
-  STROBE_RETURN_IF_ERROR(add("strobe_pipeline_export_latency_p50_seconds",
-                             "Median ingest-to-export latency of batches", CallbackType::kGauge,
-                             {"pipeline"}, per_pipeline([](const PipelineSnapshot& p) {
-                               return static_cast<double>(p.latency_p50_ns) * 1e-9;
-                             })));
-  STROBE_RETURN_IF_ERROR(add("strobe_pipeline_export_latency_p99_seconds",
-                             "99th percentile ingest-to-export latency of batches",
-                             CallbackType::kGauge, {"pipeline"},
-                             per_pipeline([](const PipelineSnapshot& p) {
-                               return static_cast<double>(p.latency_p99_ns) * 1e-9;
-                             })));
-  STROBE_RETURN_IF_ERROR(add("strobe_pipeline_unrouted_events_total",
-                             "Events of a signal no pipeline of the receiver takes (dropped)",
-                             CallbackType::kCounter, {"receiver"}, [this](CallbackSink& sink) {
-                               for (const auto& [id, n] : Snapshot().unrouted_events) {
-                                 sink.Emit({id}, static_cast<double>(n));
-                               }
-                             }));
-  STROBE_RETURN_IF_ERROR(add("strobe_memory_limiter_used_bytes",
-                             "Pipeline data in memory charged to a memory limiter",
-                             CallbackType::kGauge, {"limiter"}, [this](CallbackSink& sink) {
-                               for (const auto& [id, n] : Snapshot().memory_used_bytes) {
-                                 sink.Emit({id}, static_cast<double>(n));
-                               }
-                             }));
-  STROBE_RETURN_IF_ERROR(add("strobe_memory_limiter_limit_bytes", "Hard limit of a memory limiter",
-                             CallbackType::kGauge, {"limiter"}, [this](CallbackSink& sink) {
-                               for (const auto& [id, n] : Snapshot().memory_limit_bytes) {
-                                 sink.Emit({id}, static_cast<double>(n));
-                               }
-                             }));
-  // Processor statistics: one family per (name, label key) seen now (the sets are fixed per
-  // processor type).
-  std::map<std::string, std::pair<std::string, bool>> extras;
-  for (const PipelineSnapshot& p : Snapshot().pipelines) {
-    for (const StageSnapshot& st : p.stages) {
-      for (const auto& e : st.extra) extras.emplace(e.name, std::make_pair(e.label_key, e.counter));
-    }
-  }
-  for (const auto& [name, info] : extras) {
-    std::string key = info.first;
-    std::vector<std::string> labels = {"pipeline", "processor"};
-    if (!key.empty()) labels.push_back(key);
-    std::string stat = name;
-    STROBE_RETURN_IF_ERROR(
-        add("strobe_processor_" + name, "Processor statistic " + name + " (see docs/pipeline.md)",
-            info.second ? CallbackType::kCounter : CallbackType::kGauge, labels,
-            [this, stat, key](CallbackSink& sink) {
-              for (const PipelineSnapshot& p : Snapshot().pipelines) {
-                for (const StageSnapshot& st : p.stages) {
-                  std::string proc = st.stage.substr(st.stage.find('/') + 1);
-                  for (const auto& e : st.extra) {
-                    if (e.name != stat) continue;
-                    if (key.empty()) {
-                      sink.Emit({p.name, proc}, e.value);
-                    } else {
-                      sink.Emit({std::string_view(p.name), std::string_view(proc),
-                                 std::string_view(e.label_value)},
-                                e.value);
-                    }
-                  }
-                }
-              }
-            }));
-  }
-  event::KeyTable* keys = options_.keys;
-  STROBE_RETURN_IF_ERROR(add("strobe_event_key_table_rejected_total",
-                             "Attribute keys refused because the key table was full or the key "
-                             "too long (the attribute is dropped)",
-                             CallbackType::kCounter, {}, [keys](CallbackSink& sink) {
-                               sink.Emit(std::span<const std::string_view>(),
-                                         static_cast<double>(keys->rejected()));
-                             }));
-  event::BatchPool* pool = options_.pool;
-  STROBE_RETURN_IF_ERROR(add("strobe_event_batches_allocated_total",
-                             "Batches allocated because the pool was empty (steady state: flat)",
-                             CallbackType::kCounter, {}, [pool](CallbackSink& sink) {
-                               sink.Emit(std::span<const std::string_view>(),
-                                         static_cast<double>(pool->allocated()));
-                             }));
-  return strobe::OkStatus();
-}
-
-void PipelineService::UnbindMetrics() {
-  if (metrics_ == nullptr) return;
-  for (const std::string& name : metric_names_) (void)metrics_->Remove(name);
-  metric_names_.clear();
-  metrics_ = nullptr;
 }
 
 strobe::Status PipelineService::Start() {
@@ -499,80 +225,6 @@ Pipeline* PipelineService::pipeline(const std::string& name) const {
     if (p->name() == name) return p.get();
   }
   return nullptr;
-}
-
-std::string PipelineService::PrometheusText() const {
-  ServiceSnapshot s = Snapshot();
-  std::string out;
-  auto line = [&out](const std::string& name, const std::string& labels, uint64_t v) {
-    out += name + "{" + labels + "} " + std::to_string(v) + "\n";
-  };
-  out += "# TYPE strobe_pipeline_received_events_total counter\n";
-  for (const auto& p : s.pipelines) {
-    for (const auto& st : p.stages) {
-      line("strobe_pipeline_received_events_total",
-           "pipeline=\"" + p.name + "\",stage=\"" + st.stage + "\"", st.received);
-    }
-  }
-  out += "# TYPE strobe_pipeline_forwarded_events_total counter\n";
-  for (const auto& p : s.pipelines) {
-    for (const auto& st : p.stages) {
-      line("strobe_pipeline_forwarded_events_total",
-           "pipeline=\"" + p.name + "\",stage=\"" + st.stage + "\"", st.forwarded);
-    }
-  }
-  out += "# TYPE strobe_pipeline_dropped_events_total counter\n";
-  for (const auto& p : s.pipelines) {
-    for (const auto& st : p.stages) {
-      for (std::size_t r = 0; r < kDropReasonCount; ++r) {
-        line("strobe_pipeline_dropped_events_total",
-             "pipeline=\"" + p.name + "\",stage=\"" + st.stage + "\",reason=\"" +
-                 std::string(DropReasonName(static_cast<DropReason>(r))) + "\"",
-             st.dropped[r]);
-      }
-    }
-  }
-  out += "# TYPE strobe_pipeline_refused_events_total counter\n";
-  for (const auto& p : s.pipelines) {
-    for (std::size_t r = 0; r < kRefuseReasonCount; ++r) {
-      line("strobe_pipeline_refused_events_total",
-           "pipeline=\"" + p.name + "\",reason=\"" +
-               std::string(RefuseReasonName(static_cast<RefuseReason>(r))) + "\"",
-           p.stages.empty() ? 0 : p.stages[0].refused[r]);
-    }
-  }
-  out += "# TYPE strobe_pipeline_in_flight_events gauge\n";
-  for (const auto& p : s.pipelines) {
-    for (const auto& st : p.stages) {
-      line("strobe_pipeline_in_flight_events",
-           "pipeline=\"" + p.name + "\",stage=\"" + st.stage + "\"", st.in_flight);
-    }
-  }
-  for (const auto& p : s.pipelines) {
-    for (const auto& st : p.stages) {
-      for (const auto& e : st.extra) {
-        std::string stage = st.stage.substr(st.stage.find('/') + 1);
-        std::string labels = "pipeline=\"" + p.name + "\",processor=\"" + stage + "\"";
-        if (!e.label_key.empty()) labels += "," + e.label_key + "=\"" + e.label_value + "\"";
-        char buf[64];
-        std::snprintf(buf, sizeof(buf), "%.17g", e.value);
-        out += "strobe_processor_" + e.name + "{" + labels + "} " + buf + "\n";
-      }
-    }
-  }
-  out += "# TYPE strobe_pipeline_queued_bytes gauge\n";
-  for (const auto& p : s.pipelines) {
-    line("strobe_pipeline_queued_bytes", "pipeline=\"" + p.name + "\"", p.queued_bytes);
-  }
-  out += "# TYPE strobe_pipeline_unrouted_events_total counter\n";
-  for (const auto& [id, n] : s.unrouted_events) {
-    line("strobe_pipeline_unrouted_events_total", "receiver=\"" + id + "\"", n);
-  }
-  out += "# TYPE strobe_memory_limiter_used_bytes gauge\n";
-  for (const auto& [id, n] : s.memory_used_bytes) {
-    line("strobe_memory_limiter_used_bytes", "limiter=\"" + id + "\"", n);
-  }
-  return out;
 }
 
 }  // namespace strobed::pipeline

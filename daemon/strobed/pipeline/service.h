@@ -4,10 +4,9 @@
 // configuration — receivers, pipelines (queue → processors → exporters), shared exporters,
 // connectors and memory limiters — built from a PipelineConfig and owned in one place.
 //
-//   auto cfg = ParsePipelineConfig(root, "strobe.yaml", BuiltinPlugins());
-//   auto svc = PipelineService::Create(*cfg, {});      // builds every component
-//   svc->Start();                                      // downstream pipelines first, receivers
-//   last
+//   auto cfg = ParsePipelineConfig(root, "strobe.yaml", plugins);
+//   auto svc = PipelineService::Create(*cfg, {.plugins = &plugins, .services = {...}});
+//   svc->Start();                          // downstream pipelines first, receivers last
 //   ...
 //   svc->Shutdown(std::chrono::seconds(5));            // receivers first, then drain pipelines
 //
@@ -43,12 +42,19 @@ class Registry;
 
 namespace strobed::pipeline {
 
+class FanoutIngest;  // fanout.h
+
+// The framework knows no plugin: the caller (service/ for `strobe serve`, tests with their
+// own registry) says which plugins exist and what the host shares with them.
 struct ServiceOptions {
-  const PluginRegistry* registry = nullptr;  // nullptr = BuiltinPlugins()
-  Clock* clock = nullptr;                    // nullptr = Clock::Steady()
-  event::BatchPool* pool = nullptr;          // nullptr = BatchPool::Default()
-  event::KeyTable* keys = nullptr;           // nullptr = KeyTable::Global()
-  uint64_t seed = 0x5eed;                    // samplers and load shedding
+  const PluginRegistry* plugins = nullptr;  // required
+  // Handed to every plugin factory. A null `services.metrics` makes the service create a
+  // private registry (statistics then live only there; see metrics()).
+  PluginServices services = {};
+  Clock* clock = nullptr;            // nullptr = Clock::Steady()
+  event::BatchPool* pool = nullptr;  // nullptr = BatchPool::Default()
+  event::KeyTable* keys = nullptr;   // nullptr = KeyTable::Global()
+  uint64_t seed = 0x5eed;            // samplers and load shedding
 };
 
 struct ServiceSnapshot {
@@ -78,7 +84,9 @@ class PipelineService {
 
   ServiceSnapshot Snapshot() const;
 
-  // Registers the statistics as callback families in `registry` (read at each scrape):
+  // The registry the service's statistics and its plugins' self-metrics are published in
+  // (the embedder's, or the service's private one). The statistics are callback families
+  // registered at Create and removed by the destructor (read at each scrape):
   //   strobe_pipeline_received_events_total{pipeline,stage}
   //   strobe_pipeline_forwarded_events_total{pipeline,stage}
   //   strobe_pipeline_dropped_events_total{pipeline,stage,reason}
@@ -91,13 +99,7 @@ class PipelineService {
   //   strobe_memory_limiter_used_bytes{limiter}, strobe_memory_limiter_limit_bytes{limiter}
   //   strobe_processor_<stat>{pipeline,processor[,policy|decision]} (sampler statistics)
   //   strobe_event_key_table_rejected_total, strobe_event_batches_allocated_total
-  // The families are removed again by UnbindMetrics() / the destructor. Control thread.
-  strobe::Status BindMetrics(strobe::metrics::Registry& registry);
-  void UnbindMetrics();
-
-  // Prometheus text exposition of the same statistics (for the daemon's /metrics until the
-  // metrics registry binding is used, and for `strobe` diagnostics).
-  std::string PrometheusText() const;
+  strobe::metrics::Registry& metrics() const { return *metrics_; }
 
   // Component lookup for tests and in-process embedding (nullptr when absent).
   Receiver* receiver(const std::string& id) const;
@@ -105,8 +107,6 @@ class PipelineService {
   Pipeline* pipeline(const std::string& name) const;
 
  private:
-  class FanoutIngest;
-  class ForwardExporter;
   struct ReceiverEntry {
     std::string id;
     std::unique_ptr<Receiver> receiver;
@@ -120,8 +120,11 @@ class PipelineService {
   };
 
   PipelineService() = default;
+  strobe::Status BindMetrics();
+  void UnbindMetrics();
 
   ServiceOptions options_;
+  std::unique_ptr<strobe::metrics::Registry> own_metrics_;  // when the embedder gave none
   std::map<std::string, std::unique_ptr<MemoryLimiter>> limiters_;
   std::vector<std::unique_ptr<Pipeline>> pipelines_;  // upstream first
   std::map<std::string, SharedExporter> exporters_;

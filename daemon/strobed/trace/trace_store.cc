@@ -1,27 +1,22 @@
 #include "strobed/trace/trace_store.h"
 
 #include <algorithm>
-#include <cinttypes>
-#include <cstdio>
 
 namespace strobed::trace {
 
 TraceStore::TraceStore(TraceStoreOptions options) : options_(std::move(options)) {}
 
-namespace {
-std::mutex g_default_mu;
-TraceStore* g_default = nullptr;  // never destroyed: the API may read it during exit
-}  // namespace
-
-TraceStore& TraceStore::Default() {
-  std::lock_guard<std::mutex> lock(g_default_mu);
-  if (g_default == nullptr) g_default = new TraceStore();
-  return *g_default;
+bool TraceStore::Configure(const TraceStoreOptions& options) {
+  strobe::MutexLock lock(mu_);
+  if (configured_ || stats_.spans_received != 0) return false;
+  options_ = options;
+  configured_ = true;
+  return true;
 }
 
-void TraceStore::ConfigureDefault(const TraceStoreOptions& options) {
-  std::lock_guard<std::mutex> lock(g_default_mu);
-  if (g_default == nullptr) g_default = new TraceStore(options);
+TraceStoreOptions TraceStore::options() const {
+  strobe::MutexLock lock(mu_);
+  return options_;
 }
 
 void TraceStore::Add(std::span<const event::Span> spans, const event::KeyTable& keys,
@@ -209,135 +204,6 @@ std::vector<Breakdown> TraceStore::OperationTotals() const {
 TraceStoreStats TraceStore::Stats() const {
   strobe::MutexLock lock(mu_);
   return stats_;
-}
-
-namespace {
-
-std::string LabelEscape(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '\\' || c == '"') {
-      out += '\\';
-      out += c;
-    } else if (c == '\n') {
-      out += "\\n";
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
-
-void Family(std::string& out, const char* name, const char* type, const char* help) {
-  out += "# HELP ";
-  out += name;
-  out += ' ';
-  out += help;
-  out += "\n# TYPE ";
-  out += name;
-  out += ' ';
-  out += type;
-  out += '\n';
-}
-
-void Sample(std::string& out, const std::string& name_labels, double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), " %.17g\n", v);
-  out += name_labels;
-  out += buf;
-}
-
-}  // namespace
-
-std::string TraceStore::PrometheusText(uint64_t now_ns) const {
-  TraceStoreStats st = Stats();
-  std::vector<ServiceEdge> edges = ServiceGraph(now_ns);
-  std::vector<Breakdown> ops = OperationTotals();
-  std::string out;
-  Family(out, "strobe_trace_spans_received_total", "counter", "Spans added to trace assembly.");
-  Sample(out, "strobe_trace_spans_received_total", static_cast<double>(st.spans_received));
-  Family(out, "strobe_trace_completed_traces_total", "counter",
-         "Traces assembled and analysed (complete or not).");
-  Sample(out, "strobe_trace_completed_traces_total", static_cast<double>(st.traces_completed));
-  Family(out, "strobe_trace_incomplete_traces_total", "counter",
-         "Analysed traces without a root span or with missing parents.");
-  Sample(out, "strobe_trace_incomplete_traces_total", static_cast<double>(st.traces_incomplete));
-  Family(out, "strobe_trace_evicted_traces_total", "counter",
-         "Pending traces dropped unanalysed by the memory bound.");
-  Sample(out, "strobe_trace_evicted_traces_total", static_cast<double>(st.traces_evicted));
-  Family(out, "strobe_trace_late_spans_total", "counter",
-         "Spans that arrived after their trace had completed.");
-  Sample(out, "strobe_trace_late_spans_total", static_cast<double>(st.late_spans));
-  Family(out, "strobe_trace_pending_traces", "gauge", "Traces being assembled.");
-  Sample(out, "strobe_trace_pending_traces", static_cast<double>(st.pending_traces));
-  Family(out, "strobe_trace_pending_bytes", "gauge", "Memory held by traces being assembled.");
-  Sample(out, "strobe_trace_pending_bytes", static_cast<double>(st.pending_bytes));
-
-  Family(out, "strobe_service_graph_calls", "gauge",
-         "Calls from client to server service within the service-graph window.");
-  for (const ServiceEdge& e : edges) {
-    Sample(out,
-           "strobe_service_graph_calls{client=\"" + LabelEscape(e.caller) + "\",server=\"" +
-               LabelEscape(e.callee) + "\"}",
-           static_cast<double>(e.calls));
-  }
-  Family(out, "strobe_service_graph_errors", "gauge",
-         "Failed calls (callee span status ERROR) within the service-graph window.");
-  for (const ServiceEdge& e : edges) {
-    Sample(out,
-           "strobe_service_graph_errors{client=\"" + LabelEscape(e.caller) + "\",server=\"" +
-               LabelEscape(e.callee) + "\"}",
-           static_cast<double>(e.errors));
-  }
-  Family(out, "strobe_service_graph_latency_seconds", "summary",
-         "Callee span duration of service-to-service calls within the window.");
-  for (const ServiceEdge& e : edges) {
-    std::string base =
-        "client=\"" + LabelEscape(e.caller) + "\",server=\"" + LabelEscape(e.callee) + "\"";
-    Sample(out, "strobe_service_graph_latency_seconds{" + base + ",quantile=\"0.5\"}",
-           static_cast<double>(e.p50_ns) / 1e9);
-    Sample(out, "strobe_service_graph_latency_seconds{" + base + ",quantile=\"0.9\"}",
-           static_cast<double>(e.p90_ns) / 1e9);
-    Sample(out, "strobe_service_graph_latency_seconds{" + base + ",quantile=\"0.99\"}",
-           static_cast<double>(e.p99_ns) / 1e9);
-    Sample(out, "strobe_service_graph_latency_seconds_sum{" + base + "}",
-           static_cast<double>(e.sum_ns) / 1e9);
-    Sample(out, "strobe_service_graph_latency_seconds_count{" + base + "}",
-           static_cast<double>(e.calls));
-  }
-  Family(out, "strobe_trace_operation_spans_total", "counter",
-         "Spans of analysed traces by service and operation.");
-  for (const Breakdown& b : ops) {
-    Sample(out,
-           "strobe_trace_operation_spans_total{service=\"" + LabelEscape(b.service) +
-               "\",operation=\"" + LabelEscape(b.operation) + "\"}",
-           static_cast<double>(b.spans));
-  }
-  Family(out, "strobe_trace_operation_errors_total", "counter",
-         "Error spans of analysed traces by service and operation.");
-  for (const Breakdown& b : ops) {
-    Sample(out,
-           "strobe_trace_operation_errors_total{service=\"" + LabelEscape(b.service) +
-               "\",operation=\"" + LabelEscape(b.operation) + "\"}",
-           static_cast<double>(b.errors));
-  }
-  Family(out, "strobe_trace_operation_self_seconds_total", "counter",
-         "Self time (duration minus children) by service and operation.");
-  for (const Breakdown& b : ops) {
-    Sample(out,
-           "strobe_trace_operation_self_seconds_total{service=\"" + LabelEscape(b.service) +
-               "\",operation=\"" + LabelEscape(b.operation) + "\"}",
-           static_cast<double>(b.self_ns) / 1e9);
-  }
-  Family(out, "strobe_trace_operation_critical_path_seconds_total", "counter",
-         "Time on the critical path of analysed traces by service and operation.");
-  for (const Breakdown& b : ops) {
-    Sample(out,
-           "strobe_trace_operation_critical_path_seconds_total{service=\"" +
-               LabelEscape(b.service) + "\",operation=\"" + LabelEscape(b.operation) + "\"}",
-           static_cast<double>(b.critical_ns) / 1e9);
-  }
-  return out;
 }
 
 }  // namespace strobed::trace

@@ -77,11 +77,10 @@ class TraceStore {
  public:
   explicit TraceStore(TraceStoreOptions options = {});
 
-  // The daemon-wide store that the trace_analysis exporter feeds and the API reads.
-  static TraceStore& Default();
-  // Sets the options of Default() if it has not been used yet (the first configured
-  // trace_analysis exporter wins); later calls are ignored.
-  static void ConfigureDefault(const TraceStoreOptions& options);
+  // Replaces the options the store was built with, once, before any span arrived: the first
+  // trace_analysis exporter created in a process configures the shared store. Returns false
+  // (and changes nothing) when the store was configured already or holds data.
+  bool Configure(const TraceStoreOptions& options);
 
   // Adds spans (copied). `now_ns` is steady-clock time. Also completes what is due.
   void Add(std::span<const event::Span> spans, const event::KeyTable& keys, uint64_t now_ns);
@@ -99,11 +98,7 @@ class TraceStore {
   // Cumulative per-(service, operation) totals since start, sorted.
   std::vector<Breakdown> OperationTotals() const;
   TraceStoreStats Stats() const;
-  const TraceStoreOptions& options() const { return options_; }
-
-  // Prometheus text exposition of the store's metrics (self-metrics, service graph, operation
-  // totals). Families: strobe_trace_*, strobe_service_graph_*.
-  std::string PrometheusText(uint64_t now_ns) const;
+  TraceStoreOptions options() const;
 
  private:
   struct Pending {
@@ -133,8 +128,9 @@ class TraceStore {
   void CompleteLocked(const event::TraceId& id, Pending&& p, uint64_t now_ns) STROBE_REQUIRES(mu_);
   void EvictLocked() STROBE_REQUIRES(mu_);
 
-  const TraceStoreOptions options_;
   mutable strobe::Mutex mu_;
+  TraceStoreOptions options_ STROBE_GUARDED_BY(mu_);
+  bool configured_ STROBE_GUARDED_BY(mu_) = false;
   std::unordered_map<event::TraceId, Pending, TraceIdHash> pending_ STROBE_GUARDED_BY(mu_);
   // Pending trace ids in arrival order (eviction picks the front). Ids of traces that
   // completed meanwhile stay until they reach the front or the deque is compacted.

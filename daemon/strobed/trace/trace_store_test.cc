@@ -4,8 +4,10 @@
 
 #include <string>
 
+#include "strobe/metrics/exposition.h"
 #include "strobed/event/batch.h"
-#include "strobed/trace/trace_api.h"
+#include "strobed/trace/trace_json.h"
+#include "strobed/trace/trace_metrics.h"
 
 namespace strobed::trace {
 namespace {
@@ -92,7 +94,11 @@ TEST_F(TraceStoreTest, CompletesAfterRootAndQuietPeriod) {
   std::string json = TraceJson(*t);
   EXPECT_NE(json.find("\"criticalPath\""), std::string::npos);
   EXPECT_NE(json.find("\"code\":\"error\""), std::string::npos);
-  std::string prom = store.PrometheusText(102 * kSec);
+  strobe::metrics::Registry registry;
+  pipeline::ManualClock clock(102 * kSec);
+  ASSERT_TRUE(RegisterTraceMetrics(registry, store, clock).ok());
+  std::string prom;
+  strobe::metrics::TextRenderer().Render(registry, strobe::metrics::Format::kPrometheusText, &prom);
   EXPECT_NE(prom.find("strobe_service_graph_calls{client=\"frontend\",server=\"backend\"} 1"),
             std::string::npos);
   EXPECT_NE(prom.find("strobe_trace_completed_traces_total 1"), std::string::npos);

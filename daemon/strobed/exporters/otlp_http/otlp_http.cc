@@ -97,8 +97,8 @@ OtlpHttpExporter::OtlpHttpExporter(OtlpHttpExporterOptions options, std::string 
       base_path_(std::move(base_path)),
       conn_(std::make_unique<Connection>()),
       rng_(options_.seed) {
-  strobe::metrics::Registry& reg =
-      options_.metrics != nullptr ? *options_.metrics : strobe::metrics::Registry::Default();
+  STROBE_CHECK(options_.metrics != nullptr);  // required: the factory passes the host's
+  strobe::metrics::Registry& reg = *options_.metrics;
   for (otlp::Signal s : {otlp::Signal::kTraces, otlp::Signal::kMetrics, otlp::Signal::kLogs}) {
     std::string item = ItemName(s);
     auto sent = reg.AddCounterFamily(
@@ -341,6 +341,7 @@ void RegisterOtlpHttpExporter(pipeline::PluginRegistry& registry) {
                 o.max_elapsed = ms("max_elapsed");
                 o.seed = ctx.seed;
                 o.keys = &ctx.keys;
+                o.metrics = ctx.services.metrics;
                 auto e = OtlpHttpExporter::Create(std::move(o));
                 if (!e.ok()) return e.status().WithContext(ctx.options.Where("endpoint"));
                 return std::unique_ptr<pipeline::Exporter>(std::move(e).value());

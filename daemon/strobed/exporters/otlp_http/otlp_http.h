@@ -53,7 +53,7 @@ struct OtlpHttpExporterOptions {
   std::chrono::milliseconds max_elapsed{30'000};
   uint64_t seed = 0;                             // jitter randomness (tests pin it)
   const event::KeyTable* keys = nullptr;         // nullptr: KeyTable::Global()
-  strobe::metrics::Registry* metrics = nullptr;  // nullptr: Registry::Default()
+  strobe::metrics::Registry* metrics = nullptr;  // required (the factory passes the host's)
 };
 
 // The outcome of one HTTP exchange (or a transport error: status 0).

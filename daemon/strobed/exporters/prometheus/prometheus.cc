@@ -94,8 +94,7 @@ uint64_t Total(const std::vector<uint64_t>& v) {
 
 PrometheusExporter::PrometheusExporter(PrometheusExporterOptions options)
     : options_(std::move(options)),
-      registry_(options_.metrics != nullptr ? *options_.metrics
-                                            : strobe::metrics::Registry::Default()),
+      registry_(*options_.metrics),
       clock_(options_.clock != nullptr ? *options_.clock : pipeline::Clock::Steady()),
       keys_(options_.keys != nullptr ? *options_.keys : event::KeyTable::Global()) {
   auto dropped = registry_.AddCounterFamily(
@@ -127,6 +126,7 @@ PrometheusExporter::PrometheusExporter(PrometheusExporterOptions options)
 
 strobe::Result<std::unique_ptr<PrometheusExporter>> PrometheusExporter::Create(
     PrometheusExporterOptions options) {
+  STROBE_CHECK(options.metrics != nullptr);  // required: the factory passes the host's
   if (options.max_series == 0) {
     return strobe::InvalidArgument("prometheus exporter: max_series must be > 0");
   }
@@ -831,6 +831,7 @@ void RegisterPrometheusExporter(pipeline::PluginRegistry& registry) {
                 o.target_info = ctx.options.GetBool("target_info");
                 o.clock = &ctx.clock;
                 o.keys = &ctx.keys;
+                o.metrics = ctx.services.metrics;
                 auto e = PrometheusExporter::Create(std::move(o));
                 if (!e.ok()) return e.status();
                 return std::unique_ptr<pipeline::Exporter>(std::move(*e));

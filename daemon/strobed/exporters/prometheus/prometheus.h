@@ -87,7 +87,7 @@ struct PrometheusExporterOptions {
   bool add_metric_suffixes = true;  // unit suffixes (naming.h)
   bool resource_to_telemetry_conversion = false;
   bool target_info = true;
-  strobe::metrics::Registry* metrics = nullptr;  // collector and self-metrics; nullptr: Default()
+  strobe::metrics::Registry* metrics = nullptr;  // required (the factory passes the host's)
   pipeline::Clock* clock = nullptr;              // expiration; nullptr: Clock::Steady()
   event::KeyTable* keys = nullptr;               // attribute key names; nullptr: Global()
 };

@@ -65,8 +65,8 @@ std::string RetryAfterSeconds(std::chrono::milliseconds ms) {
 }  // namespace
 
 OtlpHttpReceiver::OtlpHttpReceiver(OtlpHttpOptions options) : options_(std::move(options)) {
-  strobe::metrics::Registry& reg =
-      options_.metrics != nullptr ? *options_.metrics : strobe::metrics::Registry::Default();
+  STROBE_CHECK(options_.metrics != nullptr);  // required: the factory passes the host's
+  strobe::metrics::Registry& reg = *options_.metrics;
   for (otlp::Signal s : {otlp::Signal::kTraces, otlp::Signal::kMetrics, otlp::Signal::kLogs}) {
     std::string item = ItemName(s);
     auto acc = reg.AddCounterFamily({"strobe_receiver_accepted_" + item + "_total",
@@ -288,6 +288,7 @@ void RegisterOtlpHttpReceiver(pipeline::PluginRegistry& registry) {
                 if (ctx.options.Has("auth_token"))
                   o.auth_token = ctx.options.GetString("auth_token");
                 o.keys = &ctx.keys;
+                o.metrics = ctx.services.metrics;
                 return std::unique_ptr<pipeline::Receiver>(
                     std::make_unique<OtlpHttpReceiver>(std::move(o)));
               },

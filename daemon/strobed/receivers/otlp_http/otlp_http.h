@@ -59,7 +59,7 @@ struct OtlpHttpOptions {
   uint64_t max_decompressed_bytes = uint64_t{64} << 20;  // after inflating
   std::string auth_token;                                // empty: no auth
   event::KeyTable* keys = nullptr;                       // nullptr: KeyTable::Global()
-  strobe::metrics::Registry* metrics = nullptr;          // nullptr: Registry::Default()
+  strobe::metrics::Registry* metrics = nullptr;          // required (the factory passes the host's)
 };
 
 class OtlpHttpReceiver final : public pipeline::Receiver {

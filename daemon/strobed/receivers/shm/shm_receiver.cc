@@ -89,8 +89,8 @@ struct ShmReceiver::Metrics {
 };
 
 ShmReceiver::ShmReceiver(ShmReceiverOptions options) : options_(std::move(options)) {
-  strobe::metrics::Registry& reg =
-      options_.metrics != nullptr ? *options_.metrics : strobe::metrics::Registry::Default();
+  STROBE_CHECK(options_.metrics != nullptr);  // required: the factory passes the host's
+  strobe::metrics::Registry& reg = *options_.metrics;
   // Registration of fixed, valid names only fails on a programming error.
   auto counter_family = [&](const std::string& name, const std::string& help,
                             std::vector<std::string> labels) {
@@ -477,6 +477,7 @@ void RegisterShmReceiver(pipeline::PluginRegistry& registry) {
                 o.translator.max_series = static_cast<size_t>(series);
                 o.keys = &ctx.keys;
                 o.clock = &ctx.clock;
+                o.metrics = ctx.services.metrics;
                 return std::unique_ptr<pipeline::Receiver>(
                     std::make_unique<ShmReceiver>(std::move(o)));
               },

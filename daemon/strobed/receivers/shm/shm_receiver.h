@@ -72,7 +72,7 @@ struct ShmReceiverOptions {
   std::chrono::nanoseconds deep_idle_after = std::chrono::seconds(1);
   size_t max_records_per_ring = 4096;  // per poll pass (fairness between producers)
   ShmTranslatorOptions translator;
-  strobe::metrics::Registry* metrics = nullptr;  // nullptr: Registry::Default()
+  strobe::metrics::Registry* metrics = nullptr;  // required (the factory passes the host's)
   event::KeyTable* keys = nullptr;               // nullptr: KeyTable::Global()
   const pipeline::Clock* clock = nullptr;        // nullptr: steady clock
 };

@@ -6,11 +6,12 @@
 #include <string_view>
 
 #include "strobed/pipeline/config.h"
+#include "strobed/service/builtin_plugins.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view text(reinterpret_cast<const char*>(data), size);
   auto cfg = strobed::pipeline::ParsePipelineConfigText(text, "fuzz.yaml",
-                                                        strobed::pipeline::BuiltinPlugins());
+                                                        strobed::service::BuiltinPlugins());
   (void)cfg.ok();
   return 0;
 }

@@ -1,4 +1,4 @@
-#include "strobed/alert/component.h"
+#include "strobed/service/stream_component.h"
 
 #include <spdlog/spdlog.h>
 
@@ -10,9 +10,8 @@
 #include "strobe/metrics/registry.h"
 #include "strobed/config/config.h"
 #include "strobed/server/router.h"
-#include "strobed/stream/exporter.h"
 
-namespace strobed::alert {
+namespace strobed::service {
 namespace {
 
 using strobe::metrics::CallbackSink;
@@ -37,17 +36,17 @@ strobe::Status StreamComponent::Start(const daemon::ComponentContext& ctx) {
   for (const strobe::Status& e : engine_->config_errors()) {
     spdlog::error("stream: {} (skipped; the rest of the stream configuration runs)", e.message());
   }
-  AlertConfig acfg = AlertConfig::Parse(alerts_section.node, alerts_section.file);
+  alert::AlertConfig acfg = alert::AlertConfig::Parse(alerts_section.node, alerts_section.file);
   for (const strobe::Status& e : acfg.errors) {
     spdlog::error("alerts: {} (skipped; the other rules run)", e.message());
   }
-  alerts_ = std::make_unique<AlertEngine>(std::move(acfg), clock_);
+  alerts_ = std::make_unique<alert::AlertEngine>(std::move(acfg), clock_);
   spdlog::info("stream: {} windows, {} CEP rules, {} anomaly detectors, {} alert rules",
                engine_->window_count(), engine_->cep_count(), engine_->anomaly_count(),
                alerts_->config().rules.size());
 
   stream::StreamEngine* engine = engine_.get();
-  AlertEngine* alerts = alerts_.get();
+  alert::AlertEngine* alerts = alerts_.get();
   ctx.api.Handle("GET", "/api/v1/alerts", [alerts](const server::Request&) {
     return server::Response::Json(200, alerts->AlertsJson());
   });
@@ -124,9 +123,9 @@ strobe::Status StreamComponent::Start(const daemon::ComponentContext& ctx) {
   STROBE_RETURN_IF_ERROR(ctx.registry.AddCallbackFamily(
       {"strobe_stream_dropped_batches_total",
        "Batches sent to the stream exporter while no stream engine was running.", ""},
-      CallbackType::kCounter, {}, [](CallbackSink& sink) {
+      CallbackType::kCounter, {}, [slot = &slot_](CallbackSink& sink) {
         sink.Emit(std::span<const std::string_view>(),
-                  static_cast<double>(stream::EngineSlot::Default().dropped_batches()));
+                  static_cast<double>(slot->dropped_batches()));
       }));
   STROBE_RETURN_IF_ERROR(ctx.registry.AddCallbackFamily(
       {"strobe_stream_cep_matches_total", "Complex-event rule matches.", ""},
@@ -141,15 +140,15 @@ strobe::Status StreamComponent::Start(const daemon::ComponentContext& ctx) {
       ctx.registry.AddCallbackFamily({"strobe_alerts", "Alert instances by state.", ""},
                                      CallbackType::kGauge, {"state"}, [alerts](CallbackSink& sink) {
                                        double pending = 0, firing = 0;
-                                       for (const AlertView& a : alerts->Alerts()) {
-                                         if (a.state == AlertState::kPending) ++pending;
-                                         if (a.state == AlertState::kFiring) ++firing;
+                                       for (const alert::AlertView& a : alerts->Alerts()) {
+                                         if (a.state == alert::AlertState::kPending) ++pending;
+                                         if (a.state == alert::AlertState::kFiring) ++firing;
                                        }
                                        sink.Emit({"pending"}, pending);
                                        sink.Emit({"firing"}, firing);
                                      }));
 
-  stream::EngineSlot::Default().Install(engine_);
+  slot_.Install(engine_);
   alerts_->Start();
   ticker_ = std::thread([this] { Run(); });
   return strobe::OkStatus();
@@ -181,7 +180,7 @@ strobe::Status StreamComponent::Shutdown(daemon::Deadline deadline) {
   }
   cv_.NotifyAll();
   if (ticker_.joinable()) ticker_.join();
-  stream::EngineSlot::Default().Install(nullptr);
+  slot_.Install(nullptr);
   engine_->FlushAll();
   alerts_->Evaluate(engine_->SnapshotSeries());
   const auto left = deadline - std::chrono::steady_clock::now();
@@ -203,4 +202,4 @@ std::string StreamComponent::StatusJson() const {
          std::to_string(engine_->config_errors().size() + alerts_->config().errors.size()) + "}";
 }
 
-}  // namespace strobed::alert
+}  // namespace strobed::service

@@ -1,11 +1,11 @@
-// The one list of built-in pipeline plugins (STYLE.md section 7). A new plugin adds its
-// Register<Name>() call here and its library to `strobed_pipeline_service` in CMakeLists.txt.
+#include "strobed/service/builtin_plugins.h"
 
 #include "strobed/exporters/debug/debug.h"
 #include "strobed/exporters/memory/memory.h"
 #include "strobed/exporters/otlp_http/otlp_http.h"
 #include "strobed/exporters/prometheus/prometheus.h"
-#include "strobed/pipeline/plugin_registry.h"
+#include "strobed/exporters/stream/stream.h"
+#include "strobed/exporters/trace_analysis/trace_analysis.h"
 #include "strobed/processors/adaptive_sampler/adaptive_sampler.h"
 #include "strobed/processors/batch/batch.h"
 #include "strobed/processors/head_sampler/head_sampler.h"
@@ -13,12 +13,10 @@
 #include "strobed/receivers/memory/memory.h"
 #include "strobed/receivers/otlp_http/otlp_http.h"
 #include "strobed/receivers/shm/shm_receiver.h"
-#include "strobed/stream/exporter.h"
-#include "strobed/trace/trace_exporter.h"
 
-namespace strobed::pipeline {
+namespace strobed::service {
 
-void RegisterBuiltinPlugins(PluginRegistry& registry) {
+void RegisterBuiltinPlugins(pipeline::PluginRegistry& registry) {
   // Receivers.
   receivers::RegisterMemoryReceiver(registry);
   receivers::RegisterOtlpHttpReceiver(registry);
@@ -33,17 +31,17 @@ void RegisterBuiltinPlugins(PluginRegistry& registry) {
   exporters::RegisterMemoryExporter(registry);
   exporters::RegisterOtlpHttpExporter(registry);
   exporters::RegisterPrometheusExporter(registry);
-  stream::RegisterStreamExporter(registry);
-  trace::RegisterTraceExporter(registry);
+  exporters::RegisterStreamExporter(registry);
+  exporters::RegisterTraceAnalysisExporter(registry);
 }
 
-const PluginRegistry& BuiltinPlugins() {
-  static const PluginRegistry* registry = [] {
-    auto* r = new PluginRegistry();
+const pipeline::PluginRegistry& BuiltinPlugins() {
+  static const pipeline::PluginRegistry* registry = [] {
+    auto* r = new pipeline::PluginRegistry();
     RegisterBuiltinPlugins(*r);
     return r;
   }();
   return *registry;
 }
 
-}  // namespace strobed::pipeline
+}  // namespace strobed::service

@@ -1,6 +1,4 @@
-#include "strobed/trace/trace_api.h"
-
-#include <charconv>
+#include "strobed/trace/trace_json.h"
 
 #include "strobed/server/json_writer.h"
 
@@ -165,47 +163,6 @@ std::string ServiceGraphJson(const std::vector<ServiceEdge>& edges, double windo
   w.EndArray();
   w.EndObject();
   return std::move(w).Take();
-}
-
-void MountTraceApi(server::Router& router, TraceStore& store, pipeline::Clock& clock) {
-  router.Handle("GET", "/api/v1/traces", [&store](const server::Request& r) {
-    size_t limit = 50;
-    if (auto l = r.QueryParam("limit")) {
-      size_t v = 0;
-      auto [p, ec] = std::from_chars(l->data(), l->data() + l->size(), v);
-      if (ec != std::errc() || p != l->data() + l->size() || v == 0 || v > 10000) {
-        return server::Response::Error(400, "limit must be an integer in 1..10000");
-      }
-      limit = v;
-    }
-    server::JsonWriter w;
-    w.BeginObject();
-    w.Key("traces");
-    w.BeginArray();
-    for (const event::TraceId& id : store.Recent(limit)) w.String(id.ToHex());
-    w.EndArray();
-    w.EndObject();
-    return server::Response::Json(200, std::move(w).Take());
-  });
-  router.Handle("GET", "/api/v1/traces/*", [&store, &clock](const server::Request& r) {
-    std::string_view id = r.path;
-    id.remove_prefix(std::string_view("/api/v1/traces/").size());
-    std::optional<event::TraceId> tid = event::TraceId::FromHex(id);
-    if (!tid || !tid->IsValid()) {
-      return server::Response::Error(400, "trace id must be 32 hex digits, not all zero");
-    }
-    store.Tick(clock.NowNs());
-    std::optional<AnalyzedTrace> t = store.Find(*tid);
-    if (!t) return server::Response::Error(404, "no trace " + std::string(id));
-    return server::Response::Json(200, TraceJson(*t));
-  });
-  router.Handle("GET", "/api/v1/service-graph", [&store, &clock](const server::Request&) {
-    uint64_t now = clock.NowNs();
-    store.Tick(now);
-    double window = std::chrono::duration<double>(store.options().bucket).count() *
-                    static_cast<double>(store.options().window_buckets);
-    return server::Response::Json(200, ServiceGraphJson(store.ServiceGraph(now), window));
-  });
 }
 
 }  // namespace strobed::trace

@@ -1,24 +1,28 @@
-#include "strobed/pipeline/service.h"
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "strobe/metrics/exposition.h"
 #include "strobe/metrics/registry.h"
 #include "strobed/exporters/memory/memory.h"
+#include "strobed/pipeline/service.h"
 #include "strobed/pipeline/testing.h"
 #include "strobed/receivers/memory/memory.h"
+#include "strobed/service/builtin_plugins.h"
 
 namespace strobed::pipeline {
 namespace {
 
 using ::testing::HasSubstr;
 
+using service::BuiltinPlugins;
+
 struct Running {
-  explicit Running(const std::string& yaml) {
+  explicit Running(const std::string& yaml, strobe::metrics::Registry* metrics = nullptr) {
     auto cfg = ParsePipelineConfigText(yaml, "svc.yaml", BuiltinPlugins());
     EXPECT_TRUE(cfg.ok()) << cfg.status().ToString();
     ServiceOptions o;
+    o.plugins = &BuiltinPlugins();
+    o.services.metrics = metrics;
     o.pool = &pool;
     auto s = PipelineService::Create(*cfg, o);
     EXPECT_TRUE(s.ok()) << s.status().ToString();
@@ -138,7 +142,8 @@ service:
   EXPECT_TRUE(throttled);
   ASSERT_TRUE(r.svc->Shutdown(std::chrono::seconds(10)).ok());
   EXPECT_EQ(r.svc->Snapshot().memory_used_bytes.at("memory_limiter"), 0u);
-  std::string text = r.svc->PrometheusText();
+  std::string text =
+      strobe::metrics::RenderText(r.svc->metrics(), strobe::metrics::Format::kPrometheusText);
   EXPECT_THAT(text, HasSubstr("strobe_pipeline_refused_events_total{pipeline=\"metrics\","
                               "reason=\"memory_soft_limit\"}"));
   EXPECT_THAT(text, HasSubstr("strobe_pipeline_dropped_events_total{pipeline=\"metrics\","
@@ -159,8 +164,8 @@ service:
   pipelines:
     traces: {receivers: [memory], processors: [head_sampler], exporters: [memory]}
     traces/tail: {receivers: [memory], processors: [tail_sampler], exporters: [memory]}
-)");
-    ASSERT_TRUE(r.svc->BindMetrics(registry).ok());
+)",
+              &registry);
     event::BatchPtr b = r.pool.Acquire();
     testing::AddSpan(*b, {.trace_id = event::TraceId::FromHalves(1, 2)});
     ASSERT_TRUE(r.In("memory").Push(std::move(b)).accepted());
@@ -182,6 +187,17 @@ service:
   EXPECT_EQ(text.find("strobe_pipeline_"), std::string::npos);
 }
 
+TEST(PipelineServiceTest, RequiresAPluginRegistry) {
+  auto cfg = ParsePipelineConfigText(
+      "receivers: {memory: {}}\nexporters: {memory: {}}\n"
+      "pipelines: {logs: {receivers: [memory], exporters: [memory]}}\n",
+      "svc.yaml", BuiltinPlugins());
+  ASSERT_TRUE(cfg.ok());
+  auto s = PipelineService::Create(*cfg, {});
+  ASSERT_FALSE(s.ok());
+  EXPECT_THAT(s.status().message(), HasSubstr("no plugin registry"));
+}
+
 TEST(PipelineServiceTest, FactoryErrorsNameTheComponent) {
   auto cfg = ParsePipelineConfigText(R"(
 receivers: {memory: {}}
@@ -190,7 +206,7 @@ pipelines: {logs: {receivers: [memory], exporters: [debug]}}
 )",
                                      "svc.yaml", BuiltinPlugins());
   ASSERT_TRUE(cfg.ok());
-  auto s = PipelineService::Create(*cfg, {});
+  auto s = PipelineService::Create(*cfg, {.plugins = &BuiltinPlugins()});
   ASSERT_FALSE(s.ok());
   EXPECT_THAT(s.status().message(), HasSubstr("svc.yaml:3: exporter 'debug'"));
   EXPECT_THAT(s.status().message(), HasSubstr("cannot open '/nonexistent-dir/x.log'"));

@@ -1,6 +1,6 @@
 #pragma once
 
-// strobed::receivers::ShmSnapshotComponent: publishes the daemon's current results into a
+// strobed::outputs::ShmSnapshotComponent: publishes the daemon's current results into a
 // read-only shared-memory snapshot (<shm.dir>/strobe-<shm.name>.snapshot, mode 0600, format
 // in docs/shm-format.md) every `shm.snapshot_interval`, so local programs read them back
 // without HTTP (the Python package: `conn.snapshot()`, `conn.metrics()`, ...).
@@ -14,6 +14,9 @@
 //    "service_graph": <GET /api/v1/service-graph>}
 // A part whose component is not running is left out. A document over the segment's capacity
 // is not published (the previous one stays readable) and is counted.
+//
+// An output, not a pipeline exporter: it publishes the daemon's results, not pipeline data
+// (docs/design/plugins.md, "Outputs").
 //
 // Self-metrics: strobe_shm_snapshot_publishes_total, strobe_shm_snapshot_too_large_total,
 // strobe_shm_snapshot_bytes.
@@ -39,7 +42,7 @@ class Counter;
 class Gauge;
 }  // namespace strobe::metrics
 
-namespace strobed::receivers {
+namespace strobed::outputs {
 
 class ShmSnapshotComponent final : public daemon::Component {
  public:
@@ -74,4 +77,4 @@ class ShmSnapshotComponent final : public daemon::Component {
   bool stop_ = false;  // guarded by mu_
 };
 
-}  // namespace strobed::receivers
+}  // namespace strobed::outputs

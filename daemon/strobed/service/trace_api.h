@@ -9,22 +9,17 @@
 //                                   with "complete": false.
 //   GET /api/v1/service-graph       edges caller → callee over the window: calls, errors,
 //                                   p50/p90/p99 latency (ms)
-// JSON shapes are documented in docs/tracing.md.
+// JSON shapes are documented in docs/tracing.md (built by trace/trace_json.h).
 //
 // Thread class: handlers are thread-safe (the store is).
-
-#include <string>
 
 #include "strobed/pipeline/clock.h"
 #include "strobed/server/router.h"
 #include "strobed/trace/trace_store.h"
 
-namespace strobed::trace {
+namespace strobed::service {
 
-void MountTraceApi(server::Router& router, TraceStore& store, pipeline::Clock& clock);
+// Mounts the routes above; `store` and `clock` must outlive `router`'s use of them.
+void MountTraceApi(server::Router& router, trace::TraceStore& store, pipeline::Clock& clock);
 
-// The JSON documents the routes answer (exposed for tests and other front ends).
-std::string TraceJson(const AnalyzedTrace& t);
-std::string ServiceGraphJson(const std::vector<ServiceEdge>& edges, double window_seconds);
-
-}  // namespace strobed::trace
+}  // namespace strobed::service

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "strobed/pipeline/plugin_registry.h"
+#include "strobed/service/builtin_plugins.h"
 
 namespace strobed::pipeline {
 namespace {
@@ -17,7 +18,7 @@ TEST(PluginDocsTest, PipelineMdContainsTheGeneratedReference) {
   ASSERT_TRUE(in) << "docs/pipeline.md not found";
   std::stringstream ss;
   ss << in.rdbuf();
-  const std::string generated = BuiltinPlugins().Describe();
+  const std::string generated = service::BuiltinPlugins().Describe();
   ASSERT_FALSE(generated.empty());
   EXPECT_NE(ss.str().find(generated), std::string::npos)
       << "docs/pipeline.md is out of date: replace its plugin reference with the output of "

@@ -1,4 +1,4 @@
-#include "strobed/receivers/shm/snapshot_component.h"
+#include "strobed/outputs/shm_snapshot/shm_snapshot.h"
 
 #include <gtest/gtest.h>
 
@@ -14,7 +14,7 @@
 #include "strobed/config/config.h"
 #include "strobed/server/router.h"
 
-namespace strobed::receivers {
+namespace strobed::outputs {
 namespace {
 
 TEST(ShmSnapshotComponentTest, PublishesTheApiDocumentsAndRemovesTheSegmentAtShutdown) {
@@ -75,4 +75,4 @@ TEST(ShmSnapshotComponentTest, OffWhenTheRingIsOffOrTheIntervalZero) {
 }
 
 }  // namespace
-}  // namespace strobed::receivers
+}  // namespace strobed::outputs

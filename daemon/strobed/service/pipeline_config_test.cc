@@ -1,7 +1,8 @@
-#include "strobed/pipeline/config.h"
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include "strobed/pipeline/config.h"
+#include "strobed/service/builtin_plugins.h"
 
 namespace strobed::pipeline {
 namespace {
@@ -9,7 +10,7 @@ namespace {
 using ::testing::HasSubstr;
 
 strobe::Result<PipelineConfig> Parse(const std::string& yaml) {
-  return ParsePipelineConfigText(yaml, "test.yaml", BuiltinPlugins());
+  return ParsePipelineConfigText(yaml, "test.yaml", service::BuiltinPlugins());
 }
 
 std::string Error(const std::string& yaml) {

@@ -1,15 +1,15 @@
-#include "strobed/trace/trace_component.h"
+#include "strobed/trace/trace_metrics.h"
 
-#include "strobe/metrics/registry.h"
-#include "strobed/trace/trace_api.h"
+#include <span>
+#include <string_view>
 
 namespace strobed::trace {
 
-strobe::Status TraceComponent::Start(const daemon::ComponentContext& ctx) {
-  MountTraceApi(ctx.api, store_, clock_);
-  strobe::metrics::Registry& r = ctx.registry;
-  TraceStore* store = &store_;
-  pipeline::Clock* clock = &clock_;
+strobe::Status RegisterTraceMetrics(strobe::metrics::Registry& registry, TraceStore& store_ref,
+                                    pipeline::Clock& clock_ref) {
+  strobe::metrics::Registry& r = registry;
+  TraceStore* store = &store_ref;
+  pipeline::Clock* clock = &clock_ref;
   using strobe::metrics::CallbackSink;
   using strobe::metrics::CallbackType;
   auto stat = [&](const char* name, const char* help, CallbackType type,
@@ -86,12 +86,6 @@ strobe::Status TraceComponent::Start(const daemon::ComponentContext& ctx) {
                             "Critical-path time by service and operation.", [](const Breakdown& b) {
                               return static_cast<double>(b.critical_ns) / 1e9;
                             }));
-  return strobe::OkStatus();
-}
-
-strobe::Status TraceComponent::Shutdown(daemon::Deadline deadline) {
-  (void)deadline;
-  store_.FlushAll(clock_.NowNs());
   return strobe::OkStatus();
 }
 

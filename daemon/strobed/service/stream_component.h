@@ -1,13 +1,13 @@
 #pragma once
 
-// alert::StreamComponent: plugs stream processing and alerting into `strobe serve`.
+// service::StreamComponent: plugs stream processing and alerting into `strobe serve`.
 //
 // At Start it
 //   - builds the StreamEngine from the `stream:` section and the AlertEngine from `alerts:`;
 //     every bad window, CEP rule, detector, alert rule or notifier is logged with file:line
 //     and reason and skipped — the rest runs;
-//   - installs the engine in stream::EngineSlot::Default(), which pipelines feed through the
-//     `stream` exporter plugin;
+//   - installs the engine in the daemon's stream::EngineSlot (owned by the composition root,
+//     service/serve.h), which pipelines feed through the `stream` exporter plugin;
 //   - mounts GET /api/v1/alerts (current alerts, history, rules, errors, notifiers),
 //     GET /api/v1/stream/series (latest aggregates), GET /api/v1/stream/events (window
 //     results, CEP matches, anomalies);
@@ -35,13 +35,15 @@
 #include "strobed/daemon/component.h"
 #include "strobed/pipeline/clock.h"
 #include "strobed/stream/engine.h"
+#include "strobed/stream/engine_slot.h"
 
-namespace strobed::alert {
+namespace strobed::service {
 
 class StreamComponent final : public daemon::Component {
  public:
-  // `clock` gives Unix ns (event times are Unix ns).
-  explicit StreamComponent(pipeline::Clock& clock = stream::SystemClock::Get()) : clock_(clock) {}
+  // `clock` gives Unix ns (event times are Unix ns). `slot` and `clock` must outlive the
+  // component.
+  StreamComponent(stream::EngineSlot& slot, pipeline::Clock& clock) : slot_(slot), clock_(clock) {}
   ~StreamComponent() override;
 
   std::string Name() const override { return "stream"; }
@@ -50,18 +52,19 @@ class StreamComponent final : public daemon::Component {
   std::string StatusJson() const override;
 
   stream::StreamEngine* engine() const { return engine_.get(); }
-  AlertEngine* alerts() const { return alerts_.get(); }
+  alert::AlertEngine* alerts() const { return alerts_.get(); }
 
  private:
   void Run();
 
+  stream::EngineSlot& slot_;
   pipeline::Clock& clock_;
   std::shared_ptr<stream::StreamEngine> engine_;
-  std::unique_ptr<AlertEngine> alerts_;
+  std::unique_ptr<alert::AlertEngine> alerts_;
   std::thread ticker_;
   strobe::Mutex mu_;
   strobe::CondVar cv_;
   bool stop_ STROBE_GUARDED_BY(mu_) = false;
 };
 
-}  // namespace strobed::alert
+}  // namespace strobed::service

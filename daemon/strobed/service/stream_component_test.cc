@@ -1,4 +1,4 @@
-#include "strobed/alert/component.h"
+#include "strobed/service/stream_component.h"
 
 #include <gtest/gtest.h>
 
@@ -9,11 +9,11 @@
 #include "strobe/metrics/registry.h"
 #include "strobed/config/config.h"
 #include "strobed/event/batch.h"
+#include "strobed/exporters/stream/stream.h"
 #include "strobed/pipeline/plugin_registry.h"
 #include "strobed/server/router.h"
-#include "strobed/stream/exporter.h"
 
-namespace strobed::alert {
+namespace strobed::service {
 namespace {
 
 constexpr uint64_t kSec = 1'000'000'000;
@@ -38,12 +38,13 @@ TEST(StreamComponentTest, ServesAlertsSeriesAndMetricsAndFeedsFromPlugin) {
   strobe::metrics::Registry registry;
   server::Router router;
   pipeline::ManualClock clock(1'700'000'000 * kSec);
-  StreamComponent component(clock);
+  stream::EngineSlot slot;
+  StreamComponent component(slot, clock);
   ASSERT_TRUE(component.Start({cfg, registry, router}).ok());
 
   // A pipeline's `stream` exporter feeds the installed engine.
   pipeline::PluginRegistry plugins;
-  stream::RegisterStreamExporter(plugins);
+  exporters::RegisterStreamExporter(plugins);
   const pipeline::ExporterPlugin* plugin = plugins.FindExporter("stream");
   ASSERT_NE(plugin, nullptr);
   auto opts = pipeline::Options::Parse(YAML::Node(), plugin->options, "f", "stream");
@@ -51,6 +52,7 @@ TEST(StreamComponentTest, ServesAlertsSeriesAndMetricsAndFeedsFromPlugin) {
   event::BatchPool pool;
   pipeline::ComponentContext pctx{
       {"stream", ""}, *opts, "f", clock, pool, event::KeyTable::Global(), 1};
+  pctx.services.stream_engines = &slot;
   auto exporter = plugin->create(pctx);
   ASSERT_TRUE(exporter.ok());
   event::Batch b(nullptr, 4096, 1 << 20);
@@ -92,10 +94,10 @@ TEST(StreamComponentTest, ServesAlertsSeriesAndMetricsAndFeedsFromPlugin) {
 
   ASSERT_TRUE(component.Shutdown(std::chrono::steady_clock::now() + std::chrono::seconds(5)).ok());
   // Uninstalled: further batches are dropped and counted.
-  const uint64_t before = stream::EngineSlot::Default().dropped_batches();
+  const uint64_t before = slot.dropped_batches();
   EXPECT_EQ((*exporter)->Export(b), pipeline::ExportResult::kOk);
-  EXPECT_EQ(stream::EngineSlot::Default().dropped_batches(), before + 1);
+  EXPECT_EQ(slot.dropped_batches(), before + 1);
 }
 
 }  // namespace
-}  // namespace strobed::alert
+}  // namespace strobed::service

@@ -1,31 +1,31 @@
-#include "strobed/trace/trace_exporter.h"
+#include "strobed/exporters/trace_analysis/trace_analysis.h"
 
 #include <memory>
 
 #include "strobe/base/check.h"
 
-namespace strobed::trace {
+namespace strobed::exporters {
 
-pipeline::ExportResult TraceExporter::Export(const event::Batch& batch) noexcept {
+pipeline::ExportResult TraceAnalysisExporter::Export(const event::Batch& batch) noexcept {
   uint64_t now = clock_.NowNs();
   if (!batch.spans().empty()) store_.Add(batch.spans(), keys_, now);
   store_.Tick(now);
   return pipeline::ExportResult::kOk;
 }
 
-strobe::Status TraceExporter::Flush(std::chrono::milliseconds deadline) {
+strobe::Status TraceAnalysisExporter::Flush(std::chrono::milliseconds deadline) {
   (void)deadline;
   store_.Tick(clock_.NowNs());
   return strobe::OkStatus();
 }
 
-strobe::Status TraceExporter::Shutdown(std::chrono::milliseconds deadline) {
+strobe::Status TraceAnalysisExporter::Shutdown(std::chrono::milliseconds deadline) {
   (void)deadline;
   store_.FlushAll(clock_.NowNs());
   return strobe::OkStatus();
 }
 
-void RegisterTraceExporter(pipeline::PluginRegistry& registry) {
+void RegisterTraceAnalysisExporter(pipeline::PluginRegistry& registry) {
   STROBE_CHECK(
       registry
           .AddExporter({
@@ -51,7 +51,7 @@ void RegisterTraceExporter(pipeline::PluginRegistry& registry) {
                   },
               .create = [](const pipeline::ComponentContext& ctx)
                   -> strobe::Result<std::unique_ptr<pipeline::Exporter>> {
-                TraceStoreOptions o;
+                trace::TraceStoreOptions o;
                 o.quiet_period = ctx.options.GetDuration("quiet_period");
                 o.max_trace_age = ctx.options.GetDuration("max_trace_age");
                 int64_t pending = ctx.options.GetInt("max_pending_traces");
@@ -70,12 +70,21 @@ void RegisterTraceExporter(pipeline::PluginRegistry& registry) {
                   return strobe::InvalidArgument(ctx.options.Where("window") +
                                                  ": trace_analysis: window must be > 0");
                 }
-                TraceStore::ConfigureDefault(o);
+                trace::TraceStore* store = ctx.services.trace_store;
+                if (store == nullptr) {
+                  return strobe::FailedPrecondition(
+                      ctx.id.ToString() +
+                      ": no trace store in this process (the "
+                      "`trace_analysis` exporter runs inside `strobe serve`)");
+                }
+                // The first trace_analysis exporter configures the shared store; later ones
+                // feed it as configured (documented in the header).
+                (void)store->Configure(o);
                 return std::unique_ptr<pipeline::Exporter>(
-                    std::make_unique<TraceExporter>(TraceStore::Default(), ctx.clock, ctx.keys));
+                    std::make_unique<TraceAnalysisExporter>(*store, ctx.clock, ctx.keys));
               },
           })
           .ok());
 }
 
-}  // namespace strobed::trace
+}  // namespace strobed::exporters

@@ -1,4 +1,6 @@
-#include "strobed/pipeline/pipeline_component.h"
+#include "strobed/service/pipeline_component.h"
+
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <chrono>
@@ -8,7 +10,7 @@
 #include "strobed/config/config.h"
 #include "strobed/pipeline/config.h"
 
-namespace strobed::pipeline {
+namespace strobed::service {
 
 namespace {
 constexpr std::string_view kSections[] = {"receivers",  "processors", "exporters",
@@ -44,24 +46,28 @@ YAML::Node PipelineSections(const config::Config& config, std::string* file) {
   return root;
 }
 
-PipelineComponent::~PipelineComponent() {
-  if (service_) service_->UnbindMetrics();
-}
+PipelineComponent::~PipelineComponent() = default;
 
 strobe::Status PipelineComponent::Start(const daemon::ComponentContext& ctx) {
   std::string file;
   YAML::Node root = PipelineSections(ctx.config, &file);
-  auto cfg = ParsePipelineConfig(root, file, BuiltinPlugins());
+  auto cfg = pipeline::ParsePipelineConfig(root, file, plugins_);
   if (!cfg.ok()) return cfg.status();
-  auto svc = PipelineService::Create(*cfg, ServiceOptions{});
+  pipeline::ServiceOptions options;
+  options.plugins = &plugins_;
+  options.services = shared_;
+  options.services.metrics = &ctx.registry;
+  options.services.router = &ctx.api;
+  options.services.logger = spdlog::default_logger_raw();
+  options.services.data_dir = ctx.config.data_dir;
+  auto svc = pipeline::PipelineService::Create(*cfg, std::move(options));
   if (!svc.ok()) return svc.status();
   service_ = std::move(svc).value();
-  STROBE_RETURN_IF_ERROR(service_->BindMetrics(ctx.registry));
   STROBE_RETURN_IF_ERROR(service_->Start());
   running_.store(true);
-  for (const ComponentConfig& c : cfg->components) {
-    if (c.kind != ComponentKind::kReceiver) continue;
-    const Receiver* r = service_->receiver(c.id.ToString());
+  for (const pipeline::ComponentConfig& c : cfg->components) {
+    if (c.kind != pipeline::ComponentKind::kReceiver) continue;
+    const pipeline::Receiver* r = service_->receiver(c.id.ToString());
     std::string endpoint = r == nullptr ? "" : r->Endpoint();
     if (!endpoint.empty() && ctx.report_listener) ctx.report_listener(c.id.ToString(), endpoint);
   }
@@ -85,13 +91,13 @@ std::string PipelineComponent::StatusJson() const {
   if (!running_.load() || !service_) return "";
   std::string out = "{\"pipelines\":[";
   bool first = true;
-  for (const PipelineSnapshot& p : service_->Snapshot().pipelines) {
+  for (const pipeline::PipelineSnapshot& p : service_->Snapshot().pipelines) {
     if (!first) out += ",";
     first = false;
     uint64_t received = p.stages.empty() ? 0 : p.stages[0].received;
     uint64_t dropped = 0;
     uint64_t exported = 0;
-    for (const StageSnapshot& st : p.stages) {
+    for (const pipeline::StageSnapshot& st : p.stages) {
       dropped += st.DroppedTotal();
       if (st.stage.rfind("exporter/", 0) == 0) exported += st.forwarded;
     }
@@ -102,4 +108,4 @@ std::string PipelineComponent::StatusJson() const {
   return out + "]}";
 }
 
-}  // namespace strobed::pipeline
+}  // namespace strobed::service

@@ -1,4 +1,4 @@
-#include "strobed/receivers/shm/snapshot_component.h"
+#include "strobed/outputs/shm_snapshot/shm_snapshot.h"
 
 #include <utility>
 
@@ -9,7 +9,7 @@
 #include "strobed/config/config.h"
 #include "strobed/server/router.h"
 
-namespace strobed::receivers {
+namespace strobed::outputs {
 namespace {
 
 struct Part {
@@ -138,4 +138,4 @@ std::string ShmSnapshotComponent::StatusJson() const {
          ",\"bytes\":" + std::to_string(last_bytes_.load(std::memory_order_relaxed)) + "}";
 }
 
-}  // namespace strobed::receivers
+}  // namespace strobed::outputs

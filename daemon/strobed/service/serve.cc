@@ -1,0 +1,48 @@
+#include "strobed/service/serve.h"
+
+#include <memory>
+
+#include "strobed/demo/demo_component.h"
+#include "strobed/event/attribute.h"
+#include "strobed/host/host_collector.h"
+#include "strobed/outputs/shm_snapshot/shm_snapshot.h"
+#include "strobed/receivers/memory/memory.h"
+#include "strobed/service/builtin_plugins.h"
+#include "strobed/service/pipeline_component.h"
+#include "strobed/service/stream_component.h"
+#include "strobed/service/trace_component.h"
+
+namespace strobed::service {
+
+void Serve::AddComponents(daemon::Daemon& daemon, const config::Config& config) {
+  // Started in this order, stopped in reverse: the stream engine is up before pipelines feed
+  // it and drains after them; the trace store completes pending traces after the pipelines
+  // stopped feeding it; the demo stops first.
+  daemon.AddComponent(
+      std::make_unique<StreamComponent>(stream_engines_, stream::SystemClock::Get()));
+  daemon.AddComponent(std::make_unique<TraceComponent>(trace_store_, pipeline::Clock::Steady()));
+  pipeline::PluginServices shared;
+  shared.trace_store = &trace_store_;
+  shared.stream_engines = &stream_engines_;
+  auto pipelines = std::make_unique<PipelineComponent>(BuiltinPlugins(), shared);
+  PipelineComponent* pipelines_ptr = pipelines.get();
+  daemon.AddComponent(std::move(pipelines));
+  // Results for local programs without HTTP (<shm.dir>/strobe-<shm.name>.snapshot).
+  daemon.AddComponent(std::make_unique<outputs::ShmSnapshotComponent>());
+  if (config.host.enabled) daemon.AddComponent(std::make_unique<host::HostCollector>());
+  if (config.demo.enabled) {
+    auto demo = std::make_unique<demo::DemoComponent>();
+    // The demo's requests also enter the pipeline as spans when a `memory/demo` receiver
+    // exists (the built-in pipeline has one; a user's file may declare it).
+    demo->FeedPipeline(
+        [pipelines_ptr]() -> receivers::MemoryReceiver* {
+          pipeline::PipelineService* svc = pipelines_ptr->service();
+          if (svc == nullptr) return nullptr;
+          return dynamic_cast<receivers::MemoryReceiver*>(svc->receiver("memory/demo"));
+        },
+        event::KeyTable::Global());
+    daemon.AddComponent(std::move(demo));
+  }
+}
+
+}  // namespace strobed::service
