@@ -179,13 +179,20 @@ class Connection:
 
     # ---- round trips -----------------------------------------------------------------------
 
+    def _not_acknowledged(self, timeout):
+        return TimeoutError(
+            f"strobe daemon did not acknowledge the flush of ring {self.ring!r} within "
+            f"{timeout} s: no daemon is draining it, or the daemon's pipeline is refusing data "
+            f"(back-pressure: memory limit, full queue); the records stay in the ring")
+
     def flush(self, timeout=1.0, spin=50e-6):
-        """Waits until the daemon has processed every record written so far (a PING round
-        trip): busy-polls for ``spin`` seconds, then sleeps with the GIL released.
-        Raises TimeoutError after ``timeout`` seconds."""
+        """Waits until the daemon's pipeline has accepted every record written so far (a PING
+        round trip; while the pipeline refuses data, e.g. at its memory limit, the daemon
+        holds the acknowledgement): busy-polls for ``spin`` seconds, then sleeps with the GIL
+        released. Raises TimeoutError after ``timeout`` seconds."""
         seq = self._ring.ping()
         if not self._ring.wait_ack(seq, float(timeout), float(spin)):
-            raise TimeoutError(f"strobe daemon did not acknowledge within {timeout} s")
+            raise self._not_acknowledged(timeout)
 
     def ping(self, timeout=1.0, spin=1e-3):
         """One round trip; returns its duration in ns (busy-poll up to ``spin`` seconds)."""
@@ -201,7 +208,7 @@ class Connection:
         delay = 0.0
         while self._ring.ack_seq() < seq:
             if time.monotonic() > deadline:
-                raise TimeoutError(f"strobe daemon did not acknowledge within {timeout} s")
+                raise self._not_acknowledged(timeout)
             await asyncio.sleep(delay)
             delay = 5e-5 if delay == 0.0 else min(delay * 2, 5e-3)
 

@@ -4,6 +4,7 @@ ring name, HTTP on a free port. Everything a program writes must show up in the 
 /metrics and trace API; producers killed with SIGKILL mid-write must not disturb the others.
 """
 
+import asyncio
 import os
 import pathlib
 import signal
@@ -39,6 +40,53 @@ def serve():
         d.wait_port()
         d.wait_ready()
         yield d
+    finally:
+        d.stop()
+
+
+_REFUSING_PIPELINE = """\
+receivers:
+  shm: {{name: {ring}, dir: {dir}}}
+processors:
+  memory_limiter: {{soft_limit: 1B, hard_limit: 1B, retry_after: 10ms}}
+exporters:
+  debug: {{verbosity: basic}}
+service:
+  pipelines:
+    all:
+      receivers: [shm]
+      processors: [memory_limiter]
+      exporters: [debug]
+shutdown:
+  grace_period: 1s
+"""
+
+
+def test_flush_is_not_acknowledged_while_the_daemons_pipeline_refuses(tmp_path):
+    """A memory limiter whose hard limit no batch fits under refuses everything the shm
+    receiver pushes. The daemon must not acknowledge a flush of data its pipeline did not
+    take: flush() and aflush() time out with a TimeoutError that names back-pressure."""
+    ring = "py" + uuid.uuid4().hex[:10]
+    shm = tmp_path / "shm"
+    shm.mkdir(mode=0o700)
+    d = Daemon(_strobe_binary(), args=["--shm", "off"],
+               config_text=_REFUSING_PIPELINE.format(ring=ring, dir=shm))
+    try:
+        d.wait_port()
+        d.wait_ready()
+        with strobe.connect(ring, str(shm)) as conn:
+            conn.counter("refused_total").inc(3)
+            with conn.span("refused-span"):
+                pass
+            with pytest.raises(TimeoutError, match="pipeline is refusing data"):
+                conn.flush(timeout=0.5)
+            # The daemon read the ring and was refused (not a missing daemon): it retries.
+            d.poll(lambda: (_value(_metrics(d), 'strobe_shm_push_retries_total{receiver="shm",'
+                                   'reason="refused"}') or 0) > 0, "refused pushes counted")
+            with pytest.raises(TimeoutError, match="back-pressure"):
+                asyncio.run(conn.aflush(timeout=0.2))
+            assert _value(_metrics(d), 'strobe_receiver_accepted_spans_total{receiver="shm"}') \
+                in (None, 0.0)
     finally:
         d.stop()
 
@@ -218,8 +266,6 @@ def test_results_come_back_through_the_snapshot_without_http(serve):
 
 
 def test_asyncio_snapshot_wait_does_not_block_the_loop(serve):
-    import asyncio
-
     async def main():
         conn = strobe.connect(serve.ring, serve.shm_dir)
         ticks = 0

@@ -123,7 +123,7 @@ class HttpServer {
   int64_t InFlight() const;
   const ServerStats& stats() const;
 
-  struct State;  // Beast/Asio internals (http_server.cc)
+  struct State;  // Beast/Asio internals (internal/server_state.h)
 
  private:
   std::shared_ptr<State> state_;

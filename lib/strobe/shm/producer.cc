@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <ctime>
 #include <fstream>
@@ -165,6 +166,55 @@ uint8_t* Producer::ReserveSlow(uint16_t type, uint32_t length) noexcept {
     return Emplace(0, total, type, length);
   }
   return Emplace(off, total, type, length);
+}
+
+Status Producer::Flush(std::chrono::nanoseconds timeout) {
+  using Clock = std::chrono::steady_clock;
+  const Clock::time_point start = Clock::now();
+  const Clock::time_point deadline = start + timeout;
+  const auto ms = [&] {
+    return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count());
+  };
+  // Wait for room first instead of retrying Ping(): a failed write would count as a drop.
+  const uint64_t total = (uint64_t{STROBE_FRAME_BYTES} + sizeof(uint64_t) + 7) & ~uint64_t{7};
+  const uint64_t off = write_pos_ & mask_;
+  const uint64_t need = off + total > capacity_ ? capacity_ - off + total : total;
+  // Acquire pairs with the consumer's release store of read_pos (as in HasRoom()).
+  auto read_pos = [&] {
+    return Word(header_, &strobe_ring_header::read_pos).load(std::memory_order_acquire);
+  };
+  uint64_t sleep_ns = 10'000;
+  const auto wait = [&] {
+    timespec ts{0, static_cast<long>(sleep_ns)};
+    nanosleep(&ts, nullptr);
+    sleep_ns = std::min<uint64_t>(sleep_ns * 2, 1'000'000);
+  };
+  while (write_pos_ + need - read_pos() > capacity_) {
+    if (Clock::now() >= deadline) {
+      return ResourceExhausted("shm flush: ring " + path_ + " stayed full for " + ms() +
+                               " ms (the daemon is not draining it)");
+    }
+    wait();
+  }
+  const uint64_t seq = std::max(last_ping_seq_, AckSeq()) + 1;
+  if (!Ping(seq)) return ResourceExhausted("shm flush: PING dropped on ring " + path_);
+  const Clock::time_point spin_end = start + std::chrono::microseconds(50);
+  sleep_ns = 10'000;
+  while (AckSeq() < seq) {
+    const Clock::time_point now = Clock::now();
+    if (now >= deadline) {
+      return DeadlineExceeded("shm flush: the daemon did not acknowledge ring " + path_ +
+                              " within " + ms() +
+                              " ms (no daemon drains it, or the daemon's pipeline is refusing "
+                              "data: back-pressure)");
+    }
+    if (now < spin_end) {
+      CpuRelax();
+    } else {
+      wait();
+    }
+  }
+  return OkStatus();
 }
 
 bool Producer::WriteText(uint16_t type, const std::string& payload) {

@@ -7,7 +7,8 @@
 //   (*p)->CounterAdd(id, 1);
 //   (*p)->Span(trace_id, span_id, parent, start_ns, end_ns, "db.query", {{"db", "pg"}});
 //   (*p)->Event(ts_ns, "deploy", {{"version", "1.2"}});
-//   (*p)->Ping(seq); while ((*p)->AckSeq() < seq) {}                 // round trip / flush
+//   strobe::Status s = (*p)->Flush(std::chrono::seconds(1));          // the daemon has it
+//   (*p)->Ping(seq); while ((*p)->AckSeq() < seq) {}                 // the same, by hand
 //
 // Connect() creates `<dir>/strobe-<ring>-<pid>` (mode 0600 by default; a stale file left by an
 // earlier process with the same pid is replaced), maps it and publishes the header. The
@@ -24,7 +25,9 @@
 // uses one Producer per thread — the ring name then needs distinct `instance` values — or
 // serialises calls itself, as the Python module does with the GIL).
 
+#include <algorithm>
 #include <bit>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -105,7 +108,13 @@ class Producer {
     return Point(STROBE_REC_HISTOGRAM_RECORD, series_id, timestamp_ns,
                  std::bit_cast<uint64_t>(value));
   }
-  bool Ping(uint64_t seq) noexcept { return Write(STROBE_REC_PING, &seq, sizeof seq); }
+  // Writes a PING with `seq` (a round trip: the daemon stores ack_seq = seq once everything
+  // before it was accepted). Seqs should increase; Flush() continues after the largest.
+  bool Ping(uint64_t seq) noexcept {
+    if (!Write(STROBE_REC_PING, &seq, sizeof seq)) return false;
+    last_ping_seq_ = std::max(last_ping_seq_, seq);
+    return true;
+  }
   // A histogram delta (HISTOGRAM_MERGE, ring_abi.h): `n` bucket counts starting at bucket
   // `offset` of `scale`. False (dropped and counted) when the ring is full or n is too large
   // for one record (8,182 buckets).
@@ -123,6 +132,15 @@ class Producer {
   // Splits into as many BATCH records as needed; returns the number of points written.
   size_t Batch(strobe_series_kind kind, const uint64_t* series_ids, const uint64_t* timestamps_ns,
                const double* values, size_t count) noexcept;
+
+  // Flush: writes a PING with the next seq and waits until the daemon acknowledged it, i.e.
+  // until every record written before was accepted by the daemon's pipeline (the daemon holds
+  // the acknowledgement while its pipeline refuses data). Spins ~50 us, then sleeps 10 us
+  // doubling to 1 ms. Control plane: blocks the calling thread up to `timeout`.
+  // Errors: ResourceExhausted when the ring stayed full for `timeout` (the PING could not be
+  // written); DeadlineExceeded when no acknowledgement came within `timeout` (no daemon drains
+  // this ring, or the daemon's pipeline is refusing data). Owner-thread only.
+  Status Flush(std::chrono::nanoseconds timeout);
 
   // Last PING seq the daemon acknowledged (acquire; pairs with the consumer's release store).
   uint64_t AckSeq() const noexcept {
@@ -171,6 +189,7 @@ class Producer {
   uint64_t pending_pos_ = 0;      // end of the reserved, uncommitted record
   uint64_t cached_read_pos_ = 0;  // last read_pos seen; refreshed only when the ring looks full
   uint64_t next_series_id_ = 1;
+  uint64_t last_ping_seq_ = 0;  // largest seq written by Ping()
 };
 
 }  // namespace strobe::shm

@@ -92,10 +92,14 @@ size_t RingReader::Drain(RecordSink& sink, size_t max_records, ReaderStats& stat
     }
     if (f.type != STROBE_REC_PAD) {
       RecordView v{segment_id_, f.type, data_ + off + STROBE_FRAME_BYTES, f.length};
+      uint64_t seq = 0;
+      const bool ping = f.type == STROBE_REC_PING && DecodePing(v, &seq);
+      // The sink could not hand on what came before: leave the PING unconsumed (read_pos stops
+      // in front of it) and unanswered; the next Drain offers it again.
+      if (ping && !sink.ReadyToAck(segment_id_)) break;
       sink.OnRecord(v);
       ++n;
-      uint64_t seq = 0;
-      if (f.type == STROBE_REC_PING && DecodePing(v, &seq)) {
+      if (ping) {
         // Release pairs with the producer's acquire load in AckSeq(): everything the sink did
         // for the records up to this PING happens-before the producer sees the ack.
         Word(header_, &strobe_ring_header::ack_seq).store(seq, std::memory_order_release);
@@ -150,9 +154,12 @@ Consumer::~Consumer() {
   if (options_.write_daemon_marker) unlink(DaemonMarkerPath(options_.dir, options_.ring).c_str());
 }
 
-void Consumer::Reclaim(Ring& ring, RecordSink& sink) {
+bool Consumer::Reclaim(Ring& ring, RecordSink& sink) {
   while (ring.reader.Drain(sink, SIZE_MAX, stats_) > 0) {
   }
+  // The producer is gone, so write_pos no longer moves: records left mean the drain stopped at
+  // a PING the sink was not ready to acknowledge. Keep the ring; a later Scan finishes it.
+  if (!ring.reader.Empty()) return false;
   if (ring.reader.HasTornRecord()) ++stats_.torn;
   const uint64_t dropped = ring.reader.DroppedByProducer();
   stats_.producer_dropped += dropped - std::min(dropped, ring.dropped_seen);
@@ -160,6 +167,7 @@ void Consumer::Reclaim(Ring& ring, RecordSink& sink) {
   unlink(ring.path.c_str());
   ++stats_.rings_reclaimed;
   sink.OnRingClosed(ring.reader.segment_id());
+  return true;
 }
 
 size_t Consumer::Scan(RecordSink& sink) {
@@ -169,8 +177,8 @@ size_t Consumer::Scan(RecordSink& sink) {
     const uint64_t dropped = ring.reader.DroppedByProducer();
     stats_.producer_dropped += dropped - std::min(dropped, ring.dropped_seen);
     ring.dropped_seen = dropped;
-    if (ring.reader.Closed() || !ProcessAlive(ring.reader.producer_pid())) {
-      Reclaim(ring, sink);
+    if ((ring.reader.Closed() || !ProcessAlive(ring.reader.producer_pid())) &&
+        Reclaim(ring, sink)) {
       it = rings_.erase(it);
     } else {
       ++it;
@@ -233,8 +241,10 @@ size_t Consumer::Scan(RecordSink& sink) {
     std::atomic_ref<uint32_t>(ring->reader.header()->consumer_pid)
         .store(static_cast<uint32_t>(getpid()), std::memory_order_relaxed);
     ++stats_.rings_attached;
-    if (ring->reader.Closed() || !ProcessAlive(ring->reader.producer_pid())) {
-      Reclaim(*ring, sink);  // stale segment from before: deliver what it holds, then remove
+    // A stale segment from before: deliver what it holds, then remove it (or keep it attached
+    // until the sink takes the rest).
+    if ((ring->reader.Closed() || !ProcessAlive(ring->reader.producer_pid())) &&
+        Reclaim(*ring, sink)) {
       continue;
     }
     rings_.push_back(std::move(ring));

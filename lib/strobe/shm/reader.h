@@ -38,6 +38,16 @@ class RecordSink {
   virtual ~RecordSink() = default;
   // Called for every valid frame except PAD. The payload is valid only during the call.
   virtual void OnRecord(const RecordView& record) = 0;
+  // Called for a PING record before it is delivered and acknowledged: the sink hands on what
+  // it holds from before the PING (a daemon pushes it into its pipeline) and returns true once
+  // that was accepted. The reader then calls OnRecord for the PING and stores ack_seq. false
+  // (the sink's downstream refuses for now): the reader stops in front of the PING without
+  // consuming it and offers it again on the next Drain, so the producer's flush keeps waiting
+  // instead of being told "delivered" for data that was not.
+  virtual bool ReadyToAck(uint32_t producer) {
+    (void)producer;
+    return true;
+  }
   // Called once a ring is gone for good (its producer closed it or died, and everything it
   // committed was delivered): state kept per producer id may be released.
   virtual void OnRingClosed(uint32_t producer) { (void)producer; }
@@ -61,7 +71,9 @@ class RingReader {
   static Result<RingReader> Attach(uint8_t* base, size_t size);
 
   // Delivers up to `max_records` committed records to `sink`, then publishes read_pos.
-  // Returns the number delivered. Answers PING records by storing ack_seq after the sink ran.
+  // Returns the number delivered. Answers a PING by storing ack_seq after the sink ran, and
+  // only when the sink's ReadyToAck() agreed; otherwise stops in front of the PING (it is
+  // delivered again on the next call).
   size_t Drain(RecordSink& sink, size_t max_records, ReaderStats& stats) noexcept;
 
   // True when everything committed has been consumed.
@@ -110,7 +122,9 @@ class Consumer {
   Consumer& operator=(const Consumer&) = delete;
 
   // Attaches new segments, drains and reclaims rings whose producer died, removes segments
-  // of dead producers left from before. Returns the number of attached rings.
+  // of dead producers left from before. Returns the number of attached rings. A dead ring whose
+  // drain stopped at a PING the sink was not ready to acknowledge stays attached and is
+  // reclaimed by a later Scan, so nothing it holds is lost.
   size_t Scan(RecordSink& sink);
   // One pass over all attached rings. Returns records delivered. No syscalls.
   size_t Poll(RecordSink& sink) noexcept;
@@ -126,7 +140,8 @@ class Consumer {
     uint64_t dropped_seen = 0;
   };
   explicit Consumer(ConsumerOptions options) : options_(std::move(options)) {}
-  void Reclaim(Ring& ring, RecordSink& sink);
+  // Drains `ring` completely and removes its file; false (ring kept) when the sink held a PING.
+  bool Reclaim(Ring& ring, RecordSink& sink);
 
   ConsumerOptions options_;
   std::vector<std::unique_ptr<Ring>> rings_;

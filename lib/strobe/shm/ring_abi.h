@@ -117,7 +117,9 @@ enum strobe_record_type {
    * {u64 series_id, u64 timestamp_ns, f64 value}. */
   STROBE_REC_BATCH = 7,
   /* u64 seq: the consumer stores ack_seq = seq (release) once every record before it and the
-   * PING itself were processed. Used for round trips and flushes. */
+   * PING itself were processed, i.e. accepted downstream: a consumer that cannot hand the
+   * records on yet leaves the PING unconsumed and unanswered. Used for round trips and
+   * flushes (wait with a timeout). */
   STROBE_REC_PING = 8,
   /* Adds a histogram delta to a HISTOGRAM series (a metrics library pushing its snapshots).
    * payload: u64 series_id, u64 timestamp_ns, u64 count (observations, zeros included),

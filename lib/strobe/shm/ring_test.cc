@@ -4,9 +4,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "strobe/shm/producer.h"
 #include "strobe/shm/reader.h"
@@ -125,6 +128,97 @@ TEST(ShmRingTest, WrapsWithPaddingAndKeepsOrder) {
     ASSERT_EQ(got, expect++);
   }
   EXPECT_EQ((*p)->DroppedRecords(), 0u);
+}
+
+// A sink whose downstream refuses for now: it holds PINGs until `ready`.
+struct HoldingSink : CollectingSink {
+  bool ReadyToAck(uint32_t producer) override {
+    (void)producer;
+    ++asked;
+    return ready;
+  }
+  bool ready = false;
+  int asked = 0;
+};
+
+TEST(ShmRingTest, APingIsAcknowledgedOnlyOnceTheSinkIsReady) {
+  TempDir d;
+  auto p = Producer::Connect(Opts(d));
+  ASSERT_TRUE(p.ok());
+  auto c = OpenConsumer(d);
+  HoldingSink sink;
+  c->Scan(sink);
+  ASSERT_TRUE((*p)->CounterAdd(1, 1));
+  ASSERT_TRUE((*p)->Ping(7));
+  ASSERT_TRUE((*p)->CounterAdd(1, 2));
+  // The record before the PING is delivered; the reader stops in front of the PING.
+  EXPECT_EQ(c->Poll(sink), 1u);
+  EXPECT_EQ(c->Poll(sink), 0u);
+  EXPECT_EQ(sink.asked, 2);  // offered again on every Drain
+  EXPECT_EQ(sink.types, std::vector<uint16_t>{STROBE_REC_COUNTER_ADD});
+  EXPECT_EQ((*p)->AckSeq(), 0u);
+  Status s = (*p)->Flush(std::chrono::milliseconds(5));  // times out: PING 7 is still held
+  EXPECT_EQ(s.code(), StatusCode::kDeadlineExceeded) << s.message();
+  sink.ready = true;
+  EXPECT_EQ(c->Poll(sink), 3u);  // PING 7, the second add, the flush's PING 8
+  EXPECT_EQ(sink.types, (std::vector<uint16_t>{STROBE_REC_COUNTER_ADD, STROBE_REC_PING,
+                                               STROBE_REC_COUNTER_ADD, STROBE_REC_PING}));
+  EXPECT_EQ((*p)->AckSeq(), 8u);
+  EXPECT_EQ(c->stats().records, 4u);
+}
+
+TEST(ShmRingTest, AClosedRingWithAHeldPingIsKeptUntilTheSinkIsReady) {
+  TempDir d;
+  auto c = OpenConsumer(d);
+  HoldingSink sink;
+  {
+    auto p = Producer::Connect(Opts(d));
+    ASSERT_TRUE(p.ok());
+    c->Scan(sink);
+    ASSERT_TRUE((*p)->Ping(1));
+    ASSERT_TRUE((*p)->CounterAdd(1, 1));
+  }                              // closed: the daemon drains and removes it
+  EXPECT_EQ(c->Scan(sink), 1u);  // kept: the rest would be lost behind the held PING
+  EXPECT_TRUE(sink.types.empty());
+  EXPECT_EQ(c->stats().rings_reclaimed, 0u);
+  sink.ready = true;
+  EXPECT_EQ(c->Scan(sink), 0u);
+  EXPECT_EQ(sink.types, (std::vector<uint16_t>{STROBE_REC_PING, STROBE_REC_COUNTER_ADD}));
+  EXPECT_EQ(c->stats().rings_reclaimed, 1u);
+}
+
+TEST(ShmRingTest, FlushFailsClearlyWithoutAConsumerAndSucceedsWithOne) {
+  TempDir d;
+  auto p = Producer::Connect(Opts(d, 4096));
+  ASSERT_TRUE(p.ok());
+  Status s = (*p)->Flush(std::chrono::milliseconds(5));
+  EXPECT_EQ(s.code(), StatusCode::kDeadlineExceeded);
+  EXPECT_NE(s.message().find("did not acknowledge ring " + (*p)->path()), std::string::npos)
+      << s.message();
+  // Fill the ring: the flush cannot even write its PING (and counts no drop for trying).
+  while ((*p)->CounterAdd(1, 1)) {
+  }
+  const uint64_t small = 0;  // a PING's size: no room is left for one either
+  while ((*p)->Write(STROBE_REC_EVENT, &small, sizeof small)) {
+  }
+  const uint64_t dropped = (*p)->DroppedRecords();
+  s = (*p)->Flush(std::chrono::milliseconds(5));
+  EXPECT_EQ(s.code(), StatusCode::kResourceExhausted) << s.message();
+  EXPECT_NE(s.message().find("stayed full"), std::string::npos) << s.message();
+  EXPECT_EQ((*p)->DroppedRecords(), dropped);
+  // A consumer on another thread drains and answers.
+  auto c = OpenConsumer(d);
+  std::atomic<bool> done{false};
+  std::thread consumer([&] {
+    CollectingSink sink;
+    c->Scan(sink);
+    while (!done.load()) c->Poll(sink);
+  });
+  s = (*p)->Flush(std::chrono::seconds(10));
+  done = true;
+  consumer.join();
+  EXPECT_TRUE(s.ok()) << s.message();
+  EXPECT_EQ((*p)->AckSeq(), 2u);  // the first flush's PING 1 was consumed too
 }
 
 TEST(ShmRingTest, FullRingDropsAndCounts) {

@@ -195,10 +195,13 @@ strobe::Status ShmReceiver::Start(pipeline::Ingest& ingest) {
   ingest_ = &ingest;
   event::KeyTable& keys = options_.keys != nullptr ? *options_.keys : event::KeyTable::Global();
   translator_ = std::make_unique<ShmTranslator>(ingest.pool(), keys, options_.translator);
-  // A PING acknowledges everything before it: hand what was read to the pipeline first.
+  // A PING acknowledges everything before it: hand what was read to the pipeline first, and
+  // hold the PING (the producer's flush waits) while the pipeline refuses any of it. While a
+  // refused batch waits for its Retry-After, a PING does not push ahead of the schedule.
   translator_->set_on_ping([this] {
+    if (!pending_.empty() && NowNs() < retry_at_ns_) return false;
     MoveToPending(/*metrics=*/true, /*all_series=*/false);
-    (void)PushPending(NowNs() + 1'000'000);
+    return PushPending(NowNs() + 1'000'000);
   });
   stop_.store(false, std::memory_order_relaxed);
   thread_ = std::thread([this] { Run(); });

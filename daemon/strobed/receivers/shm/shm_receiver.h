@@ -13,8 +13,10 @@
 //   - Scan() every `scan_interval`: attach new producers, drain and remove the segments of
 //     producers that died (a record torn by a crash mid-write is counted, never delivered),
 //     remove stale segments, publish self-metrics.
-//   - PING: everything before it is handed to the pipeline before the ring's ack_seq is
-//     stored, so a producer's flush() means "the daemon has it".
+//   - PING: everything before it is handed to the pipeline, and accepted, before the ring's
+//     ack_seq is stored, so a producer's flush() means "the daemon has it". While the pipeline
+//     refuses, the PING stays unanswered in the ring (the reader stops in front of it) and the
+//     producer's flush waits or times out; it is answered once the held data is accepted.
 //   - Idle: spins for `busy_poll` after the last record (sub-microsecond round trips), then
 //     sleeps with a growing interval up to `idle_sleep`, and after a second without records
 //     up to `deep_idle_sleep` (an idle daemon wakes 100 times a second, not 1,000: ~0.1 % of

@@ -28,6 +28,8 @@ using pipeline::testing::WaitFor;
 using strobe::shm::Producer;
 using strobe::shm::ProducerOptions;
 
+uint8_t kTrace[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+
 // A pipeline entry that keeps what it is given, or pushes back while `refuse` is set.
 class FakeIngest final : public pipeline::Ingest {
  public:
@@ -38,8 +40,11 @@ class FakeIngest final : public pipeline::Ingest {
     pipeline::PushResult r;
     if (refuse.load()) {
       ++refusals_;
-      r.status = pipeline::PushStatus::kThrottled;
-      r.refuse_reason = pipeline::RefuseReason::kMemorySoft;
+      const pipeline::RefuseReason reason = refuse_reason.load();
+      // As the pipeline answers: above the soft limit it throttles, otherwise it refuses.
+      r.status = reason == pipeline::RefuseReason::kMemorySoft ? pipeline::PushStatus::kThrottled
+                                                               : pipeline::PushStatus::kRefused;
+      r.refuse_reason = reason;
       r.retry_after = std::chrono::milliseconds(1);
       r.batch = std::move(batch);
       return r;
@@ -86,6 +91,7 @@ class FakeIngest final : public pipeline::Ingest {
   }
 
   std::atomic<bool> refuse{false};
+  std::atomic<pipeline::RefuseReason> refuse_reason{pipeline::RefuseReason::kMemorySoft};
   std::string LogTraceId() {
     std::lock_guard<std::mutex> lock(mu_);
     return log_trace_id;
@@ -133,6 +139,52 @@ class ShmReceiverTest : public ::testing::Test {
     return WaitFor([&] { return p.AckSeq() >= seq; });
   }
 
+  // A flush issued while the pipeline refuses data (for `reason`) must not be acknowledged
+  // until the data is accepted, and then with every record delivered (docs/design/ring.md).
+  void ExpectFlushWaitsForTheRefusedData(pipeline::RefuseReason reason) {
+    // The records and the PING are in the ring before the receiver starts, so its first poll
+    // reads them all and the push the PING triggers is the first one the pipeline refuses.
+    ProducerOptions po;
+    po.ring = "r";
+    po.dir = dir_.path();
+    auto p = Producer::Connect(po).value();
+    const uint64_t c = p->DefineSeries(STROBE_KIND_COUNTER, "requests_total", {});
+    for (int i = 0; i < 100; ++i) ASSERT_TRUE(p->CounterAdd(c, 1));
+    for (uint64_t i = 1; i <= 5; ++i) ASSERT_TRUE(p->Span(kTrace, i, 0, 1, 2, "op", {}));
+    ASSERT_TRUE(p->Event(0, "deploy", {}));
+    ASSERT_TRUE(p->Ping(1));
+    ingest_.refuse_reason = reason;
+    ingest_.refuse = true;
+    auto receiver = NewReceiver();
+    ASSERT_TRUE(receiver->Start(ingest_).ok());
+    // The receiver read the PING, was refused, and keeps retrying its held batch (Retry-After
+    // 1 ms)...
+    ASSERT_TRUE(WaitFor([&] { return ingest_.Refusals() >= 5; }));
+    // ...while the PING stays unanswered: the producer's flush times out with a clear error,
+    // and so does the daemon's own flush.
+    EXPECT_EQ(p->AckSeq(), 0u);
+    strobe::Status s = p->Flush(std::chrono::milliseconds(20));
+    EXPECT_EQ(s.code(), strobe::StatusCode::kDeadlineExceeded) << s.message();
+    EXPECT_NE(s.message().find("did not acknowledge"), std::string::npos) << s.message();
+    EXPECT_NE(s.message().find("refusing data"), std::string::npos) << s.message();
+    EXPECT_EQ(receiver->Flush(std::chrono::milliseconds(20)).code(),
+              strobe::StatusCode::kDeadlineExceeded);
+    EXPECT_EQ(p->AckSeq(), 0u);
+    EXPECT_EQ(ingest_.Spans(), 0u);
+    EXPECT_EQ(ingest_.Logs(), 0u);
+    EXPECT_EQ(ingest_.LastCounter(), -1);
+    // The pipeline takes data again: the flush is acknowledged, with everything before it
+    // delivered by then.
+    ingest_.refuse = false;
+    ASSERT_TRUE(p->Flush(std::chrono::seconds(10)).ok());
+    EXPECT_GE(p->AckSeq(), 3u);  // PING 1, the timed-out flush's PING 2, this flush's PING 3
+    EXPECT_EQ(ingest_.Spans(), 5u);
+    EXPECT_EQ(ingest_.Logs(), 1u);
+    EXPECT_EQ(ingest_.LastCounter(), 100);
+    EXPECT_GT(receiver->totals().push_retries, 0u);
+    ASSERT_TRUE(receiver->Shutdown(std::chrono::seconds(5)).ok());
+  }
+
   std::string Metrics() {
     return strobe::metrics::RenderText(registry_, strobe::metrics::Format::kPrometheusText);
   }
@@ -142,8 +194,6 @@ class ShmReceiverTest : public ::testing::Test {
   event::KeyTable keys_;
   FakeIngest ingest_;
 };
-
-uint8_t kTrace[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
 
 TEST_F(ShmReceiverTest, RecordsReachThePipelineBeforeThePingIsAcknowledged) {
   auto receiver = NewReceiver();
@@ -251,6 +301,18 @@ TEST_F(ShmReceiverTest, BackPressureStopsDrainingAndLosesNothingCommitted) {
             std::string::npos)
       << m;
   ASSERT_TRUE(receiver->Shutdown(std::chrono::seconds(5)).ok());
+}
+
+TEST_F(ShmReceiverTest, AFlushIsNotAcknowledgedWhileTheMemoryLimiterRefuses) {
+  ExpectFlushWaitsForTheRefusedData(pipeline::RefuseReason::kMemoryHard);
+}
+
+TEST_F(ShmReceiverTest, AFlushIsNotAcknowledgedWhileABlockingQueueIsFull) {
+  ExpectFlushWaitsForTheRefusedData(pipeline::RefuseReason::kQueueFull);
+}
+
+TEST_F(ShmReceiverTest, AFlushIsNotAcknowledgedWhileThePipelineThrottles) {
+  ExpectFlushWaitsForTheRefusedData(pipeline::RefuseReason::kMemorySoft);
 }
 
 TEST_F(ShmReceiverTest, ARestartedReceiverResumesWhereThePreviousStopped) {

@@ -86,18 +86,20 @@ void ShmTranslator::OnRecord(const RecordView& r) {
       AddEvent(r);
       return;
     case STROBE_REC_PING: {
+      // The work (handing on what came before) happened in ReadyToAck; here it is counted.
       uint64_t seq = 0;
-      if (!strobe::shm::DecodePing(r, &seq)) {
-        ++stats_.invalid_records;
-        return;
-      }
-      if (on_ping_) on_ping_();
+      if (!strobe::shm::DecodePing(r, &seq)) ++stats_.invalid_records;
       return;
     }
     default:
       ++stats_.invalid_records;  // the reader validates types; defensive
       return;
   }
+}
+
+bool ShmTranslator::ReadyToAck(uint32_t producer) {
+  (void)producer;  // one pipeline for every ring: a PING waits for everything read before it
+  return on_ping_ ? on_ping_() : true;
 }
 
 void ShmTranslator::OnRingClosed(uint32_t producer) {

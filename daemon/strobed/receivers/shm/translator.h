@@ -10,7 +10,8 @@
 //   COUNTER_ADD, GAUGE_SET, HISTOGRAM_RECORD, BATCH, HISTOGRAM_MERGE
 //                   → aggregated per series; CollectMetrics() emits one cumulative point per
 //                     series that changed (sum / gauge / exponential histogram at scale 6)
-//   PING            → on_ping callback (the receiver flushes before the ring reader acks)
+//   PING            → on_ping callback via ReadyToAck (the receiver pushes what it holds;
+//                     the ring reader acks only when that was accepted)
 //
 // Aggregating points in the daemon is what makes the ring fast: a producer writes 32 bytes
 // per increment and the pipeline carries one point per series per flush, not one per call
@@ -74,12 +75,17 @@ class ShmTranslator final : public strobe::shm::RecordSink {
   ShmTranslator(const ShmTranslator&) = delete;
   ShmTranslator& operator=(const ShmTranslator&) = delete;
 
-  // Called for a PING record before the ring reader stores the acknowledgement.
-  void set_on_ping(std::function<void()> fn) { on_ping_ = std::move(fn); }
+  // Called when a PING arrives, before the ring reader acknowledges it: returns true once
+  // everything read before it was handed on (pushed and accepted), false to hold the PING
+  // (the reader stops in front of it and offers it again). Without a callback PINGs are
+  // acknowledged at once.
+  void set_on_ping(std::function<bool()> fn) { on_ping_ = std::move(fn); }
   // Wall-clock source for records stamped 0 ("on receipt"); tests pin it.
   void set_wall_clock(std::function<uint64_t()> fn) { wall_ns_ = std::move(fn); }
 
   void OnRecord(const strobe::shm::RecordView& record) override;
+  // The on_ping callback's answer (true without one).
+  bool ReadyToAck(uint32_t producer) override;
   // Forgets the producer's series-id mapping (its series and their totals stay).
   void OnRingClosed(uint32_t producer) override;
 
@@ -117,7 +123,7 @@ class ShmTranslator final : public strobe::shm::RecordSink {
   event::BatchPool& pool_;
   event::KeyTable& keys_;
   ShmTranslatorOptions options_;
-  std::function<void()> on_ping_;
+  std::function<bool()> on_ping_;
   std::function<uint64_t()> wall_ns_;
   ShmTranslatorStats stats_;
 

@@ -347,7 +347,10 @@ TEST_F(TranslatorTest, InvalidHistogramMergesAreCountedNotMerged) {
 
 TEST_F(TranslatorTest, PingCallsBackAndUndecodablePayloadsAreCounted) {
   int pings = 0;
-  translator_->set_on_ping([&] { ++pings; });
+  translator_->set_on_ping([&] {
+    ++pings;
+    return true;
+  });
   auto p = NewProducer(1);
   ASSERT_TRUE(p->Ping(7));
   Drain();

@@ -1,0 +1,444 @@
+// HTTP/1.1 connections of an HttpServer: request heads and bodies read under the listener's
+// limits and timeouts, auth, routing, the handler call and the response, keep-alive, and the
+// hand-off to websocket_session.cc on an upgrade (behaviour documented in http_server.h).
+
+#include <algorithm>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+#include <chrono>
+#include <exception>
+#include <limits>
+#include <optional>
+
+#include "strobed/server/internal/server_state.h"
+
+namespace strobed::server::internal {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+// Compares in time independent of where the first difference is.
+bool TokenMatches(std::string_view got, std::string_view want) {
+  unsigned diff = got.size() == want.size() ? 0u : 1u;
+  for (size_t i = 0; i < want.size(); ++i) {
+    char g = i < got.size() ? got[i] : '\0';
+    diff |= static_cast<unsigned>(static_cast<unsigned char>(g ^ want[i]));
+  }
+  return diff == 0;
+}
+
+void CountStatus(ServerStats& stats, int status) {
+  // Relaxed: independent counters read by metrics collection (see ServerStats).
+  if (status < 300) {
+    stats.responses_2xx.fetch_add(1, std::memory_order_relaxed);
+  } else if (status < 400) {
+    stats.responses_3xx.fetch_add(1, std::memory_order_relaxed);
+  } else if (status < 500) {
+    stats.responses_4xx.fetch_add(1, std::memory_order_relaxed);
+  } else {
+    stats.responses_5xx.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+class HttpSession : public SessionBase, public std::enable_shared_from_this<HttpSession> {
+ public:
+  HttpSession(StatePtr st, tcp::socket socket)
+      : st_(std::move(st)), stream_(std::move(socket)), idle_timer_(stream_.get_executor()) {
+    beast::error_code ec;
+    auto ep = stream_.socket().remote_endpoint(ec);
+    if (!ec) remote_ = EndpointString(ep);
+    st_->Register(this);
+  }
+  ~HttpSession() override {
+    EndRequest();
+    if (!handed_off_) st_->stats.connections_open.fetch_sub(1, std::memory_order_relaxed);
+    st_->Unregister(this);
+  }
+
+  void Run() {
+    net::dispatch(stream_.get_executor(),
+                  beast::bind_front_handler(&HttpSession::ReadHead, shared_from_this()));
+  }
+
+  std::shared_ptr<SessionBase> Lock() override { return weak_from_this().lock(); }
+  void OnDrain() override {
+    net::post(stream_.get_executor(), [self = shared_from_this()] {
+      if (self->reading_head_) self->stream_.cancel();
+    });
+  }
+  void ForceClose() override {
+    beast::error_code ec;
+    stream_.socket().close(ec);
+  }
+
+ private:
+  const ServerOptions& opts() const { return st_->options; }
+
+  void ReadHead() {
+    if (st_->draining.load()) return Close();
+    reading_head_ = true;
+    if (first_ || buffer_.size() > 0) return ReadHeadNow();
+    // A keep-alive connection: wait up to idle_timeout for the next request to begin, then
+    // give its head the strict read_header_timeout like a fresh connection's (slowloris).
+    idle_timer_.expires_after(opts().idle_timeout);
+    idle_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (!ec) self->stream_.socket().cancel();  // idle too long: the wait below aborts
+    });
+    stream_.socket().async_wait(tcp::socket::wait_read,
+                                [self = shared_from_this()](beast::error_code ec) {
+                                  self->idle_timer_.cancel();
+                                  if (ec)
+                                    return self->Close();  // idle timeout, drain, or peer gone
+                                  self->ReadHeadNow();
+                                });
+  }
+
+  void ReadHeadNow() {
+    if (st_->draining.load() && buffer_.size() == 0 && !first_) return Close();
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(opts().max_header_bytes));
+    // Checked against the route's limit once the head is known (boost::none would make Beast
+    // 1.74 reject every Content-Length: its optional comparison treats none as smallest).
+    parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
+    reading_head_ = true;
+    stream_.expires_after(opts().read_header_timeout);
+    http::async_read_header(stream_, buffer_, *parser_,
+                            beast::bind_front_handler(&HttpSession::OnHead, shared_from_this()));
+  }
+
+  void OnHead(beast::error_code ec, std::size_t /*n*/) {
+    reading_head_ = false;
+    if (ec) {
+      if (ec == http::error::header_limit) {
+        st_->stats.header_too_large.fetch_add(1, std::memory_order_relaxed);
+        BeginRequest();
+        return SendError(
+            431, "request head larger than " + std::to_string(opts().max_header_bytes) + " bytes",
+            false);
+      }
+      if (ec == beast::error::timeout) {
+        // A fresh connection that sends nothing or a partial head within the limit counts
+        // (slowloris); a keep-alive connection cut while idle between requests does not.
+        if (first_ || buffer_.size() > 0 || parser_->got_some()) {
+          st_->stats.timeouts.fetch_add(1, std::memory_order_relaxed);
+        }
+        return Close();
+      }
+      if (ec == http::error::end_of_stream || ec == net::error::operation_aborted ||
+          ec == net::error::eof || ec == net::error::connection_reset ||
+          ec == net::error::broken_pipe || !parser_->got_some()) {
+        return Close();
+      }
+      st_->stats.bad_requests.fetch_add(1, std::memory_order_relaxed);
+      BeginRequest();
+      return SendError(400, "malformed HTTP request: " + ec.message(), false);
+    }
+    first_ = false;
+    BeginRequest();
+    auto& req = parser_->get();
+    method_ = std::string(req.method_string());
+    std::string_view target(req.target().data(), req.target().size());
+    size_t q = target.find('?');
+    std::string path(target.substr(0, q));
+    if (path.empty() || path[0] != '/') {
+      st_->stats.bad_requests.fetch_add(1, std::memory_order_relaxed);
+      return SendError(400, "request target must be an absolute path", false);
+    }
+    Router::Match m = st_->router.Find(method_, path);
+    const bool body_pending = !parser_->is_done();
+    if (m.status == 404) return SendError(404, "no route for " + path, !body_pending);
+    if (m.status == 405) {
+      Response r = Response::Error(
+          405, "method " + method_ + " not allowed for " + path + " (allowed: " + m.allow + ")");
+      r.headers.Set("Allow", m.allow);
+      return Write(std::move(r), req.keep_alive() && !body_pending);
+    }
+    route_ = m.route;
+    route_pattern_ =
+        route_->prefix ? route_->pattern + (route_->pattern == "/" ? "*" : "/*") : route_->pattern;
+    if (route_->options.require_auth) {
+      std::string token = st_->Token();
+      if (!token.empty()) {
+        auto auth = req[http::field::authorization];
+        std::string_view got(auth.data(), auth.size());
+        constexpr std::string_view kBearer = "Bearer ";
+        bool ok = got.size() > kBearer.size() &&
+                  EqualsIgnoreCase(got.substr(0, kBearer.size()), kBearer) &&
+                  TokenMatches(got.substr(kBearer.size()), token);
+        if (!ok) {
+          st_->stats.unauthorized.fetch_add(1, std::memory_order_relaxed);
+          Response r = Response::Error(
+              401, got.empty() ? "missing bearer token (Authorization: Bearer <token>)"
+                               : "invalid bearer token");
+          r.headers.Set("WWW-Authenticate", "Bearer realm=\"strobe\"");
+          return Write(std::move(r), req.keep_alive() && !body_pending);
+        }
+      }
+    }
+    if (route_->websocket) {
+      if (!websocket::is_upgrade(req)) {
+        Response r = Response::Error(426, path + " is a WebSocket endpoint");
+        r.headers.Set("Upgrade", "websocket");
+        return Write(std::move(r), req.keep_alive() && !body_pending);
+      }
+      return HandOffToWebSocket();
+    }
+    const uint64_t limit = route_->options.max_body_bytes;
+    if (auto cl = parser_->content_length(); cl && *cl > limit) {
+      st_->stats.body_too_large.fetch_add(1, std::memory_order_relaxed);
+      return SendError(413,
+                       "request body of " + std::to_string(*cl) + " bytes exceeds the limit of " +
+                           std::to_string(limit) + " bytes for " + route_pattern_,
+                       false);
+    }
+    parser_->body_limit(limit);
+    if (!body_pending) return Dispatch();
+    auto expect = req[http::field::expect];
+    if (req.version() >= 11 &&  // HTTP/1.0 clients do not know 100 (RFC 9110 10.1.1)
+        EqualsIgnoreCase(std::string_view(expect.data(), expect.size()), "100-continue") &&
+        buffer_.size() == 0) {
+      // The client waits for a go-ahead before it sends the body (curl does for large ones).
+      static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+      stream_.expires_after(opts().write_timeout);
+      return net::async_write(stream_, net::buffer(kContinue.data(), kContinue.size()),
+                              [self = shared_from_this()](beast::error_code wec, std::size_t) {
+                                if (wec) return self->Close();
+                                self->ReadBodyStart();
+                              });
+    }
+    ReadBodyStart();
+  }
+
+  void ReadBodyStart() {
+    if (auto cl = parser_->content_length(); cl && !parser_->chunked()) return ReadBody(*cl);
+    stream_.expires_after(opts().body_timeout);
+    http::async_read(stream_, buffer_, *parser_,
+                     beast::bind_front_handler(&HttpSession::OnBody, shared_from_this()));
+  }
+
+  void OnBody(beast::error_code ec, std::size_t /*n*/) {
+    if (ec) {
+      if (ec == http::error::body_limit) {
+        st_->stats.body_too_large.fetch_add(1, std::memory_order_relaxed);
+        return SendError(413,
+                         "request body exceeds the limit of " +
+                             std::to_string(route_->options.max_body_bytes) + " bytes for " +
+                             route_pattern_,
+                         false);
+      }
+      if (ec == beast::error::timeout) {
+        st_->stats.timeouts.fetch_add(1, std::memory_order_relaxed);
+        return SendError(408, "request body not received within the timeout", false);
+      }
+      if (ec == http::error::partial_message || ec == net::error::eof ||
+          ec == net::error::connection_reset || ec == net::error::operation_aborted) {
+        return Close();
+      }
+      st_->stats.bad_requests.fetch_add(1, std::memory_order_relaxed);
+      return SendError(400, "malformed HTTP request body: " + ec.message(), false);
+    }
+    Dispatch();
+  }
+
+  // A Content-Length body (the OTLP case: one large protobuf per request) is read straight
+  // into the request's string with as few reads as the socket allows, under one timer for the
+  // whole body. Beast's reader would take it in pieces of at most 64 KiB, each through the
+  // stream's per-operation timer. The string grows with what arrives (doubling, from 64 KiB),
+  // so a client that announces a large body and sends little costs little memory.
+  void ReadBody(uint64_t length) {
+    body_length_ = length;
+    body_.clear();
+    body_.resize(static_cast<size_t>(
+        std::min<uint64_t>(length, std::max<uint64_t>(buffer_.size(), kBodyStart))));
+    body_filled_ = net::buffer_copy(net::buffer(body_), buffer_.data());
+    buffer_.consume(body_filled_);
+    if (body_filled_ == body_length_) return DispatchBody();
+    reading_body_ = true;
+    body_timed_out_ = false;
+    stream_.expires_never();
+    idle_timer_.expires_after(opts().body_timeout);
+    idle_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      // A timer that expired just as the body completed finds reading_body_ false.
+      if (ec || !self->reading_body_) return;
+      self->body_timed_out_ = true;
+      self->stream_.socket().cancel();
+    });
+    ReadMoreBody();
+  }
+
+  void ReadMoreBody() {
+    if (body_filled_ == body_.size()) {
+      body_.resize(static_cast<size_t>(std::min<uint64_t>(body_length_, 2 * body_.size())));
+    }
+    stream_.socket().async_read_some(
+        net::buffer(body_.data() + body_filled_, body_.size() - body_filled_),
+        beast::bind_front_handler(&HttpSession::OnBodyBytes, shared_from_this()));
+  }
+
+  void OnBodyBytes(beast::error_code ec, std::size_t n) {
+    body_filled_ += n;
+    const bool done = !ec && body_filled_ >= body_length_;
+    // The timer decides, not the cancelled read: it may have fired while no read was pending
+    // (between a completion and the next read), when cancel() has nothing to abort.
+    if (!done && !ec && !body_timed_out_) return ReadMoreBody();
+    reading_body_ = false;
+    idle_timer_.cancel();
+    const bool timed_out = body_timed_out_;
+    body_timed_out_ = false;
+    if (done) return DispatchBody();
+    if (timed_out) {
+      st_->stats.timeouts.fetch_add(1, std::memory_order_relaxed);
+      return SendError(408, "request body not received within the timeout", false);
+    }
+    Close();  // peer gone, reset, or shutdown closed the socket
+  }
+
+  // The body read by ReadBody becomes the message's body, as if the parser had read it.
+  void DispatchBody() {
+    parser_->get().body() = std::move(body_);
+    body_ = {};
+    Dispatch();
+  }
+
+  void Dispatch() {
+    auto& req = parser_->get();
+    Request r;
+    r.method = method_;
+    r.target = std::string(req.target());
+    size_t q = r.target.find('?');
+    r.path = r.target.substr(0, q);
+    if (q != std::string::npos) r.query = r.target.substr(q + 1);
+    for (const auto& f : req) {
+      r.headers.Add(std::string(f.name_string()), std::string(f.value()));
+    }
+    r.body = std::move(req.body());
+    r.remote_address = remote_;
+    r.route = route_pattern_;
+    Response resp;
+    try {
+      resp = route_->handler(r);
+    } catch (const std::exception& e) {
+      st_->stats.handler_exceptions.fetch_add(1, std::memory_order_relaxed);
+      resp = Response::Error(500, "handler for " + route_pattern_ + " failed: " + e.what());
+    } catch (...) {
+      st_->stats.handler_exceptions.fetch_add(1, std::memory_order_relaxed);
+      resp = Response::Error(500, "handler for " + route_pattern_ + " failed");
+    }
+    Write(std::move(resp), req.keep_alive());
+  }
+
+  void HandOffToWebSocket() {
+    handed_off_ = true;
+    EndRequest();
+    stream_.expires_never();
+    StartWebSocketSession(st_, stream_.release_socket(), route_->websocket, parser_->release());
+  }
+
+  void SendError(int status, const std::string& message, bool keep_alive) {
+    Write(Response::Error(status, message), keep_alive);
+  }
+
+  void BeginRequest() {
+    if (request_open_) return;
+    request_open_ = true;
+    head_time_ = Clock::now();
+    st_->in_flight.fetch_add(1);
+    st_->stats.requests.fetch_add(1, std::memory_order_relaxed);
+  }
+
+  void EndRequest() {
+    if (!request_open_) return;
+    request_open_ = false;
+    st_->in_flight.fetch_sub(1);
+    // Shutdown() tests in_flight under sessions_mu before it blocks; without taking the mutex
+    // here the wake-up could fall between its test and its wait (and it would sleep until the
+    // grace deadline). Before draining is set nobody waits: the seq_cst draining load orders
+    // this fetch_sub before Shutdown's test.
+    if (st_->draining.load()) {
+      strobe::MutexLock lock(st_->sessions_mu);
+    }
+    st_->sessions_cv.NotifyAll();
+  }
+
+  void Write(Response resp, bool keep_alive) {
+    keep_alive = keep_alive && !st_->draining.load();
+    status_ = resp.status;
+    res_ = {};
+    res_.version(parser_ && parser_->get().version() == 10 ? 10 : 11);
+    res_.result(static_cast<unsigned>(resp.status));
+    for (auto& [name, value] : resp.headers.entries()) res_.insert(name, value);
+    res_.set(http::field::server, "strobe");
+    const bool head = method_ == "HEAD";
+    const size_t body_size = resp.body.size();
+    if (!head) res_.body() = std::move(resp.body);
+    res_.keep_alive(keep_alive);
+    res_.prepare_payload();
+    if (head) res_.content_length(body_size);
+    stream_.expires_after(opts().write_timeout);
+    http::async_write(
+        stream_, res_,
+        beast::bind_front_handler(&HttpSession::OnWrite, shared_from_this(), keep_alive));
+  }
+
+  void OnWrite(bool keep_alive, beast::error_code ec, std::size_t /*n*/) {
+    CountStatus(st_->stats, status_);
+    if (st_->observer) {
+      double seconds = std::chrono::duration<double>(Clock::now() - head_time_).count();
+      st_->observer(route_pattern_, method_, status_, seconds);
+    }
+    EndRequest();
+    route_.reset();
+    route_pattern_.clear();
+    method_.clear();
+    if (ec || !keep_alive) return Close();
+    ReadHead();
+  }
+
+  void Close() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream_.socket().close(ec);
+  }
+
+  StatePtr st_;
+  beast::tcp_stream stream_;
+  net::steady_timer idle_timer_;  // keep-alive wait, and the body timeout (I/O thread)
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  static constexpr uint64_t kBodyStart = 64 * 1024;
+  std::string body_;  // a Content-Length body being read (ReadBody)
+  uint64_t body_length_ = 0;
+  size_t body_filled_ = 0;
+  bool reading_body_ = false;
+  bool body_timed_out_ = false;
+  http::response<http::string_body> res_;
+  std::shared_ptr<const Router::Route> route_;
+  std::string route_pattern_;
+  std::string method_;
+  std::string remote_;
+  Clock::time_point head_time_;
+  int status_ = 0;
+  bool first_ = true;
+  bool reading_head_ = false;
+  bool request_open_ = false;
+  bool handed_off_ = false;
+};
+
+}  // namespace
+
+void StartHttpSession(StatePtr st, tcp::socket socket) {
+  std::make_shared<HttpSession>(std::move(st), std::move(socket))->Run();
+}
+
+}  // namespace strobed::server::internal
