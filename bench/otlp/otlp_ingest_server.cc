@@ -89,12 +89,12 @@ int main(int argc, char** argv) {
   }
   strobed::server::Router router;
   strobed::trace::MountTraceApi(router, strobed::trace::TraceStore::Default(),
-                                strobed::pipeline::Clock::Steady());
+                                strobed::base::MonotonicClock::Steady());
   router.Handle("GET", "/metrics", [](const strobed::server::Request&) {
     std::string text = strobe::metrics::RenderText(strobe::metrics::Registry::Default(),
                                                    strobe::metrics::Format::kPrometheusText);
     text += strobed::trace::TraceStore::Default().PrometheusText(
-        strobed::pipeline::Clock::Steady().NowNs());
+        strobed::base::MonotonicClock::Steady().NowNs());
     return strobed::server::Response::Text(
         200, std::move(text), std::string(strobe::metrics::kPrometheusTextContentType));
   });
@@ -180,7 +180,7 @@ int main(int argc, char** argv) {
   sigwait(&set, &sig);
   auto st = (*svc)->Shutdown(std::chrono::seconds(10));
   (void)http.Shutdown(std::chrono::seconds(2));
-  strobed::trace::TraceStore::Default().FlushAll(strobed::pipeline::Clock::Steady().NowNs());
+  strobed::trace::TraceStore::Default().FlushAll(strobed::base::MonotonicClock::Steady().NowNs());
   if (!st.ok()) std::fprintf(stderr, "otlp_ingest_server: shutdown: %s\n", st.ToString().c_str());
   if (mem != nullptr) {
     // What reached the end of the pipeline, after the drain: run.sh compares it with what the

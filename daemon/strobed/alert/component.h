@@ -32,8 +32,8 @@
 #include "strobe/base/mutex.h"
 #include "strobe/base/thread_annotations.h"
 #include "strobed/alert/alert_engine.h"
+#include "strobed/base/clock.h"
 #include "strobed/daemon/component.h"
-#include "strobed/pipeline/clock.h"
 #include "strobed/stream/engine.h"
 
 namespace strobed::alert {
@@ -41,7 +41,7 @@ namespace strobed::alert {
 class StreamComponent final : public daemon::Component {
  public:
   // `clock` gives Unix ns (event times are Unix ns).
-  explicit StreamComponent(pipeline::Clock& clock = stream::SystemClock::Get()) : clock_(clock) {}
+  explicit StreamComponent(base::WallClock& clock = base::WallClock::System()) : clock_(clock) {}
   ~StreamComponent() override;
 
   std::string Name() const override { return "stream"; }
@@ -55,7 +55,7 @@ class StreamComponent final : public daemon::Component {
  private:
   void Run();
 
-  pipeline::Clock& clock_;
+  base::WallClock& clock_;
   std::shared_ptr<stream::StreamEngine> engine_;
   std::unique_ptr<AlertEngine> alerts_;
   std::thread ticker_;

@@ -52,7 +52,7 @@ strobe::Status CheckRange(const OptionSpec& spec, std::string_view text, T v, Pa
   if (ok && !b.max.empty()) {
     auto max = parse(b.max);
     if (!max.ok()) return strobe::Internal("option '" + spec.key + "': bad max: " + b.max);
-    ok = v <= *max;
+    ok = b.max_exclusive ? v < *max : v <= *max;
   }
   if (ok) return strobe::OkStatus();
   const std::string bounds = BoundsText(spec);
@@ -167,10 +167,11 @@ std::string BoundsText(const OptionSpec& spec) {
   const OptionBounds& b = spec.bounds;
   if (!b.choices.empty()) return "one of: " + Join(b.choices, ", ");
   if (!b.min.empty() && !b.max.empty()) {
-    return std::string(b.min_exclusive ? "(" : "[") + b.min + ", " + b.max + "]";
+    return std::string(b.min_exclusive ? "(" : "[") + b.min + ", " + b.max +
+           (b.max_exclusive ? ")" : "]");
   }
   if (!b.min.empty()) return std::string(b.min_exclusive ? "> " : ">= ") + b.min;
-  if (!b.max.empty()) return "<= " + b.max;
+  if (!b.max.empty()) return std::string(b.max_exclusive ? "< " : "<= ") + b.max;
   return "";
 }
 
@@ -180,10 +181,12 @@ strobe::Status ValidateSpec(const OptionSpec& spec) {
     return strobe::InvalidArgument("option '" + spec.key + "': " + why);
   };
   if (spec.key.empty()) return bad("empty key");
-  if ((!b.min.empty() || !b.max.empty() || b.min_exclusive) && !HasRange(spec.type)) {
+  if ((!b.min.empty() || !b.max.empty() || b.min_exclusive || b.max_exclusive) &&
+      !HasRange(spec.type)) {
     return bad("min/max need an integer, number, duration or bytes option");
   }
   if (b.min_exclusive && b.min.empty()) return bad("min_exclusive without min");
+  if (b.max_exclusive && b.max.empty()) return bad("max_exclusive without max");
   if (!b.choices.empty() && spec.type != OptionType::kString &&
       spec.type != OptionType::kStringList) {
     return bad("choices need a string or list-of-strings option");
@@ -202,7 +205,8 @@ strobe::Status ValidateSpec(const OptionSpec& spec) {
     if (!v.ok()) return bad("max: " + v.status().message());
     max = *v;
   }
-  if (!b.min.empty() && !b.max.empty() && (b.min_exclusive ? !(min < max) : max < min)) {
+  if (!b.min.empty() && !b.max.empty() &&
+      ((b.min_exclusive || b.max_exclusive) ? !(min < max) : max < min)) {
     return bad("min " + b.min + " is not below max " + b.max);
   }
   if (spec.default_value.empty()) return strobe::OkStatus();

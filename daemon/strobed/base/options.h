@@ -11,7 +11,7 @@
 //
 // A spec declares key, type, default (text in the type's syntax, base/parse.h), description,
 // and bounds: min/max for integers, numbers, durations and sizes (in the type's syntax:
-// "1", "0.5", "10ms", "4KiB"; empty = unbounded; min may be exclusive), and the allowed values
+// "1", "0.5", "10ms", "4KiB"; empty = unbounded; either may be exclusive), and the allowed values
 // of a string or list of strings (matched case-insensitively and returned as declared).
 // BoundsText() renders them for `--help-plugins` and the docs. ValidateSpec() checks a table
 // when it is registered, so a bound or default that does not parse is a start-up error,
@@ -57,6 +57,7 @@ struct OptionBounds {
   std::string min{};
   std::string max{};
   bool min_exclusive = false;  // min is a strict lower bound ("> 0")
+  bool max_exclusive = false;  // max is a strict upper bound ("< 1")
   // kString, kStringList: the allowed values (empty = any).
   std::vector<std::string> choices{};
 };
@@ -81,7 +82,7 @@ using OptionValue =
 // INVALID_ARGUMENT.
 strobe::Result<OptionValue> ParseOptionValue(const OptionSpec& spec, std::string_view text);
 
-// The bounds as shown to users: "[1, 64]", "(0, 1]", ">= 1", "> 0ms", "<= 10", or
+// The bounds as shown to users: "[1, 64]", "(0, 1]", "[0, 1)", ">= 1", "> 0ms", "<= 10", or
 // "one of: a, b, c"; "" when unbounded.
 std::string BoundsText(const OptionSpec& spec);
 

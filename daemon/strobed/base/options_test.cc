@@ -70,6 +70,13 @@ TEST(OptionsTest, BoundsText) {
   EXPECT_EQ(BoundsText(kFlag), "");
   EXPECT_EQ(BoundsText({"n", OptionType::kInt, "", "", {.min = "0"}}), ">= 0");
   EXPECT_EQ(BoundsText({"n", OptionType::kInt, "", "", {.max = "9"}}), "<= 9");
+  EXPECT_EQ(BoundsText({"n", OptionType::kInt, "", "", {.max = "9", .max_exclusive = true}}),
+            "< 9");
+  const OptionSpec fill{
+      "fill", OptionType::kDouble, "0.5", "", {.min = "0", .max = "1", .max_exclusive = true}};
+  EXPECT_EQ(BoundsText(fill), "[0, 1)");
+  EXPECT_EQ(ParseOptionValue(fill, "1").status().message(), "1 is out of range [0, 1)");
+  EXPECT_TRUE(ParseOptionValue(fill, "0.999").ok());
   EXPECT_EQ(
       BoundsText(
           {"r", OptionType::kDouble, "", "", {.min = "0", .max = "1", .min_exclusive = true}}),

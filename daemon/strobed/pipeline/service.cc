@@ -132,7 +132,7 @@ strobe::Result<std::unique_ptr<PipelineService>> PipelineService::Create(
     const PipelineConfig& config, ServiceOptions options) {
   std::unique_ptr<PipelineService> svc(new PipelineService());
   if (options.registry == nullptr) options.registry = &BuiltinPlugins();
-  if (options.clock == nullptr) options.clock = &Clock::Steady();
+  if (options.clock == nullptr) options.clock = &base::MonotonicClock::Steady();
   if (options.pool == nullptr) options.pool = &event::BatchPool::Default();
   if (options.keys == nullptr) options.keys = &event::KeyTable::Global();
   svc->options_ = options;

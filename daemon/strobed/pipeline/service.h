@@ -29,9 +29,9 @@
 #include <vector>
 
 #include "strobe/base/status.h"
+#include "strobed/base/clock.h"
 #include "strobed/event/attribute.h"
 #include "strobed/event/batch.h"
-#include "strobed/pipeline/clock.h"
 #include "strobed/pipeline/config.h"
 #include "strobed/pipeline/memory_limiter.h"
 #include "strobed/pipeline/pipeline.h"
@@ -45,7 +45,7 @@ namespace strobed::pipeline {
 
 struct ServiceOptions {
   const PluginRegistry* registry = nullptr;  // nullptr = BuiltinPlugins()
-  Clock* clock = nullptr;                    // nullptr = Clock::Steady()
+  base::MonotonicClock* clock = nullptr;     // nullptr = base::MonotonicClock::Steady()
   event::BatchPool* pool = nullptr;          // nullptr = BatchPool::Default()
   event::KeyTable* keys = nullptr;           // nullptr = KeyTable::Global()
   uint64_t seed = 0x5eed;                    // samplers and load shedding

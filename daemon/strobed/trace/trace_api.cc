@@ -167,7 +167,7 @@ std::string ServiceGraphJson(const std::vector<ServiceEdge>& edges, double windo
   return std::move(w).Take();
 }
 
-void MountTraceApi(server::Router& router, TraceStore& store, pipeline::Clock& clock) {
+void MountTraceApi(server::Router& router, TraceStore& store, base::MonotonicClock& clock) {
   router.Handle("GET", "/api/v1/traces", [&store](const server::Request& r) {
     size_t limit = 50;
     if (auto l = r.QueryParam("limit")) {

@@ -15,13 +15,13 @@
 
 #include <string>
 
-#include "strobed/pipeline/clock.h"
+#include "strobed/base/clock.h"
 #include "strobed/server/router.h"
 #include "strobed/trace/trace_store.h"
 
 namespace strobed::trace {
 
-void MountTraceApi(server::Router& router, TraceStore& store, pipeline::Clock& clock);
+void MountTraceApi(server::Router& router, TraceStore& store, base::MonotonicClock& clock);
 
 // The JSON documents the routes answer (exposed for tests and other front ends).
 std::string TraceJson(const AnalyzedTrace& t);

@@ -9,7 +9,7 @@ strobe::Status TraceComponent::Start(const daemon::ComponentContext& ctx) {
   MountTraceApi(ctx.api, store_, clock_);
   strobe::metrics::Registry& r = ctx.registry;
   TraceStore* store = &store_;
-  pipeline::Clock* clock = &clock_;
+  base::MonotonicClock* clock = &clock_;
   using strobe::metrics::CallbackSink;
   using strobe::metrics::CallbackType;
   auto stat = [&](const char* name, const char* help, CallbackType type,

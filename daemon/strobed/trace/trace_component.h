@@ -17,8 +17,8 @@
 
 #include <string>
 
+#include "strobed/base/clock.h"
 #include "strobed/daemon/component.h"
-#include "strobed/pipeline/clock.h"
 #include "strobed/trace/trace_store.h"
 
 namespace strobed::trace {
@@ -26,7 +26,7 @@ namespace strobed::trace {
 class TraceComponent final : public daemon::Component {
  public:
   explicit TraceComponent(TraceStore& store = TraceStore::Default(),
-                          pipeline::Clock& clock = pipeline::Clock::Steady())
+                          base::MonotonicClock& clock = base::MonotonicClock::Steady())
       : store_(store), clock_(clock) {}
 
   std::string Name() const override { return "trace"; }
@@ -35,7 +35,7 @@ class TraceComponent final : public daemon::Component {
 
  private:
   TraceStore& store_;
-  pipeline::Clock& clock_;
+  base::MonotonicClock& clock_;
 };
 
 }  // namespace strobed::trace

@@ -10,7 +10,7 @@
 
 #include <chrono>
 
-#include "strobed/pipeline/clock.h"
+#include "strobed/base/clock.h"
 #include "strobed/pipeline/exporter.h"
 #include "strobed/pipeline/plugin_registry.h"
 #include "strobed/trace/trace_store.h"
@@ -19,7 +19,7 @@ namespace strobed::trace {
 
 class TraceExporter final : public pipeline::Exporter {
  public:
-  TraceExporter(TraceStore& store, pipeline::Clock& clock, const event::KeyTable& keys)
+  TraceExporter(TraceStore& store, base::MonotonicClock& clock, const event::KeyTable& keys)
       : store_(store), clock_(clock), keys_(keys) {}
 
   pipeline::ExportResult Export(const event::Batch& batch) noexcept override;
@@ -28,7 +28,7 @@ class TraceExporter final : public pipeline::Exporter {
 
  private:
   TraceStore& store_;
-  pipeline::Clock& clock_;
+  base::MonotonicClock& clock_;
   const event::KeyTable& keys_;
 };
 

@@ -9,8 +9,8 @@
 
 #include "strobe/metrics/exposition.h"
 #include "strobe/metrics/registry.h"
+#include "strobed/base/clock.h"
 #include "strobed/event/batch.h"
-#include "strobed/pipeline/clock.h"
 #include "strobed/pipeline/plugin_registry.h"
 
 namespace strobed::exporters {
@@ -76,7 +76,7 @@ class PrometheusExporterTest : public ::testing::Test {
   }
 
   strobe::metrics::Registry registry_;
-  pipeline::ManualClock clock_;
+  base::ManualMonotonicClock clock_;
   event::KeyTable keys_;
   event::BatchPool pool_;
   event::BatchPtr batch_;
@@ -406,7 +406,7 @@ TEST(PrometheusPluginTest, RegisteredWithDefaultsAndValidatedOptions) {
     auto opts = pipeline::Options::Parse(YAML::Load(yaml), p->options, "t.yaml", "prometheus");
     EXPECT_TRUE(opts.ok());
     event::KeyTable keys;
-    pipeline::ManualClock clock;
+    base::ManualMonotonicClock clock;
     pipeline::ComponentContext ctx{{"prometheus", "t"},         *opts, "t.yaml", clock,
                                    event::BatchPool::Default(), keys,  1};
     return p->create(ctx);

@@ -51,7 +51,7 @@
 
 #include "strobe/metrics/registry.h"
 #include "strobe/shm/reader.h"
-#include "strobed/pipeline/clock.h"
+#include "strobed/base/clock.h"
 #include "strobed/pipeline/plugin_registry.h"
 #include "strobed/pipeline/receiver.h"
 #include "strobed/receivers/shm/translator.h"
@@ -74,7 +74,7 @@ struct ShmReceiverOptions {
   ShmTranslatorOptions translator;
   strobe::metrics::Registry* metrics = nullptr;  // nullptr: Registry::Default()
   event::KeyTable* keys = nullptr;               // nullptr: KeyTable::Global()
-  const pipeline::Clock* clock = nullptr;        // nullptr: steady clock
+  const base::MonotonicClock* clock = nullptr;   // nullptr: steady clock
 };
 
 class ShmReceiver final : public pipeline::Receiver {
