@@ -16,6 +16,7 @@
 #include "command.h"
 #include "strobed/alert/component.h"
 #include "strobed/config/config.h"
+#include "strobed/config/print.h"
 #include "strobed/daemon/daemon.h"
 #include "strobed/demo/demo_component.h"
 #include "strobed/event/attribute.h"
