@@ -402,9 +402,10 @@ TEST(PrometheusPluginTest, RegisteredWithDefaultsAndValidatedOptions) {
   const pipeline::ExporterPlugin* p = r.FindExporter("prometheus");
   ASSERT_NE(p, nullptr);
   EXPECT_EQ(p->signals, event::kSignalMetrics);
-  auto create = [&](const char* yaml) {
+  auto create = [&](const char* yaml) -> strobe::Result<std::unique_ptr<pipeline::Exporter>> {
+    // Bounds (max_series >= 1) are checked here, the rest by the factory.
     auto opts = pipeline::Options::Parse(YAML::Load(yaml), p->options, "t.yaml", "prometheus");
-    EXPECT_TRUE(opts.ok());
+    if (!opts.ok()) return opts.status();
     event::KeyTable keys;
     base::ManualMonotonicClock clock;
     pipeline::ComponentContext ctx{{"prometheus", "t"},         *opts, "t.yaml", clock,
