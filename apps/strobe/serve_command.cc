@@ -16,6 +16,7 @@
 
 #include "command.h"
 #include "strobed/config/config.h"
+#include "strobed/config/print.h"
 #include "strobed/daemon/daemon.h"
 #include "strobed/service/builtin_plugins.h"
 #include "strobed/service/serve.h"

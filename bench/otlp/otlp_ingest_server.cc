@@ -70,7 +70,7 @@ int main(int argc, char** argv) {
   strobe::metrics::Registry metrics;
   strobed::server::Router router;
   strobed::trace::TraceStore traces;
-  strobed::pipeline::Clock& clock = strobed::pipeline::Clock::Steady();
+  strobed::base::MonotonicClock& clock = strobed::base::MonotonicClock::Steady();
   if (auto s = strobed::trace::RegisterTraceMetrics(metrics, traces, clock); !s.ok()) {
     std::fprintf(stderr, "otlp_ingest_server: %s\n", s.ToString().c_str());
     return 1;

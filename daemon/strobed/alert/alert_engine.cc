@@ -29,7 +29,7 @@ std::string_view AlertStateName(AlertState state) {
   return "?";
 }
 
-AlertEngine::AlertEngine(AlertConfig config, pipeline::Clock& clock)
+AlertEngine::AlertEngine(AlertConfig config, base::WallClock& clock)
     : config_(std::move(config)), clock_(clock) {
   for (const NotifierConfig& n : config_.notifiers) {
     AddNotifier(MakeNotifier(n), n.type == NotifierType::kAlertmanager ? n.resend_interval_ns : 0,
@@ -158,7 +158,7 @@ void AlertEngine::Record(const Instance& inst, AlertState from, AlertState to, u
 }
 
 void AlertEngine::Evaluate(std::span<const stream::Series> series) {
-  const uint64_t now = clock_.NowNs();
+  const uint64_t now = clock_.NowUnixNs();
   std::vector<std::vector<Notification>> per_slot(slots_.size());
   {
     strobe::MutexLock lock(mu_);

@@ -5,7 +5,7 @@
 // notifiers; serves current alerts, history, rules and config errors as JSON.
 //
 //   auto cfg = AlertConfig::Parse(yaml["alerts"], "strobe.yaml");
-//   AlertEngine alerts(cfg, stream::SystemClock::Get());   // notifiers built from cfg
+//   AlertEngine alerts(cfg, base::WallClock::System());   // notifiers built from cfg
 //   alerts.Start();                                          // one worker thread per notifier
 //   every evaluation_interval:  stream.Tick(); alerts.Evaluate(stream.SnapshotSeries());
 //   GET /api/v1/alerts → alerts.AlertsJson()
@@ -44,7 +44,7 @@
 #include "strobe/base/thread_annotations.h"
 #include "strobed/alert/notifier.h"
 #include "strobed/alert/rules.h"
-#include "strobed/pipeline/clock.h"
+#include "strobed/base/clock.h"
 #include "strobed/stream/series.h"
 
 namespace strobed::alert {
@@ -74,7 +74,7 @@ struct Transition {
 class AlertEngine {
  public:
   // Builds the notifiers `config` lists. `clock` gives Unix ns.
-  AlertEngine(AlertConfig config, pipeline::Clock& clock);
+  AlertEngine(AlertConfig config, base::WallClock& clock);
   ~AlertEngine();
   AlertEngine(const AlertEngine&) = delete;
   AlertEngine& operator=(const AlertEngine&) = delete;
@@ -135,7 +135,7 @@ class AlertEngine {
   void Worker(Slot& slot);
 
   AlertConfig config_;
-  pipeline::Clock& clock_;
+  base::WallClock& clock_;
   std::vector<std::unique_ptr<Slot>> slots_;
   bool started_ = false;
 

@@ -40,12 +40,12 @@ class AlertEngineTest : public ::testing::Test {
     s.window = "http";
     s.labels = {{"service.name", service}};
     s.value = value;
-    s.updated_ns = clock_.NowNs();
+    s.updated_ns = clock_.NowUnixNs();
     return {s};
   }
   void Eval(const std::vector<stream::Series>& s) { engine_->Evaluate(s); }
 
-  pipeline::ManualClock clock_{1'700'000'000 * kSec};
+  base::ManualWallClock clock_{1'700'000'000 * kSec};
   std::unique_ptr<AlertEngine> engine_;
   Recorder* rec_ = nullptr;
 };
@@ -87,7 +87,7 @@ TEST_F(AlertEngineTest, InactivePendingFiringResolved) {
   EXPECT_TRUE(engine_->Alerts().empty());
   ASSERT_EQ(rec_->sent.size(), 2u);
   EXPECT_EQ(rec_->sent[1].status, AlertStatus::kResolved);
-  EXPECT_EQ(rec_->sent[1].ends_at_ns, clock_.NowNs());
+  EXPECT_EQ(rec_->sent[1].ends_at_ns, clock_.NowUnixNs());
   const auto h = engine_->History();
   ASSERT_EQ(h.size(), 3u);
   EXPECT_EQ(h[0].to, AlertState::kPending);

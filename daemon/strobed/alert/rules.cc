@@ -3,15 +3,14 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "strobed/base/yaml_util.h"
 #include "strobed/stream/predicate.h"
 
 namespace strobed::alert {
 namespace {
 
-using stream::YamlWhere;
-
 strobe::Status Err(std::string_view file, const YAML::Node& node, const std::string& msg) {
-  return strobe::InvalidArgument(YamlWhere(file, node) + ": " + msg);
+  return strobe::InvalidArgument(base::YamlWhere(file, node) + ": " + msg);
 }
 
 std::string_view Trim(std::string_view s) {
@@ -46,7 +45,7 @@ strobe::Result<AlertRule> ParseRule(const YAML::Node& node, std::string_view fil
                                     const stream::AggregationRegistry* registry) {
   if (!node.IsMap()) return Err(file, node, "rule: expected a map");
   AlertRule r;
-  r.file_line = YamlWhere(file, node);
+  r.file_line = base::YamlWhere(file, node);
   const YAML::Node name = node["alert"];
   if (!name || !name.IsScalar() || name.Scalar().empty()) {
     return Err(file, node, "rule: missing 'alert' (the alert name)");
@@ -62,18 +61,18 @@ strobe::Result<AlertRule> ParseRule(const YAML::Node& node, std::string_view fil
   if (!e.ok()) return Err(file, expr, what + ": expr " + e.status().message());
   r.expr = std::move(*e);
   if (const YAML::Node n = node["for"]) {
-    auto d = stream::ParseDurationNode(n, file, what + ": for");
+    auto d = base::ParseDurationNode(n, file, what + ": for");
     if (!d.ok()) return d.status();
     r.for_ns = *d;
   }
   if (const YAML::Node n = node["repeat_interval"]) {
-    auto d = stream::ParseDurationNode(n, file, what + ": repeat_interval");
+    auto d = base::ParseDurationNode(n, file, what + ": repeat_interval");
     if (!d.ok()) return d.status();
     if (*d == 0) return Err(file, n, what + ": repeat_interval must be > 0");
     r.repeat_interval_ns = *d;
   }
   if (const YAML::Node n = node["cooldown"]) {
-    auto d = stream::ParseDurationNode(n, file, what + ": cooldown");
+    auto d = base::ParseDurationNode(n, file, what + ": cooldown");
     if (!d.ok()) return d.status();
     r.cooldown_ns = *d;
   }
@@ -99,7 +98,7 @@ strobe::Result<AlertRule> ParseRule(const YAML::Node& node, std::string_view fil
 strobe::Result<NotifierConfig> ParseNotifier(const YAML::Node& node, std::string_view file) {
   if (!node.IsMap()) return Err(file, node, "notifier: expected a map");
   NotifierConfig n;
-  n.file_line = YamlWhere(file, node);
+  n.file_line = base::YamlWhere(file, node);
   const std::string type = node["type"] ? node["type"].as<std::string>() : "";
   if (type == "log") {
     n.type = NotifierType::kLog;
@@ -125,7 +124,7 @@ strobe::Result<NotifierConfig> ParseNotifier(const YAML::Node& node, std::string
   }
   auto dur = [&](const char* key, uint64_t& out) -> strobe::Status {
     if (const YAML::Node v = node[key]) {
-      auto d = stream::ParseDurationNode(v, file, what + ": " + key);
+      auto d = base::ParseDurationNode(v, file, what + ": " + key);
       if (!d.ok()) return d.status();
       if (*d == 0) return Err(file, v, what + ": " + key + " must be > 0");
       out = *d;
@@ -153,17 +152,6 @@ strobe::Result<NotifierConfig> ParseNotifier(const YAML::Node& node, std::string
   return n;
 }
 
-// Runs one entry's parser; yaml-cpp conversion exceptions (a map where a string belongs)
-// become that entry's error, so one malformed entry never takes the others down.
-template <typename Fn>
-auto Guard(const YAML::Node& node, std::string_view file, Fn&& fn) -> decltype(fn()) {
-  try {
-    return fn();
-  } catch (const YAML::Exception& e) {
-    return Err(file, node, std::string("malformed entry: ") + e.what());
-  }
-}
-
 }  // namespace
 
 AlertConfig AlertConfig::Parse(const YAML::Node& node, std::string_view file,
@@ -174,14 +162,14 @@ AlertConfig AlertConfig::Parse(const YAML::Node& node, std::string_view file,
     c.errors.push_back(Err(file, node, "alerts: expected a map"));
     return c;
   }
-  strobe::Status keys = Guard(node, file, [&] {
+  strobe::Status keys = base::GuardYaml(node, file, [&] {
     return CheckKeys(
         node, file, "alerts",
         {"evaluation_interval", "generator_url", "history", "staleness", "notifiers", "rules"});
   });
   if (!keys.ok()) c.errors.push_back(keys);
   if (const YAML::Node n = node["evaluation_interval"]) {
-    auto d = stream::ParseDurationNode(n, file, "alerts.evaluation_interval");
+    auto d = base::ParseDurationNode(n, file, "alerts.evaluation_interval");
     if (!d.ok() || *d == 0) {
       c.errors.push_back(d.ok() ? Err(file, n, "alerts.evaluation_interval must be > 0")
                                 : d.status());
@@ -190,7 +178,7 @@ AlertConfig AlertConfig::Parse(const YAML::Node& node, std::string_view file,
     }
   }
   if (const YAML::Node n = node["staleness"]) {
-    auto d = stream::ParseDurationNode(n, file, "alerts.staleness");
+    auto d = base::ParseDurationNode(n, file, "alerts.staleness");
     if (!d.ok() || *d == 0) {
       c.errors.push_back(d.ok() ? Err(file, n, "alerts.staleness must be > 0") : d.status());
     } else {
@@ -217,7 +205,7 @@ AlertConfig AlertConfig::Parse(const YAML::Node& node, std::string_view file,
       c.errors.push_back(Err(file, list, "alerts.notifiers: expected a list"));
     } else {
       for (const auto& n : list) {
-        auto parsed = Guard(n, file, [&] { return ParseNotifier(n, file); });
+        auto parsed = base::GuardYaml(n, file, [&] { return ParseNotifier(n, file); });
         if (parsed.ok()) {
           c.notifiers.push_back(std::move(*parsed));
         } else {
@@ -231,7 +219,7 @@ AlertConfig AlertConfig::Parse(const YAML::Node& node, std::string_view file,
       c.errors.push_back(Err(file, list, "alerts.rules: expected a list"));
     } else {
       for (const auto& n : list) {
-        auto parsed = Guard(n, file, [&] { return ParseRule(n, file, registry); });
+        auto parsed = base::GuardYaml(n, file, [&] { return ParseRule(n, file, registry); });
         if (!parsed.ok()) {
           c.errors.push_back(parsed.status());
           continue;

@@ -10,8 +10,8 @@
 
 #include "strobed/alert/expr.h"
 #include "strobed/alert/rules.h"
+#include "strobed/base/clock.h"
 #include "strobed/event/attribute.h"
-#include "strobed/pipeline/clock.h"
 #include "strobed/stream/engine.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -28,7 +28,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!root.IsMap()) return 0;
   try {
     static strobed::event::KeyTable keys(4096);
-    strobed::pipeline::ManualClock clock(1'700'000'000'000'000'000);
+    strobed::base::ManualWallClock clock(1'700'000'000'000'000'000);
     auto engine = strobed::stream::StreamEngine::Create(root["stream"], "fuzz.yaml", keys, clock);
     engine->Tick();
     strobed::alert::AlertConfig c = strobed::alert::AlertConfig::Parse(root["alerts"], "fuzz.yaml");

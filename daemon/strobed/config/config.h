@@ -1,6 +1,12 @@
 #pragma once
 
-// strobed::config: the daemon's configuration — model, loading, validation and printing.
+// strobed::config: the daemon's configuration — the model and its loading.
+//
+// The module is split by job: config.h (this file: the model, Load; load.cc), keys.h (the
+// typed key table, base::OptionSpec with bounds, and the Config field each key sets),
+// listen_address.cc (the HOST:PORT parser), print.h (--print-config, the digest, which
+// changes need a restart). Values are parsed by base/parse.h and checked against the bounds in
+// the key table by base/options.h, the same code that checks plugin options.
 //
 // Sources, later ones win:  built-in defaults < YAML file (--config) < STROBE_* environment
 // variables < command-line flags (--http, ..., --set key=value).
@@ -11,14 +17,15 @@
 //   strobe::Result<config::Config> c = config::Load(o);
 //   if (!c.ok()) { print c.status().message(); exit 2; }   // "strobe.yaml:12:3: unknown key ..."
 //
-// The daemon's own keys are a typed table (KeySpecs()): dotted path ("server.max_body_bytes"),
-// kind, default, environment variable, whether SIGHUP can apply it live, and a description.
-// docs/configuration.md lists the same table; --print-config prints the effective values.
+// The daemon's own keys are a typed table (keys.h, KeySpecs()): dotted path
+// ("server.max_body_bytes"), type and bounds, environment variable, whether SIGHUP can apply it
+// live, and a description. docs/configuration.md lists the same table; --print-config
+// (print.h) prints the effective values.
 //
 // Sections owned by other modules (receivers, processors, exporters, connectors, pipelines,
 // service, stream, alerts) are kept as raw YAML nodes with the file name (Config::Section) and
 // validated by those modules, which report errors with the node's Mark (line/column). To add such a
-// section, append its name to kModuleSections in config.cc.
+// section, append its name to kModuleSections in keys.cc.
 //
 // Errors always name where: "FILE:LINE:COL: reason" for the file, "environment STROBE_X:
 // reason", "flag --http: reason". Unknown keys are errors.
@@ -112,25 +119,6 @@ struct Config {
   const RawSection& Section(std::string_view name) const;
 };
 
-enum class KeyKind : uint8_t { kString, kBool, kInt, kDouble, kDuration, kBytes, kListen, kEnum };
-
-struct KeySpec {
-  std::string_view path;  // dotted YAML path
-  KeyKind kind;
-  std::string_view env;  // STROBE_* variable
-  bool reloadable;       // SIGHUP applies it without a restart
-  bool secret;           // redacted by --print-config
-  std::string_view description;
-  std::string_view choices;  // kEnum: "trace|debug|info|warn|error|off"
-  int64_t min = 0;           // kInt: inclusive range
-  int64_t max = 0;
-};
-
-// The daemon's key table, in documentation order.
-std::span<const KeySpec> KeySpecs();
-// Names of sections owned by other modules (kept raw).
-std::span<const std::string_view> ModuleSections();
-
 // Which built-in module sections Load() adds (defaults.h): the default pipeline and the demo's
 // stream/alert rules. Off unless the caller (`strobe serve`) turns it on; the plugin flags say
 // which optional plugins this build registers (the config module does not depend on them).
@@ -161,24 +149,5 @@ struct LoadOptions {
 // Builds the effective configuration; see the header comment for precedence and errors.
 // Errors are INVALID_ARGUMENT (bad content) or NOT_FOUND (file missing).
 strobe::Result<Config> Load(const LoadOptions& options);
-
-// Canonical text of `key` in `config` ("1MiB" → "1048576", durations as "1500ms").
-std::string ValueText(const Config& config, const KeySpec& key);
-
-// The effective configuration as YAML, secrets redacted; module sections included verbatim.
-std::string Print(const Config& config);
-
-// A short stable digest (16 hex digits) of Print(config) plus whether a token is set.
-std::string Digest(const Config& config);
-
-// Keys whose value differs between `running` and `next` and need a restart to apply, as
-// dotted paths (module sections by name).
-std::vector<std::string> RestartRequired(const Config& running, const Config& next);
-
-// "100ms", "2s", "1m", "1h", "500us", or a bare integer of milliseconds.
-strobe::Result<std::chrono::milliseconds> ParseDuration(std::string_view text);
-// "64MiB", "1GB", "4KiB", "4096".
-strobe::Result<uint64_t> ParseBytes(std::string_view text);
-std::string DurationText(std::chrono::milliseconds d);
 
 }  // namespace strobed::config

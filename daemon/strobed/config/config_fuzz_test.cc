@@ -5,6 +5,7 @@
 #include <string>
 
 #include "strobed/config/config.h"
+#include "strobed/config/print.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   strobed::config::LoadOptions o;

@@ -12,6 +12,8 @@
 #include "strobe/base/version.h"
 #include "strobe/metrics/exposition.h"
 #include "strobe/metrics/registry.h"
+#include "strobed/base/parse.h"
+#include "strobed/config/print.h"
 #include "strobed/server/json_writer.h"
 
 namespace strobed::daemon {
@@ -226,7 +228,7 @@ int Daemon::Run() {
     int sig = sigtimedwait(&set, nullptr, &timeout);
     if (sig == SIGTERM || sig == SIGINT) {
       spdlog::info("received {}, draining (grace period {})", sig == SIGTERM ? "SIGTERM" : "SIGINT",
-                   config::DurationText(CurrentConfig().grace_period));
+                   base::DurationText(CurrentConfig().grace_period));
       break;
     }
     if (sig == SIGHUP) {

@@ -34,19 +34,32 @@ std::string Join(const std::vector<std::string>& items) {
 
 const std::vector<OptionSpec>& QueueSpecs() {
   static const auto* specs = new std::vector<OptionSpec>{
-      {"policy", OptionType::kString, "block",
-       "back-pressure policy: block, drop_newest, drop_oldest or sample"},
-      {"max_batches", OptionType::kInt, "1024", "queue slots (rounded up to a power of two)"},
-      {"max_events", OptionType::kInt, "1000000", "events queued at most"},
-      {"max_bytes", OptionType::kBytes, "256MiB", "memory of queued batches at most"},
+      {"policy",
+       OptionType::kString,
+       "block",
+       "back-pressure policy",
+       {.choices = {"block", "drop_newest", "drop_oldest", "sample"}}},
+      {"max_batches",
+       OptionType::kInt,
+       "1024",
+       "queue slots (rounded up to a power of two)",
+       {.min = "2", .max = "16777216"}},
+      {"max_events", OptionType::kInt, "1000000", "events queued at most", {.min = "1"}},
+      {"max_bytes", OptionType::kBytes, "256MiB", "memory of queued batches at most", {.min = "1"}},
       {"block_timeout", OptionType::kDuration, "5s",
        "block policy: how long a push waits for space before it is refused"},
       {"single_producer", OptionType::kBool, "false",
        "exactly one receiver thread pushes: use the cheaper SPSC ring"},
-      {"sample_start_fill", OptionType::kDouble, "0.5",
-       "sample policy: queue fill fraction where shedding starts"},
-      {"sample_min_rate", OptionType::kDouble, "0.01",
-       "sample policy: keep probability when the queue is full"},
+      {"sample_start_fill",
+       OptionType::kDouble,
+       "0.5",
+       "sample policy: queue fill fraction where shedding starts",
+       {.min = "0", .max = "1", .max_exclusive = true}},
+      {"sample_min_rate",
+       OptionType::kDouble,
+       "0.01",
+       "sample policy: keep probability when the queue is full",
+       {.min = "0", .max = "1", .min_exclusive = true}},
   };
   return *specs;
 }
@@ -65,33 +78,14 @@ strobe::Result<QueueOptions> QueueFrom(const Options& o) {
   auto policy = ParseBackPressurePolicy(o.GetString("policy"));
   if (!policy.ok()) return policy.status().WithContext(o.Where("policy"));
   q.policy = *policy;
-  int64_t batches = o.GetInt("max_batches");
-  int64_t events = o.GetInt("max_events");
-  if (batches < 2 || batches > (int64_t{1} << 24)) {
-    return strobe::InvalidArgument(o.Where("max_batches") +
-                                   ": queue.max_batches must be in [2, 16777216]");
-  }
-  if (events < 1) {
-    return strobe::InvalidArgument(o.Where("max_events") + ": queue.max_events must be >= 1");
-  }
-  q.max_batches = static_cast<std::size_t>(batches);
-  q.max_events = static_cast<std::size_t>(events);
+  // Ranges are checked by Options::Parse against the bounds in QueueSpecs().
+  q.max_batches = static_cast<std::size_t>(o.GetInt("max_batches"));
+  q.max_events = static_cast<std::size_t>(o.GetInt("max_events"));
   q.max_bytes = static_cast<std::size_t>(o.GetBytes("max_bytes"));
-  if (q.max_bytes == 0) {
-    return strobe::InvalidArgument(o.Where("max_bytes") + ": queue.max_bytes must be > 0");
-  }
   q.block_timeout = o.GetDuration("block_timeout");
   q.single_producer = o.GetBool("single_producer");
   q.sample_start_fill = o.GetDouble("sample_start_fill");
   q.sample_min_rate = o.GetDouble("sample_min_rate");
-  if (!(q.sample_start_fill >= 0 && q.sample_start_fill < 1)) {
-    return strobe::InvalidArgument(o.Where("sample_start_fill") +
-                                   ": queue.sample_start_fill must be in [0, 1)");
-  }
-  if (!(q.sample_min_rate > 0 && q.sample_min_rate <= 1)) {
-    return strobe::InvalidArgument(o.Where("sample_min_rate") +
-                                   ": queue.sample_min_rate must be in (0, 1]");
-  }
   return q;
 }
 

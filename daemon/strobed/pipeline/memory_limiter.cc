@@ -8,8 +8,11 @@ std::span<const OptionSpec> MemoryLimiterOptionSpecs() {
   static const std::vector<OptionSpec>* specs = new std::vector<OptionSpec>{
       {"soft_limit", OptionType::kBytes, "384MiB",
        "above this much pipeline data in memory, receivers are told to slow down (429)"},
-      {"hard_limit", OptionType::kBytes, "512MiB",
-       "pushes that would exceed this are refused (503); usage never exceeds it"},
+      {"hard_limit",
+       OptionType::kBytes,
+       "512MiB",
+       "pushes that would exceed this are refused (503); usage never exceeds it",
+       {.min = "1"}},
       {"retry_after", OptionType::kDuration, "1s", "Retry-After hint given to clients"},
   };
   return *specs;
@@ -21,10 +24,7 @@ strobe::Result<MemoryLimiterOptions> MemoryLimiterOptionsFrom(const Options& opt
   o.hard_limit_bytes = options.GetBytes("hard_limit");
   o.retry_after =
       std::chrono::duration_cast<std::chrono::milliseconds>(options.GetDuration("retry_after"));
-  if (o.hard_limit_bytes == 0) {
-    return strobe::InvalidArgument(options.Where("hard_limit") +
-                                   ": memory_limiter.hard_limit must be > 0");
-  }
+
   if (o.soft_limit_bytes > o.hard_limit_bytes) {
     return strobe::InvalidArgument(options.Where("soft_limit") +
                                    ": memory_limiter.soft_limit must not exceed hard_limit");

@@ -86,7 +86,7 @@ class Pipeline::StageContext final : public ProcessContext {
 Pipeline::Pipeline(PipelineOptions options, std::vector<Stage<Processor>> processors,
                    std::vector<Stage<Exporter>> exporters)
     : options_(std::move(options)),
-      clock_(options_.clock != nullptr ? options_.clock : &Clock::Steady()),
+      clock_(options_.clock != nullptr ? options_.clock : &base::MonotonicClock::Steady()),
       pool_(options_.pool != nullptr ? options_.pool : &event::BatchPool::Default()),
       processors_(std::move(processors)),
       exporters_(std::move(exporters)),

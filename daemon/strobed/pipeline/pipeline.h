@@ -35,8 +35,8 @@
 #include "strobe/base/mutex.h"
 #include "strobe/base/status.h"
 #include "strobe/base/thread_annotations.h"
+#include "strobed/base/clock.h"
 #include "strobed/event/batch.h"
-#include "strobed/pipeline/clock.h"
 #include "strobed/pipeline/exporter.h"
 #include "strobed/pipeline/memory_limiter.h"
 #include "strobed/pipeline/mpmc_queue.h"
@@ -78,10 +78,10 @@ struct PipelineOptions {
   std::string name = "default";
   QueueOptions queue;
   RetryOptions retry;
-  MemoryLimiter* limiter = nullptr;  // shared, outlives the pipeline; nullptr = unlimited
-  Clock* clock = nullptr;            // nullptr = Clock::Steady()
-  event::BatchPool* pool = nullptr;  // nullptr = BatchPool::Default()
-  uint64_t seed = 0x5eed;            // load-shedding randomness
+  MemoryLimiter* limiter = nullptr;       // shared, outlives the pipeline; nullptr = unlimited
+  base::MonotonicClock* clock = nullptr;  // nullptr = base::MonotonicClock::Steady()
+  event::BatchPool* pool = nullptr;       // nullptr = BatchPool::Default()
+  uint64_t seed = 0x5eed;                 // load-shedding randomness
   // Upper bound on how long the idle worker sleeps before re-checking deadlines (real time).
   std::chrono::milliseconds max_idle_wait{50};
 };
@@ -124,7 +124,7 @@ class Pipeline final : public Ingest {
   const std::string& name() const { return options_.name; }
   const PipelineOptions& options() const { return options_; }
 
-  // Wakes the worker so it re-reads the clock (tests advancing a ManualClock).
+  // Wakes the worker so it re-reads the clock (tests advancing a base::ManualMonotonicClock).
   void WakeForTest();
 
  private:
@@ -150,7 +150,7 @@ class Pipeline final : public Ingest {
   uint64_t NextDeadline() const noexcept;
 
   PipelineOptions options_;
-  Clock* clock_;
+  base::MonotonicClock* clock_;
   event::BatchPool* pool_;
   std::vector<Stage<Processor>> processors_;
   std::vector<Stage<Exporter>> exporters_;

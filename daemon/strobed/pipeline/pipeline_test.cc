@@ -82,7 +82,7 @@ struct Harness {
     }
   }
 
-  ManualClock clock;
+  base::ManualMonotonicClock clock;
   event::BatchPool pool;
   GateExporter* sink;
   std::unique_ptr<Pipeline> pipeline;

@@ -12,6 +12,12 @@ strobe::Status Add(Map& map, Plugin plugin, std::string_view kind) {
   if (!id.ok() || !id->name.empty()) {
     return strobe::InvalidArgument(std::string(kind) + " type '" + plugin.type + "' is invalid");
   }
+  for (const OptionSpec& o : plugin.options) {
+    // A bound or default that does not parse is the plugin's bug: refuse it at registration.
+    if (strobe::Status s = base::ValidateSpec(o); !s.ok()) {
+      return strobe::InvalidArgument(std::string(kind) + " '" + plugin.type + "': " + s.message());
+    }
+  }
   if (map.count(plugin.type) != 0) {
     return strobe::AlreadyExists(std::string(kind) + " type '" + plugin.type +
                                  "' registered twice");
@@ -50,11 +56,12 @@ void DescribeOne(std::string& out, const Plugin& p) {
     out += "No options.\n\n";
     return;
   }
-  out += "| option | type | default | description |\n| --- | --- | --- | --- |\n";
+  out += "| option | type | default | allowed | description |\n| --- | --- | --- | --- | --- |\n";
   for (const OptionSpec& o : p.options) {
+    const std::string bounds = base::BoundsText(o);
     out += "| `" + o.key + "` | " + std::string(OptionTypeName(o.type)) + " | " +
-           (o.default_value.empty() ? "" : "`" + o.default_value + "`") + " | " + o.description +
-           " |\n";
+           (o.default_value.empty() ? "" : "`" + o.default_value + "`") + " | " +
+           (bounds.empty() ? "" : "`" + bounds + "`") + " | " + o.description + " |\n";
   }
   out += "\n";
 }

@@ -60,7 +60,8 @@ struct ExporterPlugin {
 
 class PluginRegistry {
  public:
-  // Adding a type twice is an error (ALREADY_EXISTS).
+  // Adding a type twice is an error (ALREADY_EXISTS); so is an option table entry that fails
+  // base::ValidateSpec (INVALID_ARGUMENT: a bound or default that does not parse).
   strobe::Status AddReceiver(ReceiverPlugin plugin);
   strobe::Status AddProcessor(ProcessorPlugin plugin);
   strobe::Status AddExporter(ExporterPlugin plugin);
@@ -73,7 +74,8 @@ class PluginRegistry {
   std::vector<std::string> ProcessorTypes() const;
   std::vector<std::string> ExporterTypes() const;
 
-  // Markdown reference of every plugin and its options (docs and --help-plugins).
+  // Markdown reference of every plugin and its options, bounds included (docs and
+  // --help-plugins).
   std::string Describe() const;
 
  private:

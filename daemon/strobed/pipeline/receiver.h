@@ -43,8 +43,8 @@ enum class PushStatus : uint8_t {
 std::string_view PushStatusName(PushStatus status);
 
 struct PushOptions {
-  // Steady-clock deadline (Clock::NowNs() units) for the block policy; 0 = the pipeline's
-  // configured block timeout.
+  // Steady-clock deadline (base::MonotonicClock::NowNs() units) for the block policy; 0 = the
+  // pipeline's configured block timeout.
   uint64_t deadline_ns = 0;
 };
 

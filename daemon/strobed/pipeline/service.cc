@@ -19,7 +19,10 @@ strobe::Result<std::unique_ptr<PipelineService>> PipelineService::Create(
     svc->own_metrics_ = std::make_unique<strobe::metrics::Registry>();
     options.services.metrics = svc->own_metrics_.get();
   }
-  if (options.clock == nullptr) options.clock = &Clock::Steady();
+  if (options.services.wall_clock == nullptr) {
+    options.services.wall_clock = &base::WallClock::System();
+  }
+  if (options.clock == nullptr) options.clock = &base::MonotonicClock::Steady();
   if (options.pool == nullptr) options.pool = &event::BatchPool::Default();
   if (options.keys == nullptr) options.keys = &event::KeyTable::Global();
   svc->options_ = options;

@@ -28,9 +28,9 @@
 #include <vector>
 
 #include "strobe/base/status.h"
+#include "strobed/base/clock.h"
 #include "strobed/event/attribute.h"
 #include "strobed/event/batch.h"
-#include "strobed/pipeline/clock.h"
 #include "strobed/pipeline/config.h"
 #include "strobed/pipeline/memory_limiter.h"
 #include "strobed/pipeline/pipeline.h"
@@ -51,10 +51,10 @@ struct ServiceOptions {
   // Handed to every plugin factory. A null `services.metrics` makes the service create a
   // private registry (statistics then live only there; see metrics()).
   PluginServices services = {};
-  Clock* clock = nullptr;            // nullptr = Clock::Steady()
-  event::BatchPool* pool = nullptr;  // nullptr = BatchPool::Default()
-  event::KeyTable* keys = nullptr;   // nullptr = KeyTable::Global()
-  uint64_t seed = 0x5eed;            // samplers and load shedding
+  base::MonotonicClock* clock = nullptr;  // nullptr = base::MonotonicClock::Steady()
+  event::BatchPool* pool = nullptr;       // nullptr = BatchPool::Default()
+  event::KeyTable* keys = nullptr;        // nullptr = KeyTable::Global()
+  uint64_t seed = 0x5eed;                 // samplers and load shedding
 };
 
 struct ServiceSnapshot {

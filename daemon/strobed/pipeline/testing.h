@@ -10,8 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include "strobed/base/clock.h"
 #include "strobed/event/batch.h"
-#include "strobed/pipeline/clock.h"
 #include "strobed/pipeline/processor.h"
 #include "strobed/pipeline/stats.h"
 
@@ -41,7 +41,7 @@ event::BatchPtr MetricBatch(event::BatchPool& pool, std::size_t n);
 // Records Emit/Drop calls.
 class RecordingContext final : public ProcessContext {
  public:
-  explicit RecordingContext(const Clock& clock) : clock_(clock) {}
+  explicit RecordingContext(const base::MonotonicClock& clock) : clock_(clock) {}
   void Emit(event::BatchPtr&& batch) noexcept override { emitted.push_back(std::move(batch)); }
   void Drop(DropReason reason, uint64_t events) noexcept override {
     dropped[static_cast<std::size_t>(reason)] += events;
@@ -56,7 +56,7 @@ class RecordingContext final : public ProcessContext {
   std::array<uint64_t, kDropReasonCount> dropped{};
 
  private:
-  const Clock& clock_;
+  const base::MonotonicClock& clock_;
 };
 
 // Polls `condition` every millisecond until true or `timeout` (real time) passes.

@@ -54,7 +54,7 @@ class CountingExporter final : public Exporter {
 class LatencyExporter final : public Exporter {
  public:
   ExportResult Export(const event::Batch& batch) noexcept override {
-    uint64_t now = Clock::Steady().NowNs();
+    uint64_t now = base::MonotonicClock::Steady().NowNs();
     for (const event::MetricPoint& m : batch.metrics()) {
       uint64_t lat = now > m.time_ns ? now - m.time_ns : 0;
       buckets_[Bucket(lat)]++;
@@ -311,7 +311,7 @@ void pipeline_latency_half_load(benchmark::State& state) {
     }
     next += interval;
     event::BatchPtr b = pool.Acquire();
-    filler.Fill(*b, kBatch, Clock::Steady().NowNs());
+    filler.Fill(*b, kBatch, base::MonotonicClock::Steady().NowNs());
     (void)p->Push(std::move(b));
     n += kBatch;
   }

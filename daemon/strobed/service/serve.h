@@ -23,7 +23,7 @@
 
 #include "strobed/config/config.h"
 #include "strobed/daemon/daemon.h"
-#include "strobed/pipeline/clock.h"
+#include "strobed/base/clock.h"
 #include "strobed/stream/engine_slot.h"
 #include "strobed/trace/trace_store.h"
 

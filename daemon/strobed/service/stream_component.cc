@@ -162,7 +162,7 @@ void StreamComponent::Run() {
   while (!stop_) {
     lock.Unlock();
     engine_->Tick();
-    const uint64_t now = clock_.NowNs();
+    const uint64_t now = clock_.NowUnixNs();
     if (now >= next_eval) {
       alerts_->Evaluate(engine_->SnapshotSeries());
       next_eval = now + eval_ns;

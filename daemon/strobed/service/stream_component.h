@@ -32,8 +32,8 @@
 #include "strobe/base/mutex.h"
 #include "strobe/base/thread_annotations.h"
 #include "strobed/alert/alert_engine.h"
+#include "strobed/base/clock.h"
 #include "strobed/daemon/component.h"
-#include "strobed/pipeline/clock.h"
 #include "strobed/stream/engine.h"
 #include "strobed/stream/engine_slot.h"
 
@@ -43,7 +43,7 @@ class StreamComponent final : public daemon::Component {
  public:
   // `clock` gives Unix ns (event times are Unix ns). `slot` and `clock` must outlive the
   // component.
-  StreamComponent(stream::EngineSlot& slot, pipeline::Clock& clock) : slot_(slot), clock_(clock) {}
+  StreamComponent(stream::EngineSlot& slot, base::WallClock& clock) : slot_(slot), clock_(clock) {}
   ~StreamComponent() override;
 
   std::string Name() const override { return "stream"; }
@@ -58,7 +58,7 @@ class StreamComponent final : public daemon::Component {
   void Run();
 
   stream::EngineSlot& slot_;
-  pipeline::Clock& clock_;
+  base::WallClock& clock_;
   std::shared_ptr<stream::StreamEngine> engine_;
   std::unique_ptr<alert::AlertEngine> alerts_;
   std::thread ticker_;

@@ -10,7 +10,7 @@
 
 namespace strobed::service {
 
-void MountTraceApi(server::Router& router, trace::TraceStore& store, pipeline::Clock& clock) {
+void MountTraceApi(server::Router& router, trace::TraceStore& store, base::MonotonicClock& clock) {
   router.Handle("GET", "/api/v1/traces", [&store](const server::Request& r) {
     size_t limit = 50;
     if (auto l = r.QueryParam("limit")) {

@@ -13,13 +13,13 @@
 //
 // Thread class: handlers are thread-safe (the store is).
 
-#include "strobed/pipeline/clock.h"
+#include "strobed/base/clock.h"
 #include "strobed/server/router.h"
 #include "strobed/trace/trace_store.h"
 
 namespace strobed::service {
 
 // Mounts the routes above; `store` and `clock` must outlive `router`'s use of them.
-void MountTraceApi(server::Router& router, trace::TraceStore& store, pipeline::Clock& clock);
+void MountTraceApi(server::Router& router, trace::TraceStore& store, base::MonotonicClock& clock);
 
 }  // namespace strobed::service

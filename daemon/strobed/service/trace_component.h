@@ -12,7 +12,7 @@
 #include <string>
 
 #include "strobed/daemon/component.h"
-#include "strobed/pipeline/clock.h"
+#include "strobed/base/clock.h"
 #include "strobed/trace/trace_store.h"
 
 namespace strobed::service {
@@ -20,7 +20,7 @@ namespace strobed::service {
 class TraceComponent final : public daemon::Component {
  public:
   // `store` and `clock` must outlive the component and the daemon's router.
-  TraceComponent(trace::TraceStore& store, pipeline::Clock& clock) : store_(store), clock_(clock) {}
+  TraceComponent(trace::TraceStore& store, base::MonotonicClock& clock) : store_(store), clock_(clock) {}
 
   std::string Name() const override { return "trace"; }
   strobe::Status Start(const daemon::ComponentContext& ctx) override;
@@ -28,7 +28,7 @@ class TraceComponent final : public daemon::Component {
 
  private:
   trace::TraceStore& store_;
-  pipeline::Clock& clock_;
+  base::MonotonicClock& clock_;
 };
 
 }  // namespace strobed::service

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <limits>
 
+#include "strobed/base/yaml_util.h"
 #include "strobed/stream/predicate.h"
 
 namespace strobed::stream {
@@ -88,15 +89,15 @@ strobe::Result<AggregationPlan> AggregationPlan::Parse(const YAML::Node& node,
     return plan;
   }
   if (!node.IsSequence()) {
-    return strobe::InvalidArgument(YamlWhere(file, node) + ": aggregations: expected a list");
+    return strobe::InvalidArgument(base::YamlWhere(file, node) + ": aggregations: expected a list");
   }
   for (const auto& a : node) {
     if (!a.IsScalar()) {
-      return strobe::InvalidArgument(YamlWhere(file, a) + ": aggregations: expected a name");
+      return strobe::InvalidArgument(base::YamlWhere(file, a) + ": aggregations: expected a name");
     }
     auto spec = ParseAggSpec(a.Scalar(), registry, plan.user);
     if (!spec.ok()) {
-      return strobe::InvalidArgument(YamlWhere(file, a) + ": " + spec.status().message());
+      return strobe::InvalidArgument(base::YamlWhere(file, a) + ": " + spec.status().message());
     }
     if (spec->kind == AggKind::kQuantile) plan.needs_quantiles = true;
     if (spec->kind == AggKind::kDistinct) {
@@ -104,10 +105,10 @@ strobe::Result<AggregationPlan> AggregationPlan::Parse(const YAML::Node& node,
       attr.remove_suffix(1);
       auto id = keys.Intern(attr);
       if (!id) {
-        return strobe::InvalidArgument(YamlWhere(file, a) + ": attribute key table is full");
+        return strobe::InvalidArgument(base::YamlWhere(file, a) + ": attribute key table is full");
       }
       if (plan.needs_distinct && plan.distinct_key != *id) {
-        return strobe::InvalidArgument(YamlWhere(file, a) +
+        return strobe::InvalidArgument(base::YamlWhere(file, a) +
                                        ": only one distinct(attr) per window is supported");
       }
       plan.needs_distinct = true;

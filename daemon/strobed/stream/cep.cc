@@ -2,13 +2,14 @@
 
 #include <algorithm>
 
+#include "strobed/base/yaml_util.h"
 #include "strobed/stream/aggregation.h"
 
 namespace strobed::stream {
 namespace {
 
 strobe::Status Err(std::string_view file, const YAML::Node& node, const std::string& msg) {
-  return strobe::InvalidArgument(YamlWhere(file, node) + ": " + msg);
+  return strobe::InvalidArgument(base::YamlWhere(file, node) + ": " + msg);
 }
 
 }  // namespace
@@ -31,7 +32,7 @@ strobe::Result<CepRule> CepRule::Parse(const YAML::Node& node, std::string_view 
                                        event::KeyTable& keys) {
   if (!node.IsMap()) return Err(file, node, "cep rule: expected a map");
   CepRule r;
-  r.file_line = YamlWhere(file, node);
+  r.file_line = base::YamlWhere(file, node);
   if (!node["name"] || !node["name"].IsScalar()) return Err(file, node, "cep rule: missing name");
   r.name = node["name"].Scalar();
   const YAML::Node type = node["type"];
@@ -63,7 +64,7 @@ strobe::Result<CepRule> CepRule::Parse(const YAML::Node& node, std::string_view 
   auto duration = [&](const char* key, uint64_t& out) -> strobe::Status {
     const YAML::Node n = node[key];
     if (!n) return strobe::OkStatus();
-    auto d = ParseDurationNode(n, file, key);
+    auto d = base::ParseDurationNode(n, file, key);
     if (!d.ok()) return d.status();
     if (*d == 0) return Err(file, n, std::string(key) + ": must be > 0");
     out = *d;

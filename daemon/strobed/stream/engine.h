@@ -10,6 +10,8 @@
 //   engine->SnapshotSeries();    // latest aggregate values, for alert rules
 //   engine->SeriesJson() / EventsJson() / AppendPrometheus(out)   // HTTP handlers
 //
+// engine.cc runs the engine; engine_config.cc parses the `stream:` section (Create).
+//
 // Configuration errors are per rule: a window, CEP rule or detector that does not parse is
 // skipped and reported with file:line and reason; the rest is built and runs.
 //
@@ -40,9 +42,9 @@
 #include "strobe/base/mutex.h"
 #include "strobe/base/status.h"
 #include "strobe/base/thread_annotations.h"
+#include "strobed/base/clock.h"
 #include "strobed/event/attribute.h"
 #include "strobed/event/batch.h"
-#include "strobed/pipeline/clock.h"
 #include "strobed/stream/aggregation.h"
 #include "strobed/stream/anomaly.h"
 #include "strobed/stream/cep.h"
@@ -51,13 +53,6 @@
 #include "strobed/stream/window.h"
 
 namespace strobed::stream {
-
-// Wall clock in Unix nanoseconds (event times are Unix ns). Thread-safe.
-class SystemClock final : public pipeline::Clock {
- public:
-  uint64_t NowNs() const noexcept override;
-  static SystemClock& Get();
-};
 
 struct AnomalySpec {
   std::string name;
@@ -78,10 +73,11 @@ struct StreamEngineOptions {
 class StreamEngine : private ResultSink, private CepSink {
  public:
   // Builds an engine from a `stream:` node (null: an engine with nothing configured).
-  // Never fails as a whole: bad entries are in config_errors(). `clock` gives Unix ns (use
-  // SystemClock::Get(); tests use a pipeline::ManualClock). `registry` may be nullptr.
+  // Never fails as a whole: bad entries are in config_errors(). `clock` is a wall clock:
+  // event times are Unix ns (base::WallClock::System(); tests use a base::ManualWallClock).
+  // `registry` may be nullptr.
   static std::unique_ptr<StreamEngine> Create(const YAML::Node& node, std::string_view file,
-                                              event::KeyTable& keys, pipeline::Clock& clock,
+                                              event::KeyTable& keys, base::WallClock& clock,
                                               const AggregationRegistry* registry = nullptr,
                                               StreamEngineOptions options = {});
   ~StreamEngine() override;
@@ -117,7 +113,7 @@ class StreamEngine : private ResultSink, private CepSink {
   uint64_t series_dropped() const;
 
  private:
-  StreamEngine(pipeline::Clock& clock, StreamEngineOptions options);
+  StreamEngine(base::WallClock& clock, StreamEngineOptions options);
   void OnWindow(const WindowResult& result) override;
   void OnMatch(const CepMatch& match) override;
   void AddEventLocked(bool notable, std::string json) STROBE_REQUIRES(publish_mu_);
@@ -142,7 +138,7 @@ class StreamEngine : private ResultSink, private CepSink {
     uint64_t anomalies = 0;
   };
 
-  pipeline::Clock& clock_;
+  base::WallClock& clock_;
   StreamEngineOptions options_;
   std::vector<strobe::Status> errors_;
   strobe::Mutex process_mu_;  // serialises Consume/Tick (held once per batch)

@@ -18,7 +18,7 @@ constexpr uint64_t kSec = 1'000'000'000;
 
 TEST(StreamEngineStressTest, ConsumeTickAndReadConcurrently) {
   event::KeyTable keys(1024);
-  pipeline::ManualClock clock(1'700'000'000 * kSec);
+  base::ManualWallClock clock(1'700'000'000 * kSec);
   auto engine = StreamEngine::Create(YAML::Load(R"(windows:
   - name: http
     match: op
@@ -70,7 +70,7 @@ cep:
   const char* services[] = {"a", "b", "c", "d"};
   for (int i = 0; i < 400; ++i) {
     event::Batch b(nullptr, 4096, 1 << 20);
-    const uint64_t now = clock.NowNs();
+    const uint64_t now = clock.NowUnixNs();
     for (int j = 0; j < 64; ++j) {
       auto* attrs = b.arena().AllocateArray<event::Attribute>(1);
       attrs[0] = {service, event::Value::String(services[j % 4])};

@@ -30,7 +30,7 @@ class EngineTest : public ::testing::Test {
     s.attributes = {attrs, 1};
   }
   event::KeyTable keys_{1024};
-  pipeline::ManualClock clock_{kBase};
+  base::ManualWallClock clock_{kBase};
 };
 
 TEST_F(EngineTest, BadEntriesReportedWithFileLineOthersRun) {

@@ -4,7 +4,7 @@
 #include <cmath>
 #include <cstdio>
 
-#include "strobed/pipeline/component.h"
+#include "strobed/base/yaml_util.h"
 
 namespace strobed::stream {
 namespace {
@@ -16,7 +16,7 @@ std::string_view Trim(std::string_view s) {
 }
 
 strobe::Status Err(std::string_view file, const YAML::Node& node, const std::string& msg) {
-  return strobe::InvalidArgument(YamlWhere(file, node) + ": " + msg);
+  return strobe::InvalidArgument(base::YamlWhere(file, node) + ": " + msg);
 }
 
 }  // namespace
@@ -98,23 +98,6 @@ strobe::Result<double> ParseNumberWithUnit(std::string_view text) {
                                    std::string(text) + "' (use ns, us, ms, s, m, h or %)");
   }
   return v * scale;
-}
-
-std::string YamlWhere(std::string_view file, const YAML::Node& node) {
-  std::string out(file);
-  if (node.IsDefined() && node.Mark().line >= 0) {
-    out += ":" + std::to_string(node.Mark().line + 1);
-  }
-  return out;
-}
-
-strobe::Result<uint64_t> ParseDurationNode(const YAML::Node& node, std::string_view file,
-                                           std::string_view what) {
-  if (!node.IsScalar()) return Err(file, node, std::string(what) + ": expected a duration");
-  auto d = pipeline::ParseDuration(node.Scalar());
-  if (!d.ok()) return Err(file, node, std::string(what) + ": " + d.status().message());
-  if (d->count() < 0) return Err(file, node, std::string(what) + ": negative duration");
-  return static_cast<uint64_t>(d->count());
 }
 
 strobe::Result<Predicate> Predicate::Parse(const YAML::Node& node, std::string_view file,

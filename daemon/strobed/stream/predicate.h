@@ -43,14 +43,6 @@ bool Compare(double lhs, CompareOp op, double rhs) noexcept;
 // "2m" → 120. INVALID_ARGUMENT on anything else.
 strobe::Result<double> ParseNumberWithUnit(std::string_view text);
 
-// "file:line" of a YAML node (line 1-based), or `file` when the node has no mark.
-std::string YamlWhere(std::string_view file, const YAML::Node& node);
-
-// Parses a duration node ("10s", "250ms", integer milliseconds) into nanoseconds. Errors name
-// file:line and `what`.
-strobe::Result<uint64_t> ParseDurationNode(const YAML::Node& node, std::string_view file,
-                                           std::string_view what);
-
 class Predicate {
  public:
   // Matches everything.

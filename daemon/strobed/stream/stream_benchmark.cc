@@ -70,7 +70,7 @@ Workload MakeWorkload(event::KeyTable& keys) {
 
 void stream_tumbling_1k_keys(benchmark::State& state) {
   event::KeyTable keys(1024);
-  pipeline::ManualClock clock(kBase);
+  base::ManualWallClock clock(kBase);
   auto engine = StreamEngine::Create(YAML::Load(R"(windows:
   - name: http
     match: http.server.duration
@@ -92,7 +92,7 @@ void stream_tumbling_1k_keys(benchmark::State& state) {
       it.time_ns = t;
       t += kNsPerItem;
     }
-    clock.SetNs(t);
+    clock.SetUnixNs(t);
     engine->ConsumeItems(batch);
     engine->Tick();
     offset = (offset + kBatch) % w.items.size();

@@ -6,10 +6,10 @@
 namespace strobed::trace {
 
 strobe::Status RegisterTraceMetrics(strobe::metrics::Registry& registry, TraceStore& store_ref,
-                                    pipeline::Clock& clock_ref) {
+                                    base::MonotonicClock& clock_ref) {
   strobe::metrics::Registry& r = registry;
   TraceStore* store = &store_ref;
-  pipeline::Clock* clock = &clock_ref;
+  base::MonotonicClock* clock = &clock_ref;
   using strobe::metrics::CallbackSink;
   using strobe::metrics::CallbackType;
   auto stat = [&](const char* name, const char* help, CallbackType type,

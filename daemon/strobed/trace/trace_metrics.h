@@ -14,7 +14,7 @@
 
 #include "strobe/base/status.h"
 #include "strobe/metrics/registry.h"
-#include "strobed/pipeline/clock.h"
+#include "strobed/base/clock.h"
 #include "strobed/trace/trace_store.h"
 
 namespace strobed::trace {
@@ -22,6 +22,6 @@ namespace strobed::trace {
 // Adds the families above to `registry`; `store` and `clock` must outlive the registry's
 // use of them. ALREADY_EXISTS when a family of that name is registered already.
 strobe::Status RegisterTraceMetrics(strobe::metrics::Registry& registry, TraceStore& store,
-                                    pipeline::Clock& clock);
+                                    base::MonotonicClock& clock);
 
 }  // namespace strobed::trace

@@ -95,7 +95,7 @@ TEST_F(TraceStoreTest, CompletesAfterRootAndQuietPeriod) {
   EXPECT_NE(json.find("\"criticalPath\""), std::string::npos);
   EXPECT_NE(json.find("\"code\":\"error\""), std::string::npos);
   strobe::metrics::Registry registry;
-  pipeline::ManualClock clock(102 * kSec);
+  base::ManualMonotonicClock clock(102 * kSec);
   ASSERT_TRUE(RegisterTraceMetrics(registry, store, clock).ok());
   std::string prom;
   strobe::metrics::TextRenderer().Render(registry, strobe::metrics::Format::kPrometheusText, &prom);

@@ -106,7 +106,7 @@ void Feed(stream::StreamEngine& engine, double seconds, int n) {
   event::Batch batch(nullptr, 4096, 1 << 20);
   static const event::Attribute attrs[] = {
       {event::keys::kServiceName, event::Value::String("checkout")}};
-  const uint64_t now = stream::SystemClock::Get().NowNs();
+  const uint64_t now = base::WallClock::System().NowUnixNs();
   for (int i = 0; i < n; ++i) {
     event::Span& s = batch.AddSpan();
     s.name = "http.server.duration";
@@ -156,7 +156,7 @@ windows:
     aggregations: [count, rate, p99]
 )");
     auto engine = stream::StreamEngine::Create(stream_cfg, "stream.yaml", event::KeyTable::Global(),
-                                               stream::SystemClock::Get());
+                                               base::WallClock::System());
     ASSERT_TRUE(engine->config_errors().empty()) << engine->config_errors()[0].message();
     AlertConfig cfg = AlertConfig::Parse(
         YAML::Load("generator_url: http://127.0.0.1:9800/api/v1/alerts\n"
@@ -173,7 +173,7 @@ windows:
                    std::to_string(am_port) + "\n"),
         "alerts.yaml");
     ASSERT_TRUE(cfg.errors.empty()) << cfg.errors[0].message();
-    AlertEngine alerts(std::move(cfg), stream::SystemClock::Get());
+    AlertEngine alerts(std::move(cfg), base::WallClock::System());
     alerts.Start();
 
     auto step = [&](double latency) {

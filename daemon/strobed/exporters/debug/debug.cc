@@ -122,55 +122,54 @@ strobe::Status DebugExporter::Shutdown(std::chrono::milliseconds deadline) {
 
 void RegisterDebugExporter(pipeline::PluginRegistry& registry) {
   using pipeline::OptionType;
-  STROBE_CHECK(
-      registry
-          .AddExporter({
-              .type = "debug",
-              .description = "Writes batches as text (summary, one line per event, or "
-                             "every field) to stderr, stdout or a file.",
-              .signals = event::kSignalAll,
-              .options =
-                  {
-                      {"verbosity", OptionType::kString, "basic", "basic, normal or detailed"},
-                      {"output", OptionType::kString, "stderr",
-                       "stderr, stdout, or a file path (appended)"},
-                  },
-              .create = [](const pipeline::ComponentContext& ctx)
-                  -> strobe::Result<std::unique_ptr<pipeline::Exporter>> {
-                std::string v = ctx.options.GetString("verbosity");
-                DebugVerbosity verbosity;
-                if (v == "basic") {
-                  verbosity = DebugVerbosity::kBasic;
-                } else if (v == "normal") {
-                  verbosity = DebugVerbosity::kNormal;
-                } else if (v == "detailed") {
-                  verbosity = DebugVerbosity::kDetailed;
-                } else {
-                  return strobe::InvalidArgument(ctx.options.Where("verbosity") +
-                                                 ": debug.verbosity must be basic, normal or "
-                                                 "detailed, not '" +
-                                                 v + "'");
-                }
-                std::string output = ctx.options.GetString("output");
-                std::FILE* out = nullptr;
-                bool owns = false;
-                if (output == "stderr") {
-                  out = stderr;
-                } else if (output == "stdout") {
-                  out = stdout;
-                } else {
-                  out = std::fopen(output.c_str(), "a");
-                  if (out == nullptr) {
-                    return strobe::InvalidArgument(ctx.options.Where("output") + ": cannot open '" +
-                                                   output + "': " + std::strerror(errno));
-                  }
-                  owns = true;
-                }
-                return std::unique_ptr<pipeline::Exporter>(
-                    std::make_unique<DebugExporter>(verbosity, out, owns, ctx.id.ToString()));
-              },
-          })
-          .ok());
+  STROBE_CHECK(registry
+                   .AddExporter({
+                       .type = "debug",
+                       .description = "Writes batches as text (summary, one line per event, or "
+                                      "every field) to stderr, stdout or a file.",
+                       .signals = event::kSignalAll,
+                       .options =
+                           {
+                               {"verbosity",
+                                OptionType::kString,
+                                "basic",
+                                "how much of each event is printed",
+                                {.choices = {"basic", "normal", "detailed"}}},
+                               {"output", OptionType::kString, "stderr",
+                                "stderr, stdout, or a file path (appended)"},
+                           },
+                       .create = [](const pipeline::ComponentContext& ctx)
+                           -> strobe::Result<std::unique_ptr<pipeline::Exporter>> {
+                         std::string v = ctx.options.GetString("verbosity");
+                         DebugVerbosity verbosity;
+                         if (v == "basic") {
+                           verbosity = DebugVerbosity::kBasic;
+                         } else if (v == "normal") {
+                           verbosity = DebugVerbosity::kNormal;
+                         } else {  // "detailed": the option's choices allow nothing else
+                           verbosity = DebugVerbosity::kDetailed;
+                         }
+                         std::string output = ctx.options.GetString("output");
+                         std::FILE* out = nullptr;
+                         bool owns = false;
+                         if (output == "stderr") {
+                           out = stderr;
+                         } else if (output == "stdout") {
+                           out = stdout;
+                         } else {
+                           out = std::fopen(output.c_str(), "a");
+                           if (out == nullptr) {
+                             return strobe::InvalidArgument(ctx.options.Where("output") +
+                                                            ": cannot open '" + output +
+                                                            "': " + std::strerror(errno));
+                           }
+                           owns = true;
+                         }
+                         return std::unique_ptr<pipeline::Exporter>(std::make_unique<DebugExporter>(
+                             verbosity, out, owns, ctx.id.ToString()));
+                       },
+                   })
+                   .ok());
 }
 
 }  // namespace strobed::exporters

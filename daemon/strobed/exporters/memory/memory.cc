@@ -48,17 +48,15 @@ void RegisterMemoryExporter(pipeline::PluginRegistry& registry) {
                        .description = "In-process sink: counts events and keeps copies of "
                                       "the first max_retained_events (tests, embedding).",
                        .signals = event::kSignalAll,
-                       .options = {{"max_retained_events", pipeline::OptionType::kInt, "0",
-                                    "keep deep copies of up to this many events (0 = count only)"}},
+                       .options = {{"max_retained_events",
+                                    pipeline::OptionType::kInt,
+                                    "0",
+                                    "keep deep copies of up to this many events (0 = count only)",
+                                    {.min = "0"}}},
                        .create = [](const pipeline::ComponentContext& ctx)
                            -> strobe::Result<std::unique_ptr<pipeline::Exporter>> {
-                         int64_t keep = ctx.options.GetInt("max_retained_events");
-                         if (keep < 0) {
-                           return strobe::InvalidArgument(
-                               ctx.options.Where("max_retained_events") +
-                               ": memory.max_retained_events must be >= 0");
-                         }
-                         MemoryExporterOptions o{static_cast<std::size_t>(keep)};
+                         MemoryExporterOptions o{
+                             static_cast<std::size_t>(ctx.options.GetInt("max_retained_events"))};
                          return std::unique_ptr<pipeline::Exporter>(
                              std::make_unique<MemoryExporter>(o, ctx.pool));
                        },

@@ -95,7 +95,7 @@ uint64_t Total(const std::vector<uint64_t>& v) {
 PrometheusExporter::PrometheusExporter(PrometheusExporterOptions options)
     : options_(std::move(options)),
       registry_(*options_.metrics),
-      clock_(options_.clock != nullptr ? *options_.clock : pipeline::Clock::Steady()),
+      clock_(options_.clock != nullptr ? *options_.clock : base::MonotonicClock::Steady()),
       keys_(options_.keys != nullptr ? *options_.keys : event::KeyTable::Global()) {
   auto dropped = registry_.AddCounterFamily(
       {"strobe_exporter_prometheus_dropped_points_total",
@@ -791,8 +791,11 @@ void RegisterPrometheusExporter(pipeline::PluginRegistry& registry) {
               .signals = event::kSignalMetrics,
               .options =
                   {
-                      {"max_series", OptionType::kInt, "10000",
-                       "series kept; points of further series are dropped (counted)"},
+                      {"max_series",
+                       OptionType::kInt,
+                       "10000",
+                       "series kept; points of further series are dropped (counted)",
+                       {.min = "1"}},
                       {"metric_expiration", OptionType::kDuration, "5m",
                        "remove a series not updated for this long (0 = never)"},
                       {"namespace", OptionType::kString, "", "prefix of every metric name"},
@@ -807,17 +810,8 @@ void RegisterPrometheusExporter(pipeline::PluginRegistry& registry) {
                   -> strobe::Result<std::unique_ptr<pipeline::Exporter>> {
                 PrometheusExporterOptions o;
                 o.name = ctx.id.ToString();
-                const int64_t max_series = ctx.options.GetInt("max_series");
-                if (max_series <= 0) {
-                  return strobe::InvalidArgument(ctx.options.Where("max_series") +
-                                                 ": prometheus.max_series must be > 0");
-                }
-                o.max_series = static_cast<size_t>(max_series);
-                o.metric_expiration = ctx.options.GetDuration("metric_expiration");
-                if (o.metric_expiration.count() < 0) {
-                  return strobe::InvalidArgument(ctx.options.Where("metric_expiration") +
-                                                 ": prometheus.metric_expiration must be >= 0");
-                }
+                o.max_series = static_cast<size_t>(ctx.options.GetInt("max_series"));
+                o.metric_expiration = ctx.options.GetDuration("metric_expiration");  // never < 0
                 o.name_space = ctx.options.GetString("namespace");
                 if (!o.name_space.empty() &&
                     prometheus::SanitizeMetricName(o.name_space) != o.name_space) {

@@ -67,9 +67,9 @@
 #include "strobe/metrics/family.h"
 #include "strobe/metrics/gauge.h"
 #include "strobe/snapshot/snapshot.h"
+#include "strobed/base/clock.h"
 #include "strobed/event/batch.h"
 #include "strobed/exporters/prometheus/naming.h"
-#include "strobed/pipeline/clock.h"
 #include "strobed/pipeline/exporter.h"
 #include "strobed/pipeline/plugin_registry.h"
 
@@ -88,7 +88,7 @@ struct PrometheusExporterOptions {
   bool resource_to_telemetry_conversion = false;
   bool target_info = true;
   strobe::metrics::Registry* metrics = nullptr;  // required (the factory passes the host's)
-  pipeline::Clock* clock = nullptr;              // expiration; nullptr: Clock::Steady()
+  base::MonotonicClock* clock = nullptr;         // expiration; nullptr: Steady()
   event::KeyTable* keys = nullptr;               // attribute key names; nullptr: Global()
 };
 
@@ -169,7 +169,7 @@ class PrometheusExporter final : public pipeline::Exporter {
 
   const PrometheusExporterOptions options_;
   strobe::metrics::Registry& registry_;
-  pipeline::Clock& clock_;
+  base::MonotonicClock& clock_;
   event::KeyTable& keys_;
   bool collector_registered_ = false;  // control thread only
 

@@ -15,9 +15,9 @@
 
 #include "strobe/metrics/exposition.h"
 #include "strobe/metrics/registry.h"
+#include "strobed/base/clock.h"
 #include "strobed/event/batch.h"
 #include "strobed/exporters/prometheus/prometheus.h"
-#include "strobed/pipeline/clock.h"
 
 namespace strobed::exporters {
 namespace {
@@ -58,7 +58,7 @@ struct Feed {
 };
 
 std::unique_ptr<PrometheusExporter> MakeExporter(strobe::metrics::Registry& r, Feed& feed,
-                                                 pipeline::Clock& clock) {
+                                                 base::MonotonicClock& clock) {
   PrometheusExporterOptions o;
   o.metrics = &r;
   o.keys = &feed.keys;
@@ -69,7 +69,7 @@ std::unique_ptr<PrometheusExporter> MakeExporter(strobe::metrics::Registry& r, F
 
 void prometheus_export_1k_points(benchmark::State& state) {
   strobe::metrics::Registry registry;
-  pipeline::ManualClock clock;
+  base::ManualMonotonicClock clock;
   Feed feed(10000);
   auto exporter = MakeExporter(registry, feed, clock);
   std::vector<event::BatchPtr> batches;
@@ -85,7 +85,7 @@ BENCHMARK(prometheus_export_1k_points);
 
 void prometheus_scrape_10k_series(benchmark::State& state) {
   strobe::metrics::Registry registry;
-  pipeline::ManualClock clock;
+  base::ManualMonotonicClock clock;
   Feed feed(10000);
   auto exporter = MakeExporter(registry, feed, clock);
   for (size_t i = 0; i < 10; ++i) exporter->Export(*feed.Batch(i * 1000, 1000));

@@ -11,10 +11,10 @@
 
 #include "strobe/metrics/exposition.h"
 #include "strobe/metrics/registry.h"
+#include "strobed/base/clock.h"
 #include "strobed/event/batch.h"
 #include "strobed/exporters/prometheus/prometheus.h"
 #include "strobed/otlp/otlp_decode.h"
-#include "strobed/pipeline/clock.h"
 
 namespace {
 
@@ -28,7 +28,7 @@ struct State {
     exporter = std::move(strobed::exporters::PrometheusExporter::Create(o)).value();
   }
   strobe::metrics::Registry registry;
-  strobed::pipeline::ManualClock clock;
+  strobed::base::ManualMonotonicClock clock;
   std::unique_ptr<strobed::exporters::PrometheusExporter> exporter;
   strobe::metrics::TextRenderer renderer;
   std::string text;

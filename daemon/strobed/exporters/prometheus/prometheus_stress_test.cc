@@ -11,16 +11,16 @@
 
 #include "strobe/metrics/exposition.h"
 #include "strobe/metrics/registry.h"
+#include "strobed/base/clock.h"
 #include "strobed/event/batch.h"
 #include "strobed/exporters/prometheus/prometheus.h"
-#include "strobed/pipeline/clock.h"
 
 namespace strobed::exporters {
 namespace {
 
 TEST(PrometheusExporterStressTest, ExportWhileScrapingAndShuttingDown) {
   strobe::metrics::Registry registry;
-  pipeline::ManualClock clock;
+  base::ManualMonotonicClock clock;
   event::KeyTable keys;
   event::BatchPool pool;
   PrometheusExporterOptions o;

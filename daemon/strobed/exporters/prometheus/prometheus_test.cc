@@ -9,8 +9,8 @@
 
 #include "strobe/metrics/exposition.h"
 #include "strobe/metrics/registry.h"
+#include "strobed/base/clock.h"
 #include "strobed/event/batch.h"
-#include "strobed/pipeline/clock.h"
 #include "strobed/pipeline/plugin_registry.h"
 
 namespace strobed::exporters {
@@ -76,7 +76,7 @@ class PrometheusExporterTest : public ::testing::Test {
   }
 
   strobe::metrics::Registry registry_;
-  pipeline::ManualClock clock_;
+  base::ManualMonotonicClock clock_;
   event::KeyTable keys_;
   event::BatchPool pool_;
   event::BatchPtr batch_;
@@ -402,11 +402,12 @@ TEST(PrometheusPluginTest, RegisteredWithDefaultsAndValidatedOptions) {
   const pipeline::ExporterPlugin* p = r.FindExporter("prometheus");
   ASSERT_NE(p, nullptr);
   EXPECT_EQ(p->signals, event::kSignalMetrics);
-  auto create = [&](const char* yaml) {
+  auto create = [&](const char* yaml) -> strobe::Result<std::unique_ptr<pipeline::Exporter>> {
+    // Bounds (max_series >= 1) are checked here, the rest by the factory.
     auto opts = pipeline::Options::Parse(YAML::Load(yaml), p->options, "t.yaml", "prometheus");
-    EXPECT_TRUE(opts.ok());
+    if (!opts.ok()) return opts.status();
     event::KeyTable keys;
-    pipeline::ManualClock clock;
+    base::ManualMonotonicClock clock;
     pipeline::ComponentContext ctx{{"prometheus", "t"},         *opts, "t.yaml", clock,
                                    event::BatchPool::Default(), keys,  1};
     return p->create(ctx);

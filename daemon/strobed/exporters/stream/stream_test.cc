@@ -29,7 +29,7 @@ struct Plugin {
   pipeline::PluginRegistry registry;
   const pipeline::ExporterPlugin* plugin = nullptr;
   pipeline::Options options;
-  pipeline::ManualClock clock{kBase};
+  base::ManualMonotonicClock clock{kBase};
   event::BatchPool pool;
   event::KeyTable keys;
 };

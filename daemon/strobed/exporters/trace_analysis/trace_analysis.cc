@@ -40,36 +40,36 @@ void RegisterTraceAnalysisExporter(pipeline::PluginRegistry& registry) {
                        "a trace is complete when its root arrived and no span came for this long"},
                       {"max_trace_age", pipeline::OptionType::kDuration, "30s",
                        "a trace without root is finalised (incomplete) after this long"},
-                      {"max_pending_traces", pipeline::OptionType::kInt, "10000",
-                       "traces being assembled at most; the oldest is evicted and counted"},
+                      {"max_pending_traces",
+                       pipeline::OptionType::kInt,
+                       "10000",
+                       "traces being assembled at most; the oldest is evicted and counted",
+                       {.min = "1"}},
                       {"max_pending_bytes", pipeline::OptionType::kBytes, "64MiB",
                        "memory of traces being assembled at most"},
-                      {"max_completed_traces", pipeline::OptionType::kInt, "1000",
-                       "analysed traces kept for the API"},
-                      {"window", pipeline::OptionType::kDuration, "5m",
-                       "service-graph aggregation window (30 buckets)"},
+                      {"max_completed_traces",
+                       pipeline::OptionType::kInt,
+                       "1000",
+                       "analysed traces kept for the API",
+                       {.min = "1"}},
+                      {"window",
+                       pipeline::OptionType::kDuration,
+                       "5m",
+                       "service-graph aggregation window (30 buckets)",
+                       {.min = "30ns"}},
                   },
               .create = [](const pipeline::ComponentContext& ctx)
                   -> strobe::Result<std::unique_ptr<pipeline::Exporter>> {
                 trace::TraceStoreOptions o;
                 o.quiet_period = ctx.options.GetDuration("quiet_period");
                 o.max_trace_age = ctx.options.GetDuration("max_trace_age");
-                int64_t pending = ctx.options.GetInt("max_pending_traces");
-                int64_t completed = ctx.options.GetInt("max_completed_traces");
-                if (pending < 1 || completed < 1) {
-                  return strobe::InvalidArgument(
-                      ctx.options.Where("max_pending_traces") +
-                      ": trace_analysis: max_pending_traces and max_completed_traces must be >= 1");
-                }
-                o.max_pending_traces = static_cast<size_t>(pending);
-                o.max_completed_traces = static_cast<size_t>(completed);
+                o.max_pending_traces =
+                    static_cast<size_t>(ctx.options.GetInt("max_pending_traces"));
+                o.max_completed_traces =
+                    static_cast<size_t>(ctx.options.GetInt("max_completed_traces"));
                 o.max_pending_bytes = ctx.options.GetBytes("max_pending_bytes");
                 o.window_buckets = 30;
-                o.bucket = ctx.options.GetDuration("window") / 30;
-                if (o.bucket.count() <= 0) {
-                  return strobe::InvalidArgument(ctx.options.Where("window") +
-                                                 ": trace_analysis: window must be > 0");
-                }
+                o.bucket = ctx.options.GetDuration("window") / 30;  // >= 1ns (window >= 30ns)
                 trace::TraceStore* store = ctx.services.trace_store;
                 if (store == nullptr) {
                   return strobe::FailedPrecondition(

@@ -11,7 +11,7 @@
 
 #include <chrono>
 
-#include "strobed/pipeline/clock.h"
+#include "strobed/base/clock.h"
 #include "strobed/pipeline/exporter.h"
 #include "strobed/pipeline/plugin_registry.h"
 #include "strobed/trace/trace_store.h"
@@ -21,7 +21,7 @@ namespace strobed::exporters {
 class TraceAnalysisExporter final : public pipeline::Exporter {
  public:
   // `store`, `clock` and `keys` must outlive the exporter.
-  TraceAnalysisExporter(trace::TraceStore& store, pipeline::Clock& clock,
+  TraceAnalysisExporter(trace::TraceStore& store, base::MonotonicClock& clock,
                         const event::KeyTable& keys)
       : store_(store), clock_(clock), keys_(keys) {}
 
@@ -31,7 +31,7 @@ class TraceAnalysisExporter final : public pipeline::Exporter {
 
  private:
   trace::TraceStore& store_;
-  pipeline::Clock& clock_;
+  base::MonotonicClock& clock_;
   const event::KeyTable& keys_;
 };
 

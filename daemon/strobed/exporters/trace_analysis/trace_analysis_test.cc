@@ -29,7 +29,7 @@ struct Plugin {
   pipeline::PluginRegistry registry;
   const pipeline::ExporterPlugin* plugin = nullptr;
   pipeline::Options options;
-  pipeline::ManualClock clock;
+  base::ManualMonotonicClock clock;
   event::BatchPool pool;
   event::KeyTable keys;
 };

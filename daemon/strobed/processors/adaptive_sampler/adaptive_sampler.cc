@@ -105,14 +105,31 @@ void RegisterAdaptiveSampler(pipeline::PluginRegistry& registry) {
                   {
                       {"latency_threshold", OptionType::kDuration, "500ms",
                        "spans at least this long are 'slow'"},
-                      {"slow_ratio", OptionType::kDouble, "0.5", "keep ratio of slow spans"},
-                      {"base_ratio", OptionType::kDouble, "0.1",
-                       "initial keep ratio of other spans"},
-                      {"target_spans_per_second", OptionType::kDouble, "0",
-                       "adapt the base ratio to keep about this many spans/s (0 = fixed)"},
-                      {"min_ratio", OptionType::kDouble, "0.0001", "lowest base ratio"},
-                      {"adjust_interval", OptionType::kDuration, "1s",
-                       "how often the base ratio is recomputed"},
+                      {"slow_ratio",
+                       OptionType::kDouble,
+                       "0.5",
+                       "keep ratio of slow spans",
+                       {.min = "0", .max = "1"}},
+                      {"base_ratio",
+                       OptionType::kDouble,
+                       "0.1",
+                       "initial keep ratio of other spans",
+                       {.min = "0", .max = "1"}},
+                      {"target_spans_per_second",
+                       OptionType::kDouble,
+                       "0",
+                       "adapt the base ratio to keep about this many spans/s (0 = fixed)",
+                       {.min = "0"}},
+                      {"min_ratio",
+                       OptionType::kDouble,
+                       "0.0001",
+                       "lowest base ratio",
+                       {.min = "0", .max = "1"}},
+                      {"adjust_interval",
+                       OptionType::kDuration,
+                       "1s",
+                       "how often the base ratio is recomputed",
+                       {.min = "0ms", .min_exclusive = true}},
                   },
               .create = [](const pipeline::ComponentContext& ctx)
                   -> strobe::Result<std::unique_ptr<pipeline::Processor>> {
@@ -123,22 +140,6 @@ void RegisterAdaptiveSampler(pipeline::PluginRegistry& registry) {
                 o.target_spans_per_second = ctx.options.GetDouble("target_spans_per_second");
                 o.min_ratio = ctx.options.GetDouble("min_ratio");
                 o.adjust_interval = ctx.options.GetDuration("adjust_interval");
-                for (const char* key : {"slow_ratio", "base_ratio", "min_ratio"}) {
-                  double v = ctx.options.GetDouble(key);
-                  if (!(v >= 0 && v <= 1)) {
-                    return strobe::InvalidArgument(ctx.options.Where(key) + ": adaptive_sampler." +
-                                                   key + " must be in [0, 1]");
-                  }
-                }
-                if (o.target_spans_per_second < 0) {
-                  return strobe::InvalidArgument(
-                      ctx.options.Where("target_spans_per_second") +
-                      ": adaptive_sampler.target_spans_per_second must be >= 0");
-                }
-                if (o.adjust_interval.count() <= 0) {
-                  return strobe::InvalidArgument(ctx.options.Where("adjust_interval") +
-                                                 ": adaptive_sampler.adjust_interval must be > 0");
-                }
                 return std::unique_ptr<pipeline::Processor>(std::make_unique<AdaptiveSampler>(o));
               },
           })

@@ -11,8 +11,8 @@
 // that the kept spans per second approach `target_spans_per_second`:
 //   budget = max(0, target - kept_error_and_slow_per_s);  base = clamp(budget / base_in_per_s,
 //   min_ratio, 1)
-// (target 0 = a fixed base ratio). Time comes from the pipeline clock (ManualClock in tests).
-// Logs and metric points pass through.
+// (target 0 = a fixed base ratio). Time comes from the pipeline clock (base::ManualMonotonicClock
+// in tests). Logs and metric points pass through.
 //
 // Thread class: pipeline worker thread; Stats() thread-safe. Allocation-free.
 

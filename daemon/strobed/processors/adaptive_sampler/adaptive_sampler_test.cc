@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "strobed/pipeline/clock.h"
+#include "strobed/base/clock.h"
 #include "strobed/pipeline/testing.h"
 
 namespace strobed::processors {
@@ -12,7 +12,7 @@ using pipeline::testing::AddSpan;
 using pipeline::testing::RecordingContext;
 
 TEST(AdaptiveSamplerTest, KeepsAllErrorsAndAShareOfSlowSpans) {
-  pipeline::ManualClock clock;
+  base::ManualMonotonicClock clock;
   event::BatchPool pool;
   RecordingContext ctx(clock);
   AdaptiveSampler s({.latency_threshold = std::chrono::milliseconds(100),
@@ -49,7 +49,7 @@ TEST(AdaptiveSamplerTest, KeepsAllErrorsAndAShareOfSlowSpans) {
 }
 
 TEST(AdaptiveSamplerTest, AdjustsTheBaseRatioToHoldTheTarget) {
-  pipeline::ManualClock clock;
+  base::ManualMonotonicClock clock;
   event::BatchPool pool;
   RecordingContext ctx(clock);
   AdaptiveSampler s({.latency_threshold = std::chrono::seconds(10),

@@ -36,38 +36,35 @@ void BatchProcessor::EmitPending(pipeline::ProcessContext& ctx) noexcept {
 
 void RegisterBatchProcessor(pipeline::PluginRegistry& registry) {
   using pipeline::OptionType;
-  STROBE_CHECK(registry
-                   .AddProcessor({
-                       .type = "batch",
-                       .description = "Groups events into batches by size and by time before "
-                                      "export (zero-copy merge).",
-                       .signals = event::kSignalAll,
-                       .options =
-                           {
-                               {"send_batch_size", OptionType::kInt, "1000",
-                                "emit once a batch holds at least this many events"},
-                               {"timeout", OptionType::kDuration, "100ms",
-                                "emit a non-empty batch this long after its first event"},
-                           },
-                       .create = [](const pipeline::ComponentContext& ctx)
-                           -> strobe::Result<std::unique_ptr<pipeline::Processor>> {
-                         BatchOptions o;
-                         int64_t size = ctx.options.GetInt("send_batch_size");
-                         if (size < 1) {
-                           return strobe::InvalidArgument(ctx.options.Where("send_batch_size") +
-                                                          ": batch.send_batch_size must be >= 1");
-                         }
-                         o.send_batch_size = static_cast<std::size_t>(size);
-                         o.timeout = ctx.options.GetDuration("timeout");
-                         if (o.timeout.count() <= 0) {
-                           return strobe::InvalidArgument(ctx.options.Where("timeout") +
-                                                          ": batch.timeout must be > 0");
-                         }
-                         return std::unique_ptr<pipeline::Processor>(
-                             std::make_unique<BatchProcessor>(o));
-                       },
-                   })
-                   .ok());
+  STROBE_CHECK(
+      registry
+          .AddProcessor({
+              .type = "batch",
+              .description = "Groups events into batches by size and by time before "
+                             "export (zero-copy merge).",
+              .signals = event::kSignalAll,
+              .options =
+                  {
+                      {"send_batch_size",
+                       OptionType::kInt,
+                       "1000",
+                       "emit once a batch holds at least this many events",
+                       {.min = "1"}},
+                      {"timeout",
+                       OptionType::kDuration,
+                       "100ms",
+                       "emit a non-empty batch this long after its first event",
+                       {.min = "0ms", .min_exclusive = true}},
+                  },
+              .create = [](const pipeline::ComponentContext& ctx)
+                  -> strobe::Result<std::unique_ptr<pipeline::Processor>> {
+                BatchOptions o;
+                o.send_batch_size = static_cast<std::size_t>(ctx.options.GetInt("send_batch_size"));
+                o.timeout = ctx.options.GetDuration("timeout");
+                return std::unique_ptr<pipeline::Processor>(std::make_unique<BatchProcessor>(o));
+              },
+          })
+          .ok());
 }
 
 }  // namespace strobed::processors

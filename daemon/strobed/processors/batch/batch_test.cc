@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "strobed/pipeline/clock.h"
+#include "strobed/base/clock.h"
 #include "strobed/pipeline/testing.h"
 
 namespace strobed::processors {
@@ -12,7 +12,7 @@ using pipeline::testing::MetricBatch;
 using pipeline::testing::RecordingContext;
 
 TEST(BatchProcessorTest, EmitsWhenSizeReached) {
-  pipeline::ManualClock clock;
+  base::ManualMonotonicClock clock;
   event::BatchPool pool;
   RecordingContext ctx(clock);
   BatchProcessor p({.send_batch_size = 100, .timeout = std::chrono::milliseconds(100)});
@@ -27,7 +27,7 @@ TEST(BatchProcessorTest, EmitsWhenSizeReached) {
 }
 
 TEST(BatchProcessorTest, MergedBatchKeepsEventDataValid) {
-  pipeline::ManualClock clock;
+  base::ManualMonotonicClock clock;
   event::BatchPool pool;
   RecordingContext ctx(clock);
   BatchProcessor p({.send_batch_size = 3, .timeout = std::chrono::milliseconds(100)});
@@ -47,7 +47,7 @@ TEST(BatchProcessorTest, MergedBatchKeepsEventDataValid) {
 }
 
 TEST(BatchProcessorTest, EmitsOnTimeout) {
-  pipeline::ManualClock clock;
+  base::ManualMonotonicClock clock;
   event::BatchPool pool;
   RecordingContext ctx(clock);
   BatchProcessor p({.send_batch_size = 1000, .timeout = std::chrono::milliseconds(100)});
@@ -64,7 +64,7 @@ TEST(BatchProcessorTest, EmitsOnTimeout) {
 }
 
 TEST(BatchProcessorTest, FlushEmitsPartialBatch) {
-  pipeline::ManualClock clock;
+  base::ManualMonotonicClock clock;
   event::BatchPool pool;
   RecordingContext ctx(clock);
   BatchProcessor p({.send_batch_size = 1000, .timeout = std::chrono::seconds(1)});

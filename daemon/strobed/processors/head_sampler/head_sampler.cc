@@ -79,9 +79,12 @@ void RegisterHeadSampler(pipeline::PluginRegistry& registry) {
               .signals = event::kSignalTraces | event::kSignalLogs,
               .options =
                   {
-                      {"sampler", OptionType::kString, "trace_id_ratio",
-                       "always_on, always_off, trace_id_ratio or probabilistic"},
-                      {"ratio", OptionType::kDouble, "1.0", "keep ratio in [0, 1]"},
+                      {"sampler",
+                       OptionType::kString,
+                       "trace_id_ratio",
+                       "which sampler",
+                       {.choices = {"always_on", "always_off", "trace_id_ratio", "probabilistic"}}},
+                      {"ratio", OptionType::kDouble, "1.0", "keep ratio", {.min = "0", .max = "1"}},
                       {"include_metrics", OptionType::kBool, "false",
                        "also sample metric points (probabilistically)"},
                   },
@@ -95,18 +98,10 @@ void RegisterHeadSampler(pipeline::PluginRegistry& registry) {
                   o.mode = HeadSamplerMode::kAlwaysOff;
                 } else if (mode == "trace_id_ratio") {
                   o.mode = HeadSamplerMode::kTraceIdRatio;
-                } else if (mode == "probabilistic") {
+                } else {  // "probabilistic": the option's choices allow nothing else
                   o.mode = HeadSamplerMode::kProbabilistic;
-                } else {
-                  return strobe::InvalidArgument(
-                      ctx.options.Where("sampler") + ": head_sampler.sampler must be always_on, " +
-                      "always_off, trace_id_ratio or probabilistic, not '" + mode + "'");
                 }
                 o.ratio = ctx.options.GetDouble("ratio");
-                if (!(o.ratio >= 0 && o.ratio <= 1)) {
-                  return strobe::InvalidArgument(ctx.options.Where("ratio") +
-                                                 ": head_sampler.ratio must be in [0, 1]");
-                }
                 o.include_metrics = ctx.options.GetBool("include_metrics");
                 o.seed = ctx.seed;
                 return std::unique_ptr<pipeline::Processor>(std::make_unique<HeadSampler>(o));

@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "strobed/pipeline/clock.h"
+#include "strobed/base/clock.h"
 #include "strobed/pipeline/testing.h"
 
 namespace strobed::processors {
@@ -36,7 +36,7 @@ TEST(TraceIdRatioTest, MatchesTheOpenTelemetryThresholdRule) {
 }
 
 TEST(HeadSamplerTest, TraceIdRatioIsConsistentPerTraceAndNearTheRatio) {
-  pipeline::ManualClock clock;
+  base::ManualMonotonicClock clock;
   event::BatchPool pool;
   RecordingContext ctx(clock);
   HeadSampler s({.mode = HeadSamplerMode::kTraceIdRatio, .ratio = 0.25});
@@ -60,7 +60,7 @@ TEST(HeadSamplerTest, TraceIdRatioIsConsistentPerTraceAndNearTheRatio) {
 }
 
 TEST(HeadSamplerTest, AlwaysOnAndAlwaysOff) {
-  pipeline::ManualClock clock;
+  base::ManualMonotonicClock clock;
   event::BatchPool pool;
   RecordingContext ctx(clock);
   HeadSampler on({.mode = HeadSamplerMode::kAlwaysOn});
@@ -80,7 +80,7 @@ TEST(HeadSamplerTest, AlwaysOnAndAlwaysOff) {
 }
 
 TEST(HeadSamplerTest, ProbabilisticIsSeededAndNearTheRatio) {
-  pipeline::ManualClock clock;
+  base::ManualMonotonicClock clock;
   event::BatchPool pool;
   auto run = [&](uint64_t seed) {
     RecordingContext ctx(clock);
@@ -97,7 +97,7 @@ TEST(HeadSamplerTest, ProbabilisticIsSeededAndNearTheRatio) {
 }
 
 TEST(HeadSamplerTest, StatsReportEffectiveRatio) {
-  pipeline::ManualClock clock;
+  base::ManualMonotonicClock clock;
   event::BatchPool pool;
   RecordingContext ctx(clock);
   HeadSampler s({.mode = HeadSamplerMode::kAlwaysOff});

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "strobe/base/check.h"
+#include "strobed/base/parse.h"
 #include "strobed/pipeline/component.h"
 #include "strobed/pipeline/mpmc_queue.h"
 #include "strobed/pipeline/sampling.h"
@@ -99,7 +100,7 @@ strobe::Result<TailPolicy> ParsePolicy(const YAML::Node& n, std::string_view fil
     if (!t.IsDefined() || !t.IsScalar()) {
       return strobe::InvalidArgument(where + " needs 'threshold' (e.g. 500ms)");
     }
-    auto d = pipeline::ParseDuration(t.Scalar());
+    auto d = base::ParseDuration(t.Scalar());
     if (!d.ok()) return d.status().WithContext(At(file, t));
     p.latency_threshold_ns = static_cast<uint64_t>(d->count());
   } else if (type == "attribute") {
@@ -573,11 +574,21 @@ void RegisterTailSampler(pipeline::PluginRegistry& registry) {
                        "wait after the root span before deciding"},
                       {"max_trace_age", OptionType::kDuration, "30s",
                        "decide a trace this long after its first span even without a root"},
-                      {"num_traces", OptionType::kInt, "100000", "traces held at most"},
-                      {"max_spans_per_trace", OptionType::kInt, "10000",
-                       "spans kept per trace; more are dropped (tail_overflow)"},
-                      {"decision_cache", OptionType::kInt, "65536",
-                       "remembered decisions for late spans"},
+                      {"num_traces",
+                       OptionType::kInt,
+                       "100000",
+                       "traces held at most",
+                       {.min = "1", .max = "67108864"}},
+                      {"max_spans_per_trace",
+                       OptionType::kInt,
+                       "10000",
+                       "spans kept per trace; more are dropped (tail_overflow)",
+                       {.min = "1"}},
+                      {"decision_cache",
+                       OptionType::kInt,
+                       "65536",
+                       "remembered decisions for late spans",
+                       {.min = "1", .max = "67108864"}},
                       {"policies", OptionType::kNode, "",
                        "list of {name, type, ...} policies (see docs/pipeline.md)"},
                   },
@@ -586,25 +597,11 @@ void RegisterTailSampler(pipeline::PluginRegistry& registry) {
                 TailSamplerOptions o;
                 o.decision_wait = ctx.options.GetDuration("decision_wait");
                 o.max_trace_age = ctx.options.GetDuration("max_trace_age");
-                int64_t traces = ctx.options.GetInt("num_traces");
-                int64_t spans = ctx.options.GetInt("max_spans_per_trace");
-                int64_t cache = ctx.options.GetInt("decision_cache");
-                if (traces < 1 || traces > (int64_t{1} << 26)) {
-                  return strobe::InvalidArgument(ctx.options.Where("num_traces") +
-                                                 ": tail_sampler.num_traces must be in [1, 2^26]");
-                }
-                if (spans < 1) {
-                  return strobe::InvalidArgument(ctx.options.Where("max_spans_per_trace") +
-                                                 ": tail_sampler.max_spans_per_trace must be >= 1");
-                }
-                if (cache < 1 || cache > (int64_t{1} << 26)) {
-                  return strobe::InvalidArgument(ctx.options.Where("decision_cache") +
-                                                 ": tail_sampler.decision_cache must be in "
-                                                 "[1, 2^26]");
-                }
-                o.num_traces = static_cast<std::size_t>(traces);
-                o.max_spans_per_trace = static_cast<std::size_t>(spans);
-                o.decision_cache = static_cast<std::size_t>(cache);
+                // Bounds (1..2^26 where a power-of-two table is sized) are in the option table.
+                o.num_traces = static_cast<std::size_t>(ctx.options.GetInt("num_traces"));
+                o.max_spans_per_trace =
+                    static_cast<std::size_t>(ctx.options.GetInt("max_spans_per_trace"));
+                o.decision_cache = static_cast<std::size_t>(ctx.options.GetInt("decision_cache"));
                 auto policies = ParseTailPolicies(ctx.options.Node("policies"), ctx.file, ctx.keys);
                 if (!policies.ok()) return policies.status();
                 if (policies->empty()) {

@@ -10,7 +10,7 @@
 
 #include <benchmark/benchmark.h>
 
-#include "strobed/pipeline/clock.h"
+#include "strobed/base/clock.h"
 #include "strobed/pipeline/sampling.h"
 #include "strobed/pipeline/testing.h"
 #include "strobed/processors/tail_sampler/tail_sampler.h"
@@ -48,7 +48,7 @@ std::vector<event::BatchPtr> MakeInput(event::BatchPool& pool) {
 
 void pipeline_tail_sampler_100k_traces(benchmark::State& state) {
   event::BatchPool pool({.max_pooled = 1024});
-  pipeline::ManualClock clock;
+  base::ManualMonotonicClock clock;
   uint64_t peak_bytes = 0;
   for (auto _ : state) {
     state.PauseTiming();

@@ -3,7 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "strobed/pipeline/clock.h"
+#include "strobed/base/clock.h"
 #include "strobed/pipeline/sampling.h"
 #include "strobed/pipeline/testing.h"
 
@@ -63,7 +63,7 @@ struct Fixture {
     EXPECT_EQ(received, ctx.EmittedEvents() + ctx.Dropped(DropReason::kSampled) +
                             ctx.Dropped(DropReason::kTailOverflow) + sampler->HeldEvents());
   }
-  pipeline::ManualClock clock;
+  base::ManualMonotonicClock clock;
   event::BatchPool pool;
   // Declared before ctx: kept traces live in the sampler's storage pool, so the emitted
   // batches (in ctx) must be released first.

@@ -266,7 +266,11 @@ void RegisterOtlpHttpReceiver(pipeline::PluginRegistry& registry) {
                        "largest request body on the wire (413 above)"},
                       {"max_decompressed_bytes", pipeline::OptionType::kBytes, "64MiB",
                        "largest inflated gzip body (413 above)"},
-                      {"threads", pipeline::OptionType::kInt, "2", "HTTP I/O threads"},
+                      {"threads",
+                       pipeline::OptionType::kInt,
+                       "2",
+                       "HTTP I/O threads",
+                       {.min = "1", .max = "64"}},
                       {"auth_token", pipeline::OptionType::kString, "",
                        "require 'Authorization: Bearer <token>' when set"},
                   },
@@ -279,12 +283,7 @@ void RegisterOtlpHttpReceiver(pipeline::PluginRegistry& registry) {
                         .WithContext(ctx.options.Where("endpoint")));
                 o.max_body_bytes = ctx.options.GetBytes("max_body_bytes");
                 o.max_decompressed_bytes = ctx.options.GetBytes("max_decompressed_bytes");
-                int64_t threads = ctx.options.GetInt("threads");
-                if (threads < 1 || threads > 64) {
-                  return strobe::InvalidArgument(ctx.options.Where("threads") +
-                                                 ": otlp_http.threads must be in 1..64");
-                }
-                o.threads = static_cast<int>(threads);
+                o.threads = static_cast<int>(ctx.options.GetInt("threads"));
                 if (ctx.options.Has("auth_token"))
                   o.auth_token = ctx.options.GetString("auth_token");
                 o.keys = &ctx.keys;

@@ -176,7 +176,8 @@ ShmReceiver::~ShmReceiver() {
 }
 
 uint64_t ShmReceiver::NowNs() const {
-  return options_.clock != nullptr ? options_.clock->NowNs() : pipeline::Clock::Steady().NowNs();
+  return options_.clock != nullptr ? options_.clock->NowNs()
+                                   : base::MonotonicClock::Steady().NowNs();
 }
 
 std::string ShmReceiver::Endpoint() const {
@@ -404,17 +405,6 @@ strobe::Status ShmReceiver::Shutdown(std::chrono::milliseconds deadline) {
   return strobe::OkStatus();
 }
 
-namespace {
-
-strobe::Status PositiveDuration(const pipeline::Options& o, const std::string& key) {
-  if (o.GetDuration(key).count() <= 0) {
-    return strobe::InvalidArgument(o.Where(key) + ": shm." + key + " must be > 0");
-  }
-  return strobe::OkStatus();
-}
-
-}  // namespace
-
 void RegisterShmReceiver(pipeline::PluginRegistry& registry) {
   STROBE_CHECK(
       registry
@@ -429,22 +419,43 @@ void RegisterShmReceiver(pipeline::PluginRegistry& registry) {
                        "ring name: producers connect to <dir>/strobe-<name>-<pid>"},
                       {"dir", pipeline::OptionType::kString, "/dev/shm",
                        "directory of the segments (a tmpfs)"},
-                      {"scan_interval", pipeline::OptionType::kDuration, "100ms",
-                       "how often new and dead producers are looked for"},
-                      {"metrics_interval", pipeline::OptionType::kDuration, "1s",
-                       "how often changed series are pushed as cumulative points"},
-                      {"batch_timeout", pipeline::OptionType::kDuration, "100ms",
-                       "longest a span or event waits in a partial batch"},
-                      {"batch_events", pipeline::OptionType::kInt, "1000",
-                       "spans and events per pushed batch"},
+                      {"scan_interval",
+                       pipeline::OptionType::kDuration,
+                       "100ms",
+                       "how often new and dead producers are looked for",
+                       {.min = "0ms", .min_exclusive = true}},
+                      {"metrics_interval",
+                       pipeline::OptionType::kDuration,
+                       "1s",
+                       "how often changed series are pushed as cumulative points",
+                       {.min = "0ms", .min_exclusive = true}},
+                      {"batch_timeout",
+                       pipeline::OptionType::kDuration,
+                       "100ms",
+                       "longest a span or event waits in a partial batch",
+                       {.min = "0ms", .min_exclusive = true}},
+                      {"batch_events",
+                       pipeline::OptionType::kInt,
+                       "1000",
+                       "spans and events per pushed batch",
+                       {.min = "1", .max = "1000000"}},
                       {"busy_poll", pipeline::OptionType::kDuration, "200us",
                        "spin this long after the last record before sleeping"},
-                      {"idle_sleep", pipeline::OptionType::kDuration, "1ms",
-                       "longest sleep between polls when idle"},
-                      {"deep_idle_sleep", pipeline::OptionType::kDuration, "10ms",
-                       "longest sleep between polls after 1s without records"},
-                      {"max_series", pipeline::OptionType::kInt, "100000",
-                       "distinct metric series kept; more are refused and counted"},
+                      {"idle_sleep",
+                       pipeline::OptionType::kDuration,
+                       "1ms",
+                       "longest sleep between polls when idle",
+                       {.min = "0ms", .min_exclusive = true}},
+                      {"deep_idle_sleep",
+                       pipeline::OptionType::kDuration,
+                       "10ms",
+                       "longest sleep between polls after 1s without records",
+                       {.min = "0ms", .min_exclusive = true}},
+                      {"max_series",
+                       pipeline::OptionType::kInt,
+                       "100000",
+                       "distinct metric series kept; more are refused and counted",
+                       {.min = "1", .max = "100000000"}},
                   },
               .create = [](const pipeline::ComponentContext& ctx)
                   -> strobe::Result<std::unique_ptr<pipeline::Receiver>> {
@@ -456,28 +467,15 @@ void RegisterShmReceiver(pipeline::PluginRegistry& registry) {
                                                  o.ring + "' must match [A-Za-z0-9_.]{1,64}");
                 }
                 o.dir = ctx.options.GetString("dir");
-                for (const char* key : {"scan_interval", "metrics_interval", "batch_timeout",
-                                        "idle_sleep", "deep_idle_sleep"}) {
-                  STROBE_RETURN_IF_ERROR(PositiveDuration(ctx.options, key));
-                }
                 o.scan_interval = ctx.options.GetDuration("scan_interval");
                 o.metrics_interval = ctx.options.GetDuration("metrics_interval");
                 o.batch_timeout = ctx.options.GetDuration("batch_timeout");
                 o.busy_poll = ctx.options.GetDuration("busy_poll");
                 o.idle_sleep = ctx.options.GetDuration("idle_sleep");
                 o.deep_idle_sleep = ctx.options.GetDuration("deep_idle_sleep");
-                const int64_t batch = ctx.options.GetInt("batch_events");
-                const int64_t series = ctx.options.GetInt("max_series");
-                if (batch < 1 || batch > 1'000'000) {
-                  return strobe::InvalidArgument(ctx.options.Where("batch_events") +
-                                                 ": shm.batch_events must be in 1..1000000");
-                }
-                if (series < 1 || series > 100'000'000) {
-                  return strobe::InvalidArgument(ctx.options.Where("max_series") +
-                                                 ": shm.max_series must be in 1..100000000");
-                }
-                o.batch_events = static_cast<size_t>(batch);
-                o.translator.max_series = static_cast<size_t>(series);
+                // Bounds are in the option table (validated before the factory runs).
+                o.batch_events = static_cast<size_t>(ctx.options.GetInt("batch_events"));
+                o.translator.max_series = static_cast<size_t>(ctx.options.GetInt("max_series"));
                 o.keys = &ctx.keys;
                 o.clock = &ctx.clock;
                 o.metrics = ctx.services.metrics;

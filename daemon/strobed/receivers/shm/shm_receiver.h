@@ -53,7 +53,7 @@
 
 #include "strobe/metrics/registry.h"
 #include "strobe/shm/reader.h"
-#include "strobed/pipeline/clock.h"
+#include "strobed/base/clock.h"
 #include "strobed/pipeline/plugin_registry.h"
 #include "strobed/pipeline/receiver.h"
 #include "strobed/receivers/shm/translator.h"
@@ -76,7 +76,7 @@ struct ShmReceiverOptions {
   ShmTranslatorOptions translator;
   strobe::metrics::Registry* metrics = nullptr;  // required (the factory passes the host's)
   event::KeyTable* keys = nullptr;               // nullptr: KeyTable::Global()
-  const pipeline::Clock* clock = nullptr;        // nullptr: steady clock
+  const base::MonotonicClock* clock = nullptr;   // nullptr: steady clock
 };
 
 class ShmReceiver final : public pipeline::Receiver {
