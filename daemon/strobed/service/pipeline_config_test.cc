@@ -223,7 +223,7 @@ TEST(PipelineConfigTest, OptionBoundsAreCheckedWithFileAndLine) {
 TEST(PipelineConfigTest, EveryBuiltinOptionTableIsValid) {
   // PluginRegistry::Add* refuses a table whose bounds or defaults do not parse; the built-in
   // registry exists, so every table passed. Check the bounds show in the reference.
-  const std::string docs = BuiltinPlugins().Describe();
+  const std::string docs = service::BuiltinPlugins().Describe();
   EXPECT_THAT(docs, HasSubstr("| `send_batch_size` | integer | `1000` | `>= 1` |"));
   EXPECT_THAT(docs, HasSubstr("| `ratio` | number | `1.0` | `[0, 1]` |"));
   PluginRegistry r;

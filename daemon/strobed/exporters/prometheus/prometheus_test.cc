@@ -402,6 +402,7 @@ TEST(PrometheusPluginTest, RegisteredWithDefaultsAndValidatedOptions) {
   const pipeline::ExporterPlugin* p = r.FindExporter("prometheus");
   ASSERT_NE(p, nullptr);
   EXPECT_EQ(p->signals, event::kSignalMetrics);
+  strobe::metrics::Registry metrics;  // what the host passes; outlives the exporters
   auto create = [&](const char* yaml) -> strobe::Result<std::unique_ptr<pipeline::Exporter>> {
     // Bounds (max_series >= 1) are checked here, the rest by the factory.
     auto opts = pipeline::Options::Parse(YAML::Load(yaml), p->options, "t.yaml", "prometheus");
@@ -410,6 +411,7 @@ TEST(PrometheusPluginTest, RegisteredWithDefaultsAndValidatedOptions) {
     base::ManualMonotonicClock clock;
     pipeline::ComponentContext ctx{{"prometheus", "t"},         *opts, "t.yaml", clock,
                                    event::BatchPool::Default(), keys,  1};
+    ctx.services.metrics = &metrics;
     return p->create(ctx);
   };
   {

@@ -30,6 +30,7 @@ struct Plugin {
   const pipeline::ExporterPlugin* plugin = nullptr;
   pipeline::Options options;
   base::ManualMonotonicClock clock{kBase};
+  base::ManualWallClock wall{kBase};  // the stream engine runs on event (Unix) time
   event::BatchPool pool;
   event::KeyTable keys;
 };
@@ -58,7 +59,7 @@ TEST(StreamExporterTest, FeedsTheInstalledEngineAndCountsBatchesWithoutOne) {
   std::shared_ptr<stream::StreamEngine> engine = stream::StreamEngine::Create(
       YAML::Load("windows: [{name: w, match: http.server.duration, size: 1s, "
                  "aggregations: [count]}]"),
-      "f.yaml", p.keys, p.clock);
+      "f.yaml", p.keys, p.wall);
   ASSERT_TRUE(engine->config_errors().empty());
   slot.Install(engine);
   EXPECT_EQ((*e)->Export(b), pipeline::ExportResult::kOk);
