@@ -133,6 +133,11 @@ int main(int argc, char** argv) {
                           w.Uint(p.exp_histogram->count);
                           w.Key("sum");
                           w.Double(p.exp_histogram->sum);
+                        } else if (p.summary != nullptr) {
+                          w.Key("count");
+                          w.Uint(p.summary->count);
+                          w.Key("sum");
+                          w.Double(p.summary->sum);
                         } else {
                           w.Key("value");
                           w.Double(p.Number());

@@ -1,7 +1,7 @@
 #pragma once
 
 // strobed::event::Arena: a chunked bump allocator that owns the variable-size parts of
-// events (strings, attribute arrays, histogram buckets) in one Batch.
+// events (strings, attribute arrays, histogram buckets, summary quantiles) in one Batch.
 //
 // Why an arena: an event is a handful of small arrays and strings. Allocating each with
 // new/malloc would cost several allocations per event; a bump pointer costs a compare and an

@@ -222,6 +222,12 @@ MetricPoint& EventCopier::CopyMetric(const MetricPoint& src) {
     h->negative.counts = arena.CopyArray<uint64_t>(src.exp_histogram->negative.counts);
     m.exp_histogram = h;
   }
+  if (src.summary != nullptr) {
+    auto* q = arena.AllocateArray<SummaryData>(1);
+    *q = *src.summary;
+    q->quantiles = arena.CopyArray<QuantileValue>(src.summary->quantiles);
+    m.summary = q;
+  }
   m.resource = CopyResource(src.resource);
   m.scope = CopyScope(src.scope);
   return m;

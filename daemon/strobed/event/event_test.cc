@@ -1,7 +1,9 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <limits>
 #include <string>
+#include <vector>
 
 #include "strobed/event/arena.h"
 #include "strobed/event/attribute.h"
@@ -191,6 +193,13 @@ TEST(EventCopierTest, DeepCopiesEveryKind) {
   *h = HistogramData{
       12, 30, 0, 0, false, a.CopyArray<double>(bounds), a.CopyArray<uint64_t>(counts)};
   m.histogram = h;
+  MetricPoint& q = src->AddMetric();
+  q.name = a.CopyString("rpc");
+  q.type = MetricType::kSummary;
+  QuantileValue qv[] = {{0.5, 2}, {0.99, 9}};
+  auto* sd = a.AllocateArray<SummaryData>(1);
+  *sd = SummaryData{7, 21, a.CopyArray<QuantileValue>(qv)};
+  q.summary = sd;
   LogRecord& l = src->AddLog();
   l.body = Value::String(a.CopyString("hello"));
 
@@ -206,7 +215,31 @@ TEST(EventCopierTest, DeepCopiesEveryKind) {
   EXPECT_EQ(dst->spans()[0].resource, dst->spans()[1].resource);  // de-duplicated
   EXPECT_EQ(dst->spans()[0].resource->attributes[0].value.AsString(), "svc");
   EXPECT_EQ(dst->metrics()[0].histogram->bucket_counts[2], 5u);
+  ASSERT_EQ(dst->metrics().size(), 2u);
+  const MetricPoint& cq = dst->metrics()[1];
+  EXPECT_EQ(cq.type, MetricType::kSummary);
+  ASSERT_NE(cq.summary, nullptr);
+  EXPECT_EQ(cq.summary->count, 7u);
+  EXPECT_EQ(cq.summary->sum, 21);
+  ASSERT_EQ(cq.summary->quantiles.size(), 2u);
+  EXPECT_EQ(cq.summary->quantiles[1].quantile, 0.99);
+  EXPECT_EQ(cq.summary->quantiles[1].value, 9);
   EXPECT_EQ(dst->logs()[0].body.AsString(), "hello");
+}
+
+TEST(SummaryDataTest, ValidRequiresQuantilesInRangeAndBoundedCount) {
+  QuantileValue ok[] = {{0, 1}, {0.5, std::numeric_limits<double>::quiet_NaN()}, {1, 3}};
+  EXPECT_TRUE((SummaryData{3, 6, ok}.Valid()));  // a NaN value is allowed
+  QuantileValue above[] = {{1.5, 1}};
+  EXPECT_FALSE((SummaryData{1, 1, above}.Valid()));
+  QuantileValue negative[] = {{-0.1, 1}};
+  EXPECT_FALSE((SummaryData{1, 1, negative}.Valid()));
+  QuantileValue nan[] = {{std::numeric_limits<double>::quiet_NaN(), 1}};
+  EXPECT_FALSE((SummaryData{1, 1, nan}.Valid()));
+  std::vector<QuantileValue> many(SummaryData::kMaxQuantiles + 1, QuantileValue{0.5, 1});
+  EXPECT_FALSE((SummaryData{1, 1, many}.Valid()));
+  many.pop_back();
+  EXPECT_TRUE((SummaryData{1, 1, many}.Valid()));
 }
 
 }  // namespace

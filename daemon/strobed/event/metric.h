@@ -1,12 +1,15 @@
 #pragma once
 
 // The metric point event: one data point of one metric stream, in the OpenTelemetry shape
-// (metrics/v1 NumberDataPoint, HistogramDataPoint, ExponentialHistogramDataPoint), flattened
-// so that each point carries its metric name, type and temporality.
+// (metrics/v1 NumberDataPoint, HistogramDataPoint, ExponentialHistogramDataPoint,
+// SummaryDataPoint), flattened so that each point carries its metric name, type and
+// temporality. Every OTLP point kind has its own type here, so a point leaves the daemon in the
+// shape it arrived in (a summary stays a summary on /metrics and in OTLP out).
 //
-// Views (name, labels, histogram arrays) point into the arena of the Batch holding the point,
-// or into storage that outlives it. Thread class: thread-compatible.
+// Views (name, labels, histogram and quantile arrays) point into the arena of the Batch holding
+// the point, or into storage that outlives it. Thread class: thread-compatible.
 
+#include <cstddef>
 #include <cstdint>
 #include <span>
 #include <string_view>
@@ -21,6 +24,7 @@ enum class MetricType : uint8_t {
   kSum,
   kHistogram,             // explicit bucket bounds
   kExponentialHistogram,  // base-2 exponential buckets
+  kSummary,               // count, sum and quantiles computed by the source
 };
 
 // Values match OTLP AggregationTemporality.
@@ -58,6 +62,39 @@ struct ExponentialHistogramData {
   ExponentialBuckets negative;
 };
 
+// One quantile of a summary: `value` is the observation below which a fraction `quantile` of
+// the observations fall. OTLP ValueAtQuantile.
+struct QuantileValue {
+  double quantile = 0;  // in [0, 1]
+  double value = 0;     // may be NaN (Prometheus clients report NaN before any observation)
+};
+
+// A summary (OTLP SummaryDataPoint, Prometheus summary): the count and sum of the observations
+// since start_time (cumulative, as OTLP defines them) and quantiles the source computed.
+// Quantiles cannot be merged or re-aggregated, which is why the point keeps its own type
+// instead of being split into gauges: exporters pass it on as it came.
+//
+// Invariants every producer keeps (the OTLP decoders reject points that break them):
+// quantiles.size() <= kMaxQuantiles, every quantile in [0, 1] (not NaN). Order is the
+// producer's; consumers that need ascending quantiles sort.
+struct SummaryData {
+  static constexpr std::size_t kMaxQuantiles = 64;
+
+  uint64_t count = 0;
+  double sum = 0;
+  std::span<const QuantileValue> quantiles;
+
+  // True when the invariants above hold (checked by decoders and by exporters that take
+  // points from any receiver).
+  bool Valid() const {
+    if (quantiles.size() > kMaxQuantiles) return false;
+    for (const QuantileValue& q : quantiles) {
+      if (!(q.quantile >= 0 && q.quantile <= 1)) return false;  // also rejects NaN
+    }
+    return true;
+  }
+};
+
 struct MetricPoint {
   std::string_view name;
   std::string_view unit;
@@ -73,6 +110,7 @@ struct MetricPoint {
   int64_t int_value = 0;
   const HistogramData* histogram = nullptr;                 // kHistogram only
   const ExponentialHistogramData* exp_histogram = nullptr;  // kExponentialHistogram only
+  const SummaryData* summary = nullptr;                     // kSummary only
   const Resource* resource = nullptr;
   const InstrumentationScope* scope = nullptr;
   uint32_t flags = 0;  // OTLP DataPointFlags (bit 0 = no recorded value)

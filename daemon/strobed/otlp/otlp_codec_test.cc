@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <string>
 
 #include "opentelemetry/proto/collector/logs/v1/logs_service.pb.h"
@@ -249,15 +250,41 @@ ExportMetricsServiceRequest SampleMetrics() {
   auto* qp = q->mutable_summary()->add_data_points();
   qp->set_count(10);
   qp->set_sum(55);
+  qp->set_start_time_unix_nano(5);
+  qp->set_time_unix_nano(20);
+  auto* ql = qp->add_attributes();
+  ql->set_key("method");
+  ql->mutable_value()->set_string_value("get");
   auto* qv = qp->add_quantile_values();
+  qv->set_quantile(0.5);
+  qv->set_value(4);
+  qv = qp->add_quantile_values();
   qv->set_quantile(0.99);
   qv->set_value(9.5);
   return req;
 }
 
+// The summary point of SampleMetrics(): one kSummary point, nothing split off.
+void CheckSampleSummary(const event::MetricPoint& p) {
+  EXPECT_EQ(p.name, "rpc");
+  EXPECT_EQ(p.type, event::MetricType::kSummary);
+  EXPECT_EQ(p.start_time_ns, 5u);
+  EXPECT_EQ(p.time_ns, 20u);
+  EXPECT_EQ(Attr(event::KeyTable::Global(), p.labels, "method"), "\"get\"");
+  EXPECT_EQ(Attr(event::KeyTable::Global(), p.labels, "quantile"), "<none>");
+  ASSERT_NE(p.summary, nullptr);
+  EXPECT_EQ(p.summary->count, 10u);
+  EXPECT_DOUBLE_EQ(p.summary->sum, 55);
+  ASSERT_EQ(p.summary->quantiles.size(), 2u);
+  EXPECT_EQ(p.summary->quantiles[0].quantile, 0.5);
+  EXPECT_EQ(p.summary->quantiles[0].value, 4);
+  EXPECT_EQ(p.summary->quantiles[1].quantile, 0.99);
+  EXPECT_EQ(p.summary->quantiles[1].value, 9.5);
+}
+
 void CheckSampleMetrics(const event::Batch& b) {
   const event::KeyTable& keys = event::KeyTable::Global();
-  ASSERT_EQ(b.metrics().size(), 7u);  // gauge, sum, histogram, exp, summary → 3 points
+  ASSERT_EQ(b.metrics().size(), 5u);  // one point per OTLP point, a summary included
   const auto& m = b.metrics();
   EXPECT_EQ(m[0].name, "temp");
   EXPECT_EQ(m[0].type, event::MetricType::kGauge);
@@ -278,13 +305,7 @@ void CheckSampleMetrics(const event::Batch& b) {
   EXPECT_EQ(m[3].exp_histogram->scale, -2);
   EXPECT_EQ(m[3].exp_histogram->positive.offset, -3);
   EXPECT_EQ(m[3].exp_histogram->positive.counts[0], 2u);
-  EXPECT_EQ(m[4].name, "rpc");
-  EXPECT_EQ(Attr(keys, m[4].labels, "quantile"), "\"0.99\"");
-  EXPECT_DOUBLE_EQ(m[4].double_value, 9.5);
-  EXPECT_EQ(m[5].name, "rpc_sum");
-  EXPECT_DOUBLE_EQ(m[5].double_value, 55);
-  EXPECT_EQ(m[6].name, "rpc_count");
-  EXPECT_EQ(m[6].int_value, 10);
+  CheckSampleSummary(m[4]);
 }
 
 TEST(OtlpDecodeTest, EveryMetricTypeFromProtobuf) {
@@ -292,13 +313,101 @@ TEST(OtlpDecodeTest, EveryMetricTypeFromProtobuf) {
   auto r = Decode(Signal::kMetrics, Encoding::kProtobuf, SampleMetrics().SerializeAsString(), b);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   CheckSampleMetrics(b);
-  // And the encoder keeps the first four types intact.
-  std::string again = EncodeMetrics(b.metrics().subspan(0, 4), event::KeyTable::Global());
+  // And the encoder keeps every type intact.
+  std::string again = EncodeMetrics(b.metrics(), event::KeyTable::Global());
   event::Batch b2(nullptr, 4096, 1 << 20);
   ASSERT_TRUE(Decode(Signal::kMetrics, Encoding::kProtobuf, again, b2).ok());
-  ASSERT_EQ(b2.metrics().size(), 4u);
+  CheckSampleMetrics(b2);
   EXPECT_EQ(b2.metrics()[2].histogram->bucket_counts[1], 2u);
   EXPECT_EQ(b2.metrics()[3].exp_histogram->positive.offset, -3);
+}
+
+TEST(OtlpEncodeTest, SummaryLeavesAsSummaryDataPoint) {
+  event::Batch b(nullptr, 4096, 1 << 20);
+  ASSERT_TRUE(
+      Decode(Signal::kMetrics, Encoding::kProtobuf, SampleMetrics().SerializeAsString(), b).ok());
+  ExportMetricsServiceRequest out;
+  ASSERT_TRUE(out.ParseFromString(EncodeMetrics(b.metrics(), event::KeyTable::Global())));
+  const auto& metrics = out.resource_metrics(0).scope_metrics(0).metrics();
+  ASSERT_EQ(metrics.size(), 5);
+  const pb_metrics::Metric& m = metrics[4];
+  EXPECT_EQ(m.name(), "rpc");
+  ASSERT_TRUE(m.has_summary()) << m.DebugString();  // not a gauge, not split into sums
+  ASSERT_EQ(m.summary().data_points_size(), 1);
+  const pb_metrics::SummaryDataPoint& dp = m.summary().data_points(0);
+  EXPECT_EQ(dp.count(), 10u);
+  EXPECT_EQ(dp.sum(), 55);
+  EXPECT_EQ(dp.start_time_unix_nano(), 5u);
+  EXPECT_EQ(dp.time_unix_nano(), 20u);
+  ASSERT_EQ(dp.attributes_size(), 1);
+  EXPECT_EQ(dp.attributes(0).key(), "method");
+  EXPECT_EQ(dp.attributes(0).value().string_value(), "get");
+  ASSERT_EQ(dp.quantile_values_size(), 2);
+  EXPECT_EQ(dp.quantile_values(0).quantile(), 0.5);
+  EXPECT_EQ(dp.quantile_values(0).value(), 4);
+  EXPECT_EQ(dp.quantile_values(1).quantile(), 0.99);
+  EXPECT_EQ(dp.quantile_values(1).value(), 9.5);
+  // Byte for byte what came in (same field order, nothing lost).
+  EXPECT_EQ(dp.SerializeAsString(), SampleMetrics()
+                                        .resource_metrics(0)
+                                        .scope_metrics(0)
+                                        .metrics(4)
+                                        .summary()
+                                        .data_points(0)
+                                        .SerializeAsString());
+}
+
+TEST(OtlpDecodeTest, InvalidSummariesAreRejected) {
+  auto with_quantile = [](double q, int copies) {
+    ExportMetricsServiceRequest req = SampleMetrics();
+    auto* dp = req.mutable_resource_metrics(0)
+                   ->mutable_scope_metrics(0)
+                   ->mutable_metrics(4)
+                   ->mutable_summary()
+                   ->mutable_data_points(0);
+    for (int i = 0; i < copies; ++i) {
+      auto* qv = dp->add_quantile_values();
+      qv->set_quantile(q);
+      qv->set_value(1);
+    }
+    return req.SerializeAsString();
+  };
+  for (double q : {1.5, -0.25, std::numeric_limits<double>::quiet_NaN()}) {
+    event::Batch b(nullptr, 4096, 1 << 20);
+    auto r = Decode(Signal::kMetrics, Encoding::kProtobuf, with_quantile(q, 1), b);
+    ASSERT_FALSE(r.ok()) << q;
+    EXPECT_NE(r.status().message().find("outside [0, 1]"), std::string::npos)
+        << r.status().message();
+  }
+  // 2 quantiles already there: kMaxQuantiles - 2 more is the limit.
+  const int room = static_cast<int>(event::SummaryData::kMaxQuantiles) - 2;
+  event::Batch ok(nullptr, 4096, 1 << 20);
+  ASSERT_TRUE(Decode(Signal::kMetrics, Encoding::kProtobuf, with_quantile(0.5, room), ok).ok());
+  EXPECT_EQ(ok.metrics()[4].summary->quantiles.size(), event::SummaryData::kMaxQuantiles);
+  event::Batch b(nullptr, 4096, 1 << 20);
+  auto r = Decode(Signal::kMetrics, Encoding::kProtobuf, with_quantile(0.5, room + 1), b);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("quantile values (at most 64)"), std::string::npos)
+      << r.status().message();
+
+  // The same rules in OTLP/JSON.
+  auto json = [](const std::string& quantiles) {
+    return R"({"resourceMetrics":[{"scopeMetrics":[{"metrics":[{"name":"rpc","summary":{)"
+           R"("dataPoints":[{"count":"1","sum":1,"quantileValues":[)" +
+           quantiles + "]}]}}]}]}]}";
+  };
+  event::Batch j1(nullptr, 4096, 1 << 20);
+  auto jr = Decode(Signal::kMetrics, Encoding::kJson, json(R"({"quantile":2,"value":1})"), j1);
+  ASSERT_FALSE(jr.ok());
+  EXPECT_NE(jr.status().message().find("outside [0, 1]"), std::string::npos);
+  std::string many;
+  for (size_t i = 0; i <= event::SummaryData::kMaxQuantiles; ++i) {
+    many += std::string(i > 0 ? "," : "") + R"({"quantile":0.5,"value":1})";
+  }
+  event::Batch j2(nullptr, 4096, 1 << 20);
+  jr = Decode(Signal::kMetrics, Encoding::kJson, json(many), j2);
+  ASSERT_FALSE(jr.ok());
+  EXPECT_NE(jr.status().message().find("at most 64"), std::string::npos);
 }
 
 TEST(OtlpDecodeTest, EveryMetricTypeFromJson) {
@@ -310,8 +419,9 @@ TEST(OtlpDecodeTest, EveryMetricTypeFromJson) {
       "sum":12.5,"explicitBounds":[1,5],"bucketCounts":["1","2","3"],"min":0.5,"max":9}]}},
     {"name":"size","exponentialHistogram":{"aggregationTemporality":1,"dataPoints":[{
       "count":"3","scale":-2,"zeroCount":"1","positive":{"offset":-3,"bucketCounts":["2"]}}]}},
-    {"name":"rpc","summary":{"dataPoints":[{"count":"10","sum":55,
-      "quantileValues":[{"quantile":0.99,"value":9.5}]}]}}]}]}]})";
+    {"name":"rpc","summary":{"dataPoints":[{"count":"10","sum":55,"startTimeUnixNano":"5",
+      "timeUnixNano":"20","attributes":[{"key":"method","value":{"stringValue":"get"}}],
+      "quantileValues":[{"quantile":0.5,"value":4},{"quantile":0.99,"value":9.5}]}]}}]}]}]})";
   event::Batch b(nullptr, 4096, 1 << 20);
   auto r = Decode(Signal::kMetrics, Encoding::kJson, json, b);
   ASSERT_TRUE(r.ok()) << r.status().ToString();

@@ -1,7 +1,6 @@
 #include "strobed/otlp/otlp_decode.h"
 
 #include <cmath>
-#include <cstdio>
 #include <cstring>
 #include <string>
 
@@ -821,95 +820,73 @@ bool DecodeExpHistogramPoint(Ctx& c, std::string_view msg, const MetricHeader& h
   return true;
 }
 
-// A summary point becomes quantile gauges plus _sum and _count (see the header).
+// A summary point stays one kSummary point: count, sum and its quantile values.
 bool DecodeSummaryPoint(Ctx& c, std::string_view msg, const MetricHeader& h) {
   std::span<const Attribute> labels;
   uint32_t dropped = 0;
   if (!DecodeAttributes(c, msg, 7, labels, dropped, 0)) return false;
-  uint64_t start = 0, time = 0, count = 0, flags = 0;
-  double sum = 0;
+  int64_t nq = CountField(msg, 6);
+  if (nq < 0) return c.Malformed("SummaryDataPoint");
+  if (static_cast<uint64_t>(nq) > event::SummaryData::kMaxQuantiles) {
+    return c.Fail("summary " + std::string(h.name) + ": " + std::to_string(nq) +
+                  " quantile values (at most " + std::to_string(event::SummaryData::kMaxQuantiles) +
+                  ")");
+  }
+  auto* sd = c.arena.AllocateArray<event::SummaryData>(1);
+  new (sd) event::SummaryData();
+  auto* qs =
+      nq > 0 ? c.arena.AllocateArray<event::QuantileValue>(static_cast<size_t>(nq)) : nullptr;
+  size_t n = 0;
+  event::MetricPoint& p =
+      NewPoint(c, h, event::MetricType::kSummary, event::Temporality::kUnspecified, false);
+  p.labels = labels;
+  p.summary = sd;
   WireReader r(msg);
   while (!r.done()) {
     uint32_t f = 0, wt = 0;
     if (!r.ReadTag(f, wt)) return c.Malformed("SummaryDataPoint");
+    uint64_t v = 0;
+    std::string_view s;
     bool ok = true;
     if (f == 2 && wt == kFixed64) {
-      ok = r.ReadFixed64(start);
+      ok = r.ReadFixed64(p.start_time_ns);
     } else if (f == 3 && wt == kFixed64) {
-      ok = r.ReadFixed64(time);
+      ok = r.ReadFixed64(p.time_ns);
     } else if (f == 4 && wt == kFixed64) {
-      ok = r.ReadFixed64(count);
+      ok = r.ReadFixed64(sd->count);
     } else if (f == 5 && wt == kFixed64) {
-      ok = r.ReadDouble(sum);
+      ok = r.ReadDouble(sd->sum);
+    } else if (f == 6 && wt == kLengthDelimited) {
+      if (!r.ReadBytes(s)) return c.Malformed("SummaryDataPoint.quantile_values");
+      event::QuantileValue& q = qs[n++];
+      q = event::QuantileValue();
+      WireReader vr(s);
+      while (!vr.done()) {
+        uint32_t vf = 0, vwt = 0;
+        if (!vr.ReadTag(vf, vwt)) return c.Malformed("ValueAtQuantile");
+        bool vok = true;
+        if (vf == 1 && vwt == kFixed64) {
+          vok = vr.ReadDouble(q.quantile);
+        } else if (vf == 2 && vwt == kFixed64) {
+          vok = vr.ReadDouble(q.value);
+        } else {
+          vok = vr.Skip(vwt);
+        }
+        if (!vok) return c.Malformed("ValueAtQuantile");
+      }
+      if (!(q.quantile >= 0 && q.quantile <= 1)) {
+        return c.Fail("summary " + std::string(h.name) + ": quantile " +
+                      std::to_string(q.quantile) + " outside [0, 1]");
+      }
     } else if (f == 8 && wt == kVarint) {
-      ok = r.ReadVarint(flags);
+      ok = r.ReadVarint(v);
+      p.flags = static_cast<uint32_t>(v);
     } else {
       ok = r.Skip(wt);
     }
     if (!ok) return c.Malformed("SummaryDataPoint");
   }
-  std::optional<event::KeyId> quantile_key = c.keys.Intern("quantile");
-  WireReader q(msg);
-  while (!q.done()) {
-    uint32_t f = 0, wt = 0;
-    if (!q.ReadTag(f, wt)) return c.Malformed("SummaryDataPoint");
-    if (f != 6 || wt != kLengthDelimited) {
-      if (!q.Skip(wt)) return c.Malformed("SummaryDataPoint");
-      continue;
-    }
-    std::string_view s;
-    if (!q.ReadBytes(s)) return c.Malformed("SummaryDataPoint.quantile_values");
-    double quantile = 0, value = 0;
-    WireReader vr(s);
-    while (!vr.done()) {
-      uint32_t vf = 0, vwt = 0;
-      if (!vr.ReadTag(vf, vwt)) return c.Malformed("ValueAtQuantile");
-      bool ok = true;
-      if (vf == 1 && vwt == kFixed64) {
-        ok = vr.ReadDouble(quantile);
-      } else if (vf == 2 && vwt == kFixed64) {
-        ok = vr.ReadDouble(value);
-      } else {
-        ok = vr.Skip(vwt);
-      }
-      if (!ok) return c.Malformed("ValueAtQuantile");
-    }
-    if (!quantile_key) continue;  // KeyTable full: counted by the table
-    auto* l = c.arena.AllocateArray<Attribute>(labels.size() + 1);
-    if (!labels.empty()) {
-      std::memcpy(static_cast<void*>(l), labels.data(), sizeof(Attribute) * labels.size());
-    }
-    char buf[32];
-    int n = std::snprintf(buf, sizeof(buf), "%g", quantile);
-    l[labels.size()] = {*quantile_key,
-                        Value::String(c.arena.CopyString({buf, static_cast<size_t>(n)}))};
-    event::MetricPoint& p =
-        NewPoint(c, h, event::MetricType::kGauge, event::Temporality::kUnspecified, false);
-    p.labels = {l, labels.size() + 1};
-    p.double_value = value;
-    p.start_time_ns = start;
-    p.time_ns = time;
-    p.flags = static_cast<uint32_t>(flags);
-  }
-  MetricHeader hs = h;
-  std::string sum_name = std::string(h.name) + "_sum";
-  hs.name = c.arena.CopyString(sum_name);
-  event::MetricPoint& ps =
-      NewPoint(c, hs, event::MetricType::kSum, event::Temporality::kCumulative, true);
-  ps.labels = labels;
-  ps.double_value = sum;
-  ps.start_time_ns = start;
-  ps.time_ns = time;
-  MetricHeader hc = h;
-  hc.name = c.arena.CopyString(std::string(h.name) + "_count");
-  hc.unit = {};
-  event::MetricPoint& pc =
-      NewPoint(c, hc, event::MetricType::kSum, event::Temporality::kCumulative, true);
-  pc.labels = labels;
-  pc.is_int = true;
-  pc.int_value = static_cast<int64_t>(count);
-  pc.start_time_ns = start;
-  pc.time_ns = time;
+  sd->quantiles = {qs, n};
   return true;
 }
 

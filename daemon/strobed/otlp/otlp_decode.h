@@ -13,16 +13,16 @@
 //     unknown fields ignored.
 //
 // Mapping of metrics: gauge → kGauge; sum → kSum with its temporality and monotonicity;
-// histogram → kHistogram; exponential histogram → kExponentialHistogram; summary → the
-// Prometheus shape strobe's model can hold: one gauge point per quantile (label `quantile`),
-// plus `<name>_sum` and `<name>_count` cumulative sums.
+// histogram → kHistogram; exponential histogram → kExponentialHistogram; summary → kSummary
+// (count, sum and the quantile values, in the order received).
 //
 // Validation (a failure rejects the whole request with InvalidArgument and a message naming
 // the element): malformed wire data or JSON, trace_id not 16 bytes or all zero, span_id not 8
 // bytes or all zero, parent_span_id neither empty nor 8 bytes, log trace/span ids of the wrong
-// length, histogram bucket counts that do not match the bounds, AnyValue nested deeper than
-// DecodeOptions::max_depth. Attributes whose key cannot be interned (KeyTable full, key too
-// long) are dropped and counted in the element's dropped_attributes_count and in
+// length, histogram bucket counts that do not match the bounds, a summary with more than
+// SummaryData::kMaxQuantiles quantile values or a quantile outside [0, 1] (or NaN), AnyValue
+// nested deeper than DecodeOptions::max_depth. Attributes whose key cannot be interned (KeyTable
+// full, key too long) are dropped and counted in the element's dropped_attributes_count and in
 // DecodeStats::dropped_attributes.
 //
 // Thread class: thread-safe (no shared state besides the thread-safe KeyTable).

@@ -252,6 +252,24 @@ std::string EncodeMetrics(std::span<const event::MetricPoint> points, const even
             }
             break;
           }
+          case event::MetricType::kSummary: {
+            auto* dp = cur->mutable_summary()->add_data_points();
+            SetAttributes(p.labels, keys, dp->mutable_attributes());
+            dp->set_start_time_unix_nano(p.start_time_ns);
+            dp->set_time_unix_nano(p.time_ns);
+            dp->set_flags(p.flags);
+            if (p.summary != nullptr) {
+              dp->set_count(p.summary->count);
+              dp->set_sum(p.summary->sum);
+              dp->mutable_quantile_values()->Reserve(static_cast<int>(p.summary->quantiles.size()));
+              for (const event::QuantileValue& q : p.summary->quantiles) {
+                auto* qv = dp->add_quantile_values();
+                qv->set_quantile(q.quantile);
+                qv->set_value(q.value);
+              }
+            }
+            break;
+          }
         }
       });
   return req.SerializeAsString();

@@ -4,7 +4,6 @@
 #include <simdjson.h>
 
 #include <cmath>
-#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <limits>
@@ -705,70 +704,47 @@ bool DecodePoint(Ctx& c, element e, const Header& h, std::string_view kind, even
     hd->has_min_max = has_min && has_max;
     return true;
   }
-  // summary → quantile gauges + _sum + _count (otlp_decode.h).
-  event::MetricPoint base;
-  uint64_t count = 0;
-  double sum = 0;
-  array quantiles;
-  bool has_quantiles = false;
+  // summary → one kSummary point (otlp_decode.h).
+  auto* sd = c.arena.AllocateArray<event::SummaryData>(1);
+  new (sd) event::SummaryData();
+  event::MetricPoint& p =
+      NewPoint(c, h, event::MetricType::kSummary, event::Temporality::kUnspecified, false);
+  p.summary = sd;
   for (auto [k, v] : o) {
-    if (!CommonPointField(c, k, v, base, "attributes", handled)) return false;
+    if (!CommonPointField(c, k, v, p, "attributes", handled)) return false;
     if (handled) continue;
     if (k == "count") {
-      if (!GetU64(c, v, k, count)) return false;
+      if (!GetU64(c, v, k, sd->count)) return false;
     } else if (k == "sum") {
-      if (!GetDouble(c, v, k, sum)) return false;
+      if (!GetDouble(c, v, k, sd->sum)) return false;
     } else if (Is(k, "quantileValues", "quantile_values")) {
+      array quantiles;
       if (!GetArray(c, v, k, quantiles)) return false;
-      has_quantiles = true;
+      const size_t nq = quantiles.size();
+      if (nq > event::SummaryData::kMaxQuantiles) {
+        return c.Fail("summary " + std::string(h.name) + ": " + std::to_string(nq) +
+                      " quantile values (at most " +
+                      std::to_string(event::SummaryData::kMaxQuantiles) + ")");
+      }
+      auto* qs = nq > 0 ? c.arena.AllocateArray<event::QuantileValue>(nq) : nullptr;
+      size_t n = 0;
+      for (element qe : quantiles) {
+        object qo;
+        if (!GetObject(c, qe, k, qo)) return false;
+        event::QuantileValue& q = qs[n++];
+        q = event::QuantileValue();
+        for (auto [qk, qv] : qo) {
+          if (qk == "quantile" && !GetDouble(c, qv, qk, q.quantile)) return false;
+          if (qk == "value" && !GetDouble(c, qv, qk, q.value)) return false;
+        }
+        if (!(q.quantile >= 0 && q.quantile <= 1)) {
+          return c.Fail("summary " + std::string(h.name) + ": quantile " +
+                        std::to_string(q.quantile) + " outside [0, 1]");
+        }
+      }
+      sd->quantiles = {qs, n};
     }
   }
-  std::optional<event::KeyId> qkey = c.keys.Intern("quantile");
-  if (has_quantiles && qkey) {
-    for (element q : quantiles) {
-      object qo;
-      if (!GetObject(c, q, "quantileValues", qo)) return false;
-      double quantile = 0, value = 0;
-      for (auto [qk, qv] : qo) {
-        if (qk == "quantile" && !GetDouble(c, qv, qk, quantile)) return false;
-        if (qk == "value" && !GetDouble(c, qv, qk, value)) return false;
-      }
-      auto* l = c.arena.AllocateArray<Attribute>(base.labels.size() + 1);
-      if (!base.labels.empty()) {
-        std::memcpy(static_cast<void*>(l), base.labels.data(),
-                    sizeof(Attribute) * base.labels.size());
-      }
-      char buf[32];
-      int n = std::snprintf(buf, sizeof(buf), "%g", quantile);
-      l[base.labels.size()] = {*qkey,
-                               Value::String(c.arena.CopyString({buf, static_cast<size_t>(n)}))};
-      event::MetricPoint& p =
-          NewPoint(c, h, event::MetricType::kGauge, event::Temporality::kUnspecified, false);
-      p.labels = {l, base.labels.size() + 1};
-      p.double_value = value;
-      p.start_time_ns = base.start_time_ns;
-      p.time_ns = base.time_ns;
-      p.flags = base.flags;
-    }
-  }
-  Header hs = h;
-  hs.name = c.arena.CopyString(std::string(h.name) + "_sum");
-  event::MetricPoint& ps =
-      NewPoint(c, hs, event::MetricType::kSum, event::Temporality::kCumulative, true);
-  ps.labels = base.labels;
-  ps.double_value = sum;
-  ps.start_time_ns = base.start_time_ns;
-  ps.time_ns = base.time_ns;
-  Header hc = h;
-  hc.name = c.arena.CopyString(std::string(h.name) + "_count");
-  hc.unit = {};
-  event::MetricPoint& pc =
-      NewPoint(c, hc, event::MetricType::kSum, event::Temporality::kCumulative, true);
-  pc.labels = base.labels;
-  pc.is_int = true;
-  pc.int_value = static_cast<int64_t>(count);
-  pc.start_time_ns = base.start_time_ns;
-  pc.time_ns = base.time_ns;
   return true;
 }
 

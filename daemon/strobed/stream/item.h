@@ -6,7 +6,8 @@
 //   span        name = span name, time = end time, value = duration in seconds,
 //               status = span status (error when StatusCode::kError)
 //   metric      name = metric name, time = point time, value = gauge/sum value; histogram
-//               points give value = sum / count and weight = count (so count and sum are exact)
+//               and summary points give value = sum / count and weight = count (so count and
+//               sum are exact; a summary's quantiles are not used: they cannot be merged)
 //   log         name = event_name or "log", time = timestamp (or observed time), value = 1,
 //               status = error when severity >= ERROR (17)
 //
@@ -46,8 +47,8 @@ struct Item {
   bool IsError() const noexcept { return status == ItemStatus::kError; }
 };
 
-// Calls fn(const Item&) for every span, metric point (gauge, sum, histogram with count > 0)
-// and log record of `batch`, in that order. Allocation-free.
+// Calls fn(const Item&) for every span, metric point (gauge, sum, histogram or summary with
+// count > 0) and log record of `batch`, in that order. Allocation-free.
 template <typename Fn>
 void ForEachItem(const event::Batch& batch, Fn&& fn) {
   Item item;
@@ -72,7 +73,10 @@ void ForEachItem(const event::Batch& batch, Fn&& fn) {
     item.resource_attributes =
         m.resource != nullptr ? m.resource->attributes : std::span<const event::Attribute>{};
     if (m.type == event::MetricType::kHistogram ||
-        m.type == event::MetricType::kExponentialHistogram) {
+        m.type == event::MetricType::kExponentialHistogram ||
+        m.type == event::MetricType::kSummary) {
+      // Distributions enter windows as their mean, weighted by their count (a summary's
+      // quantiles cannot be re-aggregated, so windows use its count and sum only).
       uint64_t count = 0;
       double sum = 0;
       if (m.histogram != nullptr) {
@@ -81,6 +85,9 @@ void ForEachItem(const event::Batch& batch, Fn&& fn) {
       } else if (m.exp_histogram != nullptr) {
         count = m.exp_histogram->count;
         sum = m.exp_histogram->sum;
+      } else if (m.summary != nullptr) {
+        count = m.summary->count;
+        sum = m.summary->sum;
       }
       if (count == 0) continue;
       item.value = sum / static_cast<double>(count);

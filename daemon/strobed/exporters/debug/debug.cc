@@ -42,6 +42,8 @@ const char* MetricTypeName(event::MetricType t) {
       return "histogram";
     case event::MetricType::kExponentialHistogram:
       return "exponential_histogram";
+    case event::MetricType::kSummary:
+      return "summary";
   }
   return "?";
 }
@@ -85,6 +87,10 @@ std::string DebugExporter::Format(const event::Batch& batch, DebugVerbosity verb
     } else if (m.exp_histogram != nullptr) {
       out += " count=" + std::to_string(m.exp_histogram->count) +
              " scale=" + std::to_string(m.exp_histogram->scale);
+    } else if (m.summary != nullptr) {
+      out += " count=" + std::to_string(m.summary->count) +
+             " sum=" + event::Value::Double(m.summary->sum).ToString() +
+             " quantiles=" + std::to_string(m.summary->quantiles.size());
     }
     out += " labels=" + Attrs(m.labels);
     if (detailed) out += " time=" + std::to_string(m.time_ns);

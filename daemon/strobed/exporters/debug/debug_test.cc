@@ -34,6 +34,21 @@ TEST(DebugExporterTest, FormatsEachVerbosity) {
   EXPECT_NE(detailed.find("parent=0000000000000000"), std::string::npos) << detailed;
 }
 
+TEST(DebugExporterTest, FormatsASummary) {
+  event::BatchPool pool;
+  event::BatchPtr b = pool.Acquire();
+  event::QuantileValue qv[] = {{0.5, 2}, {0.99, 9}};
+  event::SummaryData data{10, 55, qv};
+  event::MetricPoint& m = b->AddMetric();
+  m.name = "rpc";
+  m.type = event::MetricType::kSummary;
+  m.summary = &data;
+  std::string normal = DebugExporter::Format(*b, DebugVerbosity::kNormal, "debug");
+  EXPECT_NE(normal.find("metric rpc summary count=10 sum=55 quantiles=2 labels={}"),
+            std::string::npos)
+      << normal;
+}
+
 TEST(DebugExporterTest, WritesToAFile) {
   std::string path = ::testing::TempDir() + "/debug_exporter_test.txt";
   std::remove(path.c_str());

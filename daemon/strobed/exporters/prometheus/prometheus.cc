@@ -121,7 +121,6 @@ PrometheusExporter::PrometheusExporter(PrometheusExporterOptions options)
   service_name_key_ = keys_.Intern("service.name");
   service_namespace_key_ = keys_.Intern("service.namespace");
   service_instance_key_ = keys_.Intern("service.instance.id");
-  quantile_key_ = keys_.Intern("quantile");
 }
 
 strobe::Result<std::unique_ptr<PrometheusExporter>> PrometheusExporter::Create(
@@ -218,18 +217,15 @@ void PrometheusExporter::ResourceLabels(const event::Resource* r, std::vector<La
   if (has_instance) out->push_back({"instance", instance});
 }
 
-std::vector<Label> PrometheusExporter::Labels(const event::MetricPoint& p, bool drop_quantile,
-                                              std::string* quantile) {
+std::vector<Label> PrometheusExporter::Labels(const event::MetricPoint& p,
+                                              std::string_view reserved) {
   std::vector<Label> labels;
   labels.reserve(p.labels.size() + 2);
-  const auto& quantile_key = quantile_key_;
   for (const event::Attribute& a : p.labels) {
-    if (drop_quantile && quantile_key && a.key == *quantile_key) {
-      *quantile = ValueText(a.value);
-      continue;
-    }
     std::string name = SanitizeLabelName(keys_.Name(a.key));
-    if (name == "job" || name == "instance") name = "exported_" + name;
+    if (name == "job" || name == "instance" || (!reserved.empty() && name == reserved)) {
+      name = "exported_" + name;
+    }
     labels.push_back({std::move(name), ValueText(a.value)});
   }
   // Points of one resource follow each other in a batch: its labels are computed once.
@@ -321,7 +317,6 @@ void PrometheusExporter::Erase(const std::string& family, const std::vector<Labe
   if (fit->second.series.erase(LabelKey(labels)) == 0) return;
   --series_count_;
   if (fit->second.series.empty()) {
-    std::erase_if(summaries_, [&](const auto& e) { return e.second == family; });
     families_.erase(fit);
   }
 }
@@ -340,8 +335,6 @@ void PrometheusExporter::ExpireLocked(uint64_t now_ns) {
       expired_->Add(removed);
     }
     if (series.empty()) {
-      const std::string& name = fit->first;
-      std::erase_if(summaries_, [&](const auto& e) { return e.second == name; });
       fit = families_.erase(fit);
     } else {
       ++fit;
@@ -398,236 +391,231 @@ int64_t Width(int32_t offset_a, size_t size_a, int32_t offset_b, size_t size_b) 
 void PrometheusExporter::FoldPoint(const event::MetricPoint& p, uint64_t now_ns) {
   const bool no_value = (p.flags & 1u) != 0;  // DataPointFlags.NO_RECORDED_VALUE
   switch (p.type) {
-    case event::MetricType::kGauge: {
-      std::string quantile;
-      std::vector<Label> labels = Labels(p, true, &quantile);
-      if (!quantile.empty()) {
-        // A summary quantile (see the header).
-        double q = 0;
-        auto r = std::from_chars(quantile.data(), quantile.data() + quantile.size(), q);
-        if (r.ec != std::errc() || !(q >= 0 && q <= 1)) {
-          Drop(DropReason::kInvalid);
-          return;
-        }
-        const prometheus::MetricName n = Name(p.name, p.unit, NameKind::kOther);
-        if (no_value) {
-          Erase(n.name, labels);
-          return;
-        }
-        auto [s, fresh] =
-            FindOrCreate(n.name, Kind::kSummary, p.description, n.unit, std::move(labels), now_ns);
-        if (s == nullptr) return;
-        summaries_[std::string(p.name)] = n.name;
-        if (fresh && p.start_time_ns != 0) s->created_unix_ns = p.start_time_ns;
-        s->quantiles[q] = p.Number();
-        return;
-      }
-      const prometheus::MetricName n = Name(p.name, p.unit, NameKind::kGauge);
-      if (no_value) {
-        Erase(n.name, labels);
-        return;
-      }
-      auto [s, fresh] =
-          FindOrCreate(n.name, Kind::kGauge, p.description, n.unit, std::move(labels), now_ns);
-      (void)fresh;
-      if (s != nullptr) s->value = p.Number();
+    case event::MetricType::kGauge:
+      FoldGauge(p, no_value, now_ns);
       return;
-    }
-    case event::MetricType::kSum: {
-      if (p.temporality == event::Temporality::kUnspecified) {
-        Drop(DropReason::kInvalid);
-        return;
-      }
-      const bool cumulative = p.temporality == event::Temporality::kCumulative;
-      std::vector<Label> labels = Labels(p, false, nullptr);
-      // The _sum / _count of a summary the decoder split up.
-      if (p.is_monotonic && cumulative) {
-        for (std::string_view suffix : {std::string_view("_sum"), std::string_view("_count")}) {
-          if (!p.name.ends_with(suffix)) continue;
-          auto it = summaries_.find(p.name.substr(0, p.name.size() - suffix.size()));
-          if (it == summaries_.end()) continue;
-          const std::string family = it->second;
-          if (no_value) {
-            Erase(family, labels);
-            return;
-          }
-          const auto fam = families_.find(family);
-          const std::string unit = fam != families_.end() ? fam->second.unit : std::string();
-          auto [s, fresh] =
-              FindOrCreate(family, Kind::kSummary, p.description, unit, std::move(labels), now_ns);
-          if (s == nullptr) return;
-          if (fresh && p.start_time_ns != 0) s->created_unix_ns = p.start_time_ns;
-          if (suffix == "_sum") {
-            s->sum = p.Number();
-          } else {
-            s->count = p.is_int ? static_cast<uint64_t>(std::max<int64_t>(0, p.int_value))
-                                : static_cast<uint64_t>(std::max(0.0, p.double_value));
-          }
-          return;
-        }
-      }
-      const Kind kind = p.is_monotonic ? Kind::kCounter : Kind::kGauge;
-      const prometheus::MetricName n =
-          Name(p.name, p.unit, p.is_monotonic ? NameKind::kCounter : NameKind::kGauge);
-      if (no_value) {
-        Erase(n.name, labels);
-        return;
-      }
-      const double v = p.Number();
-      if (p.is_monotonic && !cumulative && v < 0) {
-        Drop(DropReason::kInvalid);
-        return;
-      }
-      auto [s, fresh] =
-          FindOrCreate(n.name, kind, p.description, n.unit, std::move(labels), now_ns);
-      if (s == nullptr) return;
-      if (fresh && p.start_time_ns != 0) s->created_unix_ns = p.start_time_ns;
-      if (cumulative) {
-        // A cumulative stream restarted (new start time): its new value is the new total.
-        if (!fresh && p.start_time_ns != 0 && p.start_time_ns != s->start_ns) {
-          s->created_unix_ns = p.start_time_ns;
-        }
-        s->value = v;
-      } else {
-        s->value += v;
-      }
-      s->start_ns = p.start_time_ns;
+    case event::MetricType::kSum:
+      FoldSum(p, no_value, now_ns);
       return;
-    }
-    case event::MetricType::kHistogram: {
-      const event::HistogramData* h = p.histogram;
-      if (h == nullptr || p.temporality == event::Temporality::kUnspecified ||
-          (!h->bucket_counts.empty() && h->bucket_counts.size() != h->explicit_bounds.size() + 1)) {
-        Drop(DropReason::kInvalid);
-        return;
-      }
-      for (size_t i = 0; i < h->explicit_bounds.size(); ++i) {
-        if (!std::isfinite(h->explicit_bounds[i]) ||
-            (i > 0 && !(h->explicit_bounds[i] > h->explicit_bounds[i - 1]))) {
-          Drop(DropReason::kInvalid);
-          return;
-        }
-      }
-      std::vector<Label> labels = Labels(p, false, nullptr);
-      const prometheus::MetricName n = Name(p.name, p.unit, NameKind::kOther);
-      if (no_value) {
-        Erase(n.name, labels);
-        return;
-      }
-      auto [s, fresh] =
-          FindOrCreate(n.name, Kind::kHistogram, p.description, n.unit, std::move(labels), now_ns);
-      if (s == nullptr) return;
-      if (fresh && p.start_time_ns != 0) s->created_unix_ns = p.start_time_ns;
-      const bool delta = p.temporality == event::Temporality::kDelta;
-      std::vector<uint64_t> counts(h->bucket_counts.begin(), h->bucket_counts.end());
-      if (counts.empty()) counts.assign(h->explicit_bounds.size() + 1, 0);
-      if (h->bucket_counts.empty()) counts.back() = h->count;  // no buckets: all in +Inf
-      const bool same_bounds = std::equal(s->bounds.begin(), s->bounds.end(),
-                                          h->explicit_bounds.begin(), h->explicit_bounds.end());
-      if (delta && !fresh && same_bounds && s->bucket_counts.size() == counts.size()) {
-        for (size_t i = 0; i < counts.size(); ++i) s->bucket_counts[i] += counts[i];
-        s->count += h->count;
-        s->sum += h->sum;
-        if (h->has_min_max) {
-          s->min = s->has_min_max ? std::min(s->min, h->min) : h->min;
-          s->max = s->has_min_max ? std::max(s->max, h->max) : h->max;
-          s->has_min_max = true;
-        }
-      } else {
-        if (delta && !fresh) s->created_unix_ns = strobe::WallNowNs();  // bounds changed
-        s->bounds.assign(h->explicit_bounds.begin(), h->explicit_bounds.end());
-        s->bucket_counts = std::move(counts);
-        s->count = h->count;
-        s->sum = h->sum;
-        s->min = h->min;
-        s->max = h->max;
-        s->has_min_max = h->has_min_max;
-      }
+    case event::MetricType::kHistogram:
+      FoldHistogram(p, no_value, now_ns);
       return;
+    case event::MetricType::kExponentialHistogram:
+      FoldExpHistogram(p, no_value, now_ns);
+      return;
+    case event::MetricType::kSummary:
+      FoldSummary(p, no_value, now_ns);
+      return;
+  }
+  Drop(DropReason::kInvalid);  // a type this exporter does not know
+}
+
+void PrometheusExporter::FoldGauge(const event::MetricPoint& p, bool no_value, uint64_t now_ns) {
+  std::vector<Label> labels = Labels(p, {});
+  const prometheus::MetricName n = Name(p.name, p.unit, NameKind::kGauge);
+  if (no_value) {
+    Erase(n.name, labels);
+    return;
+  }
+  auto [s, fresh] =
+      FindOrCreate(n.name, Kind::kGauge, p.description, n.unit, std::move(labels), now_ns);
+  (void)fresh;
+  if (s != nullptr) s->value = p.Number();
+}
+
+void PrometheusExporter::FoldSum(const event::MetricPoint& p, bool no_value, uint64_t now_ns) {
+  if (p.temporality == event::Temporality::kUnspecified) {
+    Drop(DropReason::kInvalid);
+    return;
+  }
+  const bool cumulative = p.temporality == event::Temporality::kCumulative;
+  std::vector<Label> labels = Labels(p, {});
+  const Kind kind = p.is_monotonic ? Kind::kCounter : Kind::kGauge;
+  const prometheus::MetricName n =
+      Name(p.name, p.unit, p.is_monotonic ? NameKind::kCounter : NameKind::kGauge);
+  if (no_value) {
+    Erase(n.name, labels);
+    return;
+  }
+  const double v = p.Number();
+  if (p.is_monotonic && !cumulative && v < 0) {
+    Drop(DropReason::kInvalid);
+    return;
+  }
+  auto [s, fresh] = FindOrCreate(n.name, kind, p.description, n.unit, std::move(labels), now_ns);
+  if (s == nullptr) return;
+  if (fresh && p.start_time_ns != 0) s->created_unix_ns = p.start_time_ns;
+  if (cumulative) {
+    // A cumulative stream restarted (new start time): its new value is the new total.
+    if (!fresh && p.start_time_ns != 0 && p.start_time_ns != s->start_ns) {
+      s->created_unix_ns = p.start_time_ns;
     }
-    case event::MetricType::kExponentialHistogram: {
-      const event::ExponentialHistogramData* h = p.exp_histogram;
-      if (h == nullptr || p.temporality == event::Temporality::kUnspecified || h->scale < -10 ||
-          h->scale > 20) {
-        Drop(DropReason::kInvalid);
-        return;
-      }
-      std::vector<Label> labels = Labels(p, false, nullptr);
-      const prometheus::MetricName n = Name(p.name, p.unit, NameKind::kOther);
-      if (no_value) {
-        Erase(n.name, labels);
-        return;
-      }
-      auto [s, fresh] = FindOrCreate(n.name, Kind::kExpHistogram, p.description, n.unit,
-                                     std::move(labels), now_ns);
-      if (s == nullptr) return;
-      if (fresh && p.start_time_ns != 0) s->created_unix_ns = p.start_time_ns;
-      const bool merge = p.temporality == event::Temporality::kDelta && !fresh;
-      if (!merge) {
-        s->scale = h->scale;
-        s->positive = {h->positive.offset, {h->positive.counts.begin(), h->positive.counts.end()}};
-        s->negative = {h->negative.offset, {h->negative.counts.begin(), h->negative.counts.end()}};
-        s->zero_count = h->zero_count;
-        s->zero_threshold = h->zero_threshold;
-        s->count = h->count;
-        s->sum = h->sum;
-        s->min = h->min;
-        s->max = h->max;
-        s->has_min_max = h->has_min_max;
-      } else {
-        ExpSide pos{h->positive.offset, {h->positive.counts.begin(), h->positive.counts.end()}};
-        ExpSide neg{h->negative.offset, {h->negative.counts.begin(), h->negative.counts.end()}};
-        // Merged on copies: a merge that cannot be held is dropped with the series intact.
-        ExpSide spos = s->positive;
-        ExpSide sneg = s->negative;
-        int32_t scale = std::min(s->scale, h->scale);
-        Downscale(s->scale - scale, &spos.offset, &spos.counts);
-        Downscale(s->scale - scale, &sneg.offset, &sneg.counts);
-        Downscale(h->scale - scale, &pos.offset, &pos.counts);
-        Downscale(h->scale - scale, &neg.offset, &neg.counts);
-        // Untrusted offsets: the union of both ranges must fit kMaxExpBuckets.
-        auto too_wide = [&] {
-          return Width(spos.offset, spos.counts.size(), pos.offset, pos.counts.size()) >
-                     kMaxExpBuckets ||
-                 Width(sneg.offset, sneg.counts.size(), neg.offset, neg.counts.size()) >
-                     kMaxExpBuckets;
-        };
-        while (scale > -10 && too_wide()) {
-          for (ExpSide* side : {&spos, &sneg, &pos, &neg}) {
-            Downscale(1, &side->offset, &side->counts);
-          }
-          --scale;
-        }
-        if (too_wide()) {
-          Drop(DropReason::kInvalid);
-          return;
-        }
-        AddInto(pos.offset, pos.counts, &spos.offset, &spos.counts);
-        AddInto(neg.offset, neg.counts, &sneg.offset, &sneg.counts);
-        s->positive = std::move(spos);
-        s->negative = std::move(sneg);
-        s->scale = scale;
-        s->zero_count += h->zero_count;
-        s->zero_threshold = std::max(s->zero_threshold, h->zero_threshold);
-        s->count += h->count;
-        s->sum += h->sum;
-        if (h->has_min_max) {
-          s->min = s->has_min_max ? std::min(s->min, h->min) : h->min;
-          s->max = s->has_min_max ? std::max(s->max, h->max) : h->max;
-          s->has_min_max = true;
-        }
-      }
-      // Untrusted widths: keep each side within kMaxExpBuckets by lowering the resolution.
-      while (s->scale > -10 &&
-             (Width(s->positive.offset, s->positive.counts.size(), 0, 0) > kMaxExpBuckets ||
-              Width(s->negative.offset, s->negative.counts.size(), 0, 0) > kMaxExpBuckets)) {
-        Downscale(1, &s->positive.offset, &s->positive.counts);
-        Downscale(1, &s->negative.offset, &s->negative.counts);
-        --s->scale;
-      }
+    s->value = v;
+  } else {
+    s->value += v;
+  }
+  s->start_ns = p.start_time_ns;
+}
+
+void PrometheusExporter::FoldHistogram(const event::MetricPoint& p, bool no_value,
+                                       uint64_t now_ns) {
+  const event::HistogramData* h = p.histogram;
+  if (h == nullptr || p.temporality == event::Temporality::kUnspecified ||
+      (!h->bucket_counts.empty() && h->bucket_counts.size() != h->explicit_bounds.size() + 1)) {
+    Drop(DropReason::kInvalid);
+    return;
+  }
+  for (size_t i = 0; i < h->explicit_bounds.size(); ++i) {
+    if (!std::isfinite(h->explicit_bounds[i]) ||
+        (i > 0 && !(h->explicit_bounds[i] > h->explicit_bounds[i - 1]))) {
+      Drop(DropReason::kInvalid);
       return;
     }
   }
+  std::vector<Label> labels = Labels(p, {});
+  const prometheus::MetricName n = Name(p.name, p.unit, NameKind::kOther);
+  if (no_value) {
+    Erase(n.name, labels);
+    return;
+  }
+  auto [s, fresh] =
+      FindOrCreate(n.name, Kind::kHistogram, p.description, n.unit, std::move(labels), now_ns);
+  if (s == nullptr) return;
+  if (fresh && p.start_time_ns != 0) s->created_unix_ns = p.start_time_ns;
+  const bool delta = p.temporality == event::Temporality::kDelta;
+  std::vector<uint64_t> counts(h->bucket_counts.begin(), h->bucket_counts.end());
+  if (counts.empty()) counts.assign(h->explicit_bounds.size() + 1, 0);
+  if (h->bucket_counts.empty()) counts.back() = h->count;  // no buckets: all in +Inf
+  const bool same_bounds = std::equal(s->bounds.begin(), s->bounds.end(),
+                                      h->explicit_bounds.begin(), h->explicit_bounds.end());
+  if (delta && !fresh && same_bounds && s->bucket_counts.size() == counts.size()) {
+    for (size_t i = 0; i < counts.size(); ++i) s->bucket_counts[i] += counts[i];
+    s->count += h->count;
+    s->sum += h->sum;
+    if (h->has_min_max) {
+      s->min = s->has_min_max ? std::min(s->min, h->min) : h->min;
+      s->max = s->has_min_max ? std::max(s->max, h->max) : h->max;
+      s->has_min_max = true;
+    }
+  } else {
+    if (delta && !fresh) s->created_unix_ns = strobe::WallNowNs();  // bounds changed
+    s->bounds.assign(h->explicit_bounds.begin(), h->explicit_bounds.end());
+    s->bucket_counts = std::move(counts);
+    s->count = h->count;
+    s->sum = h->sum;
+    s->min = h->min;
+    s->max = h->max;
+    s->has_min_max = h->has_min_max;
+  }
+}
+
+void PrometheusExporter::FoldExpHistogram(const event::MetricPoint& p, bool no_value,
+                                          uint64_t now_ns) {
+  const event::ExponentialHistogramData* h = p.exp_histogram;
+  if (h == nullptr || p.temporality == event::Temporality::kUnspecified || h->scale < -10 ||
+      h->scale > 20) {
+    Drop(DropReason::kInvalid);
+    return;
+  }
+  std::vector<Label> labels = Labels(p, {});
+  const prometheus::MetricName n = Name(p.name, p.unit, NameKind::kOther);
+  if (no_value) {
+    Erase(n.name, labels);
+    return;
+  }
+  auto [s, fresh] =
+      FindOrCreate(n.name, Kind::kExpHistogram, p.description, n.unit, std::move(labels), now_ns);
+  if (s == nullptr) return;
+  if (fresh && p.start_time_ns != 0) s->created_unix_ns = p.start_time_ns;
+  const bool merge = p.temporality == event::Temporality::kDelta && !fresh;
+  if (!merge) {
+    s->scale = h->scale;
+    s->positive = {h->positive.offset, {h->positive.counts.begin(), h->positive.counts.end()}};
+    s->negative = {h->negative.offset, {h->negative.counts.begin(), h->negative.counts.end()}};
+    s->zero_count = h->zero_count;
+    s->zero_threshold = h->zero_threshold;
+    s->count = h->count;
+    s->sum = h->sum;
+    s->min = h->min;
+    s->max = h->max;
+    s->has_min_max = h->has_min_max;
+  } else {
+    ExpSide pos{h->positive.offset, {h->positive.counts.begin(), h->positive.counts.end()}};
+    ExpSide neg{h->negative.offset, {h->negative.counts.begin(), h->negative.counts.end()}};
+    // Merged on copies: a merge that cannot be held is dropped with the series intact.
+    ExpSide spos = s->positive;
+    ExpSide sneg = s->negative;
+    int32_t scale = std::min(s->scale, h->scale);
+    Downscale(s->scale - scale, &spos.offset, &spos.counts);
+    Downscale(s->scale - scale, &sneg.offset, &sneg.counts);
+    Downscale(h->scale - scale, &pos.offset, &pos.counts);
+    Downscale(h->scale - scale, &neg.offset, &neg.counts);
+    // Untrusted offsets: the union of both ranges must fit kMaxExpBuckets.
+    auto too_wide = [&] {
+      return Width(spos.offset, spos.counts.size(), pos.offset, pos.counts.size()) >
+                 kMaxExpBuckets ||
+             Width(sneg.offset, sneg.counts.size(), neg.offset, neg.counts.size()) > kMaxExpBuckets;
+    };
+    while (scale > -10 && too_wide()) {
+      for (ExpSide* side : {&spos, &sneg, &pos, &neg}) {
+        Downscale(1, &side->offset, &side->counts);
+      }
+      --scale;
+    }
+    if (too_wide()) {
+      Drop(DropReason::kInvalid);
+      return;
+    }
+    AddInto(pos.offset, pos.counts, &spos.offset, &spos.counts);
+    AddInto(neg.offset, neg.counts, &sneg.offset, &sneg.counts);
+    s->positive = std::move(spos);
+    s->negative = std::move(sneg);
+    s->scale = scale;
+    s->zero_count += h->zero_count;
+    s->zero_threshold = std::max(s->zero_threshold, h->zero_threshold);
+    s->count += h->count;
+    s->sum += h->sum;
+    if (h->has_min_max) {
+      s->min = s->has_min_max ? std::min(s->min, h->min) : h->min;
+      s->max = s->has_min_max ? std::max(s->max, h->max) : h->max;
+      s->has_min_max = true;
+    }
+  }
+  // Untrusted widths: keep each side within kMaxExpBuckets by lowering the resolution.
+  while (s->scale > -10 &&
+         (Width(s->positive.offset, s->positive.counts.size(), 0, 0) > kMaxExpBuckets ||
+          Width(s->negative.offset, s->negative.counts.size(), 0, 0) > kMaxExpBuckets)) {
+    Downscale(1, &s->positive.offset, &s->positive.counts);
+    Downscale(1, &s->negative.offset, &s->negative.counts);
+    --s->scale;
+  }
+}
+
+// Summaries are cumulative (OTLP): each point replaces the series' count, sum and quantiles.
+void PrometheusExporter::FoldSummary(const event::MetricPoint& p, bool no_value, uint64_t now_ns) {
+  const event::SummaryData* q = p.summary;
+  if (q == nullptr || !q->Valid()) {
+    Drop(DropReason::kInvalid);
+    return;
+  }
+  std::vector<Label> labels = Labels(p, "quantile");
+  const prometheus::MetricName n = Name(p.name, p.unit, NameKind::kOther);
+  if (no_value) {
+    Erase(n.name, labels);
+    return;
+  }
+  auto [s, fresh] =
+      FindOrCreate(n.name, Kind::kSummary, p.description, n.unit, std::move(labels), now_ns);
+  if (s == nullptr) return;
+  if (fresh && p.start_time_ns != 0) s->created_unix_ns = p.start_time_ns;
+  if (!fresh && p.start_time_ns != 0 && p.start_time_ns != s->start_ns) {
+    s->created_unix_ns = p.start_time_ns;  // the source restarted
+  }
+  s->start_ns = p.start_time_ns;
+  s->count = q->count;
+  s->sum = q->sum;
+  s->quantiles.clear();
+  for (const event::QuantileValue& v : q->quantiles) s->quantiles[v.quantile] = v.value;
 }
 
 namespace {

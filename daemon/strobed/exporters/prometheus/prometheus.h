@@ -20,13 +20,10 @@
 //                                          le=zero_threshold); deltas merged (downscaled to the
 //                                          coarser scale); the JSON API's percentiles count
 //                                          negative observations as 0
-//   summary                             → summary (quantiles, `_sum`, `_count`). The decoder
-//                                          hands a summary over as gauges with a `quantile`
-//                                          label plus `<name>_sum` / `<name>_count` sums
-//                                          (otlp_decode.h); this exporter reassembles them: a
-//                                          gauge point carrying a `quantile` label is a summary
-//                                          quantile, and the `_sum`/`_count` sums of a known
-//                                          summary fill its sum and count.
+//   summary                             → summary: `{quantile="q"}` per quantile (ascending),
+//                                          `_sum`, `_count`; each point replaces the last (OTLP
+//                                          summaries are cumulative). A point attribute named
+//                                          `quantile` becomes `exported_quantile`.
 // Names: naming.h (sanitised, unit suffix, namespace). Labels: the point's attributes
 // (sanitised names; values as strings, non-strings in their JSON-like text; names that
 // collide after sanitising get their values joined with `;`), plus from the resource `job`
@@ -40,7 +37,8 @@
 // is counted in strobe_exporter_prometheus_dropped_points_total{exporter,reason} with reason
 // series_limit, type_conflict (the name is taken by another type), or invalid (a sum without
 // temporality, a negative delta of a monotonic sum, histogram buckets that do not match their
-// bounds, exponential buckets that cannot be held within 4,096 per side).
+// bounds, exponential buckets that cannot be held within 4,096 per side, a summary breaking
+// SummaryData's invariants).
 // Also strobe_exporter_prometheus_series{exporter} and
 // strobe_exporter_prometheus_expired_series_total{exporter}.
 //
@@ -135,7 +133,7 @@ class PrometheusExporter final : public pipeline::Exporter {
     double zero_threshold = 0;
     ExpSide positive;
     ExpSide negative;
-    std::map<double, double> quantiles;
+    std::map<double, double> quantiles;  // summaries: quantile → value, ascending
   };
   struct FamilyState {
     Kind kind = Kind::kGauge;
@@ -146,7 +144,17 @@ class PrometheusExporter final : public pipeline::Exporter {
 
   explicit PrometheusExporter(PrometheusExporterOptions options);
 
+  // Folds one point into its series; FoldPoint dispatches on the point's type to one Fold*
+  // per type. `no_value`: the point is flagged "no recorded value" (its series is removed).
   void FoldPoint(const event::MetricPoint& p, uint64_t now_ns) STROBE_REQUIRES(mu_);
+  void FoldGauge(const event::MetricPoint& p, bool no_value, uint64_t now_ns) STROBE_REQUIRES(mu_);
+  void FoldSum(const event::MetricPoint& p, bool no_value, uint64_t now_ns) STROBE_REQUIRES(mu_);
+  void FoldHistogram(const event::MetricPoint& p, bool no_value, uint64_t now_ns)
+      STROBE_REQUIRES(mu_);
+  void FoldExpHistogram(const event::MetricPoint& p, bool no_value, uint64_t now_ns)
+      STROBE_REQUIRES(mu_);
+  void FoldSummary(const event::MetricPoint& p, bool no_value, uint64_t now_ns)
+      STROBE_REQUIRES(mu_);
   void FoldTargetInfo(const event::Resource& r, uint64_t now_ns) STROBE_REQUIRES(mu_);
   // The series for (family, labels) and whether it was just created (absent and the limit
   // allows); nullptr after counting a drop.
@@ -159,8 +167,11 @@ class PrometheusExporter final : public pipeline::Exporter {
   void ExpireLocked(uint64_t now_ns) STROBE_REQUIRES(mu_);
   void Drop(DropReason reason);
   void CollectLocked(strobe::snapshot::Snapshot& out) STROBE_REQUIRES(mu_);
-  std::vector<strobe::snapshot::Label> Labels(const event::MetricPoint& p, bool drop_quantile,
-                                              std::string* quantile) STROBE_REQUIRES(mu_);
+  // The series labels of `p` (attributes, then resource labels), sorted. An attribute named
+  // job, instance or `reserved` (a label the type adds itself, e.g. a summary's `quantile`)
+  // is renamed exported_<name>.
+  std::vector<strobe::snapshot::Label> Labels(const event::MetricPoint& p,
+                                              std::string_view reserved) STROBE_REQUIRES(mu_);
   // The exposed name of an OTLP metric (naming.h), remembered in names_.
   prometheus::MetricName Name(std::string_view name, std::string_view unit,
                               prometheus::NameKind kind) STROBE_REQUIRES(mu_);
@@ -175,8 +186,6 @@ class PrometheusExporter final : public pipeline::Exporter {
 
   mutable strobe::Mutex mu_;
   std::map<std::string, FamilyState> families_ STROBE_GUARDED_BY(mu_);
-  // Raw OTLP name of a summary (as decoded) → exposed family name, for its _sum/_count sums.
-  std::map<std::string, std::string, std::less<>> summaries_ STROBE_GUARDED_BY(mu_);
   size_t series_count_ STROBE_GUARDED_BY(mu_) = 0;
   std::unordered_map<std::string, prometheus::MetricName> names_ STROBE_GUARDED_BY(mu_);
   // Resource labels (job, instance, ...) of the last resource seen in the current batch.
@@ -185,7 +194,6 @@ class PrometheusExporter final : public pipeline::Exporter {
   std::optional<event::KeyId> service_name_key_;
   std::optional<event::KeyId> service_namespace_key_;
   std::optional<event::KeyId> service_instance_key_;
-  std::optional<event::KeyId> quantile_key_;
   uint64_t last_expiry_ns_ STROBE_GUARDED_BY(mu_) = 0;
 
   strobe::metrics::Counter* dropped_[3] = {};

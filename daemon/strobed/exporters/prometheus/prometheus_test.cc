@@ -265,30 +265,93 @@ TEST_F(PrometheusExporterTest, ExponentialDeltasMergeAtTheCoarserScale) {
   EXPECT_TRUE(Has("d_count 7\n"));
 }
 
-TEST_F(PrometheusExporterTest, SummaryIsReassembled) {
-  // What the OTLP decoder produces for a summary (otlp_decode.h).
-  for (auto [q, v] : {std::pair{"0.5", 2.0}, std::pair{"0.99", 9.0}}) {
-    event::MetricPoint& p =
-        Point("rpc.duration", event::MetricType::kGauge, {Str("svc", "a"), Str("quantile", q)});
-    p.unit = "ms";
-    p.double_value = v;
-  }
-  event::MetricPoint& s =
-      Sum("rpc.duration_sum", 55, true, event::Temporality::kCumulative, {Str("svc", "a")});
-  s.unit = "ms";
-  event::MetricPoint& c =
-      Sum("rpc.duration_count", 0, true, event::Temporality::kCumulative, {Str("svc", "a")});
-  c.is_int = true;
-  c.int_value = 10;
+TEST_F(PrometheusExporterTest, SummaryIsExposedAsSummary) {
+  // Quantiles out of order and an attribute named like the label the summary adds.
+  event::QuantileValue qv[] = {{0.99, 9}, {0.5, 2}};
+  event::SummaryData data{10, 55, qv};
+  event::MetricPoint& p = Point("rpc.duration", event::MetricType::kSummary,
+                                {Str("svc", "a"), Str("quantile", "mine")});
+  p.unit = "ms";
+  p.description = "RPC latency";
+  p.summary = &data;
+  p.start_time_ns = 1'700'000'000'500'000'000;
   Send();
+  // The whole family, in the shape promtool accepts: TYPE, quantiles ascending, _sum, _count.
+  EXPECT_TRUE(
+      Has("# HELP rpc_duration_milliseconds RPC latency\n"
+          "# TYPE rpc_duration_milliseconds summary\n"
+          "rpc_duration_milliseconds{exported_quantile=\"mine\",svc=\"a\",quantile=\"0.5\"} 2\n"
+          "rpc_duration_milliseconds{exported_quantile=\"mine\",svc=\"a\",quantile=\"0.99\"} 9\n"
+          "rpc_duration_milliseconds_sum{exported_quantile=\"mine\",svc=\"a\"} 55\n"
+          "rpc_duration_milliseconds_count{exported_quantile=\"mine\",svc=\"a\"} 10\n"));
   EXPECT_TRUE(
       Has("# TYPE rpc_duration_milliseconds summary\n"
-          "rpc_duration_milliseconds{svc=\"a\",quantile=\"0.5\"} 2\n"
-          "rpc_duration_milliseconds{svc=\"a\",quantile=\"0.99\"} 9\n"
-          "rpc_duration_milliseconds_sum{svc=\"a\"} 55\n"
-          "rpc_duration_milliseconds_count{svc=\"a\"} 10\n"));
-  EXPECT_TRUE(Lacks("rpc_duration_sum"));
+          "# UNIT rpc_duration_milliseconds milliseconds\n"
+          "# HELP rpc_duration_milliseconds RPC latency\n"
+          "rpc_duration_milliseconds{exported_quantile=\"mine\",svc=\"a\",quantile=\"0.5\"} 2\n"
+          "rpc_duration_milliseconds{exported_quantile=\"mine\",svc=\"a\",quantile=\"0.99\"} 9\n"
+          "rpc_duration_milliseconds_sum{exported_quantile=\"mine\",svc=\"a\"} 55\n"
+          "rpc_duration_milliseconds_count{exported_quantile=\"mine\",svc=\"a\"} 10\n"
+          "rpc_duration_milliseconds_created{exported_quantile=\"mine\",svc=\"a\"} "
+          "1700000000.5\n",
+          Format::kOpenMetrics));
   EXPECT_EQ(exporter_->SeriesCount(), 1u);
+  strobe::snapshot::Snapshot snap = exporter_->Collect();
+  ASSERT_EQ(snap.families.size(), 1u);
+  EXPECT_EQ(snap.families[0].type, strobe::snapshot::MetricType::kSummary);
+  ASSERT_EQ(snap.families[0].points[0].histogram.quantiles.size(), 2u);
+  EXPECT_EQ(snap.families[0].points[0].histogram.quantiles[0].q, 0.5);
+}
+
+TEST_F(PrometheusExporterTest, SummaryPointReplacesTheLastOne) {
+  event::QuantileValue first[] = {{0.5, 2}, {0.9, 5}};
+  event::SummaryData d1{10, 55, first};
+  Point("s", event::MetricType::kSummary).summary = &d1;
+  Send();
+  event::QuantileValue second[] = {{0.5, 3}};
+  event::SummaryData d2{12, 70, second};
+  Point("s", event::MetricType::kSummary).summary = &d2;
+  Send();
+  EXPECT_TRUE(
+      Has("# TYPE s summary\n"
+          "s{quantile=\"0.5\"} 3\n"
+          "s_sum 70\n"
+          "s_count 12\n"));
+  EXPECT_TRUE(Lacks("quantile=\"0.9\""));
+  // No recorded value: the series leaves.
+  event::MetricPoint& gone = Point("s", event::MetricType::kSummary);
+  gone.summary = &d2;
+  gone.flags = 1;
+  Send();
+  EXPECT_TRUE(Lacks("s_count"));
+  EXPECT_EQ(exporter_->SeriesCount(), 0u);
+}
+
+TEST_F(PrometheusExporterTest, InvalidSummaryIsDroppedAndCounted) {
+  event::QuantileValue bad[] = {{1.5, 1}};
+  event::SummaryData d{1, 1, bad};
+  Point("s", event::MetricType::kSummary).summary = &d;
+  Point("t", event::MetricType::kSummary);  // no SummaryData at all
+  Send();
+  EXPECT_EQ(exporter_->Dropped(PrometheusExporter::DropReason::kInvalid), 2u);
+  EXPECT_EQ(exporter_->SeriesCount(), 0u);
+}
+
+TEST_F(PrometheusExporterTest, NoNameHeuristics) {
+  // A gauge with a `quantile` attribute stays a gauge; sums named *_sum / *_count stay counters
+  // even when a summary of the base name exists.
+  event::QuantileValue qv[] = {{0.5, 1}};
+  event::SummaryData d{1, 1, qv};
+  Point("rpc", event::MetricType::kSummary).summary = &d;
+  Point("lag", event::MetricType::kGauge, {Str("quantile", "0.5")}).double_value = 4;
+  Sum("rpc_count", 3, true, event::Temporality::kCumulative);
+  Send();
+  EXPECT_TRUE(Has("# TYPE lag gauge\nlag{quantile=\"0.5\"} 4\n"));
+  // The summary keeps its own count (1, not the sum's 3). The counter is a series of its own;
+  // its samples would clash with the summary's rpc_count, so the registry does not expose it
+  // (counted in strobe_metrics_collector_skipped_families_total).
+  EXPECT_TRUE(Has("# TYPE rpc summary\nrpc{quantile=\"0.5\"} 1\nrpc_sum 1\nrpc_count 1\n"));
+  EXPECT_EQ(exporter_->SeriesCount(), 3u);
 }
 
 TEST_F(PrometheusExporterTest, StaleSeriesExpire) {
