@@ -5,6 +5,7 @@
 #include <cstring>
 #include <string>
 
+#include "strobed/otlp/decode_context.h"
 #include "strobed/otlp/wire_reader.h"
 
 namespace strobed::otlp {
@@ -33,21 +34,7 @@ namespace {
 using event::Attribute;
 using event::Value;
 
-// Shared state of one decode. `error` is set once; every function returns false after it.
-struct Ctx {
-  event::Batch& batch;
-  event::Arena& arena;
-  event::KeyTable& keys;
-  int max_depth;
-  DecodeStats stats;
-  std::string error;
-
-  bool Fail(std::string what) {
-    if (error.empty()) error = std::move(what);
-    return false;
-  }
-  bool Malformed(const char* where) { return Fail(std::string("malformed protobuf in ") + where); }
-};
+using Ctx = DecodeContext;
 
 // Counts occurrences of length-delimited `field` in `msg`; -1 when malformed.
 int64_t CountField(std::string_view msg, uint32_t field) {
@@ -524,14 +511,6 @@ bool DecodeTraces(Ctx& c, std::string_view body) {
 
 // ---- metrics ----
 
-struct MetricHeader {
-  std::string_view name;
-  std::string_view unit;
-  std::string_view description;
-  const event::Resource* resource;
-  const event::InstrumentationScope* scope;
-};
-
 // Reads a packed (or unpacked) repeated fixed64/double field into an arena array of T.
 template <typename T>
 bool ReadPackedFixed64(Ctx& c, std::string_view msg, uint32_t field, const char* what,
@@ -627,21 +606,6 @@ bool ReadPackedVarint(Ctx& c, std::string_view msg, uint32_t field, const char* 
 int32_t ZigZag32(uint64_t v) {
   auto u = static_cast<uint32_t>(v);
   return static_cast<int32_t>((u >> 1) ^ (~(u & 1) + 1));
-}
-
-event::MetricPoint& NewPoint(Ctx& c, const MetricHeader& h, event::MetricType type,
-                             event::Temporality t, bool monotonic) {
-  event::MetricPoint& p = c.batch.AddMetric();
-  p.name = h.name;
-  p.unit = h.unit;
-  p.description = h.description;
-  p.type = type;
-  p.temporality = t;
-  p.is_monotonic = monotonic;
-  p.resource = h.resource;
-  p.scope = h.scope;
-  ++c.stats.items;
-  return p;
 }
 
 bool DecodeNumberPoint(Ctx& c, std::string_view msg, const MetricHeader& h, event::MetricType type,
@@ -1126,8 +1090,7 @@ bool DecodeLogs(Ctx& c, std::string_view body) {
 
 strobe::Result<DecodeStats> DecodeProtobuf(Signal signal, std::string_view body,
                                            event::Batch& batch, const DecodeOptions& options) {
-  event::KeyTable& keys = options.keys != nullptr ? *options.keys : event::KeyTable::Global();
-  Ctx c{batch, batch.arena(), keys, options.max_depth, {}, {}};
+  Ctx c(batch, options);
   // One copy of the body into the arena; every view of the events points into it.
   std::string_view owned = batch.arena().CopyString(body);
   bool ok = false;
@@ -1142,8 +1105,7 @@ strobe::Result<DecodeStats> DecodeProtobuf(Signal signal, std::string_view body,
       ok = DecodeLogs(c, owned);
       break;
   }
-  if (!ok) return strobe::InvalidArgument(c.error);
-  return c.stats;
+  return c.Finish(ok);
 }
 
 }  // namespace internal

@@ -2,7 +2,7 @@
 
 #include <charconv>
 
-#include "strobed/server/json_writer.h"
+#include "strobed/base/json.h"
 
 namespace strobed::trace {
 namespace {
@@ -40,7 +40,7 @@ const char* StatusName(event::StatusCode c) {
 }  // namespace
 
 std::string TraceJson(const AnalyzedTrace& t) {
-  server::JsonWriter w;
+  base::JsonWriter w;
   w.BeginObject();
   w.Key("traceId");
   w.String(t.trace_id.ToHex());
@@ -138,7 +138,7 @@ std::string TraceJson(const AnalyzedTrace& t) {
 }
 
 std::string ServiceGraphJson(const std::vector<ServiceEdge>& edges, double window_seconds) {
-  server::JsonWriter w;
+  base::JsonWriter w;
   w.BeginObject();
   w.Key("windowSeconds");
   w.Double(window_seconds);
@@ -178,7 +178,7 @@ void MountTraceApi(server::Router& router, TraceStore& store, pipeline::Clock& c
       }
       limit = v;
     }
-    server::JsonWriter w;
+    base::JsonWriter w;
     w.BeginObject();
     w.Key("traces");
     w.BeginArray();
