@@ -58,16 +58,18 @@ std::string JsonStringMap(const std::map<std::string, std::string>& m);
 // checked in debug builds only).
 class JsonWriter {
  public:
+  // Open / close an object or array; each Begin needs its End, innermost first.
   void BeginObject();
   void EndObject();
   void BeginArray();
   void EndArray();
+  // Writes an object member's key (escaped); exactly one value must follow.
   void Key(std::string_view key);
-  void String(std::string_view value);
+  // Values: a top-level value, an array element, or the value after a Key.
+  void String(std::string_view value);  // escaped as JsonEscape
   void Int(int64_t value);
   void Uint(uint64_t value);
-  // Non-finite values are written as null.
-  void Double(double value);
+  void Double(double value);  // as JsonNumber: non-finite values are written as null
   void Bool(bool value);
   void Null();
   // Inserts `json` verbatim as one value. Precondition: `json` is one valid JSON value (it is

@@ -271,6 +271,38 @@ bool WalkContainer(Ctx& c, std::string_view msg, const char* what, uint32_t item
   return true;
 }
 
+// Walks an Export*ServiceRequest: every Resource* container (field 1), every Scope* container
+// in it (field 2), and calls `on_item(item, resource, scope)` for every item (field 2 of the
+// scope container) with the decoded resource and scope.
+template <typename ItemFn>
+bool WalkRequest(Ctx& c, std::string_view body, const char* request, const char* resource_what,
+                 const char* scope_what, ItemFn on_item) {
+  WireReader r(body);
+  while (!r.done()) {
+    uint32_t f = 0, wt = 0;
+    if (!r.ReadTag(f, wt)) return c.Malformed(request);
+    if (f != 1 || wt != kLengthDelimited) {
+      if (!r.Skip(wt)) return c.Malformed(request);
+      continue;
+    }
+    std::string_view resource_msg;
+    if (!r.ReadBytes(resource_msg)) return c.Malformed(request);
+    event::Resource* res = nullptr;
+    bool ok = WalkContainer(
+        c, resource_msg, resource_what, 2,
+        [&](std::string_view h) { return DecodeResource(c, h, res); },
+        [&](std::string_view scope_msg) {
+          event::InstrumentationScope* scope = nullptr;
+          return WalkContainer(
+              c, scope_msg, scope_what, 2,
+              [&](std::string_view h) { return DecodeScope(c, h, scope); },
+              [&](std::string_view item) { return on_item(item, res, scope); });
+        });
+    if (!ok) return false;
+  }
+  return true;
+}
+
 // ---- traces ----
 
 bool DecodeStatus(Ctx& c, std::string_view msg, event::SpanStatus& st) {
@@ -485,28 +517,10 @@ bool DecodeSpan(Ctx& c, std::string_view msg, const event::Resource* res,
 }
 
 bool DecodeTraces(Ctx& c, std::string_view body) {
-  WireReader r(body);
-  while (!r.done()) {
-    uint32_t f = 0, wt = 0;
-    if (!r.ReadTag(f, wt)) return c.Malformed("ExportTraceServiceRequest");
-    if (f != 1 || wt != kLengthDelimited) {
-      if (!r.Skip(wt)) return c.Malformed("ExportTraceServiceRequest");
-      continue;
-    }
-    std::string_view rs;
-    if (!r.ReadBytes(rs)) return c.Malformed("ExportTraceServiceRequest");
-    event::Resource* res = nullptr;
-    bool ok = WalkContainer(
-        c, rs, "ResourceSpans", 2, [&](std::string_view h) { return DecodeResource(c, h, res); },
-        [&](std::string_view ss) {
-          event::InstrumentationScope* scope = nullptr;
-          return WalkContainer(
-              c, ss, "ScopeSpans", 2, [&](std::string_view h) { return DecodeScope(c, h, scope); },
-              [&](std::string_view span) { return DecodeSpan(c, span, res, scope); });
-        });
-    if (!ok) return false;
-  }
-  return true;
+  return WalkRequest(
+      c, body, "ExportTraceServiceRequest", "ResourceSpans", "ScopeSpans",
+      [&](std::string_view span, const event::Resource* res,
+          const event::InstrumentationScope* scope) { return DecodeSpan(c, span, res, scope); });
 }
 
 // ---- metrics ----
@@ -965,29 +979,11 @@ bool DecodeMetric(Ctx& c, std::string_view msg, const event::Resource* res,
 }
 
 bool DecodeMetrics(Ctx& c, std::string_view body) {
-  WireReader r(body);
-  while (!r.done()) {
-    uint32_t f = 0, wt = 0;
-    if (!r.ReadTag(f, wt)) return c.Malformed("ExportMetricsServiceRequest");
-    if (f != 1 || wt != kLengthDelimited) {
-      if (!r.Skip(wt)) return c.Malformed("ExportMetricsServiceRequest");
-      continue;
-    }
-    std::string_view rm;
-    if (!r.ReadBytes(rm)) return c.Malformed("ExportMetricsServiceRequest");
-    event::Resource* res = nullptr;
-    bool ok = WalkContainer(
-        c, rm, "ResourceMetrics", 2, [&](std::string_view h) { return DecodeResource(c, h, res); },
-        [&](std::string_view sm) {
-          event::InstrumentationScope* scope = nullptr;
-          return WalkContainer(
-              c, sm, "ScopeMetrics", 2,
-              [&](std::string_view h) { return DecodeScope(c, h, scope); },
-              [&](std::string_view m) { return DecodeMetric(c, m, res, scope); });
-        });
-    if (!ok) return false;
-  }
-  return true;
+  return WalkRequest(c, body, "ExportMetricsServiceRequest", "ResourceMetrics", "ScopeMetrics",
+                     [&](std::string_view metric, const event::Resource* res,
+                         const event::InstrumentationScope* scope) {
+                       return DecodeMetric(c, metric, res, scope);
+                     });
 }
 
 // ---- logs ----
@@ -1062,28 +1058,11 @@ bool DecodeLogRecord(Ctx& c, std::string_view msg, const event::Resource* res,
 }
 
 bool DecodeLogs(Ctx& c, std::string_view body) {
-  WireReader r(body);
-  while (!r.done()) {
-    uint32_t f = 0, wt = 0;
-    if (!r.ReadTag(f, wt)) return c.Malformed("ExportLogsServiceRequest");
-    if (f != 1 || wt != kLengthDelimited) {
-      if (!r.Skip(wt)) return c.Malformed("ExportLogsServiceRequest");
-      continue;
-    }
-    std::string_view rl;
-    if (!r.ReadBytes(rl)) return c.Malformed("ExportLogsServiceRequest");
-    event::Resource* res = nullptr;
-    bool ok = WalkContainer(
-        c, rl, "ResourceLogs", 2, [&](std::string_view h) { return DecodeResource(c, h, res); },
-        [&](std::string_view sl) {
-          event::InstrumentationScope* scope = nullptr;
-          return WalkContainer(
-              c, sl, "ScopeLogs", 2, [&](std::string_view h) { return DecodeScope(c, h, scope); },
-              [&](std::string_view lr) { return DecodeLogRecord(c, lr, res, scope); });
-        });
-    if (!ok) return false;
-  }
-  return true;
+  return WalkRequest(c, body, "ExportLogsServiceRequest", "ResourceLogs", "ScopeLogs",
+                     [&](std::string_view record, const event::Resource* res,
+                         const event::InstrumentationScope* scope) {
+                       return DecodeLogRecord(c, record, res, scope);
+                     });
 }
 
 }  // namespace
