@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "command.h"
+#include "strobed/base/json.h"
 #include "strobed/otlp/compression.h"
 #include "strobed/otlp/synthetic.h"
 
@@ -254,9 +255,9 @@ int RunBenchOtlp(const BenchFlags& f) {
   const double qs[] = {0.5, 0.9, 0.99, 0.999};
   if (f.json) {
     std::printf(
-        "{\"url\":\"%s\",\"connections\":%d,\"spans_per_request\":%d,\"duration_s\":%.3f,"
+        "{\"url\":%s,\"connections\":%d,\"spans_per_request\":%d,\"duration_s\":%.3f,"
         "\"requests\":%llu,\"requests_per_s\":%.1f,\"spans_per_s\":%.1f,\"status_codes\":{",
-        f.url.c_str(), f.connections, f.spans_per_request, elapsed,
+        strobed::base::JsonQuote(f.url).c_str(), f.connections, f.spans_per_request, elapsed,
         static_cast<unsigned long long>(sh.requests.load()), rps, sps);
     bool first = true;
     for (auto [s, n] : sh.statuses) {

@@ -26,13 +26,14 @@
 
 #include "strobe/metrics/exposition.h"
 #include "strobe/metrics/registry.h"
+#include "strobed/base/json.h"
 #include "strobed/exporters/memory/memory.h"
 #include "strobed/exporters/otlp_http/otlp_http.h"
 #include "strobed/pipeline/config.h"
 #include "strobed/pipeline/service.h"
 #include "strobed/receivers/otlp_http/otlp_http.h"
 #include "strobed/server/http_server.h"
-#include "strobed/server/json_writer.h"
+#include "strobed/base/json.h"
 #include "strobed/service/builtin_plugins.h"
 #include "strobed/service/trace_api.h"
 #include "strobed/trace/trace_metrics.h"
@@ -104,7 +105,7 @@ int main(int argc, char** argv) {
                     for (auto& b : mem->TakeRetained()) {
                       for (const auto& p : b->metrics()) {
                         std::string labels;
-                        strobed::server::JsonWriter w;
+                        strobed::base::JsonWriter w;
                         w.BeginObject();
                         w.Key("name");
                         w.String(p.name);

@@ -19,6 +19,7 @@
 
 #include "strobe/shm/reader.h"
 #include "strobe/shm/record.h"
+#include "strobed/base/json.h"
 
 namespace {
 
@@ -28,23 +29,9 @@ void OnSignal(int /*sig*/) { g_stop.store(true); }
 using strobe::shm::Pairs;
 using strobe::shm::RecordView;
 
-std::string Json(std::string_view s) {
-  std::string out = "\"";
-  for (char ch : s) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += ch;
-    } else if (c < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", c);
-      out += buf;
-    } else {
-      out += ch;
-    }
-  }
-  return out + "\"";
-}
+// Strings through the daemon's escaper (invalid UTF-8 becomes U+FFFD, as on every daemon
+// JSON path).
+std::string Json(std::string_view s) { return strobed::base::JsonQuote(s); }
 
 std::string JsonPairs(const Pairs& pairs) {
   std::string out = "{";

@@ -4,14 +4,15 @@
 #include <chrono>
 #include <set>
 
+#include "strobed/base/json.h"
 #include "strobed/stream/engine.h"
 
 namespace strobed::alert {
 namespace {
 
-using stream::JsonNumber;
-using stream::JsonQuote;
-using stream::JsonStringMap;
+using base::JsonNumber;
+using base::JsonQuote;
+using base::JsonStringMap;
 
 }  // namespace
 

@@ -9,6 +9,7 @@
 #include <ctime>
 #include <thread>
 
+#include "strobed/base/json.h"
 #include "strobed/stream/engine.h"
 
 namespace strobed::alert {
@@ -18,9 +19,9 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
-using stream::JsonNumber;
-using stream::JsonQuote;
-using stream::JsonStringMap;
+using base::JsonNumber;
+using base::JsonQuote;
+using base::JsonStringMap;
 
 struct Url {
   std::string host;

@@ -12,9 +12,9 @@
 #include "strobe/base/version.h"
 #include "strobe/metrics/exposition.h"
 #include "strobe/metrics/registry.h"
+#include "strobed/base/json.h"
 #include "strobed/base/parse.h"
 #include "strobed/config/print.h"
-#include "strobed/server/json_writer.h"
 
 namespace strobed::daemon {
 namespace {
@@ -360,7 +360,7 @@ Response Daemon::Readyz() const {
 
 Response Daemon::Status() const {
   config::Config cfg = CurrentConfig();
-  server::JsonWriter w;
+  base::JsonWriter w;
   w.BeginObject();
   w.Key("version");
   w.String(strobe::kVersion);
@@ -450,7 +450,7 @@ Response Daemon::MetricsText(const Request& req) const {
 Response Daemon::MetricsJson(const Request& req) const {
   std::string prefix = req.QueryParam("name").value_or("");
   strobe::snapshot::Snapshot snap = registry_->Collect();
-  server::JsonWriter w;
+  base::JsonWriter w;
   w.BeginObject();
   w.Key("timestamp_unix_ms");
   w.Uint(snap.timestamp_unix_ns / 1'000'000);

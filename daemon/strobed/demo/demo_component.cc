@@ -3,8 +3,8 @@
 #include <chrono>
 
 #include "strobe/metrics/registry.h"
+#include "strobed/base/json.h"
 #include "strobed/config/config.h"
-#include "strobed/server/json_writer.h"
 
 namespace strobed::demo {
 
@@ -128,7 +128,7 @@ strobe::Status DemoComponent::Reload(const config::Config& next) {
 
 std::string DemoComponent::StatusJson() const {
   strobe::MutexLock lock(mu_);
-  server::JsonWriter w;
+  base::JsonWriter w;
   w.BeginObject();
   w.Key("rate");
   w.Double(rate_);

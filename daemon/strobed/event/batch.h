@@ -27,13 +27,13 @@
 #include <span>
 #include <vector>
 
+#include "strobe/base/mpmc_queue.h"
 #include "strobed/event/arena.h"
 #include "strobed/event/attribute.h"
 #include "strobed/event/log.h"
 #include "strobed/event/metric.h"
 #include "strobed/event/resource.h"
 #include "strobed/event/span.h"
-#include "strobed/pipeline/mpmc_queue.h"
 
 namespace strobed::event {
 
@@ -190,7 +190,7 @@ class BatchPool {
   void Release(Batch* batch) noexcept;
 
   BatchPoolOptions options_;
-  pipeline::MpmcQueue<Batch*> free_;
+  strobe::MpmcQueue<Batch*> free_;
   std::atomic<uint64_t> allocated_{0};  // statistics only; relaxed
   std::atomic<uint64_t> reused_{0};
 };

@@ -7,8 +7,8 @@
 #include <cerrno>
 
 #include "strobe/metrics/registry.h"
+#include "strobed/base/json.h"
 #include "strobed/config/config.h"
-#include "strobed/server/json_writer.h"
 
 namespace strobed::host {
 
@@ -408,7 +408,7 @@ daemon::Readiness HostCollector::Ready() const {
 
 std::string HostCollector::StatusJson() const {
   strobe::MutexLock lock(mu_);
-  server::JsonWriter w;
+  base::JsonWriter w;
   w.BeginObject();
   w.Key("interval_ms");
   w.Int(interval_.count());

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <string>
 
+#include "strobed/otlp/decode_context.h"
 #include "strobed/otlp/wire_reader.h"
 
 namespace strobed::otlp {
@@ -32,21 +33,7 @@ namespace {
 using event::Attribute;
 using event::Value;
 
-// Shared state of one decode. `error` is set once; every function returns false after it.
-struct Ctx {
-  event::Batch& batch;
-  event::Arena& arena;
-  event::KeyTable& keys;
-  int max_depth;
-  DecodeStats stats;
-  std::string error;
-
-  bool Fail(std::string what) {
-    if (error.empty()) error = std::move(what);
-    return false;
-  }
-  bool Malformed(const char* where) { return Fail(std::string("malformed protobuf in ") + where); }
-};
+using Ctx = DecodeContext;
 
 // Counts occurrences of length-delimited `field` in `msg`; -1 when malformed.
 int64_t CountField(std::string_view msg, uint32_t field) {
@@ -283,6 +270,38 @@ bool WalkContainer(Ctx& c, std::string_view msg, const char* what, uint32_t item
   return true;
 }
 
+// Walks an Export*ServiceRequest: every Resource* container (field 1), every Scope* container
+// in it (field 2), and calls `on_item(item, resource, scope)` for every item (field 2 of the
+// scope container) with the decoded resource and scope.
+template <typename ItemFn>
+bool WalkRequest(Ctx& c, std::string_view body, const char* request, const char* resource_what,
+                 const char* scope_what, ItemFn on_item) {
+  WireReader r(body);
+  while (!r.done()) {
+    uint32_t f = 0, wt = 0;
+    if (!r.ReadTag(f, wt)) return c.Malformed(request);
+    if (f != 1 || wt != kLengthDelimited) {
+      if (!r.Skip(wt)) return c.Malformed(request);
+      continue;
+    }
+    std::string_view resource_msg;
+    if (!r.ReadBytes(resource_msg)) return c.Malformed(request);
+    event::Resource* res = nullptr;
+    bool ok = WalkContainer(
+        c, resource_msg, resource_what, 2,
+        [&](std::string_view h) { return DecodeResource(c, h, res); },
+        [&](std::string_view scope_msg) {
+          event::InstrumentationScope* scope = nullptr;
+          return WalkContainer(
+              c, scope_msg, scope_what, 2,
+              [&](std::string_view h) { return DecodeScope(c, h, scope); },
+              [&](std::string_view item) { return on_item(item, res, scope); });
+        });
+    if (!ok) return false;
+  }
+  return true;
+}
+
 // ---- traces ----
 
 bool DecodeStatus(Ctx& c, std::string_view msg, event::SpanStatus& st) {
@@ -497,39 +516,13 @@ bool DecodeSpan(Ctx& c, std::string_view msg, const event::Resource* res,
 }
 
 bool DecodeTraces(Ctx& c, std::string_view body) {
-  WireReader r(body);
-  while (!r.done()) {
-    uint32_t f = 0, wt = 0;
-    if (!r.ReadTag(f, wt)) return c.Malformed("ExportTraceServiceRequest");
-    if (f != 1 || wt != kLengthDelimited) {
-      if (!r.Skip(wt)) return c.Malformed("ExportTraceServiceRequest");
-      continue;
-    }
-    std::string_view rs;
-    if (!r.ReadBytes(rs)) return c.Malformed("ExportTraceServiceRequest");
-    event::Resource* res = nullptr;
-    bool ok = WalkContainer(
-        c, rs, "ResourceSpans", 2, [&](std::string_view h) { return DecodeResource(c, h, res); },
-        [&](std::string_view ss) {
-          event::InstrumentationScope* scope = nullptr;
-          return WalkContainer(
-              c, ss, "ScopeSpans", 2, [&](std::string_view h) { return DecodeScope(c, h, scope); },
-              [&](std::string_view span) { return DecodeSpan(c, span, res, scope); });
-        });
-    if (!ok) return false;
-  }
-  return true;
+  return WalkRequest(
+      c, body, "ExportTraceServiceRequest", "ResourceSpans", "ScopeSpans",
+      [&](std::string_view span, const event::Resource* res,
+          const event::InstrumentationScope* scope) { return DecodeSpan(c, span, res, scope); });
 }
 
 // ---- metrics ----
-
-struct MetricHeader {
-  std::string_view name;
-  std::string_view unit;
-  std::string_view description;
-  const event::Resource* resource;
-  const event::InstrumentationScope* scope;
-};
 
 // Reads a packed (or unpacked) repeated fixed64/double field into an arena array of T.
 template <typename T>
@@ -626,21 +619,6 @@ bool ReadPackedVarint(Ctx& c, std::string_view msg, uint32_t field, const char* 
 int32_t ZigZag32(uint64_t v) {
   auto u = static_cast<uint32_t>(v);
   return static_cast<int32_t>((u >> 1) ^ (~(u & 1) + 1));
-}
-
-event::MetricPoint& NewPoint(Ctx& c, const MetricHeader& h, event::MetricType type,
-                             event::Temporality t, bool monotonic) {
-  event::MetricPoint& p = c.batch.AddMetric();
-  p.name = h.name;
-  p.unit = h.unit;
-  p.description = h.description;
-  p.type = type;
-  p.temporality = t;
-  p.is_monotonic = monotonic;
-  p.resource = h.resource;
-  p.scope = h.scope;
-  ++c.stats.items;
-  return p;
 }
 
 bool DecodeNumberPoint(Ctx& c, std::string_view msg, const MetricHeader& h, event::MetricType type,
@@ -978,29 +956,11 @@ bool DecodeMetric(Ctx& c, std::string_view msg, const event::Resource* res,
 }
 
 bool DecodeMetrics(Ctx& c, std::string_view body) {
-  WireReader r(body);
-  while (!r.done()) {
-    uint32_t f = 0, wt = 0;
-    if (!r.ReadTag(f, wt)) return c.Malformed("ExportMetricsServiceRequest");
-    if (f != 1 || wt != kLengthDelimited) {
-      if (!r.Skip(wt)) return c.Malformed("ExportMetricsServiceRequest");
-      continue;
-    }
-    std::string_view rm;
-    if (!r.ReadBytes(rm)) return c.Malformed("ExportMetricsServiceRequest");
-    event::Resource* res = nullptr;
-    bool ok = WalkContainer(
-        c, rm, "ResourceMetrics", 2, [&](std::string_view h) { return DecodeResource(c, h, res); },
-        [&](std::string_view sm) {
-          event::InstrumentationScope* scope = nullptr;
-          return WalkContainer(
-              c, sm, "ScopeMetrics", 2,
-              [&](std::string_view h) { return DecodeScope(c, h, scope); },
-              [&](std::string_view m) { return DecodeMetric(c, m, res, scope); });
-        });
-    if (!ok) return false;
-  }
-  return true;
+  return WalkRequest(c, body, "ExportMetricsServiceRequest", "ResourceMetrics", "ScopeMetrics",
+                     [&](std::string_view metric, const event::Resource* res,
+                         const event::InstrumentationScope* scope) {
+                       return DecodeMetric(c, metric, res, scope);
+                     });
 }
 
 // ---- logs ----
@@ -1075,36 +1035,18 @@ bool DecodeLogRecord(Ctx& c, std::string_view msg, const event::Resource* res,
 }
 
 bool DecodeLogs(Ctx& c, std::string_view body) {
-  WireReader r(body);
-  while (!r.done()) {
-    uint32_t f = 0, wt = 0;
-    if (!r.ReadTag(f, wt)) return c.Malformed("ExportLogsServiceRequest");
-    if (f != 1 || wt != kLengthDelimited) {
-      if (!r.Skip(wt)) return c.Malformed("ExportLogsServiceRequest");
-      continue;
-    }
-    std::string_view rl;
-    if (!r.ReadBytes(rl)) return c.Malformed("ExportLogsServiceRequest");
-    event::Resource* res = nullptr;
-    bool ok = WalkContainer(
-        c, rl, "ResourceLogs", 2, [&](std::string_view h) { return DecodeResource(c, h, res); },
-        [&](std::string_view sl) {
-          event::InstrumentationScope* scope = nullptr;
-          return WalkContainer(
-              c, sl, "ScopeLogs", 2, [&](std::string_view h) { return DecodeScope(c, h, scope); },
-              [&](std::string_view lr) { return DecodeLogRecord(c, lr, res, scope); });
-        });
-    if (!ok) return false;
-  }
-  return true;
+  return WalkRequest(c, body, "ExportLogsServiceRequest", "ResourceLogs", "ScopeLogs",
+                     [&](std::string_view record, const event::Resource* res,
+                         const event::InstrumentationScope* scope) {
+                       return DecodeLogRecord(c, record, res, scope);
+                     });
 }
 
 }  // namespace
 
 strobe::Result<DecodeStats> DecodeProtobuf(Signal signal, std::string_view body,
                                            event::Batch& batch, const DecodeOptions& options) {
-  event::KeyTable& keys = options.keys != nullptr ? *options.keys : event::KeyTable::Global();
-  Ctx c{batch, batch.arena(), keys, options.max_depth, {}, {}};
+  Ctx c(batch, options);
   // One copy of the body into the arena; every view of the events points into it.
   std::string_view owned = batch.arena().CopyString(body);
   bool ok = false;
@@ -1119,8 +1061,7 @@ strobe::Result<DecodeStats> DecodeProtobuf(Signal signal, std::string_view body,
       ok = DecodeLogs(c, owned);
       break;
   }
-  if (!ok) return strobe::InvalidArgument(c.error);
-  return c.stats;
+  return c.Finish(ok);
 }
 
 }  // namespace internal

@@ -1,10 +1,9 @@
 #include "strobed/otlp/otlp_encode.h"
 
-#include <cstdio>
-
 #include "opentelemetry/proto/collector/logs/v1/logs_service.pb.h"
 #include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
+#include "strobed/base/json.h"
 
 namespace strobed::otlp {
 namespace {
@@ -308,25 +307,6 @@ std::string EncodeLogs(std::span<const event::LogRecord> logs, const event::KeyT
 
 namespace {
 
-std::string JsonEscape(std::string_view s) {
-  std::string out;
-  out.reserve(s.size() + 2);
-  for (char ch : s) {
-    auto u = static_cast<unsigned char>(ch);
-    if (ch == '"' || ch == '\\') {
-      out += '\\';
-      out += ch;
-    } else if (u < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof(buf), "\\u%04x", u);
-      out += buf;
-    } else {
-      out += ch;
-    }
-  }
-  return out;
-}
-
 void AppendVarint(std::string& out, uint64_t v) {
   while (v >= 0x80) {
     out += static_cast<char>((v & 0x7f) | 0x80);
@@ -346,7 +326,7 @@ std::string EncodeResponse(Signal signal, Encoding encoding, int64_t rejected,
                         : signal == Signal::kMetrics ? "rejectedDataPoints"
                                                      : "rejectedLogRecords";
     return std::string("{\"partialSuccess\":{\"") + field + "\":\"" + std::to_string(rejected) +
-           "\",\"errorMessage\":\"" + JsonEscape(error_message) + "\"}}";
+           "\",\"errorMessage\":\"" + base::JsonEscape(error_message) + "\"}}";
   }
   if (!partial) return {};
   // Export*PartialSuccess { int64 rejected = 1; string error_message = 2; } in field 1.
@@ -404,8 +384,8 @@ strobe::Result<PartialSuccess> DecodeResponse(Signal signal, std::string_view bo
 
 std::string EncodeRpcStatus(Encoding encoding, int32_t grpc_code, std::string_view message) {
   if (encoding == Encoding::kJson) {
-    return "{\"code\":" + std::to_string(grpc_code) + ",\"message\":\"" + JsonEscape(message) +
-           "\"}";
+    return "{\"code\":" + std::to_string(grpc_code) + ",\"message\":\"" +
+           base::JsonEscape(message) + "\"}";
   }
   std::string out;
   if (grpc_code != 0) {

@@ -9,6 +9,7 @@
 #include <limits>
 #include <string>
 
+#include "strobed/otlp/decode_context.h"
 #include "strobed/otlp/otlp_decode.h"
 
 namespace strobed::otlp::internal {
@@ -21,22 +22,7 @@ using simdjson::dom::element;
 using simdjson::dom::element_type;
 using simdjson::dom::object;
 
-struct Ctx {
-  event::Batch& batch;
-  event::Arena& arena;
-  event::KeyTable& keys;
-  int max_depth;
-  DecodeStats stats;
-  std::string error;
-
-  bool Fail(std::string what) {
-    if (error.empty()) error = std::move(what);
-    return false;
-  }
-  bool Type(std::string_view field, const char* want) {
-    return Fail("field '" + std::string(field) + "' must be " + want);
-  }
-};
+using Ctx = DecodeContext;
 
 // lowerCamelCase (the OTLP/JSON form) or the proto field name.
 bool Is(std::string_view key, std::string_view camel, std::string_view snake) {
@@ -533,26 +519,7 @@ bool DecodeSpan(Ctx& c, element e, const event::Resource* res,
 
 // ---- metrics ----
 
-struct Header {
-  std::string_view name, unit, description;
-  const event::Resource* resource;
-  const event::InstrumentationScope* scope;
-};
-
-event::MetricPoint& NewPoint(Ctx& c, const Header& h, event::MetricType type, event::Temporality t,
-                             bool monotonic) {
-  event::MetricPoint& p = c.batch.AddMetric();
-  p.name = h.name;
-  p.unit = h.unit;
-  p.description = h.description;
-  p.type = type;
-  p.temporality = t;
-  p.is_monotonic = monotonic;
-  p.resource = h.resource;
-  p.scope = h.scope;
-  ++c.stats.items;
-  return p;
-}
+using Header = MetricHeader;
 
 // Common fields of every data point kind.
 bool CommonPointField(Ctx& c, std::string_view k, element v, event::MetricPoint& p,
@@ -847,8 +814,7 @@ strobe::Result<DecodeStats> DecodeJson(Signal signal, std::string_view body, eve
   if (err) {
     return strobe::InvalidArgument(std::string("invalid JSON: ") + simdjson::error_message(err));
   }
-  event::KeyTable& keys = options.keys != nullptr ? *options.keys : event::KeyTable::Global();
-  Ctx c{batch, batch.arena(), keys, options.max_depth, {}, {}};
+  Ctx c(batch, options);
   bool ok = false;
   switch (signal) {
     case Signal::kTraces:
@@ -873,8 +839,7 @@ strobe::Result<DecodeStats> DecodeJson(Signal signal, std::string_view body, eve
                 });
       break;
   }
-  if (!ok) return strobe::InvalidArgument(c.error);
-  return c.stats;
+  return c.Finish(ok);
 }
 
 }  // namespace strobed::otlp::internal

@@ -32,18 +32,23 @@
 #include <vector>
 
 #include "strobe/base/cache_line.h"
+#include "strobe/base/mpmc_queue.h"
 #include "strobe/base/mutex.h"
+#include "strobe/base/spsc_ring.h"
 #include "strobe/base/status.h"
 #include "strobe/base/thread_annotations.h"
 #include "strobed/base/clock.h"
 #include "strobed/event/batch.h"
 #include "strobed/pipeline/exporter.h"
 #include "strobed/pipeline/memory_limiter.h"
-#include "strobed/pipeline/mpmc_queue.h"
 #include "strobed/pipeline/processor.h"
 #include "strobed/pipeline/receiver.h"
-#include "strobed/pipeline/spsc_ring.h"
 #include "strobed/pipeline/stats.h"
+
+namespace strobe::metrics {
+class Histogram;
+class Registry;
+}  // namespace strobe::metrics
 
 namespace strobed::pipeline {
 
@@ -156,8 +161,8 @@ class Pipeline final : public Ingest {
   std::vector<Stage<Exporter>> exporters_;
   std::vector<std::unique_ptr<StageContext>> contexts_;
 
-  std::unique_ptr<MpmcQueue<event::Batch*>> mpmc_;
-  std::unique_ptr<SpscRing<event::Batch*>> spsc_;
+  std::unique_ptr<strobe::MpmcQueue<event::Batch*>> mpmc_;
+  std::unique_ptr<strobe::SpscRing<event::Batch*>> spsc_;
 
   // Written by producers (reserve) and the worker (release): one line each, per batch.
   strobe::CacheLinePadded<std::atomic<uint64_t>> queued_events_;
@@ -170,9 +175,11 @@ class Pipeline final : public Ingest {
   std::vector<std::unique_ptr<StageCounters>> exporter_counters_;
   std::atomic<uint64_t> shed_rate_bits_;  // double bits of the current keep rate (stats only)
 
-  // Latency histogram of ingest → export (worker writes, readers snapshot).
-  static constexpr int kLatencyBuckets = 64 * 4;
-  std::unique_ptr<std::atomic<uint64_t>[]> latency_;
+  // Ingest → export latency of batches (ns): libstrobe's lock-free histogram, in a registry
+  // of its own because the pipeline publishes it through Stats(), not through a registry.
+  // The worker records, Stats() reads.
+  std::unique_ptr<strobe::metrics::Registry> latency_registry_;
+  strobe::metrics::Histogram* latency_ = nullptr;
 
   std::atomic<bool> started_{false};
   std::atomic<bool> stopping_{false};     // refuse new pushes

@@ -101,6 +101,24 @@ TEST(PipelineTest, DeliversEverythingAndBalances) {
   h.CheckBalanced();
 }
 
+// Ingest → export latency percentiles come from libstrobe's histogram: within its 0.55% of
+// the exact order statistic (docs/metrics.md). Batch k waits k ms in the jammed worker.
+TEST(PipelineTest, ExportLatencyPercentilesWithinHistogramBound) {
+  Harness h(QueueOptions{});
+  for (int k = 1; k <= 10; ++k) {
+    h.sink->closed = true;
+    ASSERT_TRUE(h.pipeline->Push(MetricBatch(h.pool, 1)).accepted());
+    ASSERT_TRUE(WaitFor([&] { return h.sink->entered.load() == k; }));
+    h.clock.AdvanceNs(static_cast<uint64_t>(k) * 1'000'000);
+    h.sink->closed = false;  // the worker reads the clock after this (seq_cst flag)
+    ASSERT_TRUE(WaitFor([&] { return h.sink->events.load() == static_cast<uint64_t>(k); }));
+  }
+  ASSERT_TRUE(h.pipeline->Shutdown(std::chrono::seconds(10)).ok());
+  PipelineSnapshot s = h.pipeline->Snapshot();
+  EXPECT_NEAR(static_cast<double>(s.latency_p50_ns), 5e6, 5e6 * 0.0055);
+  EXPECT_NEAR(static_cast<double>(s.latency_p99_ns), 10e6, 10e6 * 0.0055);
+}
+
 TEST(PipelineTest, DropNewestCountsExactly) {
   QueueOptions q;
   q.max_batches = 4;

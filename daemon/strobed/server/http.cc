@@ -2,6 +2,8 @@
 
 #include <cstdint>
 
+#include "strobed/base/json.h"
+
 namespace strobed::server {
 namespace {
 
@@ -12,35 +14,6 @@ int HexValue(char c) {
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;
   return -1;
-}
-
-// Length of the valid UTF-8 sequence starting at s[i], or 0 when it is invalid.
-size_t Utf8SequenceLength(std::string_view s, size_t i) {
-  auto b = static_cast<unsigned char>(s[i]);
-  size_t n = 0;
-  uint32_t min = 0;
-  if (b < 0x80) return 1;
-  if ((b & 0xE0) == 0xC0) {
-    n = 2;
-    min = 0x80;
-  } else if ((b & 0xF0) == 0xE0) {
-    n = 3;
-    min = 0x800;
-  } else if ((b & 0xF8) == 0xF0) {
-    n = 4;
-    min = 0x10000;
-  } else {
-    return 0;
-  }
-  if (i + n > s.size()) return 0;
-  uint32_t cp = b & (0x7Fu >> n);
-  for (size_t k = 1; k < n; ++k) {
-    auto c = static_cast<unsigned char>(s[i + k]);
-    if ((c & 0xC0) != 0x80) return 0;
-    cp = (cp << 6) | (c & 0x3Fu);
-  }
-  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-  return n;
 }
 
 }  // namespace
@@ -102,8 +75,8 @@ Response Response::Text(int status, std::string body, std::string content_type) 
 
 Response Response::Error(int status, std::string_view message) {
   std::string body = "{\"error\":{\"code\":" + std::to_string(status) + ",\"status\":\"" +
-                     JsonEscape(StatusReason(status)) + "\",\"message\":\"" + JsonEscape(message) +
-                     "\"}}\n";
+                     base::JsonEscape(StatusReason(status)) + "\",\"message\":\"" +
+                     base::JsonEscape(message) + "\"}}\n";
   return Json(status, std::move(body));
 }
 
@@ -166,59 +139,6 @@ std::string_view StatusReason(int status) {
     default:
       return "";
   }
-}
-
-std::string JsonEscape(std::string_view s) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(s.size() + 8);
-  for (size_t i = 0; i < s.size();) {
-    auto c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x80) {
-      size_t n = Utf8SequenceLength(s, i);
-      if (n == 0) {
-        out += "\xEF\xBF\xBD";  // U+FFFD
-        ++i;
-      } else {
-        out.append(s.substr(i, n));
-        i += n;
-      }
-      continue;
-    }
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      case '\b':
-        out += "\\b";
-        break;
-      case '\f':
-        out += "\\f";
-        break;
-      default:
-        if (c < 0x20) {
-          out += "\\u00";
-          out += kHex[c >> 4];
-          out += kHex[c & 0xF];
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-    ++i;
-  }
-  return out;
 }
 
 std::string PercentDecode(std::string_view s) {

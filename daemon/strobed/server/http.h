@@ -70,10 +70,6 @@ struct Response {
 // "Not Found" for 404, "" for codes it does not know.
 std::string_view StatusReason(int status);
 
-// Escapes `s` for use inside a JSON string literal (without the quotes). Invalid UTF-8 bytes
-// are replaced by U+FFFD so the output is always valid JSON.
-std::string JsonEscape(std::string_view s);
-
 // Percent-decodes `s` ('+' becomes a space). Malformed escapes are kept literally.
 std::string PercentDecode(std::string_view s);
 

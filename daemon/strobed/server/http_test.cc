@@ -2,8 +2,6 @@
 
 #include <gtest/gtest.h>
 
-#include "strobed/server/json_writer.h"
-
 namespace strobed::server {
 namespace {
 
@@ -35,13 +33,6 @@ TEST(PercentDecodeTest, KeepsMalformedEscapes) {
   EXPECT_EQ(PercentDecode("%"), "%");
 }
 
-TEST(JsonEscapeTest, EscapesControlAndInvalidUtf8) {
-  EXPECT_EQ(JsonEscape("a\"b\\c\n\x01"), "a\\\"b\\\\c\\n\\u0001");
-  EXPECT_EQ(JsonEscape("caf\xC3\xA9"), "caf\xC3\xA9");
-  EXPECT_EQ(JsonEscape("bad\xFF"), "bad\xEF\xBF\xBD");
-  EXPECT_EQ(JsonEscape("\xE2\x82"), "\xEF\xBF\xBD\xEF\xBF\xBD");  // truncated sequence
-}
-
 TEST(ResponseTest, ErrorShape) {
   Response r = Response::Error(404, "no route for /x");
   EXPECT_EQ(r.status, 404);
@@ -49,27 +40,6 @@ TEST(ResponseTest, ErrorShape) {
   EXPECT_EQ(
       r.body,
       "{\"error\":{\"code\":404,\"status\":\"Not Found\",\"message\":\"no route for /x\"}}\n");
-}
-
-TEST(JsonWriterTest, NestedDocument) {
-  JsonWriter w;
-  w.BeginObject();
-  w.Key("a");
-  w.Int(-1);
-  w.Key("b");
-  w.BeginArray();
-  w.Uint(1);
-  w.Double(0.5);
-  w.Bool(true);
-  w.Null();
-  w.String("x\"");
-  w.Double(1.0 / 0.0);
-  w.EndArray();
-  w.Key("c");
-  w.BeginObject();
-  w.EndObject();
-  w.EndObject();
-  EXPECT_EQ(w.str(), R"({"a":-1,"b":[1,0.5,true,null,"x\"",null],"c":{}})");
 }
 
 }  // namespace

@@ -28,6 +28,7 @@
 #include <thread>
 #include <vector>
 
+#include "strobe/metrics/histogram_data.h"
 #include "strobed/pipeline/pipeline.h"
 #include "strobed/pipeline/sampling.h"
 #include "strobed/processors/batch/batch.h"
@@ -50,48 +51,26 @@ class CountingExporter final : public Exporter {
   std::atomic<uint64_t> events{0};
 };
 
-// Records per-event latency (now - point.time_ns) in log-linear buckets.
+// Records per-event latency (now - point.time_ns) in libstrobe's HistogramData (percentiles
+// within 0.55%). Only the pipeline worker calls Export.
 class LatencyExporter final : public Exporter {
  public:
   ExportResult Export(const event::Batch& batch) noexcept override {
     uint64_t now = base::MonotonicClock::Steady().NowNs();
     for (const event::MetricPoint& m : batch.metrics()) {
       uint64_t lat = now > m.time_ns ? now - m.time_ns : 0;
-      buckets_[Bucket(lat)]++;
+      latency_ns_.RecordUnsigned(lat);
     }
     events.store(events.load(std::memory_order_relaxed) + batch.size(), std::memory_order_relaxed);
     return ExportResult::kOk;
   }
   strobe::Status Shutdown(std::chrono::milliseconds) override { return strobe::OkStatus(); }
   // Call after the pipeline stopped.
-  double PercentileUs(double q) const {
-    uint64_t total = 0;
-    for (uint64_t c : buckets_) total += c;
-    if (total == 0) return 0;
-    auto want = static_cast<uint64_t>(q * static_cast<double>(total));
-    uint64_t seen = 0;
-    for (std::size_t i = 0; i < buckets_.size(); ++i) {
-      seen += buckets_[i];
-      if (seen > want) return static_cast<double>(Upper(i)) / 1000.0;
-    }
-    return 0;
-  }
+  double PercentileUs(double q) const { return latency_ns_.Quantile(q) / 1000.0; }
   std::atomic<uint64_t> events{0};
 
  private:
-  static std::size_t Bucket(uint64_t ns) {
-    if (ns < 16) return static_cast<std::size_t>(ns);
-    int e = 63 - __builtin_clzll(ns);
-    auto sub = static_cast<std::size_t>((ns >> (e - 4)) & 15);
-    return std::min<std::size_t>(static_cast<std::size_t>(e) * 16 + sub, 1023);
-  }
-  static uint64_t Upper(std::size_t i) {
-    if (i < 16) return i;
-    std::size_t e = i / 16;
-    uint64_t base = uint64_t{1} << e;
-    return base + (base >> 4) * (i % 16 + 1);
-  }
-  std::array<uint64_t, 1024> buckets_{};
+  strobe::metrics::HistogramData latency_ns_;
 };
 
 struct MetricFiller {

@@ -4,9 +4,9 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdio>
 #include <string_view>
 
+#include "strobed/base/json.h"
 #include "strobed/config/config.h"
 #include "strobed/pipeline/config.h"
 
@@ -15,23 +15,6 @@ namespace strobed::service {
 namespace {
 constexpr std::string_view kSections[] = {"receivers",  "processors", "exporters",
                                           "connectors", "pipelines",  "service"};
-
-std::string JsonString(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof(buf), "\\u%04x", c);
-      out += buf;
-    } else {
-      out += c;
-    }
-  }
-  return out + "\"";
-}
 }  // namespace
 
 YAML::Node PipelineSections(const config::Config& config, std::string* file) {
@@ -101,7 +84,7 @@ std::string PipelineComponent::StatusJson() const {
       dropped += st.DroppedTotal();
       if (st.stage.rfind("exporter/", 0) == 0) exported += st.forwarded;
     }
-    out += "{\"name\":" + JsonString(p.name) + ",\"received\":" + std::to_string(received) +
+    out += "{\"name\":" + base::JsonQuote(p.name) + ",\"received\":" + std::to_string(received) +
            ",\"exported\":" + std::to_string(exported) + ",\"dropped\":" + std::to_string(dropped) +
            ",\"queued\":" + std::to_string(p.queued_events) + "}";
   }

@@ -5,7 +5,7 @@
 #include <optional>
 #include <string>
 
-#include "strobed/server/json_writer.h"
+#include "strobed/base/json.h"
 #include "strobed/trace/trace_json.h"
 
 namespace strobed::service {
@@ -21,7 +21,7 @@ void MountTraceApi(server::Router& router, trace::TraceStore& store, base::Monot
       }
       limit = v;
     }
-    server::JsonWriter w;
+    base::JsonWriter w;
     w.BeginObject();
     w.Key("traces");
     w.BeginArray();

@@ -4,11 +4,13 @@
 #include <cmath>
 #include <cstdio>
 
-#include "strobed/server/http.h"
+#include "strobed/base/json.h"
 
 namespace strobed::stream {
 namespace {
 
+using base::JsonNumber;
+using base::JsonQuote;
 std::string LabelsJson(const std::vector<std::pair<std::string, std::string>>& labels) {
   std::string out = "{";
   for (std::size_t i = 0; i < labels.size(); ++i) {
@@ -28,34 +30,6 @@ std::string PrometheusName(std::string_view name) {
   }
   if (!out.empty() && out[0] >= '0' && out[0] <= '9') out.insert(out.begin(), '_');
   return out;
-}
-
-std::string JsonQuote(std::string_view s) {
-  // One escaper for the whole daemon: server::JsonEscape also replaces invalid UTF-8 (span
-  // attributes are not validated on ingest) so /api/v1/stream/*, /api/v1/alerts and the
-  // notifiers' bodies stay valid JSON.
-  std::string out;
-  out.reserve(s.size() + 2);
-  out += '"';
-  out += server::JsonEscape(s);
-  out += '"';
-  return out;
-}
-
-std::string JsonStringMap(const std::map<std::string, std::string>& m) {
-  std::string out = "{";
-  for (const auto& [k, v] : m) {
-    if (out.size() > 1) out += ",";
-    out += JsonQuote(k) + ":" + JsonQuote(v);
-  }
-  return out + "}";
-}
-
-std::string JsonNumber(double v) {
-  if (!std::isfinite(v)) return "null";
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), "%.17g", v);
-  return buf;
 }
 
 StreamEngine::StreamEngine(base::WallClock& clock, StreamEngineOptions options)

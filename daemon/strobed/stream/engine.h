@@ -156,12 +156,4 @@ class StreamEngine : private ResultSink, private CepSink {
   uint64_t next_series_gc_ns_ = 0;  // under process_mu_
 };
 
-// `s` as a JSON string literal, quotes included (server::JsonEscape: control characters
-// escaped, invalid UTF-8 replaced by U+FFFD).
-std::string JsonQuote(std::string_view s);
-// A finite double as JSON (NaN/inf → null).
-std::string JsonNumber(double v);
-// A string → string map as a JSON object (keys in map order), strings as JsonQuote.
-std::string JsonStringMap(const std::map<std::string, std::string>& m);
-
 }  // namespace strobed::stream

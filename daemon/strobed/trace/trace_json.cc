@@ -1,6 +1,6 @@
 #include "strobed/trace/trace_json.h"
 
-#include "strobed/server/json_writer.h"
+#include "strobed/base/json.h"
 
 namespace strobed::trace {
 namespace {
@@ -38,7 +38,7 @@ const char* StatusName(event::StatusCode c) {
 }  // namespace
 
 std::string TraceJson(const AnalyzedTrace& t) {
-  server::JsonWriter w;
+  base::JsonWriter w;
   w.BeginObject();
   w.Key("traceId");
   w.String(t.trace_id.ToHex());
@@ -136,7 +136,7 @@ std::string TraceJson(const AnalyzedTrace& t) {
 }
 
 std::string ServiceGraphJson(const std::vector<ServiceEdge>& edges, double window_seconds) {
-  server::JsonWriter w;
+  base::JsonWriter w;
   w.BeginObject();
   w.Key("windowSeconds");
   w.Double(window_seconds);

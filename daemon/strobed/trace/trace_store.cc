@@ -1,6 +1,9 @@
 #include "strobed/trace/trace_store.h"
 
 #include <algorithm>
+#include <cinttypes>
+#include <cmath>
+#include <cstdio>
 
 namespace strobed::trace {
 
@@ -115,7 +118,7 @@ void TraceStore::CompleteLocked(const event::TraceId& id, Pending&& p, uint64_t 
     }
     ++b.calls;
     if (c.error) ++b.errors;
-    b.latency.Record(c.latency_ns);
+    b.latency_ns.RecordUnsigned(c.latency_ns);
   }
   for (const Breakdown& op : t->breakdown) {
     Breakdown& tot = totals_[{op.service, op.operation}];
@@ -174,7 +177,7 @@ std::vector<ServiceEdge> TraceStore::ServiceGraph(uint64_t now_ns) const {
   size_t nb = std::max<size_t>(1, options_.window_buckets);
   std::vector<ServiceEdge> out;
   for (const auto& [key, e] : edges_) {
-    LatencyHistogram merged;
+    strobe::metrics::HistogramData merged;
     ServiceEdge se;
     se.caller = key.first;
     se.callee = key.second;
@@ -182,13 +185,14 @@ std::vector<ServiceEdge> TraceStore::ServiceGraph(uint64_t now_ns) const {
       if (b.index == UINT64_MAX || b.index + nb <= index || b.index > index) continue;
       se.calls += b.calls;
       se.errors += b.errors;
-      merged.Merge(b.latency);
+      merged.Merge(b.latency_ns);
     }
     if (se.calls == 0) continue;
-    se.p50_ns = merged.Quantile(0.5);
-    se.p90_ns = merged.Quantile(0.9);
-    se.p99_ns = merged.Quantile(0.99);
-    se.sum_ns = merged.sum_ns();
+    // Quantiles are within [min, max] of the recorded integers, so the casts cannot overflow.
+    se.p50_ns = static_cast<uint64_t>(std::llround(merged.Quantile(0.5)));
+    se.p90_ns = static_cast<uint64_t>(std::llround(merged.Quantile(0.9)));
+    se.p99_ns = static_cast<uint64_t>(std::llround(merged.Quantile(0.99)));
+    se.sum_ns = static_cast<uint64_t>(merged.sum());
     out.push_back(std::move(se));
   }
   return out;

@@ -4,7 +4,11 @@
 // analyses each completed trace (trace_analysis.h) and keeps:
 //   - the most recent completed traces (for GET /api/v1/traces/{id});
 //   - the service graph: edges caller → callee with call count, error count and latency
-//     percentiles, aggregated over a sliding window of `window_buckets` × `bucket` time;
+//     percentiles, aggregated over a sliding window of `window_buckets` × `bucket` time.
+//     Latencies go into libstrobe's HistogramData (strobe/metrics/histogram_data.h), one per
+//     edge and bucket, merged over the window: percentiles within 0.55% of the exact order
+//     statistic, sum exact. Each holds 512 bytes per power of two its latencies span (e.g.
+//     ~5 KiB for 100 us .. 100 ms), allocated only for buckets that saw calls;
 //   - per (service, operation) totals of span count, errors, self time and critical-path time
 //     (cumulative counters for /metrics).
 //
@@ -35,9 +39,9 @@
 
 #include "strobe/base/mutex.h"
 #include "strobe/base/thread_annotations.h"
+#include "strobe/metrics/histogram_data.h"
 #include "strobed/event/attribute.h"
 #include "strobed/event/span.h"
-#include "strobed/trace/latency_histogram.h"
 #include "strobed/trace/trace_analysis.h"
 
 namespace strobed::trace {
@@ -119,7 +123,7 @@ class TraceStore {
     uint64_t index = UINT64_MAX;  // bucket number (now / bucket); UINT64_MAX = unused
     uint64_t calls = 0;
     uint64_t errors = 0;
-    LatencyHistogram latency;
+    strobe::metrics::HistogramData latency_ns;
   };
   struct Edge {
     std::vector<EdgeBucket> buckets;  // ring of window_buckets

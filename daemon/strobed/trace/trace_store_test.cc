@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <string>
 
 #include "strobe/metrics/exposition.h"
@@ -161,6 +162,33 @@ TEST_F(TraceStoreTest, ServiceGraphWindowForgetsOldCalls) {
   EXPECT_TRUE(store.ServiceGraph(165 * kSec).empty());
   // Cumulative operation totals stay.
   EXPECT_EQ(store.OperationTotals().size(), 2u);
+}
+
+// Edge latency percentiles are libstrobe's (HistogramData): within its stated 0.55% of the
+// exact order statistic, merged across the window's buckets, sum exact.
+TEST_F(TraceStoreTest, ServiceGraphLatencyPercentilesWithinHistogramBound) {
+  TraceStore store(Opts());  // window 6 × 10 s
+  uint64_t want_sum = 0;
+  for (uint64_t i = 1; i <= 1000; ++i) {
+    const uint64_t latency = i * 1'000'000;  // 1 .. 1000 ms
+    Span(1000 + i, 2 * i, 0, 0, 0, 2'000'000'000);
+    Span(1000 + i, 2 * i + 1, 2 * i, 1, 0, latency);
+    want_sum += latency;
+    // Half the calls land in an earlier bucket of the window: the quantiles merge both.
+    if (i == 500) Flush(store, 100 * kSec);
+  }
+  Flush(store, 111 * kSec);
+  store.Tick(120 * kSec);
+  auto edges = store.ServiceGraph(120 * kSec);
+  ASSERT_EQ(edges.size(), 1u);
+  EXPECT_EQ(edges[0].calls, 1000u);
+  EXPECT_EQ(edges[0].sum_ns, want_sum);
+  auto within = [](uint64_t got, double exact) {
+    return std::abs(static_cast<double>(got) - exact) <= exact * 0.0055;
+  };
+  EXPECT_TRUE(within(edges[0].p50_ns, 500e6)) << edges[0].p50_ns;
+  EXPECT_TRUE(within(edges[0].p90_ns, 900e6)) << edges[0].p90_ns;
+  EXPECT_TRUE(within(edges[0].p99_ns, 990e6)) << edges[0].p99_ns;
 }
 
 TEST_F(TraceStoreTest, CompletedTracesAreBounded) {

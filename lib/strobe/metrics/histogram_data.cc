@@ -189,22 +189,27 @@ bool HistogramData::FromSnapshot(const snapshot::HistogramValue& value) {
 }
 
 ExponentialBuckets Downscale(const snapshot::HistogramValue& value, int32_t target_scale) {
+  return Downscale(value.scale, value.positive_offset, value.positive_counts, target_scale);
+}
+
+ExponentialBuckets Downscale(int32_t scale, int32_t offset, std::span<const uint64_t> counts,
+                             int32_t target_scale) {
   ExponentialBuckets out;
-  target_scale = std::min(target_scale, value.scale);
+  target_scale = std::min(target_scale, scale);
   out.scale = target_scale;
-  if (value.positive_counts.empty()) return out;
-  // 64-bit index arithmetic: the value may come from elsewhere with any offset. Shifts are
+  if (counts.empty()) return out;
+  // 64-bit index arithmetic: the buckets may come from elsewhere with any offset. Shifts are
   // capped at 63 (every index then lands in bucket 0 or -1).
-  const int shift = std::min(value.scale - target_scale, 63);
-  const int64_t first = value.positive_offset;
-  const int64_t last = first + static_cast<int64_t>(value.positive_counts.size()) - 1;
+  const int shift = static_cast<int>(std::min<int64_t>(int64_t{scale} - target_scale, 63));
+  const int64_t first = offset;
+  const int64_t last = first + static_cast<int64_t>(counts.size()) - 1;
   // Arithmetic shift floors negative indices too, as the OTLP spec requires.
   const int64_t out_first = first >> shift;
   out.offset = static_cast<int32_t>(out_first);
   out.counts.assign(static_cast<size_t>((last >> shift) - out_first + 1), 0);
-  for (size_t i = 0; i < value.positive_counts.size(); ++i) {
+  for (size_t i = 0; i < counts.size(); ++i) {
     const int64_t j = (first + static_cast<int64_t>(i)) >> shift;
-    out.counts[static_cast<size_t>(j - out_first)] += value.positive_counts[i];
+    out.counts[static_cast<size_t>(j - out_first)] += counts[i];
   }
   return out;
 }

@@ -93,6 +93,12 @@ struct ExponentialBuckets {
   std::vector<uint64_t> counts;
 };
 ExponentialBuckets Downscale(const snapshot::HistogramValue& value, int32_t target_scale);
+// The same for any exponential buckets (e.g. one side of an OTLP data point from elsewhere):
+// `counts[k]` is bucket `offset + k` at `scale`. A target above `scale` keeps `scale`;
+// differences beyond 63 put every bucket into bucket 0 or -1. The result's offset is
+// truncated to 32 bits, as OTLP carries it.
+ExponentialBuckets Downscale(int32_t scale, int32_t offset, std::span<const uint64_t> counts,
+                             int32_t target_scale);
 // The largest scale <= value.scale at which the buckets fit in `max_buckets`.
 int32_t ScaleForMaxBuckets(const snapshot::HistogramValue& value, size_t max_buckets);
 

@@ -136,6 +136,24 @@ TEST(HistogramDataTest, SnapshotRoundTripAndDownscale) {
   EXPECT_EQ(ScaleForMaxBuckets(s, 160), 3);
 }
 
+// The raw-bucket form (used for OTLP data points from other processes, negative side
+// included): negative indices floor, a higher target keeps the scale.
+TEST(HistogramDataTest, DownscaleRawBuckets) {
+  const std::vector<uint64_t> counts = {1, 2, 3, 4, 5};  // buckets -3 .. 1 at scale 2
+  ExponentialBuckets b = Downscale(2, -3, counts, 1);
+  EXPECT_EQ(b.scale, 1);
+  EXPECT_EQ(b.offset, -2);                                // -3 >> 1
+  EXPECT_EQ(b.counts, (std::vector<uint64_t>{1, 5, 9}));  // {-3}, {-2,-1}, {0,1}
+  b = Downscale(2, -3, counts, 5);
+  EXPECT_EQ(b.scale, 2);
+  EXPECT_EQ(b.offset, -3);
+  EXPECT_EQ(b.counts, counts);
+  b = Downscale(20, 1000, counts, -10);  // shift 30: everything in bucket 0
+  EXPECT_EQ(b.offset, 0);
+  EXPECT_EQ(b.counts, (std::vector<uint64_t>{15}));
+  EXPECT_TRUE(Downscale(2, 7, {}, 0).counts.empty());
+}
+
 TEST(HistogramDataTest, FromSnapshotRejectsInconsistentInput) {
   HistogramData h;
   h.RecordUnsigned(1000);

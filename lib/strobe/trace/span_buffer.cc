@@ -1,6 +1,5 @@
 #include "strobe/trace/span_buffer.h"
 
-#include <bit>
 #include <cstring>
 
 namespace strobe::trace {
@@ -26,61 +25,29 @@ void CopyUsed(const SpanRecord& src, SpanRecord& dst) noexcept {
   std::memcpy(dst.arena, src.arena, src.arena_used);
 }
 
+static_assert(SpanBuffer::kShards == 4, "one initialiser per shard below");
+
+// Shards are neither copyable nor movable: each is built in place from its prvalue.
 SpanBuffer::SpanBuffer(size_t capacity_per_shard)
-    : capacity_(std::bit_ceil(capacity_per_shard < 2 ? size_t{2} : capacity_per_shard)),
-      mask_(capacity_ - 1) {
-  for (Shard& s : shards_) {
-    s.cells = std::make_unique<Cell[]>(capacity_);
-    for (size_t i = 0; i < capacity_; ++i) s.cells[i].sequence.store(i, std::memory_order_relaxed);
-  }
-}
+    : shards_{Shard(capacity_per_shard), Shard(capacity_per_shard), Shard(capacity_per_shard),
+              Shard(capacity_per_shard)} {}
 
 SpanBuffer::~SpanBuffer() = default;
 
 void SpanBuffer::Consume(const SpanRecord& record) noexcept {
   Shard& s = shards_[ThreadShard()];
-  // Relaxed: the cursor is only a hint; the cell's sequence (acquire) decides ownership.
-  uint64_t pos = s.enqueue_pos.value.load(std::memory_order_relaxed);
-  Cell* cell;
-  while (true) {
-    cell = &s.cells[pos & mask_];
-    // Acquire pairs with the consumer's release store in Drain(): the cell is free to reuse.
-    uint64_t seq = cell->sequence.load(std::memory_order_acquire);
-    auto diff = static_cast<int64_t>(seq - pos);
-    if (diff == 0) {
-      // Relaxed CAS: winning it only claims the cell; publication is the release store below.
-      if (s.enqueue_pos.value.compare_exchange_weak(pos, pos + 1, std::memory_order_relaxed)) {
-        break;
-      }
-    } else if (diff < 0) {
-      // Full. Relaxed: a statistic read by dropped().
-      s.dropped.value.fetch_add(1, std::memory_order_relaxed);
-      return;
-    } else {
-      pos = s.enqueue_pos.value.load(std::memory_order_relaxed);
-    }
+  // Only the used bytes are copied into the cell (a SpanRecord is ~2 KiB, most of it arena
+  // and slot tables that a typical span leaves empty).
+  if (!s.queue.TryPushWith([&](SpanRecord& cell) noexcept { CopyUsed(record, cell); })) {
+    // Full. Relaxed: a statistic read by dropped().
+    s.dropped.value.fetch_add(1, std::memory_order_relaxed);
   }
-  CopyUsed(record, cell->record);
-  // Release pairs with the consumer's acquire load in Drain(): the record bytes are visible.
-  cell->sequence.store(pos + 1, std::memory_order_release);
 }
 
 size_t SpanBuffer::Drain(const std::function<void(const SpanRecord&)>& fn, size_t max_records) {
   size_t n = 0;
   for (Shard& s : shards_) {
-    uint64_t pos = s.dequeue_pos.value.load(std::memory_order_relaxed);  // consumer-owned
-    while (n < max_records) {
-      Cell& cell = s.cells[pos & mask_];
-      // Acquire pairs with the producer's release store in Consume().
-      uint64_t seq = cell.sequence.load(std::memory_order_acquire);
-      if (static_cast<int64_t>(seq - (pos + 1)) < 0) break;  // empty (or still being written)
-      fn(cell.record);
-      // Release pairs with the producer's acquire load: the cell may be overwritten now.
-      cell.sequence.store(pos + capacity_, std::memory_order_release);
-      ++pos;
-      ++n;
-    }
-    s.dequeue_pos.value.store(pos, std::memory_order_relaxed);  // consumer-owned
+    while (n < max_records && s.queue.TryPopWith(fn)) ++n;
   }
   return n;
 }

@@ -3,14 +3,16 @@
 // SpanBuffer: the in-process SpanSink. A bounded, lock-free multi-producer queue of SpanRecords
 // that one consumer drains (the daemon's pipeline, an exporter thread, a test).
 //
-// Layout: kShards independent bounded MPMC queues (D. Vyukov's sequence-numbered cells). Each
-// producing thread is assigned one shard on first use (round robin), so threads mostly write
-// different enqueue cursors; with more threads than shards, threads share a shard and contend
-// on its cursor with a CAS (no lock, no blocking). A full shard drops the record and counts it
-// in dropped() — producers never wait.
+// Layout: kShards independent bounded queues (strobe::MpmcQueue, strobe/base/mpmc_queue.h,
+// whose cells hold the records in place). Each producing thread is assigned one shard on
+// first use (round robin), so threads mostly write different enqueue cursors; with more
+// threads than shards, threads share a shard and contend on its cursor with a CAS (no lock,
+// no blocking). A full shard drops the record and counts it in dropped() — producers never
+// wait.
 //
 // Thread class: Consume() is thread-safe and hot-path clean (one CAS, one copy of the used
-// bytes, one release store). Drain() is single-consumer: call it from one thread at a time.
+// bytes into the cell, one release store). Drain() is meant for one consumer thread; calls
+// from several threads are safe (each record is passed to exactly one call) but interleave.
 
 #include <atomic>
 #include <cstddef>
@@ -19,6 +21,7 @@
 #include <memory>
 
 #include "strobe/base/cache_line.h"
+#include "strobe/base/mpmc_queue.h"
 #include "strobe/trace/span_sink.h"
 
 namespace strobe::trace {
@@ -36,27 +39,21 @@ class SpanBuffer final : public SpanSink {
   void Consume(const SpanRecord& record) noexcept override;
 
   // Calls `fn` for up to `max_records` queued records (oldest first within a shard) and
-  // returns how many it passed. The reference is valid only during the call.
+  // returns how many it passed. The reference is valid only during the call. If `fn` throws,
+  // the record it was given is consumed and the exception propagates.
   size_t Drain(const std::function<void(const SpanRecord&)>& fn, size_t max_records = SIZE_MAX);
 
   // Records dropped because their shard was full.
   uint64_t dropped() const noexcept;
-  size_t capacity_per_shard() const noexcept { return capacity_; }
+  size_t capacity_per_shard() const noexcept { return shards_[0].queue.capacity(); }
 
  private:
-  struct alignas(kCacheLineBytes) Cell {
-    std::atomic<uint64_t> sequence{0};
-    SpanRecord record;
-  };
   struct Shard {
-    std::unique_ptr<Cell[]> cells;
-    CacheLinePadded<std::atomic<uint64_t>> enqueue_pos;  // producers (CAS)
-    CacheLinePadded<std::atomic<uint64_t>> dequeue_pos;  // the one consumer
-    CacheLinePadded<std::atomic<uint64_t>> dropped;      // producers, on a full shard only
+    explicit Shard(size_t capacity) : queue(capacity) {}
+    MpmcQueue<SpanRecord> queue;
+    CacheLinePadded<std::atomic<uint64_t>> dropped;  // producers, on a full shard only
   };
 
-  size_t capacity_;
-  size_t mask_;
   Shard shards_[kShards];
 };
 

@@ -8,6 +8,7 @@
 
 #include "strobe/base/check.h"
 #include "strobe/base/clock.h"
+#include "strobe/metrics/histogram_data.h"
 #include "strobe/metrics/registry.h"
 #include "strobed/exporters/prometheus/naming.h"
 
@@ -344,18 +345,13 @@ void PrometheusExporter::ExpireLocked(uint64_t now_ns) {
 
 namespace {
 
+// Lowers one side's resolution by `by` scale steps: libstrobe's bucket merge (a shift by `by`
+// is the downscale from scale `by` to scale 0).
 void Downscale(int32_t by, int32_t* offset, std::vector<uint64_t>* counts) {
   if (by <= 0 || counts->empty()) return;
-  const int64_t first = static_cast<int64_t>(*offset) >> by;
-  const int64_t last =
-      (static_cast<int64_t>(*offset) + static_cast<int64_t>(counts->size()) - 1) >> by;
-  std::vector<uint64_t> out(static_cast<size_t>(last - first + 1), 0);
-  for (size_t i = 0; i < counts->size(); ++i) {
-    const int64_t idx = (static_cast<int64_t>(*offset) + static_cast<int64_t>(i)) >> by;
-    out[static_cast<size_t>(idx - first)] += (*counts)[i];
-  }
-  *offset = static_cast<int32_t>(first);
-  *counts = std::move(out);
+  strobe::metrics::ExponentialBuckets b = strobe::metrics::Downscale(by, *offset, *counts, 0);
+  *offset = b.offset;
+  *counts = std::move(b.counts);
 }
 
 void AddInto(int32_t offset, std::span<const uint64_t> add, int32_t* dst_offset,

@@ -6,6 +6,7 @@
 #include "strobe/base/clock.h"
 #include "strobe/metrics/registry.h"
 #include "strobe/shm/snapshot.h"
+#include "strobed/base/json.h"
 #include "strobed/config/config.h"
 #include "strobed/server/router.h"
 
@@ -133,8 +134,8 @@ strobe::Status ShmSnapshotComponent::Shutdown(daemon::Deadline deadline) {
 
 std::string ShmSnapshotComponent::StatusJson() const {
   if (!writer_) return "";
-  return "{\"path\":\"" + writer_->path() +
-         "\",\"publishes\":" + std::to_string(published_.load(std::memory_order_relaxed)) +
+  return "{\"path\":" + base::JsonQuote(writer_->path()) +
+         ",\"publishes\":" + std::to_string(published_.load(std::memory_order_relaxed)) +
          ",\"bytes\":" + std::to_string(last_bytes_.load(std::memory_order_relaxed)) + "}";
 }
 

@@ -1,13 +1,13 @@
 #include "strobed/processors/tail_sampler/tail_sampler.h"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <utility>
 
 #include "strobe/base/check.h"
 #include "strobed/base/parse.h"
 #include "strobed/pipeline/component.h"
-#include "strobed/pipeline/mpmc_queue.h"
 #include "strobed/pipeline/sampling.h"
 
 namespace strobed::processors {
@@ -205,9 +205,9 @@ TailSampler::TailSampler(TailSamplerOptions options)
       output_pool_(options_.output_pool != nullptr ? options_.output_pool
                                                    : &event::BatchPool::Default()),
       traces_(options_.num_traces),
-      slot_mask_(pipeline::RoundUpPowerOfTwo(options_.num_traces * 2) - 1),
-      ready_(pipeline::RoundUpPowerOfTwo(options_.num_traces * 2)),
-      cache_(pipeline::RoundUpPowerOfTwo(std::max<std::size_t>(options_.decision_cache, 1))),
+      slot_mask_(std::bit_ceil(options_.num_traces * 2) - 1),
+      ready_(std::bit_ceil(options_.num_traces * 2)),
+      cache_(std::bit_ceil(std::max<std::size_t>(options_.decision_cache, 1))),
       policy_hits_(std::make_unique<std::atomic<uint64_t>[]>(options_.policies.size() + 1)) {
   STROBE_CHECK(options_.num_traces > 0);
   slots_.assign(slot_mask_ + 1, 0);

@@ -1,4 +1,5 @@
-// Concurrency stress for the queues and the pipeline entry (label stress; run under TSan).
+// Concurrency stress for the pipeline entry (label stress; run under TSan). The queues
+// themselves are stressed in lib/strobe/base/queue_stress_test.cc.
 
 #include <gtest/gtest.h>
 
@@ -7,70 +8,12 @@
 #include <thread>
 #include <vector>
 
-#include "strobed/pipeline/mpmc_queue.h"
 #include "strobed/pipeline/pipeline.h"
 #include "strobed/pipeline/sampling.h"
-#include "strobed/pipeline/spsc_ring.h"
 #include "strobed/pipeline/testing.h"
 
 namespace strobed::pipeline {
 namespace {
-
-TEST(MpmcQueueStressTest, EveryValueArrivesExactlyOnce) {
-  constexpr int kProducers = 3;
-  constexpr int kConsumers = 2;
-  constexpr uint64_t kPerProducer = 100'000;
-  MpmcQueue<uint64_t> q(64);
-  std::atomic<uint64_t> sum{0};
-  std::atomic<uint64_t> count{0};
-  std::vector<std::thread> threads;
-  for (int p = 0; p < kProducers; ++p) {
-    threads.emplace_back([&, p] {
-      for (uint64_t i = 1; i <= kPerProducer; ++i) {
-        uint64_t v = static_cast<uint64_t>(p) * kPerProducer + i;
-        while (!q.TryPush(v)) std::this_thread::yield();
-      }
-    });
-  }
-  for (int c = 0; c < kConsumers; ++c) {
-    threads.emplace_back([&] {
-      uint64_t v = 0;
-      while (count.load() < kProducers * kPerProducer) {
-        if (q.TryPop(v)) {
-          sum.fetch_add(v);
-          count.fetch_add(1);
-        } else {
-          std::this_thread::yield();
-        }
-      }
-    });
-  }
-  for (auto& t : threads) t.join();
-  uint64_t n = kProducers * kPerProducer;
-  EXPECT_EQ(count.load(), n);
-  EXPECT_EQ(sum.load(), n * (n + 1) / 2);
-}
-
-TEST(SpscRingStressTest, OrderIsPreserved) {
-  constexpr uint64_t kN = 500'000;
-  SpscRing<uint64_t> q(32);
-  std::thread producer([&] {
-    for (uint64_t i = 0; i < kN; ++i) {
-      while (!q.TryPush(i)) std::this_thread::yield();
-    }
-  });
-  uint64_t expected = 0;
-  uint64_t v = 0;
-  while (expected < kN) {
-    if (q.TryPop(v)) {
-      ASSERT_EQ(v, expected);
-      ++expected;
-    } else {
-      std::this_thread::yield();
-    }
-  }
-  producer.join();
-}
 
 class CountingExporter final : public Exporter {
  public:
