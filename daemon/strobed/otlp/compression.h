@@ -1,29 +1,15 @@
 #pragma once
 
-// gzip/deflate bodies of OTLP/HTTP requests (zlib). Decompression is bounded: a body that
-// inflates beyond `max_output_bytes` is refused (decompression bombs), which the receiver
-// answers with 413.
-//
-// Thread class: thread-safe (no shared state).
+// Forwarding header: gzip/deflate moved to strobed/base/compression.h (one copy for the
+// OTLP receiver, the HTTP client and `strobe bench`). New code includes the base header.
 
-#include <cstdint>
-#include <string>
-#include <string_view>
-
-#include "strobe/base/status.h"
+#include "strobed/base/compression.h"
 
 namespace strobed::otlp {
 
-// Content-Encoding values strobe understands.
-enum class ContentEncoding : uint8_t { kIdentity = 0, kGzip, kDeflate, kUnknown };
-ContentEncoding ParseContentEncoding(std::string_view header);
-
-// Inflates gzip (or zlib/deflate) data. ResourceExhausted when the output would exceed
-// `max_output_bytes`; InvalidArgument for corrupt or truncated data.
-strobe::Result<std::string> Decompress(ContentEncoding encoding, std::string_view in,
-                                       uint64_t max_output_bytes);
-
-// gzip-compresses `in` (level 1..9; 6 is zlib's default).
-std::string GzipCompress(std::string_view in, int level = 6);
+using base::ContentEncoding;
+using base::Decompress;
+using base::GzipCompress;
+using base::ParseContentEncoding;
 
 }  // namespace strobed::otlp
