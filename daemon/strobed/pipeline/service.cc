@@ -99,7 +99,8 @@ class PipelineService::FanoutIngest final : public Ingest {
 };
 
 // The exporter end of a `forward` connector: copies each batch into the pipelines that list
-// the connector as a receiver (blocking under their block policy; kRetry when refused).
+// the connector as a receiver (blocking under their block policy; kRetry with the downstream
+// pipeline's retry-after when refused).
 class PipelineService::ForwardExporter final : public Exporter {
  public:
   ForwardExporter(FanoutIngest& ingest, event::BatchPool& pool) : ingest_(ingest), pool_(pool) {}
@@ -115,7 +116,7 @@ class PipelineService::ForwardExporter final : public Exporter {
         return ExportResult::kOk;
       case PushStatus::kThrottled:
       case PushStatus::kRefused:
-        return ExportResult::kRetry;
+        return ExportResult::RetryAfter(r.retry_after);  // the downstream pipeline's hint
       case PushStatus::kShutdown:
         return ExportResult::kFailed;
     }
