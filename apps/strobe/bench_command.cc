@@ -7,13 +7,6 @@
 //
 // Exit codes: 0 when every request got a 2xx answer, 1 when any failed (non-2xx or transport
 // error), 2 for usage errors.
-#include <arpa/inet.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <atomic>
@@ -27,8 +20,10 @@
 #include <vector>
 
 #include "command.h"
+#include "strobed/base/compression.h"
+#include "strobed/base/http_client.h"
 #include "strobed/base/json.h"
-#include "strobed/otlp/compression.h"
+#include "strobed/base/url.h"
 #include "strobed/otlp/synthetic.h"
 
 namespace strobe::cli {
@@ -45,100 +40,14 @@ struct BenchFlags {
   int bodies = 16;  // distinct request bodies per connection
 };
 
-struct Target {
-  std::string host;
-  std::string port;
-  std::string path;
-};
-
-bool ParseUrl(const std::string& url, Target& t, std::string& err) {
-  std::string_view u = url;
-  if (u.rfind("http://", 0) != 0) {
-    err = "--url must start with http://";
-    return false;
-  }
-  u.remove_prefix(7);
-  size_t slash = u.find('/');
-  std::string_view hp = u.substr(0, slash);
-  std::string base = slash == std::string_view::npos ? "" : std::string(u.substr(slash));
-  while (!base.empty() && base.back() == '/') base.pop_back();
-  if (base.size() < 10 || base.compare(base.size() - 10, 10, "/v1/traces") != 0) {
-    base += "/v1/traces";
-  }
-  size_t colon = hp.rfind(':');
-  t.host = std::string(hp.substr(0, colon));
-  t.port = colon == std::string_view::npos ? "80" : std::string(hp.substr(colon + 1));
-  t.path = base;
-  if (t.host.empty()) {
-    err = "--url has no host";
-    return false;
-  }
-  return true;
-}
-
-int Connect(const Target& t) {
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* res = nullptr;
-  if (getaddrinfo(t.host.c_str(), t.port.c_str(), &hints, &res) != 0) return -1;
-  int fd = -1;
-  for (addrinfo* a = res; a != nullptr; a = a->ai_next) {
-    fd = ::socket(a->ai_family, a->ai_socktype, a->ai_protocol);
-    if (fd < 0) continue;
-    if (::connect(fd, a->ai_addr, a->ai_addrlen) == 0) break;
-    ::close(fd);
-    fd = -1;
-  }
-  freeaddrinfo(res);
-  if (fd >= 0) {
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    timeval tv{10, 0};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-  }
-  return fd;
-}
-
-bool SendAll(int fd, const std::string& data) {
-  size_t off = 0;
-  while (off < data.size()) {
-    ssize_t n = ::send(fd, data.data() + off, data.size() - off, MSG_NOSIGNAL);
-    if (n <= 0) return false;
-    off += static_cast<size_t>(n);
-  }
-  return true;
-}
-
-// Reads one HTTP response; returns its status (0 on a transport or parse error) and whether
-// the server keeps the connection open.
-int ReadResponse(int fd, std::string& buf, bool& keep_alive) {
-  keep_alive = true;
-  size_t head_end;
-  char tmp[16384];
-  while ((head_end = buf.find("\r\n\r\n")) == std::string::npos) {
-    ssize_t n = ::recv(fd, tmp, sizeof(tmp), 0);
-    if (n <= 0) return 0;
-    buf.append(tmp, static_cast<size_t>(n));
-  }
-  int status = 0;
-  if (buf.size() < 12 || std::sscanf(buf.c_str(), "HTTP/1.%*d %d", &status) != 1) return 0;
-  std::string head = buf.substr(0, head_end);
-  std::transform(head.begin(), head.end(), head.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  size_t len = 0;
-  if (size_t p = head.find("\r\ncontent-length:"); p != std::string::npos) {
-    len = std::strtoull(head.c_str() + p + 17, nullptr, 10);
-  }
-  if (head.find("\r\nconnection: close") != std::string::npos) keep_alive = false;
-  size_t need = head_end + 4 + len;
-  while (buf.size() < need) {
-    ssize_t n = ::recv(fd, tmp, sizeof(tmp), 0);
-    if (n <= 0) return 0;
-    buf.append(tmp, static_cast<size_t>(n));
-  }
-  buf.erase(0, need);
-  return status;
+// The traces endpoint of --url: the URL's path, with /v1/traces appended unless it is there.
+strobe::Result<strobed::base::Url> TracesUrl(const std::string& text) {
+  auto url = strobed::base::ParseUrl(text);
+  if (!url.ok()) return url.status();
+  std::string path(url->BasePath());
+  if (!path.ends_with("/v1/traces")) path += "/v1/traces";
+  url->target = path;
+  return url;
 }
 
 struct Shared {
@@ -150,54 +59,59 @@ struct Shared {
   std::vector<double> latencies_ms;
 };
 
-void Worker(const BenchFlags& f, const Target& t, int index, Shared& sh) {
+void Worker(const BenchFlags& f, const strobed::base::Url& url, int index, Shared& sh) {
   strobed::otlp::SyntheticOptions so;
   so.spans = f.spans_per_request;
   so.attributes = f.attributes;
   strobed::otlp::SyntheticTraces gen(static_cast<uint64_t>(index) + 1, so);
-  std::vector<std::string> requests;
+  std::vector<std::string> bodies;
   for (int i = 0; i < f.bodies; ++i) {
     std::string body = gen.Next();
-    if (f.gzip) body = strobed::otlp::GzipCompress(body, 1);
-    std::string req = "POST " + t.path + " HTTP/1.1\r\nHost: " + t.host + ":" + t.port +
-                      "\r\nContent-Type: application/x-protobuf\r\n" +
-                      (f.gzip ? "Content-Encoding: gzip\r\n" : "") +
-                      "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
-    requests.push_back(std::move(req));
+    // Compressed once here, not per request: the generator measures the server.
+    if (f.gzip) body = strobed::base::GzipCompress(body, 1);
+    bodies.push_back(std::move(body));
   }
+  std::vector<strobed::base::HttpHeader> headers;
+  if (f.gzip) headers.push_back({"Content-Encoding", "gzip"});
   std::map<int, uint64_t> statuses;
   std::vector<double> lat;
-  std::string buf;
-  int fd = -1;
+  strobed::base::HttpClientOptions options;
+  options.connect_timeout = std::chrono::seconds(10);
+  options.request_timeout = std::chrono::seconds(10);
+  options.user_agent = "strobe-bench";
+  auto client = strobed::base::HttpClient::Create(url, options);
+  if (!client.ok()) {
+    std::lock_guard<std::mutex> lock(sh.mu);
+    ++sh.statuses[0];
+    return;
+  }
+  strobed::base::HttpRequest req;
+  req.target = url.target;
+  req.content_type = "application/x-protobuf";
+  req.headers = headers;
   size_t next = 0;
   while (!sh.stop.load(std::memory_order_relaxed)) {
-    if (fd < 0) {
-      fd = Connect(t);
-      buf.clear();
-      if (fd < 0) {
-        ++statuses[0];
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
-        continue;
-      }
-    }
+    req.body = bodies[next];
+    const uint64_t connections = (*client)->connections_opened();
     auto t0 = std::chrono::steady_clock::now();
-    bool keep = false;
-    int status = SendAll(fd, requests[next]) ? ReadResponse(fd, buf, keep) : 0;
+    auto res = (*client)->Send(req);
     auto t1 = std::chrono::steady_clock::now();
-    next = (next + 1) % requests.size();
+    next = (next + 1) % bodies.size();
+    const int status = res.ok() ? res->status : 0;
     ++statuses[status];
-    if (status == 0 || !keep) {
-      ::close(fd);
-      fd = -1;
+    if (status == 0) {
+      // Could not even connect: do not spin on a server that is not there.
+      if ((*client)->connections_opened() == connections && !(*client)->connected()) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+      continue;
     }
-    if (status == 0) continue;
     lat.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
     sh.requests.fetch_add(1, std::memory_order_relaxed);
     if (status >= 200 && status < 300) {
       sh.spans.fetch_add(static_cast<uint64_t>(f.spans_per_request), std::memory_order_relaxed);
     }
   }
-  if (fd >= 0) ::close(fd);
   std::lock_guard<std::mutex> lock(sh.mu);
   for (auto [s, n] : statuses) sh.statuses[s] += n;
   sh.latencies_ms.insert(sh.latencies_ms.end(), lat.begin(), lat.end());
@@ -210,17 +124,19 @@ double Percentile(const std::vector<double>& sorted, double q) {
 }
 
 int RunBenchOtlp(const BenchFlags& f) {
-  Target t;
-  std::string err;
-  if (!ParseUrl(f.url, t, err)) {
-    std::fprintf(stderr, "strobe bench otlp: %s\n", err.c_str());
+  auto url = TracesUrl(f.url);
+  if (url.ok() && url->scheme != strobed::base::UrlScheme::kHttp) {
+    url = strobe::InvalidArgument("--url must start with http://");
+  }
+  if (!url.ok()) {
+    std::fprintf(stderr, "strobe bench otlp: %s\n", url.status().ToString().c_str());
     return kExitUsage;
   }
   Shared sh;
   std::vector<std::thread> threads;
   auto start = std::chrono::steady_clock::now();
   for (int i = 0; i < f.connections; ++i)
-    threads.emplace_back(Worker, std::cref(f), std::cref(t), i, std::ref(sh));
+    threads.emplace_back(Worker, std::cref(f), std::cref(*url), i, std::ref(sh));
   auto deadline = start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
                               std::chrono::duration<double>(f.duration_s));
   uint64_t last_req = 0, last_spans = 0;

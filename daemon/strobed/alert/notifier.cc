@@ -1,9 +1,6 @@
 #include "strobed/alert/notifier.h"
 
-#include <boost/asio/connect.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -15,40 +12,18 @@
 namespace strobed::alert {
 namespace {
 
-namespace beast = boost::beast;
-namespace http = beast::http;
-namespace net = boost::asio;
-using tcp = net::ip::tcp;
 using base::JsonNumber;
 using base::JsonQuote;
 using base::JsonStringMap;
 
-struct Url {
-  std::string host;
-  std::string port;
-  std::string target;
-};
-
-strobe::Result<Url> ParseUrl(const std::string& url) {
-  constexpr std::string_view kScheme = "http://";
-  if (!std::string_view(url).starts_with(kScheme)) {
-    return strobe::InvalidArgument("url must start with http://: " + url);
-  }
-  std::string rest = url.substr(kScheme.size());
-  Url u;
-  const std::size_t slash = rest.find('/');
-  std::string authority = slash == std::string::npos ? rest : rest.substr(0, slash);
-  u.target = slash == std::string::npos ? "/" : rest.substr(slash);
-  const std::size_t colon = authority.rfind(':');
-  if (colon == std::string::npos) {
-    u.host = authority;
-    u.port = "80";
-  } else {
-    u.host = authority.substr(0, colon);
-    u.port = authority.substr(colon + 1);
-  }
-  if (u.host.empty() || u.port.empty()) return strobe::InvalidArgument("bad url: " + url);
-  return u;
+base::RetryPolicy PolicyOf(const NotifierConfig& c) {
+  base::RetryPolicy p;
+  p.max_attempts = std::max(c.max_attempts, 1);
+  p.initial_backoff = std::chrono::nanoseconds(c.initial_backoff_ns);
+  p.max_backoff = std::chrono::nanoseconds(c.max_backoff_ns);
+  // A server may ask for a longer wait than our own cap, within reason.
+  p.max_retry_after = std::max(std::chrono::nanoseconds(c.max_backoff_ns), p.max_retry_after);
+  return p;
 }
 
 }  // namespace
@@ -82,71 +57,64 @@ strobe::Status LogNotifier::Send(const std::vector<Notification>& batch) {
   return strobe::OkStatus();
 }
 
-strobe::Result<int> HttpPostJson(const std::string& url, const std::string& body,
-                                 uint64_t timeout_ns) {
-  auto u = ParseUrl(url);
-  if (!u.ok()) return u.status();
-  try {
-    net::io_context ioc;
-    tcp::resolver resolver(ioc);
-    beast::tcp_stream stream(ioc);
-    const auto timeout = std::chrono::nanoseconds(timeout_ns);
-    stream.expires_after(timeout);
-    stream.connect(resolver.resolve(u->host, u->port));
-    http::request<http::string_body> req{http::verb::post, u->target, 11};
-    req.set(http::field::host, u->host + ":" + u->port);
-    req.set(http::field::user_agent, "strobe-alert");
-    req.set(http::field::content_type, "application/json");
-    req.body() = body;
-    req.prepare_payload();
-    stream.expires_after(timeout);
-    http::write(stream, req);
-    beast::flat_buffer buffer;
-    http::response<http::string_body> res;
-    http::read(stream, buffer, res);
-    beast::error_code ec;
-    stream.socket().shutdown(tcp::socket::shutdown_both, ec);
-    return static_cast<int>(res.result_int());
-  } catch (const beast::system_error& e) {
-    if (e.code() == beast::error::timeout) {
-      return strobe::DeadlineExceeded("POST " + url + ": timed out");
-    }
-    return strobe::Unavailable("POST " + url + ": " + e.code().message());
-  } catch (const std::exception& e) {
-    return strobe::Unavailable("POST " + url + ": " + e.what());
-  }
-}
-
 HttpNotifier::HttpNotifier(NotifierConfig config, Sleeper sleeper)
-    : config_(std::move(config)), sleeper_(std::move(sleeper)) {
+    : config_(std::move(config)),
+      sleeper_(std::move(sleeper)),
+      // Seeded per URL: notifiers of one daemon spread out, runs are reproducible.
+      backoff_(PolicyOf(config_), std::hash<std::string>{}(config_.url)) {
   if (!sleeper_) {
     sleeper_ = [](uint64_t ns) { std::this_thread::sleep_for(std::chrono::nanoseconds(ns)); };
   }
 }
 
+HttpNotifier::~HttpNotifier() = default;
+
 strobe::Status HttpNotifier::Send(const std::vector<Notification>& batch) {
   if (batch.empty()) return strobe::OkStatus();
   const std::string url = Url();
+  if (!client_) {
+    auto parsed = base::ParseUrl(url);
+    base::HttpClientOptions options;
+    options.connect_timeout = std::chrono::nanoseconds(config_.timeout_ns);
+    options.request_timeout = std::chrono::nanoseconds(config_.timeout_ns);
+    options.user_agent = "strobe-alert";
+    strobe::Result<std::unique_ptr<base::HttpClient>> client =
+        parsed.ok() ? base::HttpClient::Create(*parsed, options)
+                    : strobe::Result<std::unique_ptr<base::HttpClient>>(parsed.status());
+    if (!client.ok()) {
+      counters().failed.fetch_add(batch.size(), std::memory_order_relaxed);
+      return client.status();
+    }
+    client_ = std::move(client).value();
+    target_ = parsed->target;
+  }
   const std::string body = Body(batch);
-  uint64_t backoff = config_.initial_backoff_ns;
+  std::chrono::nanoseconds retry_after{0};
   strobe::Status last;
   for (int attempt = 1; attempt <= config_.max_attempts; ++attempt) {
     if (attempt > 1) {
       counters().retries.fetch_add(1, std::memory_order_relaxed);
-      sleeper_(backoff);
-      backoff = std::min(backoff * 2, config_.max_backoff_ns);
+      sleeper_(static_cast<uint64_t>(backoff_.Delay(attempt - 1, retry_after).count()));
     }
-    auto status = HttpPostJson(url, body, config_.timeout_ns);
-    if (status.ok()) {
-      const int code = *status;
-      if (code >= 200 && code < 300) {
+    retry_after = std::chrono::nanoseconds(0);
+    base::HttpRequest request;
+    request.target = target_;
+    request.content_type = "application/json";
+    request.body = body;
+    auto res = client_->Send(request);
+    if (res.ok()) {
+      const int code = res->status;
+      if (res->ok()) {
         counters().sent.fetch_add(batch.size(), std::memory_order_relaxed);
         return strobe::OkStatus();
       }
       last = strobe::Unavailable("POST " + url + ": HTTP " + std::to_string(code));
       if (code >= 400 && code < 500 && code != 429) break;  // permanent
+      retry_after =
+          base::ParseRetryAfter(res->Header("Retry-After"), std::chrono::system_clock::now())
+              .value_or(std::chrono::nanoseconds(0));
     } else {
-      last = status.status();
+      last = res.status().WithContext("POST " + url);
       if (last.code() == strobe::StatusCode::kInvalidArgument) break;
     }
   }

@@ -8,10 +8,12 @@
 //   AlertmanagerNotifier  POST {url}/api/v2/alerts: a JSON array of {labels, annotations,
 //                         startsAt, endsAt, generatorURL} — the Prometheus Alertmanager API v2
 //
-// HTTP notifiers retry with exponential backoff (initial_backoff doubling up to max_backoff,
-// max_attempts in total) on connection errors, timeouts, 5xx and 429; other 4xx are permanent
-// (the payload will not get better). Send() blocks: AlertEngine calls it from one worker
-// thread per notifier, fed by a bounded queue (a full queue drops the batch and counts it).
+// HTTP notifiers POST over one kept-alive connection (base::HttpClient) and retry on
+// connection errors, timeouts, 5xx and 429 with the daemon's retry policy (base/retry.h:
+// initial_backoff doubling up to max_backoff with jitter, max_attempts in total), waiting
+// for the server's Retry-After instead when it sends one; other 4xx are permanent (the
+// payload will not get better). Send() blocks: AlertEngine calls it from one worker thread
+// per notifier, fed by a bounded queue (a full queue drops the batch and counts it).
 //
 // Thread class: a notifier is used by its one worker thread; counters are relaxed atomics.
 
@@ -26,6 +28,8 @@
 
 #include "strobe/base/status.h"
 #include "strobed/alert/rules.h"
+#include "strobed/base/http_client.h"
+#include "strobed/base/retry.h"
 
 namespace strobed::alert {
 
@@ -76,16 +80,12 @@ class LogNotifier final : public Notifier {
   Sink sink_;
 };
 
-// POSTs `body` (JSON) to an http:// URL. Returns the HTTP status or UNAVAILABLE/
-// DEADLINE_EXCEEDED/INVALID_ARGUMENT (bad URL). Control plane; blocks up to `timeout_ns`.
-strobe::Result<int> HttpPostJson(const std::string& url, const std::string& body,
-                                 uint64_t timeout_ns);
-
 class HttpNotifier : public Notifier {
  public:
   using Sleeper = std::function<void(uint64_t ns)>;
   // `sleeper` waits between attempts (tests inject one that records instead of sleeping).
   HttpNotifier(NotifierConfig config, Sleeper sleeper);
+  ~HttpNotifier() override;
   strobe::Status Send(const std::vector<Notification>& batch) override;
   const NotifierConfig& config() const { return config_; }
 
@@ -96,6 +96,9 @@ class HttpNotifier : public Notifier {
  private:
   NotifierConfig config_;
   Sleeper sleeper_;
+  base::Backoff backoff_;
+  std::unique_ptr<base::HttpClient> client_;  // created on the first Send (for Url())
+  std::string target_;
 };
 
 class WebhookNotifier final : public HttpNotifier {

@@ -485,7 +485,7 @@ TEST(OtlpResponseTest, PartialSuccessRoundTrips) {
 }  // namespace
 }  // namespace strobed::otlp
 
-#include "strobed/otlp/compression.h"
+#include "strobed/base/compression.h"
 
 namespace strobed::otlp {
 namespace {

@@ -6,15 +6,15 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "strobed/otlp/compression.h"
+#include "strobed/base/compression.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   constexpr uint64_t kMaxOutput = 1 << 20;
-  const auto encoding = (data[0] & 1) == 0 ? strobed::otlp::ContentEncoding::kGzip
-                                           : strobed::otlp::ContentEncoding::kDeflate;
+  const auto encoding = (data[0] & 1) == 0 ? strobed::base::ContentEncoding::kGzip
+                                           : strobed::base::ContentEncoding::kDeflate;
   std::string_view body(reinterpret_cast<const char*>(data + 1), size - 1);
-  auto r = strobed::otlp::Decompress(encoding, body, kMaxOutput);
+  auto r = strobed::base::Decompress(encoding, body, kMaxOutput);
   if (r.ok() && r->size() > kMaxOutput) std::abort();  // the bound is the contract
   return 0;
 }

@@ -66,9 +66,16 @@ const std::vector<OptionSpec>& QueueSpecs() {
 
 const std::vector<OptionSpec>& RetrySpecs() {
   static const auto* specs = new std::vector<OptionSpec>{
-      {"max_attempts", OptionType::kInt, "5", "export calls per batch, including the first"},
-      {"initial_backoff", OptionType::kDuration, "10ms", "wait before the first retry"},
-      {"max_backoff", OptionType::kDuration, "1s", "cap of the doubling backoff"},
+      {"max_attempts", OptionType::kInt, "10",
+       "export calls per event and exporter, including the first"},
+      {"initial_backoff", OptionType::kDuration, "100ms",
+       "wait before the first retry (doubles per retry, with jitter)"},
+      {"max_backoff", OptionType::kDuration, "10s", "cap of the doubling backoff"},
+      {"max_retry_after", OptionType::kDuration, "5m",
+       "cap on a backend's requested delay (Retry-After)"},
+      {"max_parked_events", OptionType::kInt, "1000000",
+       "events waiting for a retry, across the pipeline's exporters"},
+      {"max_parked_bytes", OptionType::kBytes, "64MiB", "memory of events waiting for a retry"},
   };
   return *specs;
 }
@@ -99,6 +106,14 @@ strobe::Result<RetryOptions> RetryFrom(const Options& o) {
   r.max_attempts = static_cast<int>(attempts);
   r.initial_backoff = o.GetDuration("initial_backoff");
   r.max_backoff = o.GetDuration("max_backoff");
+  r.max_retry_after = o.GetDuration("max_retry_after");
+  int64_t parked = o.GetInt("max_parked_events");
+  if (parked < 0) {
+    return strobe::InvalidArgument(o.Where("max_parked_events") +
+                                   ": retry.max_parked_events must be >= 0");
+  }
+  r.max_parked_events = static_cast<std::size_t>(parked);
+  r.max_parked_bytes = static_cast<std::size_t>(o.GetBytes("max_parked_bytes"));
   return r;
 }
 

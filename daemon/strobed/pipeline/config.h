@@ -20,7 +20,7 @@
 //         processors: [memory_limiter, batch]
 //         exporters: [debug]
 //         queue: {policy: block, max_batches: 1024, max_events: 1000000, max_bytes: 256MiB}
-//         retry: {max_attempts: 5, initial_backoff: 10ms, max_backoff: 1s}
+//         retry: {max_attempts: 10, initial_backoff: 100ms, max_backoff: 10s}
 //
 // Component ids are "type" or "type/name". Every error names the file and line: unknown
 // component type, unknown option, a pipeline naming an undefined component, a pipeline

@@ -80,7 +80,7 @@ ExportResult ForwardExporter::Export(const event::Batch& batch) noexcept {
       return ExportResult::kOk;
     case PushStatus::kThrottled:
     case PushStatus::kRefused:
-      return ExportResult::kRetry;
+      return ExportResult::RetryAfter(r.retry_after);  // the downstream pipeline's hint
     case PushStatus::kShutdown:
       return ExportResult::kFailed;
   }

@@ -78,6 +78,7 @@ Pipeline::Pipeline(PipelineOptions options, std::vector<Stage<Processor>> proces
       processors_(std::move(processors)),
       exporters_(std::move(exporters)),
       entry_counters_(std::make_unique<StageCounters>()),
+      backoff_(options_.retry.Policy(), options_.seed ^ 0x9e3779b97f4a7c15ULL),
       shed_rate_bits_(std::bit_cast<uint64_t>(1.0)),
       latency_registry_(std::make_unique<strobe::metrics::Registry>()) {
   // A fixed, valid name in a fresh registry: registration only fails on a programming error.
@@ -100,6 +101,8 @@ Pipeline::Pipeline(PipelineOptions options, std::vector<Stage<Processor>> proces
   for (std::size_t i = 0; i < exporters_.size(); ++i) {
     exporter_counters_.push_back(std::make_unique<StageCounters>());
   }
+  exporter_backoff_until_.assign(exporters_.size(), 0);
+  exporter_parked_events_.assign(exporters_.size(), 0);
 }
 
 Pipeline::~Pipeline() {
@@ -361,43 +364,36 @@ void Pipeline::RunStage(std::size_t index, event::BatchPtr&& batch) noexcept {
   processors_[index].component->Process(std::move(batch), *contexts_[index]);
 }
 
+namespace {
+
+// Events of `signals` (an event::Signal set) in `batch`.
+std::size_t CountSignals(const event::Batch& batch, uint8_t signals) noexcept {
+  std::size_t n = 0;
+  if ((signals & event::kSignalTraces) != 0) n += batch.spans().size();
+  if ((signals & event::kSignalMetrics) != 0) n += batch.metrics().size();
+  if ((signals & event::kSignalLogs) != 0) n += batch.logs().size();
+  return n;
+}
+
+constexpr std::size_t kMaxRetriesPerPass = 16;  // then drain, flush and tick get a turn
+
+}  // namespace
+
 void Pipeline::ExportAll(event::BatchPtr&& batch) noexcept {
   const std::size_t n = batch->size();
-  const RetryOptions& retry = options_.retry;
+  const uint8_t present = batch->signals();
   for (std::size_t j = 0; j < exporters_.size(); ++j) {
-    Stage<Exporter>& stage = exporters_[j];
-    Exporter* exporter = stage.component ? stage.component.get() : stage.shared;
-    StageCounters& c = *exporter_counters_[j];
-    c.AddReceived(n);
-    c.in_flight.store(n, std::memory_order_relaxed);
-    auto backoff = retry.initial_backoff;
-    for (int attempt = 1;; ++attempt) {
-      ExportResult r;
-      if (stage.shared_mu != nullptr) {
-        std::lock_guard<std::mutex> lock(*stage.shared_mu);
-        r = exporter->Export(*batch);
-      } else {
-        r = exporter->Export(*batch);
-      }
-      if (r == ExportResult::kOk) {
-        c.AddForwarded(n);
-        break;
-      }
-      if (r == ExportResult::kFailed) {
-        c.AddDropped(DropReason::kExportFailed, n);
-        break;
-      }
-      if (attempt >= retry.max_attempts || abort_drain_.load(std::memory_order_relaxed)) {
-        c.AddDropped(DropReason::kRetryExhausted, n);
-        break;
-      }
-      if (backoff.count() > 0) {
-        std::unique_lock<std::mutex> lock(wake_mu_);
-        work_cv_.wait_for(lock, backoff, [this] { return abort_drain_.load(); });
-      }
-      backoff = std::min(backoff * 2, retry.max_backoff);
+    exporter_counters_[j]->AddReceived(n);
+    const uint64_t until = exporter_backoff_until_[j];
+    if (until != 0 && until > clock_->NowNs()) {
+      // The exporter is backing off: wait with its parked batches instead of spending an
+      // export timeout on a backend known to be failing.
+      Park(j, *batch, present, /*attempts=*/0, until);
+      continue;
     }
-    c.in_flight.store(0, std::memory_order_relaxed);
+    uint64_t due = 0;
+    const uint8_t retry = CallExporter(j, *batch, present, /*attempts=*/1, &due);
+    if (retry != 0) Park(j, *batch, retry, /*attempts=*/1, due);
   }
   uint64_t ingest = batch->ingest_ns();
   if (ingest != 0) {
@@ -405,6 +401,148 @@ void Pipeline::ExportAll(event::BatchPtr&& batch) noexcept {
     uint64_t lat = now > ingest ? now - ingest : 0;
     latency_->RecordUnsigned(lat);  // lock-free, the worker's own shard
   }
+}
+
+uint8_t Pipeline::CallExporter(std::size_t j, const event::Batch& batch, uint8_t signals,
+                               int attempts, uint64_t* due_ns) noexcept {
+  Stage<Exporter>& stage = exporters_[j];
+  Exporter* exporter = stage.component ? stage.component.get() : stage.shared;
+  StageCounters& c = *exporter_counters_[j];
+  c.in_flight.store(exporter_parked_events_[j] + CountSignals(batch, signals),
+                    std::memory_order_relaxed);
+  ExportResult r;
+  if (stage.shared_mu != nullptr) {
+    std::lock_guard<std::mutex> lock(*stage.shared_mu);
+    r = exporter->Export(batch);
+  } else {
+    r = exporter->Export(batch);
+  }
+  c.AddForwarded(CountSignals(batch, r.Signals(ExportOutcome::kOk, signals)));
+  c.AddDropped(DropReason::kExportFailed,
+               CountSignals(batch, r.Signals(ExportOutcome::kFailed, signals)));
+  const uint8_t retry = r.Signals(ExportOutcome::kRetry, signals);
+  const uint64_t now = clock_->NowNs();
+  uint8_t parked = 0;
+  if (retry == 0) {
+    // The backend answered: whatever waited for it may go now.
+    if (exporter_backoff_until_[j] != 0) {
+      exporter_backoff_until_[j] = 0;
+      for (Parked& p : parked_) {
+        if (p.exporter == j) p.due_ns = std::min(p.due_ns, now);
+      }
+    }
+  } else if (backoff_.Exhausted(attempts)) {
+    c.AddDropped(DropReason::kRetryExhausted, CountSignals(batch, retry));
+  } else if (abort_drain_.load(std::memory_order_relaxed)) {
+    c.AddDropped(DropReason::kShutdown, CountSignals(batch, retry));
+  } else {
+    std::chrono::nanoseconds hint{0};
+    for (event::Signal s : {event::kSignalTraces, event::kSignalMetrics, event::kSignalLogs}) {
+      if ((retry & s) != 0) hint = std::max(hint, r.retry_after(s));
+    }
+    const auto delay = static_cast<uint64_t>(backoff_.Delay(attempts, hint).count());
+    *due_ns = now + delay;
+    exporter_backoff_until_[j] = std::max(exporter_backoff_until_[j], *due_ns);
+    parked = retry;
+  }
+  SetInFlight(j);
+  return parked;
+}
+
+void Pipeline::Park(std::size_t j, const event::Batch& batch, uint8_t signals, int attempts,
+                    uint64_t due_ns) noexcept {
+  StageCounters& c = *exporter_counters_[j];
+  const std::size_t n = CountSignals(batch, signals);
+  if (n == 0) return;
+  const RetryOptions& o = options_.retry;
+  if (parked_.size() >= o.max_parked_batches || parked_events_total_ + n > o.max_parked_events) {
+    c.AddDropped(DropReason::kRetryQueueFull, n);
+    return;
+  }
+  // A copy of just the signals to re-send: the original batch goes on to other exporters and
+  // back to its pool, and a later attempt must not re-send what was delivered.
+  event::BatchPtr copy = pool_->Acquire();
+  event::EventCopier copier(*copy);
+  if ((signals & event::kSignalTraces) != 0) {
+    for (const auto& e : batch.spans()) copier.CopySpan(e);
+  }
+  if ((signals & event::kSignalMetrics) != 0) {
+    for (const auto& e : batch.metrics()) copier.CopyMetric(e);
+  }
+  if ((signals & event::kSignalLogs) != 0) {
+    for (const auto& e : batch.logs()) copier.CopyLog(e);
+  }
+  const std::size_t bytes = copy->bytes();
+  if (parked_bytes_total_ + bytes > o.max_parked_bytes) {
+    c.AddDropped(DropReason::kRetryQueueFull, n);
+    return;
+  }
+  copy->set_ingest_ns(batch.ingest_ns());
+  parked_.push_back(Parked{std::move(copy), j, attempts, due_ns, n, bytes});
+  parked_events_total_ += n;
+  parked_bytes_total_ += bytes;
+  exporter_parked_events_[j] += n;
+  SetInFlight(j);
+}
+
+bool Pipeline::RetryDue(bool drop_all) noexcept {
+  bool called = false;
+  std::size_t calls = 0;
+  for (std::size_t i = 0; i < parked_.size();) {
+    const uint64_t now = clock_->NowNs();
+    Parked& p = parked_[i];
+    const std::size_t j = p.exporter;
+    const bool drop = drop_all || abort_drain_.load(std::memory_order_relaxed);
+    if (!drop && (p.due_ns > now || calls >= kMaxRetriesPerPass)) {
+      ++i;
+      continue;
+    }
+    if (!drop && exporter_backoff_until_[j] > now) {
+      // Another attempt to this exporter failed since `p` became due: wait with it.
+      p.due_ns = exporter_backoff_until_[j];
+      ++i;
+      continue;
+    }
+    Parked entry = std::move(p);
+    if (i + 1 != parked_.size()) parked_[i] = std::move(parked_.back());
+    parked_.pop_back();
+    parked_events_total_ -= entry.events;
+    parked_bytes_total_ -= entry.bytes;
+    exporter_parked_events_[j] -= entry.events;
+    if (drop) {
+      exporter_counters_[j]->AddDropped(DropReason::kShutdown, entry.events);
+      SetInFlight(j);
+      continue;
+    }
+    called = true;
+    ++calls;
+    const uint8_t signals = entry.batch->signals();
+    uint64_t due = 0;
+    const uint8_t retry = CallExporter(j, *entry.batch, signals, entry.attempts + 1, &due);
+    if (retry == signals) {  // all of it again: re-park in place, no copy
+      entry.attempts += 1;
+      entry.due_ns = due;
+      parked_events_total_ += entry.events;
+      parked_bytes_total_ += entry.bytes;
+      exporter_parked_events_[j] += entry.events;
+      parked_.push_back(std::move(entry));
+      SetInFlight(j);
+    } else if (retry != 0) {
+      Park(j, *entry.batch, retry, entry.attempts + 1, due);
+    }
+    // Entries moved into slot i (or appended) are visited by this same loop.
+  }
+  return called;
+}
+
+uint64_t Pipeline::NextRetry() const noexcept {
+  uint64_t next = kNoDeadline;
+  for (const Parked& p : parked_) next = std::min(next, p.due_ns);
+  return next;
+}
+
+void Pipeline::SetInFlight(std::size_t j) noexcept {
+  exporter_counters_[j]->in_flight.store(exporter_parked_events_[j], std::memory_order_relaxed);
 }
 
 uint64_t Pipeline::NextDeadline() const noexcept {
@@ -448,6 +586,7 @@ bool Pipeline::DrainOnce() {
 void Pipeline::WorkerLoop() {
   for (;;) {
     bool did = DrainOnce();
+    did = RetryDue(/*drop_all=*/false) || did;
     uint64_t now = clock_->NowNs();
     uint64_t want_flush = flush_requested_.load();
     if (want_flush != flush_done_.load()) {
@@ -473,7 +612,7 @@ void Pipeline::WorkerLoop() {
     empty = (spsc_ ? spsc_->SizeApprox() : mpmc_->SizeApprox()) == 0;
     if (empty && !stopping_.load() && flush_requested_.load() == flush_done_.load()) {
       uint64_t t = clock_->NowNs();
-      uint64_t next = NextDeadline();
+      uint64_t next = std::min(NextDeadline(), NextRetry());
       auto wait =
           next == kNoDeadline ? options_.max_idle_wait : RealWait(t, next, options_.max_idle_wait);
       if (wait.count() > 0) work_cv_.wait_for(lock, wait);
@@ -488,6 +627,15 @@ void Pipeline::WorkerLoop() {
   for (auto& e : exporters_) {
     Exporter* ex = e.component ? e.component.get() : e.shared;
     (void)ex->Flush(std::chrono::milliseconds(1000));
+  }
+  // Parked events keep their schedule until they are delivered, exhausted, or the shutdown
+  // deadline passes (Shutdown sets abort_drain_ and wakes us; RetryDue then drops them).
+  while (!parked_.empty()) {
+    if (RetryDue(/*drop_all=*/false)) continue;
+    std::unique_lock<std::mutex> lock(wake_mu_);
+    if (abort_drain_.load()) continue;
+    auto wait = RealWait(clock_->NowNs(), NextRetry(), options_.max_idle_wait);
+    if (wait.count() > 0) work_cv_.wait_for(lock, wait);
   }
   worker_done_.store(true);
   {

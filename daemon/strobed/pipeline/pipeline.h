@@ -16,10 +16,24 @@
 // flight, so that received == forwarded + dropped + in_flight holds for every stage
 // (Snapshot(); checked by tests). Nothing is dropped without a reason.
 //
+// Export retries (exporter.h has the result contract): the pipeline, not the exporter, owns
+// retry. When an exporter answers kRetry for some signals, a copy of just those events is
+// parked in the pipeline's retry area with the time of its next attempt — the exporter's
+// retry_after, else the backoff of base/retry.h (exponential with jitter, seeded from
+// PipelineOptions::seed) — and the worker goes on with other batches, flushes and other
+// exporters; it re-sends parked events when they are due. While an exporter has a retry
+// pending, new batches for it join the retry area without calling it (one probe per backoff
+// period, not one timeout per batch); its first success makes all of them due. The area is
+// bounded (RetryOptions max_parked_*): a batch that does not fit is dropped with reason
+// retry_queue_full; one that fails max_attempts times with reason retry_exhausted — each
+// counted once, when the events are given up. So the worker never blocks for longer than one
+// Export() call, which an exporter bounds by its own request timeout.
+//
 // Lifecycle: construct (via PipelineService or directly in tests), Start(), Push()...,
 // Shutdown(deadline): refuse new pushes, drain the queue through the processors, flush the
-// processors (batch, tail sampler) and exporters, stop the worker. Queued data still present
-// when the deadline passes is dropped with reason `shutdown`.
+// processors (batch, tail sampler) and exporters, keep retrying parked events, stop the
+// worker. Queued or parked data still present when the deadline passes is dropped with
+// reason `shutdown`.
 
 #include <atomic>
 #include <chrono>
@@ -38,6 +52,7 @@
 #include "strobe/base/status.h"
 #include "strobe/base/thread_annotations.h"
 #include "strobed/base/clock.h"
+#include "strobed/base/retry.h"
 #include "strobed/event/batch.h"
 #include "strobed/pipeline/exporter.h"
 #include "strobed/pipeline/memory_limiter.h"
@@ -73,10 +88,19 @@ struct QueueOptions {
   double sample_min_rate = 0.01;   // kSample: keep probability when (nearly) full
 };
 
+// Export retry policy and the bounds of the retry area (see the overview).
 struct RetryOptions {
-  int max_attempts = 5;  // calls per batch per exporter, including the first
-  std::chrono::nanoseconds initial_backoff = std::chrono::milliseconds(10);
-  std::chrono::nanoseconds max_backoff = std::chrono::seconds(1);
+  int max_attempts = 10;  // export calls per event per exporter, including the first
+  std::chrono::nanoseconds initial_backoff = std::chrono::milliseconds(100);
+  std::chrono::nanoseconds max_backoff = std::chrono::seconds(10);
+  std::chrono::nanoseconds max_retry_after = std::chrono::minutes(5);  // cap on an exporter's hint
+  std::size_t max_parked_batches = 4096;                 // parked (batch, exporter) pairs
+  std::size_t max_parked_events = 1'000'000;             // across all parked batches
+  std::size_t max_parked_bytes = std::size_t{64} << 20;  // memory estimate of parked batches
+
+  base::RetryPolicy Policy() const {
+    return {max_attempts, initial_backoff, max_backoff, max_retry_after};
+  }
 };
 
 struct PipelineOptions {
@@ -86,7 +110,7 @@ struct PipelineOptions {
   MemoryLimiter* limiter = nullptr;       // shared, outlives the pipeline; nullptr = unlimited
   base::MonotonicClock* clock = nullptr;  // nullptr = base::MonotonicClock::Steady()
   event::BatchPool* pool = nullptr;       // nullptr = BatchPool::Default()
-  uint64_t seed = 0x5eed;                 // load-shedding randomness
+  uint64_t seed = 0x5eed;                 // load-shedding and retry-jitter randomness
   // Upper bound on how long the idle worker sleeps before re-checking deadlines (real time).
   std::chrono::milliseconds max_idle_wait{50};
 };
@@ -149,8 +173,25 @@ class Pipeline final : public Ingest {
 
   void WorkerLoop();
   bool DrainOnce();
+  // A batch (or the part of one) waiting for its next export attempt to one exporter.
+  struct Parked {
+    event::BatchPtr batch;  // own copy holding only the signals to re-send
+    std::size_t exporter = 0;
+    int attempts = 0;     // export calls made for these events so far
+    uint64_t due_ns = 0;  // earliest next attempt (clock_)
+    std::size_t events = 0;
+    std::size_t bytes = 0;
+  };
+
   void RunStage(std::size_t index, event::BatchPtr&& batch) noexcept;
   void ExportAll(event::BatchPtr&& batch) noexcept;
+  uint8_t CallExporter(std::size_t j, const event::Batch& batch, uint8_t signals, int attempts,
+                       uint64_t* due_ns) noexcept;
+  void Park(std::size_t j, const event::Batch& batch, uint8_t signals, int attempts,
+            uint64_t due_ns) noexcept;
+  bool RetryDue(bool drop_all) noexcept;
+  uint64_t NextRetry() const noexcept;
+  void SetInFlight(std::size_t j) noexcept;
   void Tick(bool force_flush) noexcept;
   uint64_t NextDeadline() const noexcept;
 
@@ -173,6 +214,14 @@ class Pipeline final : public Ingest {
   std::unique_ptr<StageCounters> entry_counters_;
   std::vector<std::unique_ptr<StageCounters>> processor_counters_;
   std::vector<std::unique_ptr<StageCounters>> exporter_counters_;
+
+  // Retry area: worker thread only.
+  base::Backoff backoff_;
+  std::vector<Parked> parked_;
+  std::size_t parked_events_total_ = 0;
+  std::size_t parked_bytes_total_ = 0;
+  std::vector<uint64_t> exporter_backoff_until_;  // per exporter: 0 = not backing off
+  std::vector<std::size_t> exporter_parked_events_;
   std::atomic<uint64_t> shed_rate_bits_;  // double bits of the current keep rate (stats only)
 
   // Ingest → export latency of batches (ns): libstrobe's lock-free histogram, in a registry

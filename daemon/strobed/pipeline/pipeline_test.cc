@@ -378,6 +378,220 @@ TEST(PipelineTest, SingleProducerRingDelivers) {
   h.CheckBalanced();
 }
 
+// Export retry owned by the pipeline (exporter.h, pipeline.h): the tests drive time with the
+// ManualMonotonicClock; Settle() makes the worker run a full loop (drain, due retries) after the
+// clock moved.
+
+// An exporter that answers from a script (then `otherwise`) and records what each call got.
+class ScriptedExporter final : public Exporter {
+ public:
+  struct Call {
+    std::size_t spans = 0, metrics = 0, logs = 0;
+  };
+  ExportResult Export(const event::Batch& batch) noexcept override {
+    std::lock_guard<std::mutex> lock(mu);
+    calls.push_back({batch.spans().size(), batch.metrics().size(), batch.logs().size()});
+    if (script.empty()) return otherwise;
+    ExportResult r = script.front();
+    script.erase(script.begin());
+    return r;
+  }
+  strobe::Status Shutdown(std::chrono::milliseconds) override { return strobe::OkStatus(); }
+  std::vector<Call> Calls() {
+    std::lock_guard<std::mutex> lock(mu);
+    return calls;
+  }
+  std::size_t CallCount() { return Calls().size(); }
+
+  std::mutex mu;
+  std::vector<ExportResult> script;
+  ExportResult otherwise = ExportResult::kOk;
+  std::vector<Call> calls;
+};
+
+struct RetryHarness {
+  explicit RetryHarness(RetryOptions retry, int exporters = 1) {
+    std::vector<Stage<Exporter>> stages;
+    for (int i = 0; i < exporters; ++i) {
+      auto ex = std::make_unique<ScriptedExporter>();
+      sinks.push_back(ex.get());
+      stages.push_back({"scripted" + std::to_string(i), std::move(ex)});
+    }
+    PipelineOptions o;
+    o.name = "retry";
+    o.clock = &clock;
+    o.pool = &pool;
+    o.retry = retry;
+    pipeline = std::make_unique<Pipeline>(o, std::vector<Stage<Processor>>{}, std::move(stages));
+    EXPECT_TRUE(pipeline->Start().ok());
+  }
+  void Settle() {
+    ASSERT_TRUE(pipeline->Flush(std::chrono::seconds(10)).ok());
+    ASSERT_TRUE(pipeline->Flush(std::chrono::seconds(10)).ok());
+  }
+  StageSnapshot ExporterStage(std::size_t i = 0) { return pipeline->Snapshot().stages[1 + i]; }
+  void CheckBalanced() {
+    for (const StageSnapshot& st : pipeline->Snapshot().stages) {
+      EXPECT_TRUE(st.Balanced()) << st.stage << " received=" << st.received
+                                 << " forwarded=" << st.forwarded
+                                 << " dropped=" << st.DroppedTotal()
+                                 << " in_flight=" << st.in_flight;
+    }
+  }
+
+  base::ManualMonotonicClock clock;
+  event::BatchPool pool;
+  std::vector<ScriptedExporter*> sinks;
+  std::unique_ptr<Pipeline> pipeline;
+};
+
+RetryOptions FastRetry(int attempts) {
+  RetryOptions r;
+  r.max_attempts = attempts;
+  r.initial_backoff = std::chrono::nanoseconds(0);
+  return r;
+}
+
+TEST(PipelineRetryTest, FollowsTheExportersRetryAfter) {
+  RetryOptions retry;
+  retry.initial_backoff = std::chrono::milliseconds(10);  // would retry far sooner on its own
+  RetryHarness h(retry);
+  h.sinks[0]->script = {ExportResult::RetryAfter(std::chrono::seconds(2))};
+  ASSERT_TRUE(h.pipeline->Push(MetricBatch(h.pool, 5)).accepted());
+  h.Settle();
+  ASSERT_EQ(h.sinks[0]->CallCount(), 1u);
+  EXPECT_EQ(h.ExporterStage().in_flight, 5u);  // parked, not lost
+  h.clock.AdvanceNs(1'999'000'000);
+  h.Settle();
+  EXPECT_EQ(h.sinks[0]->CallCount(), 1u) << "retried before the backend's Retry-After";
+  h.clock.AdvanceNs(1'000'000);
+  h.Settle();
+  ASSERT_EQ(h.sinks[0]->CallCount(), 2u);
+  EXPECT_EQ(h.ExporterStage().forwarded, 5u);
+  EXPECT_EQ(h.ExporterStage().in_flight, 0u);
+  h.CheckBalanced();
+}
+
+TEST(PipelineRetryTest, BackoffGrowsWithJitterOnTheInjectedClock) {
+  RetryOptions retry;
+  retry.max_attempts = 4;
+  retry.initial_backoff = std::chrono::milliseconds(100);
+  retry.max_backoff = std::chrono::seconds(10);
+  RetryHarness h(retry);
+  h.sinks[0]->otherwise = ExportResult::kRetry;
+  ASSERT_TRUE(h.pipeline->Push(MetricBatch(h.pool, 3)).accepted());
+  h.Settle();
+  ASSERT_EQ(h.sinks[0]->CallCount(), 1u);
+  // Retry k waits within [base/2, base], base = 100ms * 2^(k-1): nothing before base/2,
+  // the retry by base.
+  uint64_t base_ms = 100;
+  for (std::size_t call = 2; call <= 4; ++call, base_ms *= 2) {
+    h.clock.AdvanceNs(base_ms / 2 * 1'000'000 - 1);
+    h.Settle();
+    EXPECT_EQ(h.sinks[0]->CallCount(), call - 1);
+    h.clock.AdvanceNs(base_ms / 2 * 1'000'000 + 1);
+    h.Settle();
+    EXPECT_EQ(h.sinks[0]->CallCount(), call);
+  }
+  // The fourth attempt failed: the batch is lost, and counted once.
+  EXPECT_EQ(h.ExporterStage().Dropped(DropReason::kRetryExhausted), 3u);
+  EXPECT_EQ(h.ExporterStage().in_flight, 0u);
+  h.CheckBalanced();
+}
+
+TEST(PipelineRetryTest, ResendsOnlyTheFailedSignal) {
+  RetryHarness h(FastRetry(5));
+  ExportResult first;  // traces delivered, metrics to retry
+  first.Set(event::kSignalMetrics, ExportOutcome::kRetry);
+  h.sinks[0]->script = {first};
+  event::BatchPtr b = MetricBatch(h.pool, 4);
+  for (uint64_t i = 1; i <= 3; ++i) {
+    testing::SpanSpec span;
+    span.span_id = i;
+    testing::AddSpan(*b, span);
+  }
+  testing::AddLog(*b, "x");
+  ASSERT_TRUE(h.pipeline->Push(std::move(b)).accepted());
+  ASSERT_TRUE(h.pipeline->Shutdown(std::chrono::seconds(10)).ok());
+  auto calls = h.sinks[0]->Calls();
+  ASSERT_EQ(calls.size(), 2u);
+  EXPECT_EQ(calls[0].spans, 3u);
+  EXPECT_EQ(calls[0].metrics, 4u);
+  EXPECT_EQ(calls[0].logs, 1u);
+  EXPECT_EQ(calls[1].spans, 0u);  // traces and logs were delivered: not sent again
+  EXPECT_EQ(calls[1].metrics, 4u);
+  EXPECT_EQ(calls[1].logs, 0u);
+  EXPECT_EQ(h.ExporterStage().forwarded, 8u);
+  h.CheckBalanced();
+}
+
+TEST(PipelineRetryTest, PermanentFailureOfOneSignalDropsOnlyIt) {
+  RetryHarness h(FastRetry(5));
+  ExportResult first;
+  first.Set(event::kSignalTraces, ExportOutcome::kFailed);
+  h.sinks[0]->script = {first};
+  event::BatchPtr b = MetricBatch(h.pool, 2);
+  testing::AddSpan(*b, {});
+  ASSERT_TRUE(h.pipeline->Push(std::move(b)).accepted());
+  ASSERT_TRUE(h.pipeline->Shutdown(std::chrono::seconds(10)).ok());
+  EXPECT_EQ(h.sinks[0]->CallCount(), 1u);
+  EXPECT_EQ(h.ExporterStage().Dropped(DropReason::kExportFailed), 1u);
+  EXPECT_EQ(h.ExporterStage().forwarded, 2u);
+  h.CheckBalanced();
+}
+
+TEST(PipelineRetryTest, LostBatchIsCountedOnce) {
+  RetryHarness h(FastRetry(3));
+  h.sinks[0]->otherwise = ExportResult::kRetry;
+  ASSERT_TRUE(h.pipeline->Push(MetricBatch(h.pool, 5)).accepted());
+  ASSERT_TRUE(h.pipeline->Shutdown(std::chrono::seconds(10)).ok());
+  EXPECT_EQ(h.sinks[0]->CallCount(), 3u);
+  StageSnapshot ex = h.ExporterStage();
+  EXPECT_EQ(ex.Dropped(DropReason::kRetryExhausted), 5u);
+  EXPECT_EQ(ex.DroppedTotal(), 5u);
+  h.CheckBalanced();
+}
+
+TEST(PipelineRetryTest, WhileBackingOffNewBatchesWaitAndTheAreaIsBounded) {
+  RetryOptions retry;
+  retry.max_parked_events = 10;
+  RetryHarness h(retry);
+  h.sinks[0]->script = {ExportResult::RetryAfter(std::chrono::seconds(30))};
+  ASSERT_TRUE(h.pipeline->Push(MetricBatch(h.pool, 6)).accepted());
+  h.Settle();
+  ASSERT_TRUE(h.pipeline->Push(MetricBatch(h.pool, 4)).accepted());  // fits: 10 parked
+  ASSERT_TRUE(h.pipeline->Push(MetricBatch(h.pool, 3)).accepted());  // does not
+  h.Settle();
+  EXPECT_EQ(h.sinks[0]->CallCount(), 1u);  // no export call while the backend is backing off
+  StageSnapshot ex = h.ExporterStage();
+  EXPECT_EQ(ex.in_flight, 10u);
+  EXPECT_EQ(ex.Dropped(DropReason::kRetryQueueFull), 3u);
+  h.CheckBalanced();
+  // When the backend's time comes, the probe succeeds and everything waiting goes.
+  h.clock.AdvanceNs(30'000'000'000);
+  h.Settle();
+  EXPECT_EQ(h.sinks[0]->CallCount(), 3u);
+  EXPECT_EQ(h.ExporterStage().forwarded, 10u);
+  EXPECT_EQ(h.ExporterStage().in_flight, 0u);
+  h.CheckBalanced();
+}
+
+TEST(PipelineRetryTest, OtherExportersKeepGoingWhileOneWaits) {
+  RetryHarness h(RetryOptions{}, /*exporters=*/2);
+  h.sinks[0]->otherwise = ExportResult::RetryAfter(std::chrono::hours(1));
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(h.pipeline->Push(MetricBatch(h.pool, 2)).accepted());
+  h.Settle();
+  EXPECT_EQ(h.sinks[0]->CallCount(), 1u);
+  EXPECT_EQ(h.sinks[1]->CallCount(), 5u);
+  EXPECT_EQ(h.ExporterStage(0).in_flight, 10u);
+  EXPECT_EQ(h.ExporterStage(1).forwarded, 10u);
+  // Shutdown does not wait an hour: parked data is dropped at the deadline, with a reason.
+  strobe::Status s = h.pipeline->Shutdown(std::chrono::milliseconds(200));
+  EXPECT_EQ(s.code(), strobe::StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(h.ExporterStage(0).Dropped(DropReason::kShutdown), 10u);
+  h.CheckBalanced();
+}
+
 TEST(BackPressurePolicyTest, ParsesNames) {
   EXPECT_EQ(*ParseBackPressurePolicy("drop_oldest"), BackPressurePolicy::kDropOldest);
   EXPECT_FALSE(ParseBackPressurePolicy("drop_random").ok());

@@ -22,6 +22,8 @@ std::string_view DropReasonName(DropReason reason) {
       return "export_failed";
     case DropReason::kRetryExhausted:
       return "retry_exhausted";
+    case DropReason::kRetryQueueFull:
+      return "retry_queue_full";
     case DropReason::kShutdown:
       return "shutdown";
     case DropReason::kInvalid:

@@ -32,6 +32,7 @@ enum class DropReason : uint8_t {
   kTailOverflow,    // tail sampler: trace evicted before its decision (memory bound)
   kExportFailed,    // an exporter returned kFailed
   kRetryExhausted,  // an exporter kept returning kRetry past the retry budget
+  kRetryQueueFull,  // the retry area was full when an export had to be retried
   kShutdown,        // still held when the shutdown deadline passed
   kInvalid,         // malformed event rejected by a processor
   kCount,

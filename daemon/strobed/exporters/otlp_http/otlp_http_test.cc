@@ -2,11 +2,16 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <vector>
 
 #include "strobe/metrics/exposition.h"
 #include "strobed/otlp/otlp_decode.h"
 #include "strobed/otlp/synthetic.h"
+#include "strobed/pipeline/pipeline.h"
+#include "strobed/pipeline/testing.h"
 #include "strobed/receivers/otlp_http/otlp_http.h"
 #include "strobed/server/http_server.h"
 
@@ -59,17 +64,15 @@ class ExporterTest : public ::testing::Test {
   }
   void TearDown() override { (void)receiver_->Shutdown(std::chrono::seconds(1)); }
 
-  std::unique_ptr<OtlpHttpExporter> MakeExporter(std::string endpoint) {
+  std::unique_ptr<OtlpHttpExporter> MakeExporter(
+      std::string endpoint, std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
     OtlpHttpExporterOptions o;
     o.endpoint = std::move(endpoint);
     o.metrics = &registry_;
-    o.seed = 1;
-    o.max_elapsed = std::chrono::milliseconds(60'000);
+    o.timeout = timeout;
     auto e = OtlpHttpExporter::Create(o);
     EXPECT_TRUE(e.ok()) << e.status().ToString();
-    auto exp = std::move(e).value();
-    exp->SetSleepForTest([this](std::chrono::milliseconds d) { delays_.push_back(d); });
-    return exp;
+    return std::move(e).value();
   }
   event::BatchPtr Batch(int spans) {
     event::BatchPtr b = pool_.Acquire();
@@ -84,7 +87,6 @@ class ExporterTest : public ::testing::Test {
   event::BatchPool pool_;
   Sink sink_;
   std::unique_ptr<receivers::OtlpHttpReceiver> receiver_;
-  std::vector<std::chrono::milliseconds> delays_;
 };
 
 TEST_F(ExporterTest, DeliversEverySpanWithAttributesIntact) {
@@ -112,44 +114,59 @@ TEST_F(ExporterTest, DeliversEverySpanWithAttributesIntact) {
       << m;
 }
 
-TEST_F(ExporterTest, HonoursRetryAfterOn429) {
+TEST_F(ExporterTest, HandsBackThrottledSignalsWithTheServersRetryAfter) {
   auto exp = MakeExporter("http://" + receiver_->BoundAddress());
-  sink_.throttle = 2;
-  EXPECT_EQ(exp->Export(*Batch(5)), pipeline::ExportResult::kOk);
-  ASSERT_EQ(delays_.size(), 2u);
-  EXPECT_EQ(delays_[0], std::chrono::milliseconds(2000));  // Retry-After: 2
+  sink_.throttle = 1;  // the receiver answers 429 with Retry-After: 2
+  auto b = Batch(5);
+  pipeline::ExportResult r = exp->Export(*b);  // returns at once: no sleeping inside Export
+  EXPECT_EQ(r.outcome(event::kSignalTraces), pipeline::ExportOutcome::kRetry);
+  EXPECT_EQ(r.retry_after(event::kSignalTraces), std::chrono::seconds(2));
+  EXPECT_EQ(exp->Export(*b), pipeline::ExportResult::kOk);
   std::string m = strobe::metrics::RenderText(registry_, strobe::metrics::Format::kPrometheusText);
-  EXPECT_NE(m.find("strobe_exporter_retries_total{exporter=\"otlp_http\"} 2"), std::string::npos);
+  EXPECT_NE(m.find("strobe_exporter_retries_total{exporter=\"otlp_http\"} 1"), std::string::npos)
+      << m;
 }
 
-TEST_F(ExporterTest, BacksOffExponentiallyWithJitterThenGivesBack) {
-  // Nothing listens on this port: every attempt is a connection error.
-  OtlpHttpExporterOptions o;
-  o.endpoint = "http://127.0.0.1:1";
-  o.metrics = &registry_;
-  o.initial_backoff = std::chrono::milliseconds(100);
-  o.max_backoff = std::chrono::milliseconds(800);
-  o.max_elapsed = std::chrono::milliseconds(3000);
-  auto exp = std::move(OtlpHttpExporter::Create(o)).value();
-  std::chrono::milliseconds total{0};
-  std::vector<std::chrono::milliseconds> d;
-  exp->SetSleepForTest([&](std::chrono::milliseconds x) {
-    d.push_back(x);
-    total += x;
-  });
-  // The fake sleep does not advance the clock; the exporter counts the delays it waited.
-  EXPECT_EQ(exp->Export(*Batch(3)), pipeline::ExportResult::kRetry);
-  ASSERT_GE(d.size(), 3u);
-  EXPECT_LE(total.count(), 3000);
-  EXPECT_GE(total.count(), 3000 - 800);
-  EXPECT_GE(d[0].count(), 50);
-  EXPECT_LE(d[0].count(), 100);
-  for (int a = 0; a < 6; ++a) {
-    auto delay = exp->BackoffDelay(a, "");
-    int64_t cap = std::min<int64_t>(100LL << a, 800);
-    EXPECT_GE(delay.count(), cap / 2);
-    EXPECT_LE(delay.count(), cap);
-  }
+// A local port nothing listens on.
+uint16_t ClosedPort() {
+  boost::asio::io_context ioc;
+  boost::asio::ip::tcp::acceptor a(
+      ioc, boost::asio::ip::tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), 0));
+  return a.local_endpoint().port();
+}
+
+// Spans, metric points and a log record in one batch.
+event::BatchPtr MixedBatch(event::BatchPool& pool) {
+  event::BatchPtr b = pipeline::testing::MetricBatch(pool, 2);
+  pipeline::testing::SpanSpec span;
+  span.span_id = 7;
+  pipeline::testing::AddSpan(*b, span);
+  pipeline::testing::AddLog(*b, "hello");
+  return b;
+}
+
+TEST_F(ExporterTest, RefusedConnectionIsHandedBackAtOnce) {
+  auto exp = MakeExporter("http://127.0.0.1:" + std::to_string(ClosedPort()));
+  auto start = std::chrono::steady_clock::now();
+  pipeline::ExportResult r = exp->Export(*MixedBatch(pool_));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+  EXPECT_EQ(r, pipeline::ExportResult::kRetry);  // every signal, pipeline backoff (no hint)
+}
+
+TEST_F(ExporterTest, ABackendThatNeverAnswersCostsOneTimeoutPerExport) {
+  // Listening but never accepting: connects (the kernel's backlog), never answers.
+  boost::asio::io_context ioc;
+  boost::asio::ip::tcp::acceptor silent(
+      ioc, boost::asio::ip::tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), 0));
+  const auto timeout = std::chrono::milliseconds(300);
+  auto exp =
+      MakeExporter("http://127.0.0.1:" + std::to_string(silent.local_endpoint().port()), timeout);
+  auto start = std::chrono::steady_clock::now();
+  pipeline::ExportResult r = exp->Export(*MixedBatch(pool_));  // three signals, one budget
+  auto elapsed = std::chrono::steady_clock::now() - start;
+  EXPECT_EQ(r, pipeline::ExportResult::kRetry);
+  EXPECT_GE(elapsed, timeout - std::chrono::milliseconds(10));
+  EXPECT_LT(elapsed, timeout + std::chrono::milliseconds(700));
 }
 
 TEST_F(ExporterTest, PermanentErrorsAreNotRetried) {
@@ -161,8 +178,112 @@ TEST_F(ExporterTest, PermanentErrorsAreNotRetried) {
   server::HttpServer http(so, router);
   ASSERT_TRUE(http.Start().ok());
   auto exp = MakeExporter("http://" + http.BoundAddress() + "/base/");
-  EXPECT_EQ(exp->Export(*Batch(4)), pipeline::ExportResult::kFailed);
-  EXPECT_TRUE(delays_.empty());
+  EXPECT_EQ(exp->Export(*Batch(4)).outcome(event::kSignalTraces), pipeline::ExportOutcome::kFailed);
+  (void)http.Shutdown(std::chrono::seconds(1));
+}
+
+// The pipeline side of the contract, with the real exporter and real sockets: the pipeline's
+// clock is a ManualMonotonicClock, so retries happen only when the test moves time.
+class CountingExporter final : public pipeline::Exporter {
+ public:
+  pipeline::ExportResult Export(const event::Batch& batch) noexcept override {
+    events.fetch_add(batch.size());
+    return pipeline::ExportResult::kOk;
+  }
+  strobe::Status Shutdown(std::chrono::milliseconds) override { return strobe::OkStatus(); }
+  std::atomic<uint64_t> events{0};
+};
+
+struct PipelineWithOtlp {
+  PipelineWithOtlp(std::unique_ptr<OtlpHttpExporter> otlp, pipeline::RetryOptions retry = {}) {
+    auto counting = std::make_unique<CountingExporter>();
+    other = counting.get();
+    std::vector<pipeline::Stage<pipeline::Exporter>> exporters;
+    exporters.push_back({"otlp_http", std::move(otlp)});
+    exporters.push_back({"counting", std::move(counting)});
+    pipeline::PipelineOptions o;
+    o.clock = &clock;
+    o.pool = &pool;
+    o.retry = retry;
+    p = std::make_unique<pipeline::Pipeline>(o, std::vector<pipeline::Stage<pipeline::Processor>>{},
+                                             std::move(exporters));
+    EXPECT_TRUE(p->Start().ok());
+  }
+  // Returns how long a Flush took (the worker answers a flush between export calls).
+  std::chrono::steady_clock::duration TimedFlush() {
+    auto start = std::chrono::steady_clock::now();
+    EXPECT_TRUE(p->Flush(std::chrono::seconds(30)).ok());
+    return std::chrono::steady_clock::now() - start;
+  }
+  pipeline::StageSnapshot Otlp() { return p->Snapshot().stages[1]; }
+
+  base::ManualMonotonicClock clock;
+  event::BatchPool pool;
+  CountingExporter* other;
+  std::unique_ptr<pipeline::Pipeline> p;
+};
+
+TEST_F(ExporterTest, DeadBackendNeverBlocksThePipelineWorkerLongerThanOneExportTimeout) {
+  boost::asio::io_context ioc;
+  boost::asio::ip::tcp::acceptor silent(
+      ioc, boost::asio::ip::tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), 0));
+  const auto timeout = std::chrono::milliseconds(500);
+  PipelineWithOtlp h(
+      MakeExporter("http://127.0.0.1:" + std::to_string(silent.local_endpoint().port()), timeout));
+  ASSERT_TRUE(h.p->Push(pipeline::testing::MetricBatch(h.pool, 3)).accepted());
+  // The worker may be inside the one export call (at most `timeout`), then it is free.
+  EXPECT_LT(h.TimedFlush(), timeout + std::chrono::milliseconds(1000));
+  EXPECT_EQ(h.Otlp().in_flight, 3u);  // parked for retry, not lost
+  // While the exporter backs off, new batches wait with it: no export call, no timeout spent,
+  // and the pipeline's other exporter gets everything at once.
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(h.p->Push(pipeline::testing::MetricBatch(h.pool, 3)).accepted());
+  }
+  EXPECT_LT(h.TimedFlush(), timeout);
+  EXPECT_EQ(h.other->events.load(), 18u);
+  EXPECT_EQ(h.Otlp().in_flight, 18u);
+  EXPECT_EQ(h.Otlp().DroppedTotal(), 0u);
+  // Shutdown is bounded by its deadline; the parked events are dropped with a reason.
+  auto start = std::chrono::steady_clock::now();
+  (void)h.p->Shutdown(std::chrono::milliseconds(300));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, timeout + std::chrono::milliseconds(1000));
+  EXPECT_EQ(h.Otlp().Dropped(pipeline::DropReason::kShutdown), 18u);
+}
+
+TEST_F(ExporterTest, PipelineRetryFollowsTheServersRetryAfter) {
+  std::atomic<int> calls{0};
+  server::Router router;
+  router.Handle("POST", "/v1/metrics", [&calls](const server::Request&) {
+    if (calls.fetch_add(1) == 0) {
+      server::Response r = server::Response::Error(503, "busy");
+      r.headers.Set("Retry-After", "2");
+      return r;
+    }
+    return server::Response::Text(200, "", "application/x-protobuf");
+  });
+  server::ServerOptions so;
+  so.port = 0;
+  server::HttpServer http(so, router);
+  ASSERT_TRUE(http.Start().ok());
+  pipeline::RetryOptions retry;
+  retry.initial_backoff = std::chrono::milliseconds(10);  // the server's 2 s must win
+  PipelineWithOtlp h(MakeExporter("http://" + http.BoundAddress()), retry);
+  ASSERT_TRUE(h.p->Push(pipeline::testing::MetricBatch(h.pool, 4)).accepted());
+  auto settle = [&] {  // two flushes: the second one's loop read the moved clock
+    h.TimedFlush();
+    h.TimedFlush();
+  };
+  settle();
+  EXPECT_EQ(calls.load(), 1);
+  h.clock.AdvanceNs(1'990'000'000);
+  settle();
+  EXPECT_EQ(calls.load(), 1) << "retried before Retry-After: 2";
+  h.clock.AdvanceNs(10'000'000);
+  settle();
+  EXPECT_EQ(calls.load(), 2);
+  EXPECT_EQ(h.Otlp().forwarded, 4u);
+  EXPECT_EQ(h.Otlp().in_flight, 0u);
+  ASSERT_TRUE(h.p->Shutdown(std::chrono::seconds(5)).ok());
   (void)http.Shutdown(std::chrono::seconds(1));
 }
 
@@ -172,6 +293,10 @@ TEST(ExporterCreateTest, RejectsBadEndpoints) {
   o.metrics = &r;
   o.endpoint = "https://x:4318";
   EXPECT_FALSE(OtlpHttpExporter::Create(o).ok());
+  o.endpoint = "collector:4318";
+  EXPECT_FALSE(OtlpHttpExporter::Create(o).ok());
+  o.endpoint = "http://[::1]:4318/base";
+  EXPECT_TRUE(OtlpHttpExporter::Create(o).ok());
   o.endpoint = "http://:4318";
   EXPECT_FALSE(OtlpHttpExporter::Create(o).ok());
   o.endpoint = "http://host:99999";

@@ -5,7 +5,7 @@
 #include <charconv>
 
 #include "strobe/base/check.h"
-#include "strobed/otlp/compression.h"
+#include "strobed/base/compression.h"
 #include "strobed/otlp/otlp_encode.h"
 #include "strobed/server/http_server.h"
 #include "strobed/server/router.h"
@@ -121,9 +121,9 @@ server::Response OtlpHttpReceiver::Handle(otlp::Signal signal, const server::Req
     return server::Response::Error(415, "unsupported Content-Type '" + media +
                                             "': use application/x-protobuf or application/json");
   }
-  otlp::ContentEncoding ce =
-      otlp::ParseContentEncoding(req.headers.Get("Content-Encoding").value_or(""));
-  if (ce == otlp::ContentEncoding::kUnknown) {
+  base::ContentEncoding ce =
+      base::ParseContentEncoding(req.headers.Get("Content-Encoding").value_or(""));
+  if (ce == base::ContentEncoding::kUnknown) {
     CountRefused(signal, "unsupported_media_type", 0);
     return server::Response::Error(415, "unsupported Content-Encoding: use gzip or identity");
   }
@@ -134,8 +134,8 @@ server::Response OtlpHttpReceiver::Handle(otlp::Signal signal, const server::Req
 
   std::string inflated;
   std::string_view body = req.body;
-  if (ce != otlp::ContentEncoding::kIdentity) {
-    strobe::Result<std::string> r = otlp::Decompress(ce, req.body, options_.max_decompressed_bytes);
+  if (ce != base::ContentEncoding::kIdentity) {
+    strobe::Result<std::string> r = base::Decompress(ce, req.body, options_.max_decompressed_bytes);
     if (!r.ok()) {
       bool big = r.status().code() == strobe::StatusCode::kResourceExhausted;
       return Refuse(signal, enc, big ? 413 : 400,

@@ -10,7 +10,7 @@
 
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
 #include "strobe/metrics/exposition.h"
-#include "strobed/otlp/compression.h"
+#include "strobed/base/compression.h"
 #include "strobed/otlp/otlp_encode.h"
 #include "strobed/otlp/synthetic.h"
 
@@ -84,7 +84,7 @@ TEST_F(OtlpHttpTest, AcceptsProtobufJsonAndGzip) {
   EXPECT_EQ(r.headers.Get("Content-Type").value_or(""), "application/x-protobuf");
   EXPECT_EQ(ingest_.spans, 20u);
 
-  server::Request gz = Post("application/x-protobuf", otlp::GzipCompress(gen.Next()));
+  server::Request gz = Post("application/x-protobuf", base::GzipCompress(gen.Next()));
   gz.headers.Add("Content-Encoding", "gzip");
   EXPECT_EQ(receiver_->Handle(otlp::Signal::kTraces, gz).status, 200);
   EXPECT_EQ(ingest_.spans, 40u);
@@ -130,7 +130,7 @@ TEST_F(OtlpHttpTest, BadInputGetsTheRightStatusAndIsCounted) {
   EXPECT_NE(id.body.find("traceId"), std::string::npos);
 
   server::Request bomb =
-      Post("application/x-protobuf", otlp::GzipCompress(std::string(4 << 20, 'x')));
+      Post("application/x-protobuf", base::GzipCompress(std::string(4 << 20, 'x')));
   bomb.headers.Add("Content-Encoding", "gzip");
   EXPECT_EQ(receiver_->Handle(otlp::Signal::kTraces, bomb).status, 413);
 

@@ -1,11 +1,11 @@
-#include "strobed/otlp/compression.h"
+#include "strobed/base/compression.h"
 
 #include <zlib.h>
 
 #include <algorithm>
 #include <cctype>
 
-namespace strobed::otlp {
+namespace strobed::base {
 
 ContentEncoding ParseContentEncoding(std::string_view h) {
   while (!h.empty() && (h.front() == ' ' || h.front() == '\t')) h.remove_prefix(1);
@@ -80,4 +80,4 @@ std::string GzipCompress(std::string_view in, int level) {
   return out;
 }
 
-}  // namespace strobed::otlp
+}  // namespace strobed::base

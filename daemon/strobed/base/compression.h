@@ -1,6 +1,7 @@
 #pragma once
 
-// gzip/deflate bodies of OTLP/HTTP requests (zlib). Decompression is bounded: a body that
+// gzip/deflate bodies of HTTP requests and responses (zlib): the OTLP/HTTP receiver, the HTTP
+// client (base/http_client.h) and `strobe bench`. Decompression is bounded: a body that
 // inflates beyond `max_output_bytes` is refused (decompression bombs), which the receiver
 // answers with 413.
 //
@@ -12,7 +13,7 @@
 
 #include "strobe/base/status.h"
 
-namespace strobed::otlp {
+namespace strobed::base {
 
 // Content-Encoding values strobe understands.
 enum class ContentEncoding : uint8_t { kIdentity = 0, kGzip, kDeflate, kUnknown };
@@ -26,4 +27,4 @@ strobe::Result<std::string> Decompress(ContentEncoding encoding, std::string_vie
 // gzip-compresses `in` (level 1..9; 6 is zlib's default).
 std::string GzipCompress(std::string_view in, int level = 6);
 
-}  // namespace strobed::otlp
+}  // namespace strobed::base
