@@ -67,14 +67,14 @@ const std::vector<OptionSpec>& QueueSpecs() {
 const std::vector<OptionSpec>& RetrySpecs() {
   static const auto* specs = new std::vector<OptionSpec>{
       {"max_attempts", OptionType::kInt, "10",
-       "export calls per event and exporter, including the first"},
+       "export calls per event and exporter, including the first", {.min = "1", .max = "1000"}},
       {"initial_backoff", OptionType::kDuration, "100ms",
-       "wait before the first retry (doubles per retry, with jitter)"},
-      {"max_backoff", OptionType::kDuration, "10s", "cap of the doubling backoff"},
+       "wait before the first retry (doubles per retry, with jitter)", {.min = "1ms"}},
+      {"max_backoff", OptionType::kDuration, "10s", "cap of the doubling backoff", {.min = "1ms"}},
       {"max_retry_after", OptionType::kDuration, "5m",
-       "cap on a backend's requested delay (Retry-After)"},
+       "cap on a backend's requested delay (Retry-After)", {.min = "0ms"}},
       {"max_parked_events", OptionType::kInt, "1000000",
-       "events waiting for a retry, across the pipeline's exporters"},
+       "events waiting for a retry, across the pipeline's exporters", {.min = "0"}},
       {"max_parked_bytes", OptionType::kBytes, "64MiB", "memory of events waiting for a retry"},
   };
   return *specs;
@@ -98,21 +98,12 @@ strobe::Result<QueueOptions> QueueFrom(const Options& o) {
 
 strobe::Result<RetryOptions> RetryFrom(const Options& o) {
   RetryOptions r;
-  int64_t attempts = o.GetInt("max_attempts");
-  if (attempts < 1 || attempts > 1000) {
-    return strobe::InvalidArgument(o.Where("max_attempts") +
-                                   ": retry.max_attempts must be in [1, 1000]");
-  }
-  r.max_attempts = static_cast<int>(attempts);
+  // Ranges are checked by Options::Parse against the bounds in RetrySpecs().
+  r.max_attempts = static_cast<int>(o.GetInt("max_attempts"));
   r.initial_backoff = o.GetDuration("initial_backoff");
   r.max_backoff = o.GetDuration("max_backoff");
   r.max_retry_after = o.GetDuration("max_retry_after");
-  int64_t parked = o.GetInt("max_parked_events");
-  if (parked < 0) {
-    return strobe::InvalidArgument(o.Where("max_parked_events") +
-                                   ": retry.max_parked_events must be >= 0");
-  }
-  r.max_parked_events = static_cast<std::size_t>(parked);
+  r.max_parked_events = static_cast<std::size_t>(o.GetInt("max_parked_events"));
   r.max_parked_bytes = static_cast<std::size_t>(o.GetBytes("max_parked_bytes"));
   return r;
 }

@@ -199,7 +199,8 @@ void RegisterOtlpHttpExporter(pipeline::PluginRegistry& registry) {
                        "base URL; /v1/traces, /v1/metrics, /v1/logs are appended"},
                       {"headers", pipeline::OptionType::kNode, "",
                        "map of extra request headers (e.g. Authorization)"},
-                      {"compression", pipeline::OptionType::kString, "gzip", "gzip or none"},
+                      {"compression", pipeline::OptionType::kString, "gzip", "request body encoding",
+                       {.choices = {"gzip", "none"}}},
                       {"timeout", pipeline::OptionType::kDuration, "10s",
                        "per export call (connect, send, answer), shared by its signals"},
                   },
@@ -208,12 +209,7 @@ void RegisterOtlpHttpExporter(pipeline::PluginRegistry& registry) {
                 OtlpHttpExporterOptions o;
                 o.name = ctx.id.ToString();
                 o.endpoint = ctx.options.GetString("endpoint");
-                std::string comp = ctx.options.GetString("compression");
-                if (comp != "gzip" && comp != "none") {
-                  return strobe::InvalidArgument(ctx.options.Where("compression") +
-                                                 ": otlp_http.compression must be gzip or none");
-                }
-                o.gzip = comp == "gzip";
+                o.gzip = ctx.options.GetString("compression") == "gzip";  // bounded above
                 YAML::Node h =
                     ctx.options.Has("headers") ? ctx.options.Node("headers") : YAML::Node();
                 if (h && !h.IsNull()) {
