@@ -256,6 +256,8 @@ class Ring {
     return seq;
   }
   uint64_t AckSeq() { return Live().AckSeq(); }
+  // Records the daemon read and refused (ring header rejected_records; see flush()).
+  uint64_t RejectedRecords() { return Live().RejectedRecords(); }
 
   // The same COUNTER_ADD as CounterBase.inc(), bound the ordinary pybind11 way. Kept as the
   // in-run baseline of bench/python/bench_client.py (what the binding layer alone costs).
@@ -400,6 +402,7 @@ PYBIND11_MODULE(_strobe, m) {
            py::arg("timestamps"))
       .def("ping", &Ring::Ping)
       .def("ack_seq", &Ring::AckSeq)
+      .def("rejected_records", &Ring::RejectedRecords)
       .def("counter_add", &Ring::CounterAdd, py::arg("series_id"), py::arg("delta") = 1)
       .def("wait_ack", &Ring::WaitAck, py::arg("seq"), py::arg("timeout_s"), py::arg("spin_s"))
       .def_property_readonly("dropped_records", &Ring::dropped_records)

@@ -19,12 +19,14 @@ from ._strobe import (ConnectionClosed, DaemonNotRunning, RingFull, StrobeError,
                       RING_VERSION)
 from ._metrics import Counter, Gauge, Histogram, Timer
 from ._tracing import Span, current_span
-from ._connection import Connection, connect, default_connection, read_snapshot
+from ._connection import (Connection, DataLossError, connect, default_connection,
+                          read_snapshot)
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Connection", "ConnectionClosed", "Counter", "DaemonNotRunning", "Gauge", "Histogram",
+    "Connection", "ConnectionClosed", "Counter", "DaemonNotRunning", "DataLossError", "Gauge",
+    "Histogram",
     "RingFull", "RING_VERSION", "Span", "StrobeError", "Timer", "connect", "current_span",
     "default_connection", "event", "read_snapshot", "span",
 ]

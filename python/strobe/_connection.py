@@ -16,6 +16,12 @@ from . import _strobe
 from ._metrics import Counter, Gauge, Histogram
 from ._tracing import Span, _attr_pairs
 
+
+class DataLossError(_strobe.StrobeError):
+    """The daemon received records of this connection and refused them (points of series it
+    does not know, undecodable payloads); raised by flush(). The count is in the message and
+    in the daemon's strobe_shm_invalid_records_total."""
+
 __all__ = ["Connection", "connect", "default_connection", "read_snapshot"]
 
 _KINDS = {"counter": _strobe.KIND_COUNTER, "gauge": _strobe.KIND_GAUGE,
@@ -189,10 +195,19 @@ class Connection:
         """Waits until the daemon's pipeline has accepted every record written so far (a PING
         round trip; while the pipeline refuses data, e.g. at its memory limit, the daemon
         holds the acknowledgement): busy-polls for ``spin`` seconds, then sleeps with the GIL
-        released. Raises TimeoutError after ``timeout`` seconds."""
+        released. Raises TimeoutError after ``timeout`` seconds, and DataLossError when the
+        daemon refused records written since the previous flush."""
         seq = self._ring.ping()
         if not self._ring.wait_ack(seq, float(timeout), float(spin)):
             raise self._not_acknowledged(timeout)
+        rejected = self._ring.rejected_records()
+        seen = getattr(self, "_rejected_seen", 0)
+        if rejected != seen:
+            self._rejected_seen = rejected
+            raise DataLossError(
+                f"strobe daemon refused {rejected - seen} record(s) of ring {self.ring!r} since "
+                f"the previous flush (undefined series or invalid payloads; see "
+                f"strobe_shm_invalid_records_total)")
 
     def ping(self, timeout=1.0, spin=1e-3):
         """One round trip; returns its duration in ns (busy-poll up to ``spin`` seconds)."""

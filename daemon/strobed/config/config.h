@@ -103,6 +103,8 @@ struct Config {
   ListenAddress wire{true, "127.0.0.1", 9801};
   std::string shm_name = "strobe";
   std::string shm_dir = "/dev/shm";
+  std::string shm_allowed_users;  // "" (with shm_allowed_groups ""): the daemon's own
+  std::string shm_allowed_groups;
   std::chrono::milliseconds shm_snapshot_interval{250};
   std::string data_dir = "./strobe-data";
   std::string log_level = "info";

@@ -90,8 +90,9 @@ std::string DefaultPipelineYaml(const Config& config, const BuiltinSections& bui
     add_receiver("otlp_http", body + "}");
   }
   if (builtin.shm_receiver && config.shm_name != "off") {
-    add_receiver("shm",
-                 "{name: " + Quoted(config.shm_name) + ", dir: " + Quoted(config.shm_dir) + "}");
+    add_receiver("shm", "{name: " + Quoted(config.shm_name) + ", dir: " + Quoted(config.shm_dir) +
+                            ", allowed_users: " + Quoted(config.shm_allowed_users) +
+                            ", allowed_groups: " + Quoted(config.shm_allowed_groups) + "}");
   }
   if (config.demo.enabled) add_receiver("memory/demo", "{}");
   if (receiver_ids.empty()) return "";

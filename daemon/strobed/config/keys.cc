@@ -46,6 +46,12 @@ const std::vector<KeySpec>& Keys() {
         "shared-memory ring name (segments <shm.dir>/strobe-<name>-<pid>), or off"),
       K("shm.dir", OptionType::kString, "STROBE_SHM_DIR", false, false,
         "directory of the shared-memory segments (a tmpfs)"),
+      K("shm.allowed_users", OptionType::kString, "STROBE_SHM_ALLOWED_USERS", false, false,
+        "users (names or uids, comma-separated; * for anyone) whose shared-memory rings the "
+        "daemon reads; empty, with shm.allowed_groups empty: the daemon's own user and group"),
+      K("shm.allowed_groups", OptionType::kString, "STROBE_SHM_ALLOWED_GROUPS", false, false,
+        "groups (names or gids, comma-separated) whose members' shared-memory rings the daemon "
+        "reads"),
       K("shm.snapshot_interval", OptionType::kDuration, "STROBE_SHM_SNAPSHOT_INTERVAL", false,
         false,
         "how often the read-only results snapshot <shm.dir>/strobe-<name>.snapshot is "
@@ -112,6 +118,8 @@ FieldPtr Field(Config& c, std::string_view path) {
   if (path == "listen.wire") return &c.wire;
   if (path == "shm.name") return &c.shm_name;
   if (path == "shm.dir") return &c.shm_dir;
+  if (path == "shm.allowed_users") return &c.shm_allowed_users;
+  if (path == "shm.allowed_groups") return &c.shm_allowed_groups;
   if (path == "shm.snapshot_interval") return &c.shm_snapshot_interval;
   if (path == "data_dir") return &c.data_dir;
   if (path == "log.level") return &c.log_level;

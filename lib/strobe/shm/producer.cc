@@ -65,6 +65,11 @@ Result<std::unique_ptr<Producer>> Producer::Connect(const ProducerOptions& optio
                          "' (no live " + DaemonMarkerPath(options.dir, options.ring) + ")");
     }
   }
+  const uint64_t defs = options.definitions_bytes;
+  if (defs % STROBE_RECORD_ALIGN != 0 || defs > (uint64_t{64} << 20)) {
+    return InvalidArgument("shm definitions_bytes must be a multiple of 8 up to 64 MiB, got " +
+                           std::to_string(defs));
+  }
   const uint32_t pid = static_cast<uint32_t>(getpid());
   const uint32_t id = options.instance != 0 ? options.instance : pid;
   const std::string path = SegmentPath(options.dir, options.ring, id);
@@ -77,7 +82,7 @@ Result<std::unique_ptr<Producer>> Producer::Connect(const ProducerOptions& optio
   }
   if (fd < 0) return Unavailable(Errno("cannot create shm segment", path));
   fchmod(fd, options.mode);  // not subject to the umask
-  const size_t size = STROBE_RING_HEADER_BYTES + cap;
+  const size_t size = STROBE_RING_HEADER_BYTES + cap + defs;
   if (ftruncate(fd, static_cast<off_t>(size)) != 0) {
     Status s = ResourceExhausted(Errno("cannot size shm segment", path));
     close(fd);
@@ -98,6 +103,7 @@ Result<std::unique_ptr<Producer>> Producer::Connect(const ProducerOptions& optio
   h->producer_pid = pid;
   h->producer_slots = 1;
   h->created_ns = RealtimeNs();
+  h->defs_bytes = defs;
   // Pairs with the consumer's acquire load of magic: the fields above are visible first.
   std::atomic_ref<uint32_t>(h->magic).store(STROBE_RING_MAGIC, std::memory_order_release);
   return std::unique_ptr<Producer>(new Producer(Mapping(base, size), path, options));
@@ -111,7 +117,9 @@ Producer::Producer(Mapping mapping, std::string path, const ProducerOptions& opt
       capacity_(options.capacity_bytes),
       mask_(options.capacity_bytes - 1),
       policy_(options.policy),
-      spin_limit_(options.spin_limit) {}
+      spin_limit_(options.spin_limit),
+      defs_(data_ + options.capacity_bytes),
+      defs_bytes_(options.definitions_bytes) {}
 
 Producer::~Producer() {
   // Pairs with the consumer's acquire load in RingReader::Closed(): every commit before this
@@ -214,6 +222,16 @@ Status Producer::Flush(std::chrono::nanoseconds timeout) {
       wait();
     }
   }
+  // The acquire load of ack_seq above makes the refusals counted before the ack visible.
+  const uint64_t rejected = RejectedRecords();
+  if (rejected != rejected_seen_) {
+    const uint64_t n = rejected - rejected_seen_;
+    rejected_seen_ = rejected;
+    return DataLoss("shm flush: the daemon refused " + std::to_string(n) + " record(s) of ring " +
+                    path_ +
+                    " since the previous flush (undefined series or invalid payloads; see "
+                    "strobe_shm_invalid_records_total)");
+  }
   return OkStatus();
 }
 
@@ -223,6 +241,28 @@ bool Producer::WriteText(uint16_t type, const std::string& payload) {
     return false;
   }
   return Write(type, payload.data(), static_cast<uint32_t>(payload.size()));
+}
+
+void Producer::LogDefinition(const std::string& payload) {
+  const uint64_t length = 8 + payload.size();
+  const uint64_t total = (uint64_t{STROBE_FRAME_BYTES} + length + 7) & ~uint64_t{7};
+  if (payload.size() > STROBE_RECORD_MAX_PAYLOAD || total > defs_bytes_ - defs_end_) {
+    ++defs_overflow_;
+    return;
+  }
+  // Where Reserve() will put the ring record: after a PAD when it does not fit before the end.
+  const uint64_t ring_total = (uint64_t{STROBE_FRAME_BYTES} + payload.size() + 7) & ~uint64_t{7};
+  const uint64_t off = write_pos_ & mask_;
+  const uint64_t ring_pos =
+      off + ring_total > capacity_ ? write_pos_ + (capacity_ - off) : write_pos_;
+  strobe_frame f{static_cast<uint32_t>(length), STROBE_REC_SERIES_DEFINE, 0};
+  uint8_t* dst = defs_ + defs_end_;
+  std::memcpy(dst, &f, sizeof f);
+  std::memcpy(dst + STROBE_FRAME_BYTES, &ring_pos, 8);
+  std::memcpy(dst + STROBE_FRAME_BYTES + 8, payload.data(), payload.size());
+  defs_end_ += total;
+  // Pairs with the consumer's acquire load in ReplayDefinitions(): the entry is written first.
+  Word(header_, &strobe_ring_header::defs_end).store(defs_end_, std::memory_order_release);
 }
 
 uint64_t Producer::DefineSeries(strobe_series_kind kind, std::string_view name,
@@ -235,6 +275,8 @@ uint64_t Producer::DefineSeries(strobe_series_kind kind, std::string_view name,
   p.append(name);
   p.push_back('\0');
   AppendPairs(p, labels);
+  // Log first: a daemon restarting between the two writes then still finds the definition.
+  LogDefinition(p);
   if (!WriteText(STROBE_REC_SERIES_DEFINE, p)) return 0;
   ++next_series_id_;
   return id;

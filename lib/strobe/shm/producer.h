@@ -58,6 +58,10 @@ struct ProducerOptions {
   // Segment id in the file name; 0 = getpid(). Lets one process own several rings (one per
   // writer thread); liveness is still judged by the pid in the header.
   uint32_t instance = 0;
+  // Size of the definitions log after the data area (ring_abi.h): a copy of every series
+  // definition, so that a restarted daemon knows them. A multiple of 8 up to 64 MiB; 0 = none.
+  // tmpfs allocates only the pages written (~100 bytes per definition).
+  uint64_t definitions_bytes = uint64_t{1} << 20;
 };
 
 using Labels = std::vector<std::pair<std::string, std::string>>;
@@ -124,6 +128,8 @@ class Producer {
 
   // Declares a series and returns its id (ids count up from 1 per producer). Cold path: builds
   // the payload in a std::string. Returns 0 if the definition was dropped (ring full) or too big.
+  // The definition is also appended to the definitions log (while it has room; see
+  // DefinitionsLogFull()), which a restarted daemon replays.
   uint64_t DefineSeries(strobe_series_kind kind, std::string_view name, const Labels& labels);
   bool Span(const uint8_t trace_id[16], uint64_t span_id, uint64_t parent_span_id,
             uint64_t start_ns, uint64_t end_ns, std::string_view name, const Labels& attributes);
@@ -139,7 +145,9 @@ class Producer {
   // doubling to 1 ms. Control plane: blocks the calling thread up to `timeout`.
   // Errors: ResourceExhausted when the ring stayed full for `timeout` (the PING could not be
   // written); DeadlineExceeded when no acknowledgement came within `timeout` (no daemon drains
-  // this ring, or the daemon's pipeline is refusing data). Owner-thread only.
+  // this ring, or the daemon's pipeline is refusing data); DataLoss when the daemon received
+  // but refused records since the previous flush (points of undefined series, undecodable
+  // payloads: counted in its strobe_shm_invalid_records_total). Owner-thread only.
   Status Flush(std::chrono::nanoseconds timeout);
 
   // Last PING seq the daemon acknowledged (acquire; pairs with the consumer's release store).
@@ -149,6 +157,14 @@ class Producer {
   uint64_t DroppedRecords() const noexcept {
     return Word(header_, &strobe_ring_header::dropped_records).load(std::memory_order_relaxed);
   }
+  // Records the daemon read and refused so far (ring_abi.h rejected_records). Acquire on
+  // ack_seq first (AckSeq()) to see at least the refusals before that acknowledgement.
+  uint64_t RejectedRecords() const noexcept {
+    return Word(header_, &strobe_ring_header::rejected_records).load(std::memory_order_relaxed);
+  }
+  // Definitions that did not fit in the definitions log (they went through the ring only, and
+  // a daemon restarted after them will not know them).
+  uint64_t DefinitionsLogFull() const { return defs_overflow_; }
   const std::string& path() const { return path_; }
   uint64_t capacity_bytes() const { return capacity_; }
 
@@ -176,6 +192,7 @@ class Producer {
   bool HasRoom(uint64_t need) noexcept;
   void CountDrop(uint64_t bytes) noexcept;
   bool WriteText(uint16_t type, const std::string& payload);
+  void LogDefinition(const std::string& payload);
 
   Mapping mapping_;
   std::string path_;
@@ -190,6 +207,11 @@ class Producer {
   uint64_t cached_read_pos_ = 0;  // last read_pos seen; refreshed only when the ring looks full
   uint64_t next_series_id_ = 1;
   uint64_t last_ping_seq_ = 0;  // largest seq written by Ping()
+  uint8_t* defs_;               // definitions log (after the data area)
+  uint64_t defs_bytes_;
+  uint64_t defs_end_ = 0;       // mirror of header defs_end (we are its only writer)
+  uint64_t defs_overflow_ = 0;  // definitions the log had no room for
+  uint64_t rejected_seen_ = 0;  // RejectedRecords() at the last Flush
 };
 
 }  // namespace strobe::shm

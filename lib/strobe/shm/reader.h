@@ -14,11 +14,23 @@
 // a torn record when reserve_pos != write_pos, and unlinks the segment. A frame that fails
 // validation (garbage written by a buggy producer) is counted as malformed and the reader skips
 // to the producer's write_pos, a frame boundary. A restarted consumer attaches to the segments it
-// finds and resumes at each ring's read_pos (records of the batch in flight when the previous
-// consumer died are delivered again: at-least-once).
+// finds, replays each ring's definitions log (ring_abi.h) so it knows the series defined before
+// it started, and resumes at each ring's read_pos (records of the batch in flight when the
+// previous consumer died are delivered again: at-least-once).
+//
+// Hostile local users (docs/security.md): only rings whose file owner (or group) is allowed
+// are attached (ConsumerOptions::allowed_uids/allowed_gids, default: our own euid and egid);
+// others are left alone and counted. A producer shrinking its file while we read it cannot
+// crash us: every access to a mapping runs inside a FaultScope (fault_guard.h), and a ring
+// that faulted is dropped and counted. Files are removed only when their owner is allowed;
+// the daemon marker is created with O_CREAT|O_EXCL|O_NOFOLLOW under a random name and renamed
+// into place, and a marker not owned by our euid is never trusted.
 //
 // Thread class: owner-thread only (one consumer thread per ring name). Never blocks on a
-// producer; Poll() does no syscalls; Scan() does (readdir, kill, open, mmap).
+// producer; Poll() does no syscalls (unless a ring faulted: it is unmapped); Scan() does
+// (readdir, kill, open, fstat, mmap).
+
+#include <sys/types.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -49,8 +61,20 @@ class RecordSink {
     return true;
   }
   // Called once a ring is gone for good (its producer closed it or died, and everything it
-  // committed was delivered): state kept per producer id may be released.
+  // committed was delivered, or the ring was dropped after its file shrank): state kept per
+  // producer id may be released.
   virtual void OnRingClosed(uint32_t producer) { (void)producer; }
+  // Called when a ring is attached, before its definitions log is replayed: `owner_uid` is the
+  // uid owning the segment file (the producer's identity as far as the kernel vouches for it).
+  virtual void OnRingAttached(uint32_t producer, uint32_t owner_uid) {
+    (void)producer;
+    (void)owner_uid;
+  }
+  // Total of records this sink refused so far (unknown series, undecodable payload, ...),
+  // monotonic. The reader reads it around each drain (not per record) and adds what grew to
+  // the ring's rejected_records before acknowledging a PING, so the producer's flush reports
+  // refused data instead of success.
+  virtual uint64_t RejectedRecords() const { return 0; }
 };
 
 struct ReaderStats {
@@ -63,6 +87,9 @@ struct ReaderStats {
   uint64_t rings_attached = 0;
   uint64_t rings_reclaimed = 0;  // segments of dead producers removed
   uint64_t rings_rejected = 0;   // files that are not valid rings (left in place, counted once)
+  uint64_t rings_rejected_owner = 0;  // rings whose owner is not allowed (left alone, once)
+  uint64_t rings_truncated = 0;       // rings dropped because their file shrank under us
+  uint64_t definitions_replayed = 0;  // SERIES_DEFINE records replayed from definitions logs
 };
 
 class RingReader {
@@ -75,6 +102,11 @@ class RingReader {
   // only when the sink's ReadyToAck() agreed; otherwise stops in front of the PING (it is
   // delivered again on the next call).
   size_t Drain(RecordSink& sink, size_t max_records, ReaderStats& stats) noexcept;
+
+  // Delivers the SERIES_DEFINE records of the ring's definitions log (ring_abi.h) to `sink`.
+  // Called once after Attach, before the first Drain. Returns the number delivered; a frame
+  // that is not a valid definition ends the replay (counted as malformed).
+  size_t ReplayDefinitions(RecordSink& sink, ReaderStats& stats) noexcept;
 
   // True when everything committed has been consumed.
   bool Empty() const noexcept;
@@ -91,17 +123,21 @@ class RingReader {
   strobe_ring_header* header() const { return header_; }
 
  private:
-  RingReader(strobe_ring_header* h, uint8_t* data, uint64_t capacity)
+  RingReader(strobe_ring_header* h, uint8_t* data, uint64_t capacity, uint64_t defs_bytes)
       : header_(h),
         data_(data),
         capacity_(capacity),
+        defs_bytes_(defs_bytes),
         mask_(capacity - 1),
         segment_id_(h->producer_pid) {}
   void SkipTo(uint64_t write_pos, uint64_t read_pos, ReaderStats& stats) noexcept;
+  // Adds what the sink refused since `*seen` to the header's rejected_records.
+  void PublishRejected(const RecordSink& sink, uint64_t* seen) noexcept;
 
   strobe_ring_header* header_;
   uint8_t* data_;
   uint64_t capacity_;
+  uint64_t defs_bytes_;  // definitions log after the data area (0: none)
   uint64_t mask_;
   uint32_t segment_id_;
 };
@@ -112,6 +148,12 @@ struct ConsumerOptions {
   // Write `<dir>/strobe-<ring>.daemon` with our pid so producers see a live daemon.
   bool write_daemon_marker = true;
   size_t max_records_per_ring = 4096;  // per Poll(), for fairness between producers
+  // Owners whose rings are attached: a ring is allowed when its file's uid is in
+  // `allowed_uids` or its gid in `allowed_gids`. Both empty: our own euid and egid. Files of
+  // other owners are never read, written or removed.
+  std::vector<uint32_t> allowed_uids{};
+  std::vector<uint32_t> allowed_gids{};
+  bool allow_any_owner = false;  // every owner (the behaviour before owner checks)
 };
 
 class Consumer {
@@ -132,20 +174,37 @@ class Consumer {
   const ReaderStats& stats() const { return stats_; }
   size_t ring_count() const { return rings_.size(); }
 
+  // Whether a file owned by `uid`:`gid` may publish to us (ConsumerOptions::allowed_*).
+  bool Allowed(uint32_t uid, uint32_t gid) const;
+
  private:
   struct Ring {
     std::string path;
     Mapping mapping;
     RingReader reader;
+    ino_t inode = 0;
     uint64_t dropped_seen = 0;
+    bool faulted = false;  // the file shrank under us: drop at the next chance
+  };
+  // A file we do not read (invalid, foreign, truncated), remembered by inode so that a new
+  // file under the same name is looked at again.
+  struct Rejected {
+    std::string path;
+    ino_t inode;
+    bool seen;  // present in the current scan
   };
   explicit Consumer(ConsumerOptions options) : options_(std::move(options)) {}
   // Drains `ring` completely and removes its file; false (ring kept) when the sink held a PING.
   bool Reclaim(Ring& ring, RecordSink& sink);
+  // Drops a ring whose mapping faulted: counted, remembered as rejected, file left alone.
+  void DropFaulted(Ring& ring, RecordSink& sink);
+  // Attaches the file `path` (a segment name of our ring) if it is an allowed, valid ring.
+  void TryAttach(const std::string& path, uint32_t id, RecordSink& sink);
 
   ConsumerOptions options_;
+  uid_t euid_ = 0;
   std::vector<std::unique_ptr<Ring>> rings_;
-  std::vector<std::string> rejected_;
+  std::vector<Rejected> rejected_;
   ReaderStats stats_;
 };
 

@@ -23,7 +23,16 @@
  * A record is an 8-byte frame header followed by `length` payload bytes, padded to a multiple
  * of 8 (STROBE_RECORD_ALIGN). A record never wraps: when it does not fit before the end of the
  * data area, the producer first writes a PAD frame covering the rest of the area.
- * All payload integers are little-endian; doubles are IEEE-754 binary64. */
+ * All payload integers are little-endian; doubles are IEEE-754 binary64.
+ *
+ * Definitions log (optional, defs_bytes > 0): [header_bytes + capacity_bytes, +defs_bytes)
+ * holds a copy of every SERIES_DEFINE the producer wrote, appended and never overwritten;
+ * defs_end is its committed length. Each entry is framed like a ring record (8-byte frame,
+ * type SERIES_DEFINE, flags 0, padded to 8) whose payload is u64 ring_pos (the ring position
+ * of the same definition's record) followed by the SERIES_DEFINE payload. A consumer that
+ * attaches to a ring replays the entries with ring_pos < read_pos (definitions an earlier
+ * consumer read) before draining, so a restarted daemon knows the series defined before it
+ * started. When the log is full, later definitions go only through the ring. */
 #ifndef STROBE_SHM_RING_ABI_H_
 #define STROBE_SHM_RING_ABI_H_
 
@@ -51,14 +60,17 @@ extern "C" {
 #define STROBE_OFF_PRODUCER_PID 16u
 #define STROBE_OFF_PRODUCER_SLOTS 20u
 #define STROBE_OFF_CREATED_NS 24u
+#define STROBE_OFF_DEFS_BYTES 32u
 #define STROBE_OFF_WRITE_POS 64u
 #define STROBE_OFF_RESERVE_POS 72u
 #define STROBE_OFF_DROPPED_RECORDS 80u
 #define STROBE_OFF_DROPPED_BYTES 88u
 #define STROBE_OFF_CLOSED 96u
+#define STROBE_OFF_DEFS_END 104u
 #define STROBE_OFF_READ_POS 128u
 #define STROBE_OFF_ACK_SEQ 136u
 #define STROBE_OFF_CONSUMER_PID 144u
+#define STROBE_OFF_REJECTED_RECORDS 152u
 
 struct strobe_ring_header {
   /* Identity line; written once by the producer before `magic` (magic is stored last, with
@@ -70,20 +82,29 @@ struct strobe_ring_header {
   uint32_t producer_pid;   /* liveness: kill(pid, 0) == ESRCH means the producer is gone */
   uint32_t producer_slots; /* producers writing this ring: always 1 in version 1 */
   uint64_t created_ns;     /* CLOCK_REALTIME at creation (diagnostics) */
-  uint8_t reserved0[32];
+  uint64_t defs_bytes;     /* size of the definitions log after the data area (0 = none; a
+                              multiple of 8). Added compatibly in version 1: older writers
+                              leave it 0, older readers ignore it. */
+  uint8_t reserved0[24];
   /* Producer line (offset 64). */
   uint64_t write_pos;       /* committed end: store-release after the record bytes */
   uint64_t reserve_pos;     /* claimed end: set before writing; > write_pos while mid-write */
   uint64_t dropped_records; /* records the producer dropped because the ring was full */
   uint64_t dropped_bytes;
-  uint64_t closed; /* 1 = producer closed the ring: store-release after its last
-                      commit; the consumer drains and removes the segment */
-  uint8_t reserved1[24];
+  uint64_t closed;   /* 1 = producer closed the ring: store-release after its last
+                        commit; the consumer drains and removes the segment */
+  uint64_t defs_end; /* committed bytes of the definitions log: store-release after the
+                        SERIES_DEFINE frame is written there (see below) */
+  uint8_t reserved1[16];
   /* Consumer line (offset 128). */
   uint64_t read_pos;     /* consumed end: store-release after the bytes are done */
   uint64_t ack_seq;      /* last PING seq processed: store-release */
   uint32_t consumer_pid; /* pid of the daemon that last attached */
-  uint8_t reserved2[44];
+  uint8_t reserved2a[4];
+  uint64_t rejected_records; /* records the consumer read and refused (unknown series, bad
+                                payload, ...): stored before ack_seq, so a producer that saw
+                                an ack sees the refusals before it (a flush reports them) */
+  uint8_t reserved2[32];
   uint8_t reserved3[64]; /* offset 192: keeps the data area on its own line */
 };
 
@@ -144,6 +165,11 @@ static_assert(__builtin_offsetof(strobe_ring_header, reserve_pos) == STROBE_OFF_
 static_assert(__builtin_offsetof(strobe_ring_header, read_pos) == STROBE_OFF_READ_POS, "");
 static_assert(__builtin_offsetof(strobe_ring_header, ack_seq) == STROBE_OFF_ACK_SEQ, "");
 static_assert(__builtin_offsetof(strobe_ring_header, consumer_pid) == STROBE_OFF_CONSUMER_PID, "");
+static_assert(__builtin_offsetof(strobe_ring_header, defs_bytes) == STROBE_OFF_DEFS_BYTES, "");
+static_assert(__builtin_offsetof(strobe_ring_header, defs_end) == STROBE_OFF_DEFS_END, "");
+static_assert(__builtin_offsetof(strobe_ring_header, rejected_records) ==
+                  STROBE_OFF_REJECTED_RECORDS,
+              "");
 static_assert(sizeof(struct strobe_frame) == STROBE_FRAME_BYTES, "frame layout");
 #endif
 

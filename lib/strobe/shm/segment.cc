@@ -1,11 +1,13 @@
 #include "strobe/shm/segment.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <charconv>
-#include <fstream>
 #include <utility>
 
 namespace strobe::shm {
@@ -74,9 +76,20 @@ bool ProcessAlive(uint32_t pid) {
 }
 
 bool DaemonAlive(std::string_view dir, std::string_view ring) {
-  std::ifstream marker(DaemonMarkerPath(dir, ring));
+  // No link following and no blocking: anyone may plant a symlink or a FIFO under this name.
+  const int fd =
+      open(DaemonMarkerPath(dir, ring).c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+  if (fd < 0) return false;
+  struct stat st {};
+  char buf[32] = {};
+  ssize_t got = -1;
+  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) got = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (got <= 0) return false;
   uint32_t pid = 0;
-  return (marker >> pid) && pid != 0 && ProcessAlive(pid);
+  auto [end, ec] = std::from_chars(buf, buf + got, pid);
+  (void)end;
+  return ec == std::errc() && pid != 0 && ProcessAlive(pid);
 }
 
 }  // namespace strobe::shm

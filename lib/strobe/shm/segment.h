@@ -49,7 +49,8 @@ bool ParseSegmentName(std::string_view name, std::string_view ring, uint32_t* pi
 bool ValidRingName(std::string_view ring);
 // True if a process with `pid` exists (kill(pid, 0) succeeds or fails with EPERM).
 bool ProcessAlive(uint32_t pid);
-// True when the daemon marker of `ring` in `dir` names a live process.
+// True when the daemon marker of `ring` in `dir` is a regular file naming a live process
+// (never follows a symlink, never blocks on a FIFO).
 bool DaemonAlive(std::string_view dir, std::string_view ring);
 
 // Atomic view of a 64-bit control word in the header. The header is 64-byte aligned (mmap),

@@ -82,6 +82,14 @@ Result<std::unique_ptr<SnapshotWriter>> SnapshotWriter::Create(
   }
   const std::string path = SnapshotPath(options.dir, options.ring);
   // An existing segment: refuse if its writer is alive (another daemon), else replace it.
+  // A file under our name that our user does not own proves nothing and is not ours to remove
+  // (docs/security.md): refuse clearly instead of trusting or deleting it.
+  struct stat in_way {};
+  if (lstat(path.c_str(), &in_way) == 0 && in_way.st_uid != geteuid()) {
+    return FailedPrecondition("snapshot " + path + " exists and is owned by uid " +
+                              std::to_string(in_way.st_uid) +
+                              ", not by this daemon's user: remove it");
+  }
   if (auto existing = SnapshotReader::Open(options.dir, options.ring); existing.ok()) {
     auto s = existing->Read();
     const uint32_t pid = s.ok() ? s->writer_pid : 0;
@@ -91,7 +99,7 @@ Result<std::unique_ptr<SnapshotWriter>> SnapshotWriter::Create(
                                 options.ring + "')");
     }
   }
-  unlink(path.c_str());  // stale, foreign or absent
+  unlink(path.c_str());  // stale (ours) or absent
   const int fd = open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
                       static_cast<mode_t>(options.mode));
   if (fd < 0) return Unavailable("cannot create " + path + ": " + std::strerror(errno));

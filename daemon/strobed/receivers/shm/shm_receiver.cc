@@ -1,8 +1,11 @@
 #include "strobed/receivers/shm/shm_receiver.h"
 
+#include <grp.h>
+#include <pwd.h>
 #include <time.h>
 
 #include <algorithm>
+#include <charconv>
 #include <utility>
 
 #include "strobe/base/check.h"
@@ -83,7 +86,9 @@ struct ShmReceiver::Metrics {
   Counter* retries_refused;
   Counter* attached;
   Counter* reclaimed;
-  Counter* rejected;
+  Counter* rejected_invalid;
+  Counter* rejected_owner;
+  Counter* rejected_truncated;
   Gauge* rings;
   Gauge* series;
 };
@@ -160,10 +165,15 @@ ShmReceiver::ShmReceiver(ShmReceiverOptions options) : options_(std::move(option
       &counter_family("strobe_shm_rings_reclaimed_total",
                       "Rings of exited or dead producers drained and removed.", {"receiver"})
            ->With({{"receiver", r}});
-  m->rejected = &counter_family("strobe_shm_rings_rejected_total",
-                                "Files named like a ring whose header is invalid (left in place).",
-                                {"receiver"})
-                     ->With({{"receiver", r}});
+  auto* rejected = counter_family(
+      "strobe_shm_rejected_rings_total",
+      "Files named like a ring the shm receiver does not read, by reason (invalid_header: left "
+      "in place; owner_not_allowed: owner not in shm allowed_users/allowed_groups, never read, "
+      "written or removed; truncated: the file shrank while attached, the ring was dropped).",
+      {"receiver", "reason"});
+  m->rejected_invalid = &rejected->With({{"receiver", r}, {"reason", "invalid_header"}});
+  m->rejected_owner = &rejected->With({{"receiver", r}, {"reason", "owner_not_allowed"}});
+  m->rejected_truncated = &rejected->With({{"receiver", r}, {"reason", "truncated"}});
   m->rings =
       &gauge_family("strobe_shm_rings", "Producer rings attached now.")->With({{"receiver", r}});
   m->series = &gauge_family("strobe_shm_series", "Distinct metric series the shm receiver holds.")
@@ -190,6 +200,9 @@ strobe::Status ShmReceiver::Start(pipeline::Ingest& ingest) {
   co.ring = options_.ring;
   co.dir = options_.dir;
   co.max_records_per_ring = options_.max_records_per_ring;
+  co.allowed_uids = options_.allowed_uids;
+  co.allowed_gids = options_.allowed_gids;
+  co.allow_any_owner = options_.allow_any_owner;
   auto consumer = strobe::shm::Consumer::Open(co);
   if (!consumer.ok()) return consumer.status().WithContext("shm receiver " + options_.name);
   consumer_ = std::move(*consumer);
@@ -271,7 +284,9 @@ void ShmReceiver::PublishStats() {
   m.producer_dropped->Add(Delta(rs.producer_dropped, published_reader_.producer_dropped));
   m.attached->Add(Delta(rs.rings_attached, published_reader_.rings_attached));
   m.reclaimed->Add(Delta(rs.rings_reclaimed, published_reader_.rings_reclaimed));
-  m.rejected->Add(Delta(rs.rings_rejected, published_reader_.rings_rejected));
+  m.rejected_invalid->Add(Delta(rs.rings_rejected, published_reader_.rings_rejected));
+  m.rejected_owner->Add(Delta(rs.rings_rejected_owner, published_reader_.rings_rejected_owner));
+  m.rejected_truncated->Add(Delta(rs.rings_truncated, published_reader_.rings_truncated));
   for (size_t t = 0; t < STROBE_REC_TYPE_COUNT; ++t) {
     m.records[t]->Add(Delta(ts.records[t], published_translator_.records[t]));
   }
@@ -290,6 +305,9 @@ void ShmReceiver::PublishStats() {
   totals_.invalid = ts.invalid_records + ts.unknown_series + ts.invalid_values + ts.kind_mismatch +
                     ts.series_refused;
   totals_.rings = consumer_->ring_count();
+  totals_.rejected_owner = rs.rings_rejected_owner;
+  totals_.truncated = rs.rings_truncated;
+  totals_.rejected_invalid = rs.rings_rejected;
   totals_.series = ts.series;
 }
 
@@ -405,6 +423,67 @@ strobe::Status ShmReceiver::Shutdown(std::chrono::milliseconds deadline) {
   return strobe::OkStatus();
 }
 
+strobe::Result<std::vector<uint32_t>> ResolveOwners(std::string_view list, bool groups) {
+  std::vector<uint32_t> ids;
+  size_t pos = 0;
+  while (pos <= list.size()) {
+    size_t comma = list.find(',', pos);
+    if (comma == std::string_view::npos) comma = list.size();
+    std::string item(list.substr(pos, comma - pos));
+    pos = comma + 1;
+    while (!item.empty() && item.front() == ' ') item.erase(item.begin());
+    while (!item.empty() && item.back() == ' ') item.pop_back();
+    if (item.empty()) continue;
+    uint32_t id = 0;
+    auto [end, ec] = std::from_chars(item.data(), item.data() + item.size(), id);
+    if (ec == std::errc() && end == item.data() + item.size()) {
+      ids.push_back(id);
+      continue;
+    }
+    // A name: resolved once, at configuration (getpw/getgr may read files or ask NSS).
+    std::vector<char> buf(16384);
+    if (groups) {
+      struct group g {};
+      struct group* found = nullptr;
+      if (getgrnam_r(item.c_str(), &g, buf.data(), buf.size(), &found) != 0 || !found) {
+        return strobe::InvalidArgument("unknown group '" + item + "'");
+      }
+      ids.push_back(static_cast<uint32_t>(found->gr_gid));
+    } else {
+      struct passwd pw {};
+      struct passwd* found = nullptr;
+      if (getpwnam_r(item.c_str(), &pw, buf.data(), buf.size(), &found) != 0 || !found) {
+        return strobe::InvalidArgument("unknown user '" + item + "'");
+      }
+      ids.push_back(static_cast<uint32_t>(found->pw_uid));
+    }
+  }
+  return ids;
+}
+
+namespace {
+
+strobe::Status ParseAllowedOwners(const pipeline::Options& o, ShmReceiverOptions& out) {
+  const std::string users = o.GetString("allowed_users");
+  const std::string groups = o.GetString("allowed_groups");
+  if (users == "*" || groups == "*") {
+    out.allow_any_owner = true;
+    return strobe::OkStatus();
+  }
+  auto u = ResolveOwners(users, false);
+  if (!u.ok())
+    return strobe::InvalidArgument(o.Where("allowed_users") + ": " + u.status().message());
+  auto g = ResolveOwners(groups, true);
+  if (!g.ok()) {
+    return strobe::InvalidArgument(o.Where("allowed_groups") + ": " + g.status().message());
+  }
+  out.allowed_uids = std::move(*u);
+  out.allowed_gids = std::move(*g);
+  return strobe::OkStatus();
+}
+
+}  // namespace
+
 void RegisterShmReceiver(pipeline::PluginRegistry& registry) {
   STROBE_CHECK(
       registry
@@ -456,6 +535,12 @@ void RegisterShmReceiver(pipeline::PluginRegistry& registry) {
                        "100000",
                        "distinct metric series kept; more are refused and counted",
                        {.min = "1", .max = "100000000"}},
+                      {"allowed_users", pipeline::OptionType::kString, "",
+                       "users (names or uids, comma-separated, * for anyone) whose rings are "
+                       "read; empty with allowed_groups empty: the daemon's own user and "
+                       "group"},
+                      {"allowed_groups", pipeline::OptionType::kString, "",
+                       "groups (names or gids, comma-separated) whose members' rings are read"},
                   },
               .create = [](const pipeline::ComponentContext& ctx)
                   -> strobe::Result<std::unique_ptr<pipeline::Receiver>> {
@@ -474,6 +559,7 @@ void RegisterShmReceiver(pipeline::PluginRegistry& registry) {
                 o.idle_sleep = ctx.options.GetDuration("idle_sleep");
                 o.deep_idle_sleep = ctx.options.GetDuration("deep_idle_sleep");
                 // Bounds are in the option table (validated before the factory runs).
+                STROBE_RETURN_IF_ERROR(ParseAllowedOwners(ctx.options, o));
                 o.batch_events = static_cast<size_t>(ctx.options.GetInt("batch_events"));
                 o.translator.max_series = static_cast<size_t>(ctx.options.GetInt("max_series"));
                 o.keys = &ctx.keys;

@@ -37,7 +37,14 @@
 // strobe_shm_invalid_records_total{reason}, strobe_shm_producer_dropped_records_total,
 // strobe_shm_push_retries_total{reason}, strobe_shm_rings, strobe_shm_series,
 // strobe_shm_rings_attached_total, strobe_shm_rings_reclaimed_total,
-// strobe_shm_rings_rejected_total.
+// strobe_shm_rejected_rings_total{reason} (invalid_header, owner_not_allowed, truncated).
+//
+// Who may publish (docs/security.md): only rings whose file belongs to an allowed user or
+// group (options `allowed_users` / `allowed_groups`, from shm.allowed_users / .allowed_groups;
+// default: the daemon's own user and group) are read; other files are ignored and counted,
+// never written or removed. The owner's uid travels with the data as `process.user.id`
+// (translator.h). A producer that truncates its ring while it is attached loses the ring (it
+// is dropped and counted); the daemon keeps running (strobe/shm/fault_guard.h).
 //
 // Thread class: Start/Flush/Shutdown on the control thread; the consumer thread is private.
 
@@ -49,7 +56,9 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
+#include <vector>
 
 #include "strobe/metrics/registry.h"
 #include "strobe/shm/reader.h"
@@ -73,6 +82,10 @@ struct ShmReceiverOptions {
   std::chrono::nanoseconds deep_idle_sleep = std::chrono::milliseconds(10);
   std::chrono::nanoseconds deep_idle_after = std::chrono::seconds(1);
   size_t max_records_per_ring = 4096;  // per poll pass (fairness between producers)
+  // Owners whose rings are read (strobe::shm::ConsumerOptions); both empty: our own.
+  std::vector<uint32_t> allowed_uids{};
+  std::vector<uint32_t> allowed_gids{};
+  bool allow_any_owner = false;
   ShmTranslatorOptions translator;
   strobe::metrics::Registry* metrics = nullptr;  // required (the factory passes the host's)
   event::KeyTable* keys = nullptr;               // nullptr: KeyTable::Global()
@@ -98,6 +111,7 @@ class ShmReceiver final : public pipeline::Receiver {
     uint64_t spans = 0, metric_points = 0, log_records = 0;  // accepted by the pipeline
     uint64_t malformed = 0, torn = 0, invalid = 0, producer_dropped = 0;
     uint64_t rings = 0, series = 0, push_retries = 0;
+    uint64_t rejected_owner = 0, truncated = 0, rejected_invalid = 0;  // rings not read
   };
   Totals totals() const;
 
@@ -135,5 +149,9 @@ class ShmReceiver final : public pipeline::Receiver {
 };
 
 void RegisterShmReceiver(pipeline::PluginRegistry& registry);
+
+// Parses a comma-separated list of user (groups: group) names or numeric ids into ids. Names
+// are resolved through NSS now. Empty list: empty result. InvalidArgument for an unknown name.
+strobe::Result<std::vector<uint32_t>> ResolveOwners(std::string_view list, bool groups);
 
 }  // namespace strobed::receivers

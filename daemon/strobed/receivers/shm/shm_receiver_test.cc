@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <mutex>
 #include <string>
@@ -331,6 +332,118 @@ TEST_F(ShmReceiverTest, ARestartedReceiverResumesWhereThePreviousStopped) {
   ASSERT_TRUE(RoundTrip(*p, 2));
   EXPECT_EQ(ingest_.Spans(), 50u);  // the 20 new ones, none of the first 30 again
   ASSERT_TRUE(second->Shutdown(std::chrono::seconds(5)).ok());
+}
+
+TEST_F(ShmReceiverTest, ARestartedReceiverKnowsTheSeriesDefinedBeforeIt) {
+  auto first = NewReceiver();
+  ASSERT_TRUE(first->Start(ingest_).ok());
+  auto p = NewProducer();
+  const uint64_t c = p->DefineSeries(STROBE_KIND_COUNTER, "requests_total", {{"path", "/"}});
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(p->CounterAdd(c, 1));
+  ASSERT_TRUE(p->Flush(std::chrono::seconds(10)).ok());
+  EXPECT_EQ(ingest_.LastCounter(), 10);
+  ASSERT_TRUE(first->Shutdown(std::chrono::seconds(5)).ok());
+  first.reset();
+  // The daemon restarts; the producer keeps going without redefining anything.
+  auto second = NewReceiver();
+  ASSERT_TRUE(second->Start(ingest_).ok());
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(p->CounterAdd(c, 1));
+  strobe::Status s = p->Flush(std::chrono::seconds(10));
+  ASSERT_TRUE(s.ok()) << s.message();
+  // The new daemon's series starts at the restart (a counter reset, as after any restart).
+  EXPECT_EQ(ingest_.LastCounter(), 5);
+  EXPECT_EQ(second->totals().invalid, 0u);  // nothing dropped as unknown_series
+  EXPECT_EQ(Metrics().find("reason=\"unknown_series\"} 1"), std::string::npos);
+  ASSERT_TRUE(second->Shutdown(std::chrono::seconds(5)).ok());
+}
+
+TEST_F(ShmReceiverTest, AFlushReportsRecordsTheDaemonRefused) {
+  auto receiver = NewReceiver();
+  ASSERT_TRUE(receiver->Start(ingest_).ok());
+  auto p = NewProducer();
+  ASSERT_TRUE(p->CounterAdd(777, 1));  // never defined
+  strobe::Status s = p->Flush(std::chrono::seconds(10));
+  EXPECT_EQ(s.code(), strobe::StatusCode::kDataLoss) << s.message();
+  EXPECT_NE(s.message().find("refused 1 record"), std::string::npos) << s.message();
+  EXPECT_EQ(p->RejectedRecords(), 1u);
+  // Reported once: the next flush with good data succeeds.
+  const uint64_t c = p->DefineSeries(STROBE_KIND_COUNTER, "requests_total", {});
+  ASSERT_TRUE(p->CounterAdd(c, 1));
+  EXPECT_TRUE(p->Flush(std::chrono::seconds(10)).ok());
+  ASSERT_TRUE(receiver->Shutdown(std::chrono::seconds(5)).ok());
+}
+
+TEST_F(ShmReceiverTest, ARingTruncatedByItsOwnerIsDroppedAndTheDaemonKeepsServing) {
+  auto receiver = NewReceiver();
+  ASSERT_TRUE(receiver->Start(ingest_).ok());
+  auto victim = NewProducer();
+  const off_t size = static_cast<off_t>(std::filesystem::file_size(victim->path()));
+  for (uint64_t i = 1; i <= 10; ++i) ASSERT_TRUE(victim->Span(kTrace, i, 0, 1, 2, "a", {}));
+  ASSERT_TRUE(RoundTrip(*victim, 1));
+  ASSERT_EQ(truncate(victim->path().c_str(), 0), 0);  // killed the old daemon with SIGBUS
+  ASSERT_TRUE(WaitFor([&] { return receiver->totals().truncated == 1; }));
+  EXPECT_TRUE(WaitFor([&] { return receiver->totals().rings == 0; }));
+  EXPECT_NE(
+      Metrics().find("strobe_shm_rejected_rings_total{receiver=\"shm\",reason=\"truncated\"} 1"),
+      std::string::npos)
+      << Metrics();
+  // Everyone else is still served.
+  ProducerOptions o;
+  o.ring = "r";
+  o.dir = dir_.path();
+  o.instance = 4242;
+  auto other = Producer::Connect(o).value();
+  ASSERT_TRUE(other->Span(kTrace, 99, 0, 1, 2, "b", {}));
+  ASSERT_TRUE(other->Flush(std::chrono::seconds(10)).ok());
+  EXPECT_EQ(ingest_.Spans(), 11u);
+  ASSERT_TRUE(receiver->Shutdown(std::chrono::seconds(5)).ok());
+  ASSERT_EQ(truncate(victim->path().c_str(), size), 0);  // our producer writes on close
+}
+
+TEST_F(ShmReceiverTest, RingsOfUsersNotAllowedAreIgnoredAndCounted) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root to chown a ring to another uid";
+  constexpr uint32_t kNobody = 65534;
+  ProducerOptions o;
+  o.ring = "r";
+  o.dir = dir_.path();
+  auto p = Producer::Connect(o).value();
+  ASSERT_EQ(chown(p->path().c_str(), kNobody, kNobody), 0);
+  ASSERT_TRUE(p->Span(kTrace, 1, 0, 1, 2, "injected", {}));
+  auto receiver = NewReceiver();
+  ASSERT_TRUE(receiver->Start(ingest_).ok());
+  ASSERT_TRUE(WaitFor([&] { return receiver->totals().rejected_owner == 1; }));
+  EXPECT_EQ(receiver->totals().rings, 0u);
+  EXPECT_EQ(p->Flush(std::chrono::milliseconds(50)).code(), strobe::StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(ingest_.Spans(), 0u);
+  EXPECT_NE(Metrics().find("strobe_shm_rejected_rings_total{receiver=\"shm\",reason=\"owner_not_"
+                           "allowed\"} 1"),
+            std::string::npos)
+      << Metrics();
+  ASSERT_TRUE(receiver->Shutdown(std::chrono::seconds(5)).ok());
+  receiver.reset();
+  EXPECT_TRUE(std::filesystem::exists(p->path()));
+  // Allowed by configuration (shm.allowed_users: 65534): read.
+  ShmReceiverOptions ro;
+  ro.ring = "r";
+  ro.dir = dir_.path();
+  ro.metrics = &registry_;
+  ro.keys = &keys_;
+  ro.scan_interval = std::chrono::milliseconds(5);
+  ro.allowed_uids = {kNobody};
+  ShmReceiver allowed(ro);
+  ASSERT_TRUE(allowed.Start(ingest_).ok());
+  ASSERT_TRUE(p->Flush(std::chrono::seconds(10)).ok());
+  EXPECT_EQ(ingest_.Spans(), 1u);
+  ASSERT_TRUE(allowed.Shutdown(std::chrono::seconds(5)).ok());
+}
+
+TEST(ShmReceiverOwnersTest, NamesAndIdsResolve) {
+  auto ids = ResolveOwners("0, root,65534", false);
+  ASSERT_TRUE(ids.ok()) << ids.status().message();
+  EXPECT_EQ(*ids, (std::vector<uint32_t>{0, 0, 65534}));
+  EXPECT_TRUE(ResolveOwners("", true)->empty());
+  EXPECT_EQ(ResolveOwners("no-such-user-xyz", false).status().code(),
+            strobe::StatusCode::kInvalidArgument);
 }
 
 TEST_F(ShmReceiverTest, ShutdownDeliversWhatProducersCommitted) {

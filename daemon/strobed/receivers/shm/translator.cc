@@ -22,16 +22,21 @@ struct ShmTranslator::Series {
   uint64_t counter = 0;                  // COUNTER: total of every producer
   double gauge = 0;                      // GAUGE: last value set
   uint64_t last_ts = 0;                  // newest producer timestamp applied (0: none)
+  int64_t owner_uid = -1;                // owner of the rings that define it (-1: unknown)
   strobe::metrics::HistogramData histogram;
   bool dirty = false;
 };
 
 namespace {
 
-std::string Identity(std::string_view name, strobe_series_kind kind,
+std::string Identity(int64_t owner_uid, std::string_view name, strobe_series_kind kind,
                      const strobe::shm::Pairs& labels) {
   std::string id;
-  id.reserve(name.size() + 8 + labels.size() * 16);
+  id.reserve(name.size() + 24 + labels.size() * 16);
+  if (owner_uid >= 0) {
+    id.append(std::to_string(owner_uid));
+    id.push_back('\0');
+  }
   id.push_back(static_cast<char>('0' + static_cast<int>(kind)));
   id.append(name);
   for (const auto& [k, v] : labels) {
@@ -107,6 +112,23 @@ void ShmTranslator::OnRingClosed(uint32_t producer) {
   last_producer_ = nullptr;
 }
 
+void ShmTranslator::OnRingAttached(uint32_t producer, uint32_t owner_uid) {
+  Producer& p = producers_[producer];
+  p = Producer{};
+  p.owner_uid = owner_uid;
+  last_producer_ = nullptr;  // the map may have rehashed
+}
+
+uint64_t ShmTranslator::RejectedRecords() const {
+  return stats_.invalid_records + stats_.unknown_series + stats_.invalid_values +
+         stats_.kind_mismatch + stats_.series_refused;
+}
+
+int64_t ShmTranslator::OwnerOf(uint32_t producer) const {
+  auto it = producers_.find(producer);
+  return it == producers_.end() ? -1 : it->second.owner_uid;
+}
+
 ShmTranslator::Series* ShmTranslator::Lookup(uint32_t producer, uint64_t series_id) {
   Producer* p;
   if (last_producer_ != nullptr && last_producer_id_ == producer) {
@@ -130,7 +152,8 @@ void ShmTranslator::Define(const RecordView& r) {
     ++stats_.invalid_records;
     return;
   }
-  std::string identity = Identity(d.name, d.kind, d.labels);
+  const int64_t owner = OwnerOf(r.producer);
+  std::string identity = Identity(owner, d.name, d.kind, d.labels);
   Series* series = nullptr;
   if (auto it = by_identity_.find(identity); it != by_identity_.end()) {
     series = it->second.get();
@@ -142,6 +165,7 @@ void ShmTranslator::Define(const RecordView& r) {
     auto s = std::make_unique<Series>();
     s->name.assign(d.name);
     s->kind = d.kind;
+    s->owner_uid = owner;
     for (const auto& [k, v] : d.labels) {
       std::optional<event::KeyId> key = keys_.Intern(k);
       if (!key) {  // key table full or key too long: the series cannot be represented
@@ -309,12 +333,17 @@ const event::Resource* ShmTranslator::ResourceFor(event::Batch& b, uint32_t prod
     if (c.producer == producer && c.service == service) return c.resource;
   }
   const std::string_view owned = service == kUnknown ? kUnknown : b.arena().CopyString(service);
-  auto* attrs = b.arena().AllocateArray<event::Attribute>(2);
+  auto* attrs = b.arena().AllocateArray<event::Attribute>(3);
   std::optional<event::KeyId> pid_key = keys_.Intern("process.pid");
   std::optional<event::KeyId> svc_key = keys_.Intern("service.name");
   size_t n = 0;
   if (svc_key) attrs[n++] = {*svc_key, event::Value::String(owned)};
   if (pid_key) attrs[n++] = {*pid_key, event::Value::Int(producer)};
+  if (const int64_t uid = OwnerOf(producer); uid >= 0) {
+    if (std::optional<event::KeyId> uid_key = keys_.Intern("process.user.id")) {
+      attrs[n++] = {*uid_key, event::Value::Int(uid)};
+    }
+  }
   auto* res = b.arena().AllocateArray<event::Resource>(1);
   new (res) event::Resource{};
   res->attributes = {attrs, n};
@@ -399,6 +428,22 @@ event::BatchPtr ShmTranslator::TakeEvents() {
   return std::move(events_);
 }
 
+const event::Resource* ShmTranslator::OwnerResource(event::Batch& b, int64_t uid) {
+  if (uid < 0) return nullptr;
+  for (const auto& [u, r] : owner_resources_) {
+    if (u == uid) return r;
+  }
+  std::optional<event::KeyId> uid_key = keys_.Intern("process.user.id");
+  if (!uid_key) return nullptr;  // counted by the key table
+  auto* attrs = b.arena().AllocateArray<event::Attribute>(1);
+  attrs[0] = {*uid_key, event::Value::Int(uid)};
+  auto* res = b.arena().AllocateArray<event::Resource>(1);
+  new (res) event::Resource{};
+  res->attributes = {attrs, 1};
+  owner_resources_.emplace_back(uid, res);
+  return res;
+}
+
 event::BatchPtr ShmTranslator::CollectMetrics(uint64_t now_unix_ns, bool all) {
   if (all) {
     for (Series* s : dirty_) s->dirty = false;
@@ -408,10 +453,12 @@ event::BatchPtr ShmTranslator::CollectMetrics(uint64_t now_unix_ns, bool all) {
   if (dirty_.empty()) return nullptr;
   event::BatchPtr b = pool_.Acquire();
   event::Arena& arena = b->arena();
+  owner_resources_.clear();
   for (Series* s : dirty_) {
     s->dirty = false;
     event::MetricPoint& m = b->AddMetric();
     m.name = arena.CopyString(s->name);
+    m.resource = OwnerResource(*b, s->owner_uid);
     m.time_ns = now_unix_ns;
     auto* labels = arena.AllocateArray<event::Attribute>(s->labels.size());
     for (size_t i = 0; i < s->labels.size(); ++i) {

@@ -26,6 +26,13 @@
 // package sets on an exception), and "service.name" (→ resource, default
 // "unknown_service"); the resource also carries process.pid of the producer.
 //
+// Producer identity: the uid owning a ring's file (OnRingAttached) is the one thing about a
+// producer the kernel vouches for. It is carried as the resource attribute `process.user.id`
+// (OpenTelemetry semantic conventions) on the spans, logs and metric points of that ring, and
+// it is part of a series' identity: two users writing the same series name and labels get two
+// series (one user cannot alter another's totals). Records delivered without an attach (tests,
+// tools) have no owner and no such attribute.
+//
 // Bad input never crashes and is counted (stats()): undecodable payloads, points for series
 // never defined, values a histogram cannot hold (negative, NaN), series beyond max_series.
 //
@@ -88,6 +95,11 @@ class ShmTranslator final : public strobe::shm::RecordSink {
   bool ReadyToAck(uint32_t producer) override;
   // Forgets the producer's series-id mapping (its series and their totals stay).
   void OnRingClosed(uint32_t producer) override;
+  // Starts a fresh series-id mapping for `producer`, owned by `owner_uid`.
+  void OnRingAttached(uint32_t producer, uint32_t owner_uid) override;
+  // Records refused so far (undecodable, unknown series, invalid values, kind mismatches,
+  // refused definitions); the reader reports them to the producer's flush.
+  uint64_t RejectedRecords() const override;
 
   // Spans and log records built so far (nullptr when none).
   event::BatchPtr TakeEvents();
@@ -104,6 +116,7 @@ class ShmTranslator final : public strobe::shm::RecordSink {
   struct Producer {
     std::vector<Series*> dense;                    // series id → series (nullptr: undefined)
     std::unordered_map<uint64_t, Series*> sparse;  // ids >= dense_series_ids
+    int64_t owner_uid = -1;                        // owner of the ring's file (-1: unknown)
   };
 
   Series* Lookup(uint32_t producer, uint64_t series_id);
@@ -118,6 +131,9 @@ class ShmTranslator final : public strobe::shm::RecordSink {
   event::Batch& Events();
   std::span<const event::Attribute> Attributes(event::Batch& b, const strobe::shm::Pairs& pairs);
   const event::Resource* ResourceFor(event::Batch& b, uint32_t producer, std::string_view service);
+  // Resource {process.user.id: uid} of a metric point in `b` (cached per CollectMetrics call).
+  const event::Resource* OwnerResource(event::Batch& b, int64_t uid);
+  int64_t OwnerOf(uint32_t producer) const;
   uint64_t Now() const;
 
   event::BatchPool& pool_;
@@ -142,6 +158,7 @@ class ShmTranslator final : public strobe::shm::RecordSink {
     const event::Resource* resource;
   };
   std::vector<CachedResource> resources_;
+  std::vector<std::pair<int64_t, const event::Resource*>> owner_resources_;  // CollectMetrics
   strobe::shm::Pairs scratch_pairs_;
   std::vector<event::Attribute> scratch_attrs_;
 };

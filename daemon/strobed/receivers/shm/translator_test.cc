@@ -1,6 +1,7 @@
 #include "strobed/receivers/shm/translator.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstring>
 #include <memory>
@@ -22,6 +23,7 @@ using strobe::shm::Producer;
 using strobe::shm::ProducerOptions;
 
 constexpr uint64_t kNow = 1'700'000'000'000'000'000;
+const uint8_t kTrace[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
 
 // Real producers writing real rings in a private directory; the consumer delivers to the
 // translator under test.
@@ -75,6 +77,58 @@ class TranslatorTest : public ::testing::Test {
   std::unique_ptr<Consumer> consumer_;
   event::BatchPtr batch_;
 };
+
+int64_t UserId(const event::Resource* r, const event::KeyTable& keys) {
+  if (r == nullptr) return -1;
+  for (const event::Attribute& a : r->attributes) {
+    if (keys.Name(a.key) == "process.user.id") return a.value.AsInt();
+  }
+  return -1;
+}
+
+TEST_F(TranslatorTest, DataCarriesTheRingOwnersUidAndOwnersDoNotShareSeries) {
+  auto a = NewProducer(11);
+  const uint64_t ida = a->DefineSeries(STROBE_KIND_COUNTER, "requests_total", {});
+  ASSERT_TRUE(a->CounterAdd(ida, 3));
+  ASSERT_TRUE(a->Span(kTrace, 1, 0, 1, 2, "op", {}));
+  ASSERT_TRUE(a->Event(5, "deploy", {}));
+  Drain();  // the consumer attaches the ring: its owner is our euid
+  auto points = Collect();
+  ASSERT_EQ(points.size(), 1u);
+  EXPECT_EQ(UserId(points[0].resource, keys_), static_cast<int64_t>(geteuid()));
+  event::BatchPtr events = translator_->TakeEvents();
+  ASSERT_TRUE(events);
+  ASSERT_EQ(events->spans().size(), 1u);
+  EXPECT_EQ(UserId(events->spans()[0].resource, keys_), static_cast<int64_t>(geteuid()));
+  ASSERT_EQ(events->logs().size(), 1u);
+  EXPECT_EQ(UserId(events->logs()[0].resource, keys_), static_cast<int64_t>(geteuid()));
+  // Another owner defining the same series gets its own series: it cannot move ours.
+  translator_->OnRingAttached(77, 4242);
+  std::string def;
+  const uint64_t id = 1;
+  const uint32_t kind = STROBE_KIND_COUNTER;
+  const std::string text = std::string("requests_total") + '\0';
+  const uint32_t text_bytes = static_cast<uint32_t>(text.size());
+  def.append(reinterpret_cast<const char*>(&id), 8);
+  def.append(reinterpret_cast<const char*>(&kind), 4);
+  def.append(reinterpret_cast<const char*>(&text_bytes), 4);
+  def.append(text);
+  translator_->OnRecord({.producer = 77,
+                         .type = STROBE_REC_SERIES_DEFINE,
+                         .payload = reinterpret_cast<const uint8_t*>(def.data()),
+                         .length = static_cast<uint32_t>(def.size())});
+  uint64_t point[3] = {1, 0, 1000};
+  translator_->OnRecord({.producer = 77,
+                         .type = STROBE_REC_COUNTER_ADD,
+                         .payload = reinterpret_cast<const uint8_t*>(point),
+                         .length = 24});
+  points = Collect(/*all=*/true);
+  ASSERT_EQ(points.size(), 2u);
+  for (const event::MetricPoint& m : points) {
+    EXPECT_EQ(m.int_value, UserId(m.resource, keys_) == 4242 ? 1000 : 3);
+  }
+  EXPECT_EQ(translator_->RejectedRecords(), 0u);
+}
 
 TEST_F(TranslatorTest, CountersOfSeveralProducersSumIntoOneCumulativeSeries) {
   auto a = NewProducer(11);
