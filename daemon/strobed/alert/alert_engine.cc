@@ -323,36 +323,17 @@ std::string AlertEngine::AlertsJson() const {
   return out + "]}";
 }
 
-void AlertEngine::AppendPrometheus(std::string& out) const {
-  {
-    strobe::MutexLock lock(mu_);
-    uint64_t pending = 0, firing = 0;
-    for (const auto& [fp, inst] : instances_) {
-      if (inst.state == AlertState::kPending) ++pending;
-      if (inst.state == AlertState::kFiring) ++firing;
-    }
-    out += "# HELP strobe_alerts Alert instances by state.\n# TYPE strobe_alerts gauge\n";
-    out += "strobe_alerts{state=\"pending\"} " + std::to_string(pending) + "\n";
-    out += "strobe_alerts{state=\"firing\"} " + std::to_string(firing) + "\n";
+std::vector<NotifierTotals> AlertEngine::NotifierStats() const {
+  std::vector<NotifierTotals> out;
+  out.reserve(slots_.size());
+  for (const auto& slot : slots_) {
+    const NotifierCounters& c = slot->notifier->counters();
+    out.push_back({std::string(slot->notifier->type()), c.sent.load(std::memory_order_relaxed),
+                   c.failed.load(std::memory_order_relaxed),
+                   c.retries.load(std::memory_order_relaxed),
+                   c.dropped.load(std::memory_order_relaxed)});
   }
-  out += "# HELP strobe_alert_notifications_total Notifications by notifier and result.\n";
-  out += "# TYPE strobe_alert_notifications_total counter\n";
-  for (std::size_t i = 0; i < slots_.size(); ++i) {
-    NotifierCounters& c = slots_[i]->notifier->counters();
-    const std::string l = "{notifier=\"" + std::string(slots_[i]->notifier->type()) + "\",";
-    out += "strobe_alert_notifications_total" + l + "result=\"sent\"} " +
-           std::to_string(c.sent.load(std::memory_order_relaxed)) + "\n";
-    out += "strobe_alert_notifications_total" + l + "result=\"failed\"} " +
-           std::to_string(c.failed.load(std::memory_order_relaxed)) + "\n";
-  }
-  out += "# HELP strobe_alert_notifications_dropped_total Notifications dropped: queue full.\n";
-  out += "# TYPE strobe_alert_notifications_dropped_total counter\n";
-  for (std::size_t i = 0; i < slots_.size(); ++i) {
-    out += "strobe_alert_notifications_dropped_total{notifier=\"" +
-           std::string(slots_[i]->notifier->type()) + "\"} " +
-           std::to_string(slots_[i]->notifier->counters().dropped.load(std::memory_order_relaxed)) +
-           "\n";
-  }
+  return out;
 }
 
 }  // namespace strobed::alert

@@ -71,6 +71,14 @@ struct Transition {
   double value = 0;
 };
 
+struct NotifierTotals {
+  std::string type;  // "log", "webhook", "alertmanager"
+  uint64_t sent = 0;
+  uint64_t failed = 0;
+  uint64_t retries = 0;
+  uint64_t dropped = 0;  // queue full
+};
+
 class AlertEngine {
  public:
   // Builds the notifiers `config` lists. `clock` gives Unix ns.
@@ -92,9 +100,8 @@ class AlertEngine {
 
   // {"alerts":[...],"history":[...],"rules":[...],"errors":[...],"notifiers":[...]}
   std::string AlertsJson() const;
-  // Prometheus text: strobe_alerts{state}, strobe_alert_notifications_total{notifier,result},
-  // strobe_alert_notifications_dropped_total{notifier}.
-  void AppendPrometheus(std::string& out) const;
+  // Totals of each notifier, in configuration order (alert_metrics.h publishes them).
+  std::vector<NotifierTotals> NotifierStats() const;
 
   std::vector<AlertView> Alerts() const;
   std::vector<Transition> History() const;

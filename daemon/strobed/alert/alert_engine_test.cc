@@ -6,6 +6,9 @@
 #include <string>
 #include <vector>
 
+#include "strobe/metrics/exposition.h"
+#include "strobe/metrics/registry.h"
+#include "strobed/alert/alert_metrics.h"
 #include "strobed/alert/test_http_server.h"
 
 namespace strobed::alert {
@@ -240,8 +243,10 @@ TEST_F(AlertEngineTest, NotifierWorkersDeliverAsynchronously) {
   ASSERT_TRUE(engine.WaitDelivered(10 * kSec));
   ASSERT_EQ(server.Requests().size(), 1u);
   engine.Stop();
-  std::string prom;
-  engine.AppendPrometheus(prom);
+  strobe::metrics::Registry registry;
+  ASSERT_TRUE(RegisterAlertMetrics(registry, engine).ok());
+  const std::string prom =
+      strobe::metrics::RenderText(registry, strobe::metrics::Format::kPrometheusText);
   EXPECT_NE(prom.find("strobe_alert_notifications_total{notifier=\"webhook\",result=\"sent\"} 1"),
             std::string::npos)
       << prom;

@@ -8,8 +8,10 @@
 #include <set>
 
 #include "strobe/metrics/registry.h"
+#include "strobed/alert/alert_metrics.h"
 #include "strobed/config/config.h"
 #include "strobed/server/router.h"
+#include "strobed/stream/stream_metrics.h"
 
 namespace strobed::service {
 namespace {
@@ -61,65 +63,8 @@ strobe::Status StreamComponent::Start(const daemon::ComponentContext& ctx) {
     return server::Response::Json(200, engine->EventsJson(type));
   });
 
-  // Aggregates as gauges: one family per aggregate name, labels = window + the union of every
-  // window's group-by attributes (Prometheus form; "" where a window lacks one).
-  std::set<std::string> aggregates;
-  std::vector<std::string> label_names = {"window"};
-  std::vector<std::string> raw_labels;
-  for (std::size_t i = 0; i < engine->window_count(); ++i) {
-    const stream::WindowSpec& spec = engine->window(i).spec();
-    for (const stream::AggSpec& a : spec.aggregations.outputs) aggregates.insert(a.name);
-    for (const std::string& g : spec.group_by) {
-      if (std::find(raw_labels.begin(), raw_labels.end(), g) == raw_labels.end()) {
-        raw_labels.push_back(g);
-        label_names.push_back(stream::PrometheusName(g));
-      }
-    }
-  }
-  if (engine->anomaly_count() > 0) aggregates.insert("anomaly_score");
-  for (const std::string& agg : aggregates) {
-    const std::string name = "strobe_stream_" + stream::PrometheusName(agg);
-    STROBE_RETURN_IF_ERROR(ctx.registry.AddCallbackFamily(
-        {name, "Latest closed-window value of " + agg + " per window and key.", ""},
-        CallbackType::kGauge, label_names, [engine, agg, raw_labels](CallbackSink& sink) {
-          std::vector<std::string_view> values(raw_labels.size() + 1);
-          for (const stream::Series& s : engine->SnapshotSeries()) {
-            if (s.name != agg) continue;
-            values[0] = s.window;
-            for (std::size_t i = 0; i < raw_labels.size(); ++i) {
-              values[i + 1] = std::string_view();
-              for (const auto& [k, v] : s.labels) {
-                if (k == raw_labels[i]) values[i + 1] = v;
-              }
-            }
-            sink.Emit(values, s.value);
-          }
-        }));
-  }
-  STROBE_RETURN_IF_ERROR(ctx.registry.AddCallbackFamily(
-      {"strobe_stream_events_total", "Items aggregated into windows.", ""}, CallbackType::kCounter,
-      {"window"}, [engine](CallbackSink& sink) {
-        for (std::size_t i = 0; i < engine->window_count(); ++i) {
-          const stream::WindowOperator& op = engine->window(i);
-          sink.Emit({op.spec().name},
-                    static_cast<double>(op.stats().accepted.load(std::memory_order_relaxed)));
-        }
-      }));
-  STROBE_RETURN_IF_ERROR(ctx.registry.AddCallbackFamily(
-      {"strobe_stream_dropped_events_total",
-       "Items not aggregated: late (after allowed lateness), key_limit, future timestamps.", ""},
-      CallbackType::kCounter, {"window", "reason"}, [engine](CallbackSink& sink) {
-        for (std::size_t i = 0; i < engine->window_count(); ++i) {
-          const stream::WindowOperator& op = engine->window(i);
-          const stream::WindowStats& st = op.stats();
-          sink.Emit({op.spec().name, "late"},
-                    static_cast<double>(st.late.load(std::memory_order_relaxed)));
-          sink.Emit({op.spec().name, "key_limit"},
-                    static_cast<double>(st.dropped_key_limit.load(std::memory_order_relaxed)));
-          sink.Emit({op.spec().name, "future"},
-                    static_cast<double>(st.dropped_future.load(std::memory_order_relaxed)));
-        }
-      }));
+  STROBE_RETURN_IF_ERROR(stream::RegisterStreamMetrics(ctx.registry, *engine));
+  STROBE_RETURN_IF_ERROR(alert::RegisterAlertMetrics(ctx.registry, *alerts));
   STROBE_RETURN_IF_ERROR(ctx.registry.AddCallbackFamily(
       {"strobe_stream_dropped_batches_total",
        "Batches sent to the stream exporter while no stream engine was running.", ""},
@@ -127,26 +72,6 @@ strobe::Status StreamComponent::Start(const daemon::ComponentContext& ctx) {
         sink.Emit(std::span<const std::string_view>(),
                   static_cast<double>(slot->dropped_batches()));
       }));
-  STROBE_RETURN_IF_ERROR(ctx.registry.AddCallbackFamily(
-      {"strobe_stream_cep_matches_total", "Complex-event rule matches.", ""},
-      CallbackType::kCounter, {"rule"}, [engine](CallbackSink& sink) {
-        for (std::size_t i = 0; i < engine->cep_count(); ++i) {
-          const stream::CepOperator& op = engine->cep(i);
-          sink.Emit({op.rule().name},
-                    static_cast<double>(op.stats().matches.load(std::memory_order_relaxed)));
-        }
-      }));
-  STROBE_RETURN_IF_ERROR(
-      ctx.registry.AddCallbackFamily({"strobe_alerts", "Alert instances by state.", ""},
-                                     CallbackType::kGauge, {"state"}, [alerts](CallbackSink& sink) {
-                                       double pending = 0, firing = 0;
-                                       for (const alert::AlertView& a : alerts->Alerts()) {
-                                         if (a.state == alert::AlertState::kPending) ++pending;
-                                         if (a.state == alert::AlertState::kFiring) ++firing;
-                                       }
-                                       sink.Emit({"pending"}, pending);
-                                       sink.Emit({"firing"}, firing);
-                                     }));
 
   slot_.Install(engine_);
   alerts_->Start();

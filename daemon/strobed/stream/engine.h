@@ -8,7 +8,7 @@
 //   engine->Consume(batch);      // pipeline worker (StreamExporter does this)
 //   engine->Tick();              // every ~100 ms-1 s: advances watermarks, closes windows
 //   engine->SnapshotSeries();    // latest aggregate values, for alert rules
-//   engine->SeriesJson() / EventsJson() / AppendPrometheus(out)   // HTTP handlers
+//   engine->SeriesJson() / EventsJson()   // HTTP handlers (metrics: stream_metrics.h)
 //
 // engine.cc runs the engine; engine_config.cc parses the `stream:` section (Create).
 //
@@ -100,9 +100,6 @@ class StreamEngine : private ResultSink, private CepSink {
   // and notable events (CEP matches, anomalies) have separate rings of max_events each, so a
   // flood of window results never pushes an anomaly out.
   std::string EventsJson(std::string_view type = "") const;
-  // Appends Prometheus text 0.0.4 of every series (strobe_stream_<aggregate>) and of the
-  // engine's own counters (late/dropped events per window, CEP matches, anomalies).
-  void AppendPrometheus(std::string& out) const;
 
   std::size_t window_count() const { return windows_.size(); }
   std::size_t cep_count() const { return ceps_.size(); }

@@ -8,8 +8,11 @@
 #include <thread>
 #include <vector>
 
+#include "strobe/metrics/exposition.h"
+#include "strobe/metrics/registry.h"
 #include "strobed/event/batch.h"
 #include "strobed/stream/engine.h"
+#include "strobed/stream/stream_metrics.h"
 
 namespace strobed::stream {
 namespace {
@@ -55,15 +58,18 @@ cep:
       engine->Tick();
     }
   });
+  strobe::metrics::Registry registry;  // scrapes read the engine concurrently with writers
+  ASSERT_TRUE(RegisterStreamMetrics(registry, *engine).ok());
   std::vector<std::thread> readers;
   for (int r = 0; r < 2; ++r) {
     readers.emplace_back([&] {
       do {
-        std::string prom;
-        engine->AppendPrometheus(prom);
+        const std::string prom =
+            strobe::metrics::RenderText(registry, strobe::metrics::Format::kPrometheusText);
         const std::string json = engine->SeriesJson() + engine->EventsJson();
         const auto snapshot = engine->SnapshotSeries();
-        reads.fetch_add(1 + (json.empty() ? 1 : 0) + (snapshot.size() > 1000000 ? 1 : 0));
+        reads.fetch_add(1 + (json.empty() || prom.empty() ? 1 : 0) +
+                        (snapshot.size() > 1000000 ? 1 : 0));
       } while (!done.load());
     });
   }

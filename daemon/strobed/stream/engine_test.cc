@@ -5,7 +5,10 @@
 #include <string>
 #include <vector>
 
+#include "strobe/metrics/exposition.h"
+#include "strobe/metrics/registry.h"
 #include "strobed/event/batch.h"
+#include "strobed/stream/stream_metrics.h"
 
 namespace strobed::stream {
 namespace {
@@ -159,8 +162,10 @@ cep:
   EXPECT_EQ(e->EventsJson("cep").find("\"type\":\"window\""), std::string::npos);
   EXPECT_EQ(e->EventsJson("window").find("\"type\":\"cep\""), std::string::npos);
   EXPECT_NE(e->EventsJson("cep").find("\"type\":\"cep\""), std::string::npos);
-  std::string prom;
-  e->AppendPrometheus(prom);
+  strobe::metrics::Registry registry;
+  ASSERT_TRUE(RegisterStreamMetrics(registry, *e).ok());
+  std::string prom =
+      strobe::metrics::RenderText(registry, strobe::metrics::Format::kPrometheusText);
   EXPECT_NE(prom.find("strobe_stream_p99{window=\"http\",service_name=\"checkout\"} 0.1"),
             std::string::npos)
       << prom;
@@ -170,8 +175,7 @@ cep:
   event::Batch late(nullptr, 4096, 1 << 20);
   AddSpan(late, "http.server.duration", "checkout", kBase + 1, 0.01);
   e->Consume(late);
-  prom.clear();
-  e->AppendPrometheus(prom);
+  prom = strobe::metrics::RenderText(registry, strobe::metrics::Format::kPrometheusText);
   EXPECT_NE(prom.find("strobe_stream_dropped_events_total{window=\"http\",reason=\"late\"} 1"),
             std::string::npos)
       << prom;

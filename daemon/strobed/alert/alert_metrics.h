@@ -1,0 +1,24 @@
+#pragma once
+
+// The alert engine's state and notifier statistics, published as callback families in a
+// metrics registry (read at each scrape; the one way the daemon publishes metrics):
+//   strobe_alerts{state}                                   pending and firing instances
+//   strobe_alert_notifications_total{notifier,result}      sent / failed
+//   strobe_alert_notifications_dropped_total{notifier}     dropped: notifier queue full
+// `notifier` is the notifier's type ("webhook", "alertmanager", "log"), with "/N" appended
+// (N counting from 1 in configuration order) when several notifiers share a type, so every
+// series is distinct.
+//
+// Thread class: call from the control thread; the callbacks are thread-safe.
+
+#include "strobe/base/status.h"
+#include "strobe/metrics/registry.h"
+#include "strobed/alert/alert_engine.h"
+
+namespace strobed::alert {
+
+// Adds the families above for `engine`, which must outlive the registry's use of them.
+// ALREADY_EXISTS when one is registered already.
+strobe::Status RegisterAlertMetrics(strobe::metrics::Registry& registry, const AlertEngine& engine);
+
+}  // namespace strobed::alert
