@@ -9,6 +9,18 @@
 
 namespace strobed::otlp {
 
+const char* ItemName(Signal signal) {
+  switch (signal) {
+    case Signal::kTraces:
+      return "spans";
+    case Signal::kMetrics:
+      return "metric_points";
+    case Signal::kLogs:
+      return "log_records";
+  }
+  return "items";
+}
+
 std::string_view SignalName(Signal s) {
   switch (s) {
     case Signal::kTraces:

@@ -37,6 +37,9 @@
 namespace strobed::otlp {
 
 enum class Signal : uint8_t { kTraces = 0, kMetrics, kLogs };
+// What one item of `signal` is called in OTLP responses and self-metric labels: "spans",
+// "metric_points", "log_records".
+const char* ItemName(Signal signal);
 enum class Encoding : uint8_t { kProtobuf = 0, kJson };
 
 std::string_view SignalName(Signal s);  // "traces", "metrics", "logs"

@@ -8,18 +8,6 @@
 namespace strobed::exporters {
 namespace {
 
-const char* ItemName(otlp::Signal s) {
-  switch (s) {
-    case otlp::Signal::kTraces:
-      return "spans";
-    case otlp::Signal::kMetrics:
-      return "metric_points";
-    case otlp::Signal::kLogs:
-      return "log_records";
-  }
-  return "items";
-}
-
 event::Signal SignalBit(otlp::Signal s) {
   switch (s) {
     case otlp::Signal::kTraces:
@@ -65,7 +53,7 @@ OtlpHttpExporter::OtlpHttpExporter(OtlpHttpExporterOptions options,
   strobe::metrics::Registry& reg = *options_.metrics;
   for (otlp::Signal s : {otlp::Signal::kTraces, otlp::Signal::kMetrics, otlp::Signal::kLogs}) {
     targets_[static_cast<size_t>(s)] = base_path_ + "/v1/" + std::string(otlp::SignalName(s));
-    std::string item = ItemName(s);
+    std::string item = otlp::ItemName(s);
     auto sent = reg.AddCounterFamily(
         {"strobe_exporter_sent_" + item + "_total", "Items an exporter delivered.", ""},
         {"exporter"});

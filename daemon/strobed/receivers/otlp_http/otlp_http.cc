@@ -18,18 +18,6 @@ constexpr int32_t kGrpcInvalidArgument = 3;
 constexpr int32_t kGrpcResourceExhausted = 8;
 constexpr int32_t kGrpcUnavailable = 14;
 
-const char* ItemName(otlp::Signal s) {
-  switch (s) {
-    case otlp::Signal::kTraces:
-      return "spans";
-    case otlp::Signal::kMetrics:
-      return "metric_points";
-    case otlp::Signal::kLogs:
-      return "log_records";
-  }
-  return "items";
-}
-
 std::string Lower(std::string_view s) {
   std::string v(s);
   std::transform(v.begin(), v.end(), v.begin(),
@@ -68,7 +56,7 @@ OtlpHttpReceiver::OtlpHttpReceiver(OtlpHttpOptions options) : options_(std::move
   STROBE_CHECK(options_.metrics != nullptr);  // required: the factory passes the host's
   strobe::metrics::Registry& reg = *options_.metrics;
   for (otlp::Signal s : {otlp::Signal::kTraces, otlp::Signal::kMetrics, otlp::Signal::kLogs}) {
-    std::string item = ItemName(s);
+    std::string item = otlp::ItemName(s);
     auto acc = reg.AddCounterFamily({"strobe_receiver_accepted_" + item + "_total",
                                      "Items a receiver pushed into the pipeline successfully.", ""},
                                     {"receiver"});
