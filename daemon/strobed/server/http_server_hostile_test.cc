@@ -14,7 +14,10 @@
 #include <thread>
 #include <vector>
 
+#include "strobe/metrics/exposition.h"
+#include "strobe/metrics/registry.h"
 #include "strobed/server/http_server.h"
+#include "strobed/server/server_metrics.h"
 
 namespace strobed::server {
 namespace {
@@ -163,6 +166,194 @@ TEST_F(HostileTest, UnserialisableResponseIs500) {
   Client again(port_);
   EXPECT_EQ(again.Get("/healthz").result_int(), 200);
   EXPECT_EQ(server_->stats().handler_exceptions.load(), 1u);
+}
+
+// Polls `done` until it holds or `limit` passes; true when it held.
+template <typename F>
+bool Eventually(F done, std::chrono::milliseconds limit = std::chrono::seconds(10)) {
+  const auto deadline = Clock::now() + limit;
+  while (!done()) {
+    if (Clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  return true;
+}
+
+// Issue 14, hole 9: max_connections idle sockets (no byte sent) locked /healthz out for the
+// whole head timeout. Now the connection that has waited longest for a head is evicted.
+TEST_F(HostileTest, IdleConnectionsAtTheLimitDoNotLockOutHealthChecks) {
+  AddHealthRoutes();
+  ServerOptions o;
+  o.max_connections = 64;
+  o.read_header_timeout = std::chrono::seconds(60);  // far beyond the bound asserted below
+  StartServer(o);
+  std::vector<std::unique_ptr<Client>> idle;
+  for (uint32_t i = 0; i < o.max_connections; ++i) idle.push_back(std::make_unique<Client>(port_));
+  const auto start = Clock::now();
+  Client probe(port_, /*timeout_s=*/5);
+  auto r = probe.Get("/healthz");
+  EXPECT_EQ(r.result_int(), 200);
+  EXPECT_LT(Clock::now() - start, std::chrono::seconds(5));
+  // Ingest gets in too, and the evicted connections were closed and counted.
+  Client ingest(port_, 5);
+  ingest.SendRaw("POST /ingest HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc");
+  EXPECT_EQ(ingest.Read().body(), "3");
+  EXPECT_GE(server_->stats().connections_evicted.load(), 2u);
+  EXPECT_TRUE(idle.front()->ClosedByPeer());  // the oldest went first
+  EXPECT_LE(server_->stats().connections_open.load(), static_cast<int64_t>(o.max_connections));
+}
+
+// When every connection is busy with a request (nothing to evict), the reserved share still
+// serves /healthz; other paths on a reserved slot get 503, counted.
+TEST_F(HostileTest, ReservedShareServesHealthWhenAllConnectionsAreBusy) {
+  AddHealthRoutes();
+  ServerOptions o;
+  o.max_connections = 8;
+  o.reserved_connections = 2;
+  StartServer(o);
+  std::vector<std::unique_ptr<Client>> busy;
+  for (int i = 0; i < 6; ++i) {
+    busy.push_back(std::make_unique<Client>(port_));
+    busy.back()->SendRaw("POST /ingest HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nab");
+  }
+  ASSERT_TRUE(Eventually([&] { return server_->InFlight() == 6; }));
+  Client health(port_, 5);
+  EXPECT_EQ(health.Get("/healthz").result_int(), 200);
+  EXPECT_TRUE(health.ClosedByPeer());  // a reserved slot serves one request
+  Client other(port_, 5);
+  other.SendRaw("POST /ingest HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc");
+  auto r = other.Read();
+  EXPECT_EQ(r.result_int(), 503);
+  EXPECT_EQ(r[http::field::retry_after], "1");
+  EXPECT_EQ(server_->stats().reserved_refused.load(), 1u);
+  EXPECT_EQ(server_->stats().connections_evicted.load(), 0u);
+  // The busy requests were not disturbed.
+  busy[0]->SendRaw("cdefghij");
+  EXPECT_EQ(busy[0]->Read().body(), "10");
+}
+
+TEST_F(HostileTest, PerClientLimitClosesExtraConnections) {
+  AddHealthRoutes();
+  ServerOptions o;
+  o.max_connections_per_client = 2;
+  StartServer(o);
+  Client a(port_), b(port_);
+  EXPECT_EQ(a.Get("/healthz").result_int(), 200);
+  EXPECT_EQ(b.Get("/healthz").result_int(), 200);
+  Client c(port_, 5);
+  EXPECT_TRUE(c.ClosedByPeer());
+  EXPECT_EQ(server_->stats().connections_per_client_rejected.load(), 1u);
+  // A slot frees when a connection of that client closes.
+  b.SendRaw("GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(b.Read().result_int(), 200);
+  ASSERT_TRUE(Eventually([&] { return server_->stats().connections_open.load() == 1; }));
+  Client d(port_, 5);
+  EXPECT_EQ(d.Get("/healthz").result_int(), 200);
+}
+
+TEST_F(HostileTest, DropsAndRefusalsAreExportedByReason) {
+  AddHealthRoutes();
+  strobe::metrics::Registry registry;
+  ServerMetrics metrics(registry);
+  ServerOptions o;
+  o.max_connections = 4;
+  o.reserved_connections = 1;
+  StartServer(o);  // Attach after Start is fine for the counters (not the durations)
+  metrics.Attach("api", *server_);
+  std::vector<std::unique_ptr<Client>> idle;
+  for (int i = 0; i < 5; ++i) idle.push_back(std::make_unique<Client>(port_));
+  ASSERT_TRUE(Eventually([&] { return server_->stats().connections_evicted.load() >= 2; }));
+  {
+    Client c(port_);
+    c.SendRaw(ChunkedWithTrailer("POST /ingest HTTP/1.1\r\nHost: x\r\n",
+                                 "X-Big: " + std::string(70'000, 'a')));
+    EXPECT_EQ(c.Read().result_int(), 431);
+  }
+  std::string text = strobe::metrics::RenderText(registry, strobe::metrics::Format::kPrometheusText);
+  EXPECT_NE(text.find("strobe_http_dropped_connections_total{listener=\"api\",reason=\"evicted\"}"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(
+      text.find(
+          "strobe_http_rejected_requests_total{listener=\"api\",reason=\"header_too_large\"} 1"),
+      std::string::npos)
+      << text;
+  metrics.Detach(*server_);
+}
+
+// Issue 14, hole 10: a 404 ignored Connection: close and HTTP/1.0 and kept the connection open.
+TEST_F(HostileTest, NotFoundHonoursConnectionCloseAndHttp10) {
+  AddHealthRoutes();
+  StartServer();
+  {
+    Client c(port_);
+    auto r = c.Get("/nope", "Connection: close\r\n");
+    EXPECT_EQ(r.result_int(), 404);
+    EXPECT_FALSE(r.keep_alive());
+    EXPECT_TRUE(c.ClosedByPeer());
+  }
+  {
+    Client c(port_);
+    c.SendRaw("GET /nope HTTP/1.0\r\n\r\n");
+    auto r = c.Read();
+    EXPECT_EQ(r.result_int(), 404);
+    EXPECT_EQ(r.version(), 10);
+    EXPECT_TRUE(c.ClosedByPeer());
+  }
+  Client c(port_);  // keep-alive 404s keep the connection
+  EXPECT_EQ(c.Get("/nope").result_int(), 404);
+  EXPECT_EQ(c.Get("/healthz").result_int(), 200);
+}
+
+// server.max_body_bytes had no effect: routes that set no limit of their own now take the
+// listener's.
+TEST_F(HostileTest, ListenerBodyLimitAppliesToRoutesWithoutTheirOwn) {
+  AddHealthRoutes();
+  router_.Handle(
+      "POST", "/big",
+      [](const Request& r) { return Response::Text(200, std::to_string(r.body.size())); },
+      {.max_body_bytes = 100});
+  ServerOptions o;
+  o.max_body_bytes = 10;
+  StartServer(o);
+  Client c(port_);
+  c.SendRaw("POST /ingest HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\n01234567890");
+  EXPECT_EQ(c.Read().result_int(), 413);
+  Client d(port_);
+  d.SendRaw("POST /big HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\n01234567890");
+  EXPECT_EQ(d.Read().body(), "11");
+}
+
+TEST_F(HostileTest, ZeroTimeoutsAreRefusedAtStart) {
+  ServerOptions o;
+  o.port = 0;
+  o.read_header_timeout = std::chrono::milliseconds(0);
+  HttpServer s(o, router_);
+  strobe::Status st = s.Start();
+  EXPECT_EQ(st.code(), strobe::StatusCode::kInvalidArgument);
+  EXPECT_NE(st.message().find("read_header_timeout"), std::string::npos) << st.message();
+}
+
+// The listener's error responder shapes every error the server answers itself.
+TEST_F(HostileTest, ErrorResponderShapesServerErrors) {
+  AddHealthRoutes();
+  ServerOptions o;
+  o.auth_token = "t";
+  o.error_responder = [](int status, std::string_view message, std::string_view ct) {
+    return Response::Text(status, std::string(ct) + "|" + std::string(message));
+  };
+  StartServer(o);
+  Client c(port_);
+  auto r = c.Get("/nope", "Content-Type: application/json\r\n");
+  EXPECT_EQ(r.result_int(), 404);
+  EXPECT_EQ(r.body(), "application/json|no route for /nope");
+  r = c.Get("/ingest");
+  EXPECT_EQ(r.result_int(), 405);
+  EXPECT_EQ(r[http::field::allow], "POST");
+  c.SendRaw("POST /ingest HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
+  r = c.Read();
+  EXPECT_EQ(r.result_int(), 401);
+  EXPECT_EQ(r.body(), "|missing bearer token (Authorization: Bearer <token>)");
 }
 
 }  // namespace
