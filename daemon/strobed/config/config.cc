@@ -51,19 +51,29 @@ constexpr KeySpec kKeys[] = {
     K("server.threads", KeyKind::kInt, "STROBE_SERVER_THREADS", false, false,
       "I/O threads of the HTTP API server", "", 1, 64),
     K("server.max_body_bytes", KeyKind::kBytes, "STROBE_SERVER_MAX_BODY_BYTES", false, false,
-      "largest request body of the API routes (413 above)"),
+      "largest request body of the API routes that set no limit of their own (413 above)"),
     K("server.max_header_bytes", KeyKind::kBytes, "STROBE_SERVER_MAX_HEADER_BYTES", false, false,
       "largest request head (request line + headers; 431 above)"),
     K("server.read_header_timeout", KeyKind::kDuration, "STROBE_SERVER_READ_HEADER_TIMEOUT", false,
-      false, "a request head must arrive completely within this (slowloris defence)"),
+      false, "a request head must arrive completely within this (slowloris defence; > 0)"),
     K("server.body_timeout", KeyKind::kDuration, "STROBE_SERVER_BODY_TIMEOUT", false, false,
-      "a request body must arrive within this"),
+      "a request body must arrive within this (> 0)"),
     K("server.idle_timeout", KeyKind::kDuration, "STROBE_SERVER_IDLE_TIMEOUT", false, false,
-      "idle keep-alive connections are closed after this"),
+      "idle keep-alive connections are closed after this (> 0)"),
     K("server.write_timeout", KeyKind::kDuration, "STROBE_SERVER_WRITE_TIMEOUT", false, false,
-      "a response must be written within this"),
+      "a response must be written within this (> 0)"),
     K("server.max_connections", KeyKind::kInt, "STROBE_SERVER_MAX_CONNECTIONS", false, false,
-      "open connections above this are closed at once (counted)", "", 1, 1'000'000),
+      "open connections at most; when full, the connection waiting longest for a request head is "
+      "evicted (counted)",
+      "", 1, 1'000'000),
+    K("server.reserved_connections", KeyKind::kInt, "STROBE_SERVER_RESERVED_CONNECTIONS", false,
+      false,
+      "of max_connections, kept for /healthz, /readyz and /metrics when the rest are busy "
+      "(less than max_connections)",
+      "", 0, 1'000'000),
+    K("server.max_connections_per_client", KeyKind::kInt,
+      "STROBE_SERVER_MAX_CONNECTIONS_PER_CLIENT", false, false,
+      "open connections of one client address at most (0: no limit)", "", 0, 1'000'000),
     K("host.enabled", KeyKind::kBool, "STROBE_HOST_ENABLED", false, false,
       "collect host and process metrics from /proc and /sys"),
     K("host.interval", KeyKind::kDuration, "STROBE_HOST_INTERVAL", true, false,
@@ -112,6 +122,8 @@ FieldPtr Field(Config& c, std::string_view path) {
   if (path == "server.idle_timeout") return &c.server.idle_timeout;
   if (path == "server.write_timeout") return &c.server.write_timeout;
   if (path == "server.max_connections") return &c.server.max_connections;
+  if (path == "server.reserved_connections") return &c.server.reserved_connections;
+  if (path == "server.max_connections_per_client") return &c.server.max_connections_per_client;
   if (path == "host.enabled") return &c.host.enabled;
   if (path == "host.interval") return &c.host.interval;
   if (path == "host.proc_root") return &c.host.proc_root;
@@ -253,6 +265,13 @@ strobe::Status SetValue(Config& config, const KeySpec& key, std::string_view tex
     }
     case KeyKind::kDuration: {
       STROBE_ASSIGN_OR_RETURN(auto v, ParseDuration(text));
+      // The HTTP server's timeouts: zero would cut off every request (issue 14). A plain check
+      // until the key table carries typed bounds.
+      if (v.count() <= 0 && key.path.starts_with("server.") && key.path.ends_with("_timeout")) {
+        return strobe::InvalidArgument("'" + std::string(text) +
+                                       "' must be greater than 0 (a zero timeout would cut off "
+                                       "every request)");
+      }
       *std::get<std::chrono::milliseconds*>(field) = v;
       return strobe::OkStatus();
     }
@@ -448,6 +467,12 @@ strobe::Result<Config> Load(const LoadOptions& options) {
     if (strobe::Status s = SetValue(config, *key, o.value); !s.ok()) {
       return strobe::InvalidArgument("flag " + source + ": " + s.message());
     }
+  }
+  if (config.server.reserved_connections >= config.server.max_connections) {
+    return strobe::InvalidArgument("server.reserved_connections (" +
+                                   std::to_string(config.server.reserved_connections) +
+                                   ") must be less than server.max_connections (" +
+                                   std::to_string(config.server.max_connections) + ")");
   }
   if (options.builtin.enabled)
     STROBE_RETURN_IF_ERROR(ApplyBuiltinSections(config, options.builtin));
