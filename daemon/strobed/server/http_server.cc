@@ -79,6 +79,13 @@ void Admit(const StatePtr& st, tcp::socket socket) {
     auto ep = socket.remote_endpoint(ec);
     if (ec) return drop(st->stats.connections_rejected);  // gone already
     client = ep.address();
+    // Checked before any eviction (no connection is evicted for one refused anyway). Only
+    // this acceptor adds to `clients`, so the count cannot grow between check and add.
+    strobe::MutexLock lock(st->clients_mu);
+    auto it = st->clients.find(client);
+    if (it != st->clients.end() && it->second >= o.max_connections_per_client) {
+      return drop(st->stats.connections_per_client_rejected);
+    }
   }
   const int64_t open = st->stats.connections_open.load(std::memory_order_relaxed);
   const int64_t general = static_cast<int64_t>(o.max_connections - o.reserved_connections);
@@ -91,12 +98,7 @@ void Admit(const StatePtr& st, tcp::socket socket) {
   }
   if (per_client) {
     strobe::MutexLock lock(st->clients_mu);
-    uint32_t& n = st->clients[client];
-    if (n >= o.max_connections_per_client) {
-      if (n == 0) st->clients.erase(client);
-      return drop(st->stats.connections_per_client_rejected);
-    }
-    ++n;
+    ++st->clients[client];
   }
   st->stats.connections_accepted.fetch_add(1, std::memory_order_relaxed);
   st->stats.connections_open.fetch_add(1, std::memory_order_relaxed);

@@ -258,8 +258,11 @@ TEST_F(HostileTest, DropsAndRefusalsAreExportedByReason) {
   ServerOptions o;
   o.max_connections = 4;
   o.reserved_connections = 1;
-  StartServer(o);  // Attach after Start is fine for the counters (not the durations)
-  metrics.Attach("api", *server_);
+  o.port = 0;
+  server_ = std::make_unique<HttpServer>(o, router_);
+  metrics.Attach("api", *server_);  // before Start: it installs the request observer
+  ASSERT_TRUE(server_->Start().ok());
+  port_ = server_->BoundPort();
   std::vector<std::unique_ptr<Client>> idle;
   for (int i = 0; i < 5; ++i) idle.push_back(std::make_unique<Client>(port_));
   ASSERT_TRUE(Eventually([&] { return server_->stats().connections_evicted.load() >= 2; }));
@@ -269,7 +272,8 @@ TEST_F(HostileTest, DropsAndRefusalsAreExportedByReason) {
                                  "X-Big: " + std::string(70'000, 'a')));
     EXPECT_EQ(c.Read().result_int(), 431);
   }
-  std::string text = strobe::metrics::RenderText(registry, strobe::metrics::Format::kPrometheusText);
+  std::string text =
+      strobe::metrics::RenderText(registry, strobe::metrics::Format::kPrometheusText);
   EXPECT_NE(text.find("strobe_http_dropped_connections_total{listener=\"api\",reason=\"evicted\"}"),
             std::string::npos)
       << text;
@@ -278,6 +282,8 @@ TEST_F(HostileTest, DropsAndRefusalsAreExportedByReason) {
           "strobe_http_rejected_requests_total{listener=\"api\",reason=\"header_too_large\"} 1"),
       std::string::npos)
       << text;
+  // Stop the server before the registry and metrics (locals) go.
+  EXPECT_TRUE(server_->Shutdown(std::chrono::seconds(5)).ok());
   metrics.Detach(*server_);
 }
 
