@@ -80,6 +80,8 @@ struct ServerConfig {
   std::chrono::milliseconds idle_timeout{60'000};
   std::chrono::milliseconds write_timeout{30'000};
   uint32_t max_connections = 1024;
+  uint32_t reserved_connections = 16;       // of max_connections, for /healthz /readyz /metrics
+  uint32_t max_connections_per_client = 0;  // 0: no limit
 };
 
 struct HostConfig {

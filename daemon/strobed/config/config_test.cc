@@ -94,7 +94,14 @@ TEST(ConfigTest, BadValuesNameTheKey) {
       {"- a\n- b\n", "must be a map of sections"},
       {"host:\n  interval: 1s\nhost:\n  interval: 2s\n", "duplicate key 'host'"},
       {"server:\n  max_body_bytes: 0\n", "max_body_bytes: 0 is out of range (must be >= 1)"},
-
+      // Issue 14: a zero head timeout was accepted and made the API unusable.
+      {"server:\n  read_header_timeout: 0\n",
+       "strobe.yaml:2:24: server.read_header_timeout: 0 is out of range (must be >= 1ms)"},
+      {"server:\n  idle_timeout: 0s\n", "server.idle_timeout: 0s is out of range"},
+      {"server:\n  body_timeout: 0.1ms\n", "is out of range"},
+      {"server:\n  write_timeout: -1s\n", "is not a duration"},
+      {"server:\n  max_connections: 16\n  reserved_connections: 16\n",
+       "server.reserved_connections (16) must be less than server.max_connections (16)"},
   };
   for (const auto& tc : cases) {
     auto c = LoadText(tc.yaml);

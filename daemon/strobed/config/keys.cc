@@ -67,19 +67,32 @@ const std::vector<KeySpec>& Keys() {
       K("server.threads", OptionType::kInt, "STROBE_SERVER_THREADS", false, false,
         "I/O threads of the HTTP API server", {.min = "1", .max = "64"}),
       K("server.max_body_bytes", OptionType::kBytes, "STROBE_SERVER_MAX_BODY_BYTES", false, false,
-        "largest request body of the API routes (413 above)", {.min = "1"}),
+        "largest request body of the API routes that set no limit of their own (413 above)",
+        {.min = "1"}),
       K("server.max_header_bytes", OptionType::kBytes, "STROBE_SERVER_MAX_HEADER_BYTES", false,
         false, "largest request head (request line + headers; 431 above)", {.min = "1"}),
       K("server.read_header_timeout", OptionType::kDuration, "STROBE_SERVER_READ_HEADER_TIMEOUT",
-        false, false, "a request head must arrive completely within this (slowloris defence)"),
+        false, false, "a request head must arrive completely within this (slowloris defence)",
+        {.min = "1ms"}),
       K("server.body_timeout", OptionType::kDuration, "STROBE_SERVER_BODY_TIMEOUT", false, false,
-        "a request body must arrive within this"),
+        "a request body must arrive within this", {.min = "1ms"}),
       K("server.idle_timeout", OptionType::kDuration, "STROBE_SERVER_IDLE_TIMEOUT", false, false,
-        "idle keep-alive connections are closed after this"),
+        "idle keep-alive connections are closed after this", {.min = "1ms"}),
       K("server.write_timeout", OptionType::kDuration, "STROBE_SERVER_WRITE_TIMEOUT", false, false,
-        "a response must be written within this"),
+        "a response must be written within this", {.min = "1ms"}),
       K("server.max_connections", OptionType::kInt, "STROBE_SERVER_MAX_CONNECTIONS", false, false,
-        "open connections above this are closed at once (counted)", {.min = "1", .max = "1000000"}),
+        "open connections at most; when full, the connection waiting longest for a request head "
+        "is evicted (counted)",
+        {.min = "1", .max = "1000000"}),
+      K("server.reserved_connections", OptionType::kInt, "STROBE_SERVER_RESERVED_CONNECTIONS",
+        false, false,
+        "of max_connections, kept for /healthz, /readyz and /metrics when the rest are busy "
+        "(less than max_connections)",
+        {.min = "0", .max = "1000000"}),
+      K("server.max_connections_per_client", OptionType::kInt,
+        "STROBE_SERVER_MAX_CONNECTIONS_PER_CLIENT", false, false,
+        "open connections of one client address at most (0: no limit)",
+        {.min = "0", .max = "1000000"}),
       K("host.enabled", OptionType::kBool, "STROBE_HOST_ENABLED", false, false,
         "collect host and process metrics from /proc and /sys"),
       K("host.interval", OptionType::kDuration, "STROBE_HOST_INTERVAL", true, false,
@@ -133,6 +146,8 @@ FieldPtr Field(Config& c, std::string_view path) {
   if (path == "server.idle_timeout") return &c.server.idle_timeout;
   if (path == "server.write_timeout") return &c.server.write_timeout;
   if (path == "server.max_connections") return &c.server.max_connections;
+  if (path == "server.reserved_connections") return &c.server.reserved_connections;
+  if (path == "server.max_connections_per_client") return &c.server.max_connections_per_client;
   if (path == "host.enabled") return &c.host.enabled;
   if (path == "host.interval") return &c.host.interval;
   if (path == "host.proc_root") return &c.host.proc_root;

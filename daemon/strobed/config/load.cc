@@ -138,6 +138,12 @@ strobe::Result<Config> Load(const LoadOptions& options) {
       return strobe::InvalidArgument("flag " + source + ": " + s.message());
     }
   }
+  if (config.server.reserved_connections >= config.server.max_connections) {
+    return strobe::InvalidArgument("server.reserved_connections (" +
+                                   std::to_string(config.server.reserved_connections) +
+                                   ") must be less than server.max_connections (" +
+                                   std::to_string(config.server.max_connections) + ")");
+  }
   if (options.builtin.enabled)
     STROBE_RETURN_IF_ERROR(ApplyBuiltinSections(config, options.builtin));
   return config;

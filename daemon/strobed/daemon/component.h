@@ -34,6 +34,7 @@ class Registry;
 
 namespace strobed::server {
 class Router;
+class ServerMetrics;
 }  // namespace strobed::server
 
 namespace strobed::config {
@@ -57,6 +58,9 @@ struct ComponentContext {
   // Reports a listener a component opened ("otlp_http" → "127.0.0.1:4318") for the log and
   // /api/v1/status. May be empty (tests); thread-safe.
   std::function<void(std::string name, std::string address)> report_listener = nullptr;
+  // Self-metrics of HTTP listeners (strobe_http_*{listener}): a component that opens its own
+  // HttpServer attaches it here. Null in tests.
+  server::ServerMetrics* http_metrics = nullptr;
 };
 
 class Component {

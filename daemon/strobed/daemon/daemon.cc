@@ -44,6 +44,9 @@ server::ServerOptions ApiServerOptions(const config::Config& c) {
   o.idle_timeout = c.server.idle_timeout;
   o.write_timeout = c.server.write_timeout;
   o.max_connections = c.server.max_connections;
+  o.reserved_connections = c.server.reserved_connections;
+  o.max_connections_per_client = c.server.max_connections_per_client;
+  o.max_body_bytes = c.server.max_body_bytes;  // routes that set no limit of their own
   o.auth_token = c.auth_token;
   return o;
 }
@@ -189,6 +192,7 @@ strobe::Status Daemon::Start() {
                          spdlog::info("{} listening on {}", name, address);
                          ReportListener(std::move(name), std::move(address));
                        }};
+  ctx.http_metrics = server_metrics_.get();
   for (auto& slot : slots_) {
     const std::string name = slot->component->Name();
     slot->state.store(ComponentState::kStarting);

@@ -31,6 +31,7 @@ class KeyTable;
 }  // namespace strobed::event
 namespace strobed::server {
 class Router;
+class ServerMetrics;
 }  // namespace strobed::server
 namespace strobed::stream {
 class EngineSlot;
@@ -82,6 +83,8 @@ struct PluginServices {
   strobe::metrics::Registry* metrics = nullptr;  // self-metrics and aggregated metrics
   base::WallClock* wall_clock = nullptr;         // Unix time (event timestamps, exports)
   server::Router* router = nullptr;              // routes of the API listener (--http)
+  // strobe_http_*{listener} self-metrics; a plugin with its own HttpServer attaches it here.
+  server::ServerMetrics* http_metrics = nullptr;
   trace::TraceStore* trace_store = nullptr;      // trace assembly the API and exporters share
   stream::EngineSlot* stream_engines = nullptr;  // the stream engine pipelines feed
   spdlog::logger* logger = nullptr;              // the daemon's logger

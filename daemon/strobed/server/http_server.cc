@@ -1,6 +1,7 @@
 // The listener of an HttpServer: binding, the I/O threads (one io_context each), the
-// acceptor dealing connections out to them, and the graceful Shutdown. Connections are served
-// by http_session.cc and websocket_session.cc.
+// acceptor dealing connections out to them under the connection limits (eviction of the
+// connection waiting longest for a head, the reserved share, the per-client bound), and the
+// graceful Shutdown. Connections are served by http_session.cc and websocket_session.cc.
 
 #include "strobed/server/http_server.h"
 
@@ -26,9 +27,97 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
+using internal::ConnectionSlot;
 using internal::SessionBase;
 using internal::StartHttpSession;
 using internal::StatePtr;
+
+// Claims the session that has waited longest for a request head and asks it to close. False
+// when every connection is busy with a request (or a WebSocket). Walks every session: called
+// only when the listener is full, never per request.
+bool EvictOldestWaiting(HttpServer::State& st) {
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    std::shared_ptr<SessionBase> victim;
+    {
+      strobe::MutexLock lock(st.sessions_mu);
+      SessionBase* oldest = nullptr;
+      int64_t oldest_since = 0;
+      for (SessionBase* s : st.sessions) {
+        const int64_t since = s->waiting_since.load(std::memory_order_relaxed);
+        if (since > 0 && (oldest == nullptr || since < oldest_since)) {
+          oldest = s;
+          oldest_since = since;
+        }
+      }
+      if (oldest == nullptr) return false;
+      // Fails when the session's head completed meanwhile: look again.
+      if (!oldest->waiting_since.compare_exchange_strong(oldest_since, SessionBase::kClaimed,
+                                                         std::memory_order_relaxed)) {
+        continue;
+      }
+      victim = oldest->Lock();  // null: being destroyed, its slot is freeing anyway
+    }
+    st.stats.connections_evicted.fetch_add(1, std::memory_order_relaxed);
+    if (victim) victim->Evict();
+    return true;
+  }
+  return false;
+}
+
+// Admits an accepted socket under the limits (see http_server.h), or closes it and counts why.
+void Admit(const StatePtr& st, tcp::socket socket) {
+  const ServerOptions& o = st->options;
+  auto drop = [&](std::atomic<uint64_t>& counter) {
+    counter.fetch_add(1, std::memory_order_relaxed);
+    beast::error_code ignored;
+    socket.close(ignored);
+  };
+  net::ip::address client;
+  const bool per_client = o.max_connections_per_client > 0;
+  if (per_client) {
+    beast::error_code ec;
+    auto ep = socket.remote_endpoint(ec);
+    if (ec) return drop(st->stats.connections_rejected);  // gone already
+    client = ep.address();
+    // Checked before any eviction (no connection is evicted for one refused anyway). Only
+    // this acceptor adds to `clients`, so the count cannot grow between check and add.
+    strobe::MutexLock lock(st->clients_mu);
+    auto it = st->clients.find(client);
+    if (it != st->clients.end() && it->second >= o.max_connections_per_client) {
+      return drop(st->stats.connections_per_client_rejected);
+    }
+  }
+  const int64_t open = st->stats.connections_open.load(std::memory_order_relaxed);
+  const int64_t general = static_cast<int64_t>(o.max_connections - o.reserved_connections);
+  bool reserved = false;
+  if (open >= general && !EvictOldestWaiting(*st)) {
+    if (open >= static_cast<int64_t>(o.max_connections)) {
+      return drop(st->stats.connections_rejected);
+    }
+    reserved = true;
+  }
+  if (per_client) {
+    strobe::MutexLock lock(st->clients_mu);
+    ++st->clients[client];
+  }
+  st->stats.connections_accepted.fetch_add(1, std::memory_order_relaxed);
+  st->stats.connections_open.fetch_add(1, std::memory_order_relaxed);
+  StartHttpSession(st, std::move(socket), ConnectionSlot(st.get(), client, per_client), reserved);
+}
+
+// Runs one I/O thread's event loop. Sessions catch what their own code throws; this is the
+// last line: an exception that still escapes a completion handler is counted and the loop goes
+// on (the handler's session, owned by the handler, is released and its connection closed).
+void RunLoop(HttpServer::State& st, net::io_context& ioc) {
+  for (;;) {
+    try {
+      ioc.run();
+      return;
+    } catch (...) {
+      st.stats.internal_errors.fetch_add(1, std::memory_order_relaxed);
+    }
+  }
+}
 
 void DoAccept(const StatePtr& st) {
   net::io_context& home = *st->iocs[st->next_ioc];
@@ -45,16 +134,7 @@ void DoAccept(const StatePtr& st) {
       return;
     }
     if (st->draining.load()) return;
-    auto open = st->stats.connections_open.load(std::memory_order_relaxed);
-    if (open >= static_cast<int64_t>(st->options.max_connections)) {
-      st->stats.connections_rejected.fetch_add(1, std::memory_order_relaxed);
-      beast::error_code ignored;
-      socket.close(ignored);
-    } else {
-      st->stats.connections_accepted.fetch_add(1, std::memory_order_relaxed);
-      st->stats.connections_open.fetch_add(1, std::memory_order_relaxed);
-      StartHttpSession(st, std::move(socket));
-    }
+    Admit(st, std::move(socket));
     DoAccept(st);
   });
 }
@@ -70,6 +150,29 @@ std::vector<std::shared_ptr<SessionBase>> LiveSessions(HttpServer::State& st) {
 }
 
 }  // namespace
+
+strobe::Status ValidateServerOptions(const ServerOptions& o) {
+  auto bad = [&](std::string_view what) {
+    return strobe::InvalidArgument("cannot listen for " + o.name + ": " + std::string(what));
+  };
+  if (o.threads < 1 || o.threads > 64) return bad("threads must be 1..64");
+  for (auto [name, value] :
+       {std::pair{"read_header_timeout", o.read_header_timeout},
+        std::pair{"body_timeout", o.body_timeout}, std::pair{"idle_timeout", o.idle_timeout},
+        std::pair{"write_timeout", o.write_timeout}}) {
+    if (value.count() <= 0) return bad(std::string(name) + " must be greater than 0");
+  }
+  if (o.max_header_bytes == 0 || o.max_header_bytes > (uint64_t{1} << 30)) {
+    return bad("max_header_bytes must be 1..1GiB");
+  }
+  if (o.max_body_bytes == 0) return bad("max_body_bytes must be greater than 0");
+  if (o.max_connections == 0) return bad("max_connections must be greater than 0");
+  if (o.reserved_connections >= o.max_connections) {
+    return bad("reserved_connections (" + std::to_string(o.reserved_connections) +
+               ") must be less than max_connections (" + std::to_string(o.max_connections) + ")");
+  }
+  return strobe::OkStatus();
+}
 
 HttpServer::HttpServer(ServerOptions options, Router& router)
     : state_(std::make_shared<State>(std::move(options), router)) {
@@ -89,10 +192,7 @@ strobe::Status HttpServer::Start() {
   STROBE_CHECK(!started_);
   auto& st = *state_;
   const std::string where = st.options.host + ":" + std::to_string(st.options.port);
-  if (st.options.threads < 1 || st.options.threads > 64) {
-    return strobe::InvalidArgument("cannot listen for " + st.options.name +
-                                   ": threads must be 1..64");
-  }
+  STROBE_RETURN_IF_ERROR(ValidateServerOptions(st.options));
   st.iocs.clear();
   for (int i = 0; i < st.options.threads; ++i) {
     st.iocs.push_back(std::make_unique<net::io_context>(1));
@@ -133,7 +233,7 @@ strobe::Status HttpServer::Start() {
   DoAccept(state_);
   for (auto& ioc : st.iocs) {
     st.work.push_back(net::make_work_guard(*ioc));
-    st.threads.emplace_back([ioc = ioc.get()] { ioc->run(); });
+    st.threads.emplace_back([&st, ioc = ioc.get()] { RunLoop(st, *ioc); });
   }
   return strobe::OkStatus();
 }
@@ -190,7 +290,11 @@ strobe::Status HttpServer::Shutdown(std::chrono::milliseconds grace) {
   }
   for (auto& ioc : st.iocs) {
     ioc->restart();
-    ioc->run_for(std::chrono::seconds(2));
+    try {
+      ioc->run_for(std::chrono::seconds(2));
+    } catch (...) {
+      st.stats.internal_errors.fetch_add(1, std::memory_order_relaxed);
+    }
   }
   for (auto& s : LiveSessions(st)) s->OnStopped();  // WebSocket holders: on_close
   if (!drained && left > 0) {

@@ -23,12 +23,23 @@
 //
 // Limits and timeouts (slowloris-safe): every request head must arrive completely within
 // read_header_timeout (from accept for the first request; from its first byte for later
-// requests on a keep-alive connection) and be at most max_header_bytes (else 431); a
-// keep-alive connection with no new request for idle_timeout is closed; the body must arrive within
-// body_timeout; a body over the route's max_body_bytes gets 413 (checked against Content-Length
-// before reading, and against the running total for chunked bodies); at most max_connections
-// connections are open (more are accepted and closed at once, counted). Every refusal is counted in
-// Stats.
+// requests on a keep-alive connection) and be at most max_header_bytes (else 431; the trailer
+// section of a chunked body has the same bound); a keep-alive connection with no new request
+// for idle_timeout is closed; the body must arrive within body_timeout; a body over the route's
+// max_body_bytes (or the listener's, for routes that set none) gets 413 (checked against
+// Content-Length before reading, and against the running total for chunked bodies). Nothing a
+// client sends and nothing a handler returns can throw out of a connection: an exception while
+// parsing gives 431 (a field Beast cannot hold) or 400, one from a handler or while
+// serialising its response gives 500; the connection is closed and the event counted.
+//
+// Connection limit: at most max_connections connections are open. When all but
+// reserved_connections are taken, a new connection first evicts the connection that has waited
+// longest for a request head (idle keep-alive, nothing sent yet, or a partial head), so idle
+// sockets cannot lock the listener out; when every connection is busy with a request, the new
+// one takes one of the reserved_connections slots, which serve one request to priority_paths
+// (/healthz, /readyz, /metrics by default; anything else gets 503) and then close; past that
+// it is closed at accept. max_connections_per_client (0: off) bounds the connections of one
+// client address. Every drop and refusal is counted in Stats.
 //
 // Auth: when a bearer token is set, every route with require_auth answers 401 with
 // WWW-Authenticate: Bearer unless the request carries `Authorization: Bearer <token>`. The
@@ -46,11 +57,20 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "strobe/base/status.h"
 #include "strobed/server/router.h"
 
 namespace strobed::server {
+
+// Builds the body of an error the server answers itself (400, 401, 404, 405, 408, 413, 426,
+// 431, 500, 503) from its status and message and the request's Content-Type ("" when the head
+// could not be parsed). Must not throw. Lets a listener speak its protocol's error shape (the
+// OTLP receiver answers google.rpc.Status); the default is Response::Error.
+using ErrorResponder =
+    std::function<Response(int status, std::string_view message, std::string_view content_type)>;
 
 struct ServerOptions {
   std::string name = "http";  // for logs and errors ("cannot listen for http on ...")
@@ -63,14 +83,28 @@ struct ServerOptions {
   std::chrono::milliseconds idle_timeout{60'000};
   std::chrono::milliseconds write_timeout{30'000};
   uint32_t max_connections = 1024;
-  std::string auth_token;  // empty: no auth
+  // Of max_connections, kept for requests to priority_paths when the rest are busy.
+  uint32_t reserved_connections = 16;
+  std::vector<std::string> priority_paths = {"/healthz", "/readyz", "/metrics"};
+  uint32_t max_connections_per_client = 0;  // per client address; 0: no limit
+  // Body limit of routes whose RouteOptions::max_body_bytes is 0.
+  uint64_t max_body_bytes = kDefaultMaxBodyBytes;
+  std::string auth_token;          // empty: no auth
+  ErrorResponder error_responder;  // empty: Response::Error
 };
+
+// Checks `o` (timeouts positive, limits non-zero, reserved_connections < max_connections);
+// InvalidArgument naming the field otherwise. HttpServer::Start calls it.
+strobe::Status ValidateServerOptions(const ServerOptions& o);
 
 // Counters of one listener. Relaxed atomics: each is an independent monotonic count read by
 // the metrics collection; no ordering with other memory is implied.
 struct ServerStats {
   std::atomic<uint64_t> connections_accepted{0};
-  std::atomic<uint64_t> connections_rejected{0};  // over max_connections
+  std::atomic<uint64_t> connections_rejected{0};  // closed at accept: over max_connections
+  std::atomic<uint64_t> connections_evicted{0};   // waiting for a head, closed to make room
+  std::atomic<uint64_t> connections_per_client_rejected{0};  // over max_connections_per_client
+  std::atomic<uint64_t> reserved_refused{0};  // on a reserved slot, not a priority path (503)
   std::atomic<int64_t> connections_open{0};
   std::atomic<uint64_t> requests{0};
   std::atomic<uint64_t> responses_2xx{0};
@@ -80,9 +114,11 @@ struct ServerStats {
   std::atomic<uint64_t> unauthorized{0};
   std::atomic<uint64_t> body_too_large{0};
   std::atomic<uint64_t> header_too_large{0};
-  std::atomic<uint64_t> bad_requests{0};  // unparseable HTTP
-  std::atomic<uint64_t> timeouts{0};      // connections closed by a timeout mid-request
-  std::atomic<uint64_t> handler_exceptions{0};
+  std::atomic<uint64_t> bad_requests{0};        // unparseable HTTP
+  std::atomic<uint64_t> timeouts{0};            // connections closed by a timeout mid-request
+  std::atomic<uint64_t> handler_exceptions{0};  // a handler threw, or its response could not
+                                                // be serialised (500)
+  std::atomic<uint64_t> internal_errors{0};     // an exception escaped a connection's code (closed)
   std::atomic<uint64_t> websocket_sessions{0};
   std::atomic<uint64_t> websocket_dropped_messages{0};
 };

@@ -1,6 +1,13 @@
 // HTTP/1.1 connections of an HttpServer: request heads and bodies read under the listener's
 // limits and timeouts, auth, routing, the handler call and the response, keep-alive, and the
 // hand-off to websocket_session.cc on an upgrade (behaviour documented in http_server.h).
+//
+// Heads and chunked bodies are read by this file's own loop (ReadAndParse: read_some into a
+// bounded buffer, then parser.put) rather than Beast's async_read: Beast's composed read calls
+// put() inside its completion handler, so a std::length_error thrown by the parser (a trailer
+// field over 64 KiB) would escape into io_context::run and terminate the process. Here every
+// put() runs inside a try block, and the buffer is capped so a trailer section cannot grow it
+// without bound.
 
 #include <algorithm>
 #include <boost/asio/dispatch.hpp>
@@ -53,16 +60,21 @@ void CountStatus(ServerStats& stats, int status) {
 
 class HttpSession : public SessionBase, public std::enable_shared_from_this<HttpSession> {
  public:
-  HttpSession(StatePtr st, tcp::socket socket)
-      : st_(std::move(st)), stream_(std::move(socket)), idle_timer_(stream_.get_executor()) {
+  HttpSession(StatePtr st, tcp::socket socket, ConnectionSlot slot, bool reserved)
+      : st_(std::move(st)),
+        slot_(std::move(slot)),
+        stream_(std::move(socket)),
+        idle_timer_(stream_.get_executor()),
+        reserved_(reserved) {
     beast::error_code ec;
     auto ep = stream_.socket().remote_endpoint(ec);
     if (!ec) remote_ = EndpointString(ep);
+    // Evictable from the start: a connection that sends nothing is the first to go.
+    waiting_since.store(NowNs(), std::memory_order_relaxed);
     st_->Register(this);
   }
   ~HttpSession() override {
     EndRequest();
-    if (!handed_off_) st_->stats.connections_open.fetch_sub(1, std::memory_order_relaxed);
     st_->Unregister(this);
   }
 
@@ -81,12 +93,31 @@ class HttpSession : public SessionBase, public std::enable_shared_from_this<Http
     beast::error_code ec;
     stream_.socket().close(ec);
   }
+  void Evict() override {
+    net::post(stream_.get_executor(), [self = shared_from_this()] { self->Close(); });
+  }
 
  private:
   const ServerOptions& opts() const { return st_->options; }
 
+  static int64_t NowNs() {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch())
+        .count();
+  }
+
+  // Waiting for a request head from here: the acceptor may evict this connection. Fails (and
+  // the connection must close) when the acceptor claimed it already.
+  bool MarkWaiting() {
+    int64_t cur = waiting_since.load(std::memory_order_relaxed);
+    if (cur == kClaimed) return false;
+    return waiting_since.compare_exchange_strong(cur, NowNs(), std::memory_order_relaxed);
+  }
+  // The head is complete: no longer evictable. False when the acceptor claimed it first.
+  bool MarkBusy() { return waiting_since.exchange(0, std::memory_order_relaxed) != kClaimed; }
+
   void ReadHead() {
     if (st_->draining.load()) return Close();
+    if (!MarkWaiting()) return Close();
     reading_head_ = true;
     if (first_ || buffer_.size() > 0) return ReadHeadNow();
     // A keep-alive connection: wait up to idle_timeout for the next request to begin, then
@@ -113,12 +144,82 @@ class HttpSession : public SessionBase, public std::enable_shared_from_this<Http
     parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
     reading_head_ = true;
     stream_.expires_after(opts().read_header_timeout);
-    http::async_read_header(stream_, buffer_, *parser_,
-                            beast::bind_front_handler(&HttpSession::OnHead, shared_from_this()));
+    ReadAndParse(Phase::kHead);
   }
 
-  void OnHead(beast::error_code ec, std::size_t /*n*/) {
+  enum class Phase { kHead, kBody };
+
+  // Parses what is buffered and reads more until the parser has the head (kHead) or the whole
+  // message (kBody), then calls OnHead or OnBody. Reads go through stream_, whose deadline the
+  // caller set. An exception from the parser becomes an error code: std::length_error (a field
+  // Beast cannot store) header_limit, anything else bad_value.
+  void ReadAndParse(Phase phase) {
+    for (;;) {
+      beast::error_code ec;
+      if (buffer_.size() > 0) {
+        size_t used = 0;
+        try {
+          used = parser_->put(buffer_.data(), ec);
+        } catch (const std::length_error&) {
+          ec = http::error::header_limit;
+        } catch (...) {
+          ec = http::error::bad_value;
+        }
+        buffer_.consume(used);
+        if (!ec) {
+          if (phase == Phase::kHead ? parser_->is_header_done() : parser_->is_done()) {
+            return Parsed(phase, ec);
+          }
+          if (buffer_.size() > 0 && used > 0) continue;
+        } else if (ec != http::error::need_more) {
+          return Parsed(phase, ec);
+        }
+      }
+      // The buffer holds at most a head (or a trailer section, or a chunk-size line) plus one
+      // read: Beast's header_limit bounds heads; this cap bounds the rest.
+      const size_t cap = static_cast<size_t>(opts().max_header_bytes) + kReadSize;
+      if (buffer_.size() >= cap) return Parsed(phase, http::error::header_limit);
+      const size_t room = std::min(kReadSize, cap - buffer_.size());
+      stream_.async_read_some(buffer_.prepare(room),
+                              [self = shared_from_this(), phase](beast::error_code rec, size_t n) {
+                                self->OnRead(phase, rec, n);
+                              });
+      return;
+    }
+  }
+
+  void OnRead(Phase phase, beast::error_code ec, size_t n) {
+    buffer_.commit(n);
+    if (ec == net::error::eof) {
+      if (!parser_->got_some()) return Parsed(phase, http::error::end_of_stream);
+      beast::error_code eof_ec;
+      try {
+        parser_->put_eof(eof_ec);
+      } catch (...) {
+        eof_ec = http::error::partial_message;
+      }
+      if (!eof_ec && (phase == Phase::kHead || parser_->is_done())) return Parsed(phase, eof_ec);
+      return Parsed(phase, eof_ec ? eof_ec : beast::error_code(http::error::partial_message));
+    }
+    if (ec) return Parsed(phase, ec);
+    ReadAndParse(phase);
+  }
+
+  void Parsed(Phase phase, beast::error_code ec) {
+    if (phase == Phase::kHead) return OnHead(ec);
+    OnBody(ec);
+  }
+
+  // The request's Content-Type once its head is parsed, for error bodies.
+  std::string_view ContentType() const {
+    if (!parser_ || !parser_->is_header_done()) return {};
+    auto ct = parser_->get()[http::field::content_type];
+    return {ct.data(), ct.size()};
+  }
+
+  void OnHead(beast::error_code ec) {
     reading_head_ = false;
+    if (!MarkBusy()) return Close();  // evicted while its head arrived
     if (ec) {
       if (ec == http::error::header_limit) {
         st_->stats.header_too_large.fetch_add(1, std::memory_order_relaxed);
@@ -147,6 +248,8 @@ class HttpSession : public SessionBase, public std::enable_shared_from_this<Http
     first_ = false;
     BeginRequest();
     auto& req = parser_->get();
+    // A reserved connection serves one request (its slot frees at once).
+    const bool keep_alive = req.keep_alive() && !reserved_;
     method_ = std::string(req.method_string());
     std::string_view target(req.target().data(), req.target().size());
     size_t q = target.find('?');
@@ -155,14 +258,22 @@ class HttpSession : public SessionBase, public std::enable_shared_from_this<Http
       st_->stats.bad_requests.fetch_add(1, std::memory_order_relaxed);
       return SendError(400, "request target must be an absolute path", false);
     }
-    Router::Match m = st_->router.Find(method_, path);
     const bool body_pending = !parser_->is_done();
-    if (m.status == 404) return SendError(404, "no route for " + path, !body_pending);
+    if (reserved_ && std::find(opts().priority_paths.begin(), opts().priority_paths.end(), path) ==
+                         opts().priority_paths.end()) {
+      // Accepted into the share kept for health and metrics while every other slot was busy.
+      st_->stats.reserved_refused.fetch_add(1, std::memory_order_relaxed);
+      Response r = ErrorResponse(503, "too many connections; retry later");
+      r.headers.Set("Retry-After", "1");
+      return Write(std::move(r), false);
+    }
+    Router::Match m = st_->router.Find(method_, path);
+    if (m.status == 404) return SendError(404, "no route for " + path, keep_alive && !body_pending);
     if (m.status == 405) {
-      Response r = Response::Error(
+      Response r = ErrorResponse(
           405, "method " + method_ + " not allowed for " + path + " (allowed: " + m.allow + ")");
       r.headers.Set("Allow", m.allow);
-      return Write(std::move(r), req.keep_alive() && !body_pending);
+      return Write(std::move(r), keep_alive && !body_pending);
     }
     route_ = m.route;
     route_pattern_ =
@@ -178,23 +289,23 @@ class HttpSession : public SessionBase, public std::enable_shared_from_this<Http
                   TokenMatches(got.substr(kBearer.size()), token);
         if (!ok) {
           st_->stats.unauthorized.fetch_add(1, std::memory_order_relaxed);
-          Response r = Response::Error(
+          Response r = ErrorResponse(
               401, got.empty() ? "missing bearer token (Authorization: Bearer <token>)"
                                : "invalid bearer token");
           r.headers.Set("WWW-Authenticate", "Bearer realm=\"strobe\"");
-          return Write(std::move(r), req.keep_alive() && !body_pending);
+          return Write(std::move(r), keep_alive && !body_pending);
         }
       }
     }
     if (route_->websocket) {
       if (!websocket::is_upgrade(req)) {
-        Response r = Response::Error(426, path + " is a WebSocket endpoint");
+        Response r = ErrorResponse(426, path + " is a WebSocket endpoint");
         r.headers.Set("Upgrade", "websocket");
-        return Write(std::move(r), req.keep_alive() && !body_pending);
+        return Write(std::move(r), keep_alive && !body_pending);
       }
       return HandOffToWebSocket();
     }
-    const uint64_t limit = route_->options.max_body_bytes;
+    const uint64_t limit = BodyLimit();
     if (auto cl = parser_->content_length(); cl && *cl > limit) {
       st_->stats.body_too_large.fetch_add(1, std::memory_order_relaxed);
       return SendError(413,
@@ -220,29 +331,43 @@ class HttpSession : public SessionBase, public std::enable_shared_from_this<Http
     ReadBodyStart();
   }
 
+  uint64_t BodyLimit() const {
+    return route_->options.max_body_bytes != 0 ? route_->options.max_body_bytes
+                                               : opts().max_body_bytes;
+  }
+
   void ReadBodyStart() {
     if (auto cl = parser_->content_length(); cl && !parser_->chunked()) return ReadBody(*cl);
     stream_.expires_after(opts().body_timeout);
-    http::async_read(stream_, buffer_, *parser_,
-                     beast::bind_front_handler(&HttpSession::OnBody, shared_from_this()));
+    parser_->eager(true);  // chunks as they arrive, not one put() per chunk
+    ReadAndParse(Phase::kBody);
   }
 
-  void OnBody(beast::error_code ec, std::size_t /*n*/) {
+  void OnBody(beast::error_code ec) {
     if (ec) {
       if (ec == http::error::body_limit) {
         st_->stats.body_too_large.fetch_add(1, std::memory_order_relaxed);
         return SendError(413,
-                         "request body exceeds the limit of " +
-                             std::to_string(route_->options.max_body_bytes) + " bytes for " +
-                             route_pattern_,
+                         "request body exceeds the limit of " + std::to_string(BodyLimit()) +
+                             " bytes for " + route_pattern_,
+                         false);
+      }
+      if (ec == http::error::header_limit) {
+        // A chunk-size line or trailer section past the head limit, or a trailer field Beast
+        // cannot hold (it threw std::length_error).
+        st_->stats.header_too_large.fetch_add(1, std::memory_order_relaxed);
+        return SendError(431,
+                         "chunked body trailer or chunk line larger than " +
+                             std::to_string(opts().max_header_bytes) + " bytes",
                          false);
       }
       if (ec == beast::error::timeout) {
         st_->stats.timeouts.fetch_add(1, std::memory_order_relaxed);
         return SendError(408, "request body not received within the timeout", false);
       }
-      if (ec == http::error::partial_message || ec == net::error::eof ||
-          ec == net::error::connection_reset || ec == net::error::operation_aborted) {
+      if (ec == http::error::partial_message || ec == http::error::end_of_stream ||
+          ec == net::error::eof || ec == net::error::connection_reset ||
+          ec == net::error::operation_aborted) {
         return Close();
       }
       st_->stats.bad_requests.fetch_add(1, std::memory_order_relaxed);
@@ -313,40 +438,44 @@ class HttpSession : public SessionBase, public std::enable_shared_from_this<Http
 
   void Dispatch() {
     auto& req = parser_->get();
-    Request r;
-    r.method = method_;
-    r.target = std::string(req.target());
-    size_t q = r.target.find('?');
-    r.path = r.target.substr(0, q);
-    if (q != std::string::npos) r.query = r.target.substr(q + 1);
-    for (const auto& f : req) {
-      r.headers.Add(std::string(f.name_string()), std::string(f.value()));
-    }
-    r.body = std::move(req.body());
-    r.remote_address = remote_;
-    r.route = route_pattern_;
     Response resp;
     try {
+      Request r;
+      r.method = method_;
+      r.target = std::string(req.target());
+      size_t q = r.target.find('?');
+      r.path = r.target.substr(0, q);
+      if (q != std::string::npos) r.query = r.target.substr(q + 1);
+      for (const auto& f : req) {
+        r.headers.Add(std::string(f.name_string()), std::string(f.value()));
+      }
+      r.body = std::move(req.body());
+      r.remote_address = remote_;
+      r.route = route_pattern_;
       resp = route_->handler(r);
     } catch (const std::exception& e) {
       st_->stats.handler_exceptions.fetch_add(1, std::memory_order_relaxed);
-      resp = Response::Error(500, "handler for " + route_pattern_ + " failed: " + e.what());
+      resp = ErrorResponse(500, "handler for " + route_pattern_ + " failed: " + e.what());
     } catch (...) {
       st_->stats.handler_exceptions.fetch_add(1, std::memory_order_relaxed);
-      resp = Response::Error(500, "handler for " + route_pattern_ + " failed");
+      resp = ErrorResponse(500, "handler for " + route_pattern_ + " failed");
     }
-    Write(std::move(resp), req.keep_alive());
+    Write(std::move(resp), req.keep_alive() && !reserved_);
   }
 
   void HandOffToWebSocket() {
-    handed_off_ = true;
     EndRequest();
     stream_.expires_never();
-    StartWebSocketSession(st_, stream_.release_socket(), route_->websocket, parser_->release());
+    StartWebSocketSession(st_, stream_.release_socket(), std::move(slot_), route_->websocket,
+                          parser_->release());
+  }
+
+  Response ErrorResponse(int status, std::string_view message) {
+    return st_->ErrorResponse(status, message, ContentType());
   }
 
   void SendError(int status, const std::string& message, bool keep_alive) {
-    Write(Response::Error(status, message), keep_alive);
+    Write(ErrorResponse(status, message), keep_alive);
   }
 
   void BeginRequest() {
@@ -371,11 +500,12 @@ class HttpSession : public SessionBase, public std::enable_shared_from_this<Http
     st_->sessions_cv.NotifyAll();
   }
 
-  void Write(Response resp, bool keep_alive) {
-    keep_alive = keep_alive && !st_->draining.load();
+  // Serialises `resp` into res_. Throws what Beast throws for fields it cannot hold (a header
+  // value over 64 KiB) or an invalid status.
+  void BuildResponse(Response& resp, bool keep_alive) {
     status_ = resp.status;
     res_ = {};
-    res_.version(parser_ && parser_->get().version() == 10 ? 10 : 11);
+    res_.version(parser_ && parser_->is_header_done() && parser_->get().version() == 10 ? 10 : 11);
     res_.result(static_cast<unsigned>(resp.status));
     for (auto& [name, value] : resp.headers.entries()) res_.insert(name, value);
     res_.set(http::field::server, "strobe");
@@ -385,6 +515,24 @@ class HttpSession : public SessionBase, public std::enable_shared_from_this<Http
     res_.keep_alive(keep_alive);
     res_.prepare_payload();
     if (head) res_.content_length(body_size);
+  }
+
+  void Write(Response resp, bool keep_alive) {
+    keep_alive = keep_alive && !st_->draining.load();
+    try {
+      BuildResponse(resp, keep_alive);
+    } catch (...) {
+      st_->stats.handler_exceptions.fetch_add(1, std::memory_order_relaxed);
+      keep_alive = false;
+      Response fallback = Response::Error(500, "response could not be serialised");
+      try {
+        BuildResponse(fallback, false);
+      } catch (...) {
+        st_->stats.internal_errors.fetch_add(1, std::memory_order_relaxed);
+        EndRequest();
+        return Close();
+      }
+    }
     stream_.expires_after(opts().write_timeout);
     http::async_write(
         stream_, res_,
@@ -412,12 +560,14 @@ class HttpSession : public SessionBase, public std::enable_shared_from_this<Http
   }
 
   StatePtr st_;
+  ConnectionSlot slot_;  // after st_: released before the state
   beast::tcp_stream stream_;
   net::steady_timer idle_timer_;  // keep-alive wait, and the body timeout (I/O thread)
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   static constexpr uint64_t kBodyStart = 64 * 1024;
-  std::string body_;  // a Content-Length body being read (ReadBody)
+  static constexpr size_t kReadSize = 64 * 1024;  // one read_some into buffer_
+  std::string body_;                              // a Content-Length body being read (ReadBody)
   uint64_t body_length_ = 0;
   size_t body_filled_ = 0;
   bool reading_body_ = false;
@@ -432,13 +582,13 @@ class HttpSession : public SessionBase, public std::enable_shared_from_this<Http
   bool first_ = true;
   bool reading_head_ = false;
   bool request_open_ = false;
-  bool handed_off_ = false;
+  const bool reserved_;  // accepted into the reserved share: one priority-path request
 };
 
 }  // namespace
 
-void StartHttpSession(StatePtr st, tcp::socket socket) {
-  std::make_shared<HttpSession>(std::move(st), std::move(socket))->Run();
+void StartHttpSession(StatePtr st, tcp::socket socket, ConnectionSlot slot, bool reserved) {
+  std::make_shared<HttpSession>(std::move(st), std::move(socket), std::move(slot), reserved)->Run();
 }
 
 }  // namespace strobed::server::internal

@@ -16,7 +16,7 @@
 //
 // Handlers run on the server's I/O threads: they must not block for long (no waiting on
 // the network or on a pipeline queue with a long deadline). A handler that throws gets a
-// 500 JSON error; the exception is counted, never propagated.
+// 500 error; the exception is counted, never propagated.
 //
 // Thread class: thread-safe. Routes may be added while the server runs (a shared mutex
 // guards the table; lookups take it shared).
@@ -41,7 +41,8 @@ inline constexpr uint64_t kDefaultMaxBodyBytes = uint64_t{1} << 20;  // 1 MiB
 
 struct RouteOptions {
   // Largest accepted request body (Content-Length or the de-chunked total); larger → 413.
-  uint64_t max_body_bytes = kDefaultMaxBodyBytes;
+  // 0: the listener's ServerOptions::max_body_bytes (server.max_body_bytes for the API).
+  uint64_t max_body_bytes = 0;
   // When the listener has a bearer token configured, requests without it get 401.
   bool require_auth = true;
 };
@@ -78,7 +79,7 @@ class Router {
   // Every registered route (for /api/v1/status and docs). Thread-safe.
   std::vector<std::shared_ptr<const Route>> Routes() const;
 
-  // The largest max_body_bytes of any route.
+  // The largest max_body_bytes any route sets (0 for routes using the listener's default).
   uint64_t MaxBodyBytes() const;
 
  private:

@@ -54,10 +54,13 @@ ServerMetrics::ServerMetrics(m::Registry& registry)
       });
   (void)registry_.AddCallbackFamily(
       {"strobe_http_dropped_connections_total",
-       "HTTP connections closed at accept because max_connections were open", ""},
-      m::CallbackType::kCounter, {"listener"}, [each, ld](m::CallbackSink& s) {
+       "HTTP connections closed by the listener's connection limits, by reason", ""},
+      m::CallbackType::kCounter, {"listener", "reason"}, [each, ld](m::CallbackSink& s) {
         each([&](const std::string& l, const ServerStats& st) {
-          s.Emit({l}, ld(st.connections_rejected));
+          s.Emit({l, "max_connections"}, ld(st.connections_rejected));
+          s.Emit({l, "evicted"}, ld(st.connections_evicted));
+          s.Emit({l, "per_client_limit"}, ld(st.connections_per_client_rejected));
+          s.Emit({l, "reserved_only"}, ld(st.reserved_refused));
         });
       });
   (void)registry_.AddCallbackFamily(
@@ -70,6 +73,7 @@ ServerMetrics::ServerMetrics(m::Registry& registry)
           s.Emit({l, "bad_request"}, ld(st.bad_requests));
           s.Emit({l, "timeout"}, ld(st.timeouts));
           s.Emit({l, "handler_exception"}, ld(st.handler_exceptions));
+          s.Emit({l, "internal_error"}, ld(st.internal_errors));
         });
       });
   (void)registry_.AddCallbackFamily(

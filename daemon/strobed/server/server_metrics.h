@@ -7,10 +7,15 @@
 //   strobe_http_request_duration_seconds{listener,route} head received → response written
 //   strobe_http_connections_open{listener}               gauge
 //   strobe_http_connections_accepted_total{listener}
-//   strobe_http_dropped_connections_total{listener}      refused over max_connections
+//   strobe_http_dropped_connections_total{listener,reason}
+//                                   max_connections (closed at accept: every slot busy),
+//                                   evicted (waited longest for a head; closed to make room),
+//                                   per_client_limit, reserved_only (a reserved slot asked for
+//                                   a path other than the priority paths: 503)
 //   strobe_http_rejected_requests_total{listener,reason} unauthorized, body_too_large,
 //                                                        header_too_large, bad_request,
-//                                                        timeout, handler_exception
+//                                                        timeout, handler_exception,
+//                                                        internal_error
 //   strobe_http_websocket_sessions_total{listener}
 //   strobe_http_websocket_dropped_messages_total{listener}
 //

@@ -25,17 +25,18 @@ class WsSession : public SessionBase,
                   public WebSocketConnection,
                   public std::enable_shared_from_this<WsSession> {
  public:
-  WsSession(StatePtr st, tcp::socket socket, std::shared_ptr<const WebSocketHandlers> handlers)
-      : st_(std::move(st)), ws_(std::move(socket)), h_(std::move(handlers)) {
+  WsSession(StatePtr st, tcp::socket socket, ConnectionSlot slot,
+            std::shared_ptr<const WebSocketHandlers> handlers)
+      : st_(std::move(st)),
+        slot_(std::move(slot)),
+        ws_(std::move(socket)),
+        h_(std::move(handlers)) {
     beast::error_code ec;
     auto ep = beast::get_lowest_layer(ws_).socket().remote_endpoint(ec);
     if (!ec) remote_ = EndpointString(ep);
     st_->Register(this);
   }
-  ~WsSession() override {
-    st_->stats.connections_open.fetch_sub(1, std::memory_order_relaxed);
-    st_->Unregister(this);
-  }
+  ~WsSession() override { st_->Unregister(this); }
 
   void Accept(http::request<http::string_body> req) {
     ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
@@ -189,6 +190,7 @@ class WsSession : public SessionBase,
   }
 
   StatePtr st_;
+  ConnectionSlot slot_;  // after st_: released before the state
   websocket::stream<beast::tcp_stream> ws_;
   std::shared_ptr<const WebSocketHandlers> h_;
   beast::flat_buffer in_;
@@ -207,11 +209,12 @@ class WsSession : public SessionBase,
 
 }  // namespace
 
-void StartWebSocketSession(StatePtr st, tcp::socket socket,
+void StartWebSocketSession(StatePtr st, tcp::socket socket, ConnectionSlot slot,
                            std::shared_ptr<const WebSocketHandlers> handlers,
                            http::request<http::string_body> request) {
   HttpServer::State& state = *st;  // kept alive by the session
-  auto ws = std::make_shared<WsSession>(std::move(st), std::move(socket), std::move(handlers));
+  auto ws = std::make_shared<WsSession>(std::move(st), std::move(socket), std::move(slot),
+                                        std::move(handlers));
   ws->Accept(std::move(request));
   if (state.draining.load()) ws->OnDrain();
 }

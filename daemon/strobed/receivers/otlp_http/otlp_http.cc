@@ -9,14 +9,41 @@
 #include "strobed/otlp/otlp_encode.h"
 #include "strobed/server/http_server.h"
 #include "strobed/server/router.h"
+#include "strobed/server/server_metrics.h"
 
 namespace strobed::receivers {
 namespace {
 
 // gRPC status codes used in OTLP/HTTP error bodies.
 constexpr int32_t kGrpcInvalidArgument = 3;
+constexpr int32_t kGrpcDeadlineExceeded = 4;
+constexpr int32_t kGrpcNotFound = 5;
 constexpr int32_t kGrpcResourceExhausted = 8;
+constexpr int32_t kGrpcUnimplemented = 12;
+constexpr int32_t kGrpcInternal = 13;
 constexpr int32_t kGrpcUnavailable = 14;
+constexpr int32_t kGrpcUnauthenticated = 16;
+
+int32_t GrpcCodeFor(int status) {
+  switch (status) {
+    case 401:
+      return kGrpcUnauthenticated;
+    case 404:
+      return kGrpcNotFound;
+    case 405:
+      return kGrpcUnimplemented;
+    case 408:
+      return kGrpcDeadlineExceeded;
+    case 413:
+    case 431:
+      return kGrpcResourceExhausted;
+    case 429:
+    case 503:
+      return kGrpcUnavailable;
+    default:
+      return status >= 500 ? kGrpcInternal : kGrpcInvalidArgument;
+  }
+}
 
 std::string Lower(std::string_view s) {
   std::string v(s);
@@ -52,6 +79,14 @@ std::string RetryAfterSeconds(std::chrono::milliseconds ms) {
 
 }  // namespace
 
+server::Response OtlpErrorResponse(int status, std::string_view message,
+                                   std::string_view content_type) {
+  const otlp::Encoding enc = MediaType(content_type) == "application/json"
+                                 ? otlp::Encoding::kJson
+                                 : otlp::Encoding::kProtobuf;
+  return Body(status, enc, otlp::EncodeRpcStatus(enc, GrpcCodeFor(status), message));
+}
+
 OtlpHttpReceiver::OtlpHttpReceiver(OtlpHttpOptions options) : options_(std::move(options)) {
   STROBE_CHECK(options_.metrics != nullptr);  // required: the factory passes the host's
   strobe::metrics::Registry& reg = *options_.metrics;
@@ -76,7 +111,10 @@ OtlpHttpReceiver::OtlpHttpReceiver(OtlpHttpOptions options) : options_(std::move
 }
 
 OtlpHttpReceiver::~OtlpHttpReceiver() {
-  if (server_) (void)server_->Shutdown(std::chrono::milliseconds(0));
+  if (server_) {
+    (void)server_->Shutdown(std::chrono::milliseconds(0));
+    if (options_.http_metrics != nullptr) options_.http_metrics->Detach(*server_);
+  }
 }
 
 void OtlpHttpReceiver::CountRefused(otlp::Signal signal, std::string_view reason, uint64_t items) {
@@ -106,14 +144,19 @@ server::Response OtlpHttpReceiver::Handle(otlp::Signal signal, const server::Req
     enc = otlp::Encoding::kJson;
   } else {
     CountRefused(signal, "unsupported_media_type", 0);
-    return server::Response::Error(415, "unsupported Content-Type '" + media +
-                                            "': use application/x-protobuf or application/json");
+    return OtlpErrorResponse(
+        415,
+        "unsupported Content-Type '" + media + "': use application/x-protobuf or application/json",
+        "");
   }
   base::ContentEncoding ce =
       base::ParseContentEncoding(req.headers.Get("Content-Encoding").value_or(""));
   if (ce == base::ContentEncoding::kUnknown) {
     CountRefused(signal, "unsupported_media_type", 0);
-    return server::Response::Error(415, "unsupported Content-Encoding: use gzip or identity");
+    return Body(
+        415, enc,
+        otlp::EncodeRpcStatus(enc, kGrpcInvalidArgument,
+                              "unsupported Content-Encoding: use gzip, deflate or identity"));
   }
   pipeline::Ingest* ingest = ingest_.load(std::memory_order_acquire);  // see ingest_
   if (ingest == nullptr) {
@@ -176,7 +219,7 @@ server::Response OtlpHttpReceiver::Handle(otlp::Signal signal, const server::Req
       return r;
     }
   }
-  return server::Response::Error(500, "unknown push status");
+  return Body(500, enc, otlp::EncodeRpcStatus(enc, kGrpcInternal, "unknown push status"));
 }
 
 strobe::Status OtlpHttpReceiver::Start(pipeline::Ingest& ingest) {
@@ -199,7 +242,11 @@ strobe::Status OtlpHttpReceiver::Start(pipeline::Ingest& ingest) {
   so.port = options_.port;
   so.threads = options_.threads;
   so.auth_token = options_.auth_token;
+  so.max_body_bytes = options_.max_body_bytes;
+  so.priority_paths = {};  // no health routes here: every reserved slot answers 503 (retry)
+  so.error_responder = OtlpErrorResponse;
   server_ = std::make_unique<server::HttpServer>(so, *router_);
+  if (options_.http_metrics != nullptr) options_.http_metrics->Attach(options_.name, *server_);
   return server_->Start();
 }
 
@@ -276,6 +323,7 @@ void RegisterOtlpHttpReceiver(pipeline::PluginRegistry& registry) {
                   o.auth_token = ctx.options.GetString("auth_token");
                 o.keys = &ctx.keys;
                 o.metrics = ctx.services.metrics;
+                o.http_metrics = ctx.services.http_metrics;
                 return std::unique_ptr<pipeline::Receiver>(
                     std::make_unique<OtlpHttpReceiver>(std::move(o)));
               },

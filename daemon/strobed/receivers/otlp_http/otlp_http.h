@@ -13,6 +13,10 @@
 //                      pipeline's drop policy discarded the data, partial_success carries the
 //                      rejected count and a message.
 //   Bad data           400 with a google.rpc.Status body (code 3, the decoder's message).
+//   Errors             every error on this port, whether the handler or the HTTP server
+//                      answers it (400, 401, 404, 405, 408, 413, 415, 431, 500, 503), has a
+//                      google.rpc.Status body: JSON when the request's Content-Type is
+//                      application/json, protobuf otherwise (OtlpErrorResponse).
 //   Back-pressure      429 + Retry-After when the memory limiter is above its soft limit,
 //                      503 + Retry-After when refused (hard limit, queue full), 503 while
 //                      shutting down — clients retry those, never 400s.
@@ -23,10 +27,11 @@
 // invalid, too_large, unsupported_media_type, pipeline_dropped, or the pipeline's refuse
 // reasons (memory_soft_limit, memory_hard_limit, queue_full, shutdown). Every refused
 // request is also counted in strobe_receiver_refused_requests_total{receiver,signal,reason}
-// (a request rejected as invalid has no trustworthy item count). Requests refused
-// before the handler runs (a body over
-// max_body_bytes announced by Content-Length, a malformed HTTP request) are counted by the
-// HTTP server's own metrics, since their item count is unknown.
+// (a request rejected as invalid has no trustworthy item count). Requests refused before the
+// handler runs (401, 404, 405, 408, 413 announced by Content-Length, 431, a malformed HTTP
+// request, dropped or evicted connections) are counted by the HTTP server's own metrics,
+// strobe_http_rejected_requests_total and strobe_http_dropped_connections_total with
+// listener=<receiver name>, when the host passes its ServerMetrics (http_metrics).
 //
 // Thread class: Handle() is thread-safe; Start/Shutdown from the control thread.
 
@@ -46,6 +51,7 @@
 namespace strobed::server {
 class HttpServer;
 class Router;
+class ServerMetrics;
 }  // namespace strobed::server
 
 namespace strobed::receivers {
@@ -60,7 +66,16 @@ struct OtlpHttpOptions {
   std::string auth_token;                                // empty: no auth
   event::KeyTable* keys = nullptr;                       // nullptr: KeyTable::Global()
   strobe::metrics::Registry* metrics = nullptr;          // required (the factory passes the host's)
+  server::ServerMetrics* http_metrics = nullptr;         // the listener's strobe_http_*; null: none
 };
+
+// The google.rpc.Status body OTLP/HTTP requires for an error: JSON when `content_type` is
+// application/json, protobuf otherwise (also when the request's type is unknown). The gRPC code
+// follows the HTTP status (400 INVALID_ARGUMENT, 401 UNAUTHENTICATED, 404 NOT_FOUND, 405
+// UNIMPLEMENTED, 408 DEADLINE_EXCEEDED, 413/431 RESOURCE_EXHAUSTED, 415 INVALID_ARGUMENT,
+// 429/503 UNAVAILABLE, other 5xx INTERNAL). Never throws (an allocation failure aside).
+server::Response OtlpErrorResponse(int status, std::string_view message,
+                                   std::string_view content_type);
 
 class OtlpHttpReceiver final : public pipeline::Receiver {
  public:

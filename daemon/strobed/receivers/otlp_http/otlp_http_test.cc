@@ -13,6 +13,7 @@
 #include "strobed/base/compression.h"
 #include "strobed/otlp/otlp_encode.h"
 #include "strobed/otlp/synthetic.h"
+#include "strobed/server/server_metrics.h"
 
 namespace strobed::receivers {
 namespace {
@@ -217,6 +218,117 @@ TEST_F(OtlpHttpTest, ServesChunkedBodiesWithoutContentLengthOverTheNetwork) {
   std::string wrong = RawHttp(receiver_->BoundPort(),
                               "GET /v1/traces HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
   EXPECT_EQ(wrong.rfind("HTTP/1.1 405", 0), 0u) << wrong;
+}
+
+// A google.rpc.Status in protobuf: field 1 (code) varint, field 2 (message) bytes.
+struct RpcStatus {
+  bool ok = false;
+  int code = 0;
+  std::string message;
+};
+RpcStatus ParseRpcStatus(std::string_view b) {
+  RpcStatus st;
+  size_t i = 0;
+  auto varint = [&](uint64_t& v) {
+    v = 0;
+    for (int shift = 0; i < b.size() && shift < 64; shift += 7) {
+      auto c = static_cast<unsigned char>(b[i++]);
+      v |= uint64_t{c & 0x7fu} << shift;
+      if ((c & 0x80) == 0) return true;
+    }
+    return false;
+  };
+  while (i < b.size()) {
+    uint64_t tag = 0, v = 0;
+    if (!varint(tag)) return st;
+    if (tag == 0x08) {
+      if (!varint(v)) return st;
+      st.code = static_cast<int>(v);
+    } else if (tag == 0x12) {
+      if (!varint(v) || i + v > b.size()) return st;
+      st.message = std::string(b.substr(i, v));
+      i += v;
+    } else {
+      return st;
+    }
+  }
+  st.ok = true;
+  return st;
+}
+
+std::string BodyOf(const std::string& response) {
+  size_t p = response.find("\r\n\r\n");
+  return p == std::string::npos ? "" : response.substr(p + 4);
+}
+
+// Issue 14, hole 10: errors the HTTP server answered on the OTLP port (401, 404, 405, 413,
+// 431) had strobe's JSON error shape instead of google.rpc.Status, and were counted nowhere.
+TEST(OtlpHttpServerErrorsTest, AreRpcStatusInTheRequestEncodingAndCounted) {
+  strobe::metrics::Registry registry;
+  server::ServerMetrics http_metrics(registry);
+  OtlpHttpOptions o;
+  o.port = 0;
+  o.metrics = &registry;
+  o.http_metrics = &http_metrics;
+  o.auth_token = "secret";
+  o.max_body_bytes = 1000;
+  FakeIngest ingest;
+  {
+    OtlpHttpReceiver receiver(o);
+    ASSERT_TRUE(receiver.Start(ingest).ok());
+    const uint16_t port = receiver.BoundPort();
+    const std::string auth = "Authorization: Bearer secret\r\n";
+    struct Case {
+      std::string request;
+      int status;
+      int grpc_code;
+      bool json;
+    };
+    const std::vector<Case> cases = {
+        {"POST /v1/traces HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+         "Content-Type: application/x-protobuf\r\nContent-Length: 0\r\n\r\n",
+         401, 16, false},
+        {"POST /v1/nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" + auth +
+             "Content-Type: application/json\r\nContent-Length: 0\r\n\r\n",
+         404, 5, true},
+        {"GET /v1/traces HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" + auth + "\r\n", 405, 12,
+         false},
+        {"POST /v1/traces HTTP/1.1\r\nHost: x\r\n" + auth +
+             "Content-Type: application/json\r\nContent-Length: 5000\r\n\r\n",
+         413, 8, true},
+        {"POST /v1/traces HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(20'000, 'a') + "\r\n\r\n",
+         431, 8, false},
+        {"POST /v1/traces HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" + auth +
+             "Content-Type: text/plain\r\nContent-Length: 0\r\n\r\n",
+         415, 3, false},
+    };
+    for (const Case& c : cases) {
+      std::string resp = RawHttp(port, c.request);
+      ASSERT_EQ(resp.rfind("HTTP/1.1 " + std::to_string(c.status), 0), 0u) << resp;
+      std::string body = BodyOf(resp);
+      if (c.json) {
+        EXPECT_NE(resp.find("Content-Type: application/json"), std::string::npos) << resp;
+        EXPECT_EQ(body.rfind("{\"code\":" + std::to_string(c.grpc_code) + ",\"message\":", 0), 0u)
+            << body;
+      } else {
+        EXPECT_NE(resp.find("Content-Type: application/x-protobuf"), std::string::npos) << resp;
+        RpcStatus st = ParseRpcStatus(body);
+        EXPECT_TRUE(st.ok) << c.status;
+        EXPECT_EQ(st.code, c.grpc_code) << c.status;
+        EXPECT_FALSE(st.message.empty()) << c.status;
+      }
+    }
+    std::string m = strobe::metrics::RenderText(registry, strobe::metrics::Format::kPrometheusText);
+    for (std::string_view want :
+         {"strobe_http_rejected_requests_total{listener=\"otlp_http\",reason=\"unauthorized\"} 1",
+          "strobe_http_rejected_requests_total{listener=\"otlp_http\",reason=\"body_too_large\"} 1",
+          "strobe_http_rejected_requests_total{listener=\"otlp_http\",reason=\"header_too_large\"} "
+          "1",
+          "strobe_http_requests_total{listener=\"otlp_http\",code=\"4xx\"} 6"}) {
+      EXPECT_NE(m.find(want), std::string::npos) << want << "\n" << m;
+    }
+    (void)receiver.Shutdown(std::chrono::seconds(1));
+  }
 }
 
 }  // namespace

@@ -7,9 +7,11 @@
 // and its io_contexts alive.
 //
 // Who calls what: the acceptor (http_server.cc) hands each accepted socket to
-// StartHttpSession; an HTTP session whose route is a WebSocket endpoint hands its socket and
-// upgrade request to StartWebSocketSession. Every session registers itself in State::sessions
-// so Shutdown can drain and close it.
+// StartHttpSession together with its ConnectionSlot; an HTTP session whose route is a WebSocket
+// endpoint hands its socket, slot and upgrade request to StartWebSocketSession. Every session
+// registers itself in State::sessions so Shutdown can drain and close it, and so the acceptor
+// can evict the connection that has waited longest for a request head when the listener is
+// full (SessionBase::waiting_since).
 //
 // Thread class: State's members are documented one by one; sessions run on the I/O thread of
 // their io_context, except the SessionBase calls made by Shutdown on the control thread.
@@ -17,13 +19,16 @@
 #include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/http.hpp>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <thread>
 #include <unordered_set>
+#include <utility>
 #include <vector>
 
 #include "strobe/base/mutex.h"
@@ -49,6 +54,18 @@ class SessionBase {
   virtual void ForceClose() = 0;
   // Called after that final run, for sessions still held by someone (WebSocket holders).
   virtual void OnStopped() {}
+  // Closes the connection on its own I/O thread. Called by the acceptor (any thread) only
+  // after it claimed the session (waiting_since: a timestamp -> kClaimed).
+  virtual void Evict() {}
+
+  // Steady-clock nanoseconds since the session began waiting for a request head (a fresh
+  // connection, a keep-alive connection between requests, or one whose head is still partial);
+  // 0 while a request is being served (or for a WebSocket); kClaimed once the acceptor chose it
+  // for eviction. The session moves it between a timestamp and 0 with CAS/exchange on its own
+  // I/O thread, once per request; the acceptor claims with CAS only from a timestamp, so a
+  // session serving a request is never evicted, and a claimed one closes at its next step.
+  static constexpr int64_t kClaimed = -1;
+  std::atomic<int64_t> waiting_since{0};
 };
 
 // "host:port" of a peer ("[::1]:port" for IPv6).
@@ -58,6 +75,37 @@ inline std::string EndpointString(const boost::asio::ip::tcp::endpoint& ep) {
   if (addr.is_v6()) host = "[" + host + "]";
   return host + ":" + std::to_string(ep.port());
 }
+
+// A counted connection: connections_open (and, with max_connections_per_client, the count of
+// its client address) is released when the slot is destroyed. Move-only; the HTTP session
+// moves it into the WebSocket session on an upgrade. Declare it after the StatePtr it points
+// into, so it is destroyed first.
+class ConnectionSlot {
+ public:
+  ConnectionSlot() = default;
+  ConnectionSlot(HttpServer::State* st, boost::asio::ip::address client, bool per_client)
+      : st_(st), client_(std::move(client)), per_client_(per_client) {}
+  ConnectionSlot(ConnectionSlot&& o) noexcept
+      : st_(std::exchange(o.st_, nullptr)), client_(o.client_), per_client_(o.per_client_) {}
+  ConnectionSlot& operator=(ConnectionSlot&& o) noexcept {
+    if (this != &o) {
+      Release();
+      st_ = std::exchange(o.st_, nullptr);
+      client_ = o.client_;
+      per_client_ = o.per_client_;
+    }
+    return *this;
+  }
+  ConnectionSlot(const ConnectionSlot&) = delete;
+  ConnectionSlot& operator=(const ConnectionSlot&) = delete;
+  ~ConnectionSlot() { Release(); }
+
+ private:
+  void Release();  // defined after State
+  HttpServer::State* st_ = nullptr;
+  boost::asio::ip::address client_;
+  bool per_client_ = false;
+};
 
 }  // namespace internal
 
@@ -88,6 +136,18 @@ struct HttpServer::State {
   strobe::CondVar sessions_cv;
   std::unordered_set<internal::SessionBase*> sessions STROBE_GUARDED_BY(sessions_mu);
 
+  // Open connections by client address; maintained only when max_connections_per_client > 0
+  // (at accept and close, never per request).
+  strobe::Mutex clients_mu;
+  std::map<boost::asio::ip::address, uint32_t> clients STROBE_GUARDED_BY(clients_mu);
+
+  // The body of an error the server itself answers (options.error_responder, or the daemon's
+  // JSON error). `content_type` is the request's Content-Type ("" when unknown).
+  Response ErrorResponse(int status, std::string_view message, std::string_view content_type) {
+    if (options.error_responder) return options.error_responder(status, message, content_type);
+    return Response::Error(status, message);
+  }
+
   std::string Token() {
     strobe::MutexLock lock(token_mu);
     return token;
@@ -107,17 +167,30 @@ struct HttpServer::State {
 
 namespace internal {
 
+inline void ConnectionSlot::Release() {
+  if (st_ == nullptr) return;
+  st_->stats.connections_open.fetch_sub(1, std::memory_order_relaxed);
+  if (per_client_) {
+    strobe::MutexLock lock(st_->clients_mu);
+    auto it = st_->clients.find(client_);
+    if (it != st_->clients.end() && --it->second == 0) st_->clients.erase(it);
+  }
+  st_ = nullptr;
+}
+
 using StatePtr = std::shared_ptr<HttpServer::State>;
 
 // Serves HTTP on an accepted socket (http_session.cc). The caller counted the connection in
-// stats.connections_open; the session uncounts it when it ends (or hands it to a WebSocket).
-// On the socket's I/O thread.
-void StartHttpSession(StatePtr st, boost::asio::ip::tcp::socket socket);
+// `slot`; the session releases it when it ends (or hands it to a WebSocket). `reserved`: the
+// connection was accepted into the share kept for options.priority_paths, so it serves one
+// request to those paths (anything else gets 503) and then closes. Any thread.
+void StartHttpSession(StatePtr st, boost::asio::ip::tcp::socket socket, ConnectionSlot slot,
+                      bool reserved);
 
 // Completes the WebSocket handshake for `request` on `socket` and runs the session with
-// `handlers` (websocket_session.cc); the session takes over the connection's count in
-// stats.connections_open. On the socket's I/O thread.
-void StartWebSocketSession(StatePtr st, boost::asio::ip::tcp::socket socket,
+// `handlers` (websocket_session.cc); the session takes over the connection's `slot`. On the
+// socket's I/O thread.
+void StartWebSocketSession(StatePtr st, boost::asio::ip::tcp::socket socket, ConnectionSlot slot,
                            std::shared_ptr<const WebSocketHandlers> handlers,
                            boost::beast::http::request<boost::beast::http::string_body> request);
 
