@@ -33,7 +33,6 @@
 #include "strobed/pipeline/service.h"
 #include "strobed/receivers/otlp_http/otlp_http.h"
 #include "strobed/server/http_server.h"
-#include "strobed/base/json.h"
 #include "strobed/service/builtin_plugins.h"
 #include "strobed/service/trace_api.h"
 #include "strobed/trace/trace_metrics.h"

@@ -20,7 +20,8 @@ void Serve::AddComponents(daemon::Daemon& daemon, const config::Config& config) 
   // stopped feeding it; the demo stops first.
   daemon.AddComponent(
       std::make_unique<StreamComponent>(stream_engines_, base::WallClock::System()));
-  daemon.AddComponent(std::make_unique<TraceComponent>(trace_store_, base::MonotonicClock::Steady()));
+  daemon.AddComponent(
+      std::make_unique<TraceComponent>(trace_store_, base::MonotonicClock::Steady()));
   pipeline::PluginServices shared;
   shared.trace_store = &trace_store_;
   shared.stream_engines = &stream_engines_;

@@ -21,9 +21,9 @@
 //
 // Thread class: control thread only.
 
+#include "strobed/base/clock.h"
 #include "strobed/config/config.h"
 #include "strobed/daemon/daemon.h"
-#include "strobed/base/clock.h"
 #include "strobed/stream/engine_slot.h"
 #include "strobed/trace/trace_store.h"
 

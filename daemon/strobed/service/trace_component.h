@@ -11,8 +11,8 @@
 
 #include <string>
 
-#include "strobed/daemon/component.h"
 #include "strobed/base/clock.h"
+#include "strobed/daemon/component.h"
 #include "strobed/trace/trace_store.h"
 
 namespace strobed::service {
@@ -20,7 +20,8 @@ namespace strobed::service {
 class TraceComponent final : public daemon::Component {
  public:
   // `store` and `clock` must outlive the component and the daemon's router.
-  TraceComponent(trace::TraceStore& store, base::MonotonicClock& clock) : store_(store), clock_(clock) {}
+  TraceComponent(trace::TraceStore& store, base::MonotonicClock& clock)
+      : store_(store), clock_(clock) {}
 
   std::string Name() const override { return "trace"; }
   strobe::Status Start(const daemon::ComponentContext& ctx) override;
