@@ -18,6 +18,7 @@
 #include "strobe/metrics/registry.h"
 #include "strobed/server/http_server.h"
 #include "strobed/server/server_metrics.h"
+#include "strobed/server/testing_client.h"
 
 namespace strobed::server {
 namespace {
@@ -28,46 +29,7 @@ namespace net = boost::asio;
 using tcp = net::ip::tcp;
 using Clock = std::chrono::steady_clock;
 
-// A blocking test client: one connection, raw writes, parsed responses.
-class Client {
- public:
-  explicit Client(uint16_t port, int timeout_s = 20) : socket_(ioc_) {
-    socket_.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
-    // Reads give up after the timeout: a server that never answers fails the test instead of
-    // hanging it.
-    timeval tv{timeout_s, 0};
-    ::setsockopt(socket_.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-  }
-  void SendRaw(std::string_view bytes) {
-    beast::error_code ec;  // the server may close first (it answered early); reads tell
-    net::write(socket_, net::buffer(bytes), ec);
-  }
-  // Reads one response; status 0 when the connection closed first.
-  http::response<http::string_body> Read() {
-    http::response<http::string_body> res;
-    beast::error_code ec;
-    http::read(socket_, buffer_, res, ec);
-    if (ec) res.result(0);
-    return res;
-  }
-  http::response<http::string_body> Get(std::string_view target, std::string_view extra = "") {
-    SendRaw("GET " + std::string(target) + " HTTP/1.1\r\nHost: x\r\n" + std::string(extra) +
-            "\r\n");
-    return Read();
-  }
-  // True when the server closed the connection (read returns EOF) within the socket timeout.
-  bool ClosedByPeer() {
-    char c;
-    beast::error_code ec;
-    socket_.read_some(net::buffer(&c, 1), ec);
-    return ec == net::error::eof || ec == net::error::connection_reset;
-  }
-
- private:
-  net::io_context ioc_;
-  tcp::socket socket_;
-  beast::flat_buffer buffer_;
-};
+using Client = testing::RawClient;
 
 class HostileTest : public ::testing::Test {
  protected:

@@ -14,6 +14,8 @@
 #include <set>
 #include <thread>
 
+#include "strobed/server/testing_client.h"
+
 namespace strobed::server {
 namespace {
 
@@ -22,63 +24,7 @@ namespace http = beast::http;
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
-// A blocking test client: one connection, raw writes, parsed responses.
-class Client {
- public:
-  explicit Client(uint16_t port) : socket_(ioc_) {
-    socket_.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
-    // Reads give up after 20 s: a server that never answers fails the test instead of hanging.
-    timeval tv{20, 0};
-    ::setsockopt(socket_.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-  }
-  void SendRaw(std::string_view bytes) { net::write(socket_, net::buffer(bytes)); }
-  // Reads one response; status 0 when the connection closed first.
-  http::response<http::string_body> Read() {
-    http::response<http::string_body> res;
-    beast::error_code ec;
-    http::read(socket_, buffer_, res, ec);
-    if (ec) res.result(0);
-    return res;
-  }
-  // Reads the response to a HEAD request (a head without a body).
-  http::response<http::empty_body> ReadHeadResponse() {
-    http::response_parser<http::empty_body> p;
-    p.skip(true);
-    beast::error_code ec;
-    http::read(socket_, buffer_, p, ec);
-    auto res = p.release();
-    if (ec) res.result(0);
-    return res;
-  }
-  http::response<http::string_body> Get(std::string_view target, std::string_view extra = "") {
-    SendRaw("GET " + std::string(target) + " HTTP/1.1\r\nHost: x\r\n" + std::string(extra) +
-            "\r\n");
-    return Read();
-  }
-  // Reads raw bytes up to and including the first blank line (an interim response's head).
-  std::string ReadRawHead() {
-    std::string got;
-    char c;
-    beast::error_code ec;
-    while (got.size() < 4 || got.compare(got.size() - 4, 4, "\r\n\r\n") != 0) {
-      if (socket_.read_some(net::buffer(&c, 1), ec) != 1 || ec) break;
-      got.push_back(c);
-    }
-    return got;
-  }
-  // True when the server closed the connection (read returns EOF) within the socket timeout.
-  bool ClosedByPeer() {
-    char c;
-    beast::error_code ec;
-    socket_.read_some(net::buffer(&c, 1), ec);
-    return ec == net::error::eof || ec == net::error::connection_reset;
-  }
-
- private:
-  net::io_context ioc_;
-  tcp::socket socket_;
-  beast::flat_buffer buffer_;
-};
+using Client = testing::RawClient;
 
 class HttpServerTest : public ::testing::Test {
  protected:

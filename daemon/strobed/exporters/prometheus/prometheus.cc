@@ -406,16 +406,24 @@ void PrometheusExporter::FoldPoint(const event::MetricPoint& p, uint64_t now_ns)
   Drop(DropReason::kInvalid);  // a type this exporter does not know
 }
 
-void PrometheusExporter::FoldGauge(const event::MetricPoint& p, bool no_value, uint64_t now_ns) {
-  std::vector<Label> labels = Labels(p, {});
-  const prometheus::MetricName n = Name(p.name, p.unit, NameKind::kGauge);
+std::pair<PrometheusExporter::Series*, bool> PrometheusExporter::SeriesFor(
+    const event::MetricPoint& p, Kind kind, NameKind name_kind, bool no_value, uint64_t now_ns,
+    std::string_view reserved) {
+  std::vector<Label> labels = Labels(p, reserved);
+  const prometheus::MetricName n = Name(p.name, p.unit, name_kind);
   if (no_value) {
     Erase(n.name, labels);
-    return;
+    return {nullptr, false};
   }
-  auto [s, fresh] =
-      FindOrCreate(n.name, Kind::kGauge, p.description, n.unit, std::move(labels), now_ns);
-  (void)fresh;
+  auto found = FindOrCreate(n.name, kind, p.description, n.unit, std::move(labels), now_ns);
+  if (found.first != nullptr && found.second && p.start_time_ns != 0) {
+    found.first->created_unix_ns = p.start_time_ns;
+  }
+  return found;
+}
+
+void PrometheusExporter::FoldGauge(const event::MetricPoint& p, bool no_value, uint64_t now_ns) {
+  Series* s = SeriesFor(p, Kind::kGauge, NameKind::kGauge, no_value, now_ns).first;
   if (s != nullptr) s->value = p.Number();
 }
 
@@ -425,22 +433,15 @@ void PrometheusExporter::FoldSum(const event::MetricPoint& p, bool no_value, uin
     return;
   }
   const bool cumulative = p.temporality == event::Temporality::kCumulative;
-  std::vector<Label> labels = Labels(p, {});
-  const Kind kind = p.is_monotonic ? Kind::kCounter : Kind::kGauge;
-  const prometheus::MetricName n =
-      Name(p.name, p.unit, p.is_monotonic ? NameKind::kCounter : NameKind::kGauge);
-  if (no_value) {
-    Erase(n.name, labels);
-    return;
-  }
   const double v = p.Number();
-  if (p.is_monotonic && !cumulative && v < 0) {
+  if (!no_value && p.is_monotonic && !cumulative && v < 0) {
     Drop(DropReason::kInvalid);
     return;
   }
-  auto [s, fresh] = FindOrCreate(n.name, kind, p.description, n.unit, std::move(labels), now_ns);
+  auto [s, fresh] =
+      SeriesFor(p, p.is_monotonic ? Kind::kCounter : Kind::kGauge,
+                p.is_monotonic ? NameKind::kCounter : NameKind::kGauge, no_value, now_ns);
   if (s == nullptr) return;
-  if (fresh && p.start_time_ns != 0) s->created_unix_ns = p.start_time_ns;
   if (cumulative) {
     // A cumulative stream restarted (new start time): its new value is the new total.
     if (!fresh && p.start_time_ns != 0 && p.start_time_ns != s->start_ns) {
@@ -468,16 +469,8 @@ void PrometheusExporter::FoldHistogram(const event::MetricPoint& p, bool no_valu
       return;
     }
   }
-  std::vector<Label> labels = Labels(p, {});
-  const prometheus::MetricName n = Name(p.name, p.unit, NameKind::kOther);
-  if (no_value) {
-    Erase(n.name, labels);
-    return;
-  }
-  auto [s, fresh] =
-      FindOrCreate(n.name, Kind::kHistogram, p.description, n.unit, std::move(labels), now_ns);
+  auto [s, fresh] = SeriesFor(p, Kind::kHistogram, NameKind::kOther, no_value, now_ns);
   if (s == nullptr) return;
-  if (fresh && p.start_time_ns != 0) s->created_unix_ns = p.start_time_ns;
   const bool delta = p.temporality == event::Temporality::kDelta;
   std::vector<uint64_t> counts(h->bucket_counts.begin(), h->bucket_counts.end());
   if (counts.empty()) counts.assign(h->explicit_bounds.size() + 1, 0);
@@ -513,16 +506,8 @@ void PrometheusExporter::FoldExpHistogram(const event::MetricPoint& p, bool no_v
     Drop(DropReason::kInvalid);
     return;
   }
-  std::vector<Label> labels = Labels(p, {});
-  const prometheus::MetricName n = Name(p.name, p.unit, NameKind::kOther);
-  if (no_value) {
-    Erase(n.name, labels);
-    return;
-  }
-  auto [s, fresh] =
-      FindOrCreate(n.name, Kind::kExpHistogram, p.description, n.unit, std::move(labels), now_ns);
+  auto [s, fresh] = SeriesFor(p, Kind::kExpHistogram, NameKind::kOther, no_value, now_ns);
   if (s == nullptr) return;
-  if (fresh && p.start_time_ns != 0) s->created_unix_ns = p.start_time_ns;
   const bool merge = p.temporality == event::Temporality::kDelta && !fresh;
   if (!merge) {
     s->scale = h->scale;
@@ -594,16 +579,8 @@ void PrometheusExporter::FoldSummary(const event::MetricPoint& p, bool no_value,
     Drop(DropReason::kInvalid);
     return;
   }
-  std::vector<Label> labels = Labels(p, "quantile");
-  const prometheus::MetricName n = Name(p.name, p.unit, NameKind::kOther);
-  if (no_value) {
-    Erase(n.name, labels);
-    return;
-  }
-  auto [s, fresh] =
-      FindOrCreate(n.name, Kind::kSummary, p.description, n.unit, std::move(labels), now_ns);
+  auto [s, fresh] = SeriesFor(p, Kind::kSummary, NameKind::kOther, no_value, now_ns, "quantile");
   if (s == nullptr) return;
-  if (fresh && p.start_time_ns != 0) s->created_unix_ns = p.start_time_ns;
   if (!fresh && p.start_time_ns != 0 && p.start_time_ns != s->start_ns) {
     s->created_unix_ns = p.start_time_ns;  // the source restarted
   }

@@ -156,6 +156,13 @@ class PrometheusExporter final : public pipeline::Exporter {
   void FoldSummary(const event::MetricPoint& p, bool no_value, uint64_t now_ns)
       STROBE_REQUIRES(mu_);
   void FoldTargetInfo(const event::Resource& r, uint64_t now_ns) STROBE_REQUIRES(mu_);
+  // What every Fold* starts with: the series of point `p` (named for `name_kind`, labelled by
+  // Labels(p, reserved)) and whether it was just created (its `_created` then comes from the
+  // point's start time). A `no_value` point erases the series instead; {nullptr, false} then,
+  // and when the series limit refused it (counted).
+  std::pair<Series*, bool> SeriesFor(const event::MetricPoint& p, Kind kind,
+                                     prometheus::NameKind name_kind, bool no_value, uint64_t now_ns,
+                                     std::string_view reserved = {}) STROBE_REQUIRES(mu_);
   // The series for (family, labels) and whether it was just created (absent and the limit
   // allows); nullptr after counting a drop.
   std::pair<Series*, bool> FindOrCreate(const std::string& family, Kind kind, std::string_view help,
