@@ -6,7 +6,8 @@
 #
 # BASE_BUILD/NEW_BUILD are release build dirs (e.g. a worktree of the previous commit built
 # with `cmake --preset release`). Defaults: 5 rounds of otlp_benchmark, pipeline_benchmark and
-# the single-thread metrics_benchmark hot paths. Each run is pinned to CPU 1 when taskset exists.
+# the single-thread metrics_benchmark hot paths. Each run is pinned to CPU 1 when taskset exists
+# (NOPIN=1: not pinned, for multi-threaded benchmarks).
 # Prints one line per benchmark: base median, new median, new/base as throughput (> 1 = faster).
 set -euo pipefail
 BASE=${1:?base build dir}; NEW=${2:?new build dir}; ROUNDS=${3:-5}; shift 3 || shift $#
@@ -14,7 +15,7 @@ SPECS=("$@")
 [ ${#SPECS[@]} -gt 0 ] || SPECS=(otlp_benchmark pipeline_benchmark
   'metrics_benchmark:histogram_record/threads:1|counter_inc/threads:1|gauge_set/threads:1|baseline_thread_local_inc/threads:1')
 OUT=$(mktemp -d)
-PIN=(); command -v taskset >/dev/null && PIN=(taskset -c 1)
+PIN=(); [ -z "${NOPIN:-}" ] && command -v taskset >/dev/null && PIN=(taskset -c 1)
 find_bin() { find "$1" -name "$2" -type f -executable | head -1; }
 for round in $(seq "$ROUNDS"); do
   for which in base new; do
