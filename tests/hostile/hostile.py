@@ -1,0 +1,76 @@
+"""What every hostile test asserts, in one place: the daemon still serves, a counter moved,
+RSS stayed within a bound. Every wait polls with a deadline."""
+
+import re
+import socket
+import time
+
+
+def assert_serving(d):
+    """The daemon is alive and answers /healthz with 200 on a fresh connection."""
+    assert d.proc.poll() is None, "strobe exited (%s):\n%s" % (d.proc.returncode, d.read_log()[-3000:])
+    status, _, _ = d.request("GET", "/healthz")
+    assert status == 200, status
+
+
+_SAMPLE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{.*\})?\s+(\S+)")
+
+
+def metric(d, name, **labels):
+    """The value of `name` in the daemon's /metrics whose labels include `labels` (summed over
+    the series that match), or 0.0 when there is none."""
+    status, _, body = d.request("GET", "/metrics", headers=d.auth_headers())
+    assert status == 200, (status, body[:200])
+    total = 0.0
+    for line in body.splitlines():
+        m = _SAMPLE.match(line)
+        if not m or m.group(1) != name:
+            continue
+        text = m.group(2) or ""
+        if all('%s="%s"' % (k, v) in text for k, v in labels.items()):
+            total += float(m.group(3))
+    return total
+
+
+def wait_metric(d, name, at_least, timeout=15, **labels):
+    """Polls until metric(d, name, **labels) >= at_least; returns the value."""
+    return d.poll(lambda: (lambda v: v if v >= at_least else None)(metric(d, name, **labels)),
+                  "%s%s >= %s" % (name, labels, at_least), timeout=timeout)
+
+
+def rss_bytes(pid):
+    """Resident set size of `pid` from /proc (VmRSS)."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    raise AssertionError("no VmRSS for pid %d" % pid)
+
+
+def raw_exchange(port, data, timeout=5.0, host="127.0.0.1"):
+    """Sends `data` on a new connection and returns everything the server sends back until it
+    closes the connection or `timeout` passes (b"" if it sends nothing)."""
+    s = socket.create_connection((host, port), timeout=timeout)
+    try:
+        s.sendall(data)
+        chunks = []
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            try:
+                b = s.recv(65536)
+            except socket.timeout:
+                break
+            except ConnectionResetError:
+                break
+            if not b:
+                break
+            chunks.append(b)
+        return b"".join(chunks)
+    finally:
+        s.close()
+
+
+def status_of(reply):
+    """The status code of a raw HTTP reply, or None when there is none."""
+    m = re.match(rb"HTTP/1\.[01] (\d{3})", reply)
+    return int(m.group(1)) if m else None
