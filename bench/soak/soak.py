@@ -67,6 +67,12 @@ def expected_span_name(seq):
     return "soak.op.%d" % (seq % 8)
 
 
+def gen_key(seq, per=2500):
+    """A valid client's attribute key that is new every `per` seqs (a key table that stops
+    taking new keys shows as this attribute or label vanishing: counted as altered)."""
+    return "soak.gen.%d" % (seq // per)
+
+
 def set_bit(bm, seq):
     """Sets bit `seq` of bytearray `bm` (grown as needed); returns whether it was set before."""
     i = seq >> 3
@@ -145,6 +151,8 @@ class SinkState:
                     bad.append("span_id=%s" % sp["span_id"].hex())
                 if a.get("http.route") != "/r/%d" % (seq % 16):
                     bad.append("http.route=%r" % a.get("http.route"))
+                if str(a.get(gen_key(seq))) != str(seq):
+                    bad.append("%s missing (keys %s)" % (gen_key(seq), sorted(a)))
             if bad:
                 self.alter(client, "seq %d: %s" % (seq, ", ".join(bad)))
 
@@ -159,9 +167,10 @@ class SinkState:
                 if set_bit(self.bitmaps["otlp_metrics"], seq):
                     self.duplicates["otlp_metrics"] += 1
                 want_kind = "gauge" if name == "soak_otlp_gauge" else "sum"
-                if a.get("customer") != CUSTOMERS[seq % 3] or kind != want_kind:
-                    self.alter("otlp_metrics", "seq %d: %s %s customer=%r" %
-                               (seq, name, kind, a.get("customer")))
+                if (a.get("customer") != CUSTOMERS[seq % 3] or kind != want_kind or
+                        a.get(gen_key(seq, 750)) != "g"):
+                    self.alter("otlp_metrics", "seq %d: %s %s labels %s" %
+                               (seq, name, kind, sorted(a.items())))
             elif name == "soak_shm_ops_total":
                 self.shm_counter_points += 1
                 c = a.get("customer")
@@ -341,6 +350,7 @@ def spans_json(seqs, now_ns):
                 {"key": "customer", "value": {"stringValue": CUSTOMERS[seq % 3]}},
                 {"key": "http.route", "value": {"stringValue": "/r/%d" % (seq % 16)}},
                 {"key": "http.status_code", "value": {"intValue": "200"}},
+                {"key": gen_key(seq), "value": {"intValue": str(seq)}},
             ]}
         if seq % 5:
             sp["parentSpanId"] = struct.pack(">Q", seq - seq % 5 + 1).hex()
@@ -359,7 +369,7 @@ def spans_proto(seqs, now_ns):
             struct.pack(">QQ", 0x50AC, seq // 5), struct.pack(">Q", seq + 1), parent,
             expected_span_name(seq), now_ns - 1000000, now_ns,
             {"soak.client": "otlp_spans", "soak.seq": seq, "customer": CUSTOMERS[seq % 3],
-             "http.route": "/r/%d" % (seq % 16), "http.status_code": 200}))
+             "http.route": "/r/%d" % (seq % 16), "http.status_code": 200, gen_key(seq): seq}))
     return otlp.traces_request({"service.name": "soak-otlp"}, out)
 
 
@@ -417,7 +427,8 @@ def cmd_metrics(args):
         seq += args.batch
         now_ns = time.time_ns()
         gauge = requests % 2 == 0
-        pts = [otlp.number_point({"soak.client": "otlp_metrics", "customer": CUSTOMERS[s % 3]},
+        pts = [otlp.number_point({"soak.client": "otlp_metrics", "customer": CUSTOMERS[s % 3],
+                                  gen_key(s, 750): "g"},
                                  now_ns + (s - seqs[0]), s, 0 if gauge else start_ns)
                for s in seqs]
         metric = (otlp.gauge_metric("soak_otlp_gauge", pts) if gauge else
@@ -619,7 +630,7 @@ class Hostile:
             except OSError:
                 self.note(attack, "connect_failed")
         t0 = time.time()
-        while time.time() - t0 < max_s and any(o is None for _, o in socks):
+        while time.time() - t0 < max_s and any(e[1] is None for e in socks):
             time.sleep(1)
             for entry in socks:
                 s, outcome = entry
@@ -754,7 +765,8 @@ class Hostile:
         """A producer (its own process) that writes, flushes, then truncates its own ring file
         while attached; the daemon must survive and count it."""
         cmd = [sys.executable, os.path.join(HERE, "soak.py"), "truncator", "--build",
-               self.a.build, "--shm-dir", self.a.shm_dir, "--ring", self.a.ring]
+               self.a.build, "--shm-dir", self.a.shm_dir, "--ring", self.a.ring,
+               "--rate", str(self.round)]
         try:
             p = subprocess.run(cmd, timeout=30, capture_output=True, text=True)
             self.note("ring_truncate", "producer_exit=%s" % p.returncode)
@@ -820,14 +832,20 @@ def cmd_hostile(args):
 
 
 def cmd_truncator(args):
+    args.variant = int(args.rate or 0)
     strobe = import_strobe(args.build)
     conn = strobe.connect(ring=args.ring, dir=args.shm_dir, policy="drop")
     c = conn.counter("soak_truncator_total", labelnames=["i"])
     for i in range(1000):
         c.labels(i=str(i % 10)).inc()
-    conn.flush(timeout=5)
-    with open(conn.path, "r+b") as f:
-        f.truncate(4096)
+    if args.variant % 2:
+        # Records not yet read by the daemon, then the data area cut off under it.
+        with open(conn.path, "r+b") as f:
+            f.truncate(4096)
+    else:
+        conn.flush(timeout=5)
+        with open(conn.path, "r+b") as f:
+            f.truncate(0)  # the header too
     time.sleep(2)  # attached and alive while the daemon looks at the shrunken ring
     os._exit(0)  # never touch the mapping again (it would SIGBUS this process)
 
@@ -1060,7 +1078,8 @@ def soak(args, children):
             except subprocess.TimeoutExpired:
                 p.kill()
                 p.wait()
-                failures.append("client %s did not stop by itself" % name)
+                if not crashed:
+                    failures.append("client %s did not stop by itself" % name)
     results = {}
     for c in VALID_CLIENTS:
         try:
@@ -1069,7 +1088,8 @@ def soak(args, children):
             with open(os.path.join(out, c + ".acked"), "rb") as f:
                 results[c]["acked_bitmap"] = f.read()
         except OSError:
-            failures.append("client %s wrote no result" % c)
+            if not crashed:  # after a crash the clients are stopped before they report
+                failures.append("client %s wrote no result" % c)
     hostile = {}
     try:
         with open(os.path.join(out, "hostile.json")) as f:
