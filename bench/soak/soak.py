@@ -961,6 +961,9 @@ def cmd_run(args):
     signal.signal(signal.SIGTERM, stop)
     try:
         return soak(args, started)
+    except KeyboardInterrupt:
+        log("interrupted: stopping everything the soak started")
+        return 130
     finally:
         for p in started:
             if p.poll() is None:
