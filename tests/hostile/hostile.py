@@ -74,3 +74,28 @@ def status_of(reply):
     """The status code of a raw HTTP reply, or None when there is none."""
     m = re.match(rb"HTTP/1\.[01] (\d{3})", reply)
     return int(m.group(1)) if m else None
+
+
+def otlp_json_gauge(port, name, value, labels=None, token=None, timeout=10.0):
+    """POSTs one valid OTLP/HTTP JSON gauge point `name` = `value` (with `labels`, stamped now)
+    to the OTLP receiver on `port`; returns the response status. The well-behaved client of
+    the OTLP tests: its value must show up exactly on /metrics."""
+    import http.client
+    import json
+
+    point = {"asDouble": float(value), "timeUnixNano": str(time.time_ns()),
+             "attributes": [{"key": k, "value": {"stringValue": v}}
+                            for k, v in (labels or {}).items()]}
+    body = json.dumps({"resourceMetrics": [{"scopeMetrics": [{"metrics": [
+        {"name": name, "gauge": {"dataPoints": [point]}}]}]}]})
+    headers = {"Content-Type": "application/json"}
+    if token is not None:
+        headers["Authorization"] = "Bearer " + token
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.request("POST", "/v1/metrics", body=body, headers=headers)
+        r = conn.getresponse()
+        r.read()
+        return r.status
+    finally:
+        conn.close()
