@@ -99,3 +99,20 @@ def otlp_json_gauge(port, name, value, labels=None, token=None, timeout=10.0):
         return r.status
     finally:
         conn.close()
+
+
+def listener_caught_up(port):
+    """True when the TCP listener on `port` has accepted every pending connection and read
+    every byte clients sent on it (/proc/net/tcp: the listening socket's accept queue and each
+    accepted socket's receive queue are empty). Lets a test wait until the server has seen
+    what it sent, without sleeping."""
+    with open("/proc/net/tcp") as f:
+        next(f)
+        for line in f:
+            fields = line.split()
+            local, state, queues = fields[1], fields[3], fields[4]
+            if int(local.split(":")[1], 16) != port or state not in ("0A", "01"):
+                continue
+            if int(queues.split(":")[1], 16) != 0:
+                return False
+    return True
