@@ -1,9 +1,9 @@
 """Hole 10 (the parts fixed so far): the OTLP port's refusals, body limits, 404 keep-alive and
 zero timeouts.
 
-- Refusals on the OTLP port (401, 413, 431, 400, a head timeout) were counted nowhere: the OTLP listener
-  had no strobe_http_rejected_requests_total series at all. Now each is counted exactly once,
-  on listener="otlp_http", and nothing moves on the API listener.
+- Refusals on the OTLP port (401, 413, 431, 400, a head timeout) were counted nowhere: the
+  OTLP listener had no strobe_http_rejected_requests_total series at all. Now each is counted
+  exactly once, on listener="otlp_http", and nothing moves on the API listener.
 - The server's own error bodies on the OTLP port (401, 404, 405, 413, 415, 431, 400) were the
   API's JSON `{"error": {...}}`. Now they are google.rpc.Status in the request's encoding:
   protobuf for a protobuf client, `{"code", "message"}` JSON for a JSON client.
