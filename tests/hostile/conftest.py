@@ -4,6 +4,7 @@
 - ``daemon``: a factory ``daemon(args=..., env=..., config_text=..., otlp_http=...)`` that starts
   `strobe serve` on free ports (strobe_proc.Daemon, private shm and data dirs), waits until it is
   ready, and stops it when the test ends. The helpers every test needs are in ``hostile.py``.
+- ``import strobe`` (the Python producer) finds $PYTHONPATH's package, else the build's.
 """
 
 import os
@@ -16,6 +17,10 @@ HERE = pathlib.Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "integration" / "daemon"))
 sys.path.insert(0, str(HERE))
+# The `strobe` Python package (the shm tests' producers): $PYTHONPATH first (ctest sets it),
+# else the build's.
+sys.path.append(os.path.join(os.environ.get("STROBE_BUILD_DIR", str(ROOT / "build" / "release")),
+                             "python"))
 
 from strobe_proc import Daemon  # noqa: E402
 

@@ -74,3 +74,45 @@ def status_of(reply):
     """The status code of a raw HTTP reply, or None when there is none."""
     m = re.match(rb"HTTP/1\.[01] (\d{3})", reply)
     return int(m.group(1)) if m else None
+
+
+def otlp_json_gauge(port, name, value, labels=None, token=None, timeout=10.0):
+    """POSTs one valid OTLP/HTTP JSON gauge point `name` = `value` (with `labels`, stamped now)
+    to the OTLP receiver on `port`; returns the response status. The well-behaved client of
+    the OTLP tests: its value must show up exactly on /metrics."""
+    import http.client
+    import json
+
+    point = {"asDouble": float(value), "timeUnixNano": str(time.time_ns()),
+             "attributes": [{"key": k, "value": {"stringValue": v}}
+                            for k, v in (labels or {}).items()]}
+    body = json.dumps({"resourceMetrics": [{"scopeMetrics": [{"metrics": [
+        {"name": name, "gauge": {"dataPoints": [point]}}]}]}]})
+    headers = {"Content-Type": "application/json"}
+    if token is not None:
+        headers["Authorization"] = "Bearer " + token
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.request("POST", "/v1/metrics", body=body, headers=headers)
+        r = conn.getresponse()
+        r.read()
+        return r.status
+    finally:
+        conn.close()
+
+
+def listener_caught_up(port):
+    """True when the TCP listener on `port` has accepted every pending connection and read
+    every byte clients sent on it (/proc/net/tcp: the listening socket's accept queue and each
+    accepted socket's receive queue are empty). Lets a test wait until the server has seen
+    what it sent, without sleeping."""
+    with open("/proc/net/tcp") as f:
+        next(f)
+        for line in f:
+            fields = line.split()
+            local, state, queues = fields[1], fields[3], fields[4]
+            if int(local.split(":")[1], 16) != port or state not in ("0A", "01"):
+                continue
+            if int(queues.split(":")[1], 16) != 0:
+                return False
+    return True
