@@ -209,3 +209,18 @@ def test_threads_share_a_connection_exactly(sink):
     totals = sink.stop()
     assert totals["counter_sum"] == 200_000
     assert totals["invalid"] == totals["malformed"] == 0
+
+
+def test_two_connections_to_one_ring_in_one_process_both_arrive(sink):
+    # The second connect() used to unlink the first one's segment (taken for a dead process's
+    # leftover with our pid): the first connection's data and flushes then went nowhere.
+    a = sink.connect()
+    b = sink.connect()
+    assert a.path != b.path and os.path.exists(a.path) and os.path.exists(b.path)
+    a.counter("a_total").inc(3)
+    b.counter("b_total").inc(4)
+    a.flush(timeout=10)
+    b.flush(timeout=10)
+    a.close()
+    b.close()
+    assert sink.stop()["counter_sum"] == 7

@@ -48,6 +48,30 @@ size_t PairsBytes(const Labels& pairs) {
   return n;
 }
 
+// Linux pids stay below 2^22 (PID_MAX_LIMIT), so pid + k * 2^22 names no other process.
+constexpr uint32_t kPidBits = 22;
+constexpr uint32_t kMaxSegmentsPerRing = 1024;  // pid + k * 2^22 < 2^32 for k < 1024
+
+// Creates the segment file for `options` (O_EXCL, so two Connects never share a file) and
+// returns its fd, or -1 with errno set; `path` is the file created (or the last one tried).
+// With options.instance set, exactly that id. Otherwise our pid, then pid + k * 2^22: an
+// existing file is never replaced, because it may be another live Producer of this process on
+// the same ring, our own closed ring the daemon has not drained yet, or a leftover of a dead
+// process whose pid we reuse with records still unread; the daemon drains and removes those.
+int CreateSegment(const ProducerOptions& options, uint32_t pid, std::string* path) {
+  const int flags = O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW;
+  if (options.instance != 0) {
+    *path = SegmentPath(options.dir, options.ring, options.instance);
+    return open(path->c_str(), flags, options.mode);
+  }
+  for (uint32_t k = 0; k < kMaxSegmentsPerRing; ++k) {
+    *path = SegmentPath(options.dir, options.ring, pid + (k << kPidBits));
+    const int fd = open(path->c_str(), flags, options.mode);
+    if (fd >= 0 || errno != EEXIST) return fd;
+  }
+  return -1;  // errno is EEXIST
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Producer>> Producer::Connect(const ProducerOptions& options) {
@@ -71,15 +95,8 @@ Result<std::unique_ptr<Producer>> Producer::Connect(const ProducerOptions& optio
                            std::to_string(defs));
   }
   const uint32_t pid = static_cast<uint32_t>(getpid());
-  const uint32_t id = options.instance != 0 ? options.instance : pid;
-  const std::string path = SegmentPath(options.dir, options.ring, id);
-  const int flags = O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW;
-  int fd = open(path.c_str(), flags, options.mode);
-  if (fd < 0 && errno == EEXIST && options.instance == 0) {
-    // A file with our own pid can only be a leftover of a dead process whose pid we reuse.
-    unlink(path.c_str());
-    fd = open(path.c_str(), flags, options.mode);
-  }
+  std::string path;
+  const int fd = CreateSegment(options, pid, &path);
   if (fd < 0) return Unavailable(Errno("cannot create shm segment", path));
   fchmod(fd, options.mode);  // not subject to the umask
   const size_t size = STROBE_RING_HEADER_BYTES + cap + defs;

@@ -22,8 +22,8 @@
 // The daemon is never blocked by a producer.
 //
 // Thread class: owner-thread only (one writer per ring; a process with several writer threads
-// uses one Producer per thread — the ring name then needs distinct `instance` values — or
-// serialises calls itself, as the Python module does with the GIL).
+// uses one Producer per thread — each gets its own segment file — or serialises calls itself,
+// as the Python module does with the GIL).
 
 #include <algorithm>
 #include <bit>
@@ -55,8 +55,9 @@ struct ProducerOptions {
   uint32_t mode = 0600;
   // Fail with Unavailable unless a live daemon marker exists for `ring`.
   bool require_daemon = false;
-  // Segment id in the file name; 0 = getpid(). Lets one process own several rings (one per
-  // writer thread); liveness is still judged by the pid in the header.
+  // Segment id in the file name. 0: getpid(), or getpid() + k * 2^22 (k >= 1) when that file
+  // exists (another Producer of this process on the ring, or an undrained leftover), so every
+  // Producer gets its own file. Liveness is judged by the pid in the header, never by the id.
   uint32_t instance = 0;
   // Size of the definitions log after the data area (ring_abi.h): a copy of every series
   // definition, so that a restarted daemon knows them. A multiple of 8 up to 64 MiB; 0 = none.

@@ -4,12 +4,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <thread>
+#include <vector>
 
 #include "strobe/shm/producer.h"
 #include "strobe/shm/reader.h"
@@ -369,6 +371,44 @@ TEST(ShmRecordTest, DecodersRejectInconsistentPayloads) {
   buf[0] = 1;  // count 1 but no entry
   buf[4] = 1;
   EXPECT_FALSE(DecodeBatch(rb, &b));
+}
+
+// Two Producers of one process on one ring each get their own file, and both are read. The
+// second Connect used to take the first one's file for a dead process's leftover and unlink
+// it: the first producer's records and flushes then went to a file nobody read.
+TEST(ShmRingTest, SecondProducerOfAProcessOnARingGetsItsOwnFile) {
+  TempDir d;
+  auto first = Producer::Connect(Opts(d)).value();
+  auto second = Producer::Connect(Opts(d)).value();
+  const auto pid = static_cast<uint32_t>(getpid());
+  EXPECT_EQ(first->path(), SegmentPath(d.path(), "t", pid));
+  EXPECT_EQ(second->path(), SegmentPath(d.path(), "t", pid + (uint32_t{1} << 22)));
+  EXPECT_TRUE(std::filesystem::exists(first->path()));
+  ASSERT_TRUE(first->CounterAdd(1, 5));
+  ASSERT_TRUE(second->CounterAdd(2, 7));
+  auto c = OpenConsumer(d);
+  CollectingSink sink;
+  c->Scan(sink);
+  EXPECT_EQ(c->ring_count(), 2u);
+  while (c->Poll(sink) > 0) {
+  }
+  ASSERT_EQ(sink.payloads.size(), 2u);
+  std::vector<uint64_t> series;
+  for (const auto& p : sink.payloads) {
+    uint64_t id = 0;
+    std::memcpy(&id, p.data(), 8);
+    series.push_back(id);
+  }
+  std::sort(series.begin(), series.end());
+  EXPECT_EQ(series, (std::vector<uint64_t>{1, 2}));
+  // A closed ring not drained yet keeps its file: a new Producer takes another id.
+  ASSERT_TRUE(first->CounterAdd(1, 1));
+  const std::string closed = first->path();
+  first.reset();
+  auto third = Producer::Connect(Opts(d)).value();
+  EXPECT_NE(third->path(), closed);
+  EXPECT_NE(third->path(), second->path());
+  EXPECT_TRUE(std::filesystem::exists(closed));
 }
 
 // A segment whose id is not a pid (ProducerOptions::instance) and whose header is not
