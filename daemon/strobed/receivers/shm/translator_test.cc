@@ -253,7 +253,7 @@ TEST_F(TranslatorTest, SeriesBeyondTheLimitAreRefused) {
   for (uint64_t id : ids) ASSERT_TRUE(p->CounterAdd(id, 1));
   Drain();
   EXPECT_EQ(translator_->stats().series, 3u);
-  EXPECT_EQ(translator_->stats().series_refused, 2u);
+  EXPECT_EQ(translator_->stats().series_limit, 2u);
   EXPECT_EQ(translator_->stats().unknown_series, 2u);
   EXPECT_EQ(Collect().size(), 3u);
 }
