@@ -18,9 +18,18 @@ from ._tracing import Span, _attr_pairs
 
 
 class DataLossError(_strobe.StrobeError):
-    """The daemon received records of this connection and refused them (points of series it
-    does not know, undecodable payloads); raised by flush(). The count is in the message and
-    in the daemon's strobe_shm_invalid_records_total."""
+    """The daemon read records of this connection and refused them; raised by flush() and
+    aflush() once for the records refused since the previous flush. ``records`` is how many.
+
+    Any refusal counts: a series definition refused (the daemon's series limit, or a label
+    key its attribute key table could not take), points of that series or of a series never
+    defined, undecodable payloads, invalid values. The daemon counts each by reason in
+    strobe_shm_invalid_records_total (series_limit, key_table_full, key_too_long,
+    unknown_series, ...). The refused records are lost; the connection stays usable."""
+
+    def __init__(self, message, records=0):
+        super().__init__(message)
+        self.records = records
 
 __all__ = ["Connection", "connect", "default_connection", "read_snapshot"]
 
@@ -63,6 +72,8 @@ class Connection:
                                   bool(require_daemon), mode)
         self._series = {}
         self._define_timeout = float(define_timeout)
+        # rejected_records of the ring at the last flush; a new ring starts at 0.
+        self._rejected_seen = 0
         self.policy = policy
 
     # ---- lifecycle -----------------------------------------------------------------------
@@ -200,14 +211,21 @@ class Connection:
         seq = self._ring.ping()
         if not self._ring.wait_ack(seq, float(timeout), float(spin)):
             raise self._not_acknowledged(timeout)
+        self._raise_if_refused()
+
+    def _raise_if_refused(self):
+        # Called after the acknowledgement was seen: the daemon stores rejected_records before
+        # ack_seq, and the ack was read with acquire, so every refusal up to the PING is here.
         rejected = self._ring.rejected_records()
-        seen = getattr(self, "_rejected_seen", 0)
+        seen = self._rejected_seen
         if rejected != seen:
             self._rejected_seen = rejected
+            n = rejected - seen
             raise DataLossError(
-                f"strobe daemon refused {rejected - seen} record(s) of ring {self.ring!r} since "
-                f"the previous flush (undefined series or invalid payloads; see "
-                f"strobe_shm_invalid_records_total)")
+                f"strobe daemon refused {n} record(s) of ring {self.ring!r} since the previous "
+                f"flush (a series definition refused: series limit or attribute key table "
+                f"full; points of a refused or undefined series; invalid payloads or values; "
+                f"see strobe_shm_invalid_records_total by reason)", n)
 
     def ping(self, timeout=1.0, spin=1e-3):
         """One round trip; returns its duration in ns (busy-poll up to ``spin`` seconds)."""
@@ -217,7 +235,8 @@ class Connection:
 
     async def aflush(self, timeout=1.0):
         """``flush()`` for asyncio: polls the acknowledgement with ``asyncio.sleep`` and a
-        backoff (0 → 50 µs → … 5 ms), never blocking the event loop."""
+        backoff (0 → 50 µs → … 5 ms), never blocking the event loop. Raises TimeoutError and
+        DataLossError as ``flush()`` does."""
         seq = self._ring.ping()
         deadline = time.monotonic() + timeout
         delay = 0.0
@@ -226,6 +245,7 @@ class Connection:
                 raise self._not_acknowledged(timeout)
             await asyncio.sleep(delay)
             delay = 5e-5 if delay == 0.0 else min(delay * 2, 5e-3)
+        self._raise_if_refused()
 
     async def aping(self, timeout=1.0):
         start = time.perf_counter_ns()

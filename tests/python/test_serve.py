@@ -328,3 +328,34 @@ def test_stream_windows_and_alerts_come_back_too():
         d.stop()
     with pytest.raises(strobe.DaemonNotRunning):
         strobe.read_snapshot(ring, d.shm_dir)  # removed at shutdown
+
+
+def test_flush_and_aflush_report_records_the_daemon_refused(serve):
+    """Points of a series the daemon never saw defined are read and refused: flush() and
+    aflush() raise DataLossError once, with the exact count in ``records``, and a later flush
+    of good data succeeds (issue 14, hole 5: aflush() used to ignore refusals)."""
+    import numpy as np
+
+    with strobe.connect(serve.ring, serve.shm_dir) as conn:
+        good = conn.counter("py_loss_good_total")
+        good.inc()
+        conn.flush(timeout=10)
+        conn.batch(np.array([999_999] * 7, dtype=np.uint64), np.ones(7), kind="counter")
+        with pytest.raises(strobe.DataLossError, match="refused 7 record") as e:
+            conn.flush(timeout=10)
+        assert e.value.records == 7
+        assert isinstance(e.value, strobe.StrobeError)
+        good.inc()
+        conn.flush(timeout=10)  # reported once: nothing new was refused
+
+        conn.batch(np.array([999_999] * 3, dtype=np.uint64), np.ones(3), kind="gauge")
+        with pytest.raises(strobe.DataLossError) as e:
+            asyncio.run(conn.aflush(timeout=10))
+        assert e.value.records == 3
+        asyncio.run(conn.aflush(timeout=10))
+
+    def counted():
+        v = _value(_metrics(serve), 'strobe_shm_invalid_records_total{receiver="shm",'
+                   'reason="unknown_series"}')
+        return v if v == 10 else None
+    serve.poll(counted, "the 10 refused points counted as unknown_series")

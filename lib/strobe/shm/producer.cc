@@ -246,8 +246,9 @@ Status Producer::Flush(std::chrono::nanoseconds timeout) {
     rejected_seen_ = rejected;
     return DataLoss("shm flush: the daemon refused " + std::to_string(n) + " record(s) of ring " +
                     path_ +
-                    " since the previous flush (undefined series or invalid payloads; see "
-                    "strobe_shm_invalid_records_total)");
+                    " since the previous flush (definitions refused: series limit or attribute "
+                    "key table full; points of undefined or refused series; invalid payloads or "
+                    "values; see strobe_shm_invalid_records_total by reason)");
   }
   return OkStatus();
 }

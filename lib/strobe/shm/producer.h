@@ -147,8 +147,12 @@ class Producer {
   // Errors: ResourceExhausted when the ring stayed full for `timeout` (the PING could not be
   // written); DeadlineExceeded when no acknowledgement came within `timeout` (no daemon drains
   // this ring, or the daemon's pipeline is refusing data); DataLoss when the daemon received
-  // but refused records since the previous flush (points of undefined series, undecodable
-  // payloads: counted in its strobe_shm_invalid_records_total). Owner-thread only.
+  // but refused records since the previous flush, whatever the cause: definitions refused
+  // (series limit, a label key the daemon's key table could not take), points of undefined or
+  // refused series, undecodable payloads, invalid values, malformed frames (each counted by
+  // reason in the daemon's strobe_shm_invalid_records_total). The refused records are lost;
+  // a series whose definition was refused stays refused until it is defined again.
+  // Owner-thread only.
   Status Flush(std::chrono::nanoseconds timeout);
 
   // Last PING seq the daemon acknowledged (acquire; pairs with the consumer's release store).

@@ -52,6 +52,9 @@ size_t RingReader::ReplayDefinitions(RecordSink& sink, ReaderStats& stats) noexc
   // Definitions at ring positions from read_pos on are still in the ring: they arrive there.
   const uint64_t read_pos =
       Word(header_, &strobe_ring_header::read_pos).load(std::memory_order_relaxed);
+  // Definitions the sink refuses here (series limit, a label key it cannot intern) are this
+  // ring's refusals like any other: reported to the producer's next flush.
+  uint64_t rejected_seen = sink.RejectedRecords();
   uint64_t off = 0;
   size_t n = 0;
   while (off + STROBE_FRAME_BYTES <= end) {
@@ -62,6 +65,7 @@ size_t RingReader::ReplayDefinitions(RecordSink& sink, ReaderStats& stats) noexc
         f.length > STROBE_RECORD_MAX_PAYLOAD + 8 || total > end - off) {
       ++stats.malformed;
       stats.malformed_bytes += end - off;
+      AddRejected(1);  // the rest of the log is lost: at least one definition
       break;
     }
     const uint8_t* entry = log + off + STROBE_FRAME_BYTES;
@@ -74,6 +78,7 @@ size_t RingReader::ReplayDefinitions(RecordSink& sink, ReaderStats& stats) noexc
     off += total;
   }
   stats.definitions_replayed += n;
+  PublishRejected(sink, &rejected_seen);
   return n;
 }
 
@@ -99,18 +104,25 @@ uint64_t RingReader::DroppedByProducer() const noexcept {
   return Word(header_, &strobe_ring_header::dropped_records).load(std::memory_order_relaxed);
 }
 
+void RingReader::AddRejected(uint64_t n) noexcept {
+  auto word = Word(header_, &strobe_ring_header::rejected_records);
+  // Relaxed: we are its only writer; the release store of ack_seq that follows publishes it.
+  word.store(word.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+}
+
 void RingReader::PublishRejected(const RecordSink& sink, uint64_t* seen) noexcept {
   const uint64_t now = sink.RejectedRecords();
   if (now == *seen) return;
-  auto word = Word(header_, &strobe_ring_header::rejected_records);
-  // Relaxed: we are its only writer; the release store of ack_seq that follows publishes it.
-  word.store(word.load(std::memory_order_relaxed) + (now - *seen), std::memory_order_relaxed);
+  AddRejected(now - *seen);
   *seen = now;
 }
 
 void RingReader::SkipTo(uint64_t write_pos, uint64_t read_pos, ReaderStats& stats) noexcept {
   ++stats.malformed;
   stats.malformed_bytes += write_pos - read_pos;
+  // What was skipped cannot be counted in records; the producer's flush must still not report
+  // success, so the skip counts as one (as in strobe_shm_invalid_records_total).
+  AddRejected(1);
   // Release pairs with the producer's acquire load of read_pos in HasRoom().
   Word(header_, &strobe_ring_header::read_pos).store(write_pos, std::memory_order_release);
 }

@@ -100,12 +100,16 @@ class RingReader {
   // Delivers up to `max_records` committed records to `sink`, then publishes read_pos.
   // Returns the number delivered. Answers a PING by storing ack_seq after the sink ran, and
   // only when the sink's ReadyToAck() agreed; otherwise stops in front of the PING (it is
-  // delivered again on the next call).
+  // delivered again on the next call). What the sink refused during the drain (its
+  // RejectedRecords() grew), and one per run of malformed frames skipped, is added to the
+  // header's rejected_records before ack_seq is stored, so the producer's flush reports it.
   size_t Drain(RecordSink& sink, size_t max_records, ReaderStats& stats) noexcept;
 
   // Delivers the SERIES_DEFINE records of the ring's definitions log (ring_abi.h) to `sink`.
   // Called once after Attach, before the first Drain. Returns the number delivered; a frame
-  // that is not a valid definition ends the replay (counted as malformed).
+  // that is not a valid definition ends the replay (counted as malformed). Definitions the sink
+  // refuses, and a malformed log, are added to rejected_records like refusals in Drain (the
+  // producer's next flush reports them).
   size_t ReplayDefinitions(RecordSink& sink, ReaderStats& stats) noexcept;
 
   // True when everything committed has been consumed.
@@ -133,6 +137,8 @@ class RingReader {
   void SkipTo(uint64_t write_pos, uint64_t read_pos, ReaderStats& stats) noexcept;
   // Adds what the sink refused since `*seen` to the header's rejected_records.
   void PublishRejected(const RecordSink& sink, uint64_t* seen) noexcept;
+  // Adds `n` to the header's rejected_records (we are its only writer).
+  void AddRejected(uint64_t n) noexcept;
 
   strobe_ring_header* header_;
   uint8_t* data_;

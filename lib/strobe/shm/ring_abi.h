@@ -101,8 +101,9 @@ struct strobe_ring_header {
   uint64_t ack_seq;      /* last PING seq processed: store-release */
   uint32_t consumer_pid; /* pid of the daemon that last attached */
   uint8_t reserved2a[4];
-  uint64_t rejected_records; /* records the consumer read and refused (unknown series, bad
-                                payload, ...): stored before ack_seq, so a producer that saw
+  uint64_t rejected_records; /* records the consumer read and refused, any cause (refused
+                                definitions, unknown series, bad payload, a run of malformed
+                                frames counts 1): stored before ack_seq, so a producer that saw
                                 an ack sees the refusals before it (a flush reports them) */
   uint8_t reserved2[32];
   uint8_t reserved3[64]; /* offset 192: keeps the data area on its own line */

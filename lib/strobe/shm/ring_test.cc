@@ -348,9 +348,52 @@ TEST(ShmRingTest, GarbageFrameIsCountedAndSkipped) {
   EXPECT_EQ(sink.types.size(), 1u);
   EXPECT_EQ(c->stats().malformed, 1u);
   EXPECT_EQ(c->stats().malformed_bytes, 64u);
+  // The producer's next flush must not report success: the skip counts as one refusal.
+  EXPECT_EQ((*p)->RejectedRecords(), 1u);
   (*p)->CounterAdd(1, 1);  // the ring is usable afterwards
   c->Poll(sink);
   EXPECT_EQ(sink.types.size(), 2u);
+  EXPECT_EQ((*p)->RejectedRecords(), 1u);
+}
+
+// A sink that refuses every definition (as the daemon does when its key table is full).
+struct RefusingDefinitionsSink : testing::CollectingSink {
+  void OnRecord(const RecordView& r) override {
+    if (r.type == STROBE_REC_SERIES_DEFINE) {
+      ++refused;
+      return;
+    }
+    CollectingSink::OnRecord(r);
+  }
+  uint64_t RejectedRecords() const override { return refused; }
+  uint64_t refused = 0;
+};
+
+TEST(ShmRingTest, RefusalsDuringDrainAndReplayReachTheProducersFlush) {
+  TempDir d;
+  auto p = Producer::Connect(Opts(d));
+  ASSERT_TRUE(p.ok());
+  const uint64_t id = (*p)->DefineSeries(STROBE_KIND_COUNTER, "c", {{"k", "v"}});
+  ASSERT_TRUE((*p)->Ping(1));
+  {
+    auto c = OpenConsumer(d);
+    RefusingDefinitionsSink sink;
+    c->Scan(sink);
+    c->Poll(sink);
+    EXPECT_EQ((*p)->AckSeq(), 1u);
+    EXPECT_EQ((*p)->RejectedRecords(), 1u);  // stored before the ack of the PING after it
+  }
+  // A restarted consumer replays the definition from the log and refuses it again: that is
+  // reported too (a producer that flushes next learns its series is unknown to this daemon).
+  ASSERT_TRUE((*p)->CounterAdd(id, 1));
+  ASSERT_TRUE((*p)->Ping(2));
+  auto c = OpenConsumer(d);
+  RefusingDefinitionsSink sink;
+  c->Scan(sink);
+  EXPECT_EQ(c->stats().definitions_replayed, 1u);
+  c->Poll(sink);
+  EXPECT_EQ((*p)->AckSeq(), 2u);
+  EXPECT_EQ((*p)->RejectedRecords(), 2u);
 }
 
 TEST(ShmRecordTest, DecodersRejectInconsistentPayloads) {

@@ -80,7 +80,10 @@ struct ShmReceiver::Metrics {
   Counter* unknown_series;
   Counter* invalid_value;
   Counter* kind_mismatch;
-  Counter* series_refused;
+  Counter* series_limit;
+  Counter* key_table_full;
+  Counter* key_too_long;
+  Counter* dropped_attributes;
   Counter* producer_dropped;
   Counter* retries_throttled;
   Counter* retries_refused;
@@ -137,7 +140,11 @@ ShmReceiver::ShmReceiver(ShmReceiverOptions options) : options_(std::move(option
       "strobe_shm_invalid_records_total",
       "Records read from shm rings and not used, by reason (malformed_frame: invalid framing, "
       "the rest of the ring up to the producer's write position skipped; torn: reserved by a "
-      "producer that died before committing).",
+      "producer that died before committing; undecodable; unknown_series: a point of a series "
+      "never defined or refused; invalid_value; kind_mismatch; series_limit: a definition over "
+      "max_series; key_table_full / key_too_long: a definition whose label key the attribute "
+      "key table refused). All but torn are reported to the producer's flush as data loss (a "
+      "run of malformed frames as one).",
       {"receiver", "reason"});
   m->malformed = &invalid->With({{"receiver", r}, {"reason", "malformed_frame"}});
   m->torn = &invalid->With({{"receiver", r}, {"reason", "torn"}});
@@ -145,7 +152,15 @@ ShmReceiver::ShmReceiver(ShmReceiverOptions options) : options_(std::move(option
   m->unknown_series = &invalid->With({{"receiver", r}, {"reason", "unknown_series"}});
   m->invalid_value = &invalid->With({{"receiver", r}, {"reason", "invalid_value"}});
   m->kind_mismatch = &invalid->With({{"receiver", r}, {"reason", "kind_mismatch"}});
-  m->series_refused = &invalid->With({{"receiver", r}, {"reason", "series_limit"}});
+  m->series_limit = &invalid->With({{"receiver", r}, {"reason", "series_limit"}});
+  m->key_table_full = &invalid->With({{"receiver", r}, {"reason", "key_table_full"}});
+  m->key_too_long = &invalid->With({{"receiver", r}, {"reason", "key_too_long"}});
+  m->dropped_attributes =
+      &counter_family("strobe_shm_dropped_attributes_total",
+                      "Span and event attributes dropped because the attribute key table refused "
+                      "their key (the record is kept, with dropped_attributes_count set).",
+                      {"receiver"})
+           ->With({{"receiver", r}});
   m->producer_dropped =
       &counter_family("strobe_shm_producer_dropped_records_total",
                       "Records producers dropped because their ring was full (from the ring "
@@ -294,7 +309,10 @@ void ShmReceiver::PublishStats() {
   m.unknown_series->Add(Delta(ts.unknown_series, published_translator_.unknown_series));
   m.invalid_value->Add(Delta(ts.invalid_values, published_translator_.invalid_values));
   m.kind_mismatch->Add(Delta(ts.kind_mismatch, published_translator_.kind_mismatch));
-  m.series_refused->Add(Delta(ts.series_refused, published_translator_.series_refused));
+  m.series_limit->Add(Delta(ts.series_limit, published_translator_.series_limit));
+  m.key_table_full->Add(Delta(ts.key_table_full, published_translator_.key_table_full));
+  m.key_too_long->Add(Delta(ts.key_too_long, published_translator_.key_too_long));
+  m.dropped_attributes->Add(Delta(ts.dropped_attributes, published_translator_.dropped_attributes));
   m.rings->Set(static_cast<double>(consumer_->ring_count()));
   m.series->Set(static_cast<double>(ts.series));
   std::lock_guard<std::mutex> lock(mu_);
@@ -302,8 +320,7 @@ void ShmReceiver::PublishStats() {
   totals_.malformed = rs.malformed;
   totals_.torn = rs.torn;
   totals_.producer_dropped = rs.producer_dropped;
-  totals_.invalid = ts.invalid_records + ts.unknown_series + ts.invalid_values + ts.kind_mismatch +
-                    ts.series_refused;
+  totals_.invalid = translator_->RejectedRecords();
   totals_.rings = consumer_->ring_count();
   totals_.rejected_owner = rs.rings_rejected_owner;
   totals_.truncated = rs.rings_truncated;

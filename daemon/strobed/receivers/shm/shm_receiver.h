@@ -34,10 +34,13 @@
 // Self-metrics (registry, labelled receiver="<id>"): strobe_receiver_accepted_{spans,
 // metric_points,log_records}_total, strobe_receiver_refused_*_total{reason} (only data the
 // receiver had to give up: at shutdown past the deadline), strobe_shm_records_total{type},
-// strobe_shm_invalid_records_total{reason}, strobe_shm_producer_dropped_records_total,
-// strobe_shm_push_retries_total{reason}, strobe_shm_rings, strobe_shm_series,
-// strobe_shm_rings_attached_total, strobe_shm_rings_reclaimed_total,
-// strobe_shm_rejected_rings_total{reason} (invalid_header, owner_not_allowed, truncated).
+// strobe_shm_invalid_records_total{reason} (records read and not used; all but torn
+// are also reported to the producer's flush as DATA_LOSS through the ring's
+// rejected_records), strobe_shm_dropped_attributes_total,
+// strobe_shm_producer_dropped_records_total, strobe_shm_push_retries_total{reason},
+// strobe_shm_rings, strobe_shm_series, strobe_shm_rings_attached_total,
+// strobe_shm_rings_reclaimed_total, strobe_shm_rejected_rings_total{reason} (invalid_header,
+// owner_not_allowed, truncated).
 //
 // Who may publish (docs/security.md): only rings whose file belongs to an allowed user or
 // group (options `allowed_users` / `allowed_groups`, from shm.allowed_users / .allowed_groups;

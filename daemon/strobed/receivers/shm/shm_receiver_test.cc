@@ -109,12 +109,14 @@ class FakeIngest final : public pipeline::Ingest {
 
 class ShmReceiverTest : public ::testing::Test {
  protected:
-  std::unique_ptr<ShmReceiver> NewReceiver() {
+  std::unique_ptr<ShmReceiver> NewReceiver(event::KeyTable* keys = nullptr,
+                                           size_t max_series = 100'000) {
     ShmReceiverOptions o;
     o.ring = "r";
     o.dir = dir_.path();
     o.metrics = &registry_;
-    o.keys = &keys_;
+    o.keys = keys != nullptr ? keys : &keys_;
+    o.translator.max_series = max_series;
     o.batch_events = 10;
     o.scan_interval = std::chrono::milliseconds(5);
     return std::make_unique<ShmReceiver>(o);
@@ -371,6 +373,104 @@ TEST_F(ShmReceiverTest, AFlushReportsRecordsTheDaemonRefused) {
   ASSERT_TRUE(p->CounterAdd(c, 1));
   EXPECT_TRUE(p->Flush(std::chrono::seconds(10)).ok());
   ASSERT_TRUE(receiver->Shutdown(std::chrono::seconds(5)).ok());
+}
+
+// The soak's case (issue 14, hole 5 and item 7): a client fills the daemon's attribute key
+// table; a producer then defines a series with a label key the table has never seen. The
+// definition is refused (the series would lose its label and merge into another), every
+// point written to it is refused too, and the producer's flush must say so, with the exact
+// count, while a series defined before keeps working and flushes clean.
+TEST_F(ShmReceiverTest, ADefinitionRefusedByAFullKeyTableMakesTheFlushReportDataLoss) {
+  event::KeyTable small(8);  // the translator interns its own 3 keys at start
+  auto receiver = NewReceiver(&small);
+  ASSERT_TRUE(receiver->Start(ingest_).ok());
+  auto p = NewProducer();
+  const uint64_t before =
+      p->DefineSeries(STROBE_KIND_COUNTER, "survivor_total", {{"customer", "alice"}});
+  ASSERT_TRUE(p->CounterAdd(before, 10));
+  ASSERT_TRUE(p->Flush(std::chrono::seconds(10)).ok());
+  EXPECT_EQ(ingest_.LastCounter(), 10);
+  // Another client fills the table (what one OTLP request with 70,000 keys did).
+  for (int i = 0; small.size() < small.capacity(); ++i) {
+    ASSERT_TRUE(small.Intern("flood" + std::to_string(i)).has_value());
+  }
+  ASSERT_FALSE(small.Intern("brand_new_key").has_value());
+  // Three label values: three definitions, each refused; 100 points to them.
+  uint64_t ids[3];
+  for (int v = 0; v < 3; ++v) {
+    ids[v] =
+        p->DefineSeries(STROBE_KIND_COUNTER, "after_total", {{"brand_new_key", std::to_string(v)}});
+    ASSERT_NE(ids[v], 0u);
+  }
+  for (int i = 0; i < 100; ++i) ASSERT_TRUE(p->CounterAdd(ids[i % 3], 1));
+  strobe::Status s = p->Flush(std::chrono::seconds(10));
+  EXPECT_EQ(s.code(), strobe::StatusCode::kDataLoss) << s.message();
+  EXPECT_NE(s.message().find("refused 103 record(s)"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("key table full"), std::string::npos) << s.message();
+  EXPECT_EQ(p->RejectedRecords(), 103u);
+  // Counted by the real cause, exactly (the flush published the stats before the ack).
+  ASSERT_TRUE(receiver->Flush(std::chrono::seconds(5)).ok());
+  const std::string m = Metrics();
+  EXPECT_NE(m.find("{receiver=\"shm\",reason=\"key_table_full\"} 3"), std::string::npos) << m;
+  EXPECT_NE(m.find("{receiver=\"shm\",reason=\"unknown_series\"} 100"), std::string::npos) << m;
+  EXPECT_NE(m.find("{receiver=\"shm\",reason=\"series_limit\"} 0"), std::string::npos) << m;
+  EXPECT_EQ(receiver->totals().invalid, 103u);
+  // Reported once. The series defined before keeps working, and its flush is clean when
+  // nothing of it was dropped.
+  ASSERT_TRUE(p->CounterAdd(before, 5));
+  s = p->Flush(std::chrono::seconds(10));
+  EXPECT_TRUE(s.ok()) << s.message();
+  EXPECT_EQ(ingest_.LastCounter(), 15);
+  // Points of the refused series keep being refused, and keep being reported.
+  ASSERT_TRUE(p->CounterAdd(ids[0], 1));
+  s = p->Flush(std::chrono::seconds(10));
+  EXPECT_EQ(s.code(), strobe::StatusCode::kDataLoss) << s.message();
+  EXPECT_NE(s.message().find("refused 1 record(s)"), std::string::npos) << s.message();
+  ASSERT_TRUE(receiver->Shutdown(std::chrono::seconds(5)).ok());
+}
+
+TEST_F(ShmReceiverTest, ADefinitionOverTheSeriesLimitMakesTheFlushReportDataLoss) {
+  auto receiver = NewReceiver(nullptr, /*max_series=*/1);
+  ASSERT_TRUE(receiver->Start(ingest_).ok());
+  auto p = NewProducer();
+  const uint64_t a = p->DefineSeries(STROBE_KIND_COUNTER, "survivor_total", {});
+  ASSERT_TRUE(p->CounterAdd(a, 1));
+  ASSERT_TRUE(p->Flush(std::chrono::seconds(10)).ok());
+  const uint64_t b = p->DefineSeries(STROBE_KIND_GAUGE, "one_too_many", {});
+  ASSERT_TRUE(p->GaugeSet(b, 1.5));
+  ASSERT_TRUE(p->GaugeSet(b, 2.5));
+  strobe::Status s = p->Flush(std::chrono::seconds(10));
+  EXPECT_EQ(s.code(), strobe::StatusCode::kDataLoss) << s.message();
+  EXPECT_NE(s.message().find("refused 3 record(s)"), std::string::npos) << s.message();
+  ASSERT_TRUE(receiver->Flush(std::chrono::seconds(5)).ok());
+  const std::string m = Metrics();
+  EXPECT_NE(m.find("{receiver=\"shm\",reason=\"series_limit\"} 1"), std::string::npos) << m;
+  EXPECT_NE(m.find("{receiver=\"shm\",reason=\"key_table_full\"} 0"), std::string::npos) << m;
+  EXPECT_NE(m.find("{receiver=\"shm\",reason=\"unknown_series\"} 2"), std::string::npos) << m;
+  ASSERT_TRUE(receiver->Shutdown(std::chrono::seconds(5)).ok());
+}
+
+// A restarted daemon replays the definitions log; one it refuses there (its key table is full
+// by then) is reported to the producer's next flush like a refusal read from the ring.
+TEST_F(ShmReceiverTest, ADefinitionRefusedOnReplayIsReportedToTheNextFlush) {
+  auto first = NewReceiver();
+  ASSERT_TRUE(first->Start(ingest_).ok());
+  auto p = NewProducer();
+  const uint64_t c = p->DefineSeries(STROBE_KIND_COUNTER, "requests_total", {{"zone", "a"}});
+  ASSERT_TRUE(p->CounterAdd(c, 1));
+  ASSERT_TRUE(p->Flush(std::chrono::seconds(10)).ok());
+  ASSERT_TRUE(first->Shutdown(std::chrono::seconds(5)).ok());
+  first.reset();
+  event::KeyTable full(4);  // room for the translator's own keys and one more
+  ASSERT_TRUE(full.Intern("filler").has_value());
+  auto second = NewReceiver(&full);
+  ASSERT_TRUE(second->Start(ingest_).ok());
+  ASSERT_TRUE(p->CounterAdd(c, 1));
+  strobe::Status s = p->Flush(std::chrono::seconds(10));
+  EXPECT_EQ(s.code(), strobe::StatusCode::kDataLoss) << s.message();
+  // The replayed definition and the point.
+  EXPECT_NE(s.message().find("refused 2 record(s)"), std::string::npos) << s.message();
+  ASSERT_TRUE(second->Shutdown(std::chrono::seconds(5)).ok());
 }
 
 TEST_F(ShmReceiverTest, ARingTruncatedByItsOwnerIsDroppedAndTheDaemonKeepsServing) {

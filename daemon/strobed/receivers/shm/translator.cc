@@ -61,7 +61,14 @@ std::optional<event::SpanKind> ParseKind(std::string_view v) {
 
 ShmTranslator::ShmTranslator(event::BatchPool& pool, event::KeyTable& keys,
                              ShmTranslatorOptions options)
-    : pool_(pool), keys_(keys), options_(options) {}
+    : pool_(pool),
+      keys_(keys),
+      options_(options),
+      // Interned now, while the table has room: a table filled later by clients must not strip
+      // resources (a point without process.user.id would merge two users' series on export).
+      service_key_(keys.Intern("service.name")),
+      pid_key_(keys.Intern("process.pid")),
+      uid_key_(keys.Intern("process.user.id")) {}
 
 ShmTranslator::~ShmTranslator() = default;
 
@@ -121,7 +128,18 @@ void ShmTranslator::OnRingAttached(uint32_t producer, uint32_t owner_uid) {
 
 uint64_t ShmTranslator::RejectedRecords() const {
   return stats_.invalid_records + stats_.unknown_series + stats_.invalid_values +
-         stats_.kind_mismatch + stats_.series_refused;
+         stats_.kind_mismatch + stats_.series_limit + stats_.key_table_full + stats_.key_too_long;
+}
+
+void ShmTranslator::CountRefusedKey() {
+  // Intern() refuses a key for two reasons only: the table is full, or the key is longer than
+  // the table's limit. A full table is the one a client can cause for everyone; telling them
+  // apart here keeps the self-metric honest (it used to say series_limit for both).
+  if (keys_.size() >= keys_.capacity()) {
+    ++stats_.key_table_full;
+  } else {
+    ++stats_.key_too_long;
+  }
 }
 
 int64_t ShmTranslator::OwnerOf(uint32_t producer) const {
@@ -159,7 +177,7 @@ void ShmTranslator::Define(const RecordView& r) {
     series = it->second.get();
   } else {
     if (by_identity_.size() >= options_.max_series) {  // (the decoder rejects empty names)
-      ++stats_.series_refused;
+      ++stats_.series_limit;
       return;
     }
     auto s = std::make_unique<Series>();
@@ -168,8 +186,10 @@ void ShmTranslator::Define(const RecordView& r) {
     s->owner_uid = owner;
     for (const auto& [k, v] : d.labels) {
       std::optional<event::KeyId> key = keys_.Intern(k);
-      if (!key) {  // key table full or key too long: the series cannot be represented
-        ++stats_.series_refused;
+      if (!key) {
+        // The series cannot be represented without this label: refused whole (never stored
+        // under another series' identity), and its points count as unknown_series.
+        CountRefusedKey();
         return;
       }
       s->labels.emplace_back(std::string(k), std::string(v));
@@ -314,11 +334,16 @@ event::Batch& ShmTranslator::Events() {
 }
 
 std::span<const event::Attribute> ShmTranslator::Attributes(event::Batch& b,
-                                                            const strobe::shm::Pairs& pairs) {
+                                                            const strobe::shm::Pairs& pairs,
+                                                            uint32_t* dropped) {
   scratch_attrs_.clear();
   for (const auto& [k, v] : pairs) {
     std::optional<event::KeyId> key = keys_.Intern(k);
-    if (!key) continue;  // counted by the key table (strobe_event_keys_rejected)
+    if (!key) {  // also counted by the key table (strobe_event_key_table_rejected_total)
+      ++*dropped;
+      ++stats_.dropped_attributes;
+      continue;
+    }
     scratch_attrs_.push_back({*key, event::Value::String(b.arena().CopyString(v))});
   }
   return b.arena().CopyArray<event::Attribute>(scratch_attrs_);
@@ -334,15 +359,11 @@ const event::Resource* ShmTranslator::ResourceFor(event::Batch& b, uint32_t prod
   }
   const std::string_view owned = service == kUnknown ? kUnknown : b.arena().CopyString(service);
   auto* attrs = b.arena().AllocateArray<event::Attribute>(3);
-  std::optional<event::KeyId> pid_key = keys_.Intern("process.pid");
-  std::optional<event::KeyId> svc_key = keys_.Intern("service.name");
   size_t n = 0;
-  if (svc_key) attrs[n++] = {*svc_key, event::Value::String(owned)};
-  if (pid_key) attrs[n++] = {*pid_key, event::Value::Int(producer)};
-  if (const int64_t uid = OwnerOf(producer); uid >= 0) {
-    if (std::optional<event::KeyId> uid_key = keys_.Intern("process.user.id")) {
-      attrs[n++] = {*uid_key, event::Value::Int(uid)};
-    }
+  if (service_key_) attrs[n++] = {*service_key_, event::Value::String(owned)};
+  if (pid_key_) attrs[n++] = {*pid_key_, event::Value::Int(producer)};
+  if (const int64_t uid = OwnerOf(producer); uid >= 0 && uid_key_) {
+    attrs[n++] = {*uid_key_, event::Value::Int(uid)};
   }
   auto* res = b.arena().AllocateArray<event::Resource>(1);
   new (res) event::Resource{};
@@ -385,7 +406,7 @@ void ShmTranslator::AddSpan(const RecordView& r) {
       scratch_pairs_.emplace_back(k, v);
     }
   }
-  s.attributes = Attributes(b, scratch_pairs_);
+  s.attributes = Attributes(b, scratch_pairs_, &s.dropped_attributes_count);
   s.resource = ResourceFor(b, r.producer, service);
   ++stats_.spans;
 }
@@ -417,7 +438,7 @@ void ShmTranslator::AddEvent(const RecordView& r) {
       scratch_pairs_.emplace_back(k, v);
     }
   }
-  l.attributes = Attributes(b, scratch_pairs_);
+  l.attributes = Attributes(b, scratch_pairs_, &l.dropped_attributes_count);
   l.resource = ResourceFor(b, r.producer, service);
   ++stats_.logs;
 }
@@ -433,10 +454,9 @@ const event::Resource* ShmTranslator::OwnerResource(event::Batch& b, int64_t uid
   for (const auto& [u, r] : owner_resources_) {
     if (u == uid) return r;
   }
-  std::optional<event::KeyId> uid_key = keys_.Intern("process.user.id");
-  if (!uid_key) return nullptr;  // counted by the key table
+  if (!uid_key_) return nullptr;  // the table was full before the translator existed
   auto* attrs = b.arena().AllocateArray<event::Attribute>(1);
-  attrs[0] = {*uid_key, event::Value::Int(uid)};
+  attrs[0] = {*uid_key_, event::Value::Int(uid)};
   auto* res = b.arena().AllocateArray<event::Resource>(1);
   new (res) event::Resource{};
   res->attributes = {attrs, 1};

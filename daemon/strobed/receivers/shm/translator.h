@@ -34,13 +34,23 @@
 // tools) have no owner and no such attribute.
 //
 // Bad input never crashes and is counted (stats()): undecodable payloads, points for series
-// never defined, values a histogram cannot hold (negative, NaN), series beyond max_series.
+// never defined, values a histogram cannot hold (negative, NaN), series beyond max_series, and
+// definitions whose label keys the key table refused (full, or a key too long): such a series
+// cannot be represented without losing a label, so it is refused whole rather than collapsed
+// into another series, and its later points count as unknown_series. Every refused record
+// is in RejectedRecords(), which the ring reader reports to the producer's flush (DATA_LOSS).
+// A span or event attribute whose key is refused is dropped and counted in the record's
+// dropped_attributes_count (the record itself is kept, as OTLP does). The keys the translator
+// itself adds (service.name, process.pid, process.user.id) are interned at construction, so a
+// table filled later by clients cannot strip a point of its owner (which would merge the
+// series of two users on export).
 //
 // Thread class: thread-compatible; the receiver's consumer thread owns it.
 
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -67,12 +77,15 @@ struct ShmTranslatorStats {
   uint64_t points = 0;                           // values applied to series (BATCH entries too)
   uint64_t spans = 0;
   uint64_t logs = 0;
-  uint64_t invalid_records = 0;  // payload did not decode
-  uint64_t unknown_series = 0;   // point for a series id never defined (or refused)
-  uint64_t invalid_values = 0;   // value a series cannot take (negative/NaN histogram value)
-  uint64_t kind_mismatch = 0;    // point type differs from the series' kind
-  uint64_t series_refused = 0;   // definitions over max_series or with an invalid name
-  uint64_t series = 0;           // distinct series held
+  uint64_t invalid_records = 0;     // payload did not decode
+  uint64_t unknown_series = 0;      // point for a series id never defined (or refused)
+  uint64_t invalid_values = 0;      // value a series cannot take (negative/NaN histogram value)
+  uint64_t kind_mismatch = 0;       // point type differs from the series' kind
+  uint64_t series_limit = 0;        // definitions of new series over max_series
+  uint64_t key_table_full = 0;      // definitions refused: a label key is new and the table is full
+  uint64_t key_too_long = 0;        // definitions refused: a label key is longer than keys allow
+  uint64_t dropped_attributes = 0;  // span/event attributes dropped: key refused (record kept)
+  uint64_t series = 0;              // distinct series held
 };
 
 class ShmTranslator final : public strobe::shm::RecordSink {
@@ -98,7 +111,8 @@ class ShmTranslator final : public strobe::shm::RecordSink {
   // Starts a fresh series-id mapping for `producer`, owned by `owner_uid`.
   void OnRingAttached(uint32_t producer, uint32_t owner_uid) override;
   // Records refused so far (undecodable, unknown series, invalid values, kind mismatches,
-  // refused definitions); the reader reports them to the producer's flush.
+  // definitions refused for the series limit or a label key): every record that was read and
+  // not used. The reader reports them to the producer's flush.
   uint64_t RejectedRecords() const override;
 
   // Spans and log records built so far (nullptr when none).
@@ -129,7 +143,12 @@ class ShmTranslator final : public strobe::shm::RecordSink {
   void AddSpan(const strobe::shm::RecordView& r);
   void AddEvent(const strobe::shm::RecordView& r);
   event::Batch& Events();
-  std::span<const event::Attribute> Attributes(event::Batch& b, const strobe::shm::Pairs& pairs);
+  // Interns `pairs` into `b`; pairs whose key the table refuses are left out and counted in
+  // `*dropped` (the record's dropped_attributes_count) and in stats.
+  std::span<const event::Attribute> Attributes(event::Batch& b, const strobe::shm::Pairs& pairs,
+                                               uint32_t* dropped);
+  // Counts a definition refused because the key table would not intern one of its label keys.
+  void CountRefusedKey();
   const event::Resource* ResourceFor(event::Batch& b, uint32_t producer, std::string_view service);
   // Resource {process.user.id: uid} of a metric point in `b` (cached per CollectMetrics call).
   const event::Resource* OwnerResource(event::Batch& b, int64_t uid);
@@ -142,6 +161,11 @@ class ShmTranslator final : public strobe::shm::RecordSink {
   std::function<bool()> on_ping_;
   std::function<uint64_t()> wall_ns_;
   ShmTranslatorStats stats_;
+  // Keys the translator adds itself, interned at construction (nullopt only when the table
+  // was already full then).
+  std::optional<event::KeyId> service_key_;
+  std::optional<event::KeyId> pid_key_;
+  std::optional<event::KeyId> uid_key_;
 
   std::unordered_map<std::string, std::unique_ptr<Series>> by_identity_;
   std::vector<Series*> dirty_;

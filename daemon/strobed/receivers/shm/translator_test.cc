@@ -130,6 +130,56 @@ TEST_F(TranslatorTest, DataCarriesTheRingOwnersUidAndOwnersDoNotShareSeries) {
   EXPECT_EQ(translator_->RejectedRecords(), 0u);
 }
 
+// Issue 14, item 7 on the shm path: a key table filled by someone else must not make a series
+// lose a label (it would merge into another), strip a point of its owner, or drop span
+// attributes without saying so; every refused definition is counted by its real cause.
+TEST_F(TranslatorTest, AKeyTheTableRefusesNeverCollapsesASeries) {
+  event::KeyTable small(6);  // the translator's own 3 keys are interned at construction
+  translator_ = std::make_unique<ShmTranslator>(pool_, small, options_);
+  translator_->set_wall_clock([] { return kNow; });
+  auto p = NewProducer(1);
+  const uint64_t alice = p->DefineSeries(STROBE_KIND_COUNTER, "c", {{"customer", "alice"}});
+  const uint64_t long_key =
+      p->DefineSeries(STROBE_KIND_COUNTER, "c", {{std::string(300, 'k'), "v"}});
+  Drain();
+  EXPECT_EQ(translator_->stats().key_too_long, 1u);  // the table still had room
+  for (int i = 0; small.size() < small.capacity(); ++i) {
+    ASSERT_TRUE(small.Intern("flood" + std::to_string(i)).has_value());
+  }
+  const uint64_t bob = p->DefineSeries(STROBE_KIND_COUNTER, "c", {{"customer", "bob"}});
+  const uint64_t fresh = p->DefineSeries(STROBE_KIND_COUNTER, "c", {{"region", "eu"}});
+  ASSERT_TRUE(p->CounterAdd(alice, 10));
+  ASSERT_TRUE(p->CounterAdd(bob, 20));    // "customer" is known: bob is a series of its own
+  ASSERT_TRUE(p->CounterAdd(fresh, 30));  // refused definition: refused point
+  ASSERT_TRUE(p->CounterAdd(long_key, 40));
+  ASSERT_TRUE(p->Span(kTrace, 1, 0, 1, 2, "op", {{"customer", "x"}, {"new.attr", "y"}}));
+  Drain();
+  EXPECT_EQ(translator_->stats().key_table_full, 1u);
+  EXPECT_EQ(translator_->stats().series_limit, 0u);
+  EXPECT_EQ(translator_->stats().unknown_series, 2u);
+  EXPECT_EQ(translator_->RejectedRecords(), 4u);
+  auto points = Collect();
+  ASSERT_EQ(points.size(), 2u);
+  for (const event::MetricPoint& m : points) {
+    ASSERT_EQ(m.labels.size(), 1u);
+    EXPECT_EQ(m.int_value,
+              small.Name(m.labels[0].key) == "customer" && m.labels[0].value.AsString() == "alice"
+                  ? 10
+                  : 20);
+    EXPECT_EQ(UserId(m.resource, small), static_cast<int64_t>(geteuid()));
+  }
+  event::BatchPtr events = translator_->TakeEvents();
+  ASSERT_TRUE(events);
+  ASSERT_EQ(events->spans().size(), 1u);
+  const event::Span& span = events->spans()[0];
+  EXPECT_EQ(span.attributes.size(), 1u);
+  EXPECT_EQ(span.dropped_attributes_count, 1u);
+  EXPECT_EQ(translator_->stats().dropped_attributes, 1u);
+  EXPECT_EQ(UserId(span.resource, small), static_cast<int64_t>(geteuid()));
+  batch_.reset();
+  translator_.reset();  // before `small`
+}
+
 TEST_F(TranslatorTest, CountersOfSeveralProducersSumIntoOneCumulativeSeries) {
   auto a = NewProducer(11);
   auto b = NewProducer(12);
@@ -253,7 +303,7 @@ TEST_F(TranslatorTest, SeriesBeyondTheLimitAreRefused) {
   for (uint64_t id : ids) ASSERT_TRUE(p->CounterAdd(id, 1));
   Drain();
   EXPECT_EQ(translator_->stats().series, 3u);
-  EXPECT_EQ(translator_->stats().series_refused, 2u);
+  EXPECT_EQ(translator_->stats().series_limit, 2u);
   EXPECT_EQ(translator_->stats().unknown_series, 2u);
   EXPECT_EQ(Collect().size(), 3u);
 }
