@@ -7,12 +7,15 @@
   error.
 """
 
+import http.client
+import json
 import os
 import signal
+import socket
 import subprocess
 import tempfile
 
-from hostile import assert_serving, metric
+from hostile import assert_serving, metric, wait_metric
 
 
 def run_serve(binary, config_path, timeout=15):
@@ -68,3 +71,74 @@ def test_a_sighup_after_config_became_a_directory_keeps_serving(daemon):
     d.poll(lambda: metric(d, "strobe_config_reloads_total", result="error") - before == 2,
            "second reload failure", timeout=10)
     assert_serving(d)
+
+
+# --- b) the exporter failure counter ----------------------------------------------------------
+
+def free_port():
+    """A TCP port nobody listens on (bound, then closed: connecting to it is refused)."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def otlp_spans(n, trace_byte=1, attrs=None):
+    """An OTLP/JSON traces body of `n` spans of one trace (ids derived from `trace_byte`)."""
+    trace_id = "%02x" % trace_byte * 16
+    spans = []
+    for i in range(n):
+        start = 1_700_000_000_000_000_000 + i * 1000
+        spans.append({"traceId": trace_id, "spanId": "%016x" % (trace_byte << 32 | (i + 1)),
+                      "parentSpanId": "" if i == 0 else "%016x" % (trace_byte << 32 | 1),
+                      "name": "op-%d" % i, "kind": 2, "startTimeUnixNano": str(start),
+                      "endTimeUnixNano": str(start + 500), "attributes": attrs or []})
+    return json.dumps({"resourceSpans": [{
+        "resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "h"}}]},
+        "scopeSpans": [{"scope": {"name": "hostile"}, "spans": spans}]}]}).encode()
+
+
+def post(addr, path, body, content_type="application/json", timeout=10):
+    host, port = addr.rsplit(":", 1)
+    conn = http.client.HTTPConnection(host, int(port), timeout=timeout)
+    try:
+        conn.request("POST", path, body=body, headers={"Content-Type": content_type})
+        r = conn.getresponse()
+        return r.status, r.read()
+    finally:
+        conn.close()
+
+
+def test_b_spans_lost_after_retries_are_counted_once(daemon):
+    dead = free_port()
+    d = daemon(args=["--set", "host.enabled=false"], config_text="""
+receivers:
+  otlp_http: {endpoint: "127.0.0.1:0"}
+exporters:
+  otlp_http: {endpoint: "http://127.0.0.1:%d", timeout: 1s}
+service:
+  pipelines:
+    traces:
+      receivers: [otlp_http]
+      exporters: [otlp_http]
+      retry: {max_attempts: 5, initial_backoff: 5ms, max_backoff: 20ms}
+""" % dead)
+    otlp = d.wait_otlp()
+    stage = {"pipeline": "traces", "stage": "exporter/otlp_http"}
+    for trace in (1, 2):  # two requests of 50 spans: 100 spans, each lost after 5 attempts
+        status, body = post(otlp, "/v1/traces", otlp_spans(50, trace_byte=trace))
+        assert status == 200, (status, body)
+    wait_metric(d, "strobe_pipeline_dropped_events_total", 100, reason="retry_exhausted", **stage)
+    d.poll(lambda: metric(d, "strobe_pipeline_in_flight_events", **stage) == 0, "nothing parked")
+    assert_serving(d)
+    lost = metric(d, "strobe_pipeline_dropped_events_total", **stage)  # every reason
+    assert lost == 100, lost
+    assert metric(d, "strobe_pipeline_dropped_events_total", reason="retry_exhausted",
+                  **stage) == 100
+    assert metric(d, "strobe_pipeline_received_events_total", **stage) == 100
+    assert metric(d, "strobe_pipeline_forwarded_events_total", **stage) == 0
+    # The exporter's own failure counter names items, not attempts: nothing it was told to
+    # drop for good (the pipeline did); its retries count requests handed back.
+    assert metric(d, "strobe_exporter_send_failed_spans_total", exporter="otlp_http") == 0
+    assert metric(d, "strobe_exporter_sent_spans_total", exporter="otlp_http") == 0
