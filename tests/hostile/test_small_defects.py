@@ -5,15 +5,21 @@
   config error); a failed reload keeps the running configuration, logs why and is counted in
   strobe_config_reloads_total{result="error"}. A FIFO must not block; an unreadable file is an
   error.
+- b) spans lost to a dead backend after the pipeline's retries are counted once (100, not 500).
+- c) SIGTERM with exporters stuck on dead backends (one never answers, one refuses) exits
+  within the grace period plus a small margin, and the log names how many events each
+  pipeline dropped at shutdown.
 """
 
 import http.client
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
 import tempfile
+import time
 
 from hostile import assert_serving, metric, wait_metric
 
@@ -142,3 +148,67 @@ service:
     # drop for good (the pipeline did); its retries count requests handed back.
     assert metric(d, "strobe_exporter_send_failed_spans_total", exporter="otlp_http") == 0
     assert metric(d, "strobe_exporter_sent_spans_total", exporter="otlp_http") == 0
+
+
+# --- c) SIGTERM with a dead backend -----------------------------------------------------------
+
+GRACE_S = 2.0
+MARGIN_S = 1.5  # docs/configuration.md (shutdown.grace_period): exit within grace + this
+
+
+def blackhole():
+    """A listening socket that completes TCP handshakes (the kernel's backlog) but never
+    accepts nor answers: an exporter connected to it waits for its own timeout."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    s.listen(64)
+    return s
+
+
+def test_c_sigterm_with_dead_backends_stops_within_grace_and_counts_the_drop(daemon):
+    hole = blackhole()
+    refused = free_port()
+    try:
+        d = daemon(args=["--set", "host.enabled=false", "--grace-period", "%gs" % GRACE_S],
+                   config_text="""
+receivers:
+  otlp_http: {endpoint: "127.0.0.1:0"}
+exporters:
+  otlp_http/hang: {endpoint: "http://127.0.0.1:%d", timeout: 30s}
+  otlp_http/refused: {endpoint: "http://127.0.0.1:%d", timeout: 30s}
+service:
+  pipelines:
+    traces/hang: {receivers: [otlp_http], exporters: [otlp_http/hang]}
+    traces/refused:
+      receivers: [otlp_http]
+      exporters: [otlp_http/refused]
+      retry: {max_attempts: 1000, initial_backoff: 100ms, max_backoff: 100ms}
+""" % (hole.getsockname()[1], refused))
+        otlp = d.wait_otlp()
+        for trace in (1, 2, 3):  # 3 x 10 spans to each pipeline
+            status, body = post(otlp, "/v1/traces", otlp_spans(10, trace_byte=trace))
+            assert status == 200, (status, body)
+        # Every span is in both pipelines; one exporter is blocked in a request with the rest
+        # queued behind it, the other fails and backs off.
+        for p in ("hang", "refused"):
+            wait_metric(d, "strobe_pipeline_received_events_total", 30, pipeline="traces/" + p,
+                        stage="queue")
+        wait_metric(d, "strobe_pipeline_received_events_total", 10, pipeline="traces/hang",
+                    stage="exporter/otlp_http/hang")
+        assert_serving(d)
+        t0 = time.monotonic()
+        d.signal(signal.SIGTERM)
+        code = d.wait_exit(timeout=30)
+        took = time.monotonic() - t0
+        log = d.read_log()
+        assert code == 0, (code, log[-3000:])
+        assert took <= GRACE_S + MARGIN_S, "exit took %.1f s for a %.0f s grace:\n%s" % (
+            took, GRACE_S, log[-3000:])
+        # Every span the dead backends did not take is counted as dropped at shutdown, by
+        # pipeline, in the log (the metrics endpoint is gone by now).
+        for p in ("hang", "refused"):
+            m = re.search(r"pipeline 'traces/%s' .*dropped (\d+) events" % p, log)
+            assert m and int(m.group(1)) == 30, log[-3000:]
+    finally:
+        hole.close()
+

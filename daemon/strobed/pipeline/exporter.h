@@ -30,7 +30,8 @@
 // applies); an exporter doing network I/O should keep its own bounded buffer.
 //
 // Thread class: Export/Flush are called from the pipeline worker thread; Start/Shutdown from
-// the control thread, never concurrently with Export.
+// the control thread, never concurrently with Export. Cancel is the exception: the control
+// thread calls it while Export may be running, when the shutdown deadline passed.
 
 #include <array>
 #include <chrono>
@@ -119,6 +120,12 @@ class Exporter {
     (void)deadline;
     return strobe::OkStatus();
   }
+  // The shutdown deadline passed: make an Export in progress on the worker return promptly
+  // (undelivered signals as kRetry; the pipeline then drops and counts them, reason
+  // shutdown) and every later Export too. An exporter whose Export can wait on I/O longer
+  // than a moment must implement it, or shutdown overruns the grace period by its timeout.
+  // One-way. Any thread, concurrently with Export.
+  virtual void Cancel() noexcept {}
   virtual strobe::Status Shutdown(std::chrono::milliseconds deadline) = 0;
 };
 
