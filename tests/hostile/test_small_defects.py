@@ -9,6 +9,9 @@
 - c) SIGTERM with exporters stuck on dead backends (one never answers, one refuses) exits
   within the grace period plus a small margin, and the log names how many events each
   pipeline dropped at shutdown.
+- d) a metric point whose label value is not UTF-8 is refused alone, counted
+  (reason="invalid_utf8") and named in the partial-success reply; the other points of the
+  request are stored and shown, and /metrics stays valid UTF-8.
 """
 
 import http.client
@@ -17,6 +20,7 @@ import os
 import re
 import signal
 import socket
+import struct
 import subprocess
 import tempfile
 import time
@@ -211,4 +215,76 @@ service:
             assert m and int(m.group(1)) == 30, log[-3000:]
     finally:
         hole.close()
+
+
+# --- d) metric label values that are not UTF-8 ------------------------------------------------
+
+def _varint(n):
+    out = bytearray()
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        out.append(b | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def _field(num, payload):
+    """A length-delimited protobuf field."""
+    return _varint(num << 3 | 2) + _varint(len(payload)) + payload
+
+
+def _gauge_point(labels, value, time_ns):
+    attrs = b"".join(_field(7, _field(1, k) + _field(2, _field(1, v))) for k, v in labels)
+    return attrs + _varint(3 << 3 | 1) + struct.pack("<Q", time_ns) + \
+        _varint(4 << 3 | 1) + struct.pack("<d", value)
+
+
+def otlp_gauges(name, points):
+    """ExportMetricsServiceRequest (protobuf) with one gauge `name` of `points`
+    [(labels as [(bytes, bytes)], value)]."""
+    now = time.time_ns()
+    gauge = b"".join(_field(1, _gauge_point(l, v, now)) for l, v in points)
+    metric = _field(1, name) + _field(5, gauge)
+    resource = _field(1, _field(1, b"service.name") + _field(2, _field(1, b"h")))
+    return _field(1, _field(1, resource) + _field(2, _field(2, metric)))
+
+
+def test_d_label_value_not_utf8_is_refused_alone_and_counted(daemon):
+    d = daemon(args=["--set", "host.enabled=false"], config_text="""
+receivers:
+  otlp_http: {endpoint: "127.0.0.1:0"}
+exporters:
+  prometheus: {}
+service:
+  pipelines:
+    metrics: {receivers: [otlp_http], exporters: [prometheus]}
+""")
+    otlp = d.wait_otlp()
+    refused = dict(receiver="otlp_http", reason="invalid_utf8")
+    before = metric(d, "strobe_receiver_refused_metric_points_total", **refused)
+    body = otlp_gauges(b"h_temp", [
+        ([(b"room", b"alice")], 10.0),
+        ([(b"room", b"b\xffob")], 20.0),          # not UTF-8
+        ([(b"room", b"caf\xc3\xa9")], 30.0),      # UTF-8 (e-acute): kept as is
+        ([(b"room", b"over\xc0\xaflong")], 40.0), # overlong '/': not UTF-8
+    ])
+    status, reply = post(otlp, "/v1/metrics", body, content_type="application/x-protobuf")
+    assert status == 200, (status, reply)
+    assert b"not valid UTF-8" in reply, reply  # partial success names the refusal
+    assert metric(d, "strobe_receiver_refused_metric_points_total", **refused) - before == 2
+    assert metric(d, "strobe_receiver_accepted_metric_points_total", receiver="otlp_http") == 2
+
+    def exposition():
+        status, _, text = d.request("GET", "/metrics", headers=d.auth_headers())
+        assert status == 200
+        return text if "h_temp{" in text else None
+    text = d.poll(exposition, "h_temp in /metrics", timeout=15)
+    raw = text.encode()
+    raw.decode("utf-8")  # the exposition is valid UTF-8 throughout
+    lines = sorted(l for l in text.splitlines() if l.startswith("h_temp{"))
+    assert len(lines) == 2, lines
+    assert 'room="alice"' in lines[0] and lines[0].endswith(" 10"), lines
+    assert 'room="café"' in lines[1] and lines[1].endswith(" 30"), lines
+    assert_serving(d)
 

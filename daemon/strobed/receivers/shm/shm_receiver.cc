@@ -81,6 +81,7 @@ struct ShmReceiver::Metrics {
   Counter* invalid_value;
   Counter* kind_mismatch;
   Counter* series_refused;
+  Counter* invalid_utf8;
   Counter* producer_dropped;
   Counter* retries_throttled;
   Counter* retries_refused;
@@ -146,6 +147,7 @@ ShmReceiver::ShmReceiver(ShmReceiverOptions options) : options_(std::move(option
   m->invalid_value = &invalid->With({{"receiver", r}, {"reason", "invalid_value"}});
   m->kind_mismatch = &invalid->With({{"receiver", r}, {"reason", "kind_mismatch"}});
   m->series_refused = &invalid->With({{"receiver", r}, {"reason", "series_limit"}});
+  m->invalid_utf8 = &invalid->With({{"receiver", r}, {"reason", "invalid_utf8"}});
   m->producer_dropped =
       &counter_family("strobe_shm_producer_dropped_records_total",
                       "Records producers dropped because their ring was full (from the ring "
@@ -295,6 +297,7 @@ void ShmReceiver::PublishStats() {
   m.invalid_value->Add(Delta(ts.invalid_values, published_translator_.invalid_values));
   m.kind_mismatch->Add(Delta(ts.kind_mismatch, published_translator_.kind_mismatch));
   m.series_refused->Add(Delta(ts.series_refused, published_translator_.series_refused));
+  m.invalid_utf8->Add(Delta(ts.invalid_utf8, published_translator_.invalid_utf8));
   m.rings->Set(static_cast<double>(consumer_->ring_count()));
   m.series->Set(static_cast<double>(ts.series));
   std::lock_guard<std::mutex> lock(mu_);
@@ -303,7 +306,7 @@ void ShmReceiver::PublishStats() {
   totals_.torn = rs.torn;
   totals_.producer_dropped = rs.producer_dropped;
   totals_.invalid = ts.invalid_records + ts.unknown_series + ts.invalid_values + ts.kind_mismatch +
-                    ts.series_refused;
+                    ts.series_refused + ts.invalid_utf8;
   totals_.rings = consumer_->ring_count();
   totals_.rejected_owner = rs.rings_rejected_owner;
   totals_.truncated = rs.rings_truncated;

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "strobe/base/clock.h"
+#include "strobe/metrics/labels.h"
 #include "strobed/event/span.h"
 
 namespace strobed::receivers {
@@ -121,7 +122,7 @@ void ShmTranslator::OnRingAttached(uint32_t producer, uint32_t owner_uid) {
 
 uint64_t ShmTranslator::RejectedRecords() const {
   return stats_.invalid_records + stats_.unknown_series + stats_.invalid_values +
-         stats_.kind_mismatch + stats_.series_refused;
+         stats_.kind_mismatch + stats_.series_refused + stats_.invalid_utf8;
 }
 
 int64_t ShmTranslator::OwnerOf(uint32_t producer) const {
@@ -161,6 +162,12 @@ void ShmTranslator::Define(const RecordView& r) {
     if (by_identity_.size() >= options_.max_series) {  // (the decoder rejects empty names)
       ++stats_.series_refused;
       return;
+    }
+    for (const auto& [k, v] : d.labels) {
+      if (!strobe::metrics::IsValidUtf8(v)) {  // refused here rather than stored, never shown
+        ++stats_.invalid_utf8;
+        return;
+      }
     }
     auto s = std::make_unique<Series>();
     s->name.assign(d.name);

@@ -72,7 +72,10 @@ struct ShmTranslatorStats {
   uint64_t invalid_values = 0;   // value a series cannot take (negative/NaN histogram value)
   uint64_t kind_mismatch = 0;    // point type differs from the series' kind
   uint64_t series_refused = 0;   // definitions over max_series or with an invalid name
-  uint64_t series = 0;           // distinct series held
+  // Definitions refused because a label value is not valid UTF-8 (their points then count as
+  // unknown_series); label values must be UTF-8 in every exposition (docs/security.md).
+  uint64_t invalid_utf8 = 0;
+  uint64_t series = 0;  // distinct series held
 };
 
 class ShmTranslator final : public strobe::shm::RecordSink {
