@@ -12,6 +12,9 @@
 - d) a metric point whose label value is not UTF-8 is refused alone, counted
   (reason="invalid_utf8") and named in the partial-success reply; the other points of the
   request are stored and shown, and /metrics stays valid UTF-8.
+- e) a daemon killed with SIGKILL left its snapshot segment and marker in the shm directory
+  until the same ring name started again; now any later daemon of the same user removes them
+  (never a live daemon's files, never another user's), logs and counts it.
 """
 
 import http.client
@@ -287,4 +290,45 @@ service:
     assert 'room="alice"' in lines[0] and lines[0].endswith(" 10"), lines
     assert 'room="café"' in lines[1] and lines[1].endswith(" 30"), lines
     assert_serving(d)
+
+
+# --- e) stale snapshot and marker of a crashed daemon -----------------------------------------
+
+def test_e_stale_files_of_a_killed_daemon_are_removed_at_next_start(daemon, tmp_path):
+    shm = str(tmp_path / "shm")
+    os.mkdir(shm, 0o700)
+    env = {"STROBE_SHM_DIR": shm}
+    live = daemon(args=["--shm", "live"], env=env)
+    crashed = daemon(args=["--shm", "old"], env=env)
+    old_files = [os.path.join(shm, "strobe-old.snapshot"), os.path.join(shm, "strobe-old.daemon")]
+    live_files = [os.path.join(shm, "strobe-live.snapshot"),
+                  os.path.join(shm, "strobe-live.daemon")]
+    for f in old_files + live_files:
+        assert os.path.exists(f), (f, os.listdir(shm))
+    crashed.proc.send_signal(signal.SIGKILL)
+    crashed.proc.wait(timeout=10)
+    assert all(os.path.exists(f) for f in old_files)  # a SIGKILL cannot clean up
+    dead_pid = crashed.proc.pid
+    # A file another user owns naming the same dead pid is not ours to remove (root only:
+    # chown needs it), and neither is a marker of a live process.
+    other = os.path.join(shm, "strobe-other.daemon")
+    with open(other, "w") as f:
+        f.write("%d\n" % dead_pid)
+    if os.geteuid() == 0:
+        os.chown(other, 65534, 65534)
+    alive = os.path.join(shm, "strobe-mine.daemon")
+    with open(alive, "w") as f:
+        f.write("%d\n" % os.getpid())
+
+    fresh = daemon(args=["--shm", "new"], env=env)
+    for f in old_files:
+        assert not os.path.exists(f), (f, os.listdir(shm))
+    for f in live_files + [alive] + ([other] if os.geteuid() == 0 else []):
+        assert os.path.exists(f), (f, os.listdir(shm))
+    assert metric(fresh, "strobe_shm_stale_files_removed_total") == 2
+    log = fresh.read_log()
+    for f in old_files:
+        assert "removed %s left by dead daemon pid %d" % (f, dead_pid) in log, log[-2000:]
+    assert_serving(live)
+    assert_serving(fresh)
 
