@@ -15,6 +15,8 @@
 - e) a daemon killed with SIGKILL left its snapshot segment and marker in the shm directory
   until the same ring name started again; now any later daemon of the same user removes them
   (never a live daemon's files, never another user's), logs and counts it.
+- f) spans the trace store evicts under its memory bound are counted as dropped
+  (reason="exporter_evicted") by the exporter stage, not as forwarded.
 """
 
 import http.client
@@ -332,3 +334,32 @@ def test_e_stale_files_of_a_killed_daemon_are_removed_at_next_start(daemon, tmp_
     assert_serving(live)
     assert_serving(fresh)
 
+
+# --- f) spans evicted by the trace store are not "forwarded" ----------------------------------
+
+def test_f_spans_evicted_by_the_trace_store_are_counted_dropped_not_forwarded(daemon):
+    d = daemon(args=["--set", "host.enabled=false"], config_text="""
+receivers:
+  otlp_http: {endpoint: "127.0.0.1:0"}
+exporters:
+  trace_analysis: {max_pending_traces: 2, quiet_period: 1h, max_trace_age: 1h}
+service:
+  pipelines:
+    traces: {receivers: [otlp_http], exporters: [trace_analysis]}
+""")
+    otlp = d.wait_otlp()
+    for trace in range(1, 11):  # 10 traces of 5 spans; 2 may stay pending: 8 evicted
+        status, body = post(otlp, "/v1/traces", otlp_spans(5, trace_byte=trace))
+        assert status == 200, (status, body)
+    stage = {"pipeline": "traces", "stage": "exporter/trace_analysis"}
+    wait_metric(d, "strobe_pipeline_received_events_total", 50, **stage)
+    assert metric(d, "strobe_trace_evicted_traces_total") == 8
+    assert metric(d, "strobe_pipeline_dropped_events_total", reason="exporter_evicted",
+                  **stage) == 40
+    assert metric(d, "strobe_pipeline_forwarded_events_total", **stage) == 10
+    assert metric(d, "strobe_pipeline_dropped_events_total", **stage) == 40  # no other reason
+    # The two traces still held are there in full.
+    for trace in (9, 10):
+        got = d.get_json("/api/v1/traces/" + "%02x" % trace * 16)
+        assert got["spanCount"] == 5, got
+    assert_serving(d)

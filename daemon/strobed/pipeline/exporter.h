@@ -18,6 +18,10 @@
 //              the pipeline's backoff (base/retry.h: exponential with jitter) choose.
 //     kFailed  permanent failure for these events (e.g. HTTP 400): dropped, counted
 //              (reason export_failed)
+//   An exporter that keeps events in a bounded store of its own (trace_analysis) and has to
+//   evict some of them reports how many with SetEvicted(): the pipeline counts them as
+//   dropped (reason exporter_evicted) rather than forwarded, so the exporter stage's
+//   forwarded count stays what was actually kept.
 //   An exporter never sleeps or retries inside Export: waiting is the pipeline's job, so one
 //   dead backend cannot stall the worker, and a failure of one signal never re-sends the
 //   others. Outcomes of signals absent from the batch are ignored.
@@ -88,6 +92,17 @@ class ExportResult {
     return out;
   }
 
+  // Events of `signal` this call accepted but the exporter discarded (evicted from its bounded
+  // store, possibly events of earlier calls): counted as dropped with reason
+  // exporter_evicted instead of forwarded. Only meaningful with kOk; the pipeline counts at
+  // most the batch's events of that signal, so an exporter carries any excess to later calls.
+  constexpr void SetEvicted(event::Signal signal, uint64_t events) noexcept {
+    evicted_[Index(signal)] = events;
+  }
+  constexpr uint64_t evicted(event::Signal signal) const noexcept {
+    return evicted_[Index(signal)];
+  }
+
   friend constexpr bool operator==(const ExportResult&, const ExportResult&) = default;
 
  private:
@@ -102,6 +117,7 @@ class ExportResult {
 
   std::array<ExportOutcome, kSignals> outcome_{};   // indexed traces, metrics, logs
   std::array<int64_t, kSignals> retry_after_ns_{};  // 0 unless kRetry with a hint
+  std::array<uint64_t, kSignals> evicted_{};        // SetEvicted
 };
 
 inline constexpr ExportResult ExportResult::kOk{ExportOutcome::kOk};

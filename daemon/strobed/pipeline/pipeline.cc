@@ -417,7 +417,13 @@ uint8_t Pipeline::CallExporter(std::size_t j, const event::Batch& batch, uint8_t
   } else {
     r = exporter->Export(batch);
   }
-  c.AddForwarded(CountSignals(batch, r.Signals(ExportOutcome::kOk, signals)));
+  const uint8_t ok = r.Signals(ExportOutcome::kOk, signals);
+  uint64_t evicted = 0;
+  for (event::Signal s : {event::kSignalTraces, event::kSignalMetrics, event::kSignalLogs}) {
+    if ((ok & s) != 0) evicted += std::min<uint64_t>(r.evicted(s), CountSignals(batch, s));
+  }
+  c.AddForwarded(CountSignals(batch, ok) - evicted);
+  c.AddDropped(DropReason::kExporterEvicted, evicted);
   c.AddDropped(DropReason::kExportFailed,
                CountSignals(batch, r.Signals(ExportOutcome::kFailed, signals)));
   const uint8_t retry = r.Signals(ExportOutcome::kRetry, signals);

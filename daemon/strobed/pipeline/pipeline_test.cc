@@ -611,6 +611,26 @@ TEST(PipelineRetryTest, LostBatchIsCountedOnce) {
   h.CheckBalanced();
 }
 
+// Events an exporter accepted and then evicted from its bounded store (trace_analysis) are
+// dropped with reason exporter_evicted, not forwarded; at most the batch's own count.
+TEST(PipelineRetryTest, EvictedEventsAreDroppedNotForwarded) {
+  RetryHarness h(FastRetry(3));
+  ExportResult three = ExportResult::kOk;
+  three.SetEvicted(event::kSignalMetrics, 3);
+  ExportResult many = ExportResult::kOk;
+  many.SetEvicted(event::kSignalMetrics, 100);
+  ExportResult traces_only = ExportResult::kOk;
+  traces_only.SetEvicted(event::kSignalTraces, 4);  // no spans in the batch: nothing to count
+  h.sinks[0]->script = {three, many, traces_only};
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(h.pipeline->Push(MetricBatch(h.pool, 5)).accepted());
+  ASSERT_TRUE(h.pipeline->Shutdown(std::chrono::seconds(10)).ok());
+  StageSnapshot ex = h.ExporterStage();
+  EXPECT_EQ(ex.received, 15u);
+  EXPECT_EQ(ex.Dropped(DropReason::kExporterEvicted), 3u + 5u);
+  EXPECT_EQ(ex.forwarded, 2u + 0u + 5u);
+  h.CheckBalanced();
+}
+
 TEST(PipelineRetryTest, WhileBackingOffNewBatchesWaitAndTheAreaIsBounded) {
   RetryOptions retry;
   retry.max_parked_events = 10;
