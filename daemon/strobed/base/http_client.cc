@@ -1,6 +1,8 @@
 #include "strobed/base/http_client.h"
 
 #include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
@@ -55,7 +57,9 @@ class DeadlineSocket {
  public:
   using executor_type = tcp::socket::executor_type;
 
-  explicit DeadlineSocket(tcp::socket& socket) : socket_(socket) {}
+  // `cancel_fd` (an eventfd, or -1): readable once HttpClient::Cancel() ran; a wait then ends
+  // with operation_aborted.
+  DeadlineSocket(tcp::socket& socket, int cancel_fd) : socket_(socket), cancel_fd_(cancel_fd) {}
   void set_deadline(std::chrono::steady_clock::time_point deadline) { deadline_ = deadline; }
   executor_type get_executor() { return socket_.get_executor(); }
 
@@ -100,8 +104,14 @@ class DeadlineSocket {
         ec = beast::error::timeout;
         return false;
       }
-      pollfd pfd{socket_.native_handle(), events, 0};
-      const int r = ::poll(&pfd, 1, static_cast<int>(std::min<int64_t>(left.count(), INT32_MAX)));
+      std::array<pollfd, 2> pfd{pollfd{socket_.native_handle(), events, 0},
+                                pollfd{cancel_fd_, POLLIN, 0}};
+      const int r = ::poll(pfd.data(), cancel_fd_ >= 0 ? 2 : 1,
+                           static_cast<int>(std::min<int64_t>(left.count(), INT32_MAX)));
+      if (r > 0 && pfd[1].revents != 0) {
+        ec = net::error::operation_aborted;
+        return false;
+      }
       if (r > 0) return true;  // ready, or an error the next recv/send reports
       if (r < 0 && errno != EINTR) {
         ec = beast::error_code(errno, beast::system_category());
@@ -111,6 +121,7 @@ class DeadlineSocket {
   }
 
   tcp::socket& socket_;
+  int cancel_fd_;
   std::chrono::steady_clock::time_point deadline_;
 };
 
@@ -133,9 +144,12 @@ struct HttpClient::Connection {
   }
 
   // Starts an asynchronous operation with `start(done)` and runs the io_context until it
-  // finished or `deadline` passed (then the socket is closed and timeout returned).
+  // finished or `deadline` passed (then the socket is closed and timeout returned) or
+  // `cancelled` became true (looked at every kCancelPoll: then operation_aborted).
   template <typename Start>
-  beast::error_code Run(std::chrono::steady_clock::time_point deadline, Start start) {
+  beast::error_code Run(std::chrono::steady_clock::time_point deadline,
+                        const std::atomic<bool>& cancelled, Start start) {
+    constexpr auto kCancelPoll = std::chrono::milliseconds(20);
     beast::error_code result;
     bool finished = false;
     start([&result, &finished](beast::error_code ec) {
@@ -143,14 +157,19 @@ struct HttpClient::Connection {
       finished = true;
     });
     ioc.restart();
-    while (!finished && !ioc.stopped() && std::chrono::steady_clock::now() < deadline) {
-      ioc.run_one_until(deadline);
+    bool aborted = false;
+    for (auto now = std::chrono::steady_clock::now(); !finished && !ioc.stopped() && now < deadline;
+         now = std::chrono::steady_clock::now()) {
+      // Acquire pairs with the release store in HttpClient::Cancel.
+      aborted = cancelled.load(std::memory_order_acquire);
+      if (aborted) break;
+      ioc.run_one_until(std::min(deadline, now + kCancelPoll));
     }
     if (!finished) {
       Close();  // aborts the pending operation; its handler runs below
       ioc.restart();
       ioc.run();
-      return beast::error::timeout;
+      return aborted ? beast::error_code(net::error::operation_aborted) : beast::error::timeout;
     }
     return result;
   }
@@ -179,9 +198,24 @@ HttpClient::HttpClient(Url origin, HttpClientOptions options)
     : origin_(std::move(origin)),
       options_(std::move(options)),
       host_header_(origin_.HostHeader()),
-      conn_(std::make_unique<Connection>()) {}
+      conn_(std::make_unique<Connection>()),
+      // Without an eventfd (descriptors exhausted) Cancel still ends a Send at its next
+      // connect poll or request; only a wait for response bytes then runs to its timeout.
+      cancel_fd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {}
 
-HttpClient::~HttpClient() { Close(); }
+HttpClient::~HttpClient() {
+  Close();
+  if (cancel_fd_ >= 0) ::close(cancel_fd_);
+}
+
+void HttpClient::Cancel() noexcept {
+  cancelled_.store(true, std::memory_order_release);  // pairs with the loads in Send/Run
+  if (cancel_fd_ >= 0) {
+    const uint64_t one = 1;
+    // Never reset: the descriptor stays readable, so every later wait ends at once too.
+    [[maybe_unused]] ssize_t n = ::write(cancel_fd_, &one, sizeof one);
+  }
+}
 
 void HttpClient::Close() noexcept { conn_->Close(); }
 
@@ -197,8 +231,8 @@ strobe::Status HttpClient::Connect() {
     for (const auto& r : results) c.endpoints.push_back(r.endpoint());
     if (c.endpoints.empty()) return strobe::Unavailable("resolve " + origin_.host + ": no address");
   }
-  beast::error_code ec =
-      c.Run(std::chrono::steady_clock::now() + options_.connect_timeout, [&](auto done) {
+  beast::error_code ec = c.Run(
+      std::chrono::steady_clock::now() + options_.connect_timeout, cancelled_, [&](auto done) {
         net::async_connect(c.socket, c.endpoints,
                            [done](beast::error_code e, const auto&) mutable { done(e); });
       });
@@ -312,7 +346,7 @@ strobe::Status HttpClient::Exchange(const HttpRequest& request, HttpResponse& re
   const uint64_t limit = options_.max_response_bytes;
   // write → read the header → check the announced length (Boost 1.74's parser body_limit did
   // not stop an oversized Content-Length body; tested) → read the body.
-  DeadlineSocket stream(c.socket);
+  DeadlineSocket stream(c.socket, cancel_fd_);
   stream.set_deadline(std::chrono::steady_clock::now() + timeout);
   beast::error_code ec;
   net::write(stream, out, ec);
@@ -357,6 +391,9 @@ strobe::Status HttpClient::Exchange(const HttpRequest& request, HttpResponse& re
 }
 
 strobe::Result<HttpResponse> HttpClient::Send(const HttpRequest& request) {
+  if (cancelled_.load(std::memory_order_acquire)) {
+    return strobe::Unavailable("HTTP client cancelled (shutting down)");
+  }
   HttpResponse response;
   try {
     bool retryable = false;

@@ -43,8 +43,8 @@
 // difference is lost in the server's ~1 ms per request (bench/RESULTS.md).
 //
 // Thread class: thread-compatible — one Send at a time per client (each exporter, notifier
-// or bench connection owns its client). Counters are relaxed atomics readable from any
-// thread.
+// or bench connection owns its client); Cancel() may be called from any thread. Counters are
+// relaxed atomics readable from any thread.
 
 #include <atomic>
 #include <chrono>
@@ -113,6 +113,12 @@ class HttpClient {
   // Closes the kept-alive connection (the next Send reconnects). Owner thread.
   void Close() noexcept;
 
+  // Makes a Send in progress on another thread return promptly (Unavailable: connect or
+  // transport "Operation canceled") instead of waiting for its timeouts, and every later Send
+  // fail at once. One-way: used when a shutdown deadline passed while a backend does not
+  // answer. Name resolution in progress is not interrupted (getaddrinfo). Any thread.
+  void Cancel() noexcept;
+
   const Url& origin() const noexcept { return origin_; }
   // True while a kept-alive connection is open. Owner thread.
   bool connected() const noexcept;
@@ -143,6 +149,8 @@ class HttpClient {
   std::vector<HttpHeader> head_headers_;
   std::unique_ptr<Connection> conn_;
   std::atomic<uint64_t> connections_{0};
+  std::atomic<bool> cancelled_{false};  // set by Cancel(), never cleared
+  int cancel_fd_ = -1;                  // eventfd written by Cancel(); polled with the socket
 };
 
 // Parses an HTTP Retry-After value: delay-seconds ("120") or an HTTP-date (IMF-fixdate

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/write.hpp>
@@ -308,6 +309,37 @@ TEST(HttpClientTest, RequestTimeoutAgainstAServerThatNeverAnswers) {
   elapsed = std::chrono::steady_clock::now() - start;
   EXPECT_EQ(res.status().code(), strobe::StatusCode::kDeadlineExceeded);
   EXPECT_LT(elapsed, milliseconds(190));
+}
+
+// Cancel() from another thread ends a Send that waits on a server that never answers (the
+// shutdown of an exporter whose backend hangs), and every later Send fails at once.
+TEST(HttpClientTest, CancelEndsASendWaitingForAnAnswer) {
+  net::io_context ioc;
+  tcp::acceptor silent(ioc, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0));
+  HttpClientOptions options;
+  options.request_timeout = std::chrono::seconds(30);
+  auto client =
+      ClientFor("http://127.0.0.1:" + std::to_string(silent.local_endpoint().port()), options);
+  std::atomic<bool> sending{false};
+  strobe::Status result;
+  auto start = std::chrono::steady_clock::now();
+  std::thread sender([&] {
+    sending = true;
+    result = client->Send(Req("/", "hello")).status();
+  });
+  while (!sending.load()) std::this_thread::yield();
+  // Whether Cancel lands before the connect, during it or in the wait for the answer, Send
+  // returns promptly: each of those checks the flag or polls the eventfd.
+  client->Cancel();
+  sender.join();
+  auto elapsed = std::chrono::steady_clock::now() - start;
+  EXPECT_EQ(result.code(), strobe::StatusCode::kUnavailable) << result.ToString();
+  EXPECT_LT(elapsed, milliseconds(5000));  // not the 30 s request timeout
+  start = std::chrono::steady_clock::now();
+  auto again = client->Send(Req("/"));
+  EXPECT_EQ(again.status().code(), strobe::StatusCode::kUnavailable);
+  EXPECT_NE(again.status().message().find("cancelled"), std::string::npos);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, milliseconds(1000));
 }
 
 TEST(RetryAfterTest, SecondsAndHttpDates) {

@@ -1,6 +1,8 @@
 #include "strobed/config/config.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <map>
@@ -129,6 +131,43 @@ TEST(ConfigTest, MissingFileIsNotFound) {
   auto c = Load(o);
   ASSERT_FALSE(c.ok());
   EXPECT_EQ(c.status().code(), strobe::StatusCode::kNotFound);
+}
+
+// A directory, a FIFO and an unreadable file are refused with a clear error; the directory
+// used to throw std::ios_base::failure out of yaml-cpp (exit 134) and a FIFO would block.
+TEST(ConfigTest, NonRegularOrUnreadablePathIsAClearError) {
+  const std::string dir = ::testing::TempDir() + "strobe_config_dir_" + std::to_string(getpid());
+  ASSERT_EQ(::mkdir(dir.c_str(), 0700), 0);
+  LoadOptions o;
+  o.file = dir;
+  auto c = Load(o);
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().code(), strobe::StatusCode::kInvalidArgument);
+  EXPECT_EQ(c.status().message(), dir + ": cannot read: is a directory");
+
+  const std::string fifo = dir + "/fifo";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);  // no writer: a blocking open would never return
+  o.file = fifo;
+  c = Load(o);
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().message(), fifo + ": cannot read: not a regular file");
+
+  const std::string secret = dir + "/secret.yaml";
+  { std::ofstream(secret) << "log:\n  level: debug\n"; }
+  ASSERT_EQ(::chmod(secret.c_str(), 0), 0);
+  o.file = secret;
+  c = Load(o);
+  if (::geteuid() != 0) {  // root reads it anyway
+    ASSERT_FALSE(c.ok());
+    EXPECT_EQ(c.status().message(), secret + ": cannot read: Permission denied");
+  }
+  ASSERT_EQ(::chmod(secret.c_str(), 0600), 0);
+  c = Load(o);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->log_level, "debug");
+  ::unlink(secret.c_str());
+  ::unlink(fifo.c_str());
+  ::rmdir(dir.c_str());
 }
 
 TEST(ConfigTest, ModuleSectionsKeptRawWithMarks) {

@@ -1,9 +1,14 @@
 // Load(): defaults < YAML file < STROBE_* environment < flags (config.h). Walks the YAML
 // file against the key table (keys.h), keeps module sections raw, and reports every error
 // with where it came from.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstdlib>
-#include <filesystem>
+#include <cstring>
 #include <set>
 
 #include "strobed/config/config.h"
@@ -69,21 +74,59 @@ strobe::Status WalkMap(Config& config, const YAML::Node& node, const std::string
   return strobe::OkStatus();
 }
 
+// Reads the whole configuration file. Only a regular file is accepted: a directory made
+// yaml-cpp's stream throw std::ios_base::failure (uncaught: exit 134 at start, a dead daemon at
+// SIGHUP) and a FIFO would block the reload forever, so the path is opened non-blocking and
+// checked with fstat before a byte is read.
+strobe::Result<std::string> ReadConfigFile(const std::string& file) {
+  int fd = ::open(file.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) {
+    int err = errno;
+    if (err == ENOENT) return strobe::NotFound(file + ": configuration file not found");
+    return strobe::InvalidArgument(file + ": cannot read: " + std::strerror(err));
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return strobe::InvalidArgument(
+        file + ": cannot read: " + (S_ISDIR(st.st_mode) ? "is a directory" : "not a regular file"));
+  }
+  std::string text;
+  char buf[16384];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int err = errno;
+      ::close(fd);
+      return strobe::InvalidArgument(file + ": cannot read: " + std::strerror(err));
+    }
+    if (n == 0) break;
+    text.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return text;
+}
+
 strobe::Status LoadFile(Config& config, const std::string& file,
                         const std::optional<std::string>& text) {
-  std::error_code ec;
-  if (!text && !std::filesystem::exists(file, ec)) {
-    return strobe::NotFound(file + ": configuration file not found");
+  std::string contents;
+  if (text) {
+    contents = *text;
+  } else {
+    auto read = ReadConfigFile(file);
+    if (!read.ok()) return read.status();
+    contents = std::move(*read);
   }
   YAML::Node root;
   try {
-    root = text ? YAML::Load(*text) : YAML::LoadFile(file);
+    root = YAML::Load(contents);
   } catch (const YAML::ParserException& e) {
     return strobe::InvalidArgument(Where(file, e.mark) + ": invalid YAML: " + e.msg);
-  } catch (const YAML::BadFile& e) {
-    return strobe::InvalidArgument(file + ": cannot read: " + e.what());
   } catch (const YAML::Exception& e) {
     return strobe::InvalidArgument(Where(file, e.mark) + ": " + e.msg);
+  } catch (const std::exception& e) {
+    return strobe::InvalidArgument(file + ": cannot read: " + e.what());
   }
   config.file = file;
   if (!root.IsDefined() || root.IsNull()) return strobe::OkStatus();  // empty file

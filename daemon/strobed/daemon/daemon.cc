@@ -313,7 +313,12 @@ strobe::Status Daemon::Reload() {
   if (http_) http_->SetAuthToken(applied.auth_token);
   for (auto& slot : slots_) {
     if (slot->state.load() != ComponentState::kRunning) continue;
-    strobe::Status s = slot->component->Reload(applied);
+    strobe::Status s;
+    try {  // a component's reload must not end the process, as at Start()
+      s = slot->component->Reload(applied);
+    } catch (const std::exception& e) {
+      s = strobe::Internal(std::string("threw: ") + e.what());
+    }
     if (!s.ok()) spdlog::warn("component {} reload: {}", slot->component->Name(), s.message());
   }
   reloads_ok_.fetch_add(1);

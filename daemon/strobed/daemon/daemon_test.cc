@@ -1,11 +1,14 @@
 #include "strobed/daemon/daemon.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <fstream>
 #include <future>
 #include <vector>
 
@@ -149,6 +152,36 @@ TEST(DaemonTest, ReloadAppliesReloadableKeysAndKeepsOthers) {
   config::Config c = d.CurrentConfig();
   EXPECT_EQ(c.host.interval, std::chrono::milliseconds(250));
   EXPECT_TRUE(c.wire.enabled);  // needs a restart: the running value stays
+  EXPECT_TRUE(d.Shutdown().ok());
+}
+
+// SIGHUP after the config path became a directory used to kill the daemon (an exception out
+// of yaml-cpp). Now the reload fails, the running configuration stays, and the failure is
+// counted in strobe_config_reloads_total{result="error"} and shown in the status.
+TEST(DaemonTest, FailedReloadKeepsTheRunningConfigAndIsCounted) {
+  strobe::metrics::Registry registry;
+  std::vector<std::string> log;
+  const std::string path = ::testing::TempDir() + "strobe_reload_" + std::to_string(getpid());
+  { std::ofstream(path) << "host:\n  interval: 250ms\n"; }
+  DaemonOptions o = Options(registry);
+  o.load.file = path;
+  o.config = *config::Load(o.load);
+  Daemon d(std::move(o));
+  d.AddComponent(std::make_unique<FakeComponent>("a", &log));
+  ASSERT_TRUE(d.Start().ok());
+  ASSERT_EQ(::unlink(path.c_str()), 0);
+  ASSERT_EQ(::mkdir(path.c_str(), 0700), 0);
+  strobe::Status s = d.Reload();
+  EXPECT_EQ(s.message(), path + ": cannot read: is a directory");
+  EXPECT_EQ(d.CurrentConfig().host.interval, std::chrono::milliseconds(250));
+  Reply r = Get(d.HttpAddress(), "/metrics");
+  EXPECT_NE(r.body.find("strobe_config_reloads_total{result=\"error\"} 1"), std::string::npos)
+      << r.body;
+  r = Get(d.HttpAddress(), "/api/v1/status");
+  EXPECT_NE(r.body.find("\"last_reload\":\"error: " + path + ": cannot read: is a directory\""),
+            std::string::npos)
+      << r.body;
+  ::rmdir(path.c_str());
   EXPECT_TRUE(d.Shutdown().ok());
 }
 

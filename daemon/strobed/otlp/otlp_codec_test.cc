@@ -322,6 +322,61 @@ TEST(OtlpDecodeTest, EveryMetricTypeFromProtobuf) {
   EXPECT_EQ(b2.metrics()[3].exp_histogram->positive.offset, -3);
 }
 
+// A point whose label value (or resource attribute) is not UTF-8 is refused alone and
+// counted; it used to be accepted and then never shown by the Prometheus exposition.
+TEST(OtlpDecodeTest, PointsWithLabelsNotUtf8AreRefusedAlone) {
+  ExportMetricsServiceRequest req;
+  auto* rm = req.add_resource_metrics();
+  auto* g = rm->add_scope_metrics()->add_metrics();
+  g->set_name("temp");
+  for (const char* room : {"alice", "b\x01ob", "caf\xc3\xa9", "list"}) {
+    auto* p = g->mutable_gauge()->add_data_points();
+    p->set_as_double(1);
+    auto* kv = p->add_attributes();
+    kv->set_key("room");
+    if (std::string_view(room) == "list") {  // nested in an array value
+      auto* arr = kv->mutable_value()->mutable_array_value();
+      arr->add_values()->set_string_value("ok");
+      arr->add_values()->set_string_value("x\x02y");
+    } else {
+      kv->mutable_value()->set_string_value(room);
+    }
+  }
+  // protobuf refuses to serialize invalid UTF-8 strings; patch same-length placeholders.
+  std::string body = req.SerializeAsString();
+  for (std::string_view placeholder : {"b\x01ob", "x\x02y"}) {
+    size_t at = body.find(placeholder);
+    ASSERT_NE(at, std::string::npos);
+    body[at + 1] = '\xff';
+  }
+  event::Batch b(nullptr, 4096, 1 << 20);
+  auto r = Decode(Signal::kMetrics, Encoding::kProtobuf, body, b);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->items, 2u);
+  EXPECT_EQ(r->invalid_utf8, 2u);
+  ASSERT_EQ(b.metrics().size(), 2u);
+  EXPECT_EQ(b.metrics()[0].labels[0].value.AsString(), "alice");
+  EXPECT_EQ(b.metrics()[1].labels[0].value.AsString(), "caf\xc3\xa9");
+
+  // An invalid resource attribute refuses the points of that resource.
+  req.Clear();
+  rm = req.add_resource_metrics();
+  auto* attr = rm->mutable_resource()->add_attributes();
+  attr->set_key("service.name");
+  attr->mutable_value()->set_string_value("s\x03v");
+  g = rm->add_scope_metrics()->add_metrics();
+  g->set_name("temp");
+  g->mutable_gauge()->add_data_points()->set_as_double(2);
+  body = req.SerializeAsString();
+  body[body.find("s\x03v") + 1] = '\xc0';
+  event::Batch b2(nullptr, 4096, 1 << 20);
+  r = Decode(Signal::kMetrics, Encoding::kProtobuf, body, b2);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->items, 0u);
+  EXPECT_EQ(r->invalid_utf8, 1u);
+  EXPECT_TRUE(b2.metrics().empty());
+}
+
 TEST(OtlpEncodeTest, SummaryLeavesAsSummaryDataPoint) {
   event::Batch b(nullptr, 4096, 1 << 20);
   ASSERT_TRUE(

@@ -2,8 +2,10 @@
 
 #include <cmath>
 #include <cstring>
+#include <span>
 #include <string>
 
+#include "strobe/metrics/labels.h"
 #include "strobed/otlp/decode_context.h"
 #include "strobed/otlp/wire_reader.h"
 
@@ -33,10 +35,56 @@ std::string_view SignalName(Signal s) {
   return "unknown";
 }
 
+namespace {
+
+// True when every string in `v` (recursively through arrays and kvlists, bounded by the
+// decoders' max_depth) is valid UTF-8.
+bool ValueValidUtf8(const event::Value& v) {
+  switch (v.type()) {
+    case event::ValueType::kString:
+      return strobe::metrics::IsValidUtf8(v.AsString());
+    case event::ValueType::kArray:
+      for (const event::Value& e : v.AsArray()) {
+        if (!ValueValidUtf8(e)) return false;
+      }
+      return true;
+    case event::ValueType::kKvList:
+      for (const event::Attribute& a : v.AsKvList()) {
+        if (!ValueValidUtf8(a.value)) return false;
+      }
+      return true;
+    default:
+      return true;
+  }
+}
+
+bool AttributesValidUtf8(std::span<const event::Attribute> attrs) {
+  for (const event::Attribute& a : attrs) {
+    if (!ValueValidUtf8(a.value)) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 strobe::Result<DecodeStats> Decode(Signal signal, Encoding encoding, std::string_view body,
                                    event::Batch& batch, const DecodeOptions& options) {
-  if (encoding == Encoding::kJson) return internal::DecodeJson(signal, body, batch, options);
-  return internal::DecodeProtobuf(signal, body, batch, options);
+  strobe::Result<DecodeStats> r = encoding == Encoding::kJson
+                                      ? internal::DecodeJson(signal, body, batch, options)
+                                      : internal::DecodeProtobuf(signal, body, batch, options);
+  if (r.ok() && signal == Signal::kMetrics) {
+    // Label values become Prometheus label values, which must be UTF-8: a point whose labels
+    // (or its resource's attributes, which become labels too) are not is refused here and
+    // counted, instead of being stored and then never shown (docs/security.md). Points
+    // already in the batch passed this check before, so only this request's are removed.
+    const std::size_t refused = batch.RemoveMetricsIf([](const event::MetricPoint& p) {
+      return !AttributesValidUtf8(p.labels) ||
+             (p.resource != nullptr && !AttributesValidUtf8(p.resource->attributes));
+    });
+    r->items -= refused;
+    r->invalid_utf8 = refused;
+  }
+  return r;
 }
 
 namespace internal {

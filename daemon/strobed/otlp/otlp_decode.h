@@ -23,7 +23,11 @@
 // SummaryData::kMaxQuantiles quantile values or a quantile outside [0, 1] (or NaN), AnyValue
 // nested deeper than DecodeOptions::max_depth. Attributes whose key cannot be interned (KeyTable
 // full, key too long) are dropped and counted in the element's dropped_attributes_count and in
-// DecodeStats::dropped_attributes.
+// DecodeStats::dropped_attributes. A metric point with a string that is not valid UTF-8 in its
+// labels or its resource's attributes (nested values included) is refused alone: removed from
+// the batch and counted in DecodeStats::invalid_utf8, the request's other points kept (label
+// values must be UTF-8 in every exposition; docs/security.md). The JSON decoder already
+// rejects a body that is not UTF-8 as a whole.
 //
 // Thread class: thread-safe (no shared state besides the thread-safe KeyTable).
 
@@ -52,6 +56,9 @@ struct DecodeOptions {
 struct DecodeStats {
   uint64_t items = 0;  // spans, metric points or log records appended to the batch
   uint64_t dropped_attributes = 0;
+  // Metric points refused because a label value (or an attribute of their resource) is not
+  // valid UTF-8 (see "Validation" above); not in `items`.
+  uint64_t invalid_utf8 = 0;
 };
 
 // Appends the events of one request body to `batch`. On error the batch may hold part of the

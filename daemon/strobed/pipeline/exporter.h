@@ -18,6 +18,10 @@
 //              the pipeline's backoff (base/retry.h: exponential with jitter) choose.
 //     kFailed  permanent failure for these events (e.g. HTTP 400): dropped, counted
 //              (reason export_failed)
+//   An exporter that keeps events in a bounded store of its own (trace_analysis) and has to
+//   evict some of them reports how many with SetEvicted(): the pipeline counts them as
+//   dropped (reason exporter_evicted) rather than forwarded, so the exporter stage's
+//   forwarded count stays what was actually kept.
 //   An exporter never sleeps or retries inside Export: waiting is the pipeline's job, so one
 //   dead backend cannot stall the worker, and a failure of one signal never re-sends the
 //   others. Outcomes of signals absent from the batch are ignored.
@@ -30,7 +34,8 @@
 // applies); an exporter doing network I/O should keep its own bounded buffer.
 //
 // Thread class: Export/Flush are called from the pipeline worker thread; Start/Shutdown from
-// the control thread, never concurrently with Export.
+// the control thread, never concurrently with Export. Cancel is the exception: the control
+// thread calls it while Export may be running, when the shutdown deadline passed.
 
 #include <array>
 #include <chrono>
@@ -87,6 +92,17 @@ class ExportResult {
     return out;
   }
 
+  // Events of `signal` this call accepted but the exporter discarded (evicted from its bounded
+  // store, possibly events of earlier calls): counted as dropped with reason
+  // exporter_evicted instead of forwarded. Only meaningful with kOk; the pipeline counts at
+  // most the batch's events of that signal, so an exporter carries any excess to later calls.
+  constexpr void SetEvicted(event::Signal signal, uint64_t events) noexcept {
+    evicted_[Index(signal)] = events;
+  }
+  constexpr uint64_t evicted(event::Signal signal) const noexcept {
+    return evicted_[Index(signal)];
+  }
+
   friend constexpr bool operator==(const ExportResult&, const ExportResult&) = default;
 
  private:
@@ -101,6 +117,7 @@ class ExportResult {
 
   std::array<ExportOutcome, kSignals> outcome_{};   // indexed traces, metrics, logs
   std::array<int64_t, kSignals> retry_after_ns_{};  // 0 unless kRetry with a hint
+  std::array<uint64_t, kSignals> evicted_{};        // SetEvicted
 };
 
 inline constexpr ExportResult ExportResult::kOk{ExportOutcome::kOk};
@@ -119,6 +136,12 @@ class Exporter {
     (void)deadline;
     return strobe::OkStatus();
   }
+  // The shutdown deadline passed: make an Export in progress on the worker return promptly
+  // (undelivered signals as kRetry; the pipeline then drops and counts them, reason
+  // shutdown) and every later Export too. An exporter whose Export can wait on I/O longer
+  // than a moment must implement it, or shutdown overruns the grace period by its timeout.
+  // One-way. Any thread, concurrently with Export.
+  virtual void Cancel() noexcept {}
   virtual strobe::Status Shutdown(std::chrono::milliseconds deadline) = 0;
 };
 

@@ -417,7 +417,13 @@ uint8_t Pipeline::CallExporter(std::size_t j, const event::Batch& batch, uint8_t
   } else {
     r = exporter->Export(batch);
   }
-  c.AddForwarded(CountSignals(batch, r.Signals(ExportOutcome::kOk, signals)));
+  const uint8_t ok = r.Signals(ExportOutcome::kOk, signals);
+  uint64_t evicted = 0;
+  for (event::Signal s : {event::kSignalTraces, event::kSignalMetrics, event::kSignalLogs}) {
+    if ((ok & s) != 0) evicted += std::min<uint64_t>(r.evicted(s), CountSignals(batch, s));
+  }
+  c.AddForwarded(CountSignals(batch, ok) - evicted);
+  c.AddDropped(DropReason::kExporterEvicted, evicted);
   c.AddDropped(DropReason::kExportFailed,
                CountSignals(batch, r.Signals(ExportOutcome::kFailed, signals)));
   const uint8_t retry = r.Signals(ExportOutcome::kRetry, signals);
@@ -678,11 +684,16 @@ strobe::Status Pipeline::Shutdown(std::chrono::milliseconds deadline) {
     }
     if (!worker_done_.load()) {
       abort_drain_.store(true);
-      status = strobe::DeadlineExceeded("pipeline '" + options_.name +
-                                        "' did not drain before the shutdown deadline; "
-                                        "remaining data dropped (reason shutdown)");
-      std::lock_guard<std::mutex> lock(wake_mu_);
-      work_cv_.notify_all();
+      {
+        std::lock_guard<std::mutex> lock(wake_mu_);
+        work_cv_.notify_all();
+      }
+      // An export blocked on a backend that does not answer would hold the join below for
+      // its own timeout (a 30 s request past a 2 s grace): end it now.
+      for (auto& e : exporters_) {
+        Exporter* ex = e.component ? e.component.get() : e.shared;
+        ex->Cancel();
+      }
     }
     worker_.join();
   }
@@ -692,6 +703,21 @@ strobe::Status Pipeline::Shutdown(std::chrono::milliseconds deadline) {
     event::BatchPtr batch(raw);
     Unreserve(batch->size(), batch->bytes());
     entry_counters_->AddDropped(DropReason::kShutdown, batch->size());
+  }
+  // Every stage counts reason shutdown only from here (abort_drain_ or a never-started
+  // pipeline), so the total is what this shutdown dropped; an event dropped by two exporters
+  // of the pipeline counts twice, as in strobe_pipeline_dropped_events_total.
+  uint64_t dropped = entry_counters_->dropped[static_cast<std::size_t>(DropReason::kShutdown)];
+  for (const auto& c : processor_counters_) {
+    dropped += c->dropped[static_cast<std::size_t>(DropReason::kShutdown)];
+  }
+  for (const auto& c : exporter_counters_) {
+    dropped += c->dropped[static_cast<std::size_t>(DropReason::kShutdown)];
+  }
+  if (abort_drain_.load() || dropped != 0) {
+    status = strobe::DeadlineExceeded("pipeline '" + options_.name +
+                                      "' did not drain before the shutdown deadline; dropped " +
+                                      std::to_string(dropped) + " events (reason shutdown)");
   }
   auto remaining = [&] {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(

@@ -33,7 +33,8 @@
 // Shutdown(deadline): refuse new pushes, drain the queue through the processors, flush the
 // processors (batch, tail sampler) and exporters, keep retrying parked events, stop the
 // worker. Queued or parked data still present when the deadline passes is dropped with
-// reason `shutdown`.
+// reason `shutdown`; an export in progress then is cancelled (Exporter::Cancel), so Shutdown
+// returns within the deadline plus what a cancelled export takes to return.
 
 #include <atomic>
 #include <chrono>
@@ -144,7 +145,8 @@ class Pipeline final : public Ingest {
   strobe::Status Flush(std::chrono::milliseconds deadline);
 
   // Stops accepting, drains, flushes and stops the worker, then shuts down processors and
-  // owned exporters. Idempotent. Control thread.
+  // owned exporters. DeadlineExceeded when the deadline cut the drain short; its message
+  // names how many events were dropped (reason shutdown). Idempotent. Control thread.
   strobe::Status Shutdown(std::chrono::milliseconds deadline);
 
   // Statistics of every stage (thread-safe; see stats.h for consistency).

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -367,6 +368,64 @@ TEST(PipelineTest, ShutdownDeadlineDropsWhatIsQueuedWithReason) {
   h.CheckBalanced();
 }
 
+// An exporter whose Export waits for a backend that never answers, up to its own timeout,
+// unless Cancel() ends the wait.
+class HangingExporter final : public Exporter {
+ public:
+  ExportResult Export(const event::Batch&) noexcept override {
+    std::unique_lock<std::mutex> lock(mu);
+    entered = true;
+    cv.notify_all();
+    cv.wait_for(lock, std::chrono::seconds(20), [this] { return cancelled; });
+    return ExportResult::kRetry;
+  }
+  void Cancel() noexcept override {
+    std::lock_guard<std::mutex> lock(mu);
+    cancelled = true;
+    cv.notify_all();
+  }
+  strobe::Status Shutdown(std::chrono::milliseconds) override { return strobe::OkStatus(); }
+
+  std::mutex mu;
+  std::condition_variable cv;
+  bool entered = false;
+  bool cancelled = false;
+};
+
+// SIGTERM with a dead backend took the exporter's timeout past the grace period, and the log
+// said "remaining data dropped" without a number: the shutdown deadline now cancels the
+// export, and the status names every event dropped.
+TEST(PipelineTest, ShutdownDeadlineCancelsABlockedExportAndCountsTheDrop) {
+  auto ex = std::make_unique<HangingExporter>();
+  HangingExporter* hang = ex.get();
+  std::vector<Stage<Exporter>> exporters;
+  exporters.push_back({"hang", std::move(ex)});
+  base::ManualMonotonicClock clock;
+  event::BatchPool pool;
+  PipelineOptions o;
+  o.name = "p";
+  o.clock = &clock;
+  o.pool = &pool;
+  Pipeline p(o, {}, std::move(exporters));
+  ASSERT_TRUE(p.Start().ok());
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(p.Push(MetricBatch(pool, 2)).accepted());
+  {
+    std::unique_lock<std::mutex> lock(hang->mu);
+    ASSERT_TRUE(hang->cv.wait_for(lock, std::chrono::seconds(10), [&] { return hang->entered; }));
+  }
+  const auto start = std::chrono::steady_clock::now();
+  strobe::Status st = p.Shutdown(std::chrono::milliseconds(20));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));  // not 20 s
+  EXPECT_EQ(st.code(), strobe::StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(st.message(),
+            "pipeline 'p' did not drain before the shutdown deadline; dropped 6 events (reason "
+            "shutdown)");
+  PipelineSnapshot s = p.Snapshot();
+  EXPECT_EQ(s.stages[0].Dropped(DropReason::kShutdown), 4u);  // still queued
+  EXPECT_EQ(s.stages[1].Dropped(DropReason::kShutdown), 2u);  // inside the export
+  for (const StageSnapshot& stage : s.stages) EXPECT_TRUE(stage.Balanced()) << stage.stage;
+}
+
 TEST(PipelineTest, SingleProducerRingDelivers) {
   QueueOptions q;
   q.single_producer = true;
@@ -549,6 +608,26 @@ TEST(PipelineRetryTest, LostBatchIsCountedOnce) {
   StageSnapshot ex = h.ExporterStage();
   EXPECT_EQ(ex.Dropped(DropReason::kRetryExhausted), 5u);
   EXPECT_EQ(ex.DroppedTotal(), 5u);
+  h.CheckBalanced();
+}
+
+// Events an exporter accepted and then evicted from its bounded store (trace_analysis) are
+// dropped with reason exporter_evicted, not forwarded; at most the batch's own count.
+TEST(PipelineRetryTest, EvictedEventsAreDroppedNotForwarded) {
+  RetryHarness h(FastRetry(3));
+  ExportResult three = ExportResult::kOk;
+  three.SetEvicted(event::kSignalMetrics, 3);
+  ExportResult many = ExportResult::kOk;
+  many.SetEvicted(event::kSignalMetrics, 100);
+  ExportResult traces_only = ExportResult::kOk;
+  traces_only.SetEvicted(event::kSignalTraces, 4);  // no spans in the batch: nothing to count
+  h.sinks[0]->script = {three, many, traces_only};
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(h.pipeline->Push(MetricBatch(h.pool, 5)).accepted());
+  ASSERT_TRUE(h.pipeline->Shutdown(std::chrono::seconds(10)).ok());
+  StageSnapshot ex = h.ExporterStage();
+  EXPECT_EQ(ex.received, 15u);
+  EXPECT_EQ(ex.Dropped(DropReason::kExporterEvicted), 3u + 5u);
+  EXPECT_EQ(ex.forwarded, 2u + 0u + 5u);
   h.CheckBalanced();
 }
 

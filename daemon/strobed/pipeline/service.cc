@@ -1,5 +1,7 @@
 #include "strobed/pipeline/service.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <utility>
 
@@ -186,7 +188,12 @@ strobe::Status PipelineService::Shutdown(std::chrono::milliseconds deadline) {
     }
   }
   for (auto& p : pipelines_) {  // upstream first: forwards drain into running pipelines
-    keep_first(p->Shutdown(remaining()).WithContext("pipeline '" + p->name() + "'"));
+    strobe::Status s = p->Shutdown(remaining());
+    // Every pipeline's loss is logged with its count, not only the first error returned.
+    if (!s.ok() && options_.services.logger != nullptr) {
+      options_.services.logger->warn("shutdown: {}", s.message());
+    }
+    keep_first(s.WithContext("pipeline '" + p->name() + "'"));
   }
   for (auto& [id, se] : exporters_) {
     keep_first(se.exporter->Shutdown(remaining()).WithContext("exporter '" + id + "'"));

@@ -28,6 +28,8 @@ std::string_view DropReasonName(DropReason reason) {
       return "shutdown";
     case DropReason::kInvalid:
       return "invalid";
+    case DropReason::kExporterEvicted:
+      return "exporter_evicted";
     case DropReason::kCount:
       break;
   }

@@ -25,23 +25,24 @@
 namespace strobed::pipeline {
 
 enum class DropReason : uint8_t {
-  kQueueFull = 0,   // drop_newest: the pushed batch did not fit in the queue
-  kQueueEvicted,    // drop_oldest: a queued batch was evicted to make room
-  kLoadShed,        // sample policy: sampled out because the queue was filling up
-  kSampled,         // a sampler decided not to keep the event
-  kTailOverflow,    // tail sampler: trace evicted before its decision (memory bound)
-  kExportFailed,    // an exporter returned kFailed
-  kRetryExhausted,  // an exporter kept returning kRetry past the retry budget
-  kRetryQueueFull,  // the retry area was full when an export had to be retried
-  kShutdown,        // still held when the shutdown deadline passed
-  kInvalid,         // malformed event rejected by a processor
+  kQueueFull = 0,    // drop_newest: the pushed batch did not fit in the queue
+  kQueueEvicted,     // drop_oldest: a queued batch was evicted to make room
+  kLoadShed,         // sample policy: sampled out because the queue was filling up
+  kSampled,          // a sampler decided not to keep the event
+  kTailOverflow,     // tail sampler: trace evicted before its decision (memory bound)
+  kExportFailed,     // an exporter returned kFailed
+  kRetryExhausted,   // an exporter kept returning kRetry past the retry budget
+  kRetryQueueFull,   // the retry area was full when an export had to be retried
+  kShutdown,         // still held when the shutdown deadline passed
+  kInvalid,          // malformed event rejected by a processor
+  kExporterEvicted,  // accepted by an exporter, then evicted from its bounded store
   kCount,
 };
 inline constexpr std::size_t kDropReasonCount = static_cast<std::size_t>(DropReason::kCount);
 
 // "queue_full", "queue_evicted", "load_shed", "sampled", "tail_overflow", "export_failed",
-// "retry_exhausted", "shutdown", "invalid" — the `reason` label of
-// strobe_pipeline_dropped_events_total.
+// "retry_exhausted", "retry_queue_full", "shutdown", "invalid", "exporter_evicted" — the
+// `reason` label of strobe_pipeline_dropped_events_total.
 std::string_view DropReasonName(DropReason reason);
 
 // Why a push was refused (data handed back to the receiver, not dropped by the pipeline).

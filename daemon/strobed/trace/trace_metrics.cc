@@ -30,6 +30,9 @@ strobe::Status RegisterTraceMetrics(strobe::metrics::Registry& registry, TraceSt
   STROBE_RETURN_IF_ERROR(stat("strobe_trace_evicted_traces_total",
                               "Pending traces dropped unanalysed by the memory bound.",
                               CallbackType::kCounter, &TraceStoreStats::traces_evicted));
+  STROBE_RETURN_IF_ERROR(stat("strobe_trace_evicted_spans_total",
+                              "Spans of the pending traces dropped unanalysed by the memory bound.",
+                              CallbackType::kCounter, &TraceStoreStats::spans_evicted));
   STROBE_RETURN_IF_ERROR(stat("strobe_trace_late_spans_total",
                               "Spans that arrived after their trace completed.",
                               CallbackType::kCounter, &TraceStoreStats::late_spans));

@@ -22,8 +22,8 @@ TraceStoreOptions TraceStore::options() const {
   return options_;
 }
 
-void TraceStore::Add(std::span<const event::Span> spans, const event::KeyTable& keys,
-                     uint64_t now_ns) {
+size_t TraceStore::Add(std::span<const event::Span> spans, const event::KeyTable& keys,
+                       uint64_t now_ns) {
   // Copy outside the lock: the expensive part (strings) does not need it.
   std::vector<StoredSpan> stored;
   stored.reserve(spans.size());
@@ -45,11 +45,13 @@ void TraceStore::Add(std::span<const event::Span> spans, const event::KeyTable& 
     stats_.pending_bytes += b;
     p.spans.push_back(std::move(s));
   }
-  EvictLocked();
+  const size_t evicted = EvictLocked();
   stats_.pending_traces = pending_.size();
+  return evicted;
 }
 
-void TraceStore::EvictLocked() {
+size_t TraceStore::EvictLocked() {
+  size_t spans = 0;
   while (!pending_.empty() && (pending_.size() > options_.max_pending_traces ||
                                stats_.pending_bytes > options_.max_pending_bytes)) {
     // The front of the arrival order that is still pending (same first_ns: not a newer
@@ -61,6 +63,7 @@ void TraceStore::EvictLocked() {
     if (it == pending_.end() || it->second.first_ns != first_ns) continue;
     stats_.pending_bytes -= it->second.bytes;
     ++stats_.traces_evicted;
+    spans += it->second.spans.size();
     pending_.erase(it);
   }
   if (arrival_.size() > 2 * pending_.size() + 1024) {
@@ -70,6 +73,8 @@ void TraceStore::EvictLocked() {
       return it == pending_.end() || it->second.first_ns != e.second;
     });
   }
+  stats_.spans_evicted += spans;
+  return spans;
 }
 
 void TraceStore::Tick(uint64_t now_ns) {

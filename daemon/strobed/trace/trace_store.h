@@ -72,6 +72,7 @@ struct TraceStoreStats {
   uint64_t traces_completed = 0;
   uint64_t traces_incomplete = 0;  // finalised without a root or with missing parents
   uint64_t traces_evicted = 0;     // dropped unanalysed by the memory bound
+  uint64_t spans_evicted = 0;      // the spans of those traces
   uint64_t late_spans = 0;
   uint64_t pending_traces = 0;
   uint64_t pending_bytes = 0;
@@ -86,8 +87,9 @@ class TraceStore {
   // (and changes nothing) when the store was configured already or holds data.
   bool Configure(const TraceStoreOptions& options);
 
-  // Adds spans (copied). `now_ns` is steady-clock time. Also completes what is due.
-  void Add(std::span<const event::Span> spans, const event::KeyTable& keys, uint64_t now_ns);
+  // Adds spans (copied). `now_ns` is steady-clock time. Also completes what is due. Returns
+  // the number of spans the memory bound evicted meanwhile (of these or earlier traces).
+  size_t Add(std::span<const event::Span> spans, const event::KeyTable& keys, uint64_t now_ns);
   // Completes traces whose quiet period or maximum age has passed.
   void Tick(uint64_t now_ns);
   // Completes every pending trace now (shutdown, tests).
@@ -130,7 +132,7 @@ class TraceStore {
   };
 
   void CompleteLocked(const event::TraceId& id, Pending&& p, uint64_t now_ns) STROBE_REQUIRES(mu_);
-  void EvictLocked() STROBE_REQUIRES(mu_);
+  size_t EvictLocked() STROBE_REQUIRES(mu_);  // returns the spans evicted
 
   mutable strobe::Mutex mu_;
   TraceStoreOptions options_ STROBE_GUARDED_BY(mu_);

@@ -43,9 +43,10 @@ class TraceStoreTest : public ::testing::Test {
     s.resource = res_[static_cast<size_t>(svc)];
     if (error) s.status.code = event::StatusCode::kError;
   }
-  void Flush(TraceStore& store, uint64_t now) {
-    store.Add(batch_.spans(), keys(), now);
+  size_t Flush(TraceStore& store, uint64_t now) {  // returns the spans evicted
+    size_t evicted = store.Add(batch_.spans(), keys(), now);
     batch_.Clear();
+    return evicted;
   }
 
   event::Batch batch_;
@@ -134,10 +135,13 @@ TEST_F(TraceStoreTest, MemoryBoundEvictsTheOldestPendingTrace) {
   TraceStore store(o);
   for (uint64_t tr = 1; tr <= 3; ++tr) {
     Span(100 + tr, 1000 + tr, 999, 0, 0, 10);  // no roots: stay pending
-    Flush(store, tr * kSec);
+    if (tr == 1) Span(101, 1100, 999, 0, 0, 10);
+    // Add reports the spans it evicted (the pipeline counts them dropped, not forwarded).
+    EXPECT_EQ(Flush(store, tr * kSec), tr == 3 ? 2u : 0u);
   }
   TraceStoreStats st = store.Stats();
   EXPECT_EQ(st.traces_evicted, 1u);
+  EXPECT_EQ(st.spans_evicted, 2u);
   EXPECT_EQ(st.pending_traces, 2u);
   EXPECT_FALSE(store.Find(event::TraceId::FromHalves(7, 101)).has_value());
   EXPECT_TRUE(store.Find(event::TraceId::FromHalves(7, 103)).has_value());

@@ -1,5 +1,6 @@
 #include "strobe/shm/snapshot.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -8,6 +9,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <utility>
 
@@ -131,6 +133,66 @@ Result<std::unique_ptr<SnapshotWriter>> SnapshotWriter::Create(
 }
 
 SnapshotWriter::~SnapshotWriter() { unlink(path_.c_str()); }
+
+namespace {
+
+// The pid recorded in an open daemon file: the writer pid of a snapshot header (0 unless the
+// magic is there), or the decimal text of a marker.
+uint32_t RecordedPid(int fd, bool snapshot) {
+  if (snapshot) {
+    uint8_t head[kOffCreatedNs] = {};
+    if (pread(fd, head, sizeof head, 0) != static_cast<ssize_t>(sizeof head)) return 0;
+    uint32_t magic = 0, pid = 0;
+    std::memcpy(&magic, head + kOffMagic, 4);
+    std::memcpy(&pid, head + kOffWriterPid, 4);
+    return magic == kSnapshotMagic ? pid : 0;
+  }
+  char buf[32] = {};
+  const ssize_t got = pread(fd, buf, sizeof buf - 1, 0);
+  if (got <= 0) return 0;
+  uint32_t pid = 0;
+  auto [end, ec] = std::from_chars(buf, buf + got, pid);
+  (void)end;
+  return ec == std::errc() ? pid : 0;
+}
+
+}  // namespace
+
+std::vector<StaleDaemonFile> RemoveStaleDaemonFiles(std::string_view dir) {
+  std::vector<StaleDaemonFile> removed;
+  const std::string d(dir);
+  DIR* listing = opendir(d.c_str());
+  if (listing == nullptr) return removed;
+  const uid_t euid = geteuid();
+  const auto self = static_cast<uint32_t>(getpid());
+  while (const dirent* e = readdir(listing)) {
+    const std::string_view name = e->d_name;
+    constexpr std::string_view kPrefix = "strobe-", kSnap = ".snapshot", kMarker = ".daemon";
+    if (name.substr(0, kPrefix.size()) != kPrefix) continue;
+    const bool snapshot = name.ends_with(kSnap);
+    if (!snapshot && !name.ends_with(kMarker)) continue;
+    const std::string_view ring = name.substr(
+        kPrefix.size(), name.size() - kPrefix.size() - (snapshot ? kSnap : kMarker).size());
+    if (!ValidRingName(ring)) continue;
+    const std::string path = d + "/" + std::string(name);
+    const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+    if (fd < 0) continue;
+    struct stat st {};
+    uint32_t pid = 0;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == euid) {
+      pid = RecordedPid(fd, snapshot);
+    }
+    close(fd);
+    if (pid == 0 || pid == self || ProcessAlive(pid)) continue;
+    struct stat now {};
+    if (lstat(path.c_str(), &now) != 0 || now.st_dev != st.st_dev || now.st_ino != st.st_ino) {
+      continue;  // replaced since we looked: not the file we judged
+    }
+    if (unlink(path.c_str()) == 0) removed.push_back({path, pid});
+  }
+  closedir(listing);
+  return removed;
+}
 
 Status SnapshotWriter::Publish(std::string_view document, uint64_t time_unix_ns) {
   if (document.size() > capacity_) {

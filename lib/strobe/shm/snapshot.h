@@ -33,6 +33,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "strobe/base/status.h"
 #include "strobe/shm/segment.h"
@@ -83,6 +84,24 @@ class SnapshotWriter {
   uint64_t publishes_ = 0;
   uint64_t too_large_ = 0;
 };
+
+// A file RemoveStaleDaemonFiles removed, and the dead pid it named.
+struct StaleDaemonFile {
+  std::string path;
+  uint32_t pid = 0;
+};
+
+// Removes what crashed daemons of this user left in `dir`, for every ring name: snapshot
+// segments (`strobe-<ring>.snapshot`, up to 8 MiB each) and daemon markers
+// (`strobe-<ring>.daemon`) — a clean exit removes its own. A file is removed only when it is
+// a regular file owned by the effective uid (never followed through a symlink, never a FIFO
+// blocked on) and the pid it records (the snapshot header's writer pid, the marker's text)
+// is not this process and names no live process. Other users' files, files of live
+// daemons, files whose pid cannot be read (a segment being created has pid 0) and a pid
+// reused by another process are kept. The inode is checked again right before unlink(), so a
+// file a starting daemon just renamed into place is not taken for the stale one.
+// Returns what was removed. Thread-safe.
+std::vector<StaleDaemonFile> RemoveStaleDaemonFiles(std::string_view dir);
 
 struct Snapshot {
   uint64_t generation = 0;  // 1 for the first publish, +1 per publish

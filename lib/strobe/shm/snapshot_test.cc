@@ -5,11 +5,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <initializer_list>
 #include <string>
+#include <vector>
 
 #include "strobe/shm/test_util.h"
 
@@ -141,6 +143,64 @@ TEST(SnapshotTest, StaleSegmentIsTakenOverAndALiveWriterIsRefused) {
   }
   ASSERT_EQ(waitpid(other, &status, 0), other);
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+// A crashed daemon's snapshot and marker stayed in the shm directory until the same ring
+// name started again. RemoveStaleDaemonFiles removes those of any ring name, only when they
+// are this user's regular files naming a dead pid.
+TEST(SnapshotTest, RemoveStaleDaemonFilesTakesOnlyOurFilesOfDeadDaemons) {
+  TempDir d;
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    SnapshotWriterOptions o = Opts(d);
+    o.ring = "crashed";
+    auto w = SnapshotWriter::Create(o);
+    std::ofstream(d.path() + "/strobe-crashed.daemon") << getpid() << "\n";
+    if (!w.ok()) _exit(1);
+    (void)(*w).release();  // die without unlinking
+    _exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  const auto dead = static_cast<uint32_t>(child);
+  auto live = SnapshotWriter::Create(Opts(d));  // ring "s", this live process
+  ASSERT_TRUE(live.ok());
+  std::ofstream(d.path() + "/strobe-s.daemon") << getpid() << "\n";
+  std::ofstream(d.path() + "/strobe-half.snapshot");  // being created: no pid yet
+  std::ofstream(d.path() + "/strobe-text.daemon") << "not a pid\n";
+  std::ofstream(d.path() + "/strobe-x.daemon.tmp.0123") << dead << "\n";  // not a marker name
+  const std::string other = d.path() + "/strobe-other.daemon";
+  std::ofstream(other) << dead << "\n";
+  const bool root = geteuid() == 0;
+  if (root) {
+    ASSERT_EQ(chown(other.c_str(), 65534, 65534), 0);  // another user's
+  }
+  const std::string link = d.path() + "/strobe-link.daemon";
+  ASSERT_EQ(symlink((d.path() + "/strobe-crashed.daemon").c_str(), link.c_str()), 0);
+
+  std::vector<StaleDaemonFile> removed = RemoveStaleDaemonFiles(d.path());
+  std::vector<std::string> paths;
+  for (const StaleDaemonFile& f : removed) {
+    EXPECT_EQ(f.pid, dead);
+    paths.push_back(f.path);
+  }
+  std::sort(paths.begin(), paths.end());
+  std::vector<std::string> want = {d.path() + "/strobe-crashed.daemon",
+                                   d.path() + "/strobe-crashed.snapshot"};
+  if (!root) want.push_back(other);  // ours after all when the test cannot chown
+  EXPECT_EQ(paths, want);
+  for (const char* kept :
+       {"strobe-s.snapshot", "strobe-s.daemon", "strobe-half.snapshot", "strobe-text.daemon",
+        "strobe-x.daemon.tmp.0123", "strobe-link.daemon"}) {
+    struct stat st {};
+    EXPECT_EQ(lstat((d.path() + "/" + kept).c_str(), &st), 0) << kept;
+  }
+  struct stat st {};
+  EXPECT_EQ(lstat(other.c_str(), &st) == 0, root) << "another user's file is kept";
+  EXPECT_TRUE(RemoveStaleDaemonFiles(d.path()).empty());
+  EXPECT_TRUE(RemoveStaleDaemonFiles(d.path() + "/missing").empty());
 }
 
 }  // namespace

@@ -166,6 +166,8 @@ pipeline::ExportResult OtlpHttpExporter::Export(const event::Batch& batch) noexc
   return result;
 }
 
+void OtlpHttpExporter::Cancel() noexcept { client_->Cancel(); }
+
 strobe::Status OtlpHttpExporter::Shutdown(std::chrono::milliseconds deadline) {
   (void)deadline;
   client_->Close();

@@ -25,7 +25,7 @@
 // (strobe_pipeline_dropped_events_total{reason="retry_exhausted"}).
 //
 // Thread class: Export/Flush on the pipeline worker thread; Shutdown from the control
-// thread, never concurrently with Export.
+// thread, never concurrently with Export; Cancel from any thread.
 
 #include <chrono>
 #include <cstdint>
@@ -60,6 +60,9 @@ class OtlpHttpExporter final : public pipeline::Exporter {
   ~OtlpHttpExporter() override;
 
   pipeline::ExportResult Export(const event::Batch& batch) noexcept override;
+  // Cancels the HTTP client (base::HttpClient::Cancel): a request waiting on a dead backend
+  // ends now. Any thread.
+  void Cancel() noexcept override;
   strobe::Status Shutdown(std::chrono::milliseconds deadline) override;
 
  private:

@@ -1,5 +1,6 @@
 #include "strobed/exporters/trace_analysis/trace_analysis.h"
 
+#include <algorithm>
 #include <memory>
 
 #include "strobe/base/check.h"
@@ -8,9 +9,13 @@ namespace strobed::exporters {
 
 pipeline::ExportResult TraceAnalysisExporter::Export(const event::Batch& batch) noexcept {
   uint64_t now = clock_.NowNs();
-  if (!batch.spans().empty()) store_.Add(batch.spans(), keys_, now);
+  if (!batch.spans().empty()) evicted_unreported_ += store_.Add(batch.spans(), keys_, now);
   store_.Tick(now);
-  return pipeline::ExportResult::kOk;
+  pipeline::ExportResult r = pipeline::ExportResult::kOk;
+  const uint64_t charge = std::min<uint64_t>(evicted_unreported_, batch.spans().size());
+  evicted_unreported_ -= charge;
+  r.SetEvicted(event::kSignalTraces, charge);
+  return r;
 }
 
 strobe::Status TraceAnalysisExporter::Flush(std::chrono::milliseconds deadline) {

@@ -7,6 +7,10 @@
 // context (ComponentContext::services.trace_store); the first trace_analysis exporter created
 // configures it with its options, later ones feed it as configured.
 //
+// Spans the store's memory bound evicts are reported to the pipeline (ExportResult::SetEvicted)
+// and counted as dropped, reason exporter_evicted, not as forwarded: an eviction caused by a
+// batch is charged to that batch, up to its span count, the rest to the next batches.
+//
 // Thread class: Export runs on the pipeline worker thread (one lock per batch in the store).
 
 #include <chrono>
@@ -33,6 +37,7 @@ class TraceAnalysisExporter final : public pipeline::Exporter {
   trace::TraceStore& store_;
   base::MonotonicClock& clock_;
   const event::KeyTable& keys_;
+  uint64_t evicted_unreported_ = 0;  // evicted spans beyond what earlier batches could carry
 };
 
 // Registers the `trace_analysis` exporter plugin (needs ComponentContext::services.trace_store).

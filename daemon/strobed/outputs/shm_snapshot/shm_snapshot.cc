@@ -1,5 +1,7 @@
 #include "strobed/outputs/shm_snapshot/shm_snapshot.h"
 
+#include <spdlog/spdlog.h>
+
 #include <utility>
 
 #include "strobe/base/check.h"
@@ -35,7 +37,18 @@ ShmSnapshotComponent::~ShmSnapshotComponent() {
 strobe::Status ShmSnapshotComponent::Start(const daemon::ComponentContext& ctx) {
   const config::Config& c = ctx.config;
   interval_ = c.shm_snapshot_interval;
-  if (c.shm_name == "off" || interval_.count() <= 0) return strobe::OkStatus();
+  if (c.shm_name == "off") return strobe::OkStatus();
+  // Snapshots and markers a crashed daemon of this user left behind, of any ring name: a
+  // clean exit removes its own, a SIGKILL or a crash cannot (8 MiB of tmpfs each).
+  auto stale = ctx.registry.AddCounter(
+      {"strobe_shm_stale_files_removed_total",
+       "Snapshot segments and daemon markers of dead daemons (this user's) removed at start.", ""});
+  STROBE_CHECK(stale.ok());  // fixed, valid name
+  for (const strobe::shm::StaleDaemonFile& f : strobe::shm::RemoveStaleDaemonFiles(c.shm_dir)) {
+    spdlog::info("removed {} left by dead daemon pid {}", f.path, f.pid);
+    (*stale)->Inc();
+  }
+  if (interval_.count() <= 0) return strobe::OkStatus();
   api_ = &ctx.api;
   strobe::shm::SnapshotWriterOptions o;
   o.ring = c.shm_name;

@@ -18,8 +18,13 @@
 // An output, not a pipeline exporter: it publishes the daemon's results, not pipeline data
 // (docs/design/plugins.md, "Outputs").
 //
+// At start (unless shm.name is off) it removes the snapshots and daemon markers that crashed
+// daemons of this user left in shm.dir, of any ring name (strobe::shm::RemoveStaleDaemonFiles:
+// never another user's file, never a live daemon's), logs each and counts them in
+// strobe_shm_stale_files_removed_total.
+//
 // Self-metrics: strobe_shm_snapshot_publishes_total, strobe_shm_snapshot_too_large_total,
-// strobe_shm_snapshot_bytes.
+// strobe_shm_snapshot_bytes, strobe_shm_stale_files_removed_total.
 //
 // Thread class: Component methods on the control thread; one private publishing thread.
 

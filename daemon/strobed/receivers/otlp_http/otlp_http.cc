@@ -186,8 +186,21 @@ server::Response OtlpHttpReceiver::Handle(otlp::Signal signal, const server::Req
                   std::string(otlp::SignalName(signal)) + ": " + decoded.status().message(), 0);
   }
   uint64_t items = decoded->items;
+  // Points refused by the decoder (a label value not UTF-8): the rest of the request goes on,
+  // the client learns of them through partial success, and they are counted per point.
+  const uint64_t invalid = decoded->invalid_utf8;
+  std::string invalid_message;
+  if (invalid > 0) {
+    counters_[static_cast<size_t>(signal)]
+        .refused->With({{"receiver", options_.name}, {"reason", "invalid_utf8"}})
+        .Add(invalid);
+    invalid_message = std::to_string(invalid) +
+                      " data points refused: a label or resource attribute value is not valid "
+                      "UTF-8";
+  }
   if (items == 0) {
-    return Body(200, enc, otlp::EncodeResponse(signal, enc, 0, ""));
+    return Body(200, enc,
+                otlp::EncodeResponse(signal, enc, static_cast<int64_t>(invalid), invalid_message));
   }
   pipeline::PushResult pushed = ingest->Push(std::move(batch));
   switch (pushed.status) {
@@ -195,12 +208,15 @@ server::Response OtlpHttpReceiver::Handle(otlp::Signal signal, const server::Req
       counters_[static_cast<size_t>(signal)]
           .accepted->With({{"receiver", options_.name}})
           .Add(items);
-      return Body(200, enc, otlp::EncodeResponse(signal, enc, 0, ""));
+      return Body(
+          200, enc,
+          otlp::EncodeResponse(signal, enc, static_cast<int64_t>(invalid), invalid_message));
     case pipeline::PushStatus::kDropped:
       CountRefused(signal, "pipeline_dropped", items);
       return Body(200, enc,
-                  otlp::EncodeResponse(signal, enc, static_cast<int64_t>(items),
-                                       "dropped by the pipeline's back-pressure policy"));
+                  otlp::EncodeResponse(signal, enc, static_cast<int64_t>(items + invalid),
+                                       "dropped by the pipeline's back-pressure policy" +
+                                           (invalid > 0 ? "; " + invalid_message : "")));
     case pipeline::PushStatus::kThrottled:
     case pipeline::PushStatus::kRefused:
     case pipeline::PushStatus::kShutdown: {

@@ -84,6 +84,7 @@ struct ShmReceiver::Metrics {
   Counter* key_table_full;
   Counter* key_too_long;
   Counter* dropped_attributes;
+  Counter* invalid_utf8;
   Counter* producer_dropped;
   Counter* retries_throttled;
   Counter* retries_refused;
@@ -143,7 +144,8 @@ ShmReceiver::ShmReceiver(ShmReceiverOptions options) : options_(std::move(option
       "producer that died before committing; undecodable; unknown_series: a point of a series "
       "never defined or refused; invalid_value; kind_mismatch; series_limit: a definition over "
       "max_series; key_table_full / key_too_long: a definition whose label key the attribute "
-      "key table refused). All but torn are reported to the producer's flush as data loss (a "
+      "key table refused; invalid_utf8: a definition whose label value is not UTF-8). All but torn "
+      "are reported to the producer's flush as data loss (a "
       "run of malformed frames as one).",
       {"receiver", "reason"});
   m->malformed = &invalid->With({{"receiver", r}, {"reason", "malformed_frame"}});
@@ -161,6 +163,7 @@ ShmReceiver::ShmReceiver(ShmReceiverOptions options) : options_(std::move(option
                       "their key (the record is kept, with dropped_attributes_count set).",
                       {"receiver"})
            ->With({{"receiver", r}});
+  m->invalid_utf8 = &invalid->With({{"receiver", r}, {"reason", "invalid_utf8"}});
   m->producer_dropped =
       &counter_family("strobe_shm_producer_dropped_records_total",
                       "Records producers dropped because their ring was full (from the ring "
@@ -313,6 +316,7 @@ void ShmReceiver::PublishStats() {
   m.key_table_full->Add(Delta(ts.key_table_full, published_translator_.key_table_full));
   m.key_too_long->Add(Delta(ts.key_too_long, published_translator_.key_too_long));
   m.dropped_attributes->Add(Delta(ts.dropped_attributes, published_translator_.dropped_attributes));
+  m.invalid_utf8->Add(Delta(ts.invalid_utf8, published_translator_.invalid_utf8));
   m.rings->Set(static_cast<double>(consumer_->ring_count()));
   m.series->Set(static_cast<double>(ts.series));
   std::lock_guard<std::mutex> lock(mu_);

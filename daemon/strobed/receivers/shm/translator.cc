@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "strobe/base/clock.h"
+#include "strobe/metrics/labels.h"
 #include "strobed/event/span.h"
 
 namespace strobed::receivers {
@@ -128,7 +129,8 @@ void ShmTranslator::OnRingAttached(uint32_t producer, uint32_t owner_uid) {
 
 uint64_t ShmTranslator::RejectedRecords() const {
   return stats_.invalid_records + stats_.unknown_series + stats_.invalid_values +
-         stats_.kind_mismatch + stats_.series_limit + stats_.key_table_full + stats_.key_too_long;
+         stats_.kind_mismatch + stats_.series_limit + stats_.key_table_full + stats_.key_too_long +
+         stats_.invalid_utf8;
 }
 
 void ShmTranslator::CountRefusedKey() {
@@ -179,6 +181,12 @@ void ShmTranslator::Define(const RecordView& r) {
     if (by_identity_.size() >= options_.max_series) {  // (the decoder rejects empty names)
       ++stats_.series_limit;
       return;
+    }
+    for (const auto& [k, v] : d.labels) {
+      if (!strobe::metrics::IsValidUtf8(v)) {  // refused here rather than stored, never shown
+        ++stats_.invalid_utf8;
+        return;
+      }
     }
     auto s = std::make_unique<Series>();
     s->name.assign(d.name);

@@ -85,7 +85,10 @@ struct ShmTranslatorStats {
   uint64_t key_table_full = 0;      // definitions refused: a label key is new and the table is full
   uint64_t key_too_long = 0;        // definitions refused: a label key is longer than keys allow
   uint64_t dropped_attributes = 0;  // span/event attributes dropped: key refused (record kept)
-  uint64_t series = 0;              // distinct series held
+  // Definitions refused because a label value is not valid UTF-8 (their points then count as
+  // unknown_series); label values must be UTF-8 in every exposition (docs/security.md).
+  uint64_t invalid_utf8 = 0;
+  uint64_t series = 0;  // distinct series held
 };
 
 class ShmTranslator final : public strobe::shm::RecordSink {

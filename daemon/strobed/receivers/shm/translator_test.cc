@@ -308,6 +308,21 @@ TEST_F(TranslatorTest, SeriesBeyondTheLimitAreRefused) {
   EXPECT_EQ(Collect().size(), 3u);
 }
 
+// A series whose label value is not UTF-8 is refused at its definition and counted (its
+// points then count as unknown_series); other series of the producer are unaffected.
+TEST_F(TranslatorTest, SeriesWithALabelValueNotUtf8AreRefused) {
+  auto p = NewProducer(1);
+  uint64_t bad = p->DefineSeries(STROBE_KIND_COUNTER, "c_total", {{"user", "b\xffob"}});
+  uint64_t good = p->DefineSeries(STROBE_KIND_COUNTER, "c_total", {{"user", "caf\xc3\xa9"}});
+  ASSERT_TRUE(p->CounterAdd(bad, 1));
+  ASSERT_TRUE(p->CounterAdd(good, 2));
+  Drain();
+  EXPECT_EQ(translator_->stats().invalid_utf8, 1u);
+  EXPECT_EQ(translator_->stats().unknown_series, 1u);
+  EXPECT_EQ(translator_->stats().series, 1u);
+  EXPECT_EQ(Collect().size(), 1u);
+}
+
 TEST_F(TranslatorTest, SpansCarryKindStatusServiceAndParent) {
   auto p = NewProducer(77);
   uint8_t trace[16];
