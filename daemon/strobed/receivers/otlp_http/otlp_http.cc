@@ -87,7 +87,11 @@ server::Response OtlpErrorResponse(int status, std::string_view message,
   return Body(status, enc, otlp::EncodeRpcStatus(enc, GrpcCodeFor(status), message));
 }
 
-OtlpHttpReceiver::OtlpHttpReceiver(OtlpHttpOptions options) : options_(std::move(options)) {
+OtlpHttpReceiver::OtlpHttpReceiver(OtlpHttpOptions options)
+    : options_(std::move(options)),
+      clock_(options_.clock != nullptr ? *options_.clock : base::MonotonicClock::Steady()),
+      key_quota_(options_.max_new_keys_per_source,
+                 static_cast<uint64_t>(std::max<int64_t>(1, options_.new_keys_window.count()))) {
   STROBE_CHECK(options_.metrics != nullptr);  // required: the factory passes the host's
   strobe::metrics::Registry& reg = *options_.metrics;
   for (otlp::Signal s : {otlp::Signal::kTraces, otlp::Signal::kMetrics, otlp::Signal::kLogs}) {
@@ -108,6 +112,33 @@ OtlpHttpReceiver::OtlpHttpReceiver(OtlpHttpOptions options) : options_(std::move
                                   {"receiver", "signal", "reason"});
   STROBE_CHECK(req.ok());
   refused_requests_ = *req;
+  auto dropped = reg.AddCounterFamily(
+      {"strobe_receiver_dropped_attributes_total",
+       "Span and log attributes dropped because their key could not be interned (also in the "
+       "element's dropped_attributes_count), by signal and reason.",
+       ""},
+      {"receiver", "signal", "reason"});
+  STROBE_CHECK(dropped.ok());
+  dropped_attributes_ = *dropped;
+}
+
+void OtlpHttpReceiver::CountKeyRefusals(otlp::Signal signal, const otlp::DecodeStats& stats) {
+  for (std::size_t r = 0; r < event::kKeyRefusalCount; ++r) {
+    const std::string_view reason = event::KeyRefusalName(static_cast<event::KeyRefusal>(r));
+    if (stats.refused_by[r] > 0) {
+      counters_[static_cast<size_t>(signal)]
+          .refused->With({{"receiver", options_.name}, {"reason", reason}})
+          .Add(stats.refused_by[r]);
+    }
+    // Attributes of refused metric points went with their point: counted there only.
+    if (signal != otlp::Signal::kMetrics && stats.dropped_by[r] > 0) {
+      dropped_attributes_
+          ->With({{"receiver", options_.name},
+                  {"signal", otlp::SignalName(signal)},
+                  {"reason", reason}})
+          .Add(stats.dropped_by[r]);
+    }
+  }
 }
 
 OtlpHttpReceiver::~OtlpHttpReceiver() {
@@ -178,16 +209,44 @@ server::Response OtlpHttpReceiver::Handle(otlp::Signal signal, const server::Req
   }
 
   event::BatchPtr batch = ingest->pool().Acquire();
+  // The client's address without the port: the source charged for keys new to the table.
+  std::string_view source = req.remote_address;
+  source = source.substr(0, source.rfind(':'));
+  event::KeyBudget budget;
+  budget.max_new_keys = options_.max_new_keys_per_request;
+  budget.quota = &key_quota_;
+  budget.source = source;
+  budget.now_ns = clock_.NowNs();
   otlp::DecodeOptions dopts;
   dopts.keys = options_.keys;
+  dopts.budget = &budget;
   strobe::Result<otlp::DecodeStats> decoded = otlp::Decode(signal, enc, body, *batch, dopts);
   if (!decoded.ok()) {
     return Refuse(signal, enc, 400, kGrpcInvalidArgument, "invalid",
                   std::string(otlp::SignalName(signal)) + ": " + decoded.status().message(), 0);
   }
   uint64_t items = decoded->items;
+  // Metric points refused because a key of their identity could not be interned: partial
+  // success, so the client knows they were not stored (and does not retry them).
+  const uint64_t key_refused = decoded->refused_items;
+  std::string key_message;
+  if (key_refused > 0) {
+    key_message = std::to_string(key_refused) +
+                  " metric points refused: an attribute key could not be added to the key table (";
+    bool first = true;
+    for (std::size_t r = 0; r < event::kKeyRefusalCount; ++r) {
+      if (decoded->refused_by[r] == 0) continue;
+      if (!first) key_message += ", ";
+      first = false;
+      key_message += std::string(event::KeyRefusalName(static_cast<event::KeyRefusal>(r))) + ": " +
+                     std::to_string(decoded->refused_by[r]);
+    }
+    key_message += ")";
+  }
   if (items == 0) {
-    return Body(200, enc, otlp::EncodeResponse(signal, enc, 0, ""));
+    CountKeyRefusals(signal, *decoded);
+    return Body(200, enc,
+                otlp::EncodeResponse(signal, enc, static_cast<int64_t>(key_refused), key_message));
   }
   pipeline::PushResult pushed = ingest->Push(std::move(batch));
   switch (pushed.status) {
@@ -195,12 +254,18 @@ server::Response OtlpHttpReceiver::Handle(otlp::Signal signal, const server::Req
       counters_[static_cast<size_t>(signal)]
           .accepted->With({{"receiver", options_.name}})
           .Add(items);
-      return Body(200, enc, otlp::EncodeResponse(signal, enc, 0, ""));
+      CountKeyRefusals(signal, *decoded);
+      return Body(
+          200, enc,
+          otlp::EncodeResponse(signal, enc, static_cast<int64_t>(key_refused), key_message));
     case pipeline::PushStatus::kDropped:
       CountRefused(signal, "pipeline_dropped", items);
-      return Body(200, enc,
-                  otlp::EncodeResponse(signal, enc, static_cast<int64_t>(items),
-                                       "dropped by the pipeline's back-pressure policy"));
+      CountKeyRefusals(signal, *decoded);
+      return Body(
+          200, enc,
+          otlp::EncodeResponse(signal, enc, static_cast<int64_t>(items + key_refused),
+                               "dropped by the pipeline's back-pressure policy" +
+                                   (key_message.empty() ? std::string() : "; " + key_message)));
     case pipeline::PushStatus::kThrottled:
     case pipeline::PushStatus::kRefused:
     case pipeline::PushStatus::kShutdown: {
@@ -308,6 +373,23 @@ void RegisterOtlpHttpReceiver(pipeline::PluginRegistry& registry) {
                        {.min = "1", .max = "64"}},
                       {"auth_token", pipeline::OptionType::kString, "",
                        "require 'Authorization: Bearer <token>' when set"},
+                      {"max_new_keys_per_request",
+                       pipeline::OptionType::kInt,
+                       "1024",
+                       "attribute keys new to the daemon's key table one request may add; "
+                       "metric points needing more are refused (partial success)",
+                       {.min = "0", .max = "65536"}},
+                      {"max_new_keys_per_source",
+                       pipeline::OptionType::kInt,
+                       "4096",
+                       "attribute keys new to the key table one client address may add per "
+                       "new_keys_window",
+                       {.min = "0", .max = "65536"}},
+                      {"new_keys_window",
+                       pipeline::OptionType::kDuration,
+                       "1h",
+                       "window of max_new_keys_per_source",
+                       {.min = "1s"}},
                   },
               .create = [](const pipeline::ComponentContext& ctx)
                   -> strobe::Result<std::unique_ptr<pipeline::Receiver>> {
@@ -321,6 +403,12 @@ void RegisterOtlpHttpReceiver(pipeline::PluginRegistry& registry) {
                 o.threads = static_cast<int>(ctx.options.GetInt("threads"));
                 if (ctx.options.Has("auth_token"))
                   o.auth_token = ctx.options.GetString("auth_token");
+                o.max_new_keys_per_request =
+                    static_cast<uint32_t>(ctx.options.GetInt("max_new_keys_per_request"));
+                o.max_new_keys_per_source =
+                    static_cast<uint64_t>(ctx.options.GetInt("max_new_keys_per_source"));
+                o.new_keys_window = ctx.options.GetDuration("new_keys_window");
+                o.clock = &ctx.clock;
                 o.keys = &ctx.keys;
                 o.metrics = ctx.services.metrics;
                 o.http_metrics = ctx.services.http_metrics;
