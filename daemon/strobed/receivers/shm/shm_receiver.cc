@@ -81,6 +81,8 @@ struct ShmReceiver::Metrics {
   Counter* invalid_value;
   Counter* kind_mismatch;
   Counter* series_refused;
+  Counter* series_key_refused;
+  Counter* dropped_attributes;
   Counter* producer_dropped;
   Counter* retries_throttled;
   Counter* retries_refused;
@@ -146,6 +148,13 @@ ShmReceiver::ShmReceiver(ShmReceiverOptions options) : options_(std::move(option
   m->invalid_value = &invalid->With({{"receiver", r}, {"reason", "invalid_value"}});
   m->kind_mismatch = &invalid->With({{"receiver", r}, {"reason", "kind_mismatch"}});
   m->series_refused = &invalid->With({{"receiver", r}, {"reason", "series_limit"}});
+  m->series_key_refused = &invalid->With({{"receiver", r}, {"reason", "key_refused"}});
+  m->dropped_attributes =
+      &counter_family("strobe_shm_dropped_attributes_total",
+                      "Span and event attributes from shm rings dropped because the key table "
+                      "refused their key (also in the element's dropped_attributes_count).",
+                      {"receiver"})
+           ->With({{"receiver", r}});
   m->producer_dropped =
       &counter_family("strobe_shm_producer_dropped_records_total",
                       "Records producers dropped because their ring was full (from the ring "
@@ -295,6 +304,8 @@ void ShmReceiver::PublishStats() {
   m.invalid_value->Add(Delta(ts.invalid_values, published_translator_.invalid_values));
   m.kind_mismatch->Add(Delta(ts.kind_mismatch, published_translator_.kind_mismatch));
   m.series_refused->Add(Delta(ts.series_refused, published_translator_.series_refused));
+  m.series_key_refused->Add(Delta(ts.series_key_refused, published_translator_.series_key_refused));
+  m.dropped_attributes->Add(Delta(ts.dropped_attributes, published_translator_.dropped_attributes));
   m.rings->Set(static_cast<double>(consumer_->ring_count()));
   m.series->Set(static_cast<double>(ts.series));
   std::lock_guard<std::mutex> lock(mu_);
@@ -303,7 +314,7 @@ void ShmReceiver::PublishStats() {
   totals_.torn = rs.torn;
   totals_.producer_dropped = rs.producer_dropped;
   totals_.invalid = ts.invalid_records + ts.unknown_series + ts.invalid_values + ts.kind_mismatch +
-                    ts.series_refused;
+                    ts.series_refused + ts.series_key_refused;
   totals_.rings = consumer_->ring_count();
   totals_.rejected_owner = rs.rings_rejected_owner;
   totals_.truncated = rs.rings_truncated;
@@ -535,6 +546,17 @@ void RegisterShmReceiver(pipeline::PluginRegistry& registry) {
                        "100000",
                        "distinct metric series kept; more are refused and counted",
                        {.min = "1", .max = "100000000"}},
+                      {"max_new_keys_per_ring",
+                       pipeline::OptionType::kInt,
+                       "4096",
+                       "attribute keys new to the daemon's key table one ring may add per "
+                       "new_keys_window (series with a refused label key are refused)",
+                       {.min = "0", .max = "65536"}},
+                      {"new_keys_window",
+                       pipeline::OptionType::kDuration,
+                       "1h",
+                       "window of max_new_keys_per_ring",
+                       {.min = "1s"}},
                       {"allowed_users", pipeline::OptionType::kString, "",
                        "users (names or uids, comma-separated, * for anyone) whose rings are "
                        "read; empty with allowed_groups empty: the daemon's own user and "
@@ -562,6 +584,10 @@ void RegisterShmReceiver(pipeline::PluginRegistry& registry) {
                 STROBE_RETURN_IF_ERROR(ParseAllowedOwners(ctx.options, o));
                 o.batch_events = static_cast<size_t>(ctx.options.GetInt("batch_events"));
                 o.translator.max_series = static_cast<size_t>(ctx.options.GetInt("max_series"));
+                o.translator.max_new_keys_per_ring =
+                    static_cast<uint64_t>(ctx.options.GetInt("max_new_keys_per_ring"));
+                o.translator.new_keys_window_ns =
+                    static_cast<uint64_t>(ctx.options.GetDuration("new_keys_window").count());
                 o.keys = &ctx.keys;
                 o.clock = &ctx.clock;
                 o.metrics = ctx.services.metrics;

@@ -1,6 +1,8 @@
 #include "strobed/receivers/shm/translator.h"
 
+#include <algorithm>
 #include <bit>
+#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <cstring>
@@ -61,7 +63,24 @@ std::optional<event::SpanKind> ParseKind(std::string_view v) {
 
 ShmTranslator::ShmTranslator(event::BatchPool& pool, event::KeyTable& keys,
                              ShmTranslatorOptions options)
-    : pool_(pool), keys_(keys), options_(options) {}
+    : pool_(pool),
+      keys_(keys),
+      options_(options),
+      key_quota_(options.max_new_keys_per_ring, std::max<uint64_t>(1, options.new_keys_window_ns)) {
+}
+
+event::KeyBudget ShmTranslator::RingBudget(uint32_t producer) {
+  // No allocation: the source text lives in key_source_ until the next call.
+  static constexpr std::string_view kPrefix = "ring ";
+  std::memcpy(key_source_, kPrefix.data(), kPrefix.size());
+  char* end =
+      std::to_chars(key_source_ + kPrefix.size(), key_source_ + sizeof(key_source_), producer).ptr;
+  event::KeyBudget budget;
+  budget.quota = &key_quota_;
+  budget.source = std::string_view(key_source_, static_cast<size_t>(end - key_source_));
+  budget.now_ns = Now();
+  return budget;
+}
 
 ShmTranslator::~ShmTranslator() = default;
 
@@ -166,10 +185,11 @@ void ShmTranslator::Define(const RecordView& r) {
     s->name.assign(d.name);
     s->kind = d.kind;
     s->owner_uid = owner;
+    event::KeyBudget budget = RingBudget(r.producer);
     for (const auto& [k, v] : d.labels) {
-      std::optional<event::KeyId> key = keys_.Intern(k);
-      if (!key) {  // key table full or key too long: the series cannot be represented
-        ++stats_.series_refused;
+      std::optional<event::KeyId> key = keys_.Intern(k, budget);
+      if (!key) {  // refused by the key table: the series cannot be represented faithfully
+        ++stats_.series_key_refused;
         return;
       }
       s->labels.emplace_back(std::string(k), std::string(v));
@@ -314,11 +334,17 @@ event::Batch& ShmTranslator::Events() {
 }
 
 std::span<const event::Attribute> ShmTranslator::Attributes(event::Batch& b,
-                                                            const strobe::shm::Pairs& pairs) {
+                                                            const strobe::shm::Pairs& pairs,
+                                                            uint32_t producer, uint32_t& dropped) {
   scratch_attrs_.clear();
+  event::KeyBudget budget = RingBudget(producer);
   for (const auto& [k, v] : pairs) {
-    std::optional<event::KeyId> key = keys_.Intern(k);
-    if (!key) continue;  // counted by the key table (strobe_event_keys_rejected)
+    std::optional<event::KeyId> key = keys_.Intern(k, budget);
+    if (!key) {  // also counted by the key table, by reason
+      ++dropped;
+      ++stats_.dropped_attributes;
+      continue;
+    }
     scratch_attrs_.push_back({*key, event::Value::String(b.arena().CopyString(v))});
   }
   return b.arena().CopyArray<event::Attribute>(scratch_attrs_);
@@ -385,7 +411,7 @@ void ShmTranslator::AddSpan(const RecordView& r) {
       scratch_pairs_.emplace_back(k, v);
     }
   }
-  s.attributes = Attributes(b, scratch_pairs_);
+  s.attributes = Attributes(b, scratch_pairs_, r.producer, s.dropped_attributes_count);
   s.resource = ResourceFor(b, r.producer, service);
   ++stats_.spans;
 }
@@ -417,7 +443,7 @@ void ShmTranslator::AddEvent(const RecordView& r) {
       scratch_pairs_.emplace_back(k, v);
     }
   }
-  l.attributes = Attributes(b, scratch_pairs_);
+  l.attributes = Attributes(b, scratch_pairs_, r.producer, l.dropped_attributes_count);
   l.resource = ResourceFor(b, r.producer, service);
   ++stats_.logs;
 }
