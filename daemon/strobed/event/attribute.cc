@@ -3,7 +3,25 @@
 #include <cstring>
 #include <string>
 
+#include "strobed/event/key_quota.h"
+
 namespace strobed::event {
+
+std::string_view KeyRefusalName(KeyRefusal reason) {
+  switch (reason) {
+    case KeyRefusal::kNone:
+      return "none";
+    case KeyRefusal::kTooLong:
+      return "key_too_long";
+    case KeyRefusal::kTableFull:
+      return "key_table_full";
+    case KeyRefusal::kRequestLimit:
+      return "key_request_limit";
+    case KeyRefusal::kSourceLimit:
+      return "key_source_limit";
+  }
+  return "unknown";
+}
 
 std::string_view ValueTypeName(ValueType type) {
   switch (type) {
@@ -128,6 +146,12 @@ KeyTable& KeyTable::Global() {
     (void)t->Intern("http.response.status_code");
     (void)t->Intern("error.type");
     (void)t->Intern("sampling.priority");
+    // Keys the daemon adds to data itself (producer identity, Prometheus job/instance): interned
+    // before any client can be refused a key, so identity attributes are never the ones lost.
+    for (const char* k :
+         {"process.pid", "process.user.id", "service.namespace", "service.instance.id"}) {
+      (void)t->Intern(k);
+    }
     return t;
   }();
   return *table;
@@ -160,16 +184,47 @@ std::optional<KeyId> KeyTable::Find(std::string_view key) const noexcept {
 std::optional<KeyId> KeyTable::Intern(std::string_view key) noexcept {
   uint64_t hash = Hash(key);
   if (auto id = Probe(key, hash)) return id;
-  if (key.size() > max_key_bytes_) {
-    rejected_.fetch_add(1, std::memory_order_relaxed);
-    return std::nullopt;
+  return InternNew(key, hash, nullptr);
+}
+
+std::optional<KeyId> KeyTable::Intern(std::string_view key, KeyBudget& budget) noexcept {
+  uint64_t hash = Hash(key);
+  if (auto id = Probe(key, hash)) return id;  // known keys are never charged
+  return InternNew(key, hash, &budget);
+}
+
+std::nullopt_t KeyTable::Refuse(KeyRefusal reason, KeyBudget* budget) noexcept {
+  const auto r = static_cast<std::size_t>(reason);
+  rejected_[r].fetch_add(1, std::memory_order_relaxed);
+  if (budget != nullptr) {
+    ++budget->refused;
+    ++budget->refused_by[r];
+    budget->last_refusal = reason;
+    if (budget->first_refusal == KeyRefusal::kNone) budget->first_refusal = reason;
   }
+  return std::nullopt;
+}
+
+uint64_t KeyTable::rejected() const noexcept {
+  uint64_t n = 0;
+  for (const auto& r : rejected_) n += r.load(std::memory_order_relaxed);
+  return n;
+}
+
+std::optional<KeyId> KeyTable::InternNew(std::string_view key, uint64_t hash,
+                                         KeyBudget* budget) noexcept {
+  if (key.size() > max_key_bytes_) return Refuse(KeyRefusal::kTooLong, budget);
   strobe::MutexLock lock(mu_);
   if (auto id = Probe(key, hash)) return id;  // another thread added it meanwhile
   std::size_t id = size_.load(std::memory_order_relaxed);
-  if (id >= capacity_) {
-    rejected_.fetch_add(1, std::memory_order_relaxed);
-    return std::nullopt;
+  if (id >= capacity_) return Refuse(KeyRefusal::kTableFull, budget);
+  if (budget != nullptr) {
+    if (budget->added >= budget->max_new_keys) return Refuse(KeyRefusal::kRequestLimit, budget);
+    // Charged last, so a key refused for another reason costs the source nothing.
+    if (budget->quota != nullptr && !budget->quota->Take(budget->source, budget->now_ns)) {
+      return Refuse(KeyRefusal::kSourceLimit, budget);
+    }
+    ++budget->added;
   }
   owned_.push_back(std::make_unique<Entry>(Entry{hash, std::string(key)}));
   // Release pairs with the acquire loads in Probe()/Name(): the entry's text is visible.

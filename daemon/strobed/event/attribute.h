@@ -9,8 +9,21 @@
 // the arena of the Batch that holds the event (or into storage that outlives it, such as
 // string literals or KeyTable names).
 //
+// Untrusted input and the key table. The table is process-wide and fixed in size, so keys
+// sent by one client are a resource every client shares. Receivers therefore intern the keys
+// of untrusted input under a KeyBudget: a request may add at most max_new_keys keys that are
+// new to the table, and its source (client address, shm ring) at most what its NewKeyQuota
+// (key_quota.h) allows in the current window. A key refused for any reason (KeyRefusal) is
+// reported to the caller, which must keep what it stores correct: a metric point whose
+// identity would lose a label is refused as a whole, a span or log attribute is dropped and
+// counted in the element's dropped_attributes_count (docs/security.md, "Key table").
+//
+// Keys are never reclaimed: a KeyId, once handed out, names the same text for the process's
+// lifetime. What reclamation would need is written down before KeyTable below.
+//
 // Thread class: Value/Attribute are values (thread-compatible). KeyTable is thread-safe:
-// lookups of known keys are lock-free; the first sighting of a key takes a mutex.
+// lookups of known keys are lock-free; the first sighting of a key takes a mutex. KeyBudget
+// is owned by one thread (one request).
 
 #include <atomic>
 #include <cstddef>
@@ -152,9 +165,62 @@ inline const Value* FindAttribute(std::span<const Attribute> attrs, KeyId key) {
   return nullptr;
 }
 
+// Why KeyTable::Intern refused a key. Self-metrics label refusals with KeyRefusalName.
+enum class KeyRefusal : uint8_t {
+  kNone = 0,
+  kTooLong,       // "key_too_long": longer than the table's max_key_bytes
+  kTableFull,     // "key_table_full": the table holds capacity() keys
+  kRequestLimit,  // "key_request_limit": the request already added its max_new_keys
+  kSourceLimit,   // "key_source_limit": the source used up its NewKeyQuota for the window
+};
+inline constexpr std::size_t kKeyRefusalCount = 5;
+std::string_view KeyRefusalName(KeyRefusal reason);
+
+class NewKeyQuota;
+
+// What one unit of untrusted input (an OTLP request, a shm record) may add to a KeyTable, and
+// what it was refused. The caller fills the limits, passes the budget to every
+// KeyTable::Intern of that input, and reads the results afterwards. Keys already in the table
+// are always resolved and never charged.
+struct KeyBudget {
+  // Limits.
+  uint32_t max_new_keys = UINT32_MAX;  // keys new to the table this input may add
+  NewKeyQuota* quota = nullptr;        // per-source quota charged for each new key; null: none
+  std::string_view source;             // who `quota` charges (e.g. the client's address)
+  uint64_t now_ns = 0;                 // steady time for `quota`'s window
+
+  // Results.
+  uint32_t added = 0;                            // new keys added to the table
+  uint32_t refused = 0;                          // Intern calls refused, any reason
+  uint32_t refused_by[kKeyRefusalCount] = {};    // by KeyRefusal
+  KeyRefusal last_refusal = KeyRefusal::kNone;   // the reason of the latest refusal
+  KeyRefusal first_refusal = KeyRefusal::kNone;  // the reason of the first refusal
+};
+
 // Interns attribute keys. Capacity is fixed at construction so untrusted input (a client
 // sending a million distinct keys) cannot grow memory without bound: once full, Intern()
-// returns nullopt and counts the rejection; callers drop that attribute and count it.
+// returns nullopt and counts the rejection. Input from clients is interned under a KeyBudget
+// so that no single request or source can fill the table for everyone.
+//
+// Why keys are not reclaimed (and what it would take). A KeyId is a bare index: nothing
+// records who holds one, and the holders outlive any one request:
+//   - events in flight: batches in receiver buffers, pipeline queues, the batch processor,
+//     exporters' retry queues (Attribute::key, MetricPoint::labels, Resource::attributes);
+//   - long-lived state: the shm translator's series (label_keys), the stream engine's
+//     compiled rules (group-by keys, predicates, CEP keys), the tail sampler's policies,
+//     exporters' cached well-known keys (prometheus: service.*), the demo;
+//   - text readers: Name() hands out views into the entry that callers keep while rendering.
+// Recycling an id while any of these holds it would make that holder read another key's
+// name: exactly the silent relabelling this table must never cause. A sound scheme needs
+// (1) an epoch on every admitted batch, with the pool counting live batches per epoch, so a
+// sweep at epoch E can wait until every batch admitted before E is released; (2) a
+// registration interface through which every long-lived holder reports the keys it still
+// holds at each sweep (or pins them with a reference count), with the stream engine, shm
+// translator, tail sampler and exporters implementing it; (3) usage marks set on lookup
+// (a relaxed store per known key on the hot path, which is the cost to measure); and
+// (4) entries freed only after readers of Name() are quiescent (an RCU-style grace period,
+// since Name() is lock-free). None of (1)-(4) exists yet; until it does the limits above are
+// the defence, and the table never relabels.
 class KeyTable {
  public:
   static constexpr std::size_t kDefaultCapacity = std::size_t{1} << 16;
@@ -172,8 +238,15 @@ class KeyTable {
 
   // Returns the id of `key`, adding it if new. Lock-free when the key is known. Returns
   // nullopt (and counts) when the table is full or the key is longer than max_key_bytes.
-  // Thread-safe.
+  // Unlimited otherwise: for keys the daemon itself chooses (configuration, well-known keys,
+  // tests). Thread-safe.
   std::optional<KeyId> Intern(std::string_view key) noexcept;
+
+  // As above, for untrusted input: a key new to the table is added only when `budget` allows
+  // it (max_new_keys not reached, the source's quota not used up). A refusal returns nullopt
+  // and is counted here by reason and in `budget`. Known keys resolve lock-free and are never
+  // charged, whatever the budget. Thread-safe (the budget is the caller's own).
+  std::optional<KeyId> Intern(std::string_view key, KeyBudget& budget) noexcept;
 
   // Returns the id of `key` if it was interned; never adds. Lock-free. Thread-safe.
   std::optional<KeyId> Find(std::string_view key) const noexcept;
@@ -183,8 +256,12 @@ class KeyTable {
 
   std::size_t size() const noexcept { return size_.load(std::memory_order_acquire); }
   std::size_t capacity() const noexcept { return capacity_; }
-  // Keys refused because the table was full or the key too long.
-  uint64_t rejected() const noexcept { return rejected_.load(std::memory_order_relaxed); }
+  // Keys refused, any reason.
+  uint64_t rejected() const noexcept;
+  // Keys refused for `reason`.
+  uint64_t rejected(KeyRefusal reason) const noexcept {
+    return rejected_[static_cast<std::size_t>(reason)].load(std::memory_order_relaxed);
+  }
 
  private:
   struct Entry {
@@ -193,6 +270,9 @@ class KeyTable {
   };
   static uint64_t Hash(std::string_view s) noexcept;
   std::optional<KeyId> Probe(std::string_view key, uint64_t hash) const noexcept;
+  // The slow path of both Intern overloads: `key` (hash `hash`) was not found lock-free.
+  std::optional<KeyId> InternNew(std::string_view key, uint64_t hash, KeyBudget* budget) noexcept;
+  std::nullopt_t Refuse(KeyRefusal reason, KeyBudget* budget) noexcept;
 
   const std::size_t capacity_;
   const std::size_t max_key_bytes_;
@@ -203,8 +283,8 @@ class KeyTable {
   // entries_[id], published with release before the slot that names it.
   std::unique_ptr<std::atomic<const Entry*>[]> entries_;
   std::atomic<std::size_t> size_{0};
-  std::atomic<uint64_t> rejected_{0};  // statistic only; relaxed
-  strobe::Mutex mu_;                   // serialises inserts
+  std::atomic<uint64_t> rejected_[kKeyRefusalCount] = {};  // by KeyRefusal; statistic, relaxed
+  strobe::Mutex mu_;                                       // serialises inserts
   std::vector<std::unique_ptr<Entry>> owned_ STROBE_GUARDED_BY(mu_);
 };
 

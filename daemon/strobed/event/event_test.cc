@@ -8,6 +8,7 @@
 #include "strobed/event/arena.h"
 #include "strobed/event/attribute.h"
 #include "strobed/event/batch.h"
+#include "strobed/event/key_quota.h"
 #include "strobed/event/span.h"
 
 namespace strobed::event {
@@ -74,9 +75,97 @@ TEST(KeyTableTest, FullTableRefusesAndCounts) {
   EXPECT_EQ(t.size(), 4u);
 }
 
+TEST(KeyTableTest, RequestBudgetLimitsNewKeysButNeverKnownOnes) {
+  KeyTable t(100);
+  ASSERT_TRUE(t.Intern("known").has_value());
+  KeyBudget b;
+  b.max_new_keys = 2;
+  EXPECT_TRUE(t.Intern("a", b).has_value());
+  EXPECT_TRUE(t.Intern("b", b).has_value());
+  EXPECT_FALSE(t.Intern("c", b).has_value());
+  EXPECT_EQ(t.Intern("known", b)->index, 0u);  // known keys are free
+  EXPECT_EQ(t.Intern("a", b)->index, 1u);
+  EXPECT_EQ(b.added, 2u);
+  EXPECT_EQ(b.refused, 1u);
+  EXPECT_EQ(b.refused_by[static_cast<size_t>(KeyRefusal::kRequestLimit)], 1u);
+  EXPECT_EQ(b.first_refusal, KeyRefusal::kRequestLimit);
+  EXPECT_EQ(t.rejected(KeyRefusal::kRequestLimit), 1u);
+  EXPECT_EQ(t.size(), 3u);
+  EXPECT_FALSE(t.Find("c").has_value());  // a refused key leaves no trace
+}
+
+TEST(KeyTableTest, RefusalReasonsAreCountedApart) {
+  KeyTable t(2, 8);
+  KeyBudget b;
+  EXPECT_FALSE(t.Intern("longer.than.8", b).has_value());
+  EXPECT_TRUE(t.Intern("x", b).has_value());
+  EXPECT_TRUE(t.Intern("y", b).has_value());
+  EXPECT_FALSE(t.Intern("z", b).has_value());
+  EXPECT_EQ(b.first_refusal, KeyRefusal::kTooLong);
+  EXPECT_EQ(b.last_refusal, KeyRefusal::kTableFull);
+  EXPECT_EQ(t.rejected(KeyRefusal::kTooLong), 1u);
+  EXPECT_EQ(t.rejected(KeyRefusal::kTableFull), 1u);
+  EXPECT_EQ(t.rejected(), 2u);
+  EXPECT_EQ(KeyRefusalName(KeyRefusal::kTableFull), "key_table_full");
+  EXPECT_EQ(KeyRefusalName(KeyRefusal::kSourceLimit), "key_source_limit");
+}
+
+TEST(KeyTableTest, SourceQuotaSpansRequestsAndWindows) {
+  KeyTable t(1000);
+  NewKeyQuota quota(/*keys_per_window=*/3, /*window_ns=*/1000);
+  auto request = [&](std::string_view source, uint64_t now) {
+    KeyBudget b;
+    b.max_new_keys = 2;
+    b.quota = &quota;
+    b.source = source;
+    b.now_ns = now;
+    return b;
+  };
+  KeyBudget r1 = request("10.0.0.1", 0);
+  EXPECT_TRUE(t.Intern("a1", r1) && t.Intern("a2", r1));
+  KeyBudget r2 = request("10.0.0.1", 10);
+  EXPECT_TRUE(t.Intern("a3", r2).has_value());
+  EXPECT_FALSE(t.Intern("a4", r2).has_value());  // the source's 3 keys are used
+  EXPECT_EQ(r2.last_refusal, KeyRefusal::kSourceLimit);
+  EXPECT_TRUE(t.Intern("a1", r2).has_value());  // known keys still resolve
+  KeyBudget other = request("10.0.0.2", 10);    // another source is not affected
+  EXPECT_TRUE(t.Intern("b1", other).has_value());
+  KeyBudget later = request("10.0.0.1", 1000);  // a new window
+  EXPECT_TRUE(t.Intern("a4", later).has_value());
+  EXPECT_EQ(quota.refused(), 1u);
+  EXPECT_EQ(quota.Remaining("10.0.0.1", 1000), 2u);
+  EXPECT_EQ(t.rejected(KeyRefusal::kSourceLimit), 1u);
+}
+
+TEST(KeyTableTest, RefusedKeysCostTheSourceNothing) {
+  KeyTable t(1, 4);
+  NewKeyQuota quota(5, 1000);
+  KeyBudget b;
+  b.quota = &quota;
+  b.source = "s";
+  EXPECT_FALSE(t.Intern("toolong", b).has_value());
+  EXPECT_TRUE(t.Intern("k", b).has_value());
+  EXPECT_FALSE(t.Intern("full", b).has_value());
+  EXPECT_EQ(quota.Remaining("s", 0), 4u);
+}
+
+TEST(NewKeyQuotaTest, ManySourcesShareOneOverflowWindow) {
+  NewKeyQuota quota(2, 1000, /*max_sources=*/2);
+  EXPECT_TRUE(quota.Take("a", 0));
+  EXPECT_TRUE(quota.Take("b", 0));
+  EXPECT_TRUE(quota.Take("c", 0));  // the overflow window
+  EXPECT_TRUE(quota.Take("d", 0));
+  EXPECT_FALSE(quota.Take("e", 0));  // overflow used up: new addresses gain nothing
+  EXPECT_EQ(quota.sources(), 2u);
+  EXPECT_TRUE(quota.Take("e", 1000));  // expired windows are forgotten first
+  EXPECT_EQ(quota.refused(), 1u);
+}
+
 TEST(KeyTableTest, WellKnownKeysHaveFixedIds) {
   EXPECT_EQ(KeyTable::Global().Name(keys::kServiceName), "service.name");
   EXPECT_EQ(KeyTable::Global().Name(keys::kSamplingPriority), "sampling.priority");
+  // Identity keys the daemon adds itself are in the table before any client can be refused.
+  EXPECT_TRUE(KeyTable::Global().Find("process.user.id").has_value());
 }
 
 TEST(ValueTest, TypesEqualityAndText) {

@@ -308,6 +308,106 @@ void CheckSampleMetrics(const event::Batch& b) {
   CheckSampleSummary(m[4]);
 }
 
+// Two gauges that differ only by the label `customer`, plus one whose resource carries a key.
+ExportMetricsServiceRequest CustomerGauges(std::string_view resource_key) {
+  ExportMetricsServiceRequest req;
+  auto* rm = req.add_resource_metrics();
+  if (!resource_key.empty()) {
+    auto* kv = rm->mutable_resource()->add_attributes();
+    kv->set_key(std::string(resource_key));
+    kv->mutable_value()->set_string_value("r");
+  }
+  auto* m = rm->add_scope_metrics()->add_metrics();
+  m->set_name("orders");
+  for (const auto& [customer, value] : {std::pair{"alice", 10}, std::pair{"bob", 20}}) {
+    auto* p = m->mutable_gauge()->add_data_points();
+    p->set_as_int(value);
+    auto* kv = p->add_attributes();
+    kv->set_key("customer");
+    kv->mutable_value()->set_string_value(customer);
+  }
+  auto* p = m->mutable_gauge()->add_data_points();  // no labels: its identity is intact
+  p->set_as_int(30);
+  return req;
+}
+
+TEST(OtlpDecodeTest, MetricPointsThatLoseALabelAreRefusedNotMerged) {
+  event::KeyTable table(100);
+  for (Encoding enc : {Encoding::kProtobuf, Encoding::kJson}) {
+    event::KeyBudget budget;
+    budget.max_new_keys = 0;  // "customer" is new: refused
+    DecodeOptions opts;
+    opts.keys = &table;
+    opts.budget = &budget;
+    event::Batch b(nullptr, 4096, 1 << 20);
+    std::string body = CustomerGauges("").SerializeAsString();
+    if (enc == Encoding::kJson) {
+      body = R"({"resourceMetrics":[{"scopeMetrics":[{"metrics":[{"name":"orders","gauge":{
+        "dataPoints":[{"asInt":"10","attributes":[{"key":"customer","value":{"stringValue":
+        "alice"}}]},{"asInt":"20","attributes":[{"key":"customer","value":{"stringValue":"bob"}}]},
+        {"asInt":"30"}]}}]}]}]})";
+    }
+    auto r = Decode(Signal::kMetrics, enc, body, b, opts);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(r->items, 1u);  // only the unlabelled point
+    EXPECT_EQ(r->refused_items, 2u);
+    EXPECT_EQ(r->refused_by[static_cast<size_t>(event::KeyRefusal::kRequestLimit)], 2u);
+    ASSERT_EQ(b.metrics().size(), 1u);
+    EXPECT_EQ(b.metrics()[0].int_value, 30);
+    EXPECT_TRUE(b.metrics()[0].labels.empty());
+  }
+  // With room for the key both points are kept, as two series.
+  event::KeyBudget budget;
+  budget.max_new_keys = 1;
+  DecodeOptions opts;
+  opts.keys = &table;
+  opts.budget = &budget;
+  event::Batch b(nullptr, 4096, 1 << 20);
+  auto r = Decode(Signal::kMetrics, Encoding::kProtobuf, CustomerGauges("").SerializeAsString(), b,
+                  opts);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->items, 3u);
+  EXPECT_EQ(r->refused_items, 0u);
+  EXPECT_EQ(budget.added, 1u);
+  EXPECT_EQ(Attr(table, b.metrics()[1].labels, "customer"), "\"bob\"");
+}
+
+TEST(OtlpDecodeTest, AResourceThatLosesAKeyRefusesItsPoints) {
+  event::KeyTable table(100);
+  ASSERT_TRUE(table.Intern("customer").has_value());
+  event::KeyBudget budget;
+  budget.max_new_keys = 0;
+  DecodeOptions opts;
+  opts.keys = &table;
+  opts.budget = &budget;
+  event::Batch b(nullptr, 4096, 1 << 20);
+  auto r = Decode(Signal::kMetrics, Encoding::kProtobuf,
+                  CustomerGauges("deployment.new").SerializeAsString(), b, opts);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->items, 0u);
+  EXPECT_EQ(r->refused_items, 3u);
+  EXPECT_TRUE(b.metrics().empty());
+}
+
+TEST(OtlpDecodeTest, SpanAttributesRefusedByTheBudgetAreCounted) {
+  event::KeyTable table(100);
+  event::KeyBudget budget;
+  budget.max_new_keys = 1;  // "service.name" fits; the span's keys do not
+  DecodeOptions opts;
+  opts.keys = &table;
+  opts.budget = &budget;
+  event::Batch b(nullptr, 4096, 1 << 20);
+  auto r =
+      Decode(Signal::kTraces, Encoding::kProtobuf, SampleTraces().SerializeAsString(), b, opts);
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(b.spans().size(), 1u);
+  EXPECT_EQ(b.spans()[0].attributes.size(), 0u);
+  EXPECT_EQ(b.spans()[0].dropped_attributes_count, 3u);
+  EXPECT_EQ(r->dropped_attributes, 4u);  // and the event's exception.message
+  EXPECT_EQ(r->dropped_by[static_cast<size_t>(event::KeyRefusal::kRequestLimit)], 4u);
+  EXPECT_EQ(r->refused_items, 0u);
+}
+
 TEST(OtlpDecodeTest, EveryMetricTypeFromProtobuf) {
   event::Batch b(nullptr, 4096, 1 << 20);
   auto r = Decode(Signal::kMetrics, Encoding::kProtobuf, SampleMetrics().SerializeAsString(), b);

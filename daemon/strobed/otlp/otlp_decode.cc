@@ -143,7 +143,7 @@ bool DecodeKeyValue(Ctx& c, std::string_view msg, Attribute& out, bool& keep, in
   }
   out.value = Value();
   if (has_value && !DecodeAnyValue(c, value_msg, out.value, depth + 1)) return false;
-  std::optional<event::KeyId> id = c.keys.Intern(key);
+  std::optional<event::KeyId> id = c.InternKey(key);
   keep = id.has_value();
   if (keep) out.key = *id;
   return true;
@@ -257,9 +257,11 @@ bool DecodeAnyValue(Ctx& c, std::string_view msg, Value& out, int depth) {
 bool DecodeResource(Ctx& c, std::string_view msg, event::Resource*& out) {
   auto* res = c.arena.AllocateArray<event::Resource>(1);
   new (res) event::Resource();
+  const uint32_t refused_before = c.budget.refused;
   if (!DecodeAttributes(c, msg, 1, res->attributes, res->dropped_attributes_count, 0)) {
     return false;
   }
+  c.resource_refusal = c.RefusedSince(refused_before);
   WireReader r(msg);
   while (!r.done()) {
     uint32_t f = 0, wt = 0;
@@ -280,7 +282,9 @@ bool DecodeScope(Ctx& c, std::string_view msg, event::InstrumentationScope*& out
   auto* scope = c.arena.AllocateArray<event::InstrumentationScope>(1);
   new (scope) event::InstrumentationScope();
   uint32_t dropped = 0;
+  const uint32_t refused_before = c.budget.refused;
   if (!DecodeAttributes(c, msg, 3, scope->attributes, dropped, 0)) return false;
+  c.scope_refusal = c.RefusedSince(refused_before);
   WireReader r(msg);
   while (!r.done()) {
     uint32_t f = 0, wt = 0;
@@ -347,11 +351,13 @@ bool WalkRequest(Ctx& c, std::string_view body, const char* request, const char*
     std::string_view resource_msg;
     if (!r.ReadBytes(resource_msg)) return c.Malformed(request);
     event::Resource* res = nullptr;
+    c.resource_refusal = event::KeyRefusal::kNone;
     bool ok = WalkContainer(
         c, resource_msg, resource_what, 2,
         [&](std::string_view h) { return DecodeResource(c, h, res); },
         [&](std::string_view scope_msg) {
           event::InstrumentationScope* scope = nullptr;
+          c.scope_refusal = event::KeyRefusal::kNone;
           return WalkContainer(
               c, scope_msg, scope_what, 2,
               [&](std::string_view h) { return DecodeScope(c, h, scope); },
@@ -992,23 +998,20 @@ bool DecodeMetric(Ctx& c, std::string_view msg, const event::Resource* res,
       }
       std::string_view point;
       if (!pr.ReadBytes(point)) return c.Malformed("Metric data");
-      bool ok = true;
-      switch (f) {
-        case 5:
-          ok = DecodeNumberPoint(c, point, h, event::MetricType::kGauge, t, false);
-          break;
-        case 7:
-          ok = DecodeNumberPoint(c, point, h, event::MetricType::kSum, t, monotonic);
-          break;
-        case 9:
-          ok = DecodeHistogramPoint(c, point, h, t);
-          break;
-        case 10:
-          ok = DecodeExpHistogramPoint(c, point, h, t);
-          break;
-        default:
-          ok = DecodeSummaryPoint(c, point, h);
-      }
+      bool ok = DecodeMetricPoint(c, [&] {
+        switch (f) {
+          case 5:
+            return DecodeNumberPoint(c, point, h, event::MetricType::kGauge, t, false);
+          case 7:
+            return DecodeNumberPoint(c, point, h, event::MetricType::kSum, t, monotonic);
+          case 9:
+            return DecodeHistogramPoint(c, point, h, t);
+          case 10:
+            return DecodeExpHistogramPoint(c, point, h, t);
+          default:
+            return DecodeSummaryPoint(c, point, h);
+        }
+      });
       if (!ok) return false;
     }
   }

@@ -236,7 +236,7 @@ bool DecodeAttributes(Ctx& c, element e, std::string_view field, std::span<const
         if (!DecodeAnyValue(c, v, value, depth + 1)) return false;
       }
     }
-    std::optional<event::KeyId> id = c.keys.Intern(key);
+    std::optional<event::KeyId> id = c.InternKey(key);
     if (!id) {
       ++dropped;
       ++c.stats.dropped_attributes;
@@ -315,6 +315,7 @@ bool DecodeResource(Ctx& c, element e, const event::Resource*& out) {
   if (!GetObject(c, e, "resource", o)) return false;
   auto* res = c.arena.AllocateArray<event::Resource>(1);
   new (res) event::Resource();
+  const uint32_t refused_before = c.budget.refused;
   for (auto [k, v] : o) {
     if (k == "attributes") {
       if (!DecodeAttributes(c, v, k, res->attributes, res->dropped_attributes_count, 0)) {
@@ -326,6 +327,7 @@ bool DecodeResource(Ctx& c, element e, const event::Resource*& out) {
       res->dropped_attributes_count += static_cast<uint32_t>(n);
     }
   }
+  c.resource_refusal = c.RefusedSince(refused_before);
   out = res;
   return true;
 }
@@ -335,6 +337,7 @@ bool DecodeScope(Ctx& c, element e, const event::InstrumentationScope*& out) {
   if (!GetObject(c, e, "scope", o)) return false;
   auto* scope = c.arena.AllocateArray<event::InstrumentationScope>(1);
   new (scope) event::InstrumentationScope();
+  const uint32_t refused_before = c.budget.refused;
   for (auto [k, v] : o) {
     uint32_t dropped = 0;
     if (k == "name") {
@@ -345,6 +348,7 @@ bool DecodeScope(Ctx& c, element e, const event::InstrumentationScope*& out) {
       if (!DecodeAttributes(c, v, k, scope->attributes, dropped, 0)) return false;
     }
   }
+  c.scope_refusal = c.RefusedSince(refused_before);
   out = scope;
   return true;
 }
@@ -364,6 +368,7 @@ bool Walk(Ctx& c, element doc, std::string_view resource_field, std::string_view
       object ro;
       if (!GetObject(c, r, rk, ro)) return false;
       const event::Resource* res = nullptr;
+      c.resource_refusal = event::KeyRefusal::kNone;
       element re;
       if (!ro["resource"].get(re) && !DecodeResource(c, re, res)) return false;
       for (auto [sk, sv] : ro) {
@@ -374,6 +379,7 @@ bool Walk(Ctx& c, element doc, std::string_view resource_field, std::string_view
           object so;
           if (!GetObject(c, s, sk, so)) return false;
           const event::InstrumentationScope* scope = nullptr;
+          c.scope_refusal = event::KeyRefusal::kNone;
           element se;
           if (!so["scope"].get(se) && !DecodeScope(c, se, scope)) return false;
           for (auto [ik, iv] : so) {
@@ -755,7 +761,9 @@ bool DecodeMetric(Ctx& c, element e, const event::Resource* res,
     }
     if (!has_points) continue;
     for (element p : points) {
-      if (!DecodePoint(c, p, h, kind, t, monotonic)) return false;
+      if (!DecodeMetricPoint(c, [&] { return DecodePoint(c, p, h, kind, t, monotonic); })) {
+        return false;
+      }
     }
   }
   return true;

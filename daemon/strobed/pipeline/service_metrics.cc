@@ -152,12 +152,27 @@ strobe::Status PipelineService::BindMetrics() {
             }));
   }
   event::KeyTable* keys = options_.keys;
-  STROBE_RETURN_IF_ERROR(add("strobe_event_key_table_rejected_total",
-                             "Attribute keys refused because the key table was full or the key "
-                             "too long (the attribute is dropped)",
-                             CallbackType::kCounter, {}, [keys](CallbackSink& sink) {
+  STROBE_RETURN_IF_ERROR(add(
+      "strobe_event_key_table_rejected_total",
+      "Attribute keys refused by the key table, by reason (key_table_full, key_too_long, "
+      "key_request_limit, key_source_limit); the receiver refuses the metric point or counts "
+      "the dropped attribute",
+      CallbackType::kCounter, {"reason"}, [keys](CallbackSink& sink) {
+        for (std::size_t r = 1; r < event::kKeyRefusalCount; ++r) {
+          const auto reason = static_cast<event::KeyRefusal>(r);
+          sink.Emit({event::KeyRefusalName(reason)}, static_cast<double>(keys->rejected(reason)));
+        }
+      }));
+  STROBE_RETURN_IF_ERROR(add("strobe_event_key_table_keys", "Attribute keys in the key table",
+                             CallbackType::kGauge, {}, [keys](CallbackSink& sink) {
                                sink.Emit(std::span<const std::string_view>(),
-                                         static_cast<double>(keys->rejected()));
+                                         static_cast<double>(keys->size()));
+                             }));
+  STROBE_RETURN_IF_ERROR(add("strobe_event_key_table_capacity_keys",
+                             "Capacity of the attribute key table (keys are never reclaimed)",
+                             CallbackType::kGauge, {}, [keys](CallbackSink& sink) {
+                               sink.Emit(std::span<const std::string_view>(),
+                                         static_cast<double>(keys->capacity()));
                              }));
   event::BatchPool* pool = options_.pool;
   STROBE_RETURN_IF_ERROR(add("strobe_event_batches_allocated_total",

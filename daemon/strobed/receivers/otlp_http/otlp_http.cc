@@ -87,7 +87,11 @@ server::Response OtlpErrorResponse(int status, std::string_view message,
   return Body(status, enc, otlp::EncodeRpcStatus(enc, GrpcCodeFor(status), message));
 }
 
-OtlpHttpReceiver::OtlpHttpReceiver(OtlpHttpOptions options) : options_(std::move(options)) {
+OtlpHttpReceiver::OtlpHttpReceiver(OtlpHttpOptions options)
+    : options_(std::move(options)),
+      clock_(options_.clock != nullptr ? *options_.clock : base::MonotonicClock::Steady()),
+      key_quota_(options_.max_new_keys_per_source,
+                 static_cast<uint64_t>(std::max<int64_t>(1, options_.new_keys_window.count()))) {
   STROBE_CHECK(options_.metrics != nullptr);  // required: the factory passes the host's
   strobe::metrics::Registry& reg = *options_.metrics;
   for (otlp::Signal s : {otlp::Signal::kTraces, otlp::Signal::kMetrics, otlp::Signal::kLogs}) {
@@ -108,6 +112,33 @@ OtlpHttpReceiver::OtlpHttpReceiver(OtlpHttpOptions options) : options_(std::move
                                   {"receiver", "signal", "reason"});
   STROBE_CHECK(req.ok());
   refused_requests_ = *req;
+  auto dropped = reg.AddCounterFamily(
+      {"strobe_receiver_dropped_attributes_total",
+       "Span and log attributes dropped because their key could not be interned (also in the "
+       "element's dropped_attributes_count), by signal and reason.",
+       ""},
+      {"receiver", "signal", "reason"});
+  STROBE_CHECK(dropped.ok());
+  dropped_attributes_ = *dropped;
+}
+
+void OtlpHttpReceiver::CountKeyRefusals(otlp::Signal signal, const otlp::DecodeStats& stats) {
+  for (std::size_t r = 0; r < event::kKeyRefusalCount; ++r) {
+    const std::string_view reason = event::KeyRefusalName(static_cast<event::KeyRefusal>(r));
+    if (stats.refused_by[r] > 0) {
+      counters_[static_cast<size_t>(signal)]
+          .refused->With({{"receiver", options_.name}, {"reason", reason}})
+          .Add(stats.refused_by[r]);
+    }
+    // Attributes of refused metric points went with their point: counted there only.
+    if (signal != otlp::Signal::kMetrics && stats.dropped_by[r] > 0) {
+      dropped_attributes_
+          ->With({{"receiver", options_.name},
+                  {"signal", otlp::SignalName(signal)},
+                  {"reason", reason}})
+          .Add(stats.dropped_by[r]);
+    }
+  }
 }
 
 OtlpHttpReceiver::~OtlpHttpReceiver() {
@@ -178,29 +209,55 @@ server::Response OtlpHttpReceiver::Handle(otlp::Signal signal, const server::Req
   }
 
   event::BatchPtr batch = ingest->pool().Acquire();
+  // The client's address without the port: the source charged for keys new to the table.
+  std::string_view source = req.remote_address;
+  source = source.substr(0, source.rfind(':'));
+  event::KeyBudget budget;
+  budget.max_new_keys = options_.max_new_keys_per_request;
+  budget.quota = &key_quota_;
+  budget.source = source;
+  budget.now_ns = clock_.NowNs();
   otlp::DecodeOptions dopts;
   dopts.keys = options_.keys;
+  dopts.budget = &budget;
   strobe::Result<otlp::DecodeStats> decoded = otlp::Decode(signal, enc, body, *batch, dopts);
   if (!decoded.ok()) {
     return Refuse(signal, enc, 400, kGrpcInvalidArgument, "invalid",
                   std::string(otlp::SignalName(signal)) + ": " + decoded.status().message(), 0);
   }
   uint64_t items = decoded->items;
-  // Points refused by the decoder (a label value not UTF-8): the rest of the request goes on,
-  // the client learns of them through partial success, and they are counted per point.
+  // Points refused by the decoder go back to the client as partial success (so it does not
+  // retry them) and are counted per point; the rest of the request goes on. Two causes: a label
+  // value that is not UTF-8, and a key of the point's identity the key table refused.
   const uint64_t invalid = decoded->invalid_utf8;
-  std::string invalid_message;
+  const uint64_t key_refused = decoded->refused_items;
+  const uint64_t refused = invalid + key_refused;
+  std::string message;
   if (invalid > 0) {
     counters_[static_cast<size_t>(signal)]
         .refused->With({{"receiver", options_.name}, {"reason", "invalid_utf8"}})
         .Add(invalid);
-    invalid_message = std::to_string(invalid) +
-                      " data points refused: a label or resource attribute value is not valid "
-                      "UTF-8";
+    message = std::to_string(invalid) +
+              " data points refused: a label or resource attribute value is not valid UTF-8";
+  }
+  if (key_refused > 0) {
+    if (!message.empty()) message += "; ";
+    message += std::to_string(key_refused) +
+               " metric points refused: an attribute key could not be added to the key table (";
+    bool first = true;
+    for (std::size_t r = 0; r < event::kKeyRefusalCount; ++r) {
+      if (decoded->refused_by[r] == 0) continue;
+      if (!first) message += ", ";
+      first = false;
+      message += std::string(event::KeyRefusalName(static_cast<event::KeyRefusal>(r))) + ": " +
+                 std::to_string(decoded->refused_by[r]);
+    }
+    message += ")";
   }
   if (items == 0) {
+    CountKeyRefusals(signal, *decoded);
     return Body(200, enc,
-                otlp::EncodeResponse(signal, enc, static_cast<int64_t>(invalid), invalid_message));
+                otlp::EncodeResponse(signal, enc, static_cast<int64_t>(refused), message));
   }
   pipeline::PushResult pushed = ingest->Push(std::move(batch));
   switch (pushed.status) {
@@ -208,15 +265,16 @@ server::Response OtlpHttpReceiver::Handle(otlp::Signal signal, const server::Req
       counters_[static_cast<size_t>(signal)]
           .accepted->With({{"receiver", options_.name}})
           .Add(items);
-      return Body(
-          200, enc,
-          otlp::EncodeResponse(signal, enc, static_cast<int64_t>(invalid), invalid_message));
+      CountKeyRefusals(signal, *decoded);
+      return Body(200, enc,
+                  otlp::EncodeResponse(signal, enc, static_cast<int64_t>(refused), message));
     case pipeline::PushStatus::kDropped:
       CountRefused(signal, "pipeline_dropped", items);
+      CountKeyRefusals(signal, *decoded);
       return Body(200, enc,
-                  otlp::EncodeResponse(signal, enc, static_cast<int64_t>(items + invalid),
+                  otlp::EncodeResponse(signal, enc, static_cast<int64_t>(items + refused),
                                        "dropped by the pipeline's back-pressure policy" +
-                                           (invalid > 0 ? "; " + invalid_message : "")));
+                                           (message.empty() ? std::string() : "; " + message)));
     case pipeline::PushStatus::kThrottled:
     case pipeline::PushStatus::kRefused:
     case pipeline::PushStatus::kShutdown: {
@@ -324,6 +382,23 @@ void RegisterOtlpHttpReceiver(pipeline::PluginRegistry& registry) {
                        {.min = "1", .max = "64"}},
                       {"auth_token", pipeline::OptionType::kString, "",
                        "require 'Authorization: Bearer <token>' when set"},
+                      {"max_new_keys_per_request",
+                       pipeline::OptionType::kInt,
+                       "1024",
+                       "attribute keys new to the daemon's key table one request may add; "
+                       "metric points needing more are refused (partial success)",
+                       {.min = "0", .max = "65536"}},
+                      {"max_new_keys_per_source",
+                       pipeline::OptionType::kInt,
+                       "4096",
+                       "attribute keys new to the key table one client address may add per "
+                       "new_keys_window",
+                       {.min = "0", .max = "65536"}},
+                      {"new_keys_window",
+                       pipeline::OptionType::kDuration,
+                       "1h",
+                       "window of max_new_keys_per_source",
+                       {.min = "1s"}},
                   },
               .create = [](const pipeline::ComponentContext& ctx)
                   -> strobe::Result<std::unique_ptr<pipeline::Receiver>> {
@@ -337,6 +412,12 @@ void RegisterOtlpHttpReceiver(pipeline::PluginRegistry& registry) {
                 o.threads = static_cast<int>(ctx.options.GetInt("threads"));
                 if (ctx.options.Has("auth_token"))
                   o.auth_token = ctx.options.GetString("auth_token");
+                o.max_new_keys_per_request =
+                    static_cast<uint32_t>(ctx.options.GetInt("max_new_keys_per_request"));
+                o.max_new_keys_per_source =
+                    static_cast<uint64_t>(ctx.options.GetInt("max_new_keys_per_source"));
+                o.new_keys_window = ctx.options.GetDuration("new_keys_window");
+                o.clock = &ctx.clock;
                 o.keys = &ctx.keys;
                 o.metrics = ctx.services.metrics;
                 o.http_metrics = ctx.services.http_metrics;

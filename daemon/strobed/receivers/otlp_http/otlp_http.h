@@ -21,6 +21,17 @@
 //                      503 + Retry-After when refused (hard limit, queue full), 503 while
 //                      shutting down — clients retry those, never 400s.
 //
+// Attribute keys (the key table is shared by every client, event/attribute.h): a request may
+// add at most max_new_keys_per_request keys new to the table, and one client address at most
+// max_new_keys_per_source per new_keys_window. A metric data point whose attributes (or
+// resource or scope attributes) need a key refused by these limits, by a full table or for its
+// length is refused as a whole and reported as partial success (rejected_data_points and a
+// message), counted in strobe_receiver_refused_metric_points_total{reason} with reason
+// key_request_limit, key_source_limit, key_table_full or key_too_long; the rest of the request
+// is accepted. A span or log attribute whose key is refused is dropped, counted in the
+// element's dropped_attributes_count and in
+// strobe_receiver_dropped_attributes_total{receiver,signal,reason}.
+//
 // Self-metrics (in the strobe::metrics registry, names as operators know them from the
 // OpenTelemetry Collector): strobe_receiver_accepted_{spans,metric_points,log_records}_total
 // {receiver} and strobe_receiver_refused_..._total{receiver,reason}; reason is one of
@@ -43,6 +54,8 @@
 
 #include "strobe/metrics/family.h"
 #include "strobe/metrics/registry.h"
+#include "strobed/base/clock.h"
+#include "strobed/event/key_quota.h"
 #include "strobed/otlp/otlp_decode.h"
 #include "strobed/pipeline/plugin_registry.h"
 #include "strobed/pipeline/receiver.h"
@@ -64,9 +77,14 @@ struct OtlpHttpOptions {
   uint64_t max_body_bytes = uint64_t{20} << 20;          // on the wire (compressed)
   uint64_t max_decompressed_bytes = uint64_t{64} << 20;  // after inflating
   std::string auth_token;                                // empty: no auth
-  event::KeyTable* keys = nullptr;                       // nullptr: KeyTable::Global()
-  strobe::metrics::Registry* metrics = nullptr;          // required (the factory passes the host's)
-  server::ServerMetrics* http_metrics = nullptr;         // the listener's strobe_http_*; null: none
+  // Keys new to the key table: per request, and per client address per window.
+  uint32_t max_new_keys_per_request = 1024;
+  uint64_t max_new_keys_per_source = 4096;
+  std::chrono::nanoseconds new_keys_window = std::chrono::hours(1);
+  base::MonotonicClock* clock = nullptr;          // the new-key windows; nullptr: Steady()
+  event::KeyTable* keys = nullptr;                // nullptr: KeyTable::Global()
+  strobe::metrics::Registry* metrics = nullptr;   // required (the factory passes the host's)
+  server::ServerMetrics* http_metrics = nullptr;  // the listener's strobe_http_*; null: none
 };
 
 // The google.rpc.Status body OTLP/HTTP requires for an error: JSON when `content_type` is
@@ -106,8 +124,15 @@ class OtlpHttpReceiver final : public pipeline::Receiver {
   OtlpHttpOptions options_;
   // Acquire/release: Start() publishes `ingest` before the server runs any handler.
   std::atomic<pipeline::Ingest*> ingest_{nullptr};
+  // Counts the key refusals of one decoded request answered with 200: refused metric points
+  // and dropped span/log attributes, by reason.
+  void CountKeyRefusals(otlp::Signal signal, const otlp::DecodeStats& stats);
+
   Counters counters_[3];  // by otlp::Signal
   strobe::metrics::Family<strobe::metrics::Counter>* refused_requests_ = nullptr;
+  strobe::metrics::Family<strobe::metrics::Counter>* dropped_attributes_ = nullptr;
+  base::MonotonicClock& clock_;
+  event::NewKeyQuota key_quota_;  // per client address
   std::unique_ptr<server::Router> router_;
   std::unique_ptr<server::HttpServer> server_;
 };

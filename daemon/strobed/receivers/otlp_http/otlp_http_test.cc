@@ -106,6 +106,101 @@ TEST_F(OtlpHttpTest, AcceptsProtobufJsonAndGzip) {
             std::string::npos);
 }
 
+// One JSON metrics request: gauge `name` with one point per key, labelled {key="v"}.
+std::string LabelledGauges(std::string_view name, std::initializer_list<std::string_view> keys) {
+  std::string points;
+  int value = 0;
+  for (std::string_view k : keys) {
+    if (!points.empty()) points += ",";
+    points += R"({"asInt":")" + std::to_string(++value) + R"(","attributes":[{"key":")" +
+              std::string(k) + R"(","value":{"stringValue":"v"}}]})";
+  }
+  return R"({"resourceMetrics":[{"scopeMetrics":[{"metrics":[{"name":")" + std::string(name) +
+         R"(","gauge":{"dataPoints":[)" + points + "]}}]}]}]}";
+}
+
+TEST(OtlpHttpKeyLimitsTest, NewKeysAreLimitedPerRequestAndPerSourceAndRefusalsReported) {
+  strobe::metrics::Registry registry;
+  event::KeyTable keys(1000);
+  base::ManualMonotonicClock clock;
+  OtlpHttpOptions o;
+  o.port = 0;
+  o.metrics = &registry;
+  o.keys = &keys;
+  o.clock = &clock;
+  o.max_new_keys_per_request = 2;
+  o.max_new_keys_per_source = 3;
+  o.new_keys_window = std::chrono::minutes(1);
+  OtlpHttpReceiver receiver(o);
+  FakeIngest ingest;
+  ASSERT_TRUE(receiver.Start(ingest).ok());
+  auto post = [&](std::string_view from, std::string body) {
+    server::Request r = Post("application/json", std::move(body));
+    r.path = "/v1/metrics";
+    r.remote_address = std::string(from);
+    return receiver.Handle(otlp::Signal::kMetrics, r);
+  };
+  // Request limit: 2 of the 3 new keys; the third point is refused, the others stored.
+  server::Response r = post("10.0.0.1:5000", LabelledGauges("g", {"k1", "k2", "k3"}));
+  EXPECT_EQ(r.status, 200);
+  EXPECT_NE(r.body.find(R"("rejectedDataPoints":"1")"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("key_request_limit: 1"), std::string::npos) << r.body;
+  EXPECT_EQ(ingest.metrics, 2u);
+  // Source limit: the address has 1 key left this window (another port, same address).
+  r = post("10.0.0.1:5001", LabelledGauges("g", {"k1", "k4", "k5"}));
+  EXPECT_NE(r.body.find(R"("rejectedDataPoints":"1")"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("key_source_limit: 1"), std::string::npos) << r.body;
+  EXPECT_EQ(ingest.metrics, 4u);  // k1 is known: never charged
+  // Another address is not affected; after the window the first one may add keys again.
+  r = post("10.0.0.2:7000", LabelledGauges("g", {"k6"}));
+  EXPECT_EQ(r.body, "{}");
+  clock.AdvanceNs(std::chrono::nanoseconds(std::chrono::minutes(1)).count());
+  r = post("10.0.0.1:5002", LabelledGauges("g", {"k5"}));
+  EXPECT_EQ(r.body, "{}");
+  EXPECT_EQ(ingest.metrics, 6u);
+  // A request whose every point is refused is answered (nothing pushed), all of it reported.
+  r = post("10.0.0.1:5003", LabelledGauges("g", {"n1", "n2", "n3", "n4"}));
+  EXPECT_NE(r.body.find(R"("rejectedDataPoints":"2")"), std::string::npos) << r.body;
+  r = post("10.0.0.1:5003", LabelledGauges("g", {"n5"}));
+  EXPECT_NE(r.body.find(R"("rejectedDataPoints":"1")"), std::string::npos) << r.body;
+  EXPECT_EQ(ingest.metrics, 8u);
+  std::string m = strobe::metrics::RenderText(registry, strobe::metrics::Format::kPrometheusText);
+  EXPECT_NE(m.find("strobe_receiver_refused_metric_points_total{receiver=\"otlp_http\",reason="
+                   "\"key_request_limit\"} 3"),
+            std::string::npos)
+      << m;
+  EXPECT_NE(m.find("strobe_receiver_refused_metric_points_total{receiver=\"otlp_http\",reason="
+                   "\"key_source_limit\"} 2"),
+            std::string::npos)
+      << m;
+  (void)receiver.Shutdown(std::chrono::seconds(1));
+}
+
+TEST(OtlpHttpKeyLimitsTest, RefusedSpanAttributesAreCountedNotSilent) {
+  strobe::metrics::Registry registry;
+  event::KeyTable keys(1000);
+  OtlpHttpOptions o;
+  o.port = 0;
+  o.metrics = &registry;
+  o.keys = &keys;
+  o.max_new_keys_per_request = 0;
+  OtlpHttpReceiver receiver(o);
+  FakeIngest ingest;
+  ASSERT_TRUE(receiver.Start(ingest).ok());
+  const std::string body = R"({"resourceSpans":[{"scopeSpans":[{"spans":[{
+    "traceId":"5b8efff798038103d269b633813fc60c","spanId":"eee19b7ec3c1b174","name":"s",
+    "attributes":[{"key":"a","value":{"intValue":"1"}},{"key":"b","value":{"intValue":"2"}}]}]}]}]})";
+  server::Response r = receiver.Handle(otlp::Signal::kTraces, Post("application/json", body));
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(ingest.spans, 1u);  // the span is kept; its attributes are counted as dropped
+  std::string m = strobe::metrics::RenderText(registry, strobe::metrics::Format::kPrometheusText);
+  EXPECT_NE(m.find("strobe_receiver_dropped_attributes_total{receiver=\"otlp_http\",signal="
+                   "\"traces\",reason=\"key_request_limit\"} 2"),
+            std::string::npos)
+      << m;
+  (void)receiver.Shutdown(std::chrono::seconds(1));
+}
+
 TEST_F(OtlpHttpTest, BadInputGetsTheRightStatusAndIsCounted) {
   std::string good = otlp::SyntheticTraces(1).Next();
   server::Response trunc = receiver_->Handle(

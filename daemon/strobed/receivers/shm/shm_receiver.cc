@@ -85,6 +85,7 @@ struct ShmReceiver::Metrics {
   Counter* key_too_long;
   Counter* dropped_attributes;
   Counter* invalid_utf8;
+  Counter* key_source_limit;
   Counter* producer_dropped;
   Counter* retries_throttled;
   Counter* retries_refused;
@@ -143,8 +144,9 @@ ShmReceiver::ShmReceiver(ShmReceiverOptions options) : options_(std::move(option
       "the rest of the ring up to the producer's write position skipped; torn: reserved by a "
       "producer that died before committing; undecodable; unknown_series: a point of a series "
       "never defined or refused; invalid_value; kind_mismatch; series_limit: a definition over "
-      "max_series; key_table_full / key_too_long: a definition whose label key the attribute "
-      "key table refused; invalid_utf8: a definition whose label value is not UTF-8). All but torn "
+      "max_series; key_table_full / key_too_long / key_source_limit: a definition whose label key "
+      "the attribute key table refused (key_source_limit: the ring's max_new_keys_per_ring); "
+      "invalid_utf8: a definition whose label value is not UTF-8). All but torn "
       "are reported to the producer's flush as data loss (a "
       "run of malformed frames as one).",
       {"receiver", "reason"});
@@ -164,6 +166,7 @@ ShmReceiver::ShmReceiver(ShmReceiverOptions options) : options_(std::move(option
                       {"receiver"})
            ->With({{"receiver", r}});
   m->invalid_utf8 = &invalid->With({{"receiver", r}, {"reason", "invalid_utf8"}});
+  m->key_source_limit = &invalid->With({{"receiver", r}, {"reason", "key_source_limit"}});
   m->producer_dropped =
       &counter_family("strobe_shm_producer_dropped_records_total",
                       "Records producers dropped because their ring was full (from the ring "
@@ -317,6 +320,7 @@ void ShmReceiver::PublishStats() {
   m.key_too_long->Add(Delta(ts.key_too_long, published_translator_.key_too_long));
   m.dropped_attributes->Add(Delta(ts.dropped_attributes, published_translator_.dropped_attributes));
   m.invalid_utf8->Add(Delta(ts.invalid_utf8, published_translator_.invalid_utf8));
+  m.key_source_limit->Add(Delta(ts.key_source_limit, published_translator_.key_source_limit));
   m.rings->Set(static_cast<double>(consumer_->ring_count()));
   m.series->Set(static_cast<double>(ts.series));
   std::lock_guard<std::mutex> lock(mu_);
@@ -556,6 +560,17 @@ void RegisterShmReceiver(pipeline::PluginRegistry& registry) {
                        "100000",
                        "distinct metric series kept; more are refused and counted",
                        {.min = "1", .max = "100000000"}},
+                      {"max_new_keys_per_ring",
+                       pipeline::OptionType::kInt,
+                       "4096",
+                       "attribute keys new to the daemon's key table one ring may add per "
+                       "new_keys_window (series with a refused label key are refused)",
+                       {.min = "0", .max = "65536"}},
+                      {"new_keys_window",
+                       pipeline::OptionType::kDuration,
+                       "1h",
+                       "window of max_new_keys_per_ring",
+                       {.min = "1s"}},
                       {"allowed_users", pipeline::OptionType::kString, "",
                        "users (names or uids, comma-separated, * for anyone) whose rings are "
                        "read; empty with allowed_groups empty: the daemon's own user and "
@@ -583,6 +598,10 @@ void RegisterShmReceiver(pipeline::PluginRegistry& registry) {
                 STROBE_RETURN_IF_ERROR(ParseAllowedOwners(ctx.options, o));
                 o.batch_events = static_cast<size_t>(ctx.options.GetInt("batch_events"));
                 o.translator.max_series = static_cast<size_t>(ctx.options.GetInt("max_series"));
+                o.translator.max_new_keys_per_ring =
+                    static_cast<uint64_t>(ctx.options.GetInt("max_new_keys_per_ring"));
+                o.translator.new_keys_window_ns =
+                    static_cast<uint64_t>(ctx.options.GetDuration("new_keys_window").count());
                 o.keys = &ctx.keys;
                 o.clock = &ctx.clock;
                 o.metrics = ctx.services.metrics;

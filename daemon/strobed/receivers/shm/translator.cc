@@ -1,6 +1,8 @@
 #include "strobed/receivers/shm/translator.h"
 
+#include <algorithm>
 #include <bit>
+#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <cstring>
@@ -65,11 +67,25 @@ ShmTranslator::ShmTranslator(event::BatchPool& pool, event::KeyTable& keys,
     : pool_(pool),
       keys_(keys),
       options_(options),
+      key_quota_(options.max_new_keys_per_ring, std::max<uint64_t>(1, options.new_keys_window_ns)),
       // Interned now, while the table has room: a table filled later by clients must not strip
       // resources (a point without process.user.id would merge two users' series on export).
       service_key_(keys.Intern("service.name")),
       pid_key_(keys.Intern("process.pid")),
       uid_key_(keys.Intern("process.user.id")) {}
+
+event::KeyBudget ShmTranslator::RingBudget(uint32_t producer) {
+  // No allocation: the source text lives in key_source_ until the next call.
+  static constexpr std::string_view kPrefix = "ring ";
+  std::memcpy(key_source_, kPrefix.data(), kPrefix.size());
+  char* end =
+      std::to_chars(key_source_ + kPrefix.size(), key_source_ + sizeof(key_source_), producer).ptr;
+  event::KeyBudget budget;
+  budget.quota = &key_quota_;
+  budget.source = std::string_view(key_source_, static_cast<size_t>(end - key_source_));
+  budget.now_ns = Now();
+  return budget;
+}
 
 ShmTranslator::~ShmTranslator() = default;
 
@@ -130,17 +146,23 @@ void ShmTranslator::OnRingAttached(uint32_t producer, uint32_t owner_uid) {
 uint64_t ShmTranslator::RejectedRecords() const {
   return stats_.invalid_records + stats_.unknown_series + stats_.invalid_values +
          stats_.kind_mismatch + stats_.series_limit + stats_.key_table_full + stats_.key_too_long +
-         stats_.invalid_utf8;
+         stats_.key_source_limit + stats_.invalid_utf8;
 }
 
-void ShmTranslator::CountRefusedKey() {
-  // Intern() refuses a key for two reasons only: the table is full, or the key is longer than
-  // the table's limit. A full table is the one a client can cause for everyone; telling them
-  // apart here keeps the self-metric honest (it used to say series_limit for both).
-  if (keys_.size() >= keys_.capacity()) {
-    ++stats_.key_table_full;
-  } else {
-    ++stats_.key_too_long;
+void ShmTranslator::CountRefusedKey(const event::KeyBudget& budget) {
+  // Each cause has its own reason, so the self-metric says what a producer can do about it:
+  // a full table (caused by anyone, for everyone), a key too long, or this ring's own quota of
+  // new keys (max_new_keys_per_ring) used up.
+  switch (budget.last_refusal) {
+    case event::KeyRefusal::kTableFull:
+      ++stats_.key_table_full;
+      break;
+    case event::KeyRefusal::kTooLong:
+      ++stats_.key_too_long;
+      break;
+    default:
+      ++stats_.key_source_limit;
+      break;
   }
 }
 
@@ -192,12 +214,13 @@ void ShmTranslator::Define(const RecordView& r) {
     s->name.assign(d.name);
     s->kind = d.kind;
     s->owner_uid = owner;
+    event::KeyBudget budget = RingBudget(r.producer);
     for (const auto& [k, v] : d.labels) {
-      std::optional<event::KeyId> key = keys_.Intern(k);
+      std::optional<event::KeyId> key = keys_.Intern(k, budget);
       if (!key) {
         // The series cannot be represented without this label: refused whole (never stored
         // under another series' identity), and its points count as unknown_series.
-        CountRefusedKey();
+        CountRefusedKey(budget);
         return;
       }
       s->labels.emplace_back(std::string(k), std::string(v));
@@ -343,12 +366,13 @@ event::Batch& ShmTranslator::Events() {
 
 std::span<const event::Attribute> ShmTranslator::Attributes(event::Batch& b,
                                                             const strobe::shm::Pairs& pairs,
-                                                            uint32_t* dropped) {
+                                                            uint32_t producer, uint32_t& dropped) {
   scratch_attrs_.clear();
+  event::KeyBudget budget = RingBudget(producer);
   for (const auto& [k, v] : pairs) {
-    std::optional<event::KeyId> key = keys_.Intern(k);
-    if (!key) {  // also counted by the key table (strobe_event_key_table_rejected_total)
-      ++*dropped;
+    std::optional<event::KeyId> key = keys_.Intern(k, budget);
+    if (!key) {  // also counted by the key table, by reason
+      ++dropped;
       ++stats_.dropped_attributes;
       continue;
     }
@@ -414,7 +438,7 @@ void ShmTranslator::AddSpan(const RecordView& r) {
       scratch_pairs_.emplace_back(k, v);
     }
   }
-  s.attributes = Attributes(b, scratch_pairs_, &s.dropped_attributes_count);
+  s.attributes = Attributes(b, scratch_pairs_, r.producer, s.dropped_attributes_count);
   s.resource = ResourceFor(b, r.producer, service);
   ++stats_.spans;
 }
@@ -446,7 +470,7 @@ void ShmTranslator::AddEvent(const RecordView& r) {
       scratch_pairs_.emplace_back(k, v);
     }
   }
-  l.attributes = Attributes(b, scratch_pairs_, &l.dropped_attributes_count);
+  l.attributes = Attributes(b, scratch_pairs_, r.producer, l.dropped_attributes_count);
   l.resource = ResourceFor(b, r.producer, service);
   ++stats_.logs;
 }

@@ -45,6 +45,13 @@
 // table filled later by clients cannot strip a point of its owner (which would merge the
 // series of two users on export).
 //
+// Attribute keys: each ring may add at most max_new_keys_per_ring keys new to the shared key
+// table per new_keys_window_ns (event::NewKeyQuota; keys already known are free). A series
+// definition with a label key that cannot be interned is refused (key_table_full, key_too_long
+// or key_source_limit; its points then count as unknown_series, so the producer's flush fails)
+// rather than kept without that label; a span or event attribute whose key is refused is dropped and counted in the
+// element's dropped_attributes_count and in dropped_attributes.
+//
 // Thread class: thread-compatible; the receiver's consumer thread owns it.
 
 #include <cstdint>
@@ -61,6 +68,7 @@
 #include "strobe/shm/record.h"
 #include "strobed/event/attribute.h"
 #include "strobed/event/batch.h"
+#include "strobed/event/key_quota.h"
 
 namespace strobed::receivers {
 
@@ -70,6 +78,9 @@ struct ShmTranslatorOptions {
   // Series ids below this index a per-producer vector; larger ids (a hostile or unusual
   // producer) go to a hash map.
   uint64_t dense_series_ids = 1 << 16;
+  // Keys new to the key table one ring may add per window (wall-clock nanoseconds).
+  uint64_t max_new_keys_per_ring = 4096;
+  uint64_t new_keys_window_ns = uint64_t{3600} * 1'000'000'000;
 };
 
 struct ShmTranslatorStats {
@@ -77,13 +88,15 @@ struct ShmTranslatorStats {
   uint64_t points = 0;                           // values applied to series (BATCH entries too)
   uint64_t spans = 0;
   uint64_t logs = 0;
-  uint64_t invalid_records = 0;     // payload did not decode
-  uint64_t unknown_series = 0;      // point for a series id never defined (or refused)
-  uint64_t invalid_values = 0;      // value a series cannot take (negative/NaN histogram value)
-  uint64_t kind_mismatch = 0;       // point type differs from the series' kind
-  uint64_t series_limit = 0;        // definitions of new series over max_series
-  uint64_t key_table_full = 0;      // definitions refused: a label key is new and the table is full
-  uint64_t key_too_long = 0;        // definitions refused: a label key is longer than keys allow
+  uint64_t invalid_records = 0;  // payload did not decode
+  uint64_t unknown_series = 0;   // point for a series id never defined (or refused)
+  uint64_t invalid_values = 0;   // value a series cannot take (negative/NaN histogram value)
+  uint64_t kind_mismatch = 0;    // point type differs from the series' kind
+  uint64_t series_limit = 0;     // definitions of new series over max_series
+  uint64_t key_table_full = 0;   // definitions refused: a label key is new and the table is full
+  uint64_t key_too_long = 0;
+  uint64_t key_source_limit = 0;  // definitions refused: the ring used up its new-key quota //
+                                  // definitions refused: a label key is longer than keys allow
   uint64_t dropped_attributes = 0;  // span/event attributes dropped: key refused (record kept)
   // Definitions refused because a label value is not valid UTF-8 (their points then count as
   // unknown_series); label values must be UTF-8 in every exposition (docs/security.md).
@@ -146,12 +159,15 @@ class ShmTranslator final : public strobe::shm::RecordSink {
   void AddSpan(const strobe::shm::RecordView& r);
   void AddEvent(const strobe::shm::RecordView& r);
   event::Batch& Events();
-  // Interns `pairs` into `b`; pairs whose key the table refuses are left out and counted in
-  // `*dropped` (the record's dropped_attributes_count) and in stats.
+  // The attributes of `pairs` in `b`'s arena; keys refused by the key table are dropped and
+  // counted in `dropped` and stats_.dropped_attributes.
   std::span<const event::Attribute> Attributes(event::Batch& b, const strobe::shm::Pairs& pairs,
-                                               uint32_t* dropped);
-  // Counts a definition refused because the key table would not intern one of its label keys.
-  void CountRefusedKey();
+                                               uint32_t producer, uint32_t& dropped);
+  // Counts a definition refused because the key table would not intern one of its label keys,
+  // by the budget's reason.
+  void CountRefusedKey(const event::KeyBudget& budget);
+  // A budget charging `producer`'s ring for keys new to the table (source text in key_source_).
+  event::KeyBudget RingBudget(uint32_t producer);
   const event::Resource* ResourceFor(event::Batch& b, uint32_t producer, std::string_view service);
   // Resource {process.user.id: uid} of a metric point in `b` (cached per CollectMetrics call).
   const event::Resource* OwnerResource(event::Batch& b, int64_t uid);
@@ -161,6 +177,8 @@ class ShmTranslator final : public strobe::shm::RecordSink {
   event::BatchPool& pool_;
   event::KeyTable& keys_;
   ShmTranslatorOptions options_;
+  event::NewKeyQuota key_quota_;  // per ring
+  char key_source_[16] = {};      // "ring <producer>", the source RingBudget charges
   std::function<bool()> on_ping_;
   std::function<uint64_t()> wall_ns_;
   ShmTranslatorStats stats_;

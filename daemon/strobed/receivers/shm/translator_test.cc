@@ -323,6 +323,36 @@ TEST_F(TranslatorTest, SeriesWithALabelValueNotUtf8AreRefused) {
   EXPECT_EQ(Collect().size(), 1u);
 }
 
+TEST_F(TranslatorTest, RingsAreLimitedInNewKeysAndNeverLoseALabel) {
+  options_.max_new_keys_per_ring = 2;
+  translator_ = std::make_unique<ShmTranslator>(pool_, keys_, options_);
+  translator_->set_wall_clock([] { return kNow; });
+  auto p = NewProducer(1);
+  // Needs three new keys, the ring may add two: refused whole, never kept without `c`.
+  uint64_t abc = p->DefineSeries(STROBE_KIND_COUNTER, "abc", {{"a", "1"}, {"b", "2"}, {"c", "3"}});
+  uint64_t ab = p->DefineSeries(STROBE_KIND_COUNTER, "ab", {{"a", "1"}, {"b", "2"}});  // known
+  ASSERT_TRUE(p->CounterAdd(abc, 1));
+  ASSERT_TRUE(p->CounterAdd(ab, 1));
+  uint8_t trace[16] = {1};
+  ASSERT_TRUE(p->Span(trace, 0x1111, 0, 100, 900, "s", {{"a", "x"}, {"new.key", "y"}}));
+  auto q = NewProducer(2);  // another ring has its own quota
+  uint64_t c = q->DefineSeries(STROBE_KIND_COUNTER, "d", {{"d", "4"}});
+  ASSERT_TRUE(q->CounterAdd(c, 5));
+  Drain();
+  EXPECT_EQ(translator_->stats().key_source_limit, 1u);
+  EXPECT_EQ(translator_->stats().unknown_series, 1u);  // the producer's flush reports it
+  EXPECT_EQ(translator_->stats().dropped_attributes, 1u);
+  std::vector<event::MetricPoint> points = Collect();
+  ASSERT_EQ(points.size(), 2u);
+  for (const auto& m : points) EXPECT_NE(m.name, "abc");
+  event::BatchPtr b = translator_->TakeEvents();
+  ASSERT_TRUE(b);
+  ASSERT_EQ(b->spans().size(), 1u);
+  EXPECT_EQ(b->spans()[0].attributes.size(), 1u);
+  EXPECT_EQ(b->spans()[0].dropped_attributes_count, 1u);
+  EXPECT_EQ(keys_.rejected(event::KeyRefusal::kSourceLimit), 2u);
+}
+
 TEST_F(TranslatorTest, SpansCarryKindStatusServiceAndParent) {
   auto p = NewProducer(77);
   uint8_t trace[16];
