@@ -55,7 +55,7 @@ asan tsan: bootstrap
 FUZZ_SECONDS ?= 30
 fuzz: bootstrap
 	@cmake --preset fuzz >/dev/null
-	@cmake --build build/fuzz -j $(JOBS)
+	@cmake --build build/fuzz -j $(JOBS) --target fuzz_targets
 	@scripts/run-fuzzers build/fuzz $(FUZZ_SECONDS)
 
 SOURCES = git ls-files -co --exclude-standard '*.h' '*.cc' '*.c'

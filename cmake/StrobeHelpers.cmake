@@ -119,6 +119,7 @@ function(strobe_fuzz)
   add_test(NAME ${A_NAME} COMMAND ${A_NAME} ${corpus})
   set_tests_properties(${A_NAME} PROPERTIES LABELS fuzz TIMEOUT 300)
   set_property(GLOBAL APPEND PROPERTY STROBE_FUZZERS "$<TARGET_FILE:${A_NAME}> ${corpus}")
+  set_property(GLOBAL APPEND PROPERTY STROBE_FUZZ_TARGETS ${A_NAME})
   set_property(GLOBAL APPEND PROPERTY STROBE_SANITIZE_TARGETS ${A_NAME})
 endfunction()
 
@@ -136,6 +137,10 @@ function(strobe_write_target_lists)
   get_property(sanitize GLOBAL PROPERTY STROBE_SANITIZE_TARGETS)
   add_custom_target(sanitize_tests)
   add_dependencies(sanitize_tests ${sanitize})
+  # `make fuzz` builds only the fuzz targets it runs (fuzzers.txt), not the whole tree.
+  get_property(fuzz_targets GLOBAL PROPERTY STROBE_FUZZ_TARGETS)
+  add_custom_target(fuzz_targets)
+  add_dependencies(fuzz_targets ${fuzz_targets})
 endfunction()
 
 # Adds every immediate subfolder that has a CMakeLists.txt, in name order, so a new module

@@ -415,7 +415,7 @@ int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
   y -= m <= 2 ? 1 : 0;
   const int64_t era = (y >= 0 ? y : y - 399) / 400;
   const auto yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
   const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
   return era * 146097 + static_cast<int64_t>(doe) - 719468;
 }
@@ -435,8 +435,9 @@ class Scanner {
   bool Number(int min_digits, int max_digits, int& out) {
     int n = 0;
     out = 0;
-    while (n < max_digits && n < static_cast<int>(s_.size()) && s_[n] >= '0' && s_[n] <= '9') {
-      out = out * 10 + (s_[n] - '0');
+    const auto at = [&] { return s_[static_cast<size_t>(n)]; };
+    while (n < max_digits && n < static_cast<int>(s_.size()) && at() >= '0' && at() <= '9') {
+      out = out * 10 + (at() - '0');
       ++n;
     }
     if (n < min_digits) return false;

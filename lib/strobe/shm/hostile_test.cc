@@ -9,6 +9,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -260,6 +261,75 @@ TEST(ShmHostileTest, AGarbledDefinitionsLogIsCountedNotTrusted) {
   c->Poll(sink);
   ASSERT_EQ(sink.types.size(), 1u);  // the point; its definition is not replayed from junk
   EXPECT_EQ(sink.types[0], STROBE_REC_COUNTER_ADD);
+}
+
+// A producer that marks its ring closed (or writes a dead pid) but keeps writing as fast as the
+// consumer reads: a Scan drains at most one ring's worth (capacity/8 records) and moves on; the
+// old code stayed in Scan for as long as the producer kept writing.
+TEST(ShmHostileTest, AProducerThatClaimsToBeDeadButKeepsWritingCannotHoldTheScan) {
+  TempDir dir;
+  auto p = Connect(dir.path());  // 64 KiB ring: at most 8,192 records
+  for (uint64_t i = 0; i < 100; ++i) ASSERT_TRUE(p->CounterAdd(1, 1));
+  const int fd = open(p->path().c_str(), O_RDWR);
+  ASSERT_GE(fd, 0);
+  const uint64_t closed = 1;
+  ASSERT_EQ(pwrite(fd, &closed, 8, STROBE_OFF_CLOSED), 8);
+  close(fd);
+  struct Feeder : RecordSink {
+    void OnRecord(const RecordView&) override {
+      ++received;
+      // Bounded only so that the old code ends this test: it read all 1,000,000.
+      if (feeding && written < 1'000'000 && producer->CounterAdd(1, 1)) ++written;
+    }
+    Producer* producer = nullptr;
+    bool feeding = true;
+    uint64_t received = 0;
+    uint64_t written = 100;
+  } sink;
+  sink.producer = p.get();
+  auto c = Open(dir.path());
+  c->Scan(sink);
+  EXPECT_LE(sink.received, (uint64_t{1} << 16) / 8);
+  EXPECT_EQ(c->ring_count(), 1u);  // not reclaimed: its write position still moves
+  EXPECT_EQ(c->stats().rings_reclaimed, 0u);
+  // Once it really stops, the rest is delivered and the ring reclaimed.
+  sink.feeding = false;
+  for (int i = 0; i < 4 && c->ring_count() > 0; ++i) c->Scan(sink);
+  EXPECT_EQ(c->ring_count(), 0u);
+  EXPECT_EQ(c->stats().rings_reclaimed, 1u);
+  EXPECT_EQ(sink.received, sink.written);
+  EXPECT_EQ(c->stats().records, sink.written);
+}
+
+// Records delivered before a malformed frame are counted, and the sink's refusals of them reach
+// the header (the producer's flush reports them); the old code lost both on the skip.
+TEST(ShmHostileTest, RecordsBeforeAMalformedFrameAreCountedAndTheirRefusalsPublished) {
+  TempDir dir;
+  auto p = Connect(dir.path());
+  for (uint64_t i = 0; i < 3; ++i) ASSERT_TRUE(p->CounterAdd(1, 1));
+  uint8_t* payload = p->Reserve(STROBE_REC_COUNTER_ADD, 24);
+  ASSERT_NE(payload, nullptr);
+  std::memset(payload, 0, 24);
+  const uint16_t bad_flags = 1;  // unknown flag bits: the frame is rejected
+  std::memcpy(payload - STROBE_FRAME_BYTES + 6, &bad_flags, 2);
+  p->Commit();
+  struct Refusing : RecordSink {
+    void OnRecord(const RecordView&) override { ++refused; }
+    uint64_t RejectedRecords() const override { return refused; }
+    uint64_t refused = 0;
+  } sink;
+  auto c = Open(dir.path());
+  c->Scan(sink);
+  c->Poll(sink);
+  EXPECT_EQ(sink.refused, 3u);
+  EXPECT_EQ(c->stats().records, 3u);
+  EXPECT_EQ(c->stats().malformed, 1u);
+  EXPECT_EQ(p->RejectedRecords(), 3u);
+  // The stream goes on after the skip.
+  ASSERT_TRUE(p->CounterAdd(1, 1));
+  c->Poll(sink);
+  EXPECT_EQ(c->stats().records, 4u);
+  EXPECT_EQ(p->RejectedRecords(), 4u);
 }
 
 }  // namespace

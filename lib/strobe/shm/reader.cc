@@ -151,6 +151,10 @@ size_t RingReader::Drain(RecordSink& sink, size_t max_records, ReaderStats& stat
     if (!fits || f.flags != 0 || f.type >= STROBE_REC_TYPE_COUNT ||
         (f.type == STROBE_REC_PAD && off + total != capacity_) ||
         (f.type != STROBE_REC_PAD && f.length > STROBE_RECORD_MAX_PAYLOAD)) {
+      // The records delivered before the bad frame count, and so do the sink's refusals of
+      // them (the producer's next flush reports those).
+      stats.records += n;
+      PublishRejected(sink, &rejected_seen);
       SkipTo(w, r, stats);
       return n;
     }
@@ -299,7 +303,16 @@ bool Consumer::Allowed(uint32_t uid, uint32_t gid) const {
 
 bool Consumer::Reclaim(Ring& ring, RecordSink& sink) {
   FaultScope scope(ring.mapping.data(), ring.mapping.size());
-  while (ring.reader.Drain(sink, SIZE_MAX, stats_) > 0 && !scope.faulted()) {
+  // A dead producer's write_pos no longer moves: its ring holds at most capacity/8 records.
+  // One that still moves belongs to a producer that only claims to be dead (closed, or a
+  // dead pid in its header) and keeps writing; draining it until it stops would hold this
+  // thread, and every other ring, for as long as it likes. Drain one ring's worth per Scan;
+  // the rest waits for Poll and the next Scan, like a live ring's.
+  size_t budget = static_cast<size_t>(ring.reader.capacity() / STROBE_RECORD_ALIGN);
+  while (budget > 0 && !scope.faulted()) {
+    const size_t n = ring.reader.Drain(sink, budget, stats_);
+    if (n == 0) break;
+    budget -= n;
   }
   if (scope.faulted()) {
     ring.faulted = true;

@@ -117,6 +117,8 @@ class RingReader {
   // The producer closed the ring (destroyed its Producer); nothing more will be committed.
   bool Closed() const noexcept;
   uint32_t producer_pid() const { return header_->producer_pid; }
+  // Size of the data area (validated at Attach; a ring holds at most capacity() / 8 records).
+  uint64_t capacity() const { return capacity_; }
   // Id handed out as RecordView::producer: the segment id of the file name (defaults to the pid).
   uint32_t segment_id() const { return segment_id_; }
   void set_segment_id(uint32_t id) { segment_id_ = id; }
@@ -172,7 +174,9 @@ class Consumer {
   // Attaches new segments, drains and reclaims rings whose producer died, removes segments
   // of dead producers left from before. Returns the number of attached rings. A dead ring whose
   // drain stopped at a PING the sink was not ready to acknowledge stays attached and is
-  // reclaimed by a later Scan, so nothing it holds is lost.
+  // reclaimed by a later Scan, so nothing it holds is lost. Bounded work: a dead ring is
+  // drained by at most capacity/8 records per Scan (a ring that still fills after its producer
+  // claimed to be dead stays attached and is drained like a live one).
   size_t Scan(RecordSink& sink);
   // One pass over all attached rings. Returns records delivered. No syscalls.
   size_t Poll(RecordSink& sink) noexcept;
