@@ -1,5 +1,7 @@
 #include "strobed/base/byte_budget.h"
 
+#include <malloc.h>
+
 #include <algorithm>
 
 namespace strobed::base {
@@ -29,6 +31,10 @@ bool GrowStringCharged(ByteLease& lease, std::string& s, size_t capacity) {
   }  // the old buffer is freed here
   lease.Release(old_heap);
   return true;
+}
+
+bool ReturnLargeBlocksToSystem(size_t threshold_bytes) {
+  return mallopt(M_MMAP_THRESHOLD, static_cast<int>(threshold_bytes)) == 1;
 }
 
 }  // namespace strobed::base

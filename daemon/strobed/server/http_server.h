@@ -37,7 +37,9 @@
 // Content-Length up front, so a client that announces 20 MiB and sends little costs little.
 // When the budget refuses a step, the request gets 503 with Retry-After and the listener's
 // error shape, the connection is closed and the refusal counted (Stats::memory_refused); the
-// charge is given back once the handler has returned. The head buffer of a connection is
+// charge is given back once the handler has returned. A handler that answers with
+// "Connection: close" (as the OTLP receiver does when decompression is refused) ends the
+// connection after its response. The head buffer of a connection is
 // capped at max_header_bytes + 64 KiB (not charged: part of the per-connection overhead).
 //
 // Connection limit: at most max_connections connections are open. When all but

@@ -514,7 +514,10 @@ class HttpSession : public SessionBase, public std::enable_shared_from_this<Http
     }
     std::string().swap(req.body());  // moved from; the charge below covered its buffer
     body_lease_.Reset();             // the body is freed: give its charge back
-    Write(std::move(resp), req.keep_alive() && !reserved_);
+    // A handler may end the connection with "Connection: close" (a refusal under load).
+    auto conn = resp.headers.Get("Connection");
+    const bool handler_closes = conn && EqualsIgnoreCase(*conn, "close");
+    Write(std::move(resp), req.keep_alive() && !reserved_ && !handler_closes);
   }
 
   void HandOffToWebSocket() {
