@@ -26,7 +26,7 @@ from hostile import assert_serving, metric, raw_exchange, rss_bytes, status_of
 MiB = 1024 * 1024
 BUDGET = 64 * MiB            # server.max_inflight_body_bytes
 LIMITER_HARD = 32 * MiB      # the pipeline's memory_limiter hard_limit
-PER_CONNECTION = 256 * 1024  # per-connection overhead stated in docs/security.md
+PER_CONNECTION = 330 * 1024  # per-connection overhead stated in docs/security.md
 SLACK = 32 * MiB             # allocator and thread-stack slack stated in docs/security.md
 HOLDERS_PER_PORT = 20        # x 2 ports = 40 connections
 BODY = 20 * MiB
