@@ -26,6 +26,7 @@
 
 #include "strobe/metrics/exposition.h"
 #include "strobe/metrics/registry.h"
+#include "strobed/base/byte_budget.h"
 #include "strobed/base/json.h"
 #include "strobed/exporters/memory/memory.h"
 #include "strobed/exporters/otlp_http/otlp_http.h"
@@ -75,9 +76,14 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "otlp_ingest_server: %s\n", s.ToString().c_str());
     return 1;
   }
+  // The ingress budget, sized like strobe serve's default server.max_inflight_body_bytes, so the
+  // benchmark measures request bodies and inflation charged to it as in the product.
+  strobed::base::ByteBudget ingress_budget(uint64_t{256} << 20);
+  (void)strobed::base::ReturnLargeBlocksToSystem();  // as strobe serve does
   strobed::pipeline::ServiceOptions so;
   so.plugins = &plugins;
   so.services.metrics = &metrics;
+  so.services.ingress_budget = &ingress_budget;
   so.services.router = &router;
   so.services.trace_store = &traces;
   auto svc = strobed::pipeline::PipelineService::Create(*cfg, so);

@@ -82,6 +82,9 @@ struct ServerConfig {
   uint32_t max_connections = 1024;
   uint32_t reserved_connections = 16;       // of max_connections, for /healthz /readyz /metrics
   uint32_t max_connections_per_client = 0;  // 0: no limit
+  // The ingress budget: request bodies being read by every HTTP listener (API and OTLP/HTTP
+  // receivers) plus their decompression output, in total (docs/security.md "Memory bound").
+  uint64_t max_inflight_body_bytes = uint64_t{256} << 20;
 };
 
 struct HostConfig {

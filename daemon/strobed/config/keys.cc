@@ -93,6 +93,12 @@ const std::vector<KeySpec>& Keys() {
         "STROBE_SERVER_MAX_CONNECTIONS_PER_CLIENT", false, false,
         "open connections of one client address at most (0: no limit)",
         {.min = "0", .max = "1000000"}),
+      K("server.max_inflight_body_bytes", OptionType::kBytes,
+        "STROBE_SERVER_MAX_INFLIGHT_BODY_BYTES", false, false,
+        "request bodies being read by every HTTP listener (API and OTLP/HTTP receivers) and "
+        "their decompressed output, in total; a body that would grow past it gets 503 with "
+        "Retry-After (counted)",
+        {.min = "64KiB"}),
       K("host.enabled", OptionType::kBool, "STROBE_HOST_ENABLED", false, false,
         "collect host and process metrics from /proc and /sys"),
       K("host.interval", OptionType::kDuration, "STROBE_HOST_INTERVAL", true, false,
@@ -148,6 +154,7 @@ FieldPtr Field(Config& c, std::string_view path) {
   if (path == "server.max_connections") return &c.server.max_connections;
   if (path == "server.reserved_connections") return &c.server.reserved_connections;
   if (path == "server.max_connections_per_client") return &c.server.max_connections_per_client;
+  if (path == "server.max_inflight_body_bytes") return &c.server.max_inflight_body_bytes;
   if (path == "host.enabled") return &c.host.enabled;
   if (path == "host.interval") return &c.host.interval;
   if (path == "host.proc_root") return &c.host.proc_root;

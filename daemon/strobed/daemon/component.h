@@ -32,6 +32,10 @@ namespace strobe::metrics {
 class Registry;
 }  // namespace strobe::metrics
 
+namespace strobed::base {
+class ByteBudget;
+}  // namespace strobed::base
+
 namespace strobed::server {
 class Router;
 class ServerMetrics;
@@ -61,6 +65,10 @@ struct ComponentContext {
   // Self-metrics of HTTP listeners (strobe_http_*{listener}): a component that opens its own
   // HttpServer attaches it here. Null in tests.
   server::ServerMetrics* http_metrics = nullptr;
+  // The ingress budget (server.max_inflight_body_bytes) every HTTP listener and decompression
+  // charges; a component that opens an HttpServer or inflates bodies passes it on. Null in
+  // tests.
+  base::ByteBudget* ingress_budget = nullptr;
 };
 
 class Component {

@@ -12,6 +12,7 @@
 #include "strobe/base/version.h"
 #include "strobe/metrics/exposition.h"
 #include "strobe/metrics/registry.h"
+#include "strobed/base/byte_budget.h"
 #include "strobed/base/json.h"
 #include "strobed/base/parse.h"
 #include "strobed/config/print.h"
@@ -32,7 +33,7 @@ spdlog::level::level_enum LogLevel(std::string_view name) {
   return spdlog::level::info;
 }
 
-server::ServerOptions ApiServerOptions(const config::Config& c) {
+server::ServerOptions ApiServerOptions(const config::Config& c, base::ByteBudget* budget) {
   server::ServerOptions o;
   o.name = "http";
   o.host = c.http.host;
@@ -48,6 +49,7 @@ server::ServerOptions ApiServerOptions(const config::Config& c) {
   o.max_connections_per_client = c.server.max_connections_per_client;
   o.max_body_bytes = c.server.max_body_bytes;  // routes that set no limit of their own
   o.auth_token = c.auth_token;
+  o.body_budget = budget;
   return o;
 }
 
@@ -93,6 +95,10 @@ Daemon::Daemon(DaemonOptions options)
       start_steady_(SteadyClock::now()),
       start_wall_(std::chrono::system_clock::now()),
       config_(std::move(options.config)) {
+  ingress_budget_ = std::make_unique<base::ByteBudget>(config_.server.max_inflight_body_bytes);
+  // Freed body buffers (1 MiB and more) leave the process, so RSS follows the budget
+  // (docs/security.md "Memory bound").
+  if (!base::ReturnLargeBlocksToSystem()) spdlog::warn("mallopt(M_MMAP_THRESHOLD) refused");
   spdlog::set_level(LogLevel(config_.log_level));
   RegisterRoutes();
   RegisterSelfMetrics();
@@ -101,8 +107,10 @@ Daemon::Daemon(DaemonOptions options)
 Daemon::~Daemon() {
   if (started_.load() && !stopped_.load()) (void)Shutdown();
   // The callbacks capture `this`.
-  for (const char* name : {"strobe_build_info", "strobe_uptime_seconds", "strobe_component_up",
-                           "strobe_config_reloads_total", "strobe_heap_allocated_bytes"}) {
+  for (const char* name :
+       {"strobe_build_info", "strobe_uptime_seconds", "strobe_component_up",
+        "strobe_config_reloads_total", "strobe_heap_allocated_bytes", "strobe_ingress_memory_bytes",
+        "strobe_ingress_memory_limit_bytes", "strobe_ingress_memory_peak_bytes"}) {
     (void)registry_->Remove(name);
   }
 }
@@ -167,6 +175,21 @@ void Daemon::RegisterSelfMetrics() {
                              struct mallinfo2 mi = mallinfo2();
                              return static_cast<double>(mi.uordblks + mi.hblkhd);
                            });
+  // The ingress budget (server.max_inflight_body_bytes): request bodies being read and their
+  // decompressed output, across every HTTP listener.
+  const base::ByteBudget* budget = ingress_budget_.get();
+  (void)r.AddCallbackGauge({"strobe_ingress_memory_bytes",
+                            "Bytes of request bodies being read and of their decompressed "
+                            "output, charged to the ingress budget",
+                            "bytes"},
+                           [budget] { return static_cast<double>(budget->used_bytes()); });
+  (void)r.AddCallbackGauge(
+      {"strobe_ingress_memory_limit_bytes",
+       "The ingress budget (server.max_inflight_body_bytes); bodies past it get 503", "bytes"},
+      [budget] { return static_cast<double>(budget->limit_bytes()); });
+  (void)r.AddCallbackGauge({"strobe_ingress_memory_peak_bytes",
+                            "Highest strobe_ingress_memory_bytes since start", "bytes"},
+                           [budget] { return static_cast<double>(budget->peak_bytes()); });
   // The registry's own footprint is in strobe_metrics_* (Registry::Default self-metrics); a
   // callback here must not call back into the registry (it runs under its mutex).
 }
@@ -175,7 +198,8 @@ strobe::Status Daemon::Start() {
   STROBE_CHECK(!started_.load());
   config::Config cfg = CurrentConfig();
   if (cfg.http.enabled) {
-    http_ = std::make_unique<server::HttpServer>(ApiServerOptions(cfg), router_);
+    http_ =
+        std::make_unique<server::HttpServer>(ApiServerOptions(cfg, ingress_budget_.get()), router_);
     server_metrics_->Attach("http", *http_);
     if (strobe::Status s = http_->Start(); !s.ok()) {
       server_metrics_->Detach(*http_);
@@ -193,6 +217,7 @@ strobe::Status Daemon::Start() {
                          ReportListener(std::move(name), std::move(address));
                        }};
   ctx.http_metrics = server_metrics_.get();
+  ctx.ingress_budget = ingress_budget_.get();
   for (auto& slot : slots_) {
     const std::string name = slot->component->Name();
     slot->state.store(ComponentState::kStarting);

@@ -43,6 +43,7 @@
 #include "strobe/base/mutex.h"
 #include "strobe/base/status.h"
 #include "strobe/base/thread_annotations.h"
+#include "strobed/base/byte_budget.h"
 #include "strobed/config/config.h"
 #include "strobed/daemon/component.h"
 #include "strobed/server/http_server.h"
@@ -124,6 +125,9 @@ class Daemon {
   server::Response MetricsJson(const server::Request& req) const;
 
   strobe::metrics::Registry* registry_;
+  // The ingress budget every HTTP listener and decompression charges (before the listeners and
+  // components: it outlives them). Sized once at construction (server.max_inflight_body_bytes).
+  std::unique_ptr<base::ByteBudget> ingress_budget_;
   server::Router router_;
   std::unique_ptr<server::ServerMetrics> server_metrics_;
   std::unique_ptr<server::HttpServer> http_;

@@ -25,6 +25,9 @@ class logger;
 namespace strobe::metrics {
 class Registry;
 }  // namespace strobe::metrics
+namespace strobed::base {
+class ByteBudget;
+}  // namespace strobed::base
 namespace strobed::event {
 class BatchPool;
 class KeyTable;
@@ -85,6 +88,9 @@ struct PluginServices {
   server::Router* router = nullptr;              // routes of the API listener (--http)
   // strobe_http_*{listener} self-metrics; a plugin with its own HttpServer attaches it here.
   server::ServerMetrics* http_metrics = nullptr;
+  // The ingress budget (server.max_inflight_body_bytes): a plugin that reads request bodies
+  // or inflates them charges their buffers here before allocating (base/byte_budget.h).
+  base::ByteBudget* ingress_budget = nullptr;
   trace::TraceStore* trace_store = nullptr;      // trace assembly the API and exporters share
   stream::EngineSlot* stream_engines = nullptr;  // the stream engine pipelines feed
   spdlog::logger* logger = nullptr;              // the daemon's logger

@@ -15,14 +15,16 @@
 // In the YAML configuration this is the `memory_limiter` processor (listed first, as in the
 // OpenTelemetry Collector); it acts at the pipeline entry, before the queue.
 //
+// The counting is base::ByteBudget's (the same type bounds the HTTP listeners' ingress).
+//
 // Thread class: thread-safe, lock-free.
 
-#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <span>
 
+#include "strobed/base/byte_budget.h"
 #include "strobed/event/batch.h"
 #include "strobed/pipeline/component.h"
 
@@ -42,54 +44,38 @@ class MemoryLimiter final : public event::MemoryAccount {
  public:
   enum class Admission : uint8_t { kOk = 0, kSoft, kHard };
 
-  explicit MemoryLimiter(MemoryLimiterOptions options) : options_(options) {}
+  explicit MemoryLimiter(MemoryLimiterOptions options)
+      : options_(options), budget_(options.hard_limit_bytes) {}
 
   // Charges `bytes` if the limits allow. kOk: charged (give it back with Release).
   Admission TryCharge(std::size_t bytes) noexcept {
-    uint64_t used = used_.load(std::memory_order_relaxed);
-    for (;;) {
-      if (used >= options_.soft_limit_bytes) return Admission::kSoft;
-      if (used + bytes > options_.hard_limit_bytes) return Admission::kHard;
-      // Relaxed: the counter is the only shared state; no data is published through it.
-      if (used_.compare_exchange_weak(used, used + bytes, std::memory_order_relaxed)) {
-        UpdatePeak(used + bytes);
+    switch (budget_.TryCharge(bytes, options_.soft_limit_bytes)) {
+      case base::ByteBudget::Charge::kOk:
         return Admission::kOk;
-      }
+      case base::ByteBudget::Charge::kSoft:
+        return Admission::kSoft;
+      case base::ByteBudget::Charge::kOverLimit:
+        return Admission::kHard;
     }
+    return Admission::kHard;
   }
 
   // Charges held data that is already in memory and cannot be refused (bookkeeping only;
   // may exceed the soft limit, never the hard one: returns false when it would).
   bool TryChargeHeld(std::size_t bytes) noexcept {
-    uint64_t used = used_.load(std::memory_order_relaxed);
-    for (;;) {
-      if (used + bytes > options_.hard_limit_bytes) return false;
-      if (used_.compare_exchange_weak(used, used + bytes, std::memory_order_relaxed)) {
-        UpdatePeak(used + bytes);
-        return true;
-      }
-    }
+    return budget_.TryCharge(bytes) == base::ByteBudget::Charge::kOk;
   }
 
-  void Release(std::size_t bytes) noexcept override {
-    used_.fetch_sub(bytes, std::memory_order_relaxed);  // pairs with the CAS above; counter only
-  }
+  void Release(std::size_t bytes) noexcept override { budget_.Release(bytes); }
 
-  uint64_t used_bytes() const noexcept { return used_.load(std::memory_order_relaxed); }
-  uint64_t peak_bytes() const noexcept { return peak_.load(std::memory_order_relaxed); }
+  uint64_t used_bytes() const noexcept { return budget_.used_bytes(); }
+  uint64_t peak_bytes() const noexcept { return budget_.peak_bytes(); }
   bool above_soft_limit() const noexcept { return used_bytes() >= options_.soft_limit_bytes; }
   const MemoryLimiterOptions& options() const noexcept { return options_; }
 
  private:
-  void UpdatePeak(uint64_t v) noexcept {
-    uint64_t p = peak_.load(std::memory_order_relaxed);
-    while (v > p && !peak_.compare_exchange_weak(p, v, std::memory_order_relaxed)) {
-    }
-  }
-
   const MemoryLimiterOptions options_;
-  std::atomic<uint64_t> used_{0};
-  std::atomic<uint64_t> peak_{0};
+  base::ByteBudget budget_;  // the hard limit; TryCharge checks the soft one in the same CAS
 };
 
 }  // namespace strobed::pipeline

@@ -32,6 +32,16 @@
 // parsing gives 431 (a field Beast cannot hold) or 400, one from a handler or while
 // serialising its response gives 500; the connection is closed and the event counted.
 //
+// Memory: every request body buffer is charged to options.body_budget (when set) before it is
+// allocated, step by step as it grows (64 KiB, then doubling), never the announced
+// Content-Length up front, so a client that announces 20 MiB and sends little costs little.
+// When the budget refuses a step, the request gets 503 with Retry-After and the listener's
+// error shape, the connection is closed and the refusal counted (Stats::memory_refused); the
+// charge is given back once the handler has returned. A handler that answers with
+// "Connection: close" (as the OTLP receiver does when decompression is refused) ends the
+// connection after its response. The head buffer of a connection is
+// capped at max_header_bytes + 64 KiB (not charged: part of the per-connection overhead).
+//
 // Connection limit: at most max_connections connections are open. When all but
 // reserved_connections are taken, a new connection first evicts the connection that has waited
 // longest for a request head (idle keep-alive, nothing sent yet, or a partial head), so idle
@@ -63,6 +73,10 @@
 #include "strobe/base/status.h"
 #include "strobed/server/router.h"
 
+namespace strobed::base {
+class ByteBudget;
+}  // namespace strobed::base
+
 namespace strobed::server {
 
 // Builds the body of an error the server answers itself (400, 401, 404, 405, 408, 413, 426,
@@ -91,6 +105,10 @@ struct ServerOptions {
   uint64_t max_body_bytes = kDefaultMaxBodyBytes;
   std::string auth_token;          // empty: no auth
   ErrorResponder error_responder;  // empty: Response::Error
+  // Charged for request bodies as they are read (see "Memory" above); may be shared by every
+  // listener of the process and by decompression. Null: bodies are not charged. Must outlive
+  // the server.
+  base::ByteBudget* body_budget = nullptr;
 };
 
 // Checks `o` (timeouts positive, limits non-zero, reserved_connections < max_connections);
@@ -119,6 +137,7 @@ struct ServerStats {
   std::atomic<uint64_t> handler_exceptions{0};  // a handler threw, or its response could not
                                                 // be serialised (500)
   std::atomic<uint64_t> internal_errors{0};     // an exception escaped a connection's code (closed)
+  std::atomic<uint64_t> memory_refused{0};      // body_budget refused a body buffer's growth (503)
   std::atomic<uint64_t> websocket_sessions{0};
   std::atomic<uint64_t> websocket_dropped_messages{0};
 };

@@ -8,6 +8,13 @@
 // field over 64 KiB) would escape into io_context::run and terminate the process. Here every
 // put() runs inside a try block, and the buffer is capped so a trailer section cannot grow it
 // without bound.
+//
+// Body memory: both body paths (ReadBody for Content-Length, ReadAndParse for chunked) grow
+// the body's buffer only through GrowStringCharged on body_lease_, so every byte of it is
+// charged to ServerOptions::body_budget before it is allocated (with the old buffer while the
+// bytes move); Beast's string_body then appends within the capacity reserved for it and never
+// reallocates. The lease is given back after the handler returned (Dispatch) or when the
+// connection ends.
 
 #include <algorithm>
 #include <boost/asio/dispatch.hpp>
@@ -22,6 +29,7 @@
 #include <limits>
 #include <optional>
 
+#include "strobed/base/byte_budget.h"
 #include "strobed/server/internal/server_state.h"
 
 namespace strobed::server::internal {
@@ -63,8 +71,10 @@ class HttpSession : public SessionBase, public std::enable_shared_from_this<Http
   HttpSession(StatePtr st, tcp::socket socket, ConnectionSlot slot, bool reserved)
       : st_(std::move(st)),
         slot_(std::move(slot)),
+        body_lease_(st_->options.body_budget),
         stream_(std::move(socket)),
         idle_timer_(stream_.get_executor()),
+        buffer_(HeadBufferCap(st_->options)),
         reserved_(reserved) {
     beast::error_code ec;
     auto ep = stream_.socket().remote_endpoint(ec);
@@ -99,6 +109,12 @@ class HttpSession : public SessionBase, public std::enable_shared_from_this<Http
 
  private:
   const ServerOptions& opts() const { return st_->options; }
+
+  // The most buffer_ ever holds: a head (or trailer section, or chunk-size line) up to the
+  // limit plus one read. Also its flat_buffer limit, so its capacity never exceeds this.
+  static size_t HeadBufferCap(const ServerOptions& o) {
+    return static_cast<size_t>(o.max_header_bytes) + kReadSize;
+  }
 
   static int64_t NowNs() {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch())
@@ -157,6 +173,7 @@ class HttpSession : public SessionBase, public std::enable_shared_from_this<Http
     for (;;) {
       beast::error_code ec;
       if (buffer_.size() > 0) {
+        if (phase == Phase::kBody && !ReserveChunkedBody()) return RefuseMemory();
         size_t used = 0;
         try {
           used = parser_->put(buffer_.data(), ec);
@@ -177,7 +194,7 @@ class HttpSession : public SessionBase, public std::enable_shared_from_this<Http
       }
       // The buffer holds at most a head (or a trailer section, or a chunk-size line) plus one
       // read: Beast's header_limit bounds heads; this cap bounds the rest.
-      const size_t cap = static_cast<size_t>(opts().max_header_bytes) + kReadSize;
+      const size_t cap = HeadBufferCap(opts());
       if (buffer_.size() >= cap) return Parsed(phase, http::error::header_limit);
       const size_t room = std::min(kReadSize, cap - buffer_.size());
       stream_.async_read_some(buffer_.prepare(room),
@@ -384,8 +401,10 @@ class HttpSession : public SessionBase, public std::enable_shared_from_this<Http
   void ReadBody(uint64_t length) {
     body_length_ = length;
     body_.clear();
-    body_.resize(static_cast<size_t>(
-        std::min<uint64_t>(length, std::max<uint64_t>(buffer_.size(), kBodyStart))));
+    const auto first = static_cast<size_t>(
+        std::min<uint64_t>(length, std::max<uint64_t>(buffer_.size(), kBodyStart)));
+    if (!base::GrowStringCharged(body_lease_, body_, first)) return RefuseMemory();
+    body_.resize(first);
     body_filled_ = net::buffer_copy(net::buffer(body_), buffer_.data());
     buffer_.consume(body_filled_);
     if (body_filled_ == body_length_) return DispatchBody();
@@ -404,7 +423,13 @@ class HttpSession : public SessionBase, public std::enable_shared_from_this<Http
 
   void ReadMoreBody() {
     if (body_filled_ == body_.size()) {
-      body_.resize(static_cast<size_t>(std::min<uint64_t>(body_length_, 2 * body_.size())));
+      const auto next = static_cast<size_t>(std::min<uint64_t>(body_length_, 2 * body_.size()));
+      if (!base::GrowStringCharged(body_lease_, body_, next)) {
+        reading_body_ = false;
+        idle_timer_.cancel();
+        return RefuseMemory();
+      }
+      body_.resize(next);
     }
     stream_.socket().async_read_some(
         net::buffer(body_.data() + body_filled_, body_.size() - body_filled_),
@@ -429,6 +454,33 @@ class HttpSession : public SessionBase, public std::enable_shared_from_this<Http
     Close();  // peer gone, reset, or shutdown closed the socket
   }
 
+  // Before the parser appends what buffer_ holds to a chunked body: gives the body room for
+  // all of it (doubling, from 64 KiB, up to the route's limit, past which the parser refuses
+  // anyway), charged first. False when the budget refuses.
+  bool ReserveChunkedBody() {
+    std::string& body = parser_->get().body();
+    const size_t need = body.size() + buffer_.size();
+    if (need <= body.capacity()) return true;
+    const auto limit = static_cast<size_t>(std::min<uint64_t>(BodyLimit(), SIZE_MAX / 4));
+    size_t cap = std::max({need, 2 * body.capacity(), static_cast<size_t>(kBodyStart)});
+    cap = std::min(cap, std::max(need, limit));
+    return base::GrowStringCharged(body_lease_, body, cap);
+  }
+
+  // The ingress budget refused to let this request's body grow: free what it holds, answer
+  // 503 + Retry-After (the client may retry once memory is free) and close.
+  void RefuseMemory() {
+    st_->stats.memory_refused.fetch_add(1, std::memory_order_relaxed);
+    std::string().swap(body_);
+    if (parser_) std::string().swap(parser_->get().body());
+    body_lease_.Reset();
+    Response r = ErrorResponse(503,
+                               "request body refused: the server's memory budget for request "
+                               "bodies is exhausted; retry later");
+    r.headers.Set("Retry-After", "1");
+    Write(std::move(r), false);
+  }
+
   // The body read by ReadBody becomes the message's body, as if the parser had read it.
   void DispatchBody() {
     parser_->get().body() = std::move(body_);
@@ -439,7 +491,7 @@ class HttpSession : public SessionBase, public std::enable_shared_from_this<Http
   void Dispatch() {
     auto& req = parser_->get();
     Response resp;
-    try {
+    try {  // `r` (holding the body) is destroyed at the end of this block
       Request r;
       r.method = method_;
       r.target = std::string(req.target());
@@ -460,7 +512,12 @@ class HttpSession : public SessionBase, public std::enable_shared_from_this<Http
       st_->stats.handler_exceptions.fetch_add(1, std::memory_order_relaxed);
       resp = ErrorResponse(500, "handler for " + route_pattern_ + " failed");
     }
-    Write(std::move(resp), req.keep_alive() && !reserved_);
+    std::string().swap(req.body());  // moved from; the charge below covered its buffer
+    body_lease_.Reset();             // the body is freed: give its charge back
+    // A handler may end the connection with "Connection: close" (a refusal under load).
+    auto conn = resp.headers.Get("Connection");
+    const bool handler_closes = conn && EqualsIgnoreCase(*conn, "close");
+    Write(std::move(resp), req.keep_alive() && !reserved_ && !handler_closes);
   }
 
   void HandOffToWebSocket() {
@@ -560,7 +617,8 @@ class HttpSession : public SessionBase, public std::enable_shared_from_this<Http
   }
 
   StatePtr st_;
-  ConnectionSlot slot_;  // after st_: released before the state
+  ConnectionSlot slot_;         // after st_: released before the state
+  base::ByteLease body_lease_;  // body_'s or the parser body's capacity; before them: freed after
   beast::tcp_stream stream_;
   net::steady_timer idle_timer_;  // keep-alive wait, and the body timeout (I/O thread)
   beast::flat_buffer buffer_;

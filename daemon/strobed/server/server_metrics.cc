@@ -74,6 +74,7 @@ ServerMetrics::ServerMetrics(m::Registry& registry)
           s.Emit({l, "timeout"}, ld(st.timeouts));
           s.Emit({l, "handler_exception"}, ld(st.handler_exceptions));
           s.Emit({l, "internal_error"}, ld(st.internal_errors));
+          s.Emit({l, "memory"}, ld(st.memory_refused));
         });
       });
   (void)registry_.AddCallbackFamily(

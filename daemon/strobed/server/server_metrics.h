@@ -15,7 +15,9 @@
 //   strobe_http_rejected_requests_total{listener,reason} unauthorized, body_too_large,
 //                                                        header_too_large, bad_request,
 //                                                        timeout, handler_exception,
-//                                                        internal_error
+//                                                        internal_error, memory (the
+//                                                        ingress budget refused the
+//                                                        body: 503 + Retry-After)
 //   strobe_http_websocket_sessions_total{listener}
 //   strobe_http_websocket_dropped_messages_total{listener}
 //

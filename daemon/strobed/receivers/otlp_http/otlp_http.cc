@@ -194,11 +194,20 @@ server::Response OtlpHttpReceiver::Handle(otlp::Signal signal, const server::Req
     return Refuse(signal, enc, 503, kGrpcUnavailable, "shutdown", "receiver not running", 0);
   }
 
+  base::ByteLease inflated_lease(options_.ingress_budget);  // declared first: released last
   std::string inflated;
   std::string_view body = req.body;
   if (ce != base::ContentEncoding::kIdentity) {
-    strobe::Result<std::string> r = base::Decompress(ce, req.body, options_.max_decompressed_bytes);
+    strobe::Result<std::string> r =
+        base::Decompress(ce, req.body, options_.max_decompressed_bytes, &inflated_lease);
     if (!r.ok()) {
+      if (r.status().code() == strobe::StatusCode::kUnavailable) {  // the ingress budget
+        server::Response refused = Refuse(signal, enc, 503, kGrpcUnavailable, "memory",
+                                          std::string(r.status().message()), 0);
+        refused.headers.Set("Retry-After", "1");
+        refused.headers.Set("Connection", "close");
+        return refused;
+      }
       bool big = r.status().code() == strobe::StatusCode::kResourceExhausted;
       return Refuse(signal, enc, big ? 413 : 400,
                     big ? kGrpcResourceExhausted : kGrpcInvalidArgument,
@@ -319,6 +328,7 @@ strobe::Status OtlpHttpReceiver::Start(pipeline::Ingest& ingest) {
   so.max_body_bytes = options_.max_body_bytes;
   so.priority_paths = {};  // no health routes here: every reserved slot answers 503 (retry)
   so.error_responder = OtlpErrorResponse;
+  so.body_budget = options_.ingress_budget;
   server_ = std::make_unique<server::HttpServer>(so, *router_);
   if (options_.http_metrics != nullptr) options_.http_metrics->Attach(options_.name, *server_);
   return server_->Start();
@@ -421,6 +431,7 @@ void RegisterOtlpHttpReceiver(pipeline::PluginRegistry& registry) {
                 o.keys = &ctx.keys;
                 o.metrics = ctx.services.metrics;
                 o.http_metrics = ctx.services.http_metrics;
+                o.ingress_budget = ctx.services.ingress_budget;
                 return std::unique_ptr<pipeline::Receiver>(
                     std::make_unique<OtlpHttpReceiver>(std::move(o)));
               },

@@ -5,8 +5,13 @@
 //
 //   Content-Type       application/x-protobuf or application/json (OTLP/JSON); anything
 //                      else → 415.
-//   Content-Encoding   gzip, deflate or identity; anything else → 415. Inflated size is
-//                      bounded by max_decompressed_bytes → 413.
+//   Content-Encoding   gzip, deflate or identity (every member of a multi-member gzip
+//                      body); anything else → 415. Inflated size is bounded by
+//                      max_decompressed_bytes → 413.
+//   Memory             the body being read (by the HTTP server) and the inflated output are
+//                      charged to the process's ingress budget (ingress_budget, shared with
+//                      every HTTP listener) as they grow, before they are allocated; when it
+//                      refuses: 503 + Retry-After, reason `memory`.
 //   Body               Content-Length or chunked (the OpenTelemetry JS SDK sends chunked
 //                      bodies without Content-Length); above max_body_bytes → 413.
 //   Success            200 with an Export*ServiceResponse in the request's encoding; when the
@@ -35,7 +40,7 @@
 // Self-metrics (in the strobe::metrics registry, names as operators know them from the
 // OpenTelemetry Collector): strobe_receiver_accepted_{spans,metric_points,log_records}_total
 // {receiver} and strobe_receiver_refused_..._total{receiver,reason}; reason is one of
-// invalid, too_large, unsupported_media_type, pipeline_dropped, or the pipeline's refuse
+// invalid, too_large, unsupported_media_type, memory, pipeline_dropped, or the pipeline's refuse
 // reasons (memory_soft_limit, memory_hard_limit, queue_full, shutdown). Every refused
 // request is also counted in strobe_receiver_refused_requests_total{receiver,signal,reason}
 // (a request rejected as invalid has no trustworthy item count). Requests refused before the
@@ -61,6 +66,10 @@
 #include "strobed/pipeline/receiver.h"
 #include "strobed/server/http.h"
 
+namespace strobed::base {
+class ByteBudget;
+}  // namespace strobed::base
+
 namespace strobed::server {
 class HttpServer;
 class Router;
@@ -85,6 +94,8 @@ struct OtlpHttpOptions {
   event::KeyTable* keys = nullptr;                // nullptr: KeyTable::Global()
   strobe::metrics::Registry* metrics = nullptr;   // required (the factory passes the host's)
   server::ServerMetrics* http_metrics = nullptr;  // the listener's strobe_http_*; null: none
+  // Request bodies and their inflated output are charged here (null: not charged).
+  base::ByteBudget* ingress_budget = nullptr;
 };
 
 // The google.rpc.Status body OTLP/HTTP requires for an error: JSON when `content_type` is
