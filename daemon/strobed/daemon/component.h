@@ -24,6 +24,7 @@
 
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "strobe/base/status.h"
@@ -33,6 +34,7 @@ class Registry;
 }  // namespace strobe::metrics
 
 namespace strobed::server {
+class Authenticator;
 class Router;
 class ServerMetrics;
 }  // namespace strobed::server
@@ -61,6 +63,10 @@ struct ComponentContext {
   // Self-metrics of HTTP listeners (strobe_http_*{listener}): a component that opens its own
   // HttpServer attaches it here. Null in tests.
   server::ServerMetrics* http_metrics = nullptr;
+  // The bearer-token check of every HTTP listener (server/auth.h): a component that opens its
+  // own HttpServer passes it to ServerOptions::auth, so one SIGHUP rotates the token on every
+  // listener at once. The daemon owns it and changes its tokens; null in tests (no auth).
+  std::shared_ptr<const server::Authenticator> auth = nullptr;
 };
 
 class Component {

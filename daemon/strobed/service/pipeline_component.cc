@@ -42,6 +42,7 @@ strobe::Status PipelineComponent::Start(const daemon::ComponentContext& ctx) {
   options.services.metrics = &ctx.registry;
   options.services.router = &ctx.api;
   options.services.http_metrics = ctx.http_metrics;
+  options.services.auth = ctx.auth;
   options.services.logger = spdlog::default_logger_raw();
   options.services.data_dir = ctx.config.data_dir;
   auto svc = pipeline::PipelineService::Create(*cfg, std::move(options));

@@ -21,6 +21,13 @@
 //                      503 + Retry-After when refused (hard limit, queue full), 503 while
 //                      shutting down — clients retry those, never 400s.
 //
+// Auth            the daemon's one Authenticator (auth.token / auth.token_file), shared with
+//                  the API listener and rotated on SIGHUP for both at once: 401 with
+//                  WWW-Authenticate: Bearer and a google.rpc.Status body (code 16) without an
+//                  accepted "Authorization: Bearer <token>". The receiver has no token option
+//                  of its own (the former `auth_token` is refused with an error naming
+//                  auth.token), so no listener can be left behind by a rotation.
+//
 // Self-metrics (in the strobe::metrics registry, names as operators know them from the
 // OpenTelemetry Collector): strobe_receiver_accepted_{spans,metric_points,log_records}_total
 // {receiver} and strobe_receiver_refused_..._total{receiver,reason}; reason is one of
@@ -49,6 +56,7 @@
 #include "strobed/server/http.h"
 
 namespace strobed::server {
+class Authenticator;
 class HttpServer;
 class Router;
 class ServerMetrics;
@@ -63,10 +71,12 @@ struct OtlpHttpOptions {
   int threads = 2;
   uint64_t max_body_bytes = uint64_t{20} << 20;          // on the wire (compressed)
   uint64_t max_decompressed_bytes = uint64_t{64} << 20;  // after inflating
-  std::string auth_token;                                // empty: no auth
-  event::KeyTable* keys = nullptr;                       // nullptr: KeyTable::Global()
-  strobe::metrics::Registry* metrics = nullptr;          // required (the factory passes the host's)
-  server::ServerMetrics* http_metrics = nullptr;         // the listener's strobe_http_*; null: none
+  // The bearer-token check shared by every listener of the daemon (PluginServices::auth);
+  // null: no auth.
+  std::shared_ptr<const server::Authenticator> auth;
+  event::KeyTable* keys = nullptr;                // nullptr: KeyTable::Global()
+  strobe::metrics::Registry* metrics = nullptr;   // required (the factory passes the host's)
+  server::ServerMetrics* http_metrics = nullptr;  // the listener's strobe_http_*; null: none
 };
 
 // The google.rpc.Status body OTLP/HTTP requires for an error: JSON when `content_type` is

@@ -129,9 +129,6 @@ struct HttpServer::State {
   std::atomic<bool> draining{false};
   std::atomic<int64_t> in_flight{0};
 
-  strobe::Mutex token_mu;
-  std::string token STROBE_GUARDED_BY(token_mu);
-
   strobe::Mutex sessions_mu;
   strobe::CondVar sessions_cv;
   std::unordered_set<internal::SessionBase*> sessions STROBE_GUARDED_BY(sessions_mu);
@@ -148,10 +145,6 @@ struct HttpServer::State {
     return Response::Error(status, message);
   }
 
-  std::string Token() {
-    strobe::MutexLock lock(token_mu);
-    return token;
-  }
   void Register(internal::SessionBase* s) {
     strobe::MutexLock lock(sessions_mu);
     sessions.insert(s);
