@@ -45,7 +45,8 @@
 // holds tokens, every route with require_auth answers 401 with WWW-Authenticate: Bearer unless
 // the request carries `Authorization: Bearer <an accepted token>`. The comparison is
 // constant-time. The owner of the Authenticator changes the tokens while the listeners run
-// (Authenticator::Set); a connection checks the current set on every request.
+// (Authenticator::Set); a connection checks the current set on every request, and a WebSocket
+// stream re-checks its upgrade's token after a rotation and closes (1008) once it is revoked.
 //
 // Shutdown(grace): stops accepting, closes idle keep-alive connections, lets requests whose
 // head has arrived complete (their response carries Connection: close), waits for them until

@@ -451,7 +451,7 @@ class HttpSession : public SessionBase, public std::enable_shared_from_this<Http
     EndRequest();
     stream_.expires_never();
     StartWebSocketSession(st_, stream_.release_socket(), std::move(slot_), route_->websocket,
-                          parser_->release());
+                          parser_->release(), route_->options.require_auth);
   }
 
   Response ErrorResponse(int status, std::string_view message) {

@@ -307,8 +307,8 @@ void RegisterOtlpHttpReceiver(pipeline::PluginRegistry& registry) {
                        "HTTP I/O threads",
                        {.min = "1", .max = "64"}},
                       {"auth_token", pipeline::OptionType::kString, "",
-                       "removed (setting it is an error): every listener uses the daemon's "
-                       "auth.token / auth.token_file, rotated on SIGHUP"},
+                       "removed: a non-empty value is an error; every listener uses the "
+                       "daemon's auth.token / auth.token_file, rotated on SIGHUP"},
                   },
               .create = [](const pipeline::ComponentContext& ctx)
                   -> strobe::Result<std::unique_ptr<pipeline::Receiver>> {

@@ -181,11 +181,14 @@ void StartHttpSession(StatePtr st, boost::asio::ip::tcp::socket socket, Connecti
                       bool reserved);
 
 // Completes the WebSocket handshake for `request` on `socket` and runs the session with
-// `handlers` (websocket_session.cc); the session takes over the connection's `slot`. On the
-// socket's I/O thread.
+// `handlers` (websocket_session.cc); the session takes over the connection's `slot`. With
+// `require_auth` (the route's option) the session checks the upgrade's Authorization header
+// again whenever options.auth rotates and closes itself (1008, counted as unauthorized) once
+// the token is no longer accepted. On the socket's I/O thread.
 void StartWebSocketSession(StatePtr st, boost::asio::ip::tcp::socket socket, ConnectionSlot slot,
                            std::shared_ptr<const WebSocketHandlers> handlers,
-                           boost::beast::http::request<boost::beast::http::string_body> request);
+                           boost::beast::http::request<boost::beast::http::string_body> request,
+                           bool require_auth);
 
 }  // namespace internal
 }  // namespace strobed::server
