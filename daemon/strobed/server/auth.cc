@@ -52,7 +52,10 @@ struct FdCloser {
 
 }  // namespace
 
-Authenticator::Authenticator() : snapshot_(std::make_shared<const Snapshot>()) {}
+Authenticator::Authenticator() {
+  strobe::MutexLock lock(mu_);  // for the thread-safety analysis; nothing else runs yet
+  snapshot_ = std::make_shared<const Snapshot>();
+}
 
 std::shared_ptr<Authenticator> Authenticator::WithTokens(std::vector<std::string> tokens) {
   auto auth = std::make_shared<Authenticator>();
@@ -85,8 +88,8 @@ strobe::Result<Authenticator::Change> Authenticator::Set(std::vector<std::string
                                    " tokens may be accepted at once (got " +
                                    std::to_string(tokens.size()) + ")");
   }
-  strobe::MutexLock lock(set_mu_);
-  std::shared_ptr<const Snapshot> old = snapshot_.load(std::memory_order_acquire);
+  strobe::MutexLock lock(mu_);
+  const std::shared_ptr<const Snapshot> old = snapshot_;
   Change change;
   change.before = old->tokens.size();
   change.after = tokens.size();
@@ -99,7 +102,7 @@ strobe::Result<Authenticator::Change> Authenticator::Set(std::vector<std::string
   next->generation = old->generation + 1;
   next->tokens = std::move(tokens);
   change.generation = next->generation;
-  snapshot_.store(std::shared_ptr<const Snapshot>(std::move(next)), std::memory_order_release);
+  snapshot_ = std::move(next);
   // Release: pairs with the acquire load in Check(); a reader that sees this generation loads
   // the snapshot stored above (or a later one).
   generation_.store(change.generation, std::memory_order_release);
@@ -110,7 +113,8 @@ Authenticator::Verdict Authenticator::Check(std::string_view authorization,
                                             Cache& cache) const noexcept {
   const uint64_t gen = generation_.load(std::memory_order_acquire);  // see generation_
   if (!cache.snapshot || cache.snapshot->generation != gen) {
-    cache.snapshot = snapshot_.load(std::memory_order_acquire);
+    strobe::MutexLock lock(mu_);
+    cache.snapshot = snapshot_;
   }
   const std::vector<std::string>& tokens = cache.snapshot->tokens;
   if (tokens.empty()) return Verdict::kAllowed;
@@ -130,7 +134,8 @@ Authenticator::Verdict Authenticator::Check(std::string_view authorization,
 bool Authenticator::enabled() const noexcept { return token_count() > 0; }
 
 size_t Authenticator::token_count() const noexcept {
-  return snapshot_.load(std::memory_order_acquire)->tokens.size();
+  strobe::MutexLock lock(mu_);
+  return snapshot_->tokens.size();
 }
 
 uint64_t Authenticator::generation() const noexcept {

@@ -19,10 +19,12 @@
 //
 // The request path takes no lock and writes no shared memory in the steady state: Check()
 // compares the snapshot generation (one acquire load of a line written only by Set) with the
-// caller's Cache and reloads the snapshot (std::atomic<std::shared_ptr>, whose libstdc++
-// implementation holds a spin bit for one reference-count increment) only when they differ,
-// i.e. on a connection's first request and after a rotation. Comparison is constant-time in
-// the token's content: every accepted token is compared in full, whatever matched.
+// caller's Cache and copies the snapshot pointer under a mutex only when they differ, i.e. on a
+// connection's first request and after a rotation. (Not std::atomic<std::shared_ptr>: libstdc++
+// 12 guards its pointer with a hand-rolled spin bit that ThreadSanitizer cannot see, so every
+// swap reads as a data race; an uncontended mutex on the cache miss costs about the same.)
+// Comparison is constant-time in the token's content: every accepted token is compared in full,
+// whatever matched.
 //
 // Thread class: thread-safe. Set() is called from the control thread (serialised internally);
 // Check() from any thread, concurrently with Set(). A Cache belongs to one thread at a time.
@@ -105,11 +107,12 @@ class Authenticator {
   uint64_t generation() const noexcept;
 
  private:
-  // Written only by Set() (under set_mu_) after snapshot_; read by Check() with acquire so a
-  // reader that sees generation g then loads a snapshot of generation >= g.
+  // Written only by Set() (under mu_) after snapshot_; read by Check() with acquire so a
+  // reader that sees generation g then copies a snapshot of generation >= g.
   std::atomic<uint64_t> generation_{0};
-  std::atomic<std::shared_ptr<const Snapshot>> snapshot_;
-  strobe::Mutex set_mu_;  // serialises Set(); never taken by Check()
+  // Serialises Set(); Check() takes it only to refresh a stale Cache.
+  mutable strobe::Mutex mu_;
+  std::shared_ptr<const Snapshot> snapshot_ STROBE_GUARDED_BY(mu_);
 };
 
 // The largest token file ReadTokenFile reads (a few long tokens fit).
