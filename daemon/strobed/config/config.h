@@ -113,7 +113,10 @@ struct Config {
   std::chrono::milliseconds shm_snapshot_interval{250};
   std::string data_dir = "./strobe-data";
   std::string log_level = "info";
-  std::string auth_token;  // empty: no auth
+  // At most one of the two is set (Load refuses both). The daemon reads the file (at start and
+  // on every SIGHUP) into the one Authenticator every listener shares (server/auth.h).
+  std::string auth_token;       // empty: no auth (unless auth_token_file)
+  std::string auth_token_file;  // path of a token file; empty: none
   std::chrono::milliseconds grace_period{10'000};
   ServerConfig server;
   HostConfig host;

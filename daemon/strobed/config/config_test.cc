@@ -201,6 +201,25 @@ TEST(ConfigTest, PrintRoundTripsAndRedactsToken) {
   EXPECT_EQ(Digest(*c).size(), 16u);
 }
 
+TEST(ConfigTest, AuthTokenAndTokenFileAreExclusive) {
+  auto file = LoadText("auth: {token_file: /etc/strobe/token}\n", {});
+  ASSERT_TRUE(file.ok()) << file.status().ToString();
+  EXPECT_EQ(file->auth_token_file, "/etc/strobe/token");
+  EXPECT_TRUE(file->auth_token.empty());
+  auto env = LoadText("", {{"STROBE_TOKEN_FILE", "/run/secrets/strobe"}});
+  ASSERT_TRUE(env.ok()) << env.status().ToString();
+  EXPECT_EQ(env->auth_token_file, "/run/secrets/strobe");
+
+  auto both = LoadText("auth: {token_file: /etc/strobe/token}\n", {{"STROBE_TOKEN", "t"}});
+  EXPECT_EQ(both.status().code(), strobe::StatusCode::kInvalidArgument);
+  EXPECT_NE(both.status().message().find("auth.token and auth.token_file are both set"),
+            std::string::npos)
+      << both.status().message();
+  // Both reload without a restart.
+  EXPECT_TRUE(FindKey("auth.token")->reloadable);
+  EXPECT_TRUE(FindKey("auth.token_file")->reloadable);
+}
+
 TEST(ConfigTest, RestartRequiredListsOnlyStaticKeys) {
   auto a = LoadText("host:\n  interval: 1s\n");
   auto b = LoadText("host:\n  interval: 2s\nlisten:\n  http: :0\npipelines: {x: 1}\n");
@@ -301,7 +320,9 @@ TEST(BuiltinSectionsTest, OptionalPluginsAndDemoJoinThePipeline) {
                        {.enabled = true, .shm_receiver = true, .prometheus_exporter = true});
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   const YAML::Node r = c->Section("receivers").node;
-  EXPECT_EQ(r["otlp_http"]["auth_token"].as<std::string>(), "s3cret");
+  // The receiver carries no token of its own: the daemon's one Authenticator covers every
+  // listener, so a token rotated by SIGHUP reaches OTLP too (issue 14, item 8).
+  EXPECT_FALSE(r["otlp_http"]["auth_token"].IsDefined());
   EXPECT_EQ(r["shm"]["name"].as<std::string>(), "strobe");
   EXPECT_TRUE(r["memory/demo"].IsDefined());
   const YAML::Node p = c->Section("service").node["pipelines"]["default"];

@@ -86,7 +86,6 @@ std::string DefaultPipelineYaml(const Config& config, const BuiltinSections& bui
   };
   if (config.otlp_http.enabled) {
     std::string body = "{endpoint: " + Quoted(config.otlp_http.ToString());
-    if (!config.auth_token.empty()) body += ", auth_token: " + Quoted(config.auth_token);
     add_receiver("otlp_http", body + "}");
   }
   if (builtin.shm_receiver && config.shm_name != "off") {

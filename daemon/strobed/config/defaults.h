@@ -6,7 +6,8 @@
 // `connectors`, `pipelines` or `service`, the daemon runs one pipeline named `default` built
 // from the listener keys, so `strobe serve` with no file accepts OTLP and analyses it:
 //
-//   receivers:  otlp_http {endpoint: <listen.otlp_http>, auth_token: <auth.token>}
+//   receivers:  otlp_http {endpoint: <listen.otlp_http>} (auth: the daemon's auth.token or
+//               auth.token_file, shared by every listener and reloaded on SIGHUP)
 //               shm {name: <shm.name>} (when the shm receiver plugin is registered)
 //               memory/demo           (with demo.enabled: the demo workload's spans)
 //   processors: memory_limiter, batch

@@ -61,7 +61,11 @@ const std::vector<KeySpec>& Keys() {
       K("log.level", OptionType::kString, "STROBE_LOG_LEVEL", true, false, "log verbosity",
         {.choices = {"trace", "debug", "info", "warn", "error", "off"}}),
       K("auth.token", OptionType::kString, "STROBE_TOKEN", true, true,
-        "bearer token required on every HTTP endpoint except /healthz (empty: no auth)"),
+        "bearer token required on every HTTP listener (API and OTLP/HTTP receivers) except "
+        "/healthz (empty: no auth); SIGHUP applies a change to every listener at once"),
+      K("auth.token_file", OptionType::kString, "STROBE_TOKEN_FILE", true, false,
+        "file holding the bearer token(s), one per line (instead of auth.token); mode 0600 or "
+        "stricter, owned by the daemon's user or root; re-read on SIGHUP"),
       K("shutdown.grace_period", OptionType::kDuration, "STROBE_SHUTDOWN_GRACE_PERIOD", true, false,
         "how long SIGTERM/SIGINT waits for in-flight work to drain before exiting"),
       K("server.threads", OptionType::kInt, "STROBE_SERVER_THREADS", false, false,
@@ -143,6 +147,7 @@ FieldPtr Field(Config& c, std::string_view path) {
   if (path == "data_dir") return &c.data_dir;
   if (path == "log.level") return &c.log_level;
   if (path == "auth.token") return &c.auth_token;
+  if (path == "auth.token_file") return &c.auth_token_file;
   if (path == "shutdown.grace_period") return &c.grace_period;
   if (path == "server.threads") return &c.server.threads;
   if (path == "server.max_body_bytes") return &c.server.max_body_bytes;

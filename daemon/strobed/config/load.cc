@@ -187,6 +187,11 @@ strobe::Result<Config> Load(const LoadOptions& options) {
                                    ") must be less than server.max_connections (" +
                                    std::to_string(config.server.max_connections) + ")");
   }
+  if (!config.auth_token.empty() && !config.auth_token_file.empty()) {
+    return strobe::InvalidArgument(
+        "auth.token and auth.token_file are both set: set one (the token itself, or the file "
+        "that holds it)");
+  }
   if (options.builtin.enabled)
     STROBE_RETURN_IF_ERROR(ApplyBuiltinSections(config, options.builtin));
   return config;

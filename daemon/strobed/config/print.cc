@@ -83,7 +83,7 @@ std::string Print(const Config& config) {
 
 std::string Digest(const Config& config) {
   std::string text = Print(config);
-  text += config.auth_token.empty() ? "auth:none" : "auth:set";
+  text += config.auth_token.empty() && config.auth_token_file.empty() ? "auth:none" : "auth:set";
   uint64_t h = 14695981039346656037ull;  // FNV-1a 64
   for (char ch : text) {
     h ^= static_cast<unsigned char>(ch);

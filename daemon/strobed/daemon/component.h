@@ -24,6 +24,7 @@
 
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "strobe/base/status.h"
@@ -37,6 +38,7 @@ class ByteBudget;
 }  // namespace strobed::base
 
 namespace strobed::server {
+class Authenticator;
 class Router;
 class ServerMetrics;
 }  // namespace strobed::server
@@ -69,6 +71,10 @@ struct ComponentContext {
   // charges; a component that opens an HttpServer or inflates bodies passes it on. Null in
   // tests.
   base::ByteBudget* ingress_budget = nullptr;
+  // The bearer-token check of every HTTP listener (server/auth.h): a component that opens its
+  // own HttpServer passes it to ServerOptions::auth, so one SIGHUP rotates the token on every
+  // listener at once. The daemon owns it and changes its tokens; null in tests (no auth).
+  std::shared_ptr<const server::Authenticator> auth = nullptr;
 };
 
 class Component {

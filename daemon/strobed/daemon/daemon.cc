@@ -48,7 +48,6 @@ server::ServerOptions ApiServerOptions(const config::Config& c, base::ByteBudget
   o.reserved_connections = c.server.reserved_connections;
   o.max_connections_per_client = c.server.max_connections_per_client;
   o.max_body_bytes = c.server.max_body_bytes;  // routes that set no limit of their own
-  o.auth_token = c.auth_token;
   o.body_budget = budget;
   return o;
 }
@@ -91,6 +90,7 @@ Daemon::Daemon(DaemonOptions options)
     : registry_(options.registry != nullptr ? options.registry
                                             : &strobe::metrics::Registry::Default()),
       server_metrics_(std::make_unique<server::ServerMetrics>(*registry_)),
+      auth_(std::make_shared<server::Authenticator>()),
       load_options_(std::move(options.load)),
       start_steady_(SteadyClock::now()),
       start_wall_(std::chrono::system_clock::now()),
@@ -110,7 +110,8 @@ Daemon::~Daemon() {
   for (const char* name :
        {"strobe_build_info", "strobe_uptime_seconds", "strobe_component_up",
         "strobe_config_reloads_total", "strobe_heap_allocated_bytes", "strobe_ingress_memory_bytes",
-        "strobe_ingress_memory_limit_bytes", "strobe_ingress_memory_peak_bytes"}) {
+        "strobe_ingress_memory_limit_bytes", "strobe_ingress_memory_peak_bytes",
+        "strobe_auth_reloads_total", "strobe_auth_enabled"}) {
     (void)registry_->Remove(name);
   }
 }
@@ -169,6 +170,20 @@ void Daemon::RegisterSelfMetrics() {
         s.Emit({"ok"}, static_cast<double>(reloads_ok_.load()));
         s.Emit({"error"}, static_cast<double>(reloads_failed_.load()));
       });
+  (void)r.AddCallbackFamily(
+      {"strobe_auth_reloads_total",
+       "Reads of auth.token / auth.token_file at reload, by result: changed, unchanged, or error "
+       "(the previous tokens kept)",
+       ""},
+      strobe::metrics::CallbackType::kCounter, {"result"},
+      [this](strobe::metrics::CallbackSink& s) {
+        s.Emit({"changed"}, static_cast<double>(auth_changed_.load()));
+        s.Emit({"unchanged"}, static_cast<double>(auth_unchanged_.load()));
+        s.Emit({"error"}, static_cast<double>(auth_failed_.load()));
+      });
+  (void)r.AddCallbackGauge({"strobe_auth_enabled",
+                            "1 when every HTTP listener requires a bearer token, 0 when open", ""},
+                           [this] { return auth_->enabled() ? 1.0 : 0.0; });
   (void)r.AddCallbackGauge({"strobe_heap_allocated_bytes",
                             "Bytes allocated from the C heap (malloc arenas + mmap)", "bytes"},
                            [] {
@@ -194,12 +209,50 @@ void Daemon::RegisterSelfMetrics() {
   // callback here must not call back into the registry (it runs under its mutex).
 }
 
+strobe::Status Daemon::ApplyAuth(const config::Config& config, bool reload) {
+  const char* when = reload ? "reload" : "start";
+  const std::string source = config.auth_token_file.empty()
+                                 ? std::string("auth.token")
+                                 : "auth.token_file " + config.auth_token_file;
+  std::vector<std::string> tokens;
+  if (!config.auth_token_file.empty()) {
+    STROBE_ASSIGN_OR_RETURN(tokens, server::ReadTokenFile(config.auth_token_file));
+  } else if (!config.auth_token.empty()) {
+    tokens.push_back(config.auth_token);
+  }
+  strobe::Result<server::Authenticator::Change> change = auth_->Set(std::move(tokens));
+  if (!change.ok()) return change.status().WithContext(source);
+  if (reload) (change->changed ? auth_changed_ : auth_unchanged_).fetch_add(1);
+  if (!change->changed) {
+    if (reload) spdlog::info("reload: auth tokens unchanged");
+  } else if (change->after == 0) {
+    // Loud: from now on anyone who can reach a listener can read and write.
+    spdlog::warn(
+        "{}: auth is OFF: every HTTP listener (API and OTLP/HTTP) now accepts requests "
+        "without a token",
+        when);
+  } else if (change->before == 0) {
+    spdlog::warn(
+        "{}: auth is ON: every HTTP listener (API and OTLP/HTTP) now requires a bearer "
+        "token ({} accepted, from {})",
+        when, change->after, source);
+  } else {
+    spdlog::warn(
+        "{}: auth tokens rotated on every HTTP listener: {} accepted (from {}); "
+        "tokens no longer listed are refused from now on",
+        when, change->after, source);
+  }
+  return strobe::OkStatus();
+}
+
 strobe::Status Daemon::Start() {
   STROBE_CHECK(!started_.load());
   config::Config cfg = CurrentConfig();
+  STROBE_RETURN_IF_ERROR(ApplyAuth(cfg, /*reload=*/false));
   if (cfg.http.enabled) {
-    http_ =
-        std::make_unique<server::HttpServer>(ApiServerOptions(cfg, ingress_budget_.get()), router_);
+    server::ServerOptions options = ApiServerOptions(cfg, ingress_budget_.get());
+    options.auth = auth_;
+    http_ = std::make_unique<server::HttpServer>(std::move(options), router_);
     server_metrics_->Attach("http", *http_);
     if (strobe::Status s = http_->Start(); !s.ok()) {
       server_metrics_->Detach(*http_);
@@ -218,6 +271,7 @@ strobe::Status Daemon::Start() {
                        }};
   ctx.http_metrics = server_metrics_.get();
   ctx.ingress_budget = ingress_budget_.get();
+  ctx.auth = auth_;
   for (auto& slot : slots_) {
     const std::string name = slot->component->Name();
     slot->state.store(ComponentState::kStarting);
@@ -314,6 +368,17 @@ strobe::Status Daemon::Reload() {
     spdlog::error("reload failed, keeping the running configuration: {}", next.status().message());
     return next.status();
   }
+  // The tokens first: a token file that cannot be read fails the whole reload, so the running
+  // configuration and tokens stay (never an accidental opening).
+  if (strobe::Status s = ApplyAuth(*next, /*reload=*/true); !s.ok()) {
+    reloads_failed_.fetch_add(1);
+    auth_failed_.fetch_add(1);
+    strobe::MutexLock lock(mu_);
+    last_reload_ = "error: " + s.message();
+    spdlog::error("reload failed, keeping the running configuration and auth tokens: {}",
+                  s.message());
+    return s;
+  }
   config::Config running = CurrentConfig();
   std::vector<std::string> restart = config::RestartRequired(running, *next);
   // Keys that need a restart keep their running values; everything else applies now.
@@ -335,7 +400,6 @@ strobe::Status Daemon::Reload() {
     spdlog::warn("reload: '{}' changed but needs a restart; keeping the running value", key);
   }
   spdlog::set_level(LogLevel(applied.log_level));
-  if (http_) http_->SetAuthToken(applied.auth_token);
   for (auto& slot : slots_) {
     if (slot->state.load() != ComponentState::kRunning) continue;
     strobe::Status s;
@@ -411,7 +475,7 @@ Response Daemon::Status() const {
   w.Key("digest");
   w.String(config::Digest(cfg));
   w.Key("auth");
-  w.Bool(!cfg.auth_token.empty());
+  w.Bool(auth_->enabled());
   w.Key("reloads_ok");
   w.Uint(reloads_ok_.load());
   w.Key("reloads_failed");

@@ -30,6 +30,15 @@
 // logged by name and everything reloadable (log level, token, grace period, host interval,
 // demo rate, ...) is applied, components get Reload().
 //
+// Auth: the daemon owns the one server::Authenticator every HTTP listener checks (the API
+// listener, and through ComponentContext::auth every otlp_http receiver). At Start and on every
+// reload it reads auth.token or auth.token_file (re-read each time); a token file that cannot
+// be read or is too open fails Start, and fails a reload as a whole (the running configuration
+// and tokens stay, counted in strobe_auth_reloads_total{result="error"}), so a failed re-read
+// never opens a listener. A successful reload swaps the accepted tokens for every listener at
+// once, before components reload; a change is logged, and removing the last token is logged
+// as a warning (every listener is then open).
+//
 // Thread class: Start/Run/Shutdown/Reload on the control thread; RequestStop/RequestReload
 // and the getters are thread-safe.
 
@@ -117,6 +126,9 @@ class Daemon {
     std::string error;  // guarded by mu_
   };
 
+  // Reads auth.token / auth.token_file of `config` and publishes the tokens to every listener;
+  // on error nothing changes. `reload`: at a reload (counted, logged as such), else at Start.
+  strobe::Status ApplyAuth(const config::Config& config, bool reload);
   void RegisterRoutes();
   void RegisterSelfMetrics();
   server::Response Readyz() const;
@@ -130,6 +142,8 @@ class Daemon {
   std::unique_ptr<base::ByteBudget> ingress_budget_;
   server::Router router_;
   std::unique_ptr<server::ServerMetrics> server_metrics_;
+  // Shared with every HTTP listener (read-only for them); Set() only on the control thread.
+  const std::shared_ptr<server::Authenticator> auth_;
   std::unique_ptr<server::HttpServer> http_;
   std::vector<std::unique_ptr<Slot>> slots_;
   const config::LoadOptions load_options_;
@@ -145,6 +159,11 @@ class Daemon {
   std::atomic<bool> reload_requested_{false};
   std::atomic<uint64_t> reloads_ok_{0};
   std::atomic<uint64_t> reloads_failed_{0};
+  // strobe_auth_reloads_total{result}: token (re)reads that changed the accepted set, left it
+  // as it was, or failed (the old tokens kept).
+  std::atomic<uint64_t> auth_changed_{0};
+  std::atomic<uint64_t> auth_unchanged_{0};
+  std::atomic<uint64_t> auth_failed_{0};
   std::atomic<bool> started_{false};
   std::atomic<bool> stopped_{false};  // read by /readyz and /api/v1/status
 };

@@ -13,6 +13,7 @@
 // Thread class: value types, thread-compatible.
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -33,6 +34,7 @@ class BatchPool;
 class KeyTable;
 }  // namespace strobed::event
 namespace strobed::server {
+class Authenticator;
 class Router;
 class ServerMetrics;
 }  // namespace strobed::server
@@ -91,6 +93,10 @@ struct PluginServices {
   // The ingress budget (server.max_inflight_body_bytes): a plugin that reads request bodies
   // or inflates them charges their buffers here before allocating (base/byte_budget.h).
   base::ByteBudget* ingress_budget = nullptr;
+  // The bearer-token check every HTTP listener of the process shares (auth.token /
+  // auth.token_file; its owner rotates it on SIGHUP). A plugin with its own HttpServer passes it
+  // to ServerOptions::auth. Null: no auth (unit tests, stand-alone servers).
+  std::shared_ptr<const server::Authenticator> auth = nullptr;
   trace::TraceStore* trace_store = nullptr;      // trace assembly the API and exporters share
   stream::EngineSlot* stream_engines = nullptr;  // the stream engine pipelines feed
   spdlog::logger* logger = nullptr;              // the daemon's logger

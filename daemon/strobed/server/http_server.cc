@@ -175,10 +175,7 @@ strobe::Status ValidateServerOptions(const ServerOptions& o) {
 }
 
 HttpServer::HttpServer(ServerOptions options, Router& router)
-    : state_(std::make_shared<State>(std::move(options), router)) {
-  strobe::MutexLock lock(state_->token_mu);
-  state_->token = state_->options.auth_token;
-}
+    : state_(std::make_shared<State>(std::move(options), router)) {}
 
 HttpServer::~HttpServer() {
   if (started_ && !stopped_) (void)Shutdown(std::chrono::milliseconds(0));
@@ -243,11 +240,6 @@ std::string HttpServer::BoundAddress() const {
   std::string host = state_->options.host;
   if (host.find(':') != std::string::npos) host = "[" + host + "]";
   return host + ":" + std::to_string(bound_port_.load());
-}
-
-void HttpServer::SetAuthToken(std::string token) {
-  strobe::MutexLock lock(state_->token_mu);
-  state_->token = std::move(token);
 }
 
 strobe::Status HttpServer::Shutdown(std::chrono::milliseconds grace) {

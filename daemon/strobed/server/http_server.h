@@ -51,9 +51,12 @@
 // it is closed at accept. max_connections_per_client (0: off) bounds the connections of one
 // client address. Every drop and refusal is counted in Stats.
 //
-// Auth: when a bearer token is set, every route with require_auth answers 401 with
-// WWW-Authenticate: Bearer unless the request carries `Authorization: Bearer <token>`. The
-// comparison is constant-time. The token can be changed while running (SetAuthToken).
+// Auth: when options.auth (an Authenticator, auth.h, shared by every listener of the daemon)
+// holds tokens, every route with require_auth answers 401 with WWW-Authenticate: Bearer unless
+// the request carries `Authorization: Bearer <an accepted token>`. The comparison is
+// constant-time. The owner of the Authenticator changes the tokens while the listeners run
+// (Authenticator::Set); a connection checks the current set on every request, and a WebSocket
+// stream re-checks its upgrade's token after a rotation and closes (1008) once it is revoked.
 //
 // Shutdown(grace): stops accepting, closes idle keep-alive connections, lets requests whose
 // head has arrived complete (their response carries Connection: close), waits for them until
@@ -71,6 +74,7 @@
 #include <vector>
 
 #include "strobe/base/status.h"
+#include "strobed/server/auth.h"
 #include "strobed/server/router.h"
 
 namespace strobed::base {
@@ -103,7 +107,9 @@ struct ServerOptions {
   uint32_t max_connections_per_client = 0;  // per client address; 0: no limit
   // Body limit of routes whose RouteOptions::max_body_bytes is 0.
   uint64_t max_body_bytes = kDefaultMaxBodyBytes;
-  std::string auth_token;          // empty: no auth
+  // The bearer-token check (auth.h); null or without tokens: no auth. Shared: the daemon hands
+  // the same one to every listener and rotates its tokens on SIGHUP.
+  std::shared_ptr<const Authenticator> auth;
   ErrorResponder error_responder;  // empty: Response::Error
   // Charged for request bodies as they are read (see "Memory" above); may be shared by every
   // listener of the process and by decompression. Null: bodies are not charged. Must outlive
@@ -166,9 +172,6 @@ class HttpServer {
   // "host:port" actually bound (the real port when options.port was 0); "" before Start.
   std::string BoundAddress() const;
   uint16_t BoundPort() const { return bound_port_.load(); }
-
-  // Replaces the bearer token (empty disables auth). Thread-safe.
-  void SetAuthToken(std::string token);
 
   // Graceful stop; see the header comment. Returns DeadlineExceeded (after closing them) when
   // requests were still in flight at the deadline. Idempotent.

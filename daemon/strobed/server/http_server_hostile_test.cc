@@ -66,7 +66,7 @@ std::string ChunkedWithTrailer(std::string_view head, std::string trailer_line) 
 TEST_F(HostileTest, HugeTrailerValueIsRefusedAndServerKeepsServing) {
   AddHealthRoutes();
   ServerOptions o;
-  o.auth_token = "secret";
+  o.auth = Authenticator::WithTokens({"secret"});
   StartServer(o);
   {
     Client c(port_);
@@ -306,7 +306,7 @@ TEST_F(HostileTest, ZeroTimeoutsAreRefusedAtStart) {
 TEST_F(HostileTest, ErrorResponderShapesServerErrors) {
   AddHealthRoutes();
   ServerOptions o;
-  o.auth_token = "t";
+  o.auth = Authenticator::WithTokens({"t"});
   o.error_responder = [](int status, std::string_view message, std::string_view ct) {
     return Response::Text(status, std::string(ct) + "|" + std::string(message));
   };

@@ -52,6 +52,8 @@ TEST(HttpServerStressTest, ManyClientsBroadcastsAndShutdown) {
   ServerOptions o;
   o.port = 0;
   o.threads = 3;
+  auto auth = Authenticator::WithTokens({"t"});
+  o.auth = auth;
   HttpServer server(o, router);
   ASSERT_TRUE(server.Start().ok());
   const uint16_t port = server.BoundPort();
@@ -74,6 +76,9 @@ TEST(HttpServerStressTest, ManyClientsBroadcastsAndShutdown) {
     net::io_context ioc;
     beast::websocket::stream<tcp::socket> s(ioc);
     s.next_layer().connect({net::ip::make_address("127.0.0.1"), port});
+    s.set_option(beast::websocket::stream_base::decorator([](beast::websocket::request_type& req) {
+      req.set(http::field::authorization, "Bearer t");
+    }));
     s.handshake("127.0.0.1", "/live");
     beast::flat_buffer buf;
     for (int i = 0; i < 200; ++i) {
@@ -86,7 +91,9 @@ TEST(HttpServerStressTest, ManyClientsBroadcastsAndShutdown) {
     for (int i = 0; i < 50 && !stop.load(); ++i) {
       router.Handle("GET", "/extra/" + std::to_string(i),
                     [](const Request&) { return Response::Text(200, "x"); });
-      server.SetAuthToken("");
+      // Rotations under load: "t" stays accepted throughout, the set around it changes.
+      (void)auth->Set(i % 2 == 0 ? std::vector<std::string>{"t"}
+                                 : std::vector<std::string>{"t", "u" + std::to_string(i)});
       std::this_thread::yield();
     }
   });
@@ -104,6 +111,7 @@ TEST(HttpServerStressTest, ManyClientsBroadcastsAndShutdown) {
       for (int i = 0; i < kRequests; ++i) {
         http::request<http::string_body> req(http::verb::post, "/echo", 11);
         req.set(http::field::host, "x");
+        req.set(http::field::authorization, "Bearer t");
         req.body() = "client " + std::to_string(c) + " request " + std::to_string(i);
         req.prepare_payload();
         http::write(s, req);
@@ -129,6 +137,7 @@ TEST(HttpServerStressTest, ManyClientsBroadcastsAndShutdown) {
       for (int i = 0; i < 1000; ++i) {
         http::request<http::string_body> req(http::verb::post, "/echo", 11);
         req.set(http::field::host, "x");
+        req.set(http::field::authorization, "Bearer t");
         req.body() = "late";
         req.prepare_payload();
         http::write(s, req);

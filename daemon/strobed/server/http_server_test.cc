@@ -138,7 +138,8 @@ TEST_F(HttpServerTest, BearerTokenRequiredExceptOnOpenRoutes) {
   router_.Handle("GET", "/healthz", [](const Request&) { return Response::Text(200, "ok"); },
                  {.require_auth = false});
   ServerOptions o;
-  o.auth_token = "s3cret";
+  auto auth = Authenticator::WithTokens({"s3cret"});
+  o.auth = auth;
   StartServer(o);
   Client c(port_);
   auto a = c.Get("/secret");
@@ -148,7 +149,7 @@ TEST_F(HttpServerTest, BearerTokenRequiredExceptOnOpenRoutes) {
   EXPECT_EQ(c.Get("/secret", "Authorization: Bearer s3cret\r\n").result_int(), 200);
   EXPECT_EQ(c.Get("/secret", "Authorization: bearer s3cret\r\n").result_int(), 200);
   EXPECT_EQ(c.Get("/healthz").result_int(), 200);
-  server_->SetAuthToken("");
+  ASSERT_TRUE(auth->Set({}).ok());
   EXPECT_EQ(c.Get("/secret").result_int(), 200);
   EXPECT_EQ(server_->stats().unauthorized.load(), 2u);
 }
@@ -466,6 +467,54 @@ TEST_F(HttpServerTest, WebSocketEcho) {
   EXPECT_EQ(opened.load(), 1);
   EXPECT_TRUE(server_->Shutdown(std::chrono::seconds(5)).ok());
   EXPECT_EQ(closed.load(), 1);
+  server_.reset();
+}
+
+// A WebSocket stream authenticated at its upgrade must not outlive its token: after a rotation
+// that revokes it, the next message in either direction closes the stream (1008), counted as
+// unauthorized; a stream whose token stays accepted is not disturbed by the rotation.
+TEST_F(HttpServerTest, WebSocketClosesWhenItsTokenIsRevoked) {
+  WebSocketHandlers h;
+  h.on_message = [](WebSocketConnection& c, std::string_view text) {
+    c.SendText("echo:" + std::string(text));
+  };
+  router_.HandleWebSocket("/ws", h);
+  ServerOptions o;
+  auto auth = Authenticator::WithTokens({"old", "kept"});
+  o.auth = auth;
+  StartServer(o);
+  net::io_context ioc;
+  auto open = [&](const std::string& token) {
+    auto ws = std::make_unique<beast::websocket::stream<tcp::socket>>(ioc);
+    ws->next_layer().connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port_));
+    ws->set_option(
+        beast::websocket::stream_base::decorator([token](beast::websocket::request_type& req) {
+          req.set(http::field::authorization, "Bearer " + token);
+        }));
+    ws->handshake("127.0.0.1", "/ws");
+    return ws;
+  };
+  auto revoked = open("old");
+  auto kept = open("kept");
+  beast::flat_buffer buf;
+  revoked->write(net::buffer(std::string("a")));
+  revoked->read(buf);
+  EXPECT_EQ(beast::buffers_to_string(buf.data()), "echo:a");
+  buf.consume(buf.size());
+
+  ASSERT_TRUE(auth->Set({"kept"}).ok());
+  revoked->write(net::buffer(std::string("b")));
+  beast::error_code ec;
+  revoked->read(buf, ec);
+  EXPECT_EQ(ec, beast::websocket::error::closed);
+  EXPECT_EQ(revoked->reason().code, beast::websocket::close_code::policy_error);
+  EXPECT_EQ(server_->stats().unauthorized.load(), 1u);
+
+  kept->write(net::buffer(std::string("c")));
+  kept->read(buf);
+  EXPECT_EQ(beast::buffers_to_string(buf.data()), "echo:c");
+  kept->close(beast::websocket::close_code::normal);
+  EXPECT_TRUE(server_->Shutdown(std::chrono::seconds(5)).ok());
   server_.reset();
 }
 

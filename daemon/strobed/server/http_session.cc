@@ -43,16 +43,6 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-// Compares in time independent of where the first difference is.
-bool TokenMatches(std::string_view got, std::string_view want) {
-  unsigned diff = got.size() == want.size() ? 0u : 1u;
-  for (size_t i = 0; i < want.size(); ++i) {
-    char g = i < got.size() ? got[i] : '\0';
-    diff |= static_cast<unsigned>(static_cast<unsigned char>(g ^ want[i]));
-  }
-  return diff == 0;
-}
-
 void CountStatus(ServerStats& stats, int status) {
   // Relaxed: independent counters read by metrics collection (see ServerStats).
   if (status < 300) {
@@ -295,23 +285,17 @@ class HttpSession : public SessionBase, public std::enable_shared_from_this<Http
     route_ = m.route;
     route_pattern_ =
         route_->prefix ? route_->pattern + (route_->pattern == "/" ? "*" : "/*") : route_->pattern;
-    if (route_->options.require_auth) {
-      std::string token = st_->Token();
-      if (!token.empty()) {
-        auto auth = req[http::field::authorization];
-        std::string_view got(auth.data(), auth.size());
-        constexpr std::string_view kBearer = "Bearer ";
-        bool ok = got.size() > kBearer.size() &&
-                  EqualsIgnoreCase(got.substr(0, kBearer.size()), kBearer) &&
-                  TokenMatches(got.substr(kBearer.size()), token);
-        if (!ok) {
-          st_->stats.unauthorized.fetch_add(1, std::memory_order_relaxed);
-          Response r = ErrorResponse(
-              401, got.empty() ? "missing bearer token (Authorization: Bearer <token>)"
-                               : "invalid bearer token");
-          r.headers.Set("WWW-Authenticate", "Bearer realm=\"strobe\"");
-          return Write(std::move(r), keep_alive && !body_pending);
-        }
+    if (route_->options.require_auth && opts().auth) {
+      auto auth = req[http::field::authorization];
+      const Authenticator::Verdict verdict =
+          opts().auth->Check(std::string_view(auth.data(), auth.size()), auth_cache_);
+      if (verdict != Authenticator::Verdict::kAllowed) {
+        st_->stats.unauthorized.fetch_add(1, std::memory_order_relaxed);
+        Response r = ErrorResponse(401, verdict == Authenticator::Verdict::kMissing
+                                            ? "missing bearer token (Authorization: Bearer <token>)"
+                                            : "invalid bearer token");
+        r.headers.Set("WWW-Authenticate", "Bearer realm=\"strobe\"");
+        return Write(std::move(r), keep_alive && !body_pending);
       }
     }
     if (route_->websocket) {
@@ -524,7 +508,7 @@ class HttpSession : public SessionBase, public std::enable_shared_from_this<Http
     EndRequest();
     stream_.expires_never();
     StartWebSocketSession(st_, stream_.release_socket(), std::move(slot_), route_->websocket,
-                          parser_->release());
+                          parser_->release(), route_->options.require_auth);
   }
 
   Response ErrorResponse(int status, std::string_view message) {
@@ -632,6 +616,7 @@ class HttpSession : public SessionBase, public std::enable_shared_from_this<Http
   bool body_timed_out_ = false;
   http::response<http::string_body> res_;
   std::shared_ptr<const Router::Route> route_;
+  Authenticator::Cache auth_cache_;  // the token set this connection checked last
   std::string route_pattern_;
   std::string method_;
   std::string remote_;

@@ -26,11 +26,12 @@ class WsSession : public SessionBase,
                   public std::enable_shared_from_this<WsSession> {
  public:
   WsSession(StatePtr st, tcp::socket socket, ConnectionSlot slot,
-            std::shared_ptr<const WebSocketHandlers> handlers)
+            std::shared_ptr<const WebSocketHandlers> handlers, bool require_auth)
       : st_(std::move(st)),
         slot_(std::move(slot)),
         ws_(std::move(socket)),
-        h_(std::move(handlers)) {
+        h_(std::move(handlers)),
+        auth_(require_auth ? st_->options.auth : nullptr) {
     beast::error_code ec;
     auto ep = beast::get_lowest_layer(ws_).socket().remote_endpoint(ec);
     if (!ec) remote_ = EndpointString(ep);
@@ -39,6 +40,10 @@ class WsSession : public SessionBase,
   ~WsSession() override { st_->Unregister(this); }
 
   void Accept(http::request<http::string_body> req) {
+    if (auth_) {
+      auto a = req[http::field::authorization];
+      authorization_.assign(a.data(), a.size());
+    }
     ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
     ws_.read_message_max(h_->max_message_bytes);
     ws_.set_option(websocket::stream_base::decorator(
@@ -119,6 +124,7 @@ class WsSession : public SessionBase,
       NotifyClosed();
       return;
     }
+    if (!StillAuthorized()) return;
     std::string text = beast::buffers_to_string(in_.data());
     in_.consume(in_.size());
     if (h_->on_message) {
@@ -132,6 +138,11 @@ class WsSession : public SessionBase,
   }
 
   void DoWrite() {
+    if (!StillAuthorized()) {
+      strobe::MutexLock lock(mu_);
+      writing_ = false;
+      return;
+    }
     const std::string* front = nullptr;
     {
       strobe::MutexLock lock(mu_);
@@ -166,6 +177,26 @@ class WsSession : public SessionBase,
     DoWrite();
   }
 
+  // The upgrade was authenticated against the tokens of its time; after a rotation the same
+  // header is checked against the new set, and a stream whose token was revoked is closed
+  // (1008 policy violation) instead of streaming on. One acquire load per message otherwise.
+  // I/O thread.
+  bool StillAuthorized() {
+    if (revoked_) return false;
+    if (!auth_ || auth_->generation() == auth_generation_) return true;
+    const Authenticator::Verdict v = auth_->Check(authorization_, auth_cache_);
+    auth_generation_ = auth_cache_.snapshot->generation;
+    if (v == Authenticator::Verdict::kAllowed) return true;
+    revoked_ = true;
+    st_->stats.unauthorized.fetch_add(1, std::memory_order_relaxed);
+    if (!closing_) {
+      closing_ = true;
+      ws_.async_close(websocket::close_reason(websocket::close_code::policy_error, "token revoked"),
+                      [self = shared_from_this()](beast::error_code) { self->NotifyClosed(); });
+    }
+    return false;
+  }
+
   // open_ is written on the I/O thread (OnAccept) under mu_; reading it under mu_ too keeps the
   // analysis exact at the cost of an uncontended lock on a control path.
   bool IsOpen() {
@@ -195,7 +226,14 @@ class WsSession : public SessionBase,
   std::shared_ptr<const WebSocketHandlers> h_;
   beast::flat_buffer in_;
   std::string remote_;
-  bool closing_ = false;  // I/O thread only
+  bool closing_ = false;                             // I/O thread only
+  const std::shared_ptr<const Authenticator> auth_;  // null: the route needs no auth
+  std::string authorization_;                        // the upgrade request's Authorization header
+  // The token generation last checked; the first message checks whatever is current (the
+  // upgrade may have been checked against an older set). I/O thread, like auth_cache_.
+  uint64_t auth_generation_ = UINT64_MAX;
+  Authenticator::Cache auth_cache_;
+  bool revoked_ = false;  // the token was revoked: the stream is closing
   std::atomic<uint64_t> dropped_{0};
 
   strobe::Mutex mu_;
@@ -211,10 +249,10 @@ class WsSession : public SessionBase,
 
 void StartWebSocketSession(StatePtr st, tcp::socket socket, ConnectionSlot slot,
                            std::shared_ptr<const WebSocketHandlers> handlers,
-                           http::request<http::string_body> request) {
+                           http::request<http::string_body> request, bool require_auth) {
   HttpServer::State& state = *st;  // kept alive by the session
   auto ws = std::make_shared<WsSession>(std::move(st), std::move(socket), std::move(slot),
-                                        std::move(handlers));
+                                        std::move(handlers), require_auth);
   ws->Accept(std::move(request));
   if (state.draining.load()) ws->OnDrain();
 }

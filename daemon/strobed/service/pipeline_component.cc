@@ -43,6 +43,7 @@ strobe::Status PipelineComponent::Start(const daemon::ComponentContext& ctx) {
   options.services.router = &ctx.api;
   options.services.http_metrics = ctx.http_metrics;
   options.services.ingress_budget = ctx.ingress_budget;
+  options.services.auth = ctx.auth;
   options.services.logger = spdlog::default_logger_raw();
   options.services.data_dir = ctx.config.data_dir;
   auto svc = pipeline::PipelineService::Create(*cfg, std::move(options));

@@ -212,5 +212,30 @@ pipelines: {logs: {receivers: [memory], exporters: [debug]}}
   EXPECT_THAT(s.status().message(), HasSubstr("cannot open '/nonexistent-dir/x.log'"));
 }
 
+// Issue 14, item 8: a receiver-level token was what a SIGHUP rotation of auth.token missed.
+// The option is refused with an error that points at the daemon's keys; an empty one (the old
+// way to say "no token") still loads.
+TEST(PipelineServiceTest, OtlpHttpRefusesAReceiverLevelToken) {
+  strobe::metrics::Registry registry;
+  auto create = [&](const std::string& token_line) {
+    auto cfg = ParsePipelineConfigText(
+        "receivers:\n  otlp_http:\n    endpoint: 127.0.0.1:0\n" + token_line +
+            "exporters: {memory: {}}\n"
+            "pipelines: {traces: {receivers: [otlp_http], exporters: [memory]}}\n",
+        "svc.yaml", BuiltinPlugins());
+    EXPECT_TRUE(cfg.ok()) << cfg.status().ToString();
+    ServiceOptions o;
+    o.plugins = &BuiltinPlugins();
+    o.services.metrics = &registry;
+    return PipelineService::Create(*cfg, o);
+  };
+  auto refused = create("    auth_token: s3cret\n");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_THAT(refused.status().message(), HasSubstr("svc.yaml:4"));
+  EXPECT_THAT(refused.status().message(), HasSubstr("set auth.token or auth.token_file"));
+  EXPECT_THAT(refused.status().message(), ::testing::Not(HasSubstr("s3cret")));
+  EXPECT_TRUE(create("    auth_token: \"\"\n").ok());
+}
+
 }  // namespace
 }  // namespace strobed::pipeline

@@ -324,7 +324,7 @@ strobe::Status OtlpHttpReceiver::Start(pipeline::Ingest& ingest) {
   so.host = options_.host;
   so.port = options_.port;
   so.threads = options_.threads;
-  so.auth_token = options_.auth_token;
+  so.auth = options_.auth;
   so.max_body_bytes = options_.max_body_bytes;
   so.priority_paths = {};  // no health routes here: every reserved slot answers 503 (retry)
   so.error_responder = OtlpErrorResponse;
@@ -391,7 +391,8 @@ void RegisterOtlpHttpReceiver(pipeline::PluginRegistry& registry) {
                        "HTTP I/O threads",
                        {.min = "1", .max = "64"}},
                       {"auth_token", pipeline::OptionType::kString, "",
-                       "require 'Authorization: Bearer <token>' when set"},
+                       "removed: a non-empty value is an error; every listener uses the "
+                       "daemon's auth.token / auth.token_file, rotated on SIGHUP"},
                       {"max_new_keys_per_request",
                        pipeline::OptionType::kInt,
                        "1024",
@@ -420,8 +421,17 @@ void RegisterOtlpHttpReceiver(pipeline::PluginRegistry& registry) {
                 o.max_body_bytes = ctx.options.GetBytes("max_body_bytes");
                 o.max_decompressed_bytes = ctx.options.GetBytes("max_decompressed_bytes");
                 o.threads = static_cast<int>(ctx.options.GetInt("threads"));
-                if (ctx.options.Has("auth_token"))
-                  o.auth_token = ctx.options.GetString("auth_token");
+                if (!ctx.options.GetString("auth_token").empty()) {
+                  // A per-receiver token is what let a SIGHUP rotation miss this listener
+                  // (issue 14, item 8): refuse it rather than ignore it silently. An empty one
+                  // (the old way to say "none") is accepted and means nothing.
+                  return strobe::InvalidArgument(
+                      ctx.options.Where("auth_token") +
+                      ": otlp_http no longer has a token of its own: set auth.token or "
+                      "auth.token_file (one token for every listener, rotated on SIGHUP) and "
+                      "remove auth_token here");
+                }
+                o.auth = ctx.services.auth;
                 o.max_new_keys_per_request =
                     static_cast<uint32_t>(ctx.options.GetInt("max_new_keys_per_request"));
                 o.max_new_keys_per_source =

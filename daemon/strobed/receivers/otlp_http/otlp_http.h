@@ -37,6 +37,13 @@
 // element's dropped_attributes_count and in
 // strobe_receiver_dropped_attributes_total{receiver,signal,reason}.
 //
+// Auth            the daemon's one Authenticator (auth.token / auth.token_file), shared with
+//                  the API listener and rotated on SIGHUP for both at once: 401 with
+//                  WWW-Authenticate: Bearer and a google.rpc.Status body (code 16) without an
+//                  accepted "Authorization: Bearer <token>". The receiver has no token option
+//                  of its own (the former `auth_token` is refused with an error naming
+//                  auth.token), so no listener can be left behind by a rotation.
+//
 // Self-metrics (in the strobe::metrics registry, names as operators know them from the
 // OpenTelemetry Collector): strobe_receiver_accepted_{spans,metric_points,log_records}_total
 // {receiver} and strobe_receiver_refused_..._total{receiver,reason}; reason is one of
@@ -71,6 +78,7 @@ class ByteBudget;
 }  // namespace strobed::base
 
 namespace strobed::server {
+class Authenticator;
 class HttpServer;
 class Router;
 class ServerMetrics;
@@ -85,7 +93,9 @@ struct OtlpHttpOptions {
   int threads = 2;
   uint64_t max_body_bytes = uint64_t{20} << 20;          // on the wire (compressed)
   uint64_t max_decompressed_bytes = uint64_t{64} << 20;  // after inflating
-  std::string auth_token;                                // empty: no auth
+  // The bearer-token check shared by every listener of the daemon (PluginServices::auth);
+  // null: no auth.
+  std::shared_ptr<const server::Authenticator> auth;
   // Keys new to the key table: per request, and per client address per window.
   uint32_t max_new_keys_per_request = 1024;
   uint64_t max_new_keys_per_source = 4096;

@@ -77,7 +77,7 @@ struct Servers {
     o.name = "fuzz_api";
     o.port = 0;
     o.threads = 2;
-    o.auth_token = "t";
+    o.auth = strobed::server::Authenticator::WithTokens({"t"});
     o.max_header_bytes = 4096;
     o.max_body_bytes = 16 << 10;
     o.read_header_timeout = std::chrono::seconds(2);

@@ -13,6 +13,7 @@
 #include "strobed/base/compression.h"
 #include "strobed/otlp/otlp_encode.h"
 #include "strobed/otlp/synthetic.h"
+#include "strobed/server/auth.h"
 #include "strobed/server/server_metrics.h"
 
 namespace strobed::receivers {
@@ -365,7 +366,7 @@ TEST(OtlpHttpServerErrorsTest, AreRpcStatusInTheRequestEncodingAndCounted) {
   o.port = 0;
   o.metrics = &registry;
   o.http_metrics = &http_metrics;
-  o.auth_token = "secret";
+  o.auth = server::Authenticator::WithTokens({"secret"});
   o.max_body_bytes = 1000;
   FakeIngest ingest;
   {
@@ -424,6 +425,51 @@ TEST(OtlpHttpServerErrorsTest, AreRpcStatusInTheRequestEncodingAndCounted) {
     }
     (void)receiver.Shutdown(std::chrono::seconds(1));
   }
+}
+
+// Issue 14, item 8: the receiver checks the Authenticator it was handed, not a copy of a token
+// taken at start, so a rotation by its owner (the daemon, on SIGHUP) applies at once: the
+// revoked token is refused, the new one accepted, removing every token opens the port and
+// adding one closes it again. Each refusal is counted on the receiver's listener.
+TEST(OtlpHttpServerAuthTest, FollowsTheSharedAuthenticator) {
+  strobe::metrics::Registry registry;
+  server::ServerMetrics http_metrics(registry);
+  auto auth = server::Authenticator::WithTokens({"old"});
+  OtlpHttpOptions o;
+  o.port = 0;
+  o.metrics = &registry;
+  o.http_metrics = &http_metrics;
+  o.auth = auth;
+  FakeIngest ingest;
+  OtlpHttpReceiver receiver(o);
+  ASSERT_TRUE(receiver.Start(ingest).ok());
+  const uint16_t port = receiver.BoundPort();
+  auto post = [&](const std::string& token) {
+    std::string resp = RawHttp(
+        port, "POST /v1/traces HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" +
+                  (token.empty() ? std::string() : "Authorization: Bearer " + token + "\r\n") +
+                  "Content-Type: application/x-protobuf\r\nContent-Length: 0\r\n\r\n");
+    return std::stoi(resp.substr(9, 3));
+  };
+  auto unauthorized = [&] {
+    std::string m = strobe::metrics::RenderText(registry, strobe::metrics::Format::kPrometheusText);
+    const std::string key =
+        "strobe_http_rejected_requests_total{listener=\"otlp_http\",reason=\"unauthorized\"} ";
+    size_t at = m.find(key);
+    return at == std::string::npos ? -1 : std::stoi(m.substr(at + key.size()));
+  };
+  EXPECT_EQ(post("old"), 200);
+  EXPECT_EQ(post("new"), 401);
+  ASSERT_TRUE(auth->Set({"new"}).ok());
+  EXPECT_EQ(post("old"), 401);
+  EXPECT_EQ(post("new"), 200);
+  ASSERT_TRUE(auth->Set({}).ok());
+  EXPECT_EQ(post(""), 200);
+  ASSERT_TRUE(auth->Set({"added"}).ok());
+  EXPECT_EQ(post(""), 401);
+  EXPECT_EQ(post("added"), 200);
+  EXPECT_EQ(unauthorized(), 3);
+  (void)receiver.Shutdown(std::chrono::seconds(1));
 }
 
 }  // namespace

@@ -129,9 +129,6 @@ struct HttpServer::State {
   std::atomic<bool> draining{false};
   std::atomic<int64_t> in_flight{0};
 
-  strobe::Mutex token_mu;
-  std::string token STROBE_GUARDED_BY(token_mu);
-
   strobe::Mutex sessions_mu;
   strobe::CondVar sessions_cv;
   std::unordered_set<internal::SessionBase*> sessions STROBE_GUARDED_BY(sessions_mu);
@@ -148,10 +145,6 @@ struct HttpServer::State {
     return Response::Error(status, message);
   }
 
-  std::string Token() {
-    strobe::MutexLock lock(token_mu);
-    return token;
-  }
   void Register(internal::SessionBase* s) {
     strobe::MutexLock lock(sessions_mu);
     sessions.insert(s);
@@ -188,11 +181,14 @@ void StartHttpSession(StatePtr st, boost::asio::ip::tcp::socket socket, Connecti
                       bool reserved);
 
 // Completes the WebSocket handshake for `request` on `socket` and runs the session with
-// `handlers` (websocket_session.cc); the session takes over the connection's `slot`. On the
-// socket's I/O thread.
+// `handlers` (websocket_session.cc); the session takes over the connection's `slot`. With
+// `require_auth` (the route's option) the session checks the upgrade's Authorization header
+// again whenever options.auth rotates and closes itself (1008, counted as unauthorized) once
+// the token is no longer accepted. On the socket's I/O thread.
 void StartWebSocketSession(StatePtr st, boost::asio::ip::tcp::socket socket, ConnectionSlot slot,
                            std::shared_ptr<const WebSocketHandlers> handlers,
-                           boost::beast::http::request<boost::beast::http::string_body> request);
+                           boost::beast::http::request<boost::beast::http::string_body> request,
+                           bool require_auth);
 
 }  // namespace internal
 }  // namespace strobed::server
