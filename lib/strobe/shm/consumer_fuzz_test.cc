@@ -371,7 +371,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const uint64_t rejected_before = PRead64(fd, STROBE_OFF_REJECTED_RECORDS);
   // Whether the harness itself touched the words checked at the end (then they prove nothing).
   bool rejected_touched = false, ack_touched = false, capacity_touched = false, writer = false;
-  bool truncated = false;  // some consumer dropped the ring because its file shrank
+  bool truncated = false;          // some consumer dropped the ring because its file shrank
+  uint64_t malformed_earlier = 0;  // malformed runs seen by consumers already restarted
   uint64_t max_capacity = 0;
   const auto note_capacity = [&] {
     Layout l;
@@ -480,6 +481,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       case fuzz::kRestart:
         CheckLife(life, sink);
         truncated |= life.consumer->stats().rings_truncated > 0;
+        malformed_earlier += life.consumer->stats().malformed;
         life.consumer.reset();
         sink.ConsumerGone();
         life = OpenConsumer(dir.path(), sink, small_budget);
@@ -507,8 +509,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const bool file_intact =
       !writer && !truncated && sink.attached > 0 && FileSize(fd) >= STROBE_RING_HEADER_BYTES;
   if (file_intact && !rejected_touched) {
+    // Every refusal of the sink (in drains and in definition-log replays) and every malformed
+    // run skipped (counted as one record: the producer's flush must not succeed) is published.
     FUZZ_CHECK(PRead64(fd, STROBE_OFF_REJECTED_RECORDS) - rejected_before ==
-               sink.rejected_in_drain);
+               sink.rejected_in_drain + sink.rejected_in_replay + malformed_earlier + s.malformed);
   }
   if (file_intact && !ack_touched && sink.acked_pings > 0) {
     FUZZ_CHECK(PRead64(fd, STROBE_OFF_ACK_SEQ) == sink.last_ping);
