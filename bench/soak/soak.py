@@ -514,12 +514,17 @@ def cmd_shm(args):
 
 # ---- hostile clients --------------------------------------------------------------------------
 
+# Hostile clients connect from another loopback address, as another host would: the daemon's
+# per-client limits (connections per address, new attribute keys per address) then act on them
+# and not on the valid clients, which is what those limits are for.
+HOSTILE_SOURCE = ("127.0.0.2", 0)
+
 
 def raw(port, data, timeout=5.0, shut=False):
     """Sends `data` on a new connection; returns the reply's status (int), 'closed' (closed
     without a status), 'silent' (nothing until the timeout) or 'refused'/'reset'."""
     try:
-        s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        s = socket.create_connection(("127.0.0.1", port), source_address=HOSTILE_SOURCE, timeout=timeout)
     except OSError:
         return "connect_failed"
     try:
@@ -597,7 +602,7 @@ class Hostile:
         socks = []
         for _ in range(self.a.max_connections + 64):
             try:
-                socks.append(socket.create_connection(("127.0.0.1", port), timeout=2))
+                socks.append(socket.create_connection(("127.0.0.1", port), source_address=HOSTILE_SOURCE, timeout=2))
             except OSError:
                 self.note("idle_flood", "connect_failed")
         self.note("idle_flood", "opened", len(socks))
@@ -623,7 +628,7 @@ class Hostile:
         socks = []
         for _ in range(n):
             try:
-                s = socket.create_connection(("127.0.0.1", self.otlp_port), timeout=2)
+                s = socket.create_connection(("127.0.0.1", self.otlp_port), source_address=HOSTILE_SOURCE, timeout=2)
                 s.sendall(first)
                 s.setblocking(False)
                 socks.append([s, None])
@@ -688,7 +693,7 @@ class Hostile:
         socks = []
         for _ in range(8):
             try:
-                s = socket.create_connection(("127.0.0.1", self.otlp_port), timeout=10)
+                s = socket.create_connection(("127.0.0.1", self.otlp_port), source_address=HOSTILE_SOURCE, timeout=10)
                 s.sendall(self.head(b"/v1/traces", length=(20 << 20) - 4096))
                 for _ in range(19):
                     s.sendall(chunk)

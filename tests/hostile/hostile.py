@@ -1,6 +1,7 @@
 """What every hostile test asserts, in one place: the daemon still serves, a counter moved,
 RSS stayed within a bound. Every wait polls with a deadline."""
 
+import os
 import re
 import socket
 import time
@@ -116,3 +117,22 @@ def listener_caught_up(port):
             if int(queues.split(":")[1], 16) != 0:
                 return False
     return True
+
+
+def wait_stopped(pid, timeout=10.0):
+    """Waits until every thread of `pid` is stopped (state T after SIGSTOP): kill() returns before
+    the threads actually stop, and a test that relies on the process not running must not race
+    with a thread still finishing its work."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        states = []
+        for tid in os.listdir("/proc/%d/task" % pid):
+            try:
+                with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
+                    states.append(f.read().rsplit(")", 1)[1].split()[0])
+            except FileNotFoundError:
+                continue
+        if states and all(st in ("T", "t") for st in states):
+            return
+        time.sleep(0.01)
+    raise AssertionError("pid %d did not stop within %s s" % (pid, timeout))
