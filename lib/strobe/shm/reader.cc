@@ -189,20 +189,12 @@ namespace {
 // Reads the pid in a daemon marker we may trust: a regular file owned by `euid` (opened
 // without following links or blocking on a FIFO). 0 when absent or untrusted.
 long TrustedMarkerPid(const std::string& path, uid_t euid) {
-  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-  if (fd < 0) return 0;
   struct stat st {};
-  char buf[32] = {};
-  ssize_t got = -1;
-  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == euid) {
-    got = read(fd, buf, sizeof buf - 1);
-  }
+  const int fd = OpenRegularFile(path, euid, &st);
+  if (fd < 0) return 0;
+  const uint32_t pid = ReadMarkerPid(fd);
   close(fd);
-  if (got <= 0) return 0;
-  long pid = 0;
-  const char* end = buf + got;
-  auto [p, ec] = std::from_chars(buf, end, pid);
-  return ec == std::errc() && pid > 0 ? pid : 0;
+  return static_cast<long>(pid);
 }
 
 // Creates a new file next to `base` under an unpredictable name with O_CREAT|O_EXCL|

@@ -76,20 +76,33 @@ bool ProcessAlive(uint32_t pid) {
 }
 
 bool DaemonAlive(std::string_view dir, std::string_view ring) {
-  // No link following and no blocking: anyone may plant a symlink or a FIFO under this name.
-  const int fd =
-      open(DaemonMarkerPath(dir, ring).c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-  if (fd < 0) return false;
   struct stat st {};
-  char buf[32] = {};
-  ssize_t got = -1;
-  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) got = read(fd, buf, sizeof buf - 1);
+  const int fd = OpenRegularFile(DaemonMarkerPath(dir, ring), kAnyOwner, &st);
+  if (fd < 0) return false;
+  const uint32_t pid = ReadMarkerPid(fd);
   close(fd);
-  if (got <= 0) return false;
+  return pid != 0 && ProcessAlive(pid);
+}
+
+int OpenRegularFile(const std::string& path, int64_t owner, struct stat* st) {
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+  if (fd < 0) return -1;
+  if (fstat(fd, st) != 0 || !S_ISREG(st->st_mode) ||
+      (owner != kAnyOwner && static_cast<int64_t>(st->st_uid) != owner)) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+uint32_t ReadMarkerPid(int fd) {
+  char buf[32] = {};
+  const ssize_t got = pread(fd, buf, sizeof buf - 1, 0);
+  if (got <= 0) return 0;
   uint32_t pid = 0;
   auto [end, ec] = std::from_chars(buf, buf + got, pid);
   (void)end;
-  return ec == std::errc() && pid != 0 && ProcessAlive(pid);
+  return ec == std::errc() ? pid : 0;
 }
 
 }  // namespace strobe::shm

@@ -14,6 +14,8 @@
 #include <string>
 #include <string_view>
 
+struct stat;
+
 #include "strobe/base/status.h"
 #include "strobe/shm/ring_abi.h"
 
@@ -52,6 +54,15 @@ bool ProcessAlive(uint32_t pid);
 // True when the daemon marker of `ring` in `dir` is a regular file naming a live process
 // (never follows a symlink, never blocks on a FIFO).
 bool DaemonAlive(std::string_view dir, std::string_view ring);
+
+// Opens `path` read-only without following a symlink or blocking on a FIFO (anyone may plant
+// either in a shared directory) and returns the fd when it is a regular file owned by `owner`
+// (any owner when `owner` is kAnyOwner), else -1. `*st` receives the file's stat.
+inline constexpr int64_t kAnyOwner = -1;
+int OpenRegularFile(const std::string& path, int64_t owner, struct stat* st);
+// The pid written as decimal text at the start of the open file `fd` (a daemon marker); 0 when
+// there is none.
+uint32_t ReadMarkerPid(int fd);
 
 // Atomic view of a 64-bit control word in the header. The header is 64-byte aligned (mmap),
 // so every word is naturally aligned and lock-free.

@@ -147,13 +147,7 @@ uint32_t RecordedPid(int fd, bool snapshot) {
     std::memcpy(&pid, head + kOffWriterPid, 4);
     return magic == kSnapshotMagic ? pid : 0;
   }
-  char buf[32] = {};
-  const ssize_t got = pread(fd, buf, sizeof buf - 1, 0);
-  if (got <= 0) return 0;
-  uint32_t pid = 0;
-  auto [end, ec] = std::from_chars(buf, buf + got, pid);
-  (void)end;
-  return ec == std::errc() ? pid : 0;
+  return ReadMarkerPid(fd);
 }
 
 }  // namespace
@@ -175,13 +169,10 @@ std::vector<StaleDaemonFile> RemoveStaleDaemonFiles(std::string_view dir) {
         kPrefix.size(), name.size() - kPrefix.size() - (snapshot ? kSnap : kMarker).size());
     if (!ValidRingName(ring)) continue;
     const std::string path = d + "/" + std::string(name);
-    const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-    if (fd < 0) continue;
     struct stat st {};
-    uint32_t pid = 0;
-    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == euid) {
-      pid = RecordedPid(fd, snapshot);
-    }
+    const int fd = OpenRegularFile(path, euid, &st);
+    if (fd < 0) continue;
+    const uint32_t pid = RecordedPid(fd, snapshot);
     close(fd);
     if (pid == 0 || pid == self || ProcessAlive(pid)) continue;
     struct stat now {};
