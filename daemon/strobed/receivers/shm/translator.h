@@ -49,8 +49,8 @@
 // table per new_keys_window_ns (event::NewKeyQuota; keys already known are free). A series
 // definition with a label key that cannot be interned is refused (key_table_full, key_too_long
 // or key_source_limit; its points then count as unknown_series, so the producer's flush fails)
-// rather than kept without that label; a span or event attribute whose key is refused is dropped and counted in the
-// element's dropped_attributes_count and in dropped_attributes.
+// rather than kept without that label; a span or event attribute whose key is refused is dropped
+// and counted in the element's dropped_attributes_count and in dropped_attributes.
 //
 // Thread class: thread-compatible; the receiver's consumer thread owns it.
 
@@ -94,9 +94,9 @@ struct ShmTranslatorStats {
   uint64_t kind_mismatch = 0;    // point type differs from the series' kind
   uint64_t series_limit = 0;     // definitions of new series over max_series
   uint64_t key_table_full = 0;   // definitions refused: a label key is new and the table is full
-  uint64_t key_too_long = 0;
-  uint64_t key_source_limit = 0;  // definitions refused: the ring used up its new-key quota //
-                                  // definitions refused: a label key is longer than keys allow
+  uint64_t key_too_long = 0;     // definitions refused: a label key is longer than keys allow
+  // Definitions refused: the ring used up its quota of new keys (max_new_keys_per_ring).
+  uint64_t key_source_limit = 0;
   uint64_t dropped_attributes = 0;  // span/event attributes dropped: key refused (record kept)
   // Definitions refused because a label value is not valid UTF-8 (their points then count as
   // unknown_series); label values must be UTF-8 in every exposition (docs/security.md).
