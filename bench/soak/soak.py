@@ -39,8 +39,8 @@ import time
 import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-import otlp  # noqa: E402
+sys.path.insert(0, os.path.join(HERE, "..", "..", "tests", "hostile"))
+import otlp_pb as otlp  # noqa: E402  (shared with the hostile suite)
 
 CUSTOMERS = ("alice", "bob", "carol")
 VALID_CLIENTS = ("otlp_spans", "otlp_metrics", "shm_spans")

@@ -12,11 +12,11 @@ keeps working: its flush succeeds when nothing of it was dropped, and its value 
 
 import http.client
 import os
-import struct
 import time
 
 import pytest
 
+import otlp_pb
 import strobe
 from hostile import assert_serving, metric
 
@@ -24,34 +24,11 @@ INVALID = "strobe_shm_invalid_records_total"
 KEYS_REJECTED = "strobe_event_key_table_rejected_total"
 
 
-# ---- just enough OTLP/protobuf for one span with many attributes -------------------------------
-
-def _varint(n):
-    out = bytearray()
-    while n >= 0x80:
-        out.append((n & 0x7F) | 0x80)
-        n >>= 7
-    out.append(n)
-    return bytes(out)
-
-
-def _field(num, payload):
-    return _varint(num << 3 | 2) + _varint(len(payload)) + payload
-
-
-def _kv(key, value):
-    return _field(1, key.encode()) + _field(2, _field(1, value.encode()))  # string AnyValue
-
-
 def _traces_request(keys):
+    """One span carrying every key of `keys` as an attribute."""
     now = time.time_ns()
-    span = (_field(1, os.urandom(16)) + _field(2, os.urandom(8)) + _field(5, b"flood") +
-            _varint(7 << 3 | 1) + struct.pack("<Q", now) +
-            _varint(8 << 3 | 1) + struct.pack("<Q", now) +
-            b"".join(_field(9, _kv(k, "v")) for k in keys))
-    resource = _field(1, _kv("service.name", "flood"))
-    scope_spans = _field(2, span)
-    return _field(1, _field(1, resource) + _field(2, scope_spans))
+    return otlp_pb.traces_request({"service.name": "flood"}, [otlp_pb.span(
+        os.urandom(16), os.urandom(8), b"", "flood", now, now, {k: "v" for k in keys})])
 
 
 def _send_keys(otlp_port, keys, source):

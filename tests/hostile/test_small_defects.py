@@ -25,11 +25,11 @@ import os
 import re
 import signal
 import socket
-import struct
 import subprocess
 import tempfile
 import time
 
+import otlp_pb
 from hostile import assert_serving, metric, wait_metric
 
 
@@ -224,35 +224,12 @@ service:
 
 # --- d) metric label values that are not UTF-8 ------------------------------------------------
 
-def _varint(n):
-    out = bytearray()
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        out.append(b | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
-
-
-def _field(num, payload):
-    """A length-delimited protobuf field."""
-    return _varint(num << 3 | 2) + _varint(len(payload)) + payload
-
-
-def _gauge_point(labels, value, time_ns):
-    attrs = b"".join(_field(7, _field(1, k) + _field(2, _field(1, v))) for k, v in labels)
-    return attrs + _varint(3 << 3 | 1) + struct.pack("<Q", time_ns) + \
-        _varint(4 << 3 | 1) + struct.pack("<d", value)
-
-
 def otlp_gauges(name, points):
     """ExportMetricsServiceRequest (protobuf) with one gauge `name` of `points`
-    [(labels as [(bytes, bytes)], value)]."""
+    [(labels as [(bytes, bytes)], value)]; label values go on the wire as given."""
     now = time.time_ns()
-    gauge = b"".join(_field(1, _gauge_point(l, v, now)) for l, v in points)
-    metric = _field(1, name) + _field(5, gauge)
-    resource = _field(1, _field(1, b"service.name") + _field(2, _field(1, b"h")))
-    return _field(1, _field(1, resource) + _field(2, _field(2, metric)))
+    return otlp_pb.metrics_request({"service.name": "h"}, [otlp_pb.gauge_metric(
+        name, [otlp_pb.number_point(dict(labels), now, v) for labels, v in points])])
 
 
 def test_d_label_value_not_utf8_is_refused_alone_and_counted(daemon):

@@ -442,10 +442,11 @@ TEST(OtlpDecodeTest, PointsWithLabelsNotUtf8AreRefusedAlone) {
       kv->mutable_value()->set_string_value(room);
     }
   }
-  // protobuf refuses to serialize invalid UTF-8 strings; patch same-length placeholders.
+  // protobuf will not serialize a string that is not UTF-8, so the values above are valid
+  // markers; the wire bytes then get one byte of each marker replaced by 0xff.
   std::string body = req.SerializeAsString();
-  for (std::string_view placeholder : {"b\x01ob", "x\x02y"}) {
-    size_t at = body.find(placeholder);
+  for (std::string_view marker : {"b\x01ob", "x\x02y"}) {
+    size_t at = body.find(marker);
     ASSERT_NE(at, std::string::npos);
     body[at + 1] = '\xff';
   }

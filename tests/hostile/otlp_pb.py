@@ -1,6 +1,6 @@
-"""Just enough OTLP protobuf for the soak, in the standard library: encoders for the requests the
-valid clients send (spans, gauge and sum points) and a decoder that walks the requests the
-daemon's otlp_http exporter delivers to the sink. Field numbers are those of
+"""Just enough OTLP protobuf, in the standard library, for the hostile suite and the soak
+(bench/soak): encoders for the requests clients send (spans, gauge and sum points) and a
+decoder that walks the requests the daemon's otlp_http exporter delivers to a sink. Field numbers are those of
 opentelemetry/proto (collector/{trace,metrics}/v1, trace/v1, metrics/v1, common/v1)."""
 
 import struct
@@ -45,6 +45,8 @@ def kv(key, value):
         any_value = f_varint(3, value)
     elif isinstance(value, float):
         any_value = f_double(4, value)
+    elif isinstance(value, bytes):  # a string value sent as is (e.g. not valid UTF-8)
+        any_value = f_bytes(1, value)
     else:
         any_value = f_bytes(1, str(value))
     return f_bytes(1, key) + f_bytes(2, any_value)
