@@ -175,7 +175,10 @@ pipeline::ExportResult PrometheusExporter::Export(const event::Batch& batch) noe
   if (batch.metrics().empty()) return pipeline::ExportResult::kOk;
   const uint64_t now = clock_.NowNs();
   strobe::MutexLock lock(mu_);
-  cached_resource_ = nullptr;  // resources live in the batch: a pointer may be reused later
+  // Resources live in the batch: a pointer may be reused later. The cache is reset as a pair
+  // (nullptr ↔ no labels) so a point without a resource never takes the last batch's job.
+  cached_resource_ = nullptr;
+  cached_resource_labels_.clear();
   const event::Resource* last_resource = nullptr;
   for (const event::MetricPoint& p : batch.metrics()) {
     if (options_.target_info && p.resource != nullptr && p.resource != last_resource) {

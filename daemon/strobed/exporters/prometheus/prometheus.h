@@ -195,7 +195,8 @@ class PrometheusExporter final : public pipeline::Exporter {
   std::map<std::string, FamilyState> families_ STROBE_GUARDED_BY(mu_);
   size_t series_count_ STROBE_GUARDED_BY(mu_) = 0;
   std::unordered_map<std::string, prometheus::MetricName> names_ STROBE_GUARDED_BY(mu_);
-  // Resource labels (job, instance, ...) of the last resource seen in the current batch.
+  // Resource labels (job, instance, ...) of the last resource seen in the current batch;
+  // always those of cached_resource_ (empty for nullptr, which Export starts each batch with).
   const event::Resource* cached_resource_ STROBE_GUARDED_BY(mu_) = nullptr;
   std::vector<strobe::snapshot::Label> cached_resource_labels_ STROBE_GUARDED_BY(mu_);
   std::optional<event::KeyId> service_name_key_;

@@ -419,6 +419,37 @@ TEST_F(PrometheusExporterTest, ResourceBecomesJobInstanceAndTargetInfo) {
   EXPECT_TRUE(Lacks("target_info"));
 }
 
+// Points without a resource (shm, pushed libstrobe metrics) carry only their own labels, never
+// the job of an OTLP batch exported before them (the label leak of issue 15: the same counter
+// showed up as {job="frontend"} 1 and {job="zzz"} 2).
+TEST_F(PrometheusExporterTest, PointWithoutResourceNeverTakesAnotherBatchsJob) {
+  const event::Attribute frontend_attrs[] = {Str("service.name", "frontend")};
+  const event::Attribute zzz_attrs[] = {Str("service.name", "zzz"),
+                                        Str("service.instance.id", "z-1")};
+  event::Resource frontend;
+  frontend.attributes = frontend_attrs;
+  event::Resource zzz;
+  zzz.attributes = zzz_attrs;
+  Sum("fe", 1, true, event::Temporality::kCumulative).resource = &frontend;
+  Send();
+  Sum("local", 1, true, event::Temporality::kCumulative);  // no resource
+  Send();
+  Sum("zz", 5, true, event::Temporality::kCumulative).resource = &zzz;
+  Send();
+  Sum("local", 2, true, event::Temporality::kCumulative);
+  Send();
+  // Within one batch too, in both orders.
+  Sum("zz", 6, true, event::Temporality::kCumulative).resource = &zzz;
+  Sum("local", 3, true, event::Temporality::kCumulative);
+  Sum("fe", 2, true, event::Temporality::kCumulative).resource = &frontend;
+  Send();
+  EXPECT_TRUE(Has("# TYPE local_total counter\nlocal_total 3\n# TYPE zz_total counter\n"));
+  EXPECT_TRUE(Has("fe_total{job=\"frontend\"} 2\n"));
+  EXPECT_TRUE(Has("zz_total{instance=\"z-1\",job=\"zzz\"} 6\n"));
+  EXPECT_TRUE(Lacks("local_total{"));
+  EXPECT_EQ(exporter_->SeriesCount(), 3u);
+}
+
 TEST_F(PrometheusExporterTest, CollidingLabelNamesAreJoinedAndNoValueRemoves) {
   Sum("c", 1, false, event::Temporality::kCumulative, {Str("a.b", "1"), Str("a_b", "2")});
   Send();
