@@ -240,10 +240,13 @@ void FillClassicBuckets(std::span<const double> bounds, snapshot::HistogramValue
     const uint64_t n = value->positive_counts[i];
     if (n == 0) continue;
     const int32_t index = value->positive_offset + static_cast<int32_t>(i);
-    const double lower =
-        (value->scale == internal::kScale ? internal::BucketLower(index)
-                                          : std::exp2(static_cast<double>(index) / per_octave)) *
-        value->unit_scale;
+    // The table is exact for scale 6 within the double range; other scales, and indices
+    // from elsewhere (an OTLP point) beyond it, take exp2 (0 or +Inf at the extremes).
+    const bool table =
+        value->scale == internal::kScale && (index >> 6) >= -1022 && (index >> 6) <= 1022;
+    const double lower = (table ? internal::BucketLower(index)
+                                : std::exp2(static_cast<double>(index) / per_octave)) *
+                         value->unit_scale;
     // Bucket indices ascend, so `bin` only moves forward.
     while (bin < bounds.size() && !(lower < bounds[bin])) ++bin;
     value->bucket_counts[bin] += n;

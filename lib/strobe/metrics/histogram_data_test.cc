@@ -188,5 +188,22 @@ TEST(HistogramDataTest, ClassicBucketsAreExactAtPowersOfTwoAndIntegers) {
   EXPECT_EQ(s.bucket_counts, (std::vector<uint64_t>{1, 3, 2, 1, 1}));
 }
 
+// Scale-6 buckets from another process (an OTLP point) may lie beyond the double range, where
+// the lookup table does not reach: they count at the extremes instead of at garbage bounds.
+TEST(HistogramDataTest, ClassicBucketsOfIndicesBeyondTheDoubleRange) {
+  snapshot::HistogramValue s;
+  s.scale = 6;
+  s.positive_offset = -1023 * 64;  // lower edge 2^-1023: a denormal, below every bound
+  s.positive_counts = {1};
+  FillClassicBuckets(std::vector<double>{1e-300, 1}, &s);
+  EXPECT_EQ(s.bucket_counts, (std::vector<uint64_t>{1, 0, 0}));
+  s.positive_offset = 2'000'000'000;  // lower edge +Inf
+  FillClassicBuckets(std::vector<double>{1e-300, 1}, &s);
+  EXPECT_EQ(s.bucket_counts, (std::vector<uint64_t>{0, 0, 1}));
+  s.positive_offset = 1023 * 64 - 1;  // lower edge 2^1022.98: in the table, above 1e300
+  FillClassicBuckets(std::vector<double>{1, 1e300}, &s);
+  EXPECT_EQ(s.bucket_counts, (std::vector<uint64_t>{0, 0, 1}));
+}
+
 }  // namespace
 }  // namespace strobe::metrics

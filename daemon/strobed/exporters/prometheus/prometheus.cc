@@ -1,9 +1,12 @@
 #include "strobed/exporters/prometheus/prometheus.h"
 
+#include <fnmatch.h>
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <limits>
+#include <span>
 #include <utility>
 
 #include "strobe/base/check.h"
@@ -91,7 +94,36 @@ uint64_t Total(const std::vector<uint64_t>& v) {
   return t;
 }
 
+// Durations in milliseconds: 1 ms .. 10 s in 1-2.5-5 steps (Prometheus' client defaults span
+// 5 ms .. 10 s), then 30 s and 60 s.
+constexpr double kDurationBoundsMs[] = {1,   2.5,  5,    10,   25,    50,    100,  250,
+                                        500, 1000, 2500, 5000, 10000, 30000, 60000};
+
 }  // namespace
+
+std::vector<double> DefaultHistogramBounds(std::string_view family, std::string_view unit) {
+  std::string_view word = unit;
+  if (word.empty()) {
+    const size_t underscore = family.rfind('_');
+    if (underscore != std::string_view::npos) word = family.substr(underscore + 1);
+  }
+  std::vector<double> out;
+  // Each bound computed with one correctly rounded operation from exact values, so 2.5 ms is
+  // the double nearest 0.0025 s (it prints as "0.0025").
+  if (word == "seconds") {
+    for (double ms : kDurationBoundsMs) out.push_back(ms / 1000);
+  } else if (word == "milliseconds") {
+    out.assign(std::begin(kDurationBoundsMs), std::end(kDurationBoundsMs));
+  } else if (word == "microseconds" || word == "nanoseconds") {
+    const double per_ms = word == "microseconds" ? 1e3 : 1e6;
+    for (double ms : kDurationBoundsMs) out.push_back(ms * per_ms);
+  } else if (word == "bytes") {
+    for (int e = 4; e <= 32; e += 2) out.push_back(std::ldexp(1.0, e));  // 16 B .. 4 GiB
+  } else {
+    for (int e = -3; e <= 9; ++e) out.push_back(e < 0 ? 1 / std::pow(10.0, -e) : std::pow(10.0, e));
+  }
+  return out;
+}
 
 PrometheusExporter::PrometheusExporter(PrometheusExporterOptions options)
     : options_(std::move(options)),
@@ -129,6 +161,19 @@ strobe::Result<std::unique_ptr<PrometheusExporter>> PrometheusExporter::Create(
   STROBE_CHECK(options.metrics != nullptr);  // required: the factory passes the host's
   if (options.max_series == 0) {
     return strobe::InvalidArgument("prometheus exporter: max_series must be > 0");
+  }
+  for (const HistogramBucketsRule& r : options.histogram_buckets) {
+    const std::string what = "prometheus exporter: histogram_buckets '" + r.pattern + "': ";
+    if (r.pattern.empty()) return strobe::InvalidArgument(what + "empty name pattern");
+    if (r.bounds.empty() || r.bounds.size() > kMaxHistogramBounds) {
+      return strobe::InvalidArgument(what + "needs 1.." + std::to_string(kMaxHistogramBounds) +
+                                     " bounds, has " + std::to_string(r.bounds.size()));
+    }
+    for (size_t i = 0; i < r.bounds.size(); ++i) {
+      if (!std::isfinite(r.bounds[i]) || (i > 0 && !(r.bounds[i] > r.bounds[i - 1]))) {
+        return strobe::InvalidArgument(what + "bounds must be finite and strictly increasing");
+      }
+    }
   }
   std::unique_ptr<PrometheusExporter> e(new PrometheusExporter(std::move(options)));
   PrometheusExporter* raw = e.get();
@@ -282,7 +327,7 @@ void PrometheusExporter::FoldTargetInfo(const event::Resource& r, uint64_t now_n
 
 std::pair<PrometheusExporter::Series*, bool> PrometheusExporter::FindOrCreate(
     const std::string& family, Kind kind, std::string_view help, std::string_view unit,
-    std::vector<Label> labels, uint64_t now_ns) {
+    std::vector<Label> labels, uint64_t now_ns, std::string_view source_name) {
   auto fit = families_.find(family);
   if (fit != families_.end() && fit->second.kind != kind) {
     Drop(DropReason::kTypeConflict);
@@ -305,6 +350,7 @@ std::pair<PrometheusExporter::Series*, bool> PrometheusExporter::FindOrCreate(
     f.kind = kind;
     f.help = std::string(help);
     f.unit = std::string(unit);
+    if (kind == Kind::kExpHistogram) f.exp_bounds = ExpBounds(source_name, family, unit);
     fit = families_.emplace(family, std::move(f)).first;
   }
   Series& s = fit->second.series[key];
@@ -313,6 +359,19 @@ std::pair<PrometheusExporter::Series*, bool> PrometheusExporter::FindOrCreate(
   s.created_unix_ns = strobe::WallNowNs();
   ++series_count_;
   return {&s, true};
+}
+
+std::vector<double> PrometheusExporter::ExpBounds(std::string_view source_name,
+                                                  const std::string& family,
+                                                  std::string_view unit) const {
+  const std::string source(source_name);  // fnmatch wants NUL-terminated names
+  for (const HistogramBucketsRule& r : options_.histogram_buckets) {
+    if (fnmatch(r.pattern.c_str(), source.c_str(), 0) == 0 ||
+        fnmatch(r.pattern.c_str(), family.c_str(), 0) == 0) {
+      return r.bounds;
+    }
+  }
+  return DefaultHistogramBounds(family, unit);
 }
 
 void PrometheusExporter::Erase(const std::string& family, const std::vector<Label>& labels) {
@@ -418,7 +477,7 @@ std::pair<PrometheusExporter::Series*, bool> PrometheusExporter::SeriesFor(
     Erase(n.name, labels);
     return {nullptr, false};
   }
-  auto found = FindOrCreate(n.name, kind, p.description, n.unit, std::move(labels), now_ns);
+  auto found = FindOrCreate(n.name, kind, p.description, n.unit, std::move(labels), now_ns, p.name);
   if (found.first != nullptr && found.second && p.start_time_ns != 0) {
     found.first->created_unix_ns = p.start_time_ns;
   }
@@ -626,6 +685,20 @@ void ApproximateExp(const std::vector<double>& bounds, const std::vector<uint64_
     h->positive_counts[static_cast<size_t>(ExpIndex(scale, v) - first)] += c;
 }
 
+// Adds the negative exponential buckets of `neg` to `counts` (non-cumulative, one per bound
+// plus +Inf), each at the first bound its values can be at or below: bucket i holds
+// [-base^(i+1), -base^i), so the first bound >= -base^(i+1).
+void ClassicNegativeBuckets(int32_t scale, int32_t offset, std::span<const uint64_t> neg,
+                            const std::vector<double>& bounds, std::vector<uint64_t>* counts) {
+  size_t bin = 0;
+  for (size_t i = neg.size(); i-- > 0;) {  // most negative first: bins only move forward
+    if (neg[i] == 0) continue;
+    const double lowest = -ExpUpper(scale, offset + static_cast<int64_t>(i));
+    while (bin < bounds.size() && bounds[bin] < lowest) ++bin;
+    (*counts)[bin] += neg[i];
+  }
+}
+
 }  // namespace
 
 void PrometheusExporter::CollectLocked(strobe::snapshot::Snapshot& out) {
@@ -685,37 +758,17 @@ void PrometheusExporter::CollectLocked(strobe::snapshot::Snapshot& out) {
         }
         ApproximateExp(s.bounds, s.bucket_counts, h.max, &h);
       } else if (f.kind == Kind::kExpHistogram) {
-        // Classic buckets from the exponential ones, ascending: negative buckets (largest
-        // index first), the zero bucket, positive buckets.
-        auto push = [&](double bound, uint64_t c) {
-          if (!h.bounds.empty() && !(bound > h.bounds.back())) {
-            h.bucket_counts.back() += c;
-            return;
-          }
-          if (!std::isfinite(bound)) {
-            h.bucket_counts.resize(h.bounds.size() + 1, 0);
-            h.bucket_counts.back() += c;  // +Inf
-            return;
-          }
-          h.bounds.push_back(bound);
-          h.bucket_counts.push_back(c);
-        };
-        const auto& neg = s.negative;
-        for (size_t i = neg.counts.size(); i-- > 0;) {
-          const int64_t idx = neg.offset + static_cast<int64_t>(i);
-          push(-ExpUpper(s.scale, idx - 1), neg.counts[i]);  // -base^idx
-        }
-        if (s.zero_count > 0 || !neg.counts.empty()) push(s.zero_threshold, s.zero_count);
-        const auto& pos = s.positive;
-        for (size_t i = 0; i < pos.counts.size(); ++i) {
-          push(ExpUpper(s.scale, pos.offset + static_cast<int64_t>(i)), pos.counts[i]);
-        }
-        h.bucket_counts.resize(h.bounds.size() + 1, 0);
         // The exponential view (JSON percentiles): negatives count as zero.
+        const auto& neg = s.negative;
+        const auto& pos = s.positive;
         h.scale = s.scale;
-        h.zero_count = s.zero_count + Total(neg.counts);
+        h.zero_count = s.zero_count;
         h.positive_offset = pos.offset;
         h.positive_counts = pos.counts;
+        // The family's fixed `le` bounds (see the overview for how a bucket is counted).
+        strobe::metrics::FillClassicBuckets(f.exp_bounds, &h);
+        ClassicNegativeBuckets(s.scale, neg.offset, neg.counts, f.exp_bounds, &h.bucket_counts);
+        h.zero_count += Total(neg.counts);
         if (s.has_min_max) {
           h.min = s.min;
           h.max = s.max;
@@ -741,6 +794,42 @@ void PrometheusExporter::CollectLocked(strobe::snapshot::Snapshot& out) {
     }
   }
 }
+
+namespace {
+
+// The `histogram_buckets` option: a map of name pattern → list of numbers, in file order.
+// Bounds are checked by Create.
+strobe::Result<std::vector<HistogramBucketsRule>> ParseHistogramBuckets(
+    const pipeline::ComponentContext& ctx) {
+  std::vector<HistogramBucketsRule> rules;
+  if (!ctx.options.Has("histogram_buckets")) return rules;
+  const YAML::Node node = ctx.options.Node("histogram_buckets");
+  if (!node || node.IsNull()) return rules;
+  const std::string where = ctx.options.Where("histogram_buckets");
+  if (!node.IsMap()) {
+    return strobe::InvalidArgument(where +
+                                   ": prometheus.histogram_buckets must be a map of metric name "
+                                   "or glob to a list of bounds");
+  }
+  for (const auto& kv : node) {
+    HistogramBucketsRule r;
+    try {
+      r.pattern = kv.first.as<std::string>();
+      if (!kv.second.IsSequence()) {
+        return strobe::InvalidArgument(where + ": prometheus.histogram_buckets '" + r.pattern +
+                                       "' must be a list of numbers");
+      }
+      for (const auto& b : kv.second) r.bounds.push_back(b.as<double>());
+    } catch (const YAML::Exception&) {
+      return strobe::InvalidArgument(where + ": prometheus.histogram_buckets '" + r.pattern +
+                                     "' must be a list of numbers");
+    }
+    rules.push_back(std::move(r));
+  }
+  return rules;
+}
+
+}  // namespace
 
 void RegisterPrometheusExporter(pipeline::PluginRegistry& registry) {
   using pipeline::OptionType;
@@ -769,6 +858,11 @@ void RegisterPrometheusExporter(pipeline::PluginRegistry& registry) {
                        "copy every resource attribute onto each series as a label"},
                       {"target_info", OptionType::kBool, "true",
                        "expose resource attributes as a target_info gauge per job/instance"},
+                      {"histogram_buckets", OptionType::kNode, "",
+                       "map of metric name or glob (OTLP or exposed name) to the `le` bounds "
+                       "of its exponential histograms, e.g. `{\"http.*\": [0.1, 1, 10]}`; "
+                       "first match wins; otherwise defaults by unit (seconds, ms, bytes, "
+                       "unitless; docs/otlp.md)"},
                   },
               .create = [](const pipeline::ComponentContext& ctx)
                   -> strobe::Result<std::unique_ptr<pipeline::Exporter>> {
@@ -787,11 +881,14 @@ void RegisterPrometheusExporter(pipeline::PluginRegistry& registry) {
                 o.resource_to_telemetry_conversion =
                     ctx.options.GetBool("resource_to_telemetry_conversion");
                 o.target_info = ctx.options.GetBool("target_info");
+                auto rules = ParseHistogramBuckets(ctx);
+                if (!rules.ok()) return rules.status();
+                o.histogram_buckets = std::move(*rules);
                 o.clock = &ctx.clock;
                 o.keys = &ctx.keys;
                 o.metrics = ctx.services.metrics;
                 auto e = PrometheusExporter::Create(std::move(o));
-                if (!e.ok()) return e.status();
+                if (!e.ok()) return e.status().WithContext(ctx.options.Where("histogram_buckets"));
                 return std::unique_ptr<pipeline::Exporter>(std::move(*e));
               },
           })

@@ -14,16 +14,28 @@
 //   histogram (explicit bounds)         → histogram with the point's `le` buckets, `_sum`,
 //                                          `_count`; deltas added bucket by bucket (a change
 //                                          of bounds restarts the series)
-//   exponential histogram               → histogram whose `le` bounds are the exponential
-//                                          bucket boundaries of the bucket range (negative
-//                                          buckets as negative bounds, the zero bucket as
-//                                          le=zero_threshold); deltas merged (downscaled to the
-//                                          coarser scale); the JSON API's percentiles count
-//                                          negative observations as 0
+//   exponential histogram               → histogram with a fixed set of `le` bounds per
+//                                          family (below), `_sum` and `_count` exact; the
+//                                          exponential buckets themselves are kept (deltas
+//                                          merged, downscaled to the coarser scale) for the
+//                                          JSON API's percentiles (negative observations
+//                                          count as 0) and any other reader of the snapshot
 //   summary                             → summary: `{quantile="q"}` per quantile (ascending),
 //                                          `_sum`, `_count`; each point replaces the last (OTLP
 //                                          summaries are cumulative). A point attribute named
 //                                          `quantile` becomes `exported_quantile`.
+// Exponential histograms on /metrics: one `le` line per fine bucket would be hundreds of lines
+// per series (648 for 5 observations), so each family gets a bounded set of bounds, fixed when
+// the family is created so it never moves between scrapes: the bounds of the first
+// `histogram_buckets` rule whose glob (fnmatch) matches the OTLP name or the exposed name;
+// else DefaultHistogramBounds() of the family's unit. An exponential bucket is counted at the
+// first bound that any of its values can be at or below (libstrobe's FillClassicBuckets; the
+// zero bucket at the first bound >= 0). So `le=b` counts every observation <= b plus possibly
+// those between b and the first exponential bucket boundary at or beyond it: less than one
+// bucket width, a factor base = 2^(2^-scale) (1.09% at scale 6, what shm and libstrobe send).
+// Bounds that are bucket boundaries (powers of two at scale >= 0, like the bytes defaults)
+// are exact. Explicit-bounds histograms keep the producer's bounds.
+//
 // Names: naming.h (sanitised, unit suffix, namespace). Labels: the point's attributes
 // (sanitised names; values as strings, non-strings in their JSON-like text; names that
 // collide after sanitising get their values joined with `;`), plus from the resource `job`
@@ -77,6 +89,21 @@ class Registry;
 
 namespace strobed::exporters {
 
+// `le` bounds for the exponential-histogram families whose OTLP or exposed name matches
+// `pattern` (fnmatch glob: `*`, `?`, `[...]`; a plain name matches itself).
+struct HistogramBucketsRule {
+  std::string pattern;
+  std::vector<double> bounds;  // 1..kMaxHistogramBounds, finite, strictly increasing
+};
+inline constexpr size_t kMaxHistogramBounds = 64;
+
+// The default `le` bounds of an exponential-histogram family, by the unit word of its
+// OpenMetrics unit (`unit`), else of the name's last `_` part: seconds 0.001 .. 60 in 1-2.5-5
+// steps plus 30 and 60 (15 bounds; milliseconds, microseconds, nanoseconds the same durations
+// in those units); bytes 16 B .. 4 GiB in powers of 4 (15, exact at every scale >= -1);
+// anything else powers of ten 0.001 .. 1e9 (13). Thread-safe (pure).
+std::vector<double> DefaultHistogramBounds(std::string_view family, std::string_view unit);
+
 struct PrometheusExporterOptions {
   std::string name = "prometheus";  // component id: collector name and `exporter` label
   size_t max_series = 10000;
@@ -85,6 +112,8 @@ struct PrometheusExporterOptions {
   bool add_metric_suffixes = true;  // unit suffixes (naming.h)
   bool resource_to_telemetry_conversion = false;
   bool target_info = true;
+  // Exponential histograms: first matching rule wins; no match: DefaultHistogramBounds().
+  std::vector<HistogramBucketsRule> histogram_buckets;
   strobe::metrics::Registry* metrics = nullptr;  // required (the factory passes the host's)
   base::MonotonicClock* clock = nullptr;         // expiration; nullptr: Steady()
   event::KeyTable* keys = nullptr;               // attribute key names; nullptr: Global()
@@ -92,7 +121,9 @@ struct PrometheusExporterOptions {
 
 class PrometheusExporter final : public pipeline::Exporter {
  public:
-  // Registers the collector. ALREADY_EXISTS when another exporter of the same name is live.
+  // Registers the collector. ALREADY_EXISTS when another exporter of the same name is live;
+  // INVALID_ARGUMENT when max_series is 0 or a histogram_buckets rule has an empty pattern or
+  // bounds that are not 1..kMaxHistogramBounds finite, strictly increasing numbers.
   static strobe::Result<std::unique_ptr<PrometheusExporter>> Create(
       PrometheusExporterOptions options);
   ~PrometheusExporter() override;  // removes the collector (waits for a running scrape)
@@ -139,6 +170,7 @@ class PrometheusExporter final : public pipeline::Exporter {
     Kind kind = Kind::kGauge;
     std::string help;
     std::string unit;
+    std::vector<double> exp_bounds;        // kExpHistogram: the `le` bounds, fixed at creation
     std::map<std::string, Series> series;  // by label key
   };
 
@@ -164,11 +196,16 @@ class PrometheusExporter final : public pipeline::Exporter {
                                      prometheus::NameKind name_kind, bool no_value, uint64_t now_ns,
                                      std::string_view reserved = {}) STROBE_REQUIRES(mu_);
   // The series for (family, labels) and whether it was just created (absent and the limit
-  // allows); nullptr after counting a drop.
+  // allows); nullptr after counting a drop. `source_name` (the OTLP name) selects the `le`
+  // bounds of a new exponential-histogram family.
   std::pair<Series*, bool> FindOrCreate(const std::string& family, Kind kind, std::string_view help,
                                         std::string_view unit,
                                         std::vector<strobe::snapshot::Label> labels,
-                                        uint64_t now_ns) STROBE_REQUIRES(mu_);
+                                        uint64_t now_ns, std::string_view source_name = {})
+      STROBE_REQUIRES(mu_);
+  // The `le` bounds of a new exponential-histogram family (see the overview).
+  std::vector<double> ExpBounds(std::string_view source_name, const std::string& family,
+                                std::string_view unit) const;
   void Erase(const std::string& family, const std::vector<strobe::snapshot::Label>& labels)
       STROBE_REQUIRES(mu_);
   void ExpireLocked(uint64_t now_ns) STROBE_REQUIRES(mu_);

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "strobe/metrics/exposition.h"
+#include "strobe/metrics/histogram_data.h"
 #include "strobe/metrics/registry.h"
 #include "strobed/base/clock.h"
 #include "strobed/event/batch.h"
@@ -198,7 +199,12 @@ TEST_F(PrometheusExporterTest, ExplicitHistogramCumulativeAndDelta) {
 }
 
 TEST_F(PrometheusExporterTest, ExponentialHistogramBecomesClassicBuckets) {
-  // scale 0: positive bucket i holds (2^i, 2^(i+1)]; negative bucket i holds [-2^(i+1), -2^i).
+  // Configured bounds (a glob on the OTLP name). scale 0: positive bucket i holds
+  // (2^i, 2^(i+1)]; negative bucket i holds [-2^(i+1), -2^i). Every bound is a bucket edge,
+  // so every count is exact.
+  PrometheusExporterOptions o;
+  o.histogram_buckets = {{"pay*", {-1, 0, 2, 4}}};
+  Make(o);
   static const uint64_t kPos[] = {1, 2};  // (1,2]: 1, (2,4]: 2
   static const uint64_t kNeg[] = {1};     // [-2,-1): 1
   event::ExponentialHistogramData e{.count = 5,
@@ -242,6 +248,9 @@ TEST_F(PrometheusExporterTest, ExponentialDeltasMergeAtTheCoarserScale) {
       .count = 2, .sum = 6, .scale = 1, .positive = {2, kFine}, .negative = {}};
   event::ExponentialHistogramData coarse{
       .count = 5, .sum = 7, .scale = 0, .positive = {0, kCoarse}, .negative = {}};
+  PrometheusExporterOptions o;
+  o.histogram_buckets = {{"x", {1}}, {"d", {2, 4}}};  // the first matching rule
+  Make(o);
   event::MetricPoint& a = Point("d", event::MetricType::kExponentialHistogram);
   a.exp_histogram = &fine;
   a.temporality = event::Temporality::kDelta;
@@ -263,6 +272,143 @@ TEST_F(PrometheusExporterTest, ExponentialDeltasMergeAtTheCoarserScale) {
   Send();
   EXPECT_EQ(exporter_->Dropped(PrometheusExporter::DropReason::kInvalid), 1u);
   EXPECT_TRUE(Has("d_count 7\n"));
+}
+
+// What a Python or libstrobe histogram sends through shm: scale 6, no unit. The family gets
+// the seconds defaults (by its name) once, and the same 15 bounds at every scrape however the
+// observations move. Each exponential bucket counts at the first bound above its lower edge.
+event::ExponentialHistogramData FromData(const strobe::metrics::HistogramData& d) {
+  return {.count = d.count(),
+          .sum = d.sum(),
+          .min = d.min(),
+          .max = d.max(),
+          .has_min_max = d.count() > 0,
+          .scale = 6,
+          .zero_count = d.zero_count(),
+          .positive = {d.offset(), d.counts()},
+          .negative = {}};
+}
+
+TEST_F(PrometheusExporterTest, ShmHistogramGetsFixedDefaultBoundsForItsUnit) {
+  strobe::metrics::HistogramData d;
+  d.Record(0.003);  // bucket (0.002980, 0.003012]: at le=0.005
+  d.Record(0.2);    // (0.19914, 0.20131]: at le=0.25
+  event::ExponentialHistogramData e = FromData(d);
+  event::MetricPoint& p = Point("t2_lat_seconds", event::MetricType::kExponentialHistogram);
+  p.exp_histogram = &e;
+  p.temporality = event::Temporality::kCumulative;
+  Send();
+  EXPECT_TRUE(
+      Has("# TYPE t2_lat_seconds histogram\n"
+          "t2_lat_seconds_bucket{le=\"0.001\"} 0\n"
+          "t2_lat_seconds_bucket{le=\"0.0025\"} 0\n"
+          "t2_lat_seconds_bucket{le=\"0.005\"} 1\n"
+          "t2_lat_seconds_bucket{le=\"0.01\"} 1\n"
+          "t2_lat_seconds_bucket{le=\"0.025\"} 1\n"
+          "t2_lat_seconds_bucket{le=\"0.05\"} 1\n"
+          "t2_lat_seconds_bucket{le=\"0.1\"} 1\n"
+          "t2_lat_seconds_bucket{le=\"0.25\"} 2\n"
+          "t2_lat_seconds_bucket{le=\"0.5\"} 2\n"
+          "t2_lat_seconds_bucket{le=\"1\"} 2\n"
+          "t2_lat_seconds_bucket{le=\"2.5\"} 2\n"
+          "t2_lat_seconds_bucket{le=\"5\"} 2\n"
+          "t2_lat_seconds_bucket{le=\"10\"} 2\n"
+          "t2_lat_seconds_bucket{le=\"30\"} 2\n"
+          "t2_lat_seconds_bucket{le=\"60\"} 2\n"
+          "t2_lat_seconds_bucket{le=\"+Inf\"} 2\n"
+          "t2_lat_seconds_sum 0.203\n"
+          "t2_lat_seconds_count 2\n"));
+  // More observations, the same bounds. 0.1005 shares the bucket (0.099571, 0.100656] with
+  // 0.1, so it counts at le=0.1 (the documented error: less than one bucket width above the
+  // bound); 61 lies in (60.626, 61.287], above 60: +Inf only.
+  d.Record(0.1005);
+  d.Record(61);
+  e = FromData(d);
+  event::MetricPoint& q = Point("t2_lat_seconds", event::MetricType::kExponentialHistogram);
+  q.exp_histogram = &e;
+  q.temporality = event::Temporality::kCumulative;
+  Send();
+  EXPECT_TRUE(
+      Has("t2_lat_seconds_bucket{le=\"0.001\"} 0\n"
+          "t2_lat_seconds_bucket{le=\"0.0025\"} 0\n"
+          "t2_lat_seconds_bucket{le=\"0.005\"} 1\n"
+          "t2_lat_seconds_bucket{le=\"0.01\"} 1\n"
+          "t2_lat_seconds_bucket{le=\"0.025\"} 1\n"
+          "t2_lat_seconds_bucket{le=\"0.05\"} 1\n"
+          "t2_lat_seconds_bucket{le=\"0.1\"} 2\n"
+          "t2_lat_seconds_bucket{le=\"0.25\"} 3\n"
+          "t2_lat_seconds_bucket{le=\"0.5\"} 3\n"
+          "t2_lat_seconds_bucket{le=\"1\"} 3\n"
+          "t2_lat_seconds_bucket{le=\"2.5\"} 3\n"
+          "t2_lat_seconds_bucket{le=\"5\"} 3\n"
+          "t2_lat_seconds_bucket{le=\"10\"} 3\n"
+          "t2_lat_seconds_bucket{le=\"30\"} 3\n"
+          "t2_lat_seconds_bucket{le=\"60\"} 3\n"
+          "t2_lat_seconds_bucket{le=\"+Inf\"} 4\n"
+          "t2_lat_seconds_sum 61.3035\n"
+          "t2_lat_seconds_count 4\n"));
+  // OpenMetrics renders the same bounds.
+  EXPECT_TRUE(
+      Has("t2_lat_seconds_bucket{le=\"60\"} 3\n"
+          "t2_lat_seconds_bucket{le=\"+Inf\"} 4\n",
+          Format::kOpenMetrics));
+  // The exact exponential buckets stay in the snapshot (JSON percentiles, other readers).
+  auto snap = exporter_->Collect();
+  ASSERT_EQ(snap.families.size(), 1u);
+  const auto& h = snap.families[0].points[0].histogram;
+  EXPECT_EQ(h.scale, 6);
+  EXPECT_EQ(h.positive_offset, d.offset());
+  EXPECT_EQ(h.positive_counts, std::vector<uint64_t>(d.counts().begin(), d.counts().end()));
+  EXPECT_EQ(h.bounds.size(), 15u);
+}
+
+// A bound inside an exponential bucket (3 in (2, 4] at scale 0) takes the whole bucket; one at
+// a bucket edge (4) is exact. A negative bound inside a bucket ([-4, -2) and -3) likewise.
+TEST_F(PrometheusExporterTest, BoundInsideABucketCountsTheWholeBucket) {
+  PrometheusExporterOptions o;
+  o.histogram_buckets = {{"s*_bytes", {-3, 3, 4}}};  // a glob on the exposed name
+  Make(o);
+  static const uint64_t kPos[] = {2, 3};  // (2,4]: 2, (4,8]: 3
+  static const uint64_t kNeg[] = {1, 1};  // [-2,-1): 1, [-4,-2): 1
+  event::ExponentialHistogramData e{.count = 8,
+                                    .sum = 20,
+                                    .scale = 0,
+                                    .zero_count = 1,
+                                    .positive = {1, kPos},
+                                    .negative = {0, kNeg}};
+  event::MetricPoint& p = Point("size", event::MetricType::kExponentialHistogram);
+  p.unit = "By";
+  p.exp_histogram = &e;
+  p.temporality = event::Temporality::kCumulative;
+  Send();
+  EXPECT_TRUE(
+      Has("size_bytes_bucket{le=\"-3\"} 1\n"  // [-4,-2): may hold values in (-3, -2)
+          "size_bytes_bucket{le=\"3\"} 5\n"   // + [-2,-1), zero, (2,4]
+          "size_bytes_bucket{le=\"4\"} 5\n"   // exact
+          "size_bytes_bucket{le=\"+Inf\"} 8\n"
+          "size_bytes_sum 20\n"
+          "size_bytes_count 8\n"));
+}
+
+TEST(DefaultHistogramBoundsTest, ByUnitThenByNameSuffix) {
+  const std::vector<double> seconds = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+                                       0.5,   1,      2.5,   5,    10,    30,   60};
+  EXPECT_EQ(DefaultHistogramBounds("rpc_duration_seconds", "seconds"), seconds);
+  EXPECT_EQ(DefaultHistogramBounds("t2_lat_seconds", ""), seconds);
+  const std::vector<double> ms = {1,   2.5,  5,    10,   25,    50,    100,  250,
+                                  500, 1000, 2500, 5000, 10000, 30000, 60000};
+  EXPECT_EQ(DefaultHistogramBounds("x_milliseconds", "milliseconds"), ms);
+  EXPECT_EQ(DefaultHistogramBounds("x_nanoseconds", "nanoseconds").front(), 1e6);
+  EXPECT_EQ(DefaultHistogramBounds("x_nanoseconds", "nanoseconds").back(), 6e10);
+  const std::vector<double> bytes = {16,       64,       256,       1024,       4096,
+                                     16384,    65536,    262144,    1048576,    4194304,
+                                     16777216, 67108864, 268435456, 1073741824, 4294967296};
+  EXPECT_EQ(DefaultHistogramBounds("payload_bytes", "bytes"), bytes);
+  const std::vector<double> unitless = {0.001, 0.01, 0.1, 1,   10,  100, 1e3,
+                                        1e4,   1e5,  1e6, 1e7, 1e8, 1e9};
+  EXPECT_EQ(DefaultHistogramBounds("queue_depth", ""), unitless);
+  EXPECT_EQ(DefaultHistogramBounds("seconds", ""), unitless);  // no `_` part: no unit
+  EXPECT_EQ(DefaultHistogramBounds("x_seconds", "meters"), unitless);
 }
 
 TEST_F(PrometheusExporterTest, SummaryIsExposedAsSummary) {
@@ -514,6 +660,20 @@ TEST(PrometheusPluginTest, RegisteredWithDefaultsAndValidatedOptions) {
   }
   EXPECT_FALSE(create("{max_series: 0}").ok());
   EXPECT_FALSE(create("{namespace: 'bad name'}").ok());
+  EXPECT_TRUE(create("{histogram_buckets: {'http.*': [0.1, 1, 10], x: [-1]}}").ok());
+  EXPECT_FALSE(create("{histogram_buckets: [0.1, 1]}").ok());        // not a map
+  EXPECT_FALSE(create("{histogram_buckets: {x: 1}}").ok());          // not a list
+  EXPECT_FALSE(create("{histogram_buckets: {x: [1, a]}}").ok());     // not numbers
+  EXPECT_FALSE(create("{histogram_buckets: {x: []}}").ok());         // no bounds
+  EXPECT_FALSE(create("{histogram_buckets: {x: [1, 1]}}").ok());     // not increasing
+  EXPECT_FALSE(create("{histogram_buckets: {x: [1, .inf]}}").ok());  // not finite
+  EXPECT_FALSE(create("{histogram_buckets: {'': [1]}}").ok());       // no pattern
+  std::string many = "{histogram_buckets: {x: [";
+  for (int i = 1; i <= 65; ++i) many += std::to_string(i) + (i < 65 ? "," : "]}}");
+  auto e = create(many.c_str());
+  ASSERT_FALSE(e.ok());
+  EXPECT_NE(e.status().message().find("needs 1..64 bounds, has 65"), std::string::npos)
+      << e.status().message();
 }
 
 }  // namespace
