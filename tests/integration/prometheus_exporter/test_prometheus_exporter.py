@@ -43,7 +43,9 @@ CONFIG = """
 receivers:
   otlp_http: {endpoint: "127.0.0.1:0"}
 exporters:
-  prometheus: {max_series: 12, metric_expiration: 6s}
+  # The exponential histogram `payload` on configured bounds (bucket edges: exact counts).
+  prometheus: {max_series: 12, metric_expiration: 6s,
+               histogram_buckets: {"pay*": [0, 4, 8]}}
 service:
   pipelines:
     metrics:
@@ -156,7 +158,8 @@ EXPECTED = [
     'http_duration_seconds_bucket{instance="i-1",job="checkout",le="+Inf"} 4\n'
     'http_duration_seconds_sum{instance="i-1",job="checkout"} 3.1\n'
     'http_duration_seconds_count{instance="i-1",job="checkout"} 4\n',
-    # Delta exponential histogram sent twice: scale 0, zero bucket 1, (2,4] 1, (4,8] 2.
+    # Delta exponential histogram sent twice: scale 0, zero bucket 1, (2,4] 1, (4,8] 2; on the
+    # configured bounds 0, 4, 8.
     '# TYPE payload_bytes histogram\n'
     'payload_bytes_bucket{instance="i-1",job="checkout",le="0"} 2\n'
     'payload_bytes_bucket{instance="i-1",job="checkout",le="4"} 4\n'
@@ -297,7 +300,8 @@ scrape_configs:
         checks = {
             'http_requests_total{job="checkout",instance="i-1",http_method="GET"}': 42,
             'rpc_latency_seconds{job="checkout",quantile="0.99"}': 1.2,
-            'payload_bytes_bucket{job="checkout",le="8"}': 4,
+            # The bytes defaults (16 B, 64 B, ...): zero, (2,4] and (4,8] all at le=16.
+            'payload_bytes_bucket{job="checkout",le="16"}': 4,
             'sum(up{job="strobe"})': 1,
         }
         found = {}
