@@ -39,7 +39,8 @@
 // Names: naming.h (sanitised, unit suffix, namespace). Labels: the point's attributes
 // (sanitised names; values as strings, non-strings in their JSON-like text; names that
 // collide after sanitising get their values joined with `;`), plus from the resource `job`
-// (service.namespace/service.name) and `instance` (service.instance.id); a point attribute
+// (service.namespace/service.name) and `instance` (service.instance.id) of the point's own
+// resource (none for a point without one, whatever came before it); a point attribute
 // named job or instance becomes exported_job / exported_instance. Other resource attributes go
 // to one `target_info` gauge per job/instance (value 1), or onto every series with
 // `resource_to_telemetry_conversion`. A point flagged "no recorded value" removes its series.
