@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -94,6 +95,12 @@ void HostCollector::CollectOnce() {
   s.max_fds = ParseMaxOpenFiles(ReadFile(self + "/limits", "self/limits"));
   bool fds_ok = false;
   s.open_fds = CountDirEntries(self + "/fd", &fds_ok);
+  CollectFilesystems(s);
+  struct utsname u {};
+  if (::uname(&u) == 0) {
+    s.uname = {u.sysname, u.release, u.version, u.machine, u.nodename, u.domainname};
+    s.has_uname = true;
+  }
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
@@ -118,6 +125,55 @@ void HostCollector::CollectOnce() {
   snap_ = std::move(s);
   ++collections_;
   last_duration_seconds_ = seconds;
+}
+
+void HostCollector::CollectFilesystems(HostSnapshot& s) {
+  MountInfo info =
+      ParseMountInfo(ReadFile(options_.proc_root + "/" + options_.self + "/mountinfo", "mountinfo"));
+  // A later mount on the same path hides the earlier ones: statvfs sees the last, so only
+  // that one is reported (and no series is duplicated).
+  std::map<std::string_view, std::size_t> top;
+  for (std::size_t i = 0; i < info.mounts.size(); ++i) top[info.mounts[i].mount_point] = i;
+  if (prober_ == nullptr) prober_ = std::make_unique<StatfsProber>(options_.statfs);
+  for (std::size_t i = 0; i < info.mounts.size(); ++i) {
+    const MountEntry& m = info.mounts[i];
+    if (top[m.mount_point] != i) continue;
+    const MountClass cls = ClassifyMount(m);
+    if (cls == MountClass::kPseudo || cls == MountClass::kExcludedPath) continue;
+    if (cls == MountClass::kNetwork && !options_.network_filesystems) {
+      ++s.network_filesystems_skipped;
+      continue;
+    }
+    if (s.filesystems.size() >= kMaxFilesystems) {
+      ++s.filesystems_over_limit;
+      continue;
+    }
+    HostSnapshot::Filesystem fs;
+    fs.mount = m;
+    struct statvfs st {};
+    switch (prober_->Stat(m.mount_point, options_.statfs_timeout, &st)) {
+      case StatfsProber::Outcome::kOk: {
+        // f_blocks, f_bfree and f_bavail count f_frsize units (statvfs(3)); Linux reports
+        // f_frsize == f_bsize for the common file systems.
+        const double unit = static_cast<double>(st.f_frsize != 0 ? st.f_frsize : st.f_bsize);
+        fs.size_bytes = static_cast<double>(st.f_blocks) * unit;
+        fs.free_bytes = static_cast<double>(st.f_bfree) * unit;
+        fs.avail_bytes = static_cast<double>(st.f_bavail) * unit;
+        fs.files = static_cast<double>(st.f_files);
+        fs.files_free = static_cast<double>(st.f_ffree);
+        break;
+      }
+      case StatfsProber::Outcome::kTimeout:
+      case StatfsProber::Outcome::kStuck:
+        ++s.filesystems_stuck;
+        fs.device_error = true;
+        break;
+      case StatfsProber::Outcome::kError:
+        fs.device_error = true;
+        break;
+    }
+    s.filesystems.push_back(std::move(fs));
+  }
 }
 
 HostSnapshot HostCollector::SnapshotForTest() const {
@@ -275,6 +331,69 @@ strobe::Status HostCollector::RegisterMetrics(m::Registry& r) {
   STROBE_RETURN_IF_ERROR(
       fam({"node_boot_time_seconds", "Boot time, Unix seconds", "seconds"}, kG, {},
           [d](const HostSnapshot& s, Sink& k) { k.Emit({}, d(s.stat.boot_time_unix)); }));
+  struct FsField {
+    const char* name;
+    const char* help;
+    const char* unit;
+    double HostSnapshot::Filesystem::*field;
+  };
+  static const FsField kFs[] = {
+      {"node_filesystem_size_bytes", "File system size", "bytes",
+       &HostSnapshot::Filesystem::size_bytes},
+      {"node_filesystem_free_bytes", "Free space (including space reserved for root)", "bytes",
+       &HostSnapshot::Filesystem::free_bytes},
+      {"node_filesystem_avail_bytes", "Space available to unprivileged users", "bytes",
+       &HostSnapshot::Filesystem::avail_bytes},
+      {"node_filesystem_files", "Inodes", "", &HostSnapshot::Filesystem::files},
+      {"node_filesystem_files_free", "Free inodes", "", &HostSnapshot::Filesystem::files_free},
+  };
+  const std::vector<std::string> fs_labels = {"device", "fstype", "mountpoint"};
+  for (const auto& f : kFs) {
+    auto field = f.field;
+    STROBE_RETURN_IF_ERROR(fam({f.name, f.help, f.unit}, kG, fs_labels,
+                               [field](const HostSnapshot& s, Sink& k) {
+                                 for (const auto& x : s.filesystems) {
+                                   if (x.device_error) continue;
+                                   k.Emit({x.mount.device, x.mount.fstype, x.mount.mount_point},
+                                          x.*field);
+                                 }
+                               }));
+  }
+  STROBE_RETURN_IF_ERROR(
+      fam({"node_filesystem_readonly", "1 when mounted read-only", ""}, kG, fs_labels,
+          [](const HostSnapshot& s, Sink& k) {
+            for (const auto& x : s.filesystems) {
+              k.Emit({x.mount.device, x.mount.fstype, x.mount.mount_point},
+                     x.mount.read_only ? 1 : 0);
+            }
+          }));
+  STROBE_RETURN_IF_ERROR(fam(
+      {"node_filesystem_device_error", "1 when statvfs failed, timed out or is still blocked",
+       ""},
+      kG, fs_labels, [](const HostSnapshot& s, Sink& k) {
+        for (const auto& x : s.filesystems) {
+          k.Emit({x.mount.device, x.mount.fstype, x.mount.mount_point}, x.device_error ? 1 : 0);
+        }
+      }));
+  STROBE_RETURN_IF_ERROR(fam({"node_uname_info", "uname(2) of the host; value 1", ""}, kG,
+                             {"sysname", "release", "version", "machine", "nodename", "domainname"},
+                             [](const HostSnapshot& s, Sink& k) {
+                               if (!s.has_uname) return;
+                               const auto& u = s.uname;
+                               k.Emit({u.sysname, u.release, u.version, u.machine, u.nodename,
+                                       u.domainname},
+                                      1);
+                             }));
+  STROBE_RETURN_IF_ERROR(
+      fam({"strobe_host_filesystems_skipped",
+           "Mounts not measured in the last collection: limit (beyond the bound), network "
+           "(host.network_filesystems is off), stuck (statvfs timed out or still blocked)",
+           ""},
+          kG, {"reason"}, [d](const HostSnapshot& s, Sink& k) {
+            k.Emit({"limit"}, d(s.filesystems_over_limit));
+            k.Emit({"network"}, d(s.network_filesystems_skipped));
+            k.Emit({"stuck"}, d(s.filesystems_stuck));
+          }));
   // process_* (the daemon itself), as Prometheus client libraries name them.
   STROBE_RETURN_IF_ERROR(fam({"process_cpu_seconds_total", "User and system CPU time", "seconds"},
                              kC, {}, [](const HostSnapshot& s, Sink& k) {
@@ -335,6 +454,7 @@ strobe::Status HostCollector::Start(const daemon::ComponentContext& ctx) {
     options_.proc_root = ctx.config.host.proc_root;
     options_.sys_root = ctx.config.host.sys_root;
     options_.interval = ctx.config.host.interval;
+    options_.network_filesystems = ctx.config.host.network_filesystems;
   }
   if (options_.interval < std::chrono::milliseconds(10)) {
     return strobe::InvalidArgument("host.interval must be at least 10ms");
