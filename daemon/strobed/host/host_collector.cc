@@ -128,8 +128,8 @@ void HostCollector::CollectOnce() {
 }
 
 void HostCollector::CollectFilesystems(HostSnapshot& s) {
-  MountInfo info =
-      ParseMountInfo(ReadFile(options_.proc_root + "/" + options_.self + "/mountinfo", "mountinfo"));
+  MountInfo info = ParseMountInfo(
+      ReadFile(options_.proc_root + "/" + options_.self + "/mountinfo", "mountinfo"));
   // A later mount on the same path hides the earlier ones: statvfs sees the last, so only
   // that one is reported (and no series is duplicated).
   std::map<std::string_view, std::size_t> top;
@@ -350,40 +350,36 @@ strobe::Status HostCollector::RegisterMetrics(m::Registry& r) {
   const std::vector<std::string> fs_labels = {"device", "fstype", "mountpoint"};
   for (const auto& f : kFs) {
     auto field = f.field;
-    STROBE_RETURN_IF_ERROR(fam({f.name, f.help, f.unit}, kG, fs_labels,
-                               [field](const HostSnapshot& s, Sink& k) {
-                                 for (const auto& x : s.filesystems) {
-                                   if (x.device_error) continue;
-                                   k.Emit({x.mount.device, x.mount.fstype, x.mount.mount_point},
-                                          x.*field);
-                                 }
-                               }));
+    STROBE_RETURN_IF_ERROR(
+        fam({f.name, f.help, f.unit}, kG, fs_labels, [field](const HostSnapshot& s, Sink& k) {
+          for (const auto& x : s.filesystems) {
+            if (x.device_error) continue;
+            k.Emit({x.mount.device, x.mount.fstype, x.mount.mount_point}, x.*field);
+          }
+        }));
   }
-  STROBE_RETURN_IF_ERROR(
-      fam({"node_filesystem_readonly", "1 when mounted read-only", ""}, kG, fs_labels,
-          [](const HostSnapshot& s, Sink& k) {
-            for (const auto& x : s.filesystems) {
-              k.Emit({x.mount.device, x.mount.fstype, x.mount.mount_point},
-                     x.mount.read_only ? 1 : 0);
-            }
-          }));
   STROBE_RETURN_IF_ERROR(fam(
-      {"node_filesystem_device_error", "1 when statvfs failed, timed out or is still blocked",
-       ""},
+      {"node_filesystem_readonly", "1 when mounted read-only", ""}, kG, fs_labels,
+      [](const HostSnapshot& s, Sink& k) {
+        for (const auto& x : s.filesystems) {
+          k.Emit({x.mount.device, x.mount.fstype, x.mount.mount_point}, x.mount.read_only ? 1 : 0);
+        }
+      }));
+  STROBE_RETURN_IF_ERROR(fam(
+      {"node_filesystem_device_error", "1 when statvfs failed, timed out or is still blocked", ""},
       kG, fs_labels, [](const HostSnapshot& s, Sink& k) {
         for (const auto& x : s.filesystems) {
           k.Emit({x.mount.device, x.mount.fstype, x.mount.mount_point}, x.device_error ? 1 : 0);
         }
       }));
-  STROBE_RETURN_IF_ERROR(fam({"node_uname_info", "uname(2) of the host; value 1", ""}, kG,
-                             {"sysname", "release", "version", "machine", "nodename", "domainname"},
-                             [](const HostSnapshot& s, Sink& k) {
-                               if (!s.has_uname) return;
-                               const auto& u = s.uname;
-                               k.Emit({u.sysname, u.release, u.version, u.machine, u.nodename,
-                                       u.domainname},
-                                      1);
-                             }));
+  STROBE_RETURN_IF_ERROR(
+      fam({"node_uname_info", "uname(2) of the host; value 1", ""}, kG,
+          {"sysname", "release", "version", "machine", "nodename", "domainname"},
+          [](const HostSnapshot& s, Sink& k) {
+            if (!s.has_uname) return;
+            const auto& u = s.uname;
+            k.Emit({u.sysname, u.release, u.version, u.machine, u.nodename, u.domainname}, 1);
+          }));
   STROBE_RETURN_IF_ERROR(
       fam({"strobe_host_filesystems_skipped",
            "Mounts not measured in the last collection: limit (beyond the bound), network "

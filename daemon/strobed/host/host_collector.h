@@ -86,7 +86,7 @@ struct HostSnapshot {
     bool device_error = false;  // statvfs failed, timed out or is still stuck
   };
   std::vector<Filesystem> filesystems;
-  uint64_t filesystems_over_limit = 0;   // reportable mounts beyond kMaxFilesystems
+  uint64_t filesystems_over_limit = 0;  // reportable mounts beyond kMaxFilesystems
   uint64_t network_filesystems_skipped = 0;
   uint64_t filesystems_stuck = 0;
   struct Uname {
@@ -102,7 +102,7 @@ class HostCollector : public daemon::Component {
     std::string proc_root = "/proc";
     std::string sys_root = "/sys";
     std::chrono::milliseconds interval{1000};
-    std::string self = "self";  // the process whose process_* metrics are exposed
+    std::string self = "self";         // the process whose process_* metrics are exposed
     bool network_filesystems = false;  // statvfs network mounts too (host.network_filesystems)
     std::chrono::milliseconds statfs_timeout{1000};
     StatfsProber::StatFn statfs;  // nullptr: ::statvfs (tests inject one)

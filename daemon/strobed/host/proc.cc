@@ -339,14 +339,14 @@ MountInfo ParseMountInfo(std::string_view text) {
 
 MountClass ClassifyMount(const MountEntry& m) {
   static constexpr std::string_view kPseudo[] = {
-      "autofs",   "binfmt_misc", "bpf",        "cgroup",     "cgroup2",   "configfs",
-      "debugfs",  "devpts",      "devtmpfs",   "fusectl",    "hugetlbfs", "iso9660",
-      "mqueue",   "nsfs",        "overlay",    "proc",       "procfs",    "pstore",
-      "rpc_pipefs", "securityfs", "selinuxfs", "squashfs",   "sysfs",     "tracefs"};
+      "autofs",     "binfmt_misc", "bpf",       "cgroup",   "cgroup2",   "configfs",
+      "debugfs",    "devpts",      "devtmpfs",  "fusectl",  "hugetlbfs", "iso9660",
+      "mqueue",     "nsfs",        "overlay",   "proc",     "procfs",    "pstore",
+      "rpc_pipefs", "securityfs",  "selinuxfs", "squashfs", "sysfs",     "tracefs"};
   static constexpr std::string_view kNetwork[] = {
-      "nfs",       "nfs4",       "cifs",           "smb3",      "smbfs",     "ncpfs",
-      "afs",       "ceph",       "glusterfs",      "9p",        "lustre",    "davfs",
-      "coda",      "fuse.sshfs", "fuse.glusterfs", "fuse.ceph", "fuse.s3fs", "fuse.rclone"};
+      "nfs",  "nfs4",       "cifs",           "smb3",      "smbfs",     "ncpfs",
+      "afs",  "ceph",       "glusterfs",      "9p",        "lustre",    "davfs",
+      "coda", "fuse.sshfs", "fuse.glusterfs", "fuse.ceph", "fuse.s3fs", "fuse.rclone"};
   for (std::string_view t : kPseudo) {
     if (m.fstype == t) return MountClass::kPseudo;
   }

@@ -286,19 +286,16 @@ TEST_F(HostCollectorTest, FilesystemsFromMountInfoWithAHangingMount) {
   EXPECT_EQ(text.find("node_filesystem_size_bytes" + run), std::string::npos);
   EXPECT_NE(text.find("strobe_host_filesystems_skipped{reason=\"network\"} 1\n"),
             std::string::npos);
-  EXPECT_NE(text.find("strobe_host_filesystems_skipped{reason=\"stuck\"} 1\n"),
-            std::string::npos);
-  EXPECT_NE(text.find("strobe_host_filesystems_skipped{reason=\"limit\"} 0\n"),
-            std::string::npos);
+  EXPECT_NE(text.find("strobe_host_filesystems_skipped{reason=\"stuck\"} 1\n"), std::string::npos);
+  EXPECT_NE(text.find("strobe_host_filesystems_skipped{reason=\"limit\"} 0\n"), std::string::npos);
   // Exactly three mounts: "/", "/mnt/my disk" and the xfs on top of the tmpfs at "/run"; the
   // pseudo, excluded-path and network ones are absent.
   const HostSnapshot snap = c.SnapshotForTest();
   ASSERT_EQ(snap.filesystems.size(), 3u);
-  for (const char* absent : {"/proc", "/dev", "/srv/nfs", "/mnt/snap", "/sys/fs/cgroup/systemd",
-                             "/run/credentials/getty.service",
-                             "/var/lib/docker/overlay2/abc/merged"}) {
-    EXPECT_EQ(text.find(std::string("mountpoint=\"") + absent + "\""), std::string::npos)
-        << absent;
+  for (const char* absent :
+       {"/proc", "/dev", "/srv/nfs", "/mnt/snap", "/sys/fs/cgroup/systemd",
+        "/run/credentials/getty.service", "/var/lib/docker/overlay2/abc/merged"}) {
+    EXPECT_EQ(text.find(std::string("mountpoint=\"") + absent + "\""), std::string::npos) << absent;
   }
   for (const char* absent : {"tmpfs", "fileserver:/export"}) {
     EXPECT_EQ(text.find(std::string("device=\"") + absent + "\""), std::string::npos) << absent;
@@ -326,8 +323,8 @@ TEST_F(HostCollectorTest, FilesystemsFromMountInfoWithAHangingMount) {
   // uname(2) of this host, value 1.
   struct utsname u {};
   ASSERT_EQ(::uname(&u), 0);
-  EXPECT_NE(render().find(std::string("node_uname_info{sysname=\"") + u.sysname +
-                          "\",release=\"" + u.release + "\""),
+  EXPECT_NE(render().find(std::string("node_uname_info{sysname=\"") + u.sysname + "\",release=\"" +
+                          u.release + "\""),
             std::string::npos);
   ASSERT_TRUE(c.Shutdown(std::chrono::steady_clock::now()).ok());
 }

@@ -27,9 +27,8 @@ struct StatfsProber::Worker {
 };
 
 StatfsProber::StatfsProber(StatFn fn)
-    : fn_(fn ? std::move(fn) : StatFn([](const char* p, struct statvfs* o) {
-        return ::statvfs(p, o);
-      })),
+    : fn_(fn ? std::move(fn)
+             : StatFn([](const char* p, struct statvfs* o) { return ::statvfs(p, o); })),
       shared_(std::make_shared<Shared>()) {}
 
 StatfsProber::~StatfsProber() {
@@ -70,8 +69,7 @@ void StatfsProber::StartWorker() {
   }).detach();
 }
 
-StatfsProber::Outcome StatfsProber::Stat(const std::string& path,
-                                         std::chrono::milliseconds timeout,
+StatfsProber::Outcome StatfsProber::Stat(const std::string& path, std::chrono::milliseconds timeout,
                                          struct statvfs* out) {
   if (IsStuck(path)) return Outcome::kStuck;
   if (worker_ == nullptr) StartWorker();

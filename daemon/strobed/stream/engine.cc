@@ -65,8 +65,8 @@ void StreamEngine::Tick() {
     for (auto it = series_.begin(); it != series_.end();) {
       // CEP match counters stay (a counter that vanished would read as a reset); their
       // number is bounded by each rule's max_keys.
-      const bool expired = it->second.name != kCepMatches &&
-                           it->second.updated_ns + options_.series_ttl_ns < now;
+      const bool expired =
+          it->second.name != kCepMatches && it->second.updated_ns + options_.series_ttl_ns < now;
       it = expired ? series_.erase(it) : std::next(it);
     }
   }
@@ -180,8 +180,8 @@ void StreamEngine::OnMatch(const CepMatch& m) {
     labels.emplace_back(m.rule->key_names[i], m.labels[i]);
   }
   strobe::MutexLock lock(publish_mu_);
-  if (Series* s = FindOrAddSeriesLocked(kCepMatches, m.rule->name, m.rule->name,
-                                        m.rule->key_names, m.labels)) {
+  if (Series* s = FindOrAddSeriesLocked(kCepMatches, m.rule->name, m.rule->name, m.rule->key_names,
+                                        m.labels)) {
     s->value += 1;
     s->window_end_ns = m.time_ns;
     s->updated_ns = clock_.NowUnixNs();

@@ -140,8 +140,8 @@ cep:
   EXPECT_EQ(before[0].source, "errors");
   EXPECT_EQ(before[0].window, "errors");
   ASSERT_EQ(before[0].labels.size(), 1u);
-  EXPECT_EQ(before[0].labels[0], std::make_pair(std::string("service.name"),
-                                                std::string("checkout")));
+  EXPECT_EQ(before[0].labels[0],
+            std::make_pair(std::string("service.name"), std::string("checkout")));
   EXPECT_EQ(before[0].value, 1);
   EXPECT_EQ(before[0].window_end_ns, kBase + 101);  // the second error's end time
   event::Batch b2(nullptr, 4096, 1 << 20);
@@ -237,10 +237,11 @@ TEST_F(EngineTest, CepMatchesCountPerRuleAndKey) {
                       "2\n"),
             std::string::npos)
       << prom;
-  EXPECT_NE(
-      prom.find("strobe_stream_cep_matches_total{rule=\"burst\",service_name=\"cart\"} 1\n"),
-      std::string::npos);
-  EXPECT_NE(prom.find("strobe_stream_cep_matches_total{rule=\"quiet\"} 0\n"), std::string::npos);
+  EXPECT_NE(prom.find("strobe_stream_cep_matches_total{rule=\"burst\",service_name=\"cart\"} 1\n"),
+            std::string::npos);
+  // No match yet: 0, with the other rules' key labels empty (Prometheus: absent).
+  EXPECT_NE(prom.find("strobe_stream_cep_matches_total{rule=\"quiet\",service_name=\"\"} 0\n"),
+            std::string::npos);
   EXPECT_NE(prom.find("strobe_stream_cep_dropped_total{rule=\"burst\"} 2\n"), std::string::npos);
   // An hour later (past series_ttl and the GC period), the counters are still there.
   clock_.AdvanceNs(3600 * kSec);
