@@ -44,10 +44,12 @@ HostCollector::~HostCollector() {
   if (thread_.joinable()) (void)Shutdown(std::chrono::steady_clock::now());
 }
 
-std::string HostCollector::ReadFile(const std::string& path, const char* what) {
+std::string HostCollector::ReadFile(const std::string& path, const char* what, bool* ok) {
   std::string out;
+  if (ok != nullptr) *ok = true;
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
+    if (ok != nullptr) *ok = false;
     strobe::MutexLock lock(mu_);
     ++errors_[what];
     return out;
@@ -62,6 +64,7 @@ std::string HostCollector::ReadFile(const std::string& path, const char* what) {
     }
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
+      if (ok != nullptr) *ok = false;
       strobe::MutexLock lock(mu_);
       ++errors_[what];
     }
@@ -75,10 +78,13 @@ void HostCollector::CollectOnce() {
   const auto start = std::chrono::steady_clock::now();
   const std::string& proc = options_.proc_root;
   HostSnapshot s;
-  s.stat = ParseProcStat(ReadFile(proc + "/stat", "stat"), ticks_per_second_);
-  s.mem = ParseMemInfo(ReadFile(proc + "/meminfo", "meminfo"));
-  s.load = ParseLoadAvg(ReadFile(proc + "/loadavg", "loadavg"));
-  s.net = ParseNetDev(ReadFile(proc + "/net/dev", "net/dev"));
+  // Which files were read; one that was not keeps its metrics' last values (below).
+  bool stat_ok = true, mem_ok = true, load_ok = true, net_ok = true, disk_ok = true,
+       self_stat_ok = true, self_status_ok = true, limits_ok = true;
+  s.stat = ParseProcStat(ReadFile(proc + "/stat", "stat", &stat_ok), ticks_per_second_);
+  s.mem = ParseMemInfo(ReadFile(proc + "/meminfo", "meminfo", &mem_ok));
+  s.load = ParseLoadAvg(ReadFile(proc + "/loadavg", "loadavg", &load_ok));
+  s.net = ParseNetDev(ReadFile(proc + "/net/dev", "net/dev", &net_ok));
   for (const auto& d : s.net.devices) {
     HostSnapshot::NetSys ns;
     const std::string base = options_.sys_root + "/class/net/" + d.device;
@@ -88,14 +94,15 @@ void HostCollector::CollectOnce() {
     ns.mtu = mtu.empty() ? 0 : std::strtoull(mtu.c_str(), nullptr, 10);
     s.net_sys[d.device] = ns;
   }
-  s.disks = ParseDiskStats(ReadFile(proc + "/diskstats", "diskstats"));
+  s.disks = ParseDiskStats(ReadFile(proc + "/diskstats", "diskstats", &disk_ok));
   const std::string self = proc + "/" + options_.self;
-  s.self = ParseProcessStat(ReadFile(self + "/stat", "self/stat"), ticks_per_second_, page_bytes_);
-  s.self_status = ParseProcessStatus(ReadFile(self + "/status", "self/status"));
-  s.max_fds = ParseMaxOpenFiles(ReadFile(self + "/limits", "self/limits"));
+  s.self = ParseProcessStat(ReadFile(self + "/stat", "self/stat", &self_stat_ok), ticks_per_second_,
+                            page_bytes_);
+  s.self_status = ParseProcessStatus(ReadFile(self + "/status", "self/status", &self_status_ok));
+  s.max_fds = ParseMaxOpenFiles(ReadFile(self + "/limits", "self/limits", &limits_ok));
   bool fds_ok = false;
   s.open_fds = CountDirEntries(self + "/fd", &fds_ok);
-  CollectFilesystems(s);
+  const bool mounts_ok = CollectFilesystems(s);
   struct utsname u {};
   if (::uname(&u) == 0) {
     s.uname = {u.sysname, u.release, u.version, u.machine, u.nodename, u.domainname};
@@ -106,6 +113,26 @@ void HostCollector::CollectOnce() {
 
   strobe::MutexLock lock(mu_);
   if (!fds_ok) ++errors_["self/fd"];
+  if (collections_ > 0) {
+    if (!stat_ok) s.stat = snap_.stat;
+    if (!mem_ok) s.mem = snap_.mem;
+    if (!load_ok) s.load = snap_.load;
+    if (!net_ok) {
+      s.net = snap_.net;
+      s.net_sys = snap_.net_sys;
+    }
+    if (!disk_ok) s.disks = snap_.disks;
+    if (!self_stat_ok) s.self = snap_.self;
+    if (!self_status_ok) s.self_status = snap_.self_status;
+    if (!limits_ok) s.max_fds = snap_.max_fds;
+    if (!fds_ok) s.open_fds = snap_.open_fds;
+    if (!mounts_ok) {
+      s.filesystems = snap_.filesystems;
+      s.filesystems_over_limit = snap_.filesystems_over_limit;
+      s.network_filesystems_skipped = snap_.network_filesystems_skipped;
+      s.filesystems_stuck = snap_.filesystems_stuck;
+    }
+  }
   // Busy fraction since the previous collection, per core and in total.
   auto usage = [](const CpuTimes& now, const CpuTimes& before) {
     double total = now.Total() - before.Total();
@@ -127,9 +154,11 @@ void HostCollector::CollectOnce() {
   last_duration_seconds_ = seconds;
 }
 
-void HostCollector::CollectFilesystems(HostSnapshot& s) {
+bool HostCollector::CollectFilesystems(HostSnapshot& s) {
+  bool ok = true;
   MountInfo info = ParseMountInfo(
-      ReadFile(options_.proc_root + "/" + options_.self + "/mountinfo", "mountinfo"));
+      ReadFile(options_.proc_root + "/" + options_.self + "/mountinfo", "mountinfo", &ok));
+  if (!ok) return false;
   // A later mount on the same path hides the earlier ones: statvfs sees the last, so only
   // that one is reported (and no series is duplicated).
   std::map<std::string_view, std::size_t> top;
@@ -174,6 +203,7 @@ void HostCollector::CollectFilesystems(HostSnapshot& s) {
     }
     s.filesystems.push_back(std::move(fs));
   }
+  return true;
 }
 
 HostSnapshot HostCollector::SnapshotForTest() const {

@@ -128,8 +128,10 @@ class HostCollector : public daemon::Component {
   HostSnapshot SnapshotForTest() const;
 
  private:
-  std::string ReadFile(const std::string& path, const char* what);
-  void CollectFilesystems(HostSnapshot& s);
+  // The file's text; on failure "" with errors_[what] counted and *ok (if given) false.
+  std::string ReadFile(const std::string& path, const char* what, bool* ok = nullptr);
+  // Fills s.filesystems from mountinfo + statvfs; false when mountinfo could not be read.
+  bool CollectFilesystems(HostSnapshot& s);
   strobe::Status RegisterMetrics(strobe::metrics::Registry& registry);
   void Loop();
 

@@ -217,6 +217,19 @@ TEST_F(HostCollectorTest, ExposesNodeMetricsFromFixtures) {
   // Second collection: usage ratios appear (same fixture → 0 busy delta).
   c.CollectOnce();
   EXPECT_EQ(c.SnapshotForTest().cpu_usage.count("total"), 1u);
+  // A file that can no longer be read is counted, and its metrics keep their last values.
+  std::filesystem::remove(root_ / "proc/meminfo");
+  std::filesystem::remove(root_ / "proc/self/mountinfo");
+  const std::size_t mounts = c.SnapshotForTest().filesystems.size();
+  c.CollectOnce();
+  text = strobe::metrics::RenderText(registry, strobe::metrics::Format::kPrometheusText);
+  EXPECT_NE(text.find("node_memory_MemTotal_bytes 25276502016"), std::string::npos);
+  EXPECT_NE(text.find("strobe_host_collection_errors_total{file=\"meminfo\"} 1\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("strobe_host_collection_errors_total{file=\"mountinfo\"} 1\n"),
+            std::string::npos);
+  EXPECT_EQ(c.SnapshotForTest().filesystems.size(), mounts);
+  EXPECT_GT(mounts, 0u);
   ASSERT_TRUE(c.Shutdown(std::chrono::steady_clock::now()).ok());
   // Families are removed at shutdown so the registry never calls into a dead collector.
   text = strobe::metrics::RenderText(registry, strobe::metrics::Format::kPrometheusText);
