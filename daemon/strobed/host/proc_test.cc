@@ -342,6 +342,50 @@ TEST_F(HostCollectorTest, FilesystemsFromMountInfoWithAHangingMount) {
   ASSERT_TRUE(c.Shutdown(std::chrono::steady_clock::now()).ok());
 }
 
+// A host with more mounts than the bound: kMaxFilesystems are reported, the rest counted.
+TEST_F(HostCollectorTest, MountsBeyondTheBoundAreCountedNotReported) {
+  {
+    std::ofstream f(root_ / "proc/self/mountinfo");
+    for (int i = 0; i < 300; ++i) {
+      f << 100 + i << " 1 0:" << i << " / /srv/m" << i << " rw - tmpfs tmpfs rw\n";
+    }
+    f << "999 1 0:999 / /srv/nfs rw - nfs fs:/x rw\n";
+  }
+  std::atomic<int> calls{0};
+  HostCollector::Options o;
+  o.proc_root = (root_ / "proc").string();
+  o.sys_root = (root_ / "sys").string();
+  o.interval = std::chrono::hours(1);
+  o.statfs = [&calls](const char*, struct statvfs* st) {
+    calls.fetch_add(1);
+    *st = {};
+    st->f_frsize = 1024;
+    st->f_blocks = 8;
+    return 0;
+  };
+  HostCollector c(o);
+  strobe::metrics::Registry registry;
+  server::Router router;
+  config::Config cfg;
+  daemon::ComponentContext ctx{cfg, registry, router};
+  ASSERT_TRUE(c.Start(ctx).ok());
+  const HostSnapshot snap = c.SnapshotForTest();
+  ASSERT_EQ(snap.filesystems.size(), HostCollector::kMaxFilesystems);
+  EXPECT_EQ(snap.filesystems.front().mount.mount_point, "/srv/m0");
+  EXPECT_EQ(snap.filesystems.back().mount.mount_point, "/srv/m255");
+  EXPECT_EQ(snap.filesystems_over_limit, 300u - HostCollector::kMaxFilesystems);
+  EXPECT_EQ(snap.network_filesystems_skipped, 1u);
+  EXPECT_EQ(calls.load(), 256);  // statvfs only on the reported mounts
+  const std::string text =
+      strobe::metrics::RenderText(registry, strobe::metrics::Format::kPrometheusText);
+  EXPECT_NE(text.find("strobe_host_filesystems_skipped{reason=\"limit\"} 44\n"), std::string::npos);
+  EXPECT_NE(text.find("node_filesystem_size_bytes{device=\"tmpfs\",fstype=\"tmpfs\","
+                      "mountpoint=\"/srv/m255\"} 8192\n"),
+            std::string::npos);
+  EXPECT_EQ(text.find("mountpoint=\"/srv/m256\""), std::string::npos);
+  ASSERT_TRUE(c.Shutdown(std::chrono::steady_clock::now()).ok());
+}
+
 TEST_F(HostCollectorTest, MissingProcRootFailsToStart) {
   HostCollector::Options o;
   o.proc_root = (root_ / "nope").string();
