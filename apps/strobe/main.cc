@@ -1,4 +1,5 @@
-// The `strobe` command: one binary with subcommands (serve, bench, send, validate).
+// The `strobe` command: one binary with subcommands (today `serve` and `bench`; commands.cc
+// lists them).
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <vector>

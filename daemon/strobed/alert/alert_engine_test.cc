@@ -53,6 +53,44 @@ class AlertEngineTest : public ::testing::Test {
   Recorder* rec_ = nullptr;
 };
 
+// "On CEP match": a rule over a CEP rule's match counter fires for the key that matched at
+// the first evaluation after the match and resolves once that key stopped matching for
+// `staleness`.
+TEST_F(AlertEngineTest, CepMatchCounterFiresPerKeyAndResolvesWhenStale) {
+  Build(R"(staleness: 1m
+rules:
+  - alert: BruteForce
+    expr: cep_matches(brute_force{user.id!="test"}) > 0
+    annotations: {summary: "{{ $value }} bursts for {{ $labels.user.id }}"})");
+  auto matches = [&](const std::string& user, double n, uint64_t updated_ns) {
+    stream::Series s;
+    s.name = std::string(stream::kCepMatches);
+    s.source = "brute_force";
+    s.window = "brute_force";
+    s.labels = {{"user.id", user}};
+    s.value = n;
+    s.updated_ns = updated_ns;
+    return s;
+  };
+  const uint64_t t0 = clock_.NowUnixNs();
+  Eval({matches("alice", 2, t0), matches("test", 5, t0)});
+  ASSERT_EQ(engine_->Alerts().size(), 1u);  // "test" excluded by the matcher
+  EXPECT_EQ(engine_->Alerts()[0].state, AlertState::kFiring);
+  ASSERT_EQ(rec_->sent.size(), 1u);
+  EXPECT_EQ(rec_->sent[0].labels.at("user.id"), "alice");
+  EXPECT_EQ(rec_->sent[0].labels.at("window"), "brute_force");
+  EXPECT_EQ(rec_->sent[0].annotations.at("summary"), "2 bursts for alice");
+  clock_.AdvanceNs(61 * kSec);  // no new match for alice: stale → resolved
+  Eval({matches("alice", 2, t0)});
+  EXPECT_TRUE(engine_->Alerts().empty());
+  ASSERT_EQ(rec_->sent.size(), 2u);
+  EXPECT_EQ(rec_->sent[1].status, AlertStatus::kResolved);
+  // A later match fires again.
+  Eval({matches("alice", 3, clock_.NowUnixNs())});
+  ASSERT_EQ(rec_->sent.size(), 3u);
+  EXPECT_EQ(rec_->sent[2].status, AlertStatus::kFiring);
+}
+
 TEST_F(AlertEngineTest, InactivePendingFiringResolved) {
   Build(R"(rules:
   - alert: Slow

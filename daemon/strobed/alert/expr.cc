@@ -108,10 +108,13 @@ strobe::Result<AlertExpr> AlertExpr::Parse(std::string_view text,
     if (attr.empty() || !p.Eat(')')) return p.Error("expected distinct(attribute)");
     e.aggregate = "distinct(" + attr + ")";
   }
-  if (e.aggregate != "anomaly_score") {
+  if (e.aggregate != "anomaly_score" && e.aggregate != stream::kCepMatches) {
     std::vector<const stream::UserAggregation*> scratch;
     auto spec = stream::ParseAggSpec(e.aggregate, registry, scratch);
-    if (!spec.ok()) return p.Error(spec.status().message());
+    if (!spec.ok()) {
+      return p.Error(std::string(spec.status().message()) +
+                     "; alert rules also take anomaly_score and cep_matches");
+    }
   }
   if (p.Eat('(')) {
     e.source = p.Source();

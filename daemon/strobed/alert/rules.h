@@ -20,7 +20,7 @@
 //         resend_interval: 1m         # firing alerts are re-sent (endsAt = now + 4 x this)
 //     rules:
 //       - alert: HighLatency
-//         expr: p99(http.server.duration) > 250ms
+//         expr: p99(http.server.request.duration) > 250ms
 //         for: 30s
 //         severity: critical          # info | warning | critical
 //         labels: {team: checkout}

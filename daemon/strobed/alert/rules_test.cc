@@ -72,6 +72,7 @@ TEST(AlertExprTest, RejectsBadExpressionsWithReason) {
   const Case cases[] = {
       {"p99(http.server.duration) > 250 parsecs", "unknown unit"},
       {"median(x) > 3", "unknown aggregation 'median'"},
+      {"cep_match(x) > 0", "alert rules also take anomaly_score and cep_matches"},
       {"p99(x) 3", "expected a comparison"},
       {"p99(x > 3", "expected ')'"},
       {"p99(x) >", "expected a number"},

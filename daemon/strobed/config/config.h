@@ -92,6 +92,7 @@ struct HostConfig {
   std::chrono::milliseconds interval{1000};
   std::string proc_root = "/proc";
   std::string sys_root = "/sys";
+  bool network_filesystems = false;  // statvfs NFS/CIFS/... mounts (may block on a dead server)
 };
 
 struct DemoConfig {

@@ -19,8 +19,9 @@
 //
 // Demo rules. With demo.enabled and no `stream` / `alerts` section, windows over the demo's
 // spans (per service and route: count, rate, error rate, p50/p99) and two alert rules
-// (HighLatencyP99, HighErrorRate) are added so a new user sees window results and alerts at
-// once.
+// (HighLatencyP99, HighErrorRate) are added so a new user sees window results (after the
+// first 10 s window closes) and alerts (when an error burst or a latency spike lasts their
+// `for:`; docs/daemon.md "Demo workload" gives the schedule).
 //
 // Sections added here name the file "<built-in defaults>" in messages and appear in
 // `--print-config`. Thread class: pure functions.

@@ -38,7 +38,7 @@ KeySpec Listen(std::string path, std::string env, std::string description) {
 const std::vector<KeySpec>& Keys() {
   static const auto* keys = new std::vector<KeySpec>{
       Listen("listen.http", "STROBE_HTTP",
-             "HTTP API, dashboard and /metrics listener (HOST:PORT, :0 for a free port, or off)"),
+             "HTTP API and /metrics listener (HOST:PORT, :0 for a free port, or off)"),
       Listen("listen.otlp_http", "STROBE_OTLP_HTTP", "OTLP/HTTP receiver listener"),
       Listen("listen.otlp_grpc", "STROBE_OTLP_GRPC", "OTLP/gRPC receiver listener"),
       Listen("listen.wire", "STROBE_WIRE", "strobe wire protocol (TCP) listener"),
@@ -111,6 +111,10 @@ const std::vector<KeySpec>& Keys() {
         "procfs mount point (a container may mount the host's elsewhere)"),
       K("host.sys_root", OptionType::kString, "STROBE_HOST_SYS_ROOT", false, false,
         "sysfs mount point"),
+      K("host.network_filesystems", OptionType::kBool, "STROBE_HOST_NETWORK_FILESYSTEMS", false,
+        false,
+        "also report node_filesystem_* for network file systems (nfs, cifs, ceph, sshfs, ...); "
+        "off by default because statvfs on them blocks while their server is unreachable"),
       K("demo.enabled", OptionType::kBool, "STROBE_DEMO", false, false,
         "run the built-in synthetic workload (strobe serve --demo)"),
       K("demo.rate", OptionType::kDouble, "STROBE_DEMO_RATE", true, false,
@@ -164,6 +168,7 @@ FieldPtr Field(Config& c, std::string_view path) {
   if (path == "host.interval") return &c.host.interval;
   if (path == "host.proc_root") return &c.host.proc_root;
   if (path == "host.sys_root") return &c.host.sys_root;
+  if (path == "host.network_filesystems") return &c.host.network_filesystems;
   if (path == "demo.enabled") return &c.demo.enabled;
   if (path == "demo.rate") return &c.demo.rate;
   if (path == "demo.seed") return &c.demo.seed;

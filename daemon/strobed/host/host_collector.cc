@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -43,10 +44,12 @@ HostCollector::~HostCollector() {
   if (thread_.joinable()) (void)Shutdown(std::chrono::steady_clock::now());
 }
 
-std::string HostCollector::ReadFile(const std::string& path, const char* what) {
+std::string HostCollector::ReadFile(const std::string& path, const char* what, bool* ok) {
   std::string out;
+  if (ok != nullptr) *ok = true;
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
+    if (ok != nullptr) *ok = false;
     strobe::MutexLock lock(mu_);
     ++errors_[what];
     return out;
@@ -61,6 +64,7 @@ std::string HostCollector::ReadFile(const std::string& path, const char* what) {
     }
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
+      if (ok != nullptr) *ok = false;
       strobe::MutexLock lock(mu_);
       ++errors_[what];
     }
@@ -74,10 +78,13 @@ void HostCollector::CollectOnce() {
   const auto start = std::chrono::steady_clock::now();
   const std::string& proc = options_.proc_root;
   HostSnapshot s;
-  s.stat = ParseProcStat(ReadFile(proc + "/stat", "stat"), ticks_per_second_);
-  s.mem = ParseMemInfo(ReadFile(proc + "/meminfo", "meminfo"));
-  s.load = ParseLoadAvg(ReadFile(proc + "/loadavg", "loadavg"));
-  s.net = ParseNetDev(ReadFile(proc + "/net/dev", "net/dev"));
+  // Which files were read; one that was not keeps its metrics' last values (below).
+  bool stat_ok = true, mem_ok = true, load_ok = true, net_ok = true, disk_ok = true,
+       self_stat_ok = true, self_status_ok = true, limits_ok = true;
+  s.stat = ParseProcStat(ReadFile(proc + "/stat", "stat", &stat_ok), ticks_per_second_);
+  s.mem = ParseMemInfo(ReadFile(proc + "/meminfo", "meminfo", &mem_ok));
+  s.load = ParseLoadAvg(ReadFile(proc + "/loadavg", "loadavg", &load_ok));
+  s.net = ParseNetDev(ReadFile(proc + "/net/dev", "net/dev", &net_ok));
   for (const auto& d : s.net.devices) {
     HostSnapshot::NetSys ns;
     const std::string base = options_.sys_root + "/class/net/" + d.device;
@@ -87,18 +94,45 @@ void HostCollector::CollectOnce() {
     ns.mtu = mtu.empty() ? 0 : std::strtoull(mtu.c_str(), nullptr, 10);
     s.net_sys[d.device] = ns;
   }
-  s.disks = ParseDiskStats(ReadFile(proc + "/diskstats", "diskstats"));
+  s.disks = ParseDiskStats(ReadFile(proc + "/diskstats", "diskstats", &disk_ok));
   const std::string self = proc + "/" + options_.self;
-  s.self = ParseProcessStat(ReadFile(self + "/stat", "self/stat"), ticks_per_second_, page_bytes_);
-  s.self_status = ParseProcessStatus(ReadFile(self + "/status", "self/status"));
-  s.max_fds = ParseMaxOpenFiles(ReadFile(self + "/limits", "self/limits"));
+  s.self = ParseProcessStat(ReadFile(self + "/stat", "self/stat", &self_stat_ok), ticks_per_second_,
+                            page_bytes_);
+  s.self_status = ParseProcessStatus(ReadFile(self + "/status", "self/status", &self_status_ok));
+  s.max_fds = ParseMaxOpenFiles(ReadFile(self + "/limits", "self/limits", &limits_ok));
   bool fds_ok = false;
   s.open_fds = CountDirEntries(self + "/fd", &fds_ok);
+  const bool mounts_ok = CollectFilesystems(s);
+  struct utsname u {};
+  if (::uname(&u) == 0) {
+    s.uname = {u.sysname, u.release, u.version, u.machine, u.nodename, u.domainname};
+    s.has_uname = true;
+  }
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
   strobe::MutexLock lock(mu_);
   if (!fds_ok) ++errors_["self/fd"];
+  if (collections_ > 0) {
+    if (!stat_ok) s.stat = snap_.stat;
+    if (!mem_ok) s.mem = snap_.mem;
+    if (!load_ok) s.load = snap_.load;
+    if (!net_ok) {
+      s.net = snap_.net;
+      s.net_sys = snap_.net_sys;
+    }
+    if (!disk_ok) s.disks = snap_.disks;
+    if (!self_stat_ok) s.self = snap_.self;
+    if (!self_status_ok) s.self_status = snap_.self_status;
+    if (!limits_ok) s.max_fds = snap_.max_fds;
+    if (!fds_ok) s.open_fds = snap_.open_fds;
+    if (!mounts_ok) {
+      s.filesystems = snap_.filesystems;
+      s.filesystems_over_limit = snap_.filesystems_over_limit;
+      s.network_filesystems_skipped = snap_.network_filesystems_skipped;
+      s.filesystems_stuck = snap_.filesystems_stuck;
+    }
+  }
   // Busy fraction since the previous collection, per core and in total.
   auto usage = [](const CpuTimes& now, const CpuTimes& before) {
     double total = now.Total() - before.Total();
@@ -118,6 +152,58 @@ void HostCollector::CollectOnce() {
   snap_ = std::move(s);
   ++collections_;
   last_duration_seconds_ = seconds;
+}
+
+bool HostCollector::CollectFilesystems(HostSnapshot& s) {
+  bool ok = true;
+  MountInfo info = ParseMountInfo(
+      ReadFile(options_.proc_root + "/" + options_.self + "/mountinfo", "mountinfo", &ok));
+  if (!ok) return false;
+  // A later mount on the same path hides the earlier ones: statvfs sees the last, so only
+  // that one is reported (and no series is duplicated).
+  std::map<std::string_view, std::size_t> top;
+  for (std::size_t i = 0; i < info.mounts.size(); ++i) top[info.mounts[i].mount_point] = i;
+  if (prober_ == nullptr) prober_ = std::make_unique<StatfsProber>(options_.statfs);
+  for (std::size_t i = 0; i < info.mounts.size(); ++i) {
+    const MountEntry& m = info.mounts[i];
+    if (top[m.mount_point] != i) continue;
+    const MountClass cls = ClassifyMount(m);
+    if (cls == MountClass::kPseudo || cls == MountClass::kExcludedPath) continue;
+    if (cls == MountClass::kNetwork && !options_.network_filesystems) {
+      ++s.network_filesystems_skipped;
+      continue;
+    }
+    if (s.filesystems.size() >= kMaxFilesystems) {
+      ++s.filesystems_over_limit;
+      continue;
+    }
+    HostSnapshot::Filesystem fs;
+    fs.mount = m;
+    struct statvfs st {};
+    switch (prober_->Stat(m.mount_point, options_.statfs_timeout, &st)) {
+      case StatfsProber::Outcome::kOk: {
+        // f_blocks, f_bfree and f_bavail count f_frsize units (statvfs(3)); Linux reports
+        // f_frsize == f_bsize for the common file systems.
+        const double unit = static_cast<double>(st.f_frsize != 0 ? st.f_frsize : st.f_bsize);
+        fs.size_bytes = static_cast<double>(st.f_blocks) * unit;
+        fs.free_bytes = static_cast<double>(st.f_bfree) * unit;
+        fs.avail_bytes = static_cast<double>(st.f_bavail) * unit;
+        fs.files = static_cast<double>(st.f_files);
+        fs.files_free = static_cast<double>(st.f_ffree);
+        break;
+      }
+      case StatfsProber::Outcome::kTimeout:
+      case StatfsProber::Outcome::kStuck:
+        ++s.filesystems_stuck;
+        fs.device_error = true;
+        break;
+      case StatfsProber::Outcome::kError:
+        fs.device_error = true;
+        break;
+    }
+    s.filesystems.push_back(std::move(fs));
+  }
+  return true;
 }
 
 HostSnapshot HostCollector::SnapshotForTest() const {
@@ -275,6 +361,65 @@ strobe::Status HostCollector::RegisterMetrics(m::Registry& r) {
   STROBE_RETURN_IF_ERROR(
       fam({"node_boot_time_seconds", "Boot time, Unix seconds", "seconds"}, kG, {},
           [d](const HostSnapshot& s, Sink& k) { k.Emit({}, d(s.stat.boot_time_unix)); }));
+  struct FsField {
+    const char* name;
+    const char* help;
+    const char* unit;
+    double HostSnapshot::Filesystem::*field;
+  };
+  static const FsField kFs[] = {
+      {"node_filesystem_size_bytes", "File system size", "bytes",
+       &HostSnapshot::Filesystem::size_bytes},
+      {"node_filesystem_free_bytes", "Free space (including space reserved for root)", "bytes",
+       &HostSnapshot::Filesystem::free_bytes},
+      {"node_filesystem_avail_bytes", "Space available to unprivileged users", "bytes",
+       &HostSnapshot::Filesystem::avail_bytes},
+      {"node_filesystem_files", "Inodes", "", &HostSnapshot::Filesystem::files},
+      {"node_filesystem_files_free", "Free inodes", "", &HostSnapshot::Filesystem::files_free},
+  };
+  const std::vector<std::string> fs_labels = {"device", "fstype", "mountpoint"};
+  for (const auto& f : kFs) {
+    auto field = f.field;
+    STROBE_RETURN_IF_ERROR(
+        fam({f.name, f.help, f.unit}, kG, fs_labels, [field](const HostSnapshot& s, Sink& k) {
+          for (const auto& x : s.filesystems) {
+            if (x.device_error) continue;
+            k.Emit({x.mount.device, x.mount.fstype, x.mount.mount_point}, x.*field);
+          }
+        }));
+  }
+  STROBE_RETURN_IF_ERROR(fam(
+      {"node_filesystem_readonly", "1 when mounted read-only", ""}, kG, fs_labels,
+      [](const HostSnapshot& s, Sink& k) {
+        for (const auto& x : s.filesystems) {
+          k.Emit({x.mount.device, x.mount.fstype, x.mount.mount_point}, x.mount.read_only ? 1 : 0);
+        }
+      }));
+  STROBE_RETURN_IF_ERROR(fam(
+      {"node_filesystem_device_error", "1 when statvfs failed, timed out or is still blocked", ""},
+      kG, fs_labels, [](const HostSnapshot& s, Sink& k) {
+        for (const auto& x : s.filesystems) {
+          k.Emit({x.mount.device, x.mount.fstype, x.mount.mount_point}, x.device_error ? 1 : 0);
+        }
+      }));
+  STROBE_RETURN_IF_ERROR(
+      fam({"node_uname_info", "uname(2) of the host; value 1", ""}, kG,
+          {"sysname", "release", "version", "machine", "nodename", "domainname"},
+          [](const HostSnapshot& s, Sink& k) {
+            if (!s.has_uname) return;
+            const auto& u = s.uname;
+            k.Emit({u.sysname, u.release, u.version, u.machine, u.nodename, u.domainname}, 1);
+          }));
+  STROBE_RETURN_IF_ERROR(
+      fam({"strobe_host_filesystems_skipped",
+           "Mounts not measured in the last collection: limit (beyond the bound), network "
+           "(host.network_filesystems is off), stuck (statvfs timed out or still blocked)",
+           ""},
+          kG, {"reason"}, [d](const HostSnapshot& s, Sink& k) {
+            k.Emit({"limit"}, d(s.filesystems_over_limit));
+            k.Emit({"network"}, d(s.network_filesystems_skipped));
+            k.Emit({"stuck"}, d(s.filesystems_stuck));
+          }));
   // process_* (the daemon itself), as Prometheus client libraries name them.
   STROBE_RETURN_IF_ERROR(fam({"process_cpu_seconds_total", "User and system CPU time", "seconds"},
                              kC, {}, [](const HostSnapshot& s, Sink& k) {
@@ -335,6 +480,7 @@ strobe::Status HostCollector::Start(const daemon::ComponentContext& ctx) {
     options_.proc_root = ctx.config.host.proc_root;
     options_.sys_root = ctx.config.host.sys_root;
     options_.interval = ctx.config.host.interval;
+    options_.network_filesystems = ctx.config.host.network_filesystems;
   }
   if (options_.interval < std::chrono::milliseconds(10)) {
     return strobe::InvalidArgument("host.interval must be at least 10ms");

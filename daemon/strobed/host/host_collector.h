@@ -20,20 +20,38 @@
 //   node_disk_io_now{device}                   /proc/diskstats
 //   node_context_switches_total, node_forks_total, node_procs_running,
 //   node_procs_blocked, node_boot_time_seconds /proc/stat
+//   node_filesystem_{size,free,avail}_bytes, node_filesystem_files,
+//   node_filesystem_files_free, node_filesystem_readonly,
+//   node_filesystem_device_error{device,fstype,mountpoint}
+//                                              /proc/self/mountinfo + statvfs(2), one series
+//                                              per mount point (the mount on top when several
+//                                              share one); pseudo file systems and system
+//                                              paths excluded as node_exporter does by
+//                                              default (proc.h ClassifyMount), network file
+//                                              systems skipped unless
+//                                              host.network_filesystems; at most
+//                                              kMaxFilesystems mounts
+//   node_uname_info{sysname,release,version,machine,nodename,domainname}  uname(2), value 1
 //   process_cpu_seconds_total, process_resident_memory_bytes,
 //   process_virtual_memory_bytes, process_open_fds, process_max_fds, process_threads,
 //   process_start_time_seconds, process_context_switches_total{type}   /proc/self
 //   strobe_host_collections_total, strobe_host_collection_errors_total{file},
-//   strobe_host_collection_duration_seconds    the collector's own health
+//   strobe_host_collection_duration_seconds,
+//   strobe_host_filesystems_skipped{reason}    the collector's own health (skipped mounts in
+//                                              the last collection: limit, network, stuck)
 //
 // Threading: one collector thread reads the files into a Snapshot and swaps it in under a
 // mutex; registry callbacks (run at scrape time) copy values out under the same mutex. A
-// file that cannot be read is counted and its metrics keep the last values.
+// file that cannot be read is counted and its metrics keep the last values. statvfs runs
+// through a StatfsProber with a timeout (statfs_timeout, 1 s): a mount whose statvfs hangs
+// costs one collection that timeout once, then shows node_filesystem_device_error 1 (and no
+// size series) until the blocked call returns; the other mounts are read as usual.
 //
 // Thread class: component methods on the control thread; callbacks thread-safe.
 
 #include <chrono>
 #include <map>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -42,6 +60,7 @@
 #include "strobe/base/thread_annotations.h"
 #include "strobed/daemon/component.h"
 #include "strobed/host/proc.h"
+#include "strobed/host/statfs_prober.h"
 
 namespace strobed::host {
 
@@ -61,6 +80,20 @@ struct HostSnapshot {
   uint64_t open_fds = 0;
   uint64_t max_fds = 0;
   std::map<std::string, double> cpu_usage;  // "total", "0", ... → 0..1
+  struct Filesystem {
+    MountEntry mount;
+    double size_bytes = 0, free_bytes = 0, avail_bytes = 0, files = 0, files_free = 0;
+    bool device_error = false;  // statvfs failed, timed out or is still stuck
+  };
+  std::vector<Filesystem> filesystems;
+  uint64_t filesystems_over_limit = 0;  // reportable mounts beyond kMaxFilesystems
+  uint64_t network_filesystems_skipped = 0;
+  uint64_t filesystems_stuck = 0;
+  struct Uname {
+    std::string sysname, release, version, machine, nodename, domainname;
+  };
+  Uname uname;
+  bool has_uname = false;
 };
 
 class HostCollector : public daemon::Component {
@@ -69,8 +102,15 @@ class HostCollector : public daemon::Component {
     std::string proc_root = "/proc";
     std::string sys_root = "/sys";
     std::chrono::milliseconds interval{1000};
-    std::string self = "self";  // the process whose process_* metrics are exposed
+    std::string self = "self";         // the process whose process_* metrics are exposed
+    bool network_filesystems = false;  // statvfs network mounts too (host.network_filesystems)
+    std::chrono::milliseconds statfs_timeout{1000};
+    StatfsProber::StatFn statfs;  // nullptr: ::statvfs (tests inject one)
   };
+  // At most this many mounts are reported; more are counted in
+  // strobe_host_filesystems_skipped{reason="limit"} (a host running many containers can have
+  // thousands of mounts).
+  static constexpr std::size_t kMaxFilesystems = 256;
   HostCollector() = default;
   // Fixed options (tests); otherwise Start() takes them from the configuration.
   explicit HostCollector(Options options) : fixed_(true), options_(std::move(options)) {}
@@ -88,7 +128,10 @@ class HostCollector : public daemon::Component {
   HostSnapshot SnapshotForTest() const;
 
  private:
-  std::string ReadFile(const std::string& path, const char* what);
+  // The file's text; on failure "" with errors_[what] counted and *ok (if given) false.
+  std::string ReadFile(const std::string& path, const char* what, bool* ok = nullptr);
+  // Fills s.filesystems from mountinfo + statvfs; false when mountinfo could not be read.
+  bool CollectFilesystems(HostSnapshot& s);
   strobe::Status RegisterMetrics(strobe::metrics::Registry& registry);
   void Loop();
 
@@ -98,6 +141,7 @@ class HostCollector : public daemon::Component {
   std::vector<std::string> registered_;
   double ticks_per_second_ = 100;
   uint64_t page_bytes_ = 4096;
+  std::unique_ptr<StatfsProber> prober_;  // used by the collecting thread only
 
   mutable strobe::Mutex mu_;
   strobe::CondVar cv_;

@@ -279,4 +279,92 @@ uint64_t ParseMaxOpenFiles(std::string_view text) {
   return result;
 }
 
+namespace {
+
+// Decodes the kernel's octal escapes (\040 and friends) of mountinfo fields; a backslash not
+// followed by three octal digits is kept as is.
+std::string UnescapeMountField(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    const auto oct = [](char c) { return c >= '0' && c <= '7'; };
+    if (s[i] == '\\' && i + 3 < s.size() && oct(s[i + 1]) && oct(s[i + 2]) && oct(s[i + 3])) {
+      const int v = (s[i + 1] - '0') * 64 + (s[i + 2] - '0') * 8 + (s[i + 3] - '0');
+      if (v <= 0xff) {
+        out.push_back(static_cast<char>(v));
+        i += 3;
+        continue;
+      }
+    }
+    out.push_back(s[i]);
+  }
+  return out;
+}
+
+bool HasOption(std::string_view options, std::string_view option) {
+  while (!options.empty()) {
+    const size_t comma = options.find(',');
+    if (options.substr(0, comma) == option) return true;
+    if (comma == std::string_view::npos) break;
+    options.remove_prefix(comma + 1);
+  }
+  return false;
+}
+
+}  // namespace
+
+MountInfo ParseMountInfo(std::string_view text) {
+  MountInfo info;
+  ForEachLine(text, [&](std::string_view line) {
+    auto f = Fields(line);
+    if (f.empty()) return;
+    // At least: id parent dev root mount-point options "-" fstype source (super options may
+    // be missing on old kernels). The optional fields end at the lone "-".
+    size_t dash = 6;
+    while (dash < f.size() && f[dash] != "-") ++dash;
+    uint64_t id = 0;
+    if (dash + 2 >= f.size() || !ToU64(f[0], &id) || f[4][0] != '/') {
+      ++info.malformed_lines;
+      return;
+    }
+    MountEntry m;
+    m.mount_point = UnescapeMountField(f[4]);
+    m.read_only = HasOption(f[5], "ro");
+    m.fstype = std::string(f[dash + 1]);
+    m.device = UnescapeMountField(f[dash + 2]);
+    info.mounts.push_back(std::move(m));
+  });
+  return info;
+}
+
+MountClass ClassifyMount(const MountEntry& m) {
+  static constexpr std::string_view kPseudo[] = {
+      "autofs",     "binfmt_misc", "bpf",       "cgroup",   "cgroup2",   "configfs",
+      "debugfs",    "devpts",      "devtmpfs",  "fusectl",  "hugetlbfs", "iso9660",
+      "mqueue",     "nsfs",        "overlay",   "proc",     "procfs",    "pstore",
+      "rpc_pipefs", "securityfs",  "selinuxfs", "squashfs", "sysfs",     "tracefs"};
+  static constexpr std::string_view kNetwork[] = {
+      "nfs",  "nfs4",       "cifs",           "smb3",      "smbfs",     "ncpfs",
+      "afs",  "ceph",       "glusterfs",      "9p",        "lustre",    "davfs",
+      "coda", "fuse.sshfs", "fuse.glusterfs", "fuse.ceph", "fuse.s3fs", "fuse.rclone"};
+  for (std::string_view t : kPseudo) {
+    if (m.fstype == t) return MountClass::kPseudo;
+  }
+  // ^/(dev|proc|sys)($|/) and ^/(run/credentials|var/lib/docker|var/lib/containers/storage)/.+
+  const std::string_view p = m.mount_point;
+  for (std::string_view dir : {"/dev", "/proc", "/sys"}) {
+    if (StartsWith(p, dir) && (p.size() == dir.size() || p[dir.size()] == '/')) {
+      return MountClass::kExcludedPath;
+    }
+  }
+  for (std::string_view dir :
+       {"/run/credentials/", "/var/lib/docker/", "/var/lib/containers/storage/"}) {
+    if (StartsWith(p, dir) && p.size() > dir.size()) return MountClass::kExcludedPath;
+  }
+  for (std::string_view t : kNetwork) {
+    if (m.fstype == t) return MountClass::kNetwork;
+  }
+  return MountClass::kReported;
+}
+
 }  // namespace strobed::host

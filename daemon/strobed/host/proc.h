@@ -101,4 +101,36 @@ ProcessStatus ParseProcessStatus(std::string_view text);
 // "Max open files" soft limit from /proc/<pid>/limits; 0 when unknown or unlimited.
 uint64_t ParseMaxOpenFiles(std::string_view text);
 
+// One line of /proc/<pid>/mountinfo (man 5 proc):
+//   36 35 98:0 /mnt1 /mnt/parent rw,noatime master:1 - ext3 /dev/root rw,errors=continue
+//   id parent dev root mount-point per-mount-options [optional...] - fstype source super-options
+// Octal escapes in the mount point and source (\040 space, \011 tab, \012 newline, \134
+// backslash) are decoded.
+struct MountEntry {
+  std::string device;       // the mount source: "/dev/vda", "tmpfs", "server:/export"
+  std::string mount_point;  // "/", "/home"
+  std::string fstype;       // "ext4"; FUSE file systems as "fuse.<subtype>"
+  bool read_only = false;   // "ro" among the per-mount options (node_exporter's definition)
+};
+struct MountInfo {
+  std::vector<MountEntry> mounts;  // in file order (a later mount on a path hides earlier ones)
+  uint64_t malformed_lines = 0;
+};
+MountInfo ParseMountInfo(std::string_view text);
+
+// Why a mount is or is not reported as node_filesystem_* (node_exporter's Linux defaults):
+//   kPseudo           fstype matches ^(autofs|binfmt_misc|bpf|cgroup2?|configfs|debugfs|
+//                     devpts|devtmpfs|fusectl|hugetlbfs|iso9660|mqueue|nsfs|overlay|proc|
+//                     procfs|pstore|rpc_pipefs|securityfs|selinuxfs|squashfs|sysfs|tracefs)$
+//   kExcludedPath     mount point matches ^/(dev|proc|run/credentials/.+|sys|
+//                     var/lib/docker/.+|var/lib/containers/storage/.+)($|/)
+//   kNetwork          a network file system (nfs, nfs4, cifs, smb3, smbfs, ncpfs, afs, ceph,
+//                     glusterfs, 9p, lustre, davfs, coda, fuse.sshfs, fuse.glusterfs, fuse.ceph,
+//                     fuse.s3fs, fuse.rclone): statvfs on it can block for as long as the
+//                     server is unreachable, so it is skipped unless configured otherwise
+//                     (node_exporter reports them and relies on its timeout alone)
+//   kReported         everything else
+enum class MountClass : uint8_t { kReported, kPseudo, kExcludedPath, kNetwork };
+MountClass ClassifyMount(const MountEntry& mount);
+
 }  // namespace strobed::host

@@ -16,5 +16,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)h::ParseProcessStat(text, 100, 4096);
   (void)h::ParseProcessStatus(text);
   (void)h::ParseMaxOpenFiles(text);
+  for (const h::MountEntry& m : h::ParseMountInfo(text).mounts) (void)h::ClassifyMount(m);
   return 0;
 }

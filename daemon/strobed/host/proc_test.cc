@@ -1,10 +1,15 @@
 #include "strobed/host/proc.h"
 
 #include <gtest/gtest.h>
+#include <sys/utsname.h>
 
+#include <atomic>
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <sstream>
+#include <thread>
 
 #include "strobe/metrics/exposition.h"
 #include "strobe/metrics/registry.h"
@@ -103,6 +108,51 @@ TEST(ProcTest, ParsesProcessStatusAndLimits) {
   EXPECT_EQ(ParseMaxOpenFiles(Fixture("self_limits")), 20000u);
 }
 
+TEST(ProcTest, ParsesMountInfo) {
+  MountInfo m = ParseMountInfo(Fixture("mountinfo"));
+  EXPECT_EQ(m.malformed_lines, 1u);  // "this line is not mountinfo"
+  ASSERT_EQ(m.mounts.size(), 11u);
+  EXPECT_EQ(m.mounts[2].mount_point, "/");
+  EXPECT_EQ(m.mounts[2].device, "/dev/vda");
+  EXPECT_EQ(m.mounts[2].fstype, "ext4");
+  EXPECT_FALSE(m.mounts[2].read_only);
+  // Two optional fields before "-", an escaped space, per-mount "ro".
+  EXPECT_EQ(m.mounts[5].mount_point, "/mnt/my disk");
+  EXPECT_EQ(m.mounts[5].device, "/dev/sdb1");
+  EXPECT_TRUE(m.mounts[5].read_only);
+  EXPECT_EQ(m.mounts[6].device, "fileserver:/export");
+  EXPECT_EQ(m.mounts[6].fstype, "nfs4");
+  EXPECT_EQ(m.mounts[10].mount_point, "/run");
+  EXPECT_EQ(m.mounts[10].fstype, "xfs");
+  // No "-" separator, a relative mount point, too few fields, a bad backslash escape kept.
+  MountInfo bad = ParseMountInfo(
+      "1 2 3:4 / /a rw ext4 /dev/x rw\n1 2 3:4 / rel rw - ext4 /dev/x rw\n1 2 3 / -\n"
+      "x 2 3:4 / /b rw - ext4 /dev/y rw\n5 2 3:4 / /c\\09 rw - ext4 /dev/z rw\n");
+  EXPECT_EQ(bad.malformed_lines, 4u);
+  ASSERT_EQ(bad.mounts.size(), 1u);
+  EXPECT_EQ(bad.mounts[0].mount_point, "/c\\09");
+}
+
+TEST(ProcTest, ClassifiesMountsAsNodeExporterDefaults) {
+  auto cls = [](const char* mount_point, const char* fstype) {
+    return ClassifyMount(MountEntry{"dev", mount_point, fstype, false});
+  };
+  EXPECT_EQ(cls("/", "ext4"), MountClass::kReported);
+  EXPECT_EQ(cls("/run", "tmpfs"), MountClass::kReported);  // tmpfs is reported, as there
+  EXPECT_EQ(cls("/sys/fs/cgroup", "cgroup2"), MountClass::kPseudo);
+  EXPECT_EQ(cls("/", "overlay"), MountClass::kPseudo);
+  EXPECT_EQ(cls("/proc", "proc"), MountClass::kPseudo);
+  EXPECT_EQ(cls("/dev", "ext4"), MountClass::kExcludedPath);
+  EXPECT_EQ(cls("/dev/shm", "tmpfs"), MountClass::kExcludedPath);
+  EXPECT_EQ(cls("/device", "ext4"), MountClass::kReported);  // ($|/) after the name
+  EXPECT_EQ(cls("/var/lib/docker/volumes/x", "ext4"), MountClass::kExcludedPath);
+  EXPECT_EQ(cls("/var/lib/docker", "ext4"), MountClass::kReported);  // /.+ after it
+  EXPECT_EQ(cls("/run/credentials/a.service", "ramfs"), MountClass::kExcludedPath);
+  EXPECT_EQ(cls("/srv/nfs", "nfs4"), MountClass::kNetwork);
+  EXPECT_EQ(cls("/mnt/remote", "fuse.sshfs"), MountClass::kNetwork);
+  EXPECT_EQ(cls("/mnt/local", "fuse.ntfs"), MountClass::kReported);
+}
+
 // A fake /proc tree made of the fixtures: the collector exposes node_* metrics from it.
 class HostCollectorTest : public ::testing::Test {
  protected:
@@ -124,6 +174,7 @@ class HostCollectorTest : public ::testing::Test {
     copy("odd_stat", "proc/self/stat");
     copy("self_status", "proc/self/status");
     copy("self_limits", "proc/self/limits");
+    copy("mountinfo", "proc/self/mountinfo");
     std::ofstream(root_ / "proc/self/fd/0") << "";
     std::ofstream(root_ / "proc/self/fd/1") << "";
     std::ofstream(root_ / "sys/class/net/eth0/operstate") << "up\n";
@@ -159,16 +210,180 @@ TEST_F(HostCollectorTest, ExposesNodeMetricsFromFixtures) {
   EXPECT_NE(text.find("process_threads 7"), std::string::npos);
   EXPECT_NE(text.find("process_open_fds 2"), std::string::npos);
   EXPECT_NE(text.find("process_max_fds 20000"), std::string::npos);
+  EXPECT_NE(text.find("node_boot_time_seconds 1795375357\n"), std::string::npos);  // btime
   // Interfaces without /sys entries are counted as read errors, not fatal.
   EXPECT_NE(text.find("strobe_host_collection_errors_total{file=\"sys/class/net\"}"),
             std::string::npos);
   // Second collection: usage ratios appear (same fixture → 0 busy delta).
   c.CollectOnce();
   EXPECT_EQ(c.SnapshotForTest().cpu_usage.count("total"), 1u);
+  // A file that can no longer be read is counted, and its metrics keep their last values.
+  std::filesystem::remove(root_ / "proc/meminfo");
+  std::filesystem::remove(root_ / "proc/self/mountinfo");
+  const std::size_t mounts = c.SnapshotForTest().filesystems.size();
+  c.CollectOnce();
+  text = strobe::metrics::RenderText(registry, strobe::metrics::Format::kPrometheusText);
+  EXPECT_NE(text.find("node_memory_MemTotal_bytes 25276502016"), std::string::npos);
+  EXPECT_NE(text.find("strobe_host_collection_errors_total{file=\"meminfo\"} 1\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("strobe_host_collection_errors_total{file=\"mountinfo\"} 1\n"),
+            std::string::npos);
+  EXPECT_EQ(c.SnapshotForTest().filesystems.size(), mounts);
+  EXPECT_GT(mounts, 0u);
   ASSERT_TRUE(c.Shutdown(std::chrono::steady_clock::now()).ok());
   // Families are removed at shutdown so the registry never calls into a dead collector.
   text = strobe::metrics::RenderText(registry, strobe::metrics::Format::kPrometheusText);
   EXPECT_EQ(text.find("node_cpu_seconds_total"), std::string::npos);
+}
+
+// statvfs is injected: "/" answers, "/mnt/my disk" fails, "/run" blocks until released.
+TEST_F(HostCollectorTest, FilesystemsFromMountInfoWithAHangingMount) {
+  struct Gate {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool open = false;
+    std::atomic<int> run_calls{0};
+  };
+  auto gate = std::make_shared<Gate>();  // shared with the (detached) blocked worker
+  HostCollector::Options o;
+  o.proc_root = (root_ / "proc").string();
+  o.sys_root = (root_ / "sys").string();
+  o.interval = std::chrono::hours(1);
+  o.statfs_timeout = std::chrono::milliseconds(100);
+  o.statfs = [gate](const char* path, struct statvfs* st) {
+    const std::string p = path;
+    if (p == "/run") {
+      gate->run_calls.fetch_add(1);
+      std::unique_lock<std::mutex> lock(gate->mu);
+      gate->cv.wait(lock, [&] { return gate->open; });
+    } else if (p != "/") {
+      return -1;
+    }
+    *st = {};
+    st->f_bsize = 4096;
+    st->f_frsize = 4096;
+    st->f_blocks = p == "/" ? 1000 : 10;
+    st->f_bfree = 600;
+    st->f_bavail = 500;
+    st->f_files = 100;
+    st->f_ffree = 40;
+    return 0;
+  };
+  HostCollector c(o);
+  strobe::metrics::Registry registry;
+  server::Router router;
+  config::Config cfg;
+  daemon::ComponentContext ctx{cfg, registry, router};
+  const auto start = std::chrono::steady_clock::now();
+  ASSERT_TRUE(c.Start(ctx).ok());  // collects once: "/run" times out after 100 ms
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+  auto render = [&] {
+    return strobe::metrics::RenderText(registry, strobe::metrics::Format::kPrometheusText);
+  };
+  std::string text = render();
+  const std::string root = "{device=\"/dev/vda\",fstype=\"ext4\",mountpoint=\"/\"}";
+  const std::string disk = "{device=\"/dev/sdb1\",fstype=\"ext4\",mountpoint=\"/mnt/my disk\"}";
+  const std::string run = "{device=\"/dev/sdc1\",fstype=\"xfs\",mountpoint=\"/run\"}";
+  EXPECT_NE(text.find("node_filesystem_size_bytes" + root + " 4096000\n"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("node_filesystem_free_bytes" + root + " 2457600\n"), std::string::npos);
+  EXPECT_NE(text.find("node_filesystem_avail_bytes" + root + " 2048000\n"), std::string::npos);
+  EXPECT_NE(text.find("node_filesystem_files" + root + " 100\n"), std::string::npos);
+  EXPECT_NE(text.find("node_filesystem_files_free" + root + " 40\n"), std::string::npos);
+  EXPECT_NE(text.find("node_filesystem_readonly" + root + " 0\n"), std::string::npos);
+  EXPECT_NE(text.find("node_filesystem_device_error" + root + " 0\n"), std::string::npos);
+  EXPECT_NE(text.find("node_filesystem_readonly" + disk + " 1\n"), std::string::npos);
+  EXPECT_NE(text.find("node_filesystem_device_error" + disk + " 1\n"), std::string::npos);
+  EXPECT_EQ(text.find("node_filesystem_size_bytes" + disk), std::string::npos);
+  EXPECT_NE(text.find("node_filesystem_device_error" + run + " 1\n"), std::string::npos);
+  EXPECT_EQ(text.find("node_filesystem_size_bytes" + run), std::string::npos);
+  EXPECT_NE(text.find("strobe_host_filesystems_skipped{reason=\"network\"} 1\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("strobe_host_filesystems_skipped{reason=\"stuck\"} 1\n"), std::string::npos);
+  EXPECT_NE(text.find("strobe_host_filesystems_skipped{reason=\"limit\"} 0\n"), std::string::npos);
+  // Exactly three mounts: "/", "/mnt/my disk" and the xfs on top of the tmpfs at "/run"; the
+  // pseudo, excluded-path and network ones are absent.
+  const HostSnapshot snap = c.SnapshotForTest();
+  ASSERT_EQ(snap.filesystems.size(), 3u);
+  for (const char* absent :
+       {"/proc", "/dev", "/srv/nfs", "/mnt/snap", "/sys/fs/cgroup/systemd",
+        "/run/credentials/getty.service", "/var/lib/docker/overlay2/abc/merged"}) {
+    EXPECT_EQ(text.find(std::string("mountpoint=\"") + absent + "\""), std::string::npos) << absent;
+  }
+  for (const char* absent : {"tmpfs", "fileserver:/export"}) {
+    EXPECT_EQ(text.find(std::string("device=\"") + absent + "\""), std::string::npos) << absent;
+  }
+  // While the call is blocked, "/run" is stuck: not tried again (no second call, no wait).
+  const auto again = std::chrono::steady_clock::now();
+  c.CollectOnce();
+  EXPECT_LT(std::chrono::steady_clock::now() - again, std::chrono::milliseconds(100));
+  EXPECT_EQ(gate->run_calls.load(), 1);
+  EXPECT_TRUE(c.SnapshotForTest().filesystems[2].device_error);
+  // Once the blocked call returns, the mount is read again.
+  {
+    std::lock_guard<std::mutex> lock(gate->mu);
+    gate->open = true;
+  }
+  gate->cv.notify_all();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (c.SnapshotForTest().filesystems[2].device_error &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));  // polling with a deadline
+    c.CollectOnce();
+  }
+  EXPECT_NE(render().find("node_filesystem_size_bytes" + run + " 40960\n"), std::string::npos);
+  EXPECT_EQ(gate->run_calls.load(), 2);
+  // uname(2) of this host, value 1.
+  struct utsname u {};
+  ASSERT_EQ(::uname(&u), 0);
+  EXPECT_NE(render().find(std::string("node_uname_info{sysname=\"") + u.sysname + "\",release=\"" +
+                          u.release + "\""),
+            std::string::npos);
+  ASSERT_TRUE(c.Shutdown(std::chrono::steady_clock::now()).ok());
+}
+
+// A host with more mounts than the bound: kMaxFilesystems are reported, the rest counted.
+TEST_F(HostCollectorTest, MountsBeyondTheBoundAreCountedNotReported) {
+  {
+    std::ofstream f(root_ / "proc/self/mountinfo");
+    for (int i = 0; i < 300; ++i) {
+      f << 100 + i << " 1 0:" << i << " / /srv/m" << i << " rw - tmpfs tmpfs rw\n";
+    }
+    f << "999 1 0:999 / /srv/nfs rw - nfs fs:/x rw\n";
+  }
+  std::atomic<int> calls{0};
+  HostCollector::Options o;
+  o.proc_root = (root_ / "proc").string();
+  o.sys_root = (root_ / "sys").string();
+  o.interval = std::chrono::hours(1);
+  o.statfs = [&calls](const char*, struct statvfs* st) {
+    calls.fetch_add(1);
+    *st = {};
+    st->f_frsize = 1024;
+    st->f_blocks = 8;
+    return 0;
+  };
+  HostCollector c(o);
+  strobe::metrics::Registry registry;
+  server::Router router;
+  config::Config cfg;
+  daemon::ComponentContext ctx{cfg, registry, router};
+  ASSERT_TRUE(c.Start(ctx).ok());
+  const HostSnapshot snap = c.SnapshotForTest();
+  ASSERT_EQ(snap.filesystems.size(), HostCollector::kMaxFilesystems);
+  EXPECT_EQ(snap.filesystems.front().mount.mount_point, "/srv/m0");
+  EXPECT_EQ(snap.filesystems.back().mount.mount_point, "/srv/m255");
+  EXPECT_EQ(snap.filesystems_over_limit, 300u - HostCollector::kMaxFilesystems);
+  EXPECT_EQ(snap.network_filesystems_skipped, 1u);
+  EXPECT_EQ(calls.load(), 256);  // statvfs only on the reported mounts
+  const std::string text =
+      strobe::metrics::RenderText(registry, strobe::metrics::Format::kPrometheusText);
+  EXPECT_NE(text.find("strobe_host_filesystems_skipped{reason=\"limit\"} 44\n"), std::string::npos);
+  EXPECT_NE(text.find("node_filesystem_size_bytes{device=\"tmpfs\",fstype=\"tmpfs\","
+                      "mountpoint=\"/srv/m255\"} 8192\n"),
+            std::string::npos);
+  EXPECT_EQ(text.find("mountpoint=\"/srv/m256\""), std::string::npos);
+  ASSERT_TRUE(c.Shutdown(std::chrono::steady_clock::now()).ok());
 }
 
 TEST_F(HostCollectorTest, MissingProcRootFailsToStart) {

@@ -13,7 +13,7 @@
 //     results, CEP matches, anomalies);
 //   - registers on /metrics: strobe_stream_<aggregate>{window, <group-by labels>} gauges
 //     (and strobe_stream_anomaly_score), strobe_stream_events_total{window},
-//     strobe_stream_dropped_events_total{window,reason}, strobe_stream_cep_matches_total{rule},
+//     strobe_stream_dropped_events_total{window,reason}, strobe_stream_cep_matches_total{rule,...},
 //     strobe_alerts{state}, strobe_alert_notifications_total{notifier,result},
 //     strobe_alert_notifications_dropped_total{notifier};
 //   - starts a ticker thread: every tick (the smaller of 250 ms and

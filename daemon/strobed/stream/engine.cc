@@ -63,7 +63,11 @@ void StreamEngine::Tick() {
     next_series_gc_ns_ = now + 10'000'000'000;
     strobe::MutexLock publish(publish_mu_);
     for (auto it = series_.begin(); it != series_.end();) {
-      it = it->second.updated_ns + options_.series_ttl_ns < now ? series_.erase(it) : std::next(it);
+      // CEP match counters stay (a counter that vanished would read as a reset); their
+      // number is bounded by each rule's max_keys.
+      const bool expired =
+          it->second.name != kCepMatches && it->second.updated_ns + options_.series_ttl_ns < now;
+      it = expired ? series_.erase(it) : std::next(it);
     }
   }
 }
@@ -73,18 +77,17 @@ void StreamEngine::FlushAll() {
   for (WindowEntry& w : windows_) w.op->FlushAll();
 }
 
-void StreamEngine::SetSeriesLocked(std::string_view name, const std::string& source,
-                                   const std::string& window,
-                                   const std::vector<std::string>& label_names,
-                                   std::span<const std::string> label_values, double value,
-                                   uint64_t window_end_ns) {
+Series* StreamEngine::FindOrAddSeriesLocked(std::string_view name, const std::string& source,
+                                            const std::string& window,
+                                            const std::vector<std::string>& label_names,
+                                            std::span<const std::string> label_values) {
   std::string id = std::string(name) + '\x1f' + window;
   for (const std::string& v : label_values) id += '\x1f' + v;
   auto it = series_.find(id);
   if (it == series_.end()) {
     if (series_.size() >= options_.max_series) {
       ++series_dropped_;
-      return;
+      return nullptr;
     }
     Series s;
     s.name = std::string(name);
@@ -95,9 +98,19 @@ void StreamEngine::SetSeriesLocked(std::string_view name, const std::string& sou
     }
     it = series_.emplace(std::move(id), std::move(s)).first;
   }
-  it->second.value = value;
-  it->second.window_end_ns = window_end_ns;
-  it->second.updated_ns = clock_.NowUnixNs();
+  return &it->second;
+}
+
+void StreamEngine::SetSeriesLocked(std::string_view name, const std::string& source,
+                                   const std::string& window,
+                                   const std::vector<std::string>& label_names,
+                                   std::span<const std::string> label_values, double value,
+                                   uint64_t window_end_ns) {
+  Series* s = FindOrAddSeriesLocked(name, source, window, label_names, label_values);
+  if (s == nullptr) return;
+  s->value = value;
+  s->window_end_ns = window_end_ns;
+  s->updated_ns = clock_.NowUnixNs();
 }
 
 void StreamEngine::AddEventLocked(bool notable, std::string json) {
@@ -167,6 +180,12 @@ void StreamEngine::OnMatch(const CepMatch& m) {
     labels.emplace_back(m.rule->key_names[i], m.labels[i]);
   }
   strobe::MutexLock lock(publish_mu_);
+  if (Series* s = FindOrAddSeriesLocked(kCepMatches, m.rule->name, m.rule->name, m.rule->key_names,
+                                        m.labels)) {
+    s->value += 1;
+    s->window_end_ns = m.time_ns;
+    s->updated_ns = clock_.NowUnixNs();
+  }
   AddEventLocked(true, "{\"type\":\"cep\",\"rule\":" + JsonQuote(m.rule->name) +
                            ",\"pattern\":" + JsonQuote(CepTypeName(m.rule->type)) +
                            ",\"severity\":" + JsonQuote(m.rule->severity) + ",\"time_ns\":" +

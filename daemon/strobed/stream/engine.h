@@ -19,8 +19,11 @@
 //   - series: the latest value of every (window, aggregate, key) and of every anomaly score,
 //     at most max_series (further series are dropped and counted); a series not updated for
 //     series_ttl is forgotten
+//   - series: per CEP rule and key, the number of matches (Series kCepMatches: a counter,
+//     exempt from series_ttl; bounded by the rule's max_keys and by max_series); alert rules
+//     fire on it (`cep_matches(<rule>) > 0`) and /metrics shows it
 //   - events: window results, CEP matches and anomalies as a bounded ring of JSON objects
-//     (the newest max_events) for the dashboard and /api/v1/stream/events
+//     (the newest max_events) for /api/v1/stream/events
 //
 // Threading (docs/design/windows.md): Consume() and Tick() may be called from different
 // threads (pipeline worker, ticker); one mutex serialises them, taken once per batch (not per
@@ -114,6 +117,13 @@ class StreamEngine : private ResultSink, private CepSink {
   void OnWindow(const WindowResult& result) override;
   void OnMatch(const CepMatch& match) override;
   void AddEventLocked(bool notable, std::string json) STROBE_REQUIRES(publish_mu_);
+  // The series (name, window, label values), created if the bound allows; nullptr (counted
+  // in series_dropped) when max_series is reached.
+  Series* FindOrAddSeriesLocked(std::string_view name, const std::string& source,
+                                const std::string& window,
+                                const std::vector<std::string>& label_names,
+                                std::span<const std::string> label_values)
+      STROBE_REQUIRES(publish_mu_);
   void SetSeriesLocked(std::string_view name, const std::string& source, const std::string& window,
                        const std::vector<std::string>& label_names,
                        std::span<const std::string> label_values, double value,

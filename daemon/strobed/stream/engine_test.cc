@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -132,11 +133,22 @@ cep:
   }
   AddSpan(b, "db.query", "checkout", kBase + 100, 5);  // not matched by the window
   feed(b);
-  EXPECT_TRUE(e->SnapshotSeries().empty());  // window still open
+  // The window is still open; the two errors matched the CEP rule once: its counter series.
+  std::vector<Series> before = e->SnapshotSeries();
+  ASSERT_EQ(before.size(), 1u);
+  EXPECT_EQ(before[0].name, kCepMatches);
+  EXPECT_EQ(before[0].source, "errors");
+  EXPECT_EQ(before[0].window, "errors");
+  ASSERT_EQ(before[0].labels.size(), 1u);
+  EXPECT_EQ(before[0].labels[0],
+            std::make_pair(std::string("service.name"), std::string("checkout")));
+  EXPECT_EQ(before[0].value, 1);
+  EXPECT_EQ(before[0].window_end_ns, kBase + 101);  // the second error's end time
   event::Batch b2(nullptr, 4096, 1 << 20);
   AddSpan(b2, "http.server.duration", "checkout", kBase + kSec + 5, 0.5);
   feed(b2);
   auto series = e->SnapshotSeries();
+  std::erase_if(series, [](const Series& s) { return s.name == kCepMatches; });
   ASSERT_EQ(series.size(), 4u);
   for (const Series& s : series) {
     EXPECT_EQ(s.source, "http.server.duration");
@@ -170,7 +182,10 @@ cep:
             std::string::npos)
       << prom;
   EXPECT_NE(prom.find("strobe_stream_events_total{window=\"http\"} 11"), std::string::npos) << prom;
-  EXPECT_NE(prom.find("strobe_stream_cep_matches_total{rule=\"errors\"} 1"), std::string::npos);
+  EXPECT_NE(
+      prom.find("strobe_stream_cep_matches_total{rule=\"errors\",service_name=\"checkout\"} 1\n"),
+      std::string::npos)
+      << prom;
   // A late event is counted in the exposition, not silently lost.
   event::Batch late(nullptr, 4096, 1 << 20);
   AddSpan(late, "http.server.duration", "checkout", kBase + 1, 0.01);
@@ -179,6 +194,59 @@ cep:
   EXPECT_NE(prom.find("strobe_stream_dropped_events_total{window=\"http\",reason=\"late\"} 1"),
             std::string::npos)
       << prom;
+}
+
+// Every match adds one to its rule's counter for its key; keys are separate series, bounded by
+// the rule's max_keys; the counters survive series_ttl; a rule without matches shows 0.
+TEST_F(EngineTest, CepMatchesCountPerRuleAndKey) {
+  auto e = Make(R"(cep:
+  - name: burst
+    type: threshold
+    match: {status: error}
+    count: 2
+    within: 10s
+    group_by: [service.name]
+    max_keys: 2
+  - name: quiet
+    type: threshold
+    match: never.seen
+    count: 1
+)");
+  ASSERT_TRUE(e->config_errors().empty());
+  event::Batch b(nullptr, 4096, 1 << 20);
+  // checkout: 5 errors → 2 matches (2+2, the fifth waits); cart: 2 errors → 1 match;
+  // search: a third key beyond max_keys: 2 errors, no series.
+  for (int i = 0; i < 5; ++i) AddSpan(b, "x", "checkout", kBase + 10 + i, 0.001, true);
+  AddSpan(b, "x", "cart", kBase + 20, 0.001, true);
+  AddSpan(b, "x", "cart", kBase + 21, 0.001, true);
+  AddSpan(b, "x", "search", kBase + 30, 0.001, true);
+  AddSpan(b, "x", "search", kBase + 31, 0.001, true);
+  e->Consume(b);
+  std::map<std::string, double> by_key;
+  for (const Series& s : e->SnapshotSeries()) {
+    ASSERT_EQ(s.name, kCepMatches);
+    ASSERT_EQ(s.labels.size(), 1u);
+    by_key[s.labels[0].second] = s.value;
+  }
+  EXPECT_EQ(by_key, (std::map<std::string, double>{{"checkout", 2}, {"cart", 1}}));
+  strobe::metrics::Registry registry;
+  ASSERT_TRUE(RegisterStreamMetrics(registry, *e).ok());
+  const std::string prom =
+      strobe::metrics::RenderText(registry, strobe::metrics::Format::kPrometheusText);
+  EXPECT_NE(prom.find("strobe_stream_cep_matches_total{rule=\"burst\",service_name=\"checkout\"} "
+                      "2\n"),
+            std::string::npos)
+      << prom;
+  EXPECT_NE(prom.find("strobe_stream_cep_matches_total{rule=\"burst\",service_name=\"cart\"} 1\n"),
+            std::string::npos);
+  // No match yet: 0, with the other rules' key labels empty (Prometheus: absent).
+  EXPECT_NE(prom.find("strobe_stream_cep_matches_total{rule=\"quiet\",service_name=\"\"} 0\n"),
+            std::string::npos);
+  EXPECT_NE(prom.find("strobe_stream_cep_dropped_total{rule=\"burst\"} 2\n"), std::string::npos);
+  // An hour later (past series_ttl and the GC period), the counters are still there.
+  clock_.AdvanceNs(3600 * kSec);
+  e->Tick();
+  EXPECT_EQ(e->SnapshotSeries().size(), 2u);
 }
 
 TEST_F(EngineTest, AnomalyScoreBecomesSeriesAndEvent) {

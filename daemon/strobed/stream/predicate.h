@@ -4,7 +4,7 @@
 //
 // YAML forms (a bare string is shorthand for {name: ...}):
 //
-//   match: http.server.duration            # exact name; "http.*" matches a prefix
+//   match: http.server.request.duration            # exact name; "http.*" matches a prefix
 //   match:
 //     name: http.server.request
 //     kind: span                           # span | metric | log

@@ -79,13 +79,42 @@ strobe::Status RegisterStreamMetrics(strobe::metrics::Registry& registry,
         sink.Emit(std::span<const std::string_view>(),
                   static_cast<double>(engine->series_dropped()));
       }));
+  // Match counters per rule and key: labels rule + the union of every rule's key attributes
+  // (Prometheus form; "" where a rule lacks one). A rule without a match yet shows 0.
+  std::vector<std::string> cep_labels = {"rule"};
+  std::vector<std::string> cep_raw;
+  for (std::size_t i = 0; i < engine->cep_count(); ++i) {
+    for (const std::string& k : engine->cep(i).rule().key_names) {
+      if (std::find(cep_raw.begin(), cep_raw.end(), k) == cep_raw.end()) {
+        cep_raw.push_back(k);
+        cep_labels.push_back(PrometheusName(k));
+      }
+    }
+  }
   STROBE_RETURN_IF_ERROR(registry.AddCallbackFamily(
-      {"strobe_stream_cep_matches_total", "Complex-event rule matches.", ""},
-      CallbackType::kCounter, {"rule"}, [engine](CallbackSink& sink) {
+      {"strobe_stream_cep_matches_total",
+       "Complex-event rule matches per rule and key (the rule's group_by attributes).", ""},
+      CallbackType::kCounter, cep_labels, [engine, cep_raw](CallbackSink& sink) {
+        std::vector<std::string_view> values(cep_raw.size() + 1);
+        std::set<std::string> seen;
+        for (const Series& s : engine->SnapshotSeries()) {
+          if (s.name != kCepMatches) continue;
+          seen.insert(s.window);
+          values[0] = s.window;
+          for (std::size_t i = 0; i < cep_raw.size(); ++i) {
+            values[i + 1] = std::string_view();
+            for (const auto& [k, v] : s.labels) {
+              if (k == cep_raw[i]) values[i + 1] = v;
+            }
+          }
+          sink.Emit(values, s.value);
+        }
         for (std::size_t i = 0; i < engine->cep_count(); ++i) {
-          const CepOperator& op = engine->cep(i);
-          sink.Emit({op.rule().name},
-                    static_cast<double>(op.stats().matches.load(std::memory_order_relaxed)));
+          const std::string& rule = engine->cep(i).rule().name;
+          if (seen.count(rule) != 0) continue;
+          values.assign(cep_raw.size() + 1, std::string_view());
+          values[0] = rule;
+          sink.Emit(values, 0);
         }
       }));
   return registry.AddCallbackFamily(

@@ -9,7 +9,10 @@
 //   strobe_stream_events_total{window}                items aggregated
 //   strobe_stream_dropped_events_total{window,reason} late, key_limit, future
 //   strobe_stream_series_dropped_total                result series refused at max_series
-//   strobe_stream_cep_matches_total{rule}             complex-event matches
+//   strobe_stream_cep_matches_total{rule, <key labels>}  complex-event matches per rule and
+//       key (the Series kCepMatches); labels = rule + the union of every rule's group_by
+//       attributes in Prometheus form ("" where a rule lacks one); a rule with no match
+//       yet shows 0
 //   strobe_stream_cep_dropped_total{rule}             CEP keys or pending items dropped at limits
 //
 // Thread class: call from the control thread; the callbacks are thread-safe (the engine is).

@@ -8,7 +8,7 @@
 //   strobe::trace::Tracer tracer(buffer);
 //   {
 //     strobe::trace::Span span(tracer, "GET /cart", strobe::trace::SpanKind::kServer);
-//     span.SetAttribute("http.status_code", 200);
+//     span.SetAttribute("http.response.status_code", 200);
 //     strobe::trace::Span child(tracer, "db.query");  // parent = the current span
 //   }
 //
