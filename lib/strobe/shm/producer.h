@@ -33,6 +33,7 @@
 #include <cstring>
 #include <initializer_list>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -66,6 +67,15 @@ struct ProducerOptions {
 };
 
 using Labels = std::vector<std::pair<std::string, std::string>>;
+
+// What a series definition may carry besides name and labels (the SERIES_DEFINE metadata block,
+// ring_abi.h). Empty (the default) writes the original record, which every daemon reads.
+struct SeriesMeta {
+  std::string_view description;
+  std::string_view unit;           // UCUM, as in OTLP ("s", "By", "1")
+  std::span<const double> bounds;  // HISTOGRAM only: explicit bucket bounds, strictly increasing
+  bool empty() const { return description.empty() && unit.empty() && bounds.empty(); }
+};
 
 class Producer {
  public:
@@ -128,10 +138,13 @@ class Producer {
                       int32_t offset, const uint64_t* counts, uint32_t n) noexcept;
 
   // Declares a series and returns its id (ids count up from 1 per producer). Cold path: builds
-  // the payload in a std::string. Returns 0 if the definition was dropped (ring full) or too big.
+  // the payload in a std::string. Returns 0 if the definition was dropped (ring full) or too big,
+  // or when `meta` breaks the limits of ring_abi.h (sizes, NUL bytes, bounds not finite and
+  // strictly increasing, bounds on a series that is not a HISTOGRAM).
   // The definition is also appended to the definitions log (while it has room; see
   // DefinitionsLogFull()), which a restarted daemon replays.
-  uint64_t DefineSeries(strobe_series_kind kind, std::string_view name, const Labels& labels);
+  uint64_t DefineSeries(strobe_series_kind kind, std::string_view name, const Labels& labels,
+                        const SeriesMeta& meta = {});
   bool Span(const uint8_t trace_id[16], uint64_t span_id, uint64_t parent_span_id,
             uint64_t start_ns, uint64_t end_ns, std::string_view name, const Labels& attributes);
   bool Event(uint64_t timestamp_ns, std::string_view name, const Labels& attributes);

@@ -54,6 +54,12 @@ bool ProcessAlive(uint32_t pid);
 // True when the daemon marker of `ring` in `dir` is a regular file naming a live process
 // (never follows a symlink, never blocks on a FIFO).
 bool DaemonAlive(std::string_view dir, std::string_view ring);
+// DaemonAlive with the reason when not: OK; PermissionDenied when the marker (or `dir`) cannot
+// be opened for EACCES/EPERM — typically a daemon running as another user — with a message
+// naming the path, our uid and the errno text; Unavailable when there is no live daemon.
+Status DaemonStatus(std::string_view dir, std::string_view ring);
+// True for the errno values of a permission problem (EACCES, EPERM).
+bool PermissionErrno(int err);
 
 // Opens `path` read-only without following a symlink or blocking on a FIFO (anyone may plant
 // either in a shared directory) and returns the fd when it is a regular file owned by `owner`
