@@ -170,6 +170,12 @@ PyObject* CounterIncReal(Handle* h, PyObject* arg) {
   if (p == nullptr) return Unavailable(h);
   if (std::floor(v) == v) {
     p->CounterAdd(h->series_id, static_cast<uint64_t>(v));
+  } else if ((p->daemon_features() & STROBE_FEATURE_DEFINE_META) == 0) {
+    // An older daemon would refuse the entry (DataLossError at the next flush, far from here).
+    PyErr_SetString(g_errors.strobe_error,
+                    "the strobe daemon of this ring is older than fractional counter "
+                    "increments: upgrade it, or pass whole numbers");
+    return nullptr;
   } else {
     p->Batch(STROBE_KIND_COUNTER, &h->series_id, nullptr, &v, 1);  // dropped = counted
   }

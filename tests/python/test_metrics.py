@@ -2,6 +2,7 @@
 Python wrote."""
 
 import math
+import os
 
 import pytest
 
@@ -277,3 +278,19 @@ def test_async_timer_decorator_measures_the_await(conn, dump):
     conn.flush()
     (rec,) = [r for r in dump.until_ping() if r["type"] == "histogram"]
     assert rec["value"] >= 0.02e9
+
+
+def test_with_a_daemon_older_than_metadata(tmp_path):
+    """A daemon from before issue 15 writes a marker with only its pid. The package then leaves
+    the definition metadata out (that daemon would refuse the whole definition) and refuses a
+    fractional increment at the call (that daemon would refuse the entry)."""
+    (tmp_path / "strobe-old.daemon").write_text(f"{os.getpid()}\n")
+    with strobe.connect("old", str(tmp_path)) as conn:
+        c = conn.counter("c_total", "Help.", unit="seconds")
+        c.inc(2.0)  # whole: a COUNTER_ADD, which every daemon reads
+        with pytest.raises(strobe.StrobeError, match="older than fractional"):
+            c.inc(0.5)
+        conn.histogram("h", buckets=[1, 2]).observe(1.5)
+        with open(conn.path, "rb") as f:
+            ring = f.read()
+        assert b"Help." not in ring  # the definition went without its metadata block

@@ -84,8 +84,10 @@ Result<std::unique_ptr<Producer>> Producer::Connect(const ProducerOptions& optio
     return InvalidArgument("shm capacity_bytes must be a power of two in [4096, 2^30], got " +
                            std::to_string(cap));
   }
-  if (options.require_daemon) {
-    if (Status s = DaemonStatus(options.dir, options.ring); !s.ok()) return s;
+  uint32_t features = STROBE_FEATURES_ALL;
+  if (Status s = DaemonStatus(options.dir, options.ring, &features);
+      !s.ok() && options.require_daemon) {
+    return s;
   }
   const uint64_t defs = options.definitions_bytes;
   if (defs % STROBE_RECORD_ALIGN != 0 || defs > (uint64_t{64} << 20)) {
@@ -131,7 +133,9 @@ Result<std::unique_ptr<Producer>> Producer::Connect(const ProducerOptions& optio
   h->defs_bytes = defs;
   // Pairs with the consumer's acquire load of magic: the fields above are visible first.
   std::atomic_ref<uint32_t>(h->magic).store(STROBE_RING_MAGIC, std::memory_order_release);
-  return std::unique_ptr<Producer>(new Producer(Mapping(base, size), path, options));
+  auto producer = std::unique_ptr<Producer>(new Producer(Mapping(base, size), path, options));
+  producer->daemon_features_ = features;
+  return producer;
 }
 
 Producer::Producer(Mapping mapping, std::string path, const ProducerOptions& options)
@@ -316,6 +320,8 @@ uint64_t Producer::DefineSeries(strobe_series_kind kind, std::string_view name,
         return 0;
       }
     }
+  }
+  if (!meta.empty() && (daemon_features_ & STROBE_FEATURE_DEFINE_META) != 0) {
     AppendU32(p, STROBE_DEFINE_META_VERSION);
     AppendU32(p, static_cast<uint32_t>(meta.description.size()));
     AppendU32(p, static_cast<uint32_t>(meta.unit.size()));

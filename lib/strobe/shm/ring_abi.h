@@ -58,6 +58,13 @@ extern "C" {
 #define STROBE_DEFINE_MAX_DESCRIPTION 4096u
 #define STROBE_DEFINE_MAX_UNIT 64u
 
+/* The daemon marker `<dir>/strobe-<ring>.daemon` is text: the daemon's pid in decimal, '\n',
+ * then (daemons since the metadata block) "features <decimal mask>\n". A producer that finds a
+ * live daemon's marker without a bit does not write what that bit names (an older daemon would
+ * refuse it); with no marker it assumes every feature. */
+#define STROBE_FEATURE_DEFINE_META 1u /* SERIES_DEFINE metadata block, counter fractions */
+#define STROBE_FEATURES_ALL STROBE_FEATURE_DEFINE_META
+
 /* Offsets of the header fields; the struct below has exactly this layout. */
 #define STROBE_OFF_MAGIC 0u
 #define STROBE_OFF_VERSION 4u

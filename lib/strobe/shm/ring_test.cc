@@ -524,6 +524,46 @@ TEST(ShmRingTest, DefinitionsWithMetadataRoundTripAndBadMetadataIsNotWritten) {
   EXPECT_EQ(sink.payloads[1].size(), 18u);
 }
 
+// A daemon from before the metadata block writes a marker with only its pid: a producer then
+// leaves the block out (that daemon would refuse the whole definition). A current daemon's
+// marker names the feature; with no marker at all the producer assumes a current daemon.
+TEST(ShmRingTest, MetadataIsLeftOutForADaemonWhoseMarkerLacksTheFeature) {
+  const double bounds[] = {1, 2};
+  const SeriesMeta meta{"Help.", "s", bounds};
+  for (const std::string& marker :
+       {std::string("\n"), std::string("\nfeatures 1\n"), std::string()}) {
+    TempDir d;
+    if (!marker.empty()) {
+      std::ofstream(DaemonMarkerPath(d.path(), "t")) << getpid() << marker;
+    }
+    auto p = Producer::Connect(Opts(d));
+    ASSERT_TRUE(p.ok()) << p.status().ToString();
+    const bool old_daemon = marker == "\n";
+    EXPECT_EQ((*p)->daemon_features(), old_daemon ? 0u : uint32_t{STROBE_FEATURE_DEFINE_META});
+    ASSERT_EQ((*p)->DefineSeries(STROBE_KIND_HISTOGRAM, "h", {}, meta), 1u);
+    ConsumerOptions co;
+    co.ring = "t";
+    co.dir = d.path();
+    co.write_daemon_marker = false;
+    auto c = Consumer::Open(co);
+    ASSERT_TRUE(c.ok());
+    CollectingSink sink;
+    (*c)->Scan(sink);
+    (*c)->Poll(sink);
+    ASSERT_EQ(sink.types.size(), 1u);
+    SeriesDefineRecord def;
+    ASSERT_TRUE(DecodeSeriesDefine(View(sink, 0), &def));
+    EXPECT_EQ(def.meta_version, old_daemon ? 0u : 1u);
+    EXPECT_EQ(def.bounds_count, old_daemon ? 0u : 2u);
+  }
+  // The marker a consumer writes names the features.
+  TempDir d;
+  auto c = OpenConsumer(d);
+  std::ifstream in(DaemonMarkerPath(d.path(), "t"));
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(text, std::to_string(getpid()) + "\nfeatures 1\n");
+}
+
 // Two Producers of one process on one ring each get their own file, and both are read. The
 // second Connect used to take the first one's file for a dead process's leftover and unlink
 // it: the first producer's records and flushes then went to a file nobody read.

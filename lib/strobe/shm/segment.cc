@@ -83,7 +83,7 @@ bool DaemonAlive(std::string_view dir, std::string_view ring) {
 
 bool PermissionErrno(int err) { return err == EACCES || err == EPERM; }
 
-Status DaemonStatus(std::string_view dir, std::string_view ring) {
+Status DaemonStatus(std::string_view dir, std::string_view ring, uint32_t* features) {
   const std::string marker = DaemonMarkerPath(dir, ring);
   struct stat st {};
   errno = 0;  // OpenRegularFile may fail after a successful open (not a regular file)
@@ -101,11 +101,13 @@ Status DaemonStatus(std::string_view dir, std::string_view ring) {
                        "' (no live " + marker + ")");
   }
   const uint32_t pid = ReadMarkerPid(fd);
+  const uint32_t mask = ReadMarkerFeatures(fd);
   close(fd);
   if (pid == 0 || !ProcessAlive(pid)) {
     return Unavailable("strobe daemon is not running for shm ring '" + std::string(ring) +
                        "' (no live " + marker + ")");
   }
+  if (features != nullptr) *features = mask;
   return OkStatus();
 }
 
@@ -118,6 +120,21 @@ int OpenRegularFile(const std::string& path, int64_t owner, struct stat* st) {
     return -1;
   }
   return fd;
+}
+
+uint32_t ReadMarkerFeatures(int fd) {
+  char buf[96] = {};
+  const ssize_t got = pread(fd, buf, sizeof buf - 1, 0);
+  if (got <= 0) return 0;
+  const std::string_view text(buf, static_cast<size_t>(got));
+  static constexpr std::string_view kKey = "\nfeatures ";
+  const size_t at = text.find(kKey);
+  if (at == std::string_view::npos) return 0;
+  uint32_t mask = 0;
+  const char* begin = buf + at + kKey.size();
+  auto [end, ec] = std::from_chars(begin, buf + got, mask);
+  (void)end;
+  return ec == std::errc() ? mask : 0;
 }
 
 uint32_t ReadMarkerPid(int fd) {
