@@ -135,6 +135,7 @@ def main():
             "benchmark": "python_client",
             "python": sys.executable,
             "python_version": platform.python_version(),
+            "package": os.path.dirname(strobe.__file__),
             "calls_per_run": c,
             "runs": r,
             "statistic": "median of runs, ns per call, loop included",

@@ -542,3 +542,115 @@ def test_a_permission_problem_on_the_ring_says_so(serve):
     with strobe.connect(serve.ring, serve.shm_dir) as conn:
         conn.counter("py_after_permission_total").inc()
         conn.flush(timeout=10)
+
+
+_OTLP_OUT = """\
+receivers:
+  shm: {{name: {ring}, dir: {dir}}}
+exporters:
+  otlp_http: {{endpoint: "http://127.0.0.1:{port}", compression: none}}
+service:
+  pipelines:
+    all: {{receivers: [shm], exporters: [otlp_http]}}
+shutdown:
+  grace_period: 1s
+"""
+
+
+def _otlp_metrics(body):
+    """{name: {"description", "unit", "kind", "bounds", "counts", "count", "sum"}} of an OTLP
+    ExportMetricsServiceRequest (metrics/v1 field numbers; histogram = field 9)."""
+    import struct
+
+    sys.path.insert(0, str(ROOT / "tests" / "hostile"))
+    from otlp_pb import fields
+
+    out = {}
+    for _, _, rm in (f for f in fields(body) if f[0] == 1):
+        for _, _, sm in (f for f in fields(body, *rm) if f[0] == 2):
+            for _, _, m in (f for f in fields(body, *sm) if f[0] == 2):
+                e = {"description": "", "unit": "", "kind": None}
+                for num, wt, v in fields(body, *m):
+                    if num in (1, 2, 3) and wt == 2:
+                        key = {1: "name", 2: "description", 3: "unit"}[num]
+                        e[key] = body[v[0]:v[1]].decode()
+                    elif num in (5, 7, 9, 10) and wt == 2:
+                        e["kind"] = {5: "gauge", 7: "sum", 9: "histogram",
+                                     10: "exponential_histogram"}[num]
+                        if num == 9:
+                            for n2, _, p in fields(body, *v):
+                                if n2 != 1:
+                                    continue
+                                for n3, w3, pv in fields(body, *p):
+                                    if n3 == 4 and w3 == 1:
+                                        e["count"] = struct.unpack("<Q", pv)[0]
+                                    elif n3 == 5 and w3 == 1:
+                                        e["sum"] = struct.unpack("<d", pv)[0]
+                                    elif n3 == 6 and w3 == 2:
+                                        raw = body[pv[0]:pv[1]]
+                                        e["counts"] = list(struct.unpack(
+                                            "<%dQ" % (len(raw) // 8), raw))
+                                    elif n3 == 7 and w3 == 2:
+                                        raw = body[pv[0]:pv[1]]
+                                        e["bounds"] = list(struct.unpack(
+                                            "<%dd" % (len(raw) // 8), raw))
+                out[e["name"]] = e
+    return out
+
+
+def test_description_unit_and_buckets_leave_strobe_in_otlp(tmp_path):
+    """The same metadata in the metric's OTLP form: an otlp_http exporter delivers the Python
+    histogram as an explicit-bounds HistogramDataPoint with the UCUM unit and description."""
+    import http.server
+    import threading
+
+    bodies = []
+
+    class Sink(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            data = self.rfile.read(int(self.headers["Content-Length"]))
+            if self.path == "/v1/metrics":
+                bodies.append(data)
+            self.send_response(200)
+            self.send_header("Content-Type", "application/x-protobuf")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Sink)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    ring = "py" + uuid.uuid4().hex[:10]
+    shm = tmp_path / "shm"
+    shm.mkdir(mode=0o700)
+    d = Daemon(_strobe_binary(), args=["--shm", "off"],
+               config_text=_OTLP_OUT.format(ring=ring, dir=shm, port=server.server_port))
+    try:
+        d.wait_port()
+        d.wait_ready()
+        with strobe.connect(ring, str(shm)) as conn:
+            h = conn.histogram("py_otlp_latency", "Latency.", unit="seconds",
+                               buckets=[0.1, 1])
+            for v in (0.05, 0.5, 2):
+                h.observe(v)
+            conn.counter("py_otlp_jobs_total", "Jobs.").inc(0.5)
+            conn.flush(timeout=10)
+
+        def delivered():
+            seen = {}
+            for b in list(bodies):
+                seen.update(_otlp_metrics(b))
+            return seen if {"py_otlp_latency", "py_otlp_jobs_total"} <= set(seen) else None
+
+        seen = d.poll(delivered, "both metrics exported over OTLP")
+    finally:
+        d.stop()
+        server.shutdown()
+        server.server_close()
+    h = seen["py_otlp_latency"]
+    assert (h["kind"], h["unit"], h["description"]) == ("histogram", "s", "Latency.")
+    assert (h["bounds"], h["counts"], h["count"], h["sum"]) == ([0.1, 1.0], [1, 1, 1], 3, 2.55)
+    c = seen["py_otlp_jobs_total"]
+    assert (c["kind"], c["unit"], c["description"]) == ("sum", "", "Jobs.")
