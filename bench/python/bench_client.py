@@ -12,7 +12,8 @@ the stand-alone ring reader strobe_shm_sink (--consumer sink) — and measures i
     the binding-layer baseline) and of Debian's python3-prometheus-client Counter.inc() /
     inc(1.5) / Histogram.observe();
     each figure is the median of --repeat timeit runs of --calls calls, the loop included
-    (the empty loop is reported as loop_ns);
+    (the empty loop is reported as loop_ns); --timer cpu times them with this process's CPU
+    time instead of wall time (for a loaded machine);
   - numpy batch throughput (Histogram.record_many on 1M-value float64 arrays, until the final
     flush has been acknowledged, i.e. values the consumer has processed);
   - round-trip latency (PING written, consumer processes it, ack_seq read back) p50/p99 with
@@ -41,8 +42,12 @@ import urllib.request
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
+TIMERS = {"wall": time.perf_counter, "cpu": time.process_time}
+TIMER = TIMERS["wall"]
+
+
 def per_call_ns(stmt, env, calls, repeat):
-    runs = timeit.Timer(stmt, globals=env).repeat(repeat=repeat, number=calls)
+    runs = timeit.Timer(stmt, globals=env, timer=TIMER).repeat(repeat=repeat, number=calls)
     return statistics.median(runs) / calls * 1e9
 
 
@@ -96,7 +101,12 @@ def main():
     ap.add_argument("--pings", type=int, default=20_000)
     ap.add_argument("--batch-seconds", type=float, default=1.0)
     ap.add_argument("--consumer", choices=("serve", "sink"), default="serve")
+    # cpu: this process's CPU time (time.process_time) instead of wall time, for a loaded
+    # machine where other processes preempt the client (the consumer runs in its own process).
+    ap.add_argument("--timer", choices=sorted(TIMERS), default="wall")
     args = ap.parse_args()
+    global TIMER
+    TIMER = TIMERS[args.timer]
 
     sys.path.insert(0, str(pathlib.Path(args.build_dir) / "python"))
     import numpy as np
@@ -139,6 +149,7 @@ def main():
             "calls_per_run": c,
             "runs": r,
             "statistic": "median of runs, ns per call, loop included",
+            "timer": args.timer,
             "loop_ns": per_call_ns("pass", env, c, r),
             "strobe_counter_inc_ns": per_call_ns("counter.inc()", env, c, r),
             # The int-argument path (issue 15: inc() also takes floats; ints must not slow).
