@@ -372,8 +372,11 @@ def connect(ring="strobe", dir="/dev/shm", *, policy="drop", capacity_bytes=1 <<
     ``strobe.span()`` and ``strobe.event()`` without ``connection=``.
 
     Raises DaemonNotRunning when no live daemon marks the ring (``require_daemon=False``
-    writes anyway; the daemon picks the ring up when it starts), ValueError/TypeError for bad
-    arguments, StrobeError when the segment cannot be created."""
+    writes anyway; the daemon picks the ring up when it starts), PermissionDenied (a
+    PermissionError) when the ring directory, the daemon marker or the segment is not
+    accessible to this user (EACCES/EPERM: typically a daemon running as another user; the
+    message names the path), ValueError/TypeError for bad arguments, StrobeError when the
+    segment cannot be created otherwise."""
     global _default
     conn = Connection(ring, dir, policy=policy, capacity_bytes=capacity_bytes,
                       spin_limit=spin_limit, require_daemon=require_daemon, mode=mode)
