@@ -564,6 +564,41 @@ TEST(ShmRingTest, MetadataIsLeftOutForADaemonWhoseMarkerLacksTheFeature) {
   EXPECT_EQ(text, std::to_string(getpid()) + "\nfeatures 1\n");
 }
 
+// A directory the producer's user may not use (a daemon of another user) is reported as
+// PermissionDenied naming the path, both when the marker cannot be opened and when the segment
+// cannot be created; root bypasses file modes, so as root the producer runs as `nobody` (65534)
+// in a child process.
+TEST(ShmRingTest, APermissionProblemIsPermissionDeniedNotUnavailable) {
+  TempDir d;
+  auto c = OpenConsumer(d);  // a live daemon's marker
+  ASSERT_EQ(chmod(d.path().c_str(), 0700), 0);
+  // Run in a child: the exit code says which status Connect returned (0 = as expected).
+  auto connect_as_other = [&](bool require_daemon, const std::string& expect) {
+    const pid_t pid = fork();
+    if (pid == 0) {
+      if (geteuid() == 0 && (setgid(65534) != 0 || setuid(65534) != 0)) _exit(10);
+      if (geteuid() != 0) chmod(d.path().c_str(), require_daemon ? 0000 : 0500);
+      ProducerOptions o = Opts(d);
+      o.require_daemon = require_daemon;
+      auto p = Producer::Connect(o);
+      if (p.ok()) _exit(11);
+      if (p.status().code() != StatusCode::kPermissionDenied) _exit(12);
+      if (p.status().message().find(expect) == std::string::npos) _exit(13);
+      _exit(0);
+    }
+    int status = 0;
+    EXPECT_EQ(waitpid(pid, &status, 0), pid);
+    EXPECT_TRUE(WIFEXITED(status));
+    EXPECT_EQ(WEXITSTATUS(status), 0);
+  };
+  connect_as_other(true, DaemonMarkerPath(d.path(), "t"));
+  if (geteuid() == 0) {
+    ASSERT_EQ(chmod(d.path().c_str(), 0755), 0);  // the marker (0600) is still unreadable
+  }
+  connect_as_other(false, "permission denied creating shm segment " + d.path());
+  chmod(d.path().c_str(), 0700);
+}
+
 // Two Producers of one process on one ring each get their own file, and both are read. The
 // second Connect used to take the first one's file for a dead process's leftover and unlink
 // it: the first producer's records and flushes then went to a file nobody read.
