@@ -7,11 +7,13 @@
 Starts its own consumer on a temp dir — by default the daemon itself (`strobe serve` with its
 built-in pipeline: shm receiver → batch → prometheus, trace analysis; --consumer serve), or
 the stand-alone ring reader strobe_shm_sink (--consumer sink) — and measures in the same run:
-  - per-call ns of strobe Counter.inc() / Histogram.record(x) / Gauge.set(x), of the same
-    COUNTER_ADD bound the ordinary pybind11 way (Ring.counter_add: the binding-layer baseline)
-    and of Debian's python3-prometheus-client Counter.inc() / Histogram.observe();
+  - per-call ns of strobe Counter.inc() / inc(5) / inc(1.5) / Histogram.record(x) /
+    Gauge.set(x), of the same COUNTER_ADD bound the ordinary pybind11 way (Ring.counter_add:
+    the binding-layer baseline) and of Debian's python3-prometheus-client Counter.inc() /
+    inc(1.5) / Histogram.observe();
     each figure is the median of --repeat timeit runs of --calls calls, the loop included
-    (the empty loop is reported as loop_ns);
+    (the empty loop is reported as loop_ns); --timer cpu times them with this process's CPU
+    time instead of wall time (for a loaded machine);
   - numpy batch throughput (Histogram.record_many on 1M-value float64 arrays, until the final
     flush has been acknowledged, i.e. values the consumer has processed);
   - round-trip latency (PING written, consumer processes it, ack_seq read back) p50/p99 with
@@ -40,9 +42,21 @@ import urllib.request
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
+TIMERS = {"wall": time.perf_counter, "cpu": time.process_time}
+TIMER = TIMERS["wall"]
+
+
 def per_call_ns(stmt, env, calls, repeat):
-    runs = timeit.Timer(stmt, globals=env).repeat(repeat=repeat, number=calls)
+    runs = timeit.Timer(stmt, globals=env, timer=TIMER).repeat(repeat=repeat, number=calls)
     return statistics.median(runs) / calls * 1e9
+
+
+def float_inc_ns(env, calls, repeat):
+    try:
+        env["counter"].inc(1.5)
+    except TypeError:
+        return None
+    return per_call_ns("counter.inc(1.5)", env, calls, repeat)
 
 
 def wait_serve(log_path, proc, timeout=20):
@@ -87,7 +101,12 @@ def main():
     ap.add_argument("--pings", type=int, default=20_000)
     ap.add_argument("--batch-seconds", type=float, default=1.0)
     ap.add_argument("--consumer", choices=("serve", "sink"), default="serve")
+    # cpu: this process's CPU time (time.process_time) instead of wall time, for a loaded
+    # machine where other processes preempt the client (the consumer runs in its own process).
+    ap.add_argument("--timer", choices=sorted(TIMERS), default="wall")
     args = ap.parse_args()
+    global TIMER
+    TIMER = TIMERS[args.timer]
 
     sys.path.insert(0, str(pathlib.Path(args.build_dir) / "python"))
     import numpy as np
@@ -126,15 +145,23 @@ def main():
             "benchmark": "python_client",
             "python": sys.executable,
             "python_version": platform.python_version(),
+            "package": os.path.dirname(strobe.__file__),
             "calls_per_run": c,
             "runs": r,
             "statistic": "median of runs, ns per call, loop included",
+            "timer": args.timer,
             "loop_ns": per_call_ns("pass", env, c, r),
             "strobe_counter_inc_ns": per_call_ns("counter.inc()", env, c, r),
+            # The int-argument path (issue 15: inc() also takes floats; ints must not slow).
+            "strobe_counter_inc_int_ns": per_call_ns("counter.inc(5)", env, c, r),
+            # A fractional increment (a one-entry BATCH record); None where the package
+            # refuses floats (before issue 15).
+            "strobe_counter_inc_float_ns": float_inc_ns(env, c, r),
             "strobe_histogram_record_ns": per_call_ns("hist.record(0.25)", env, c, r),
             "strobe_gauge_set_ns": per_call_ns("gauge.set(3.0)", env, c, r),
             "pybind11_counter_add_ns": per_call_ns("ring.counter_add(sid, 1)", env, c, r),
             "prometheus_client_counter_inc_ns": per_call_ns("p_counter.inc()", env, c, r),
+            "prometheus_client_counter_inc_float_ns": per_call_ns("p_counter.inc(1.5)", env, c, r),
             "prometheus_client_histogram_observe_ns":
                 per_call_ns("p_hist.observe(0.25)", env, c, r),
         }

@@ -65,16 +65,14 @@ PyObject* Unavailable(const Handle* h) {
   return nullptr;
 }
 
+// An int amount (the caller checked PyLong_Check).
 bool ToDelta(PyObject* arg, uint64_t* delta) {
-  if (!PyLong_Check(arg)) {
-    PyErr_Format(PyExc_TypeError, "Counter.inc() amount must be an int, not %.100s",
-                 Py_TYPE(arg)->tp_name);
-    return false;
-  }
   const unsigned long long v = PyLong_AsUnsignedLongLong(arg);
   if (v == static_cast<unsigned long long>(-1) && PyErr_Occurred() != nullptr) {
     if (PyErr_ExceptionMatches(PyExc_OverflowError) && _PyLong_Sign(arg) < 0) {
-      PyErr_SetString(PyExc_ValueError, "Counter.inc() amount must be >= 0");
+      PyErr_SetString(PyExc_ValueError,
+                      "Counters can only be incremented by non-negative amounts (Counter.inc() "
+                      "amount must be >= 0)");
     }
     return false;
   }
@@ -152,6 +150,38 @@ PyObject* HandleBind(PyObject* self, PyObject* const* args, Py_ssize_t nargs) {
   Py_RETURN_NONE;
 }
 
+// Counter.inc(x) with a non-int x (float, numpy scalar, Decimal, ...). Off the int path: a
+// whole x is one COUNTER_ADD (which every daemon reads); a fraction is a one-entry BATCH, whose
+// counter values the daemon adds exactly in 1e-9 units (ring_abi.h).
+PyObject* CounterIncReal(Handle* h, PyObject* arg) {
+  double v;
+  if (!RealArg(arg, &v)) return nullptr;
+  if (!(v >= 0)) {  // also NaN
+    PyErr_SetString(PyExc_ValueError,
+                    "Counters can only be incremented by non-negative amounts (Counter.inc() "
+                    "amount must be >= 0)");
+    return nullptr;
+  }
+  if (!(v < 0x1p64)) {  // also inf
+    PyErr_SetString(PyExc_ValueError, "Counter.inc() amount must be finite and below 2**64");
+    return nullptr;
+  }
+  shm::Producer* p = *h->slot;
+  if (p == nullptr) return Unavailable(h);
+  if (std::floor(v) == v) {
+    p->CounterAdd(h->series_id, static_cast<uint64_t>(v));
+  } else if ((p->daemon_features() & STROBE_FEATURE_DEFINE_META) == 0) {
+    // An older daemon would refuse the entry (DataLossError at the next flush, far from here).
+    PyErr_SetString(g_errors.strobe_error,
+                    "the strobe daemon of this ring is older than fractional counter "
+                    "increments: upgrade it, or pass whole numbers");
+    return nullptr;
+  } else {
+    p->Batch(STROBE_KIND_COUNTER, &h->series_id, nullptr, &v, 1);  // dropped = counted
+  }
+  Py_RETURN_NONE;
+}
+
 // Counter.inc(amount=1): one COUNTER_ADD record.
 PyObject* CounterInc(PyObject* self, PyObject* const* args, Py_ssize_t nargs) {
   auto* h = reinterpret_cast<Handle*>(self);
@@ -161,6 +191,7 @@ PyObject* CounterInc(PyObject* self, PyObject* const* args, Py_ssize_t nargs) {
       PyErr_SetString(PyExc_TypeError, "Counter.inc() takes at most one argument");
       return nullptr;
     }
+    if (!PyLong_Check(args[0])) return CounterIncReal(h, args[0]);
     if (!ToDelta(args[0], &delta)) return nullptr;
   }
   shm::Producer* p = *h->slot;
@@ -230,7 +261,7 @@ PyMemberDef kGaugeMembers[] = {
 
 PyMethodDef kCounterMethods[] = {
     {"inc", AsCFunction(CounterInc), METH_FASTCALL,
-     "inc(amount=1): add a non-negative int to the counter"},
+     "inc(amount=1): add a non-negative number (int, or float: added exactly in 1e-9 units)"},
     {"_bind", AsCFunction(HandleBind), METH_FASTCALL, nullptr},
     {nullptr, nullptr, 0, nullptr},
 };

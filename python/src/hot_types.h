@@ -44,6 +44,7 @@ struct Errors {
   PyObject* connection_closed = nullptr;
   PyObject* daemon_not_running = nullptr;
   PyObject* ring_full = nullptr;
+  PyObject* permission_denied = nullptr;
 };
 extern Errors g_errors;
 

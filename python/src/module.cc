@@ -13,9 +13,9 @@
 #include <time.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
-#include <fstream>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -132,19 +132,21 @@ class Ring {
       Raise(PyExc_ValueError, "ring name '" + ring + "' must match [A-Za-z0-9_.]{1,64}");
     }
     if (require_daemon) {
-      const std::string marker = shm::DaemonMarkerPath(dir, ring);
-      std::ifstream in(marker);
-      uint32_t pid = 0;
-      if (!(in >> pid) || !shm::ProcessAlive(pid)) {
+      const Status s = shm::DaemonStatus(dir, ring);
+      if (s.code() == StatusCode::kPermissionDenied) Raise(g_errors.permission_denied, s.message());
+      if (!s.ok()) {
         Raise(g_errors.daemon_not_running,
               "strobe daemon is not running for ring '" + ring + "' in " + dir + " (no live " +
-                  marker + "); start `strobe serve` or pass require_daemon=False");
+                  shm::DaemonMarkerPath(dir, ring) +
+                  "); start `strobe serve` or pass require_daemon=False");
       }
     }
     auto p = shm::Producer::Connect(o);
     if (!p.ok()) {
-      PyObject* type = p.status().code() == StatusCode::kInvalidArgument ? PyExc_ValueError
-                                                                         : g_errors.strobe_error;
+      const StatusCode code = p.status().code();
+      PyObject* type = code == StatusCode::kInvalidArgument    ? PyExc_ValueError
+                       : code == StatusCode::kPermissionDenied ? g_errors.permission_denied
+                                                               : g_errors.strobe_error;
       Raise(type, p.status().message());
     }
     core_.producer = std::move(*p);
@@ -180,17 +182,44 @@ class Ring {
 
   // Cold path: a definition must not be lost (the points of an undefined series are
   // rejected), so a full ring is waited on (GIL released) up to `timeout_s`.
+  // `description`, `unit` (UCUM) and `bounds` (explicit histogram buckets) go in the
+  // definition's metadata block (ring_abi.h), written only when one of them is set.
   uint64_t DefineSeries(int kind, const std::string& name, const shm::Labels& labels,
-                        double timeout_s) {
+                        double timeout_s, const std::string& description, const std::string& unit,
+                        const std::vector<double>& bounds) {
     if (kind < STROBE_KIND_COUNTER || kind > STROBE_KIND_HISTOGRAM) {
       Raise(PyExc_ValueError, "unknown series kind " + std::to_string(kind));
     }
     CheckText("metric name", name, false);
     CheckedPairs("label", labels);
+    CheckText("description", description, true);
+    CheckText("unit", unit, true);
+    if (description.size() > STROBE_DEFINE_MAX_DESCRIPTION) {
+      Raise(PyExc_ValueError, "description is longer than " +
+                                  std::to_string(STROBE_DEFINE_MAX_DESCRIPTION) + " bytes");
+    }
+    if (unit.size() > STROBE_DEFINE_MAX_UNIT) {
+      Raise(PyExc_ValueError,
+            "unit is longer than " + std::to_string(STROBE_DEFINE_MAX_UNIT) + " bytes");
+    }
+    if (bounds.size() > STROBE_DEFINE_MAX_BOUNDS) {
+      Raise(PyExc_ValueError,
+            "at most " + std::to_string(STROBE_DEFINE_MAX_BOUNDS) + " histogram buckets");
+    }
+    if (!bounds.empty() && kind != STROBE_KIND_HISTOGRAM) {
+      Raise(PyExc_ValueError, "buckets apply to histograms only");
+    }
+    for (size_t i = 0; i < bounds.size(); ++i) {
+      if (!std::isfinite(bounds[i]) || (i > 0 && !(bounds[i] > bounds[i - 1]))) {
+        Raise(PyExc_ValueError, "histogram buckets must be finite and strictly increasing");
+      }
+    }
+    const shm::SeriesMeta meta{description, unit, bounds};
     const int64_t deadline = MonotonicNs() + static_cast<int64_t>(timeout_s * 1e9);
     int64_t sleep_ns = 20000;
     for (;;) {
-      const uint64_t id = Live().DefineSeries(static_cast<strobe_series_kind>(kind), name, labels);
+      const uint64_t id =
+          Live().DefineSeries(static_cast<strobe_series_kind>(kind), name, labels, meta);
       if (id != 0) return id;
       if (MonotonicNs() > deadline) {
         Raise(g_errors.ring_full, "cannot define series '" + name +
@@ -379,6 +408,14 @@ PYBIND11_MODULE(_strobe, m) {
   m.attr("DaemonNotRunning") = py::handle(g_errors.daemon_not_running);
   m.attr("ConnectionClosed") = py::handle(g_errors.connection_closed);
   m.attr("RingFull") = py::handle(g_errors.ring_full);
+  py::tuple permission_bases =
+      py::make_tuple(py::handle(g_errors.strobe_error), py::handle(PyExc_PermissionError));
+  g_errors.permission_denied = strobe::python::NewError(
+      "strobe.PermissionDenied", permission_bases.ptr(),
+      "The ring (its directory, the daemon marker or the segment file) is not accessible to "
+      "this user (EACCES/EPERM): typically the daemon runs as another user. The message names "
+      "the path.");
+  m.attr("PermissionDenied") = py::handle(g_errors.permission_denied);
 
   if (!strobe::python::AddHotTypes(m.ptr())) throw py::error_already_set();
 
@@ -395,7 +432,8 @@ PYBIND11_MODULE(_strobe, m) {
       .def("close", &Ring::Close)
       .def_property_readonly("closed", &Ring::closed)
       .def("define_series", &Ring::DefineSeries, py::arg("kind"), py::arg("name"),
-           py::arg("labels"), py::arg("timeout_s"))
+           py::arg("labels"), py::arg("timeout_s"), py::arg("description") = std::string(),
+           py::arg("unit") = std::string(), py::arg("bounds") = std::vector<double>())
       .def("span", &Ring::Span)
       .def("event", &Ring::Event)
       .def("batch", &Ring::Batch, py::arg("kind"), py::arg("series"), py::arg("values"),

@@ -15,8 +15,8 @@
 See docs/python.md for the whole API, the exceptions and the performance figures.
 """
 
-from ._strobe import (ConnectionClosed, DaemonNotRunning, RingFull, StrobeError,
-                      RING_VERSION)
+from ._strobe import (ConnectionClosed, DaemonNotRunning, PermissionDenied, RingFull,
+                      StrobeError, RING_VERSION)
 from ._metrics import Counter, Gauge, Histogram, Timer
 from ._tracing import Span, current_span
 from ._connection import (Connection, DataLossError, connect, default_connection,
@@ -26,7 +26,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Connection", "ConnectionClosed", "Counter", "DaemonNotRunning", "DataLossError", "Gauge",
-    "Histogram",
+    "Histogram", "PermissionDenied",
     "RingFull", "RING_VERSION", "Span", "StrobeError", "Timer", "connect", "current_span",
     "default_connection", "event", "read_snapshot", "span",
 ]

@@ -121,22 +121,27 @@ class Connection:
 
     # ---- metrics ---------------------------------------------------------------------------
 
-    def _define(self, kind, name, labels):
-        key = (kind, name, labels)
+    def _define(self, kind, name, labels, meta=("", "", ())):
+        # meta = (description, UCUM unit, explicit bounds): part of the key, so a second
+        # definition with other buckets is sent (and refused by the daemon: DataLossError).
+        key = (kind, name, labels, meta)
         sid = self._series.get(key)
         if sid is None:
-            sid = self._ring.define_series(kind, name, list(labels), self._define_timeout)
+            description, unit, bounds = meta
+            sid = self._ring.define_series(kind, name, list(labels), self._define_timeout,
+                                           description, unit, list(bounds))
             self._series[key] = sid
         return sid
 
-    def counter(self, name, description="", labelnames=()):
-        return Counter(name, description, labelnames, connection=self)
+    def counter(self, name, description="", labelnames=(), *, unit=""):
+        return Counter(name, description, labelnames, unit=unit, connection=self)
 
-    def gauge(self, name, description="", labelnames=()):
-        return Gauge(name, description, labelnames, connection=self)
+    def gauge(self, name, description="", labelnames=(), *, unit=""):
+        return Gauge(name, description, labelnames, unit=unit, connection=self)
 
-    def histogram(self, name, description="", labelnames=()):
-        return Histogram(name, description, labelnames, connection=self)
+    def histogram(self, name, description="", labelnames=(), *, unit="", buckets=None):
+        return Histogram(name, description, labelnames, unit=unit, buckets=buckets,
+                         connection=self)
 
     # ---- spans and events ------------------------------------------------------------------
 
@@ -367,8 +372,11 @@ def connect(ring="strobe", dir="/dev/shm", *, policy="drop", capacity_bytes=1 <<
     ``strobe.span()`` and ``strobe.event()`` without ``connection=``.
 
     Raises DaemonNotRunning when no live daemon marks the ring (``require_daemon=False``
-    writes anyway; the daemon picks the ring up when it starts), ValueError/TypeError for bad
-    arguments, StrobeError when the segment cannot be created."""
+    writes anyway; the daemon picks the ring up when it starts), PermissionDenied (a
+    PermissionError) when the ring directory, the daemon marker or the segment is not
+    accessible to this user (EACCES/EPERM: typically a daemon running as another user; the
+    message names the path), ValueError/TypeError for bad arguments, StrobeError when the
+    segment cannot be created otherwise."""
     global _default
     conn = Connection(ring, dir, policy=policy, capacity_bytes=capacity_bytes,
                       spin_limit=spin_limit, require_daemon=require_daemon, mode=mode)

@@ -37,21 +37,64 @@ def _label_names(labelnames):
     return names
 
 
-def _setup(metric, kind, name, description, labelnames, connection):
+# prometheus_client unit words → the UCUM units OTLP uses (the daemon's Prometheus exporter maps
+# them back for # UNIT and the name suffix). Any other unit is sent as given.
+_UCUM = {
+    "seconds": "s", "milliseconds": "ms", "microseconds": "us", "nanoseconds": "ns",
+    "minutes": "min", "hours": "h", "days": "d", "bytes": "By", "kilobytes": "KBy",
+    "megabytes": "MBy", "gigabytes": "GBy", "kibibytes": "KiBy", "mebibytes": "MiBy",
+    "gibibytes": "GiBy", "meters": "m", "volts": "V", "amperes": "A", "joules": "J",
+    "watts": "W", "grams": "g", "celsius": "Cel", "hertz": "Hz", "percent": "%",
+}
+
+
+def _unit(unit):
+    if not isinstance(unit, str):
+        raise TypeError(f"unit must be a str, not {type(unit).__name__}")
+    if "\0" in unit:
+        raise ValueError("unit must not contain NUL characters")
+    return _UCUM.get(unit, unit)
+
+
+def _buckets(buckets):
+    """prometheus_client's rules: sorted, a trailing +Inf is implied (and dropped here: the
+    daemon always adds the (last, +Inf) bucket), at least one finite bound."""
+    if buckets is None:
+        return ()
+    if isinstance(buckets, (str, bytes)):
+        raise TypeError("buckets must be a sequence of numbers")
+    bounds = [float(b) for b in buckets]
+    if bounds and bounds[-1] == float("inf"):
+        bounds.pop()
+    if not bounds:
+        raise ValueError("buckets must have at least one finite bound besides +Inf")
+    for i, b in enumerate(bounds):
+        if b != b or b in (float("inf"), float("-inf")):
+            raise ValueError(f"bucket bounds must be finite (+Inf only last), got {b!r}")
+        if i and not b > bounds[i - 1]:
+            raise ValueError("buckets not in sorted order (strictly increasing)")
+    return tuple(bounds)
+
+
+def _setup(metric, kind, name, description, labelnames, connection, unit="", buckets=None):
     from ._connection import default_connection
 
     _check_name("metric name", name)
     if not isinstance(description, str):
         raise TypeError("description must be a str")
+    if "\0" in description:
+        raise ValueError("description must not contain NUL characters")
     conn = connection if connection is not None else default_connection()
     metric.name = name
     metric.description = description
+    metric.unit = unit
     metric.labelnames = _label_names(labelnames)
     metric.labelvalues = ()
     metric._connection = conn
     metric._children = {}
+    metric._meta = (description, _unit(unit), _buckets(buckets))
     if not metric.labelnames:
-        metric._bind(conn._ring, conn._define(kind, name, ()))
+        metric._bind(conn._ring, conn._define(kind, name, (), metric._meta))
 
 
 class _Labelled:
@@ -88,11 +131,14 @@ class _Labelled:
             child = type(self).__new__(type(self))
             child.name = self.name
             child.description = self.description
+            child.unit = self.unit
+            child._meta = self._meta
             child.labelnames = names
             child.labelvalues = key
             child._connection = conn
             child._children = None
-            child._bind(conn._ring, conn._define(self._kind, self.name, tuple(zip(names, key))))
+            child._bind(conn._ring,
+                        conn._define(self._kind, self.name, tuple(zip(names, key)), self._meta))
             self._children[key] = child
         return child
 
@@ -103,17 +149,21 @@ class _Labelled:
         return f"{type(self).__name__}({self.name!r}{', ' if labels else ''}{labels})"
 
 
-_SLOTS = ("name", "description", "labelnames", "labelvalues", "_connection", "_children")
+_SLOTS = ("name", "description", "unit", "labelnames", "labelvalues", "_connection",
+          "_children", "_meta")
 
 
 class Counter(_strobe.CounterBase, _Labelled):
-    """A monotonically increasing count: ``inc(amount=1)`` with a non-negative int."""
+    """A monotonically increasing count: ``inc(amount=1)`` with a non-negative number (an int
+    on the fast path; a float is added exactly in units of 1e-9, see docs/python.md).
+    ``description`` and ``unit`` reach the daemon (# HELP / # UNIT on /metrics, the OTLP
+    description and unit)."""
 
     __slots__ = _SLOTS
     _kind = _strobe.KIND_COUNTER
 
-    def __init__(self, name, description="", labelnames=(), *, connection=None):
-        _setup(self, self._kind, name, description, labelnames, connection)
+    def __init__(self, name, description="", labelnames=(), *, unit="", connection=None):
+        _setup(self, self._kind, name, description, labelnames, connection, unit)
 
 
 class Gauge(_strobe.GaugeBase, _Labelled):
@@ -123,19 +173,33 @@ class Gauge(_strobe.GaugeBase, _Labelled):
     __slots__ = _SLOTS
     _kind = _strobe.KIND_GAUGE
 
-    def __init__(self, name, description="", labelnames=(), *, connection=None):
-        _setup(self, self._kind, name, description, labelnames, connection)
+    def __init__(self, name, description="", labelnames=(), *, unit="", connection=None):
+        _setup(self, self._kind, name, description, labelnames, connection, unit)
 
 
 class Histogram(_strobe.HistogramBase, _Labelled):
     """A distribution: ``record(x)`` (alias ``observe``) with a finite number; the daemon keeps
-    the buckets and percentiles."""
+    the buckets and percentiles. Without ``buckets`` the daemon keeps exponential buckets
+    (bounded relative error); with ``buckets=[...]`` (prometheus_client's rule: sorted, +Inf
+    implied) it counts the observations in exactly those buckets and exports an
+    explicit-bounds histogram."""
 
     __slots__ = _SLOTS
     _kind = _strobe.KIND_HISTOGRAM
 
-    def __init__(self, name, description="", labelnames=(), *, connection=None):
-        _setup(self, self._kind, name, description, labelnames, connection)
+    def __init__(self, name, description="", labelnames=(), *, unit="", buckets=None,
+                 connection=None):
+        _setup(self, self._kind, name, description, labelnames, connection, unit, buckets)
+
+    @property
+    def buckets(self):
+        """The explicit upper bounds (without +Inf); () for exponential buckets."""
+        return self._meta[2]
+
+    def time(self):
+        """prometheus_client's ``Histogram.time()``: a context manager and decorator that
+        records the elapsed time in seconds."""
+        return self.timer(scale=1e-9)
 
     def timer(self, scale=1.0):
         """A context manager and decorator recording elapsed ``time.perf_counter_ns()``

@@ -54,7 +54,8 @@ def assert_own_marker(d, shm, ring):
     assert stat.S_ISREG(st.st_mode), oct(st.st_mode)
     assert st.st_uid == os.geteuid() and stat.S_IMODE(st.st_mode) == 0o600, (st.st_uid,
                                                                              oct(st.st_mode))
-    assert marker.read_text() == "%d\n" % d.proc.pid
+    # The pid, then the features this daemon reads (ring_abi.h STROBE_FEATURE_*).
+    assert marker.read_text() == "%d\nfeatures 1\n" % d.proc.pid
 
 
 def assert_ingests(d, shm, ring, name):

@@ -70,6 +70,15 @@ struct DumpSink : strobe::shm::RecordSink {
           line += "\"type\":\"define\",\"series\":" + U64(d.series_id) +
                   ",\"kind\":" + U64(d.kind) + ",\"name\":" + Json(d.name) +
                   ",\"labels\":" + JsonPairs(d.labels);
+          if (d.meta_version != 0) {
+            std::string bounds = "[";
+            for (uint32_t i = 0; i < d.bounds_count; ++i) {
+              bounds += (i == 0 ? "" : ",") + Double(d.Bound(i));
+            }
+            line += ",\"meta_version\":" + U64(d.meta_version) +
+                    ",\"description\":" + Json(d.description) + ",\"unit\":" + Json(d.unit) +
+                    ",\"bounds\":" + bounds + "]";
+          }
         }
         break;
       case STROBE_REC_COUNTER_ADD:

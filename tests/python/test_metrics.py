@@ -2,6 +2,7 @@
 Python wrote."""
 
 import math
+import os
 
 import pytest
 
@@ -98,14 +99,62 @@ def test_counter_argument_errors(conn):
     c = conn.counter("e_total")
     with pytest.raises(ValueError, match=">= 0"):
         c.inc(-1)
-    with pytest.raises(TypeError, match="int"):
-        c.inc(1.5)
+    with pytest.raises(ValueError, match="non-negative"):
+        c.inc(-1.5)
+    with pytest.raises(ValueError, match="finite"):
+        c.inc(float("inf"))
+    with pytest.raises(ValueError):
+        c.inc(float("nan"))
+    with pytest.raises(ValueError, match="2\\*\\*64"):
+        c.inc(2.0**64)
+    with pytest.raises(TypeError):
+        c.inc(None)
     with pytest.raises(TypeError):
         c.inc("1")
     with pytest.raises(TypeError):
         c.inc(1, 2)
     with pytest.raises(OverflowError):
         c.inc(2**64)
+
+
+def test_counter_float_increments_on_the_ring(conn, dump):
+    """A whole float is a COUNTER_ADD (every daemon reads it); a fraction is a one-entry
+    BATCH of kind counter, which the daemon adds exactly."""
+    import numpy as np
+
+    c = conn.counter("f_total")
+    c.inc(2.0)
+    c.inc(1.5)
+    c.inc(np.float32(0.25))
+    conn.flush()
+    recs = [r for r in dump.until_ping() if r["type"] in ("counter", "batch")]
+    assert recs[0]["type"] == "counter" and recs[0]["delta"] == 2
+    assert [(r["type"], r["kind"], r["series"], r["values"]) for r in recs[1:]] == [
+        ("batch", 1, [c.series_id], [1.5]), ("batch", 1, [c.series_id], [0.25])]
+
+
+def test_description_unit_and_buckets_go_in_the_definition(conn, dump):
+    """The C++ reader decodes the definition's metadata block exactly as Python wrote it; a
+    metric without any keeps the original record (meta_version absent)."""
+    h = conn.histogram("lat", "Latency.", ["op"], unit="seconds", buckets=[0.5, 1, 2.5])
+    child = h.labels("get")
+    c = conn.counter("plain_total")
+    g = conn.gauge("mem", unit="mebibytes")
+    conn.flush()
+    d = defines(dump.until_ping())
+    assert d[child.series_id]["meta_version"] == 1
+    assert d[child.series_id]["description"] == "Latency."
+    assert d[child.series_id]["unit"] == "s"
+    assert d[child.series_id]["bounds"] == [0.5, 1.0, 2.5]
+    assert "meta_version" not in d[c.series_id]
+    assert (d[g.series_id]["unit"], d[g.series_id]["description"]) == ("MiBy", "")
+    assert child.buckets == (0.5, 1.0, 2.5) and child.unit == "seconds"
+    with pytest.raises(ValueError):
+        conn.counter("x_total", "bad\0help")
+    with pytest.raises(TypeError):
+        conn.histogram("h2", buckets="0.1")
+    with pytest.raises(TypeError):
+        conn.counter("y_total", unit=5)
 
 
 def test_gauge_set_inc_dec(conn, dump):
@@ -229,3 +278,19 @@ def test_async_timer_decorator_measures_the_await(conn, dump):
     conn.flush()
     (rec,) = [r for r in dump.until_ping() if r["type"] == "histogram"]
     assert rec["value"] >= 0.02e9
+
+
+def test_with_a_daemon_older_than_metadata(tmp_path):
+    """A daemon from before issue 15 writes a marker with only its pid. The package then leaves
+    the definition metadata out (that daemon would refuse the whole definition) and refuses a
+    fractional increment at the call (that daemon would refuse the entry)."""
+    (tmp_path / "strobe-old.daemon").write_text(f"{os.getpid()}\n")
+    with strobe.connect("old", str(tmp_path)) as conn:
+        c = conn.counter("c_total", "Help.", unit="seconds")
+        c.inc(2.0)  # whole: a COUNTER_ADD, which every daemon reads
+        with pytest.raises(strobe.StrobeError, match="older than fractional"):
+            c.inc(0.5)
+        conn.histogram("h", buckets=[1, 2]).observe(1.5)
+        with open(conn.path, "rb") as f:
+            ring = f.read()
+        assert b"Help." not in ring  # the definition went without its metadata block

@@ -359,3 +359,298 @@ def test_flush_and_aflush_report_records_the_daemon_refused(serve):
                    'reason="unknown_series"}')
         return v if v == 10 else None
     serve.poll(counted, "the 10 refused points counted as unknown_series")
+
+
+# ---- prometheus_client compatibility (issue 15) -----------------------------------------------
+
+_OPENMETRICS = {"Accept": "application/openmetrics-text; version=1.0.0"}
+
+
+def _family(text, name):
+    """The lines of metric family `name` in an exposition: its # comments and its samples."""
+    return [line for line in text.splitlines()
+            if line.split(" ")[0].split("{")[0] in (name, name + "_bucket", name + "_sum",
+                                                    name + "_count", name + "_total",
+                                                    name + "_created")
+            or (line.startswith("# ") and line.split(" ")[2] == name)]
+
+
+def _wait_metrics(serve, line):
+    return serve.poll(lambda: (lambda t: t if line in t.splitlines() else None)(_metrics(serve)),
+                      repr(line) + " on /metrics")
+
+
+def test_description_and_unit_reach_metrics_as_help_and_unit(serve):
+    """description → # HELP (text 0.0.4 and OpenMetrics); unit → # UNIT and the name suffix, as
+    prometheus_client exposes them; the unit travels as UCUM ("seconds" → "s")."""
+    with strobe.connect(serve.ring, serve.shm_dir) as conn:
+        conn.counter("py_jobs_total", "Jobs done.").inc(3)
+        req = conn.histogram("py_request_latency", "Request latency.", ["route"],
+                             unit="seconds")
+        req.labels("/a").observe(0.25)
+        conn.gauge("py_cache", "Cache size.", unit="bytes").set(4096)
+        conn.flush(timeout=10)
+    text = _wait_metrics(serve, 'py_request_latency_seconds_count{route="/a"} 1')
+    assert "# HELP py_jobs_total Jobs done." in text.splitlines()
+    assert "# HELP py_request_latency_seconds Request latency." in text.splitlines()
+    assert "# HELP py_cache_bytes Cache size." in text.splitlines()
+    assert _value(text, "py_cache_bytes") == 4096
+    status, _, om = serve.request("GET", "/metrics", headers=_OPENMETRICS)
+    assert status == 200
+    lines = om.splitlines()
+    assert "# UNIT py_request_latency_seconds seconds" in lines
+    assert "# HELP py_request_latency_seconds Request latency." in lines
+    assert "# UNIT py_cache_bytes bytes" in lines
+    assert "# HELP py_jobs Jobs done." in lines
+    fam = {m["name"]: m for m in serve.get_json("/api/v1/metrics")["metrics"]}
+    assert fam["py_request_latency_seconds"]["help"] == "Request latency."
+    assert fam["py_request_latency_seconds"]["unit"] == "seconds"
+
+
+def test_histogram_buckets_are_counted_in_exactly_those_buckets(serve):
+    """Histogram(..., buckets=[...]) as in prometheus_client: the daemon receives an
+    explicit-bounds histogram and /metrics shows exactly those `le` lines plus +Inf."""
+    with strobe.connect(serve.ring, serve.shm_dir) as conn:
+        h = conn.histogram("py_sizes", "Sizes.", buckets=[0.1, 0.5, 1, 5, float("inf")])
+        assert h.buckets == (0.1, 0.5, 1.0, 5.0)
+        for v in (0.05, 0.1, 0.3, 0.7, 2, 10, -1):
+            h.observe(v)
+        conn.flush(timeout=10)
+    text = _wait_metrics(serve, "py_sizes_count 7")
+    assert [line for line in _family(text, "py_sizes") if not line.startswith("#")] == [
+        'py_sizes_bucket{le="0.1"} 3',
+        'py_sizes_bucket{le="0.5"} 4',
+        'py_sizes_bucket{le="1"} 5',
+        'py_sizes_bucket{le="5"} 6',
+        'py_sizes_bucket{le="+Inf"} 7',
+        "py_sizes_sum 12.15",
+        "py_sizes_count 7",
+    ]
+    with strobe.connect(serve.ring, serve.shm_dir) as conn:
+        for bad in ([], [float("inf")], [2, 1], [1, 1], [float("nan")], "1,2"):
+            with pytest.raises((ValueError, TypeError)):
+                conn.histogram("py_bad", buckets=bad)
+
+
+def test_counter_inc_takes_fractions_exactly_and_refuses_negatives(serve):
+    """counter.inc(1.5) works as in prometheus_client and the total is exact: ten inc(0.1)
+    give 1 (0.9999999999999999 when summed as floats), plus 1.5 and 2 → 4.5."""
+    with strobe.connect(serve.ring, serve.shm_dir) as conn:
+        c = conn.counter("py_fraction_total", labelnames=["k"]).labels("a")
+        for _ in range(10):
+            c.inc(0.1)
+        c.inc(1.5)
+        c.inc(2.0)
+        c.inc(True)  # an int
+        with pytest.raises(ValueError, match="non-negative"):
+            c.inc(-0.5)
+        with pytest.raises(ValueError, match="non-negative"):
+            c.inc(-1)
+        with pytest.raises(ValueError):
+            c.inc(float("nan"))
+        with pytest.raises(ValueError):
+            c.inc(float("inf"))
+        with pytest.raises(TypeError):
+            c.inc("1.5")
+        conn.flush(timeout=10)  # nothing refused: no DataLossError
+    text = _wait_metrics(serve, 'py_fraction_total{k="a"} 5.5')
+    assert _value(text, 'py_fraction_total{k="a"}') == 5.5
+
+
+def test_histogram_time_records_seconds(serve):
+    """hist.time() (context manager and decorator) records seconds, as prometheus_client."""
+    def busy(seconds):
+        end = time.perf_counter() + seconds
+        while time.perf_counter() < end:
+            pass
+
+    with strobe.connect(serve.ring, serve.shm_dir) as conn:
+        h = conn.histogram("py_work_seconds", buckets=[0.001, 60])
+        with h.time():
+            busy(0.02)
+
+        @h.time()
+        def work():
+            busy(0.02)
+
+        work()
+        work()
+        conn.flush(timeout=10)
+    text = _wait_metrics(serve, "py_work_seconds_count 3")
+    # Each took at least 20 ms and (on any machine running this) far less than a minute:
+    # recorded in nanoseconds they would all be in +Inf only.
+    assert _value(text, 'py_work_seconds_bucket{le="0.001"}') == 0
+    assert _value(text, 'py_work_seconds_bucket{le="60"}') == 3
+    assert 0.06 <= _value(text, "py_work_seconds_sum") < 180
+
+
+_CONNECT_AS = """
+import sys, strobe
+try:
+    strobe.connect(sys.argv[1], sys.argv[2], require_daemon=sys.argv[3] == "1")
+except Exception as e:
+    print(type(e).__name__, isinstance(e, PermissionError), isinstance(e, strobe.StrobeError))
+    print(e)
+else:
+    print("connected")
+"""
+
+
+def _connect_as_other_user(ring, shm_dir, require_daemon=True):
+    """Runs strobe.connect() in a subprocess as a user who is not the daemon's: `nobody` when
+    the tests run as root (root bypasses file permissions), else the test user itself."""
+    import pwd
+
+    preexec = None
+    if os.geteuid() == 0:
+        nobody = pwd.getpwnam("nobody")
+
+        def preexec():
+            os.setgid(nobody.pw_gid)
+            os.setgroups([])
+            os.setuid(nobody.pw_uid)
+    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
+    out = subprocess.run([sys.executable, "-c", _CONNECT_AS, ring, shm_dir,
+                          "1" if require_daemon else "0"], env=env,
+                         preexec_fn=preexec, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    return out.stdout.splitlines()
+
+
+def test_a_permission_problem_on_the_ring_says_so(serve):
+    """The daemon's ring directory is not accessible to the producer's user (a daemon running
+    as another user): connect() raises strobe.PermissionDenied (a PermissionError) naming the
+    path, not DaemonNotRunning. Both ways it happens: the daemon marker cannot be opened
+    (directory 0700 of another user) and the segment cannot be created (directory not
+    writable; require_daemon=False skips the marker)."""
+    os.chmod(serve.tmp, 0o755)  # the parent is traversable; the ring directory decides
+    os.chmod(serve.shm_dir, 0o700 if os.geteuid() == 0 else 0o000)
+    try:
+        lines = _connect_as_other_user(serve.ring, serve.shm_dir)
+        assert lines[0] == "PermissionDenied True True", lines
+        marker = os.path.join(serve.shm_dir, "strobe-%s.daemon" % serve.ring)
+        assert "permission denied" in lines[1] and marker in lines[1], lines
+
+        os.chmod(serve.shm_dir, 0o755 if os.geteuid() == 0 else 0o555)
+        lines = _connect_as_other_user(serve.ring, serve.shm_dir, require_daemon=False)
+        assert lines[0] == "PermissionDenied True True", lines
+        assert "permission denied creating shm segment" in lines[1], lines
+        assert serve.shm_dir in lines[1] and "another user" in lines[1], lines
+    finally:
+        os.chmod(serve.shm_dir, 0o700)
+    # The daemon itself is unaffected and still serves its own user.
+    with strobe.connect(serve.ring, serve.shm_dir) as conn:
+        conn.counter("py_after_permission_total").inc()
+        conn.flush(timeout=10)
+
+
+_OTLP_OUT = """\
+receivers:
+  shm: {{name: {ring}, dir: {dir}}}
+exporters:
+  otlp_http: {{endpoint: "http://127.0.0.1:{port}", compression: none}}
+service:
+  pipelines:
+    all: {{receivers: [shm], exporters: [otlp_http]}}
+shutdown:
+  grace_period: 1s
+"""
+
+
+def _otlp_metrics(body):
+    """{name: {"description", "unit", "kind", "bounds", "counts", "count", "sum"}} of an OTLP
+    ExportMetricsServiceRequest (metrics/v1 field numbers; histogram = field 9)."""
+    import struct
+
+    sys.path.insert(0, str(ROOT / "tests" / "hostile"))
+    from otlp_pb import fields
+
+    out = {}
+    for _, _, rm in (f for f in fields(body) if f[0] == 1):
+        for _, _, sm in (f for f in fields(body, *rm) if f[0] == 2):
+            for _, _, m in (f for f in fields(body, *sm) if f[0] == 2):
+                e = {"description": "", "unit": "", "kind": None}
+                for num, wt, v in fields(body, *m):
+                    if num in (1, 2, 3) and wt == 2:
+                        key = {1: "name", 2: "description", 3: "unit"}[num]
+                        e[key] = body[v[0]:v[1]].decode()
+                    elif num in (5, 7, 9, 10) and wt == 2:
+                        e["kind"] = {5: "gauge", 7: "sum", 9: "histogram",
+                                     10: "exponential_histogram"}[num]
+                        if num == 9:
+                            for n2, _, p in fields(body, *v):
+                                if n2 != 1:
+                                    continue
+                                for n3, w3, pv in fields(body, *p):
+                                    if n3 == 4 and w3 == 1:
+                                        e["count"] = struct.unpack("<Q", pv)[0]
+                                    elif n3 == 5 and w3 == 1:
+                                        e["sum"] = struct.unpack("<d", pv)[0]
+                                    elif n3 == 6 and w3 == 2:
+                                        raw = body[pv[0]:pv[1]]
+                                        e["counts"] = list(struct.unpack(
+                                            "<%dQ" % (len(raw) // 8), raw))
+                                    elif n3 == 7 and w3 == 2:
+                                        raw = body[pv[0]:pv[1]]
+                                        e["bounds"] = list(struct.unpack(
+                                            "<%dd" % (len(raw) // 8), raw))
+                out[e["name"]] = e
+    return out
+
+
+def test_description_unit_and_buckets_leave_strobe_in_otlp(tmp_path):
+    """The same metadata in the metric's OTLP form: an otlp_http exporter delivers the Python
+    histogram as an explicit-bounds HistogramDataPoint with the UCUM unit and description."""
+    import http.server
+    import threading
+
+    bodies = []
+
+    class Sink(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            data = self.rfile.read(int(self.headers["Content-Length"]))
+            if self.path == "/v1/metrics":
+                bodies.append(data)
+            self.send_response(200)
+            self.send_header("Content-Type", "application/x-protobuf")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Sink)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    ring = "py" + uuid.uuid4().hex[:10]
+    shm = tmp_path / "shm"
+    shm.mkdir(mode=0o700)
+    d = Daemon(_strobe_binary(), args=["--shm", "off"],
+               config_text=_OTLP_OUT.format(ring=ring, dir=shm, port=server.server_port))
+    try:
+        d.wait_port()
+        d.wait_ready()
+        with strobe.connect(ring, str(shm)) as conn:
+            h = conn.histogram("py_otlp_latency", "Latency.", unit="seconds",
+                               buckets=[0.1, 1])
+            for v in (0.05, 0.5, 2):
+                h.observe(v)
+            conn.counter("py_otlp_jobs_total", "Jobs.").inc(0.5)
+            conn.flush(timeout=10)
+
+        def delivered():
+            seen = {}
+            for b in list(bodies):
+                seen.update(_otlp_metrics(b))
+            return seen if {"py_otlp_latency", "py_otlp_jobs_total"} <= set(seen) else None
+
+        seen = d.poll(delivered, "both metrics exported over OTLP")
+    finally:
+        d.stop()
+        server.shutdown()
+        server.server_close()
+    h = seen["py_otlp_latency"]
+    assert (h["kind"], h["unit"], h["description"]) == ("histogram", "s", "Latency.")
+    assert (h["bounds"], h["counts"], h["count"], h["sum"]) == ([0.1, 1.0], [1, 1, 1], 3, 2.55)
+    c = seen["py_otlp_jobs_total"]
+    assert (c["kind"], c["unit"], c["description"]) == ("sum", "", "Jobs.")

@@ -169,6 +169,27 @@ int main(int argc, char** argv) {
   }
   Save(out, "restart_replays_definitions",
        InputBuilder(fuzz::kAlive, restarted, kFileLen).Scan().Poll().Restart().Scan().Poll());
+  // Definitions with the metadata block (description, unit, explicit bounds; issue 15), read
+  // from the ring and replayed from the definitions log by a restarted daemon, then a
+  // fractional counter increment (a one-entry BATCH).
+  std::string with_metadata;
+  {
+    testing::TempDir d;
+    Ring r(d);
+    const double bounds[4] = {0.005, 0.1, 1, 5};
+    const uint64_t h = r.p().DefineSeries(STROBE_KIND_HISTOGRAM, "latency", {{"op", "get"}},
+                                          {"Request latency.", "s", bounds});
+    const uint64_t c =
+        r.p().DefineSeries(STROBE_KIND_COUNTER, "jobs_total", {}, {"Jobs done.", "1", {}});
+    r.p().HistogramRecord(h, 0.25);
+    r.Consume();
+    const double fraction = 1.5;
+    r.p().Batch(STROBE_KIND_COUNTER, &c, nullptr, &fraction, 1);
+    r.p().HistogramRecord(h, 7);
+    with_metadata = r.Image();
+  }
+  Save(out, "definitions_with_metadata",
+       InputBuilder(fuzz::kAlive, with_metadata, kFileLen).Scan().Poll().Restart().Scan().Poll());
   // Hole 2: the owner truncates its ring to zero while the consumer has it attached.
   Save(out, "hole2_truncated_while_attached",
        InputBuilder(fuzz::kAlive, all_types, kFileLen)

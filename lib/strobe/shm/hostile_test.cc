@@ -23,6 +23,11 @@
 namespace strobe::shm {
 namespace {
 
+// The marker a consumer of this process writes: its pid, then the features it reads.
+std::string OurMarker() {
+  return std::to_string(getpid()) + "\nfeatures " + std::to_string(STROBE_FEATURES_ALL) + "\n";
+}
+
 using testing::CollectingSink;
 using testing::TempDir;
 
@@ -111,7 +116,7 @@ TEST(ShmHostileTest, APlantedSymlinkIsNeverFollowed) {
     ASSERT_EQ(lstat(marker.c_str(), &st), 0);
     EXPECT_TRUE(S_ISREG(st.st_mode));
     EXPECT_EQ(st.st_mode & 07777, 0600u);
-    EXPECT_EQ(ReadFile(marker), std::to_string(getpid()) + "\n");
+    EXPECT_EQ(ReadFile(marker), OurMarker());
   }
   EXPECT_EQ(ReadFile(victim), "precious\n");
   struct stat st {};
@@ -136,7 +141,7 @@ TEST(ShmHostileTest, AMarkerOfAnotherOwnerIsNotTrusted) {
   ASSERT_EQ(chown(marker.c_str(), kNobody, kNobody), 0);
   auto c = Consumer::Open({.ring = "h", .dir = dir.path()});
   ASSERT_TRUE(c.ok()) << c.status().message();  // the old code refused to start
-  EXPECT_EQ(ReadFile(marker), std::to_string(getpid()) + "\n");
+  EXPECT_EQ(ReadFile(marker), OurMarker());
   c->reset();
   // Our own marker naming a live process still means "taken".
   { std::ofstream(marker) << "1\n"; }

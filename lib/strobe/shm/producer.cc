@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cmath>
 #include <cstring>
 #include <ctime>
 #include <fstream>
@@ -83,11 +84,10 @@ Result<std::unique_ptr<Producer>> Producer::Connect(const ProducerOptions& optio
     return InvalidArgument("shm capacity_bytes must be a power of two in [4096, 2^30], got " +
                            std::to_string(cap));
   }
-  if (options.require_daemon) {
-    if (!DaemonAlive(options.dir, options.ring)) {
-      return Unavailable("strobe daemon is not running for shm ring '" + options.ring +
-                         "' (no live " + DaemonMarkerPath(options.dir, options.ring) + ")");
-    }
+  uint32_t features = STROBE_FEATURES_ALL;
+  if (Status s = DaemonStatus(options.dir, options.ring, &features);
+      !s.ok() && options.require_daemon) {
+    return s;
   }
   const uint64_t defs = options.definitions_bytes;
   if (defs % STROBE_RECORD_ALIGN != 0 || defs > (uint64_t{64} << 20)) {
@@ -97,7 +97,17 @@ Result<std::unique_ptr<Producer>> Producer::Connect(const ProducerOptions& optio
   const uint32_t pid = static_cast<uint32_t>(getpid());
   std::string path;
   const int fd = CreateSegment(options, pid, &path);
-  if (fd < 0) return Unavailable(Errno("cannot create shm segment", path));
+  if (fd < 0) {
+    if (PermissionErrno(errno)) {
+      // Named as what it is: the usual cause is a daemon running as another user whose ring
+      // directory this user may not write (docs/python.md, "Permissions").
+      return PermissionDenied(Errno("permission denied creating shm segment", path) + " (uid " +
+                              std::to_string(getuid()) + "): the directory " + options.dir +
+                              " is not writable by this user; is the daemon running as "
+                              "another user?");
+    }
+    return Unavailable(Errno("cannot create shm segment", path));
+  }
   fchmod(fd, options.mode);  // not subject to the umask
   const size_t size = STROBE_RING_HEADER_BYTES + cap + defs;
   if (ftruncate(fd, static_cast<off_t>(size)) != 0) {
@@ -123,7 +133,9 @@ Result<std::unique_ptr<Producer>> Producer::Connect(const ProducerOptions& optio
   h->defs_bytes = defs;
   // Pairs with the consumer's acquire load of magic: the fields above are visible first.
   std::atomic_ref<uint32_t>(h->magic).store(STROBE_RING_MAGIC, std::memory_order_release);
-  return std::unique_ptr<Producer>(new Producer(Mapping(base, size), path, options));
+  auto producer = std::unique_ptr<Producer>(new Producer(Mapping(base, size), path, options));
+  producer->daemon_features_ = features;
+  return producer;
 }
 
 Producer::Producer(Mapping mapping, std::string path, const ProducerOptions& options)
@@ -284,7 +296,7 @@ void Producer::LogDefinition(const std::string& payload) {
 }
 
 uint64_t Producer::DefineSeries(strobe_series_kind kind, std::string_view name,
-                                const Labels& labels) {
+                                const Labels& labels, const SeriesMeta& meta) {
   std::string p;
   const uint64_t id = next_series_id_;
   AppendU64(p, id);
@@ -293,6 +305,31 @@ uint64_t Producer::DefineSeries(strobe_series_kind kind, std::string_view name,
   p.append(name);
   p.push_back('\0');
   AppendPairs(p, labels);
+  if (!meta.empty()) {
+    // The same checks as the decoder's: a definition the daemon would refuse is not written.
+    if (meta.description.size() > STROBE_DEFINE_MAX_DESCRIPTION ||
+        meta.unit.size() > STROBE_DEFINE_MAX_UNIT ||
+        meta.bounds.size() > STROBE_DEFINE_MAX_BOUNDS ||
+        meta.description.find('\0') != std::string_view::npos ||
+        meta.unit.find('\0') != std::string_view::npos ||
+        (!meta.bounds.empty() && kind != STROBE_KIND_HISTOGRAM)) {
+      return 0;
+    }
+    for (size_t i = 0; i < meta.bounds.size(); ++i) {
+      if (!std::isfinite(meta.bounds[i]) || (i > 0 && !(meta.bounds[i] > meta.bounds[i - 1]))) {
+        return 0;
+      }
+    }
+  }
+  if (!meta.empty() && (daemon_features_ & STROBE_FEATURE_DEFINE_META) != 0) {
+    AppendU32(p, STROBE_DEFINE_META_VERSION);
+    AppendU32(p, static_cast<uint32_t>(meta.description.size()));
+    AppendU32(p, static_cast<uint32_t>(meta.unit.size()));
+    AppendU32(p, static_cast<uint32_t>(meta.bounds.size()));
+    p.append(meta.description);
+    p.append(meta.unit);
+    p.append(reinterpret_cast<const char*>(meta.bounds.data()), meta.bounds.size_bytes());
+  }
   // Log first: a daemon restarting between the two writes then still finds the definition.
   LogDefinition(p);
   if (!WriteText(STROBE_REC_SERIES_DEFINE, p)) return 0;

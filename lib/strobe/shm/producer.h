@@ -33,6 +33,7 @@
 #include <cstring>
 #include <initializer_list>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -66,6 +67,15 @@ struct ProducerOptions {
 };
 
 using Labels = std::vector<std::pair<std::string, std::string>>;
+
+// What a series definition may carry besides name and labels (the SERIES_DEFINE metadata block,
+// ring_abi.h). Empty (the default) writes the original record, which every daemon reads.
+struct SeriesMeta {
+  std::string_view description;
+  std::string_view unit;           // UCUM, as in OTLP ("s", "By", "1")
+  std::span<const double> bounds;  // HISTOGRAM only: explicit bucket bounds, strictly increasing
+  bool empty() const { return description.empty() && unit.empty() && bounds.empty(); }
+};
 
 class Producer {
  public:
@@ -128,10 +138,16 @@ class Producer {
                       int32_t offset, const uint64_t* counts, uint32_t n) noexcept;
 
   // Declares a series and returns its id (ids count up from 1 per producer). Cold path: builds
-  // the payload in a std::string. Returns 0 if the definition was dropped (ring full) or too big.
+  // the payload in a std::string. `meta` is left out (the original record is written) when the
+  // daemon lacks STROBE_FEATURE_DEFINE_META: it would refuse the whole definition, so the series
+  // is kept without description, unit and explicit bounds (an exponential histogram).
+  // Returns 0 if the definition was dropped (ring full) or too big,
+  // or when `meta` breaks the limits of ring_abi.h (sizes, NUL bytes, bounds not finite and
+  // strictly increasing, bounds on a series that is not a HISTOGRAM).
   // The definition is also appended to the definitions log (while it has room; see
   // DefinitionsLogFull()), which a restarted daemon replays.
-  uint64_t DefineSeries(strobe_series_kind kind, std::string_view name, const Labels& labels);
+  uint64_t DefineSeries(strobe_series_kind kind, std::string_view name, const Labels& labels,
+                        const SeriesMeta& meta = {});
   bool Span(const uint8_t trace_id[16], uint64_t span_id, uint64_t parent_span_id,
             uint64_t start_ns, uint64_t end_ns, std::string_view name, const Labels& attributes);
   bool Event(uint64_t timestamp_ns, std::string_view name, const Labels& attributes);
@@ -167,6 +183,10 @@ class Producer {
   uint64_t RejectedRecords() const noexcept {
     return Word(header_, &strobe_ring_header::rejected_records).load(std::memory_order_relaxed);
   }
+  // What the daemon reads (ring_abi.h STROBE_FEATURE_*): from its marker at Connect, or
+  // STROBE_FEATURES_ALL when there was no live daemon's marker. DefineSeries leaves out
+  // metadata the daemon would refuse.
+  uint32_t daemon_features() const { return daemon_features_; }
   // Definitions that did not fit in the definitions log (they went through the ring only, and
   // a daemon restarted after them will not know them).
   uint64_t DefinitionsLogFull() const { return defs_overflow_; }
@@ -217,6 +237,7 @@ class Producer {
   uint64_t defs_end_ = 0;       // mirror of header defs_end (we are its only writer)
   uint64_t defs_overflow_ = 0;  // definitions the log had no room for
   uint64_t rejected_seen_ = 0;  // RejectedRecords() at the last Flush
+  uint32_t daemon_features_ = STROBE_FEATURES_ALL;
 };
 
 }  // namespace strobe::shm

@@ -251,7 +251,10 @@ Result<std::unique_ptr<Consumer>> Consumer::Open(const ConsumerOptions& options)
                          std::strerror(errno));
     }
     fchmod(fd, 0600);  // not narrowed or widened by the umask
-    const std::string text = std::to_string(getpid()) + "\n";
+    // The pid first: producers of every version read it; the features line tells newer ones
+    // what this daemon reads (ring_abi.h).
+    const std::string text =
+        std::to_string(getpid()) + "\nfeatures " + std::to_string(STROBE_FEATURES_ALL) + "\n";
     const bool written = write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
     close(fd);
     // rename() replaces whatever is at `marker` (a symlink is replaced, never followed).

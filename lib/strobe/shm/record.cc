@@ -1,5 +1,6 @@
 #include "strobe/shm/record.h"
 
+#include <cmath>
 #include <cstring>
 
 namespace strobe::shm {
@@ -83,18 +84,66 @@ bool DecodePoint(const RecordView& r, PointRecord* out) {
   return out->series_id != 0;
 }
 
+double SeriesDefineRecord::Bound(uint32_t i) const {
+  double v;
+  std::memcpy(&v, bounds + size_t{i} * 8, 8);
+  return v;
+}
+
+namespace {
+
+// The metadata block after the text of a SERIES_DEFINE (`bytes` long, > 0).
+bool DecodeDefineMeta(const uint8_t* p, uint64_t bytes, SeriesDefineRecord* out) {
+  if (bytes < STROBE_DEFINE_META_BYTES) return false;
+  out->meta_version = U32(p);
+  const uint64_t desc = U32(p + 4);
+  const uint64_t unit = U32(p + 8);
+  out->bounds_count = U32(p + 12);
+  if (out->meta_version == 0 || desc > STROBE_DEFINE_MAX_DESCRIPTION ||
+      unit > STROBE_DEFINE_MAX_UNIT || out->bounds_count > STROBE_DEFINE_MAX_BOUNDS) {
+    return false;
+  }
+  const uint64_t need = STROBE_DEFINE_META_BYTES + desc + unit + uint64_t{out->bounds_count} * 8;
+  // Version 1 fills the block exactly; a later version may append fields we do not know.
+  if (need > bytes || (out->meta_version == STROBE_DEFINE_META_VERSION && need != bytes)) {
+    return false;
+  }
+  out->description = Text(p + STROBE_DEFINE_META_BYTES, desc);
+  out->unit = Text(p + STROBE_DEFINE_META_BYTES + desc, unit);
+  if (out->description.find('\0') != std::string_view::npos ||
+      out->unit.find('\0') != std::string_view::npos) {
+    return false;
+  }
+  out->bounds = p + STROBE_DEFINE_META_BYTES + desc + unit;
+  if (out->bounds_count > 0 && out->kind != STROBE_KIND_HISTOGRAM) return false;
+  for (uint32_t i = 0; i < out->bounds_count; ++i) {
+    const double b = out->Bound(i);
+    if (!std::isfinite(b) || (i > 0 && !(b > out->Bound(i - 1)))) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 bool DecodeSeriesDefine(const RecordView& r, SeriesDefineRecord* out) {
   if (r.type != STROBE_REC_SERIES_DEFINE || r.length < 16) return false;
   out->series_id = U64(r.payload);
   const uint32_t kind = U32(r.payload + 8);
   const uint32_t text = U32(r.payload + 12);
-  if (out->series_id == 0 || !ValidKind(kind) || text != r.length - 16) return false;
+  if (out->series_id == 0 || !ValidKind(kind) || text > r.length - 16) return false;
   out->kind = static_cast<strobe_series_kind>(kind);
+  out->meta_version = 0;
+  out->description = {};
+  out->unit = {};
+  out->bounds_count = 0;
+  out->bounds = nullptr;
   std::string_view t = Text(r.payload + 16, text);
   const size_t nul = t.find('\0');
   if (nul == 0 || nul == std::string_view::npos) return false;
   out->name = t.substr(0, nul);
-  return DecodePairs(t.substr(nul + 1), &out->labels);
+  if (!DecodePairs(t.substr(nul + 1), &out->labels)) return false;
+  const uint64_t meta = uint64_t{r.length} - 16 - text;
+  return meta == 0 || DecodeDefineMeta(r.payload + 16 + text, meta, out);
 }
 
 bool DecodeSpan(const RecordView& r, SpanRecord* out) {

@@ -39,6 +39,13 @@ struct SeriesDefineRecord {
   strobe_series_kind kind = STROBE_KIND_COUNTER;
   std::string_view name;
   Pairs labels;
+  // The optional metadata block (ring_abi.h): meta_version 0 when the record has none.
+  uint32_t meta_version = 0;
+  std::string_view description;
+  std::string_view unit;
+  uint32_t bounds_count = 0;
+  const uint8_t* bounds = nullptr;  // bounds_count f64, unaligned: use Bound(i)
+  double Bound(uint32_t i) const;
 };
 
 struct SpanRecord {
@@ -84,6 +91,8 @@ bool DecodePoint(const RecordView& r, PointRecord* out);
 // Checks the framing only (lengths, reserved, series id); the consumer validates the
 // distribution (count == zero_count + buckets, scale) before merging it.
 bool DecodeHistogramMerge(const RecordView& r, HistogramMergeRecord* out);
+// Also decodes the metadata block: sizes within the STROBE_DEFINE_MAX_* limits, no NUL in the
+// description or unit, bounds finite and strictly increasing and only on HISTOGRAM series.
 bool DecodeSeriesDefine(const RecordView& r, SeriesDefineRecord* out);
 bool DecodeSpan(const RecordView& r, SpanRecord* out);
 bool DecodeEvent(const RecordView& r, EventRecord* out);

@@ -51,6 +51,19 @@ extern "C" {
 #define STROBE_FRAME_BYTES 8u
 /* Largest payload of one record. */
 #define STROBE_RECORD_MAX_PAYLOAD 65528u
+/* SERIES_DEFINE metadata block (see STROBE_REC_SERIES_DEFINE). */
+#define STROBE_DEFINE_META_VERSION 1u
+#define STROBE_DEFINE_META_BYTES 16u
+#define STROBE_DEFINE_MAX_BOUNDS 512u
+#define STROBE_DEFINE_MAX_DESCRIPTION 4096u
+#define STROBE_DEFINE_MAX_UNIT 64u
+
+/* The daemon marker `<dir>/strobe-<ring>.daemon` is text: the daemon's pid in decimal, '\n',
+ * then (daemons since the metadata block) "features <decimal mask>\n". A producer that finds a
+ * live daemon's marker without a bit does not write what that bit names (an older daemon would
+ * refuse it); with no marker it assumes every feature. */
+#define STROBE_FEATURE_DEFINE_META 1u /* SERIES_DEFINE metadata block, counter fractions */
+#define STROBE_FEATURES_ALL STROBE_FEATURE_DEFINE_META
 
 /* Offsets of the header fields; the struct below has exactly this layout. */
 #define STROBE_OFF_MAGIC 0u
@@ -122,7 +135,18 @@ enum strobe_record_type {
   STROBE_REC_PAD = 0,
   /* Declares a series before its points. payload: u64 series_id, u32 kind
    * (enum strobe_series_kind), u32 text_bytes, then text: metric name, '\0', then zero or more
-   * label pairs "key\0value\0". series_id is chosen by the producer, unique within its ring. */
+   * label pairs "key\0value\0". series_id is chosen by the producer, unique within its ring.
+   *
+   * Optional metadata block (added compatibly in version 1): when the payload is longer than
+   * 16 + text_bytes, the rest is: u32 meta_version (STROBE_DEFINE_META_VERSION), u32
+   * description_bytes, u32 unit_bytes, u32 bounds_count, description (UTF-8, no NUL), unit
+   * (UCUM as in OTLP, e.g. "s", "By"; no NUL), then bounds_count f64 explicit bucket bounds
+   * (HISTOGRAM series only: finite, strictly increasing, at most STROBE_DEFINE_MAX_BOUNDS; the
+   * series is then an explicit-bounds histogram whose bucket i counts values in
+   * (bounds[i-1], bounds[i]], plus (bounds[last], +inf)). A meta_version 1 block fills the
+   * payload exactly; a later version may append fields, which version-1 readers ignore.
+   * Readers from before the block reject such a definition (counted, its points refused), so
+   * producers write the block only when they have metadata to carry. */
   STROBE_REC_SERIES_DEFINE = 1,
   /* u64 series_id, u64 timestamp_ns (0 = stamped by the daemon on receipt), u64 delta. */
   STROBE_REC_COUNTER_ADD = 2,
@@ -136,7 +160,10 @@ enum strobe_record_type {
   /* u64 timestamp_ns, u32 name_bytes, u32 attr_bytes, name, attributes "key\0value\0". */
   STROBE_REC_EVENT = 6,
   /* u32 count, u32 kind (strobe_series_kind), then `count` entries of
-   * {u64 series_id, u64 timestamp_ns, f64 value}. */
+   * {u64 series_id, u64 timestamp_ns, f64 value}. For COUNTER the value is the increment:
+   * finite, >= 0, below 2^64; a fraction is added exactly in units of 1e-9 (rounded to the
+   * nearest unit once). Daemons from before fractions refuse a non-whole entry (counted). This
+   * is also how a producer sends one non-integer increment (COUNTER_ADD carries a u64). */
   STROBE_REC_BATCH = 7,
   /* u64 seq: the consumer stores ack_seq = seq (release) once every record before it and the
    * PING itself were processed, i.e. accepted downstream: a consumer that cannot hand the

@@ -23,7 +23,10 @@ struct DecodingSink : RecordSink {
     uint64_t seq;
     switch (r.type) {
       case STROBE_REC_SERIES_DEFINE:
-        accepted += DecodeSeriesDefine(r, &d) ? 1 : 0;
+        if (DecodeSeriesDefine(r, &d)) {
+          accepted += 1 + d.description.size() + d.unit.size();
+          for (uint32_t i = 0; i < d.bounds_count; ++i) accepted += d.Bound(i) > 0 ? 1 : 0;
+        }
         break;
       case STROBE_REC_SPAN:
         accepted += DecodeSpan(r, &s) ? 1 : 0;

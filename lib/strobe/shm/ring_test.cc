@@ -7,9 +7,11 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -414,6 +416,187 @@ TEST(ShmRecordTest, DecodersRejectInconsistentPayloads) {
   buf[0] = 1;  // count 1 but no entry
   buf[4] = 1;
   EXPECT_FALSE(DecodeBatch(rb, &b));
+}
+
+// A SERIES_DEFINE payload built by hand: the text, then (when `meta` is set) a metadata block
+// of `version` with `description`, `unit`, `bounds` and `extra` trailing bytes.
+std::string DefinePayload(uint32_t kind, bool meta, uint32_t version = 1,
+                          std::string_view description = "", std::string_view unit = "",
+                          std::vector<double> bounds = {}, size_t extra = 0) {
+  std::string p;
+  auto u32 = [&p](uint32_t v) { p.append(reinterpret_cast<const char*>(&v), 4); };
+  const uint64_t id = 5;
+  p.append(reinterpret_cast<const char*>(&id), 8);
+  u32(kind);
+  const std::string text("h\0k\0v\0", 6);
+  u32(static_cast<uint32_t>(text.size()));
+  p += text;
+  if (!meta) return p;
+  u32(version);
+  u32(static_cast<uint32_t>(description.size()));
+  u32(static_cast<uint32_t>(unit.size()));
+  u32(static_cast<uint32_t>(bounds.size()));
+  p += description;
+  p += unit;
+  p.append(reinterpret_cast<const char*>(bounds.data()), bounds.size() * 8);
+  p.append(extra, 'x');
+  return p;
+}
+
+bool DecodeDefine(const std::string& payload, SeriesDefineRecord* out) {
+  RecordView r{1, STROBE_REC_SERIES_DEFINE, reinterpret_cast<const uint8_t*>(payload.data()),
+               static_cast<uint32_t>(payload.size())};
+  return DecodeSeriesDefine(r, out);
+}
+
+TEST(ShmRecordTest, DefinitionMetadataBlockDecodesAndIsValidated) {
+  SeriesDefineRecord d;
+  // The original form: no block.
+  ASSERT_TRUE(DecodeDefine(DefinePayload(STROBE_KIND_HISTOGRAM, false), &d));
+  EXPECT_EQ(d.meta_version, 0u);
+  EXPECT_EQ(d.bounds_count, 0u);
+  // Version 1: description, unit, bounds.
+  ASSERT_TRUE(DecodeDefine(
+      DefinePayload(STROBE_KIND_HISTOGRAM, true, 1, "Latency.", "s", {0.1, 0.5, 2}), &d));
+  EXPECT_EQ(d.name, "h");
+  ASSERT_EQ(d.labels.size(), 1u);
+  EXPECT_EQ(d.meta_version, 1u);
+  EXPECT_EQ(d.description, "Latency.");
+  EXPECT_EQ(d.unit, "s");
+  ASSERT_EQ(d.bounds_count, 3u);
+  EXPECT_EQ(d.Bound(0), 0.1);
+  EXPECT_EQ(d.Bound(2), 2.0);
+  // A later version may append fields: version-1 readers take what they know.
+  ASSERT_TRUE(DecodeDefine(DefinePayload(STROBE_KIND_COUNTER, true, 2, "d", "By", {}, 24), &d));
+  EXPECT_EQ(d.meta_version, 2u);
+  EXPECT_EQ(d.unit, "By");
+  // Refused: trailing bytes in version 1, version 0, a truncated block, bounds not strictly
+  // increasing or not finite, bounds on a counter, NUL in the description, over the limits.
+  EXPECT_FALSE(DecodeDefine(DefinePayload(STROBE_KIND_COUNTER, true, 1, "d", "", {}, 8), &d));
+  EXPECT_FALSE(DecodeDefine(DefinePayload(STROBE_KIND_COUNTER, true, 0, "d"), &d));
+  std::string truncated = DefinePayload(STROBE_KIND_HISTOGRAM, true, 1, "d", "s", {1, 2});
+  truncated.pop_back();
+  EXPECT_FALSE(DecodeDefine(truncated, &d));
+  EXPECT_FALSE(
+      DecodeDefine(DefinePayload(STROBE_KIND_COUNTER, true, 1, "", "", {}).substr(0, 30), &d));
+  EXPECT_FALSE(DecodeDefine(DefinePayload(STROBE_KIND_HISTOGRAM, true, 1, "", "", {1, 1}), &d));
+  EXPECT_FALSE(DecodeDefine(DefinePayload(STROBE_KIND_HISTOGRAM, true, 1, "", "", {2, 1}), &d));
+  EXPECT_FALSE(
+      DecodeDefine(DefinePayload(STROBE_KIND_HISTOGRAM, true, 1, "", "", {1, std::nan("")}), &d));
+  EXPECT_FALSE(
+      DecodeDefine(DefinePayload(STROBE_KIND_HISTOGRAM, true, 1, "", "", {1, INFINITY}), &d));
+  EXPECT_FALSE(DecodeDefine(DefinePayload(STROBE_KIND_COUNTER, true, 1, "", "", {1}), &d));
+  EXPECT_FALSE(
+      DecodeDefine(DefinePayload(STROBE_KIND_COUNTER, true, 1, std::string_view("a\0b", 3)), &d));
+  EXPECT_FALSE(DecodeDefine(DefinePayload(STROBE_KIND_COUNTER, true, 1,
+                                          std::string(STROBE_DEFINE_MAX_DESCRIPTION + 1, 'd')),
+                            &d));
+  EXPECT_FALSE(DecodeDefine(DefinePayload(STROBE_KIND_HISTOGRAM, true, 1, "", "",
+                                          std::vector<double>(STROBE_DEFINE_MAX_BOUNDS + 1, 0.0)),
+                            &d));
+}
+
+TEST(ShmRingTest, DefinitionsWithMetadataRoundTripAndBadMetadataIsNotWritten) {
+  TempDir d;
+  auto p = Producer::Connect(Opts(d));
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  Producer& w = **p;
+  const double bounds[] = {0.25, 1};
+  EXPECT_EQ(w.DefineSeries(STROBE_KIND_HISTOGRAM, "h", {}, {"Help.", "ms", bounds}), 1u);
+  EXPECT_EQ(w.DefineSeries(STROBE_KIND_COUNTER, "c", {}), 2u);  // no metadata: original form
+  const double unsorted[] = {1, 0.25};
+  EXPECT_EQ(w.DefineSeries(STROBE_KIND_HISTOGRAM, "x", {}, {"", "", unsorted}), 0u);
+  EXPECT_EQ(w.DefineSeries(STROBE_KIND_GAUGE, "x", {}, {"", "", bounds}), 0u);
+  auto c = OpenConsumer(d);
+  CollectingSink sink;
+  c->Scan(sink);
+  c->Poll(sink);
+  ASSERT_EQ(sink.types.size(), 2u);
+  SeriesDefineRecord def;
+  ASSERT_TRUE(DecodeSeriesDefine(View(sink, 0), &def));
+  EXPECT_EQ(def.description, "Help.");
+  EXPECT_EQ(def.unit, "ms");
+  ASSERT_EQ(def.bounds_count, 2u);
+  EXPECT_EQ(def.Bound(1), 1.0);
+  ASSERT_TRUE(DecodeSeriesDefine(View(sink, 1), &def));
+  EXPECT_EQ(def.meta_version, 0u);
+  // Exactly the original record: 16 fixed bytes + "c\0".
+  EXPECT_EQ(sink.payloads[1].size(), 18u);
+}
+
+// A daemon from before the metadata block writes a marker with only its pid: a producer then
+// leaves the block out (that daemon would refuse the whole definition). A current daemon's
+// marker names the feature; with no marker at all the producer assumes a current daemon.
+TEST(ShmRingTest, MetadataIsLeftOutForADaemonWhoseMarkerLacksTheFeature) {
+  const double bounds[] = {1, 2};
+  const SeriesMeta meta{"Help.", "s", bounds};
+  for (const std::string& marker :
+       {std::string("\n"), std::string("\nfeatures 1\n"), std::string()}) {
+    TempDir d;
+    if (!marker.empty()) {
+      std::ofstream(DaemonMarkerPath(d.path(), "t")) << getpid() << marker;
+    }
+    auto p = Producer::Connect(Opts(d));
+    ASSERT_TRUE(p.ok()) << p.status().ToString();
+    const bool old_daemon = marker == "\n";
+    EXPECT_EQ((*p)->daemon_features(), old_daemon ? 0u : uint32_t{STROBE_FEATURE_DEFINE_META});
+    ASSERT_EQ((*p)->DefineSeries(STROBE_KIND_HISTOGRAM, "h", {}, meta), 1u);
+    ConsumerOptions co;
+    co.ring = "t";
+    co.dir = d.path();
+    co.write_daemon_marker = false;
+    auto c = Consumer::Open(co);
+    ASSERT_TRUE(c.ok());
+    CollectingSink sink;
+    (*c)->Scan(sink);
+    (*c)->Poll(sink);
+    ASSERT_EQ(sink.types.size(), 1u);
+    SeriesDefineRecord def;
+    ASSERT_TRUE(DecodeSeriesDefine(View(sink, 0), &def));
+    EXPECT_EQ(def.meta_version, old_daemon ? 0u : 1u);
+    EXPECT_EQ(def.bounds_count, old_daemon ? 0u : 2u);
+  }
+  // The marker a consumer writes names the features.
+  TempDir d;
+  auto c = OpenConsumer(d);
+  std::ifstream in(DaemonMarkerPath(d.path(), "t"));
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(text, std::to_string(getpid()) + "\nfeatures 1\n");
+}
+
+// A directory the producer's user may not use (a daemon of another user) is reported as
+// PermissionDenied naming the path, both when the marker cannot be opened and when the segment
+// cannot be created; root bypasses file modes, so as root the producer runs as `nobody` (65534)
+// in a child process.
+TEST(ShmRingTest, APermissionProblemIsPermissionDeniedNotUnavailable) {
+  TempDir d;
+  auto c = OpenConsumer(d);  // a live daemon's marker
+  ASSERT_EQ(chmod(d.path().c_str(), 0700), 0);
+  // Run in a child: the exit code says which status Connect returned (0 = as expected).
+  auto connect_as_other = [&](bool require_daemon, const std::string& expect) {
+    const pid_t pid = fork();
+    if (pid == 0) {
+      if (geteuid() == 0 && (setgid(65534) != 0 || setuid(65534) != 0)) _exit(10);
+      if (geteuid() != 0) chmod(d.path().c_str(), require_daemon ? 0000 : 0500);
+      ProducerOptions o = Opts(d);
+      o.require_daemon = require_daemon;
+      auto p = Producer::Connect(o);
+      if (p.ok()) _exit(11);
+      if (p.status().code() != StatusCode::kPermissionDenied) _exit(12);
+      if (p.status().message().find(expect) == std::string::npos) _exit(13);
+      _exit(0);
+    }
+    int status = 0;
+    EXPECT_EQ(waitpid(pid, &status, 0), pid);
+    EXPECT_TRUE(WIFEXITED(status));
+    EXPECT_EQ(WEXITSTATUS(status), 0);
+  };
+  connect_as_other(true, DaemonMarkerPath(d.path(), "t"));
+  if (geteuid() == 0) {
+    ASSERT_EQ(chmod(d.path().c_str(), 0755), 0);  // the marker (0600) is still unreadable
+  }
+  connect_as_other(false, "permission denied creating shm segment " + d.path());
+  chmod(d.path().c_str(), 0700);
 }
 
 // Two Producers of one process on one ring each get their own file, and both are read. The

@@ -8,6 +8,8 @@
 
 #include <cerrno>
 #include <charconv>
+#include <cstring>
+#include <string>
 #include <utility>
 
 namespace strobe::shm {
@@ -76,12 +78,37 @@ bool ProcessAlive(uint32_t pid) {
 }
 
 bool DaemonAlive(std::string_view dir, std::string_view ring) {
+  return DaemonStatus(dir, ring).ok();
+}
+
+bool PermissionErrno(int err) { return err == EACCES || err == EPERM; }
+
+Status DaemonStatus(std::string_view dir, std::string_view ring, uint32_t* features) {
+  const std::string marker = DaemonMarkerPath(dir, ring);
   struct stat st {};
-  const int fd = OpenRegularFile(DaemonMarkerPath(dir, ring), kAnyOwner, &st);
-  if (fd < 0) return false;
+  errno = 0;  // OpenRegularFile may fail after a successful open (not a regular file)
+  const int fd = OpenRegularFile(marker, kAnyOwner, &st);
+  if (fd < 0) {
+    const int err = errno;
+    if (PermissionErrno(err)) {
+      return PermissionDenied("permission denied opening the strobe daemon marker " + marker +
+                              " as uid " + std::to_string(getuid()) + " (" + std::strerror(err) +
+                              "): the directory " + std::string(dir) +
+                              " or the marker is not accessible to this user; is the daemon "
+                              "running as another user?");
+    }
+    return Unavailable("strobe daemon is not running for shm ring '" + std::string(ring) +
+                       "' (no live " + marker + ")");
+  }
   const uint32_t pid = ReadMarkerPid(fd);
+  const uint32_t mask = ReadMarkerFeatures(fd);
   close(fd);
-  return pid != 0 && ProcessAlive(pid);
+  if (pid == 0 || !ProcessAlive(pid)) {
+    return Unavailable("strobe daemon is not running for shm ring '" + std::string(ring) +
+                       "' (no live " + marker + ")");
+  }
+  if (features != nullptr) *features = mask;
+  return OkStatus();
 }
 
 int OpenRegularFile(const std::string& path, int64_t owner, struct stat* st) {
@@ -93,6 +120,21 @@ int OpenRegularFile(const std::string& path, int64_t owner, struct stat* st) {
     return -1;
   }
   return fd;
+}
+
+uint32_t ReadMarkerFeatures(int fd) {
+  char buf[96] = {};
+  const ssize_t got = pread(fd, buf, sizeof buf - 1, 0);
+  if (got <= 0) return 0;
+  const std::string_view text(buf, static_cast<size_t>(got));
+  static constexpr std::string_view kKey = "\nfeatures ";
+  const size_t at = text.find(kKey);
+  if (at == std::string_view::npos) return 0;
+  uint32_t mask = 0;
+  const char* begin = buf + at + kKey.size();
+  auto [end, ec] = std::from_chars(begin, buf + got, mask);
+  (void)end;
+  return ec == std::errc() ? mask : 0;
 }
 
 uint32_t ReadMarkerPid(int fd) {

@@ -54,6 +54,14 @@ bool ProcessAlive(uint32_t pid);
 // True when the daemon marker of `ring` in `dir` is a regular file naming a live process
 // (never follows a symlink, never blocks on a FIFO).
 bool DaemonAlive(std::string_view dir, std::string_view ring);
+// DaemonAlive with the reason when not: OK; PermissionDenied when the marker (or `dir`) cannot
+// be opened for EACCES/EPERM — typically a daemon running as another user — with a message
+// naming the path, our uid and the errno text; Unavailable when there is no live daemon.
+// With `features`, also the live daemon's feature mask (ReadMarkerFeatures; untouched when
+// the status is not OK).
+Status DaemonStatus(std::string_view dir, std::string_view ring, uint32_t* features = nullptr);
+// True for the errno values of a permission problem (EACCES, EPERM).
+bool PermissionErrno(int err);
 
 // Opens `path` read-only without following a symlink or blocking on a FIFO (anyone may plant
 // either in a shared directory) and returns the fd when it is a regular file owned by `owner`
@@ -63,6 +71,9 @@ int OpenRegularFile(const std::string& path, int64_t owner, struct stat* st);
 // The pid written as decimal text at the start of the open file `fd` (a daemon marker); 0 when
 // there is none.
 uint32_t ReadMarkerPid(int fd);
+// The feature mask on the marker's "features N" line (ring_abi.h); 0 when there is none (a
+// daemon from before the line).
+uint32_t ReadMarkerFeatures(int fd);
 
 // Atomic view of a 64-bit control word in the header. The header is 64-byte aligned (mmap),
 // so every word is naturally aligned and lock-free.

@@ -143,10 +143,12 @@ ShmReceiver::ShmReceiver(ShmReceiverOptions options) : options_(std::move(option
       "Records read from shm rings and not used, by reason (malformed_frame: invalid framing, "
       "the rest of the ring up to the producer's write position skipped; torn: reserved by a "
       "producer that died before committing; undecodable; unknown_series: a point of a series "
-      "never defined or refused; invalid_value; kind_mismatch; series_limit: a definition over "
+      "never defined or refused; invalid_value; kind_mismatch (also a definition with other "
+      "histogram buckets than the series'); series_limit: a definition over "
       "max_series; key_table_full / key_too_long / key_source_limit: a definition whose label key "
       "the attribute key table refused (key_source_limit: the ring's max_new_keys_per_ring); "
-      "invalid_utf8: a definition whose label value is not UTF-8). All but torn "
+      "invalid_utf8: a definition whose label value, description or unit is not UTF-8). All "
+      "but torn "
       "are reported to the producer's flush as data loss (a "
       "run of malformed frames as one).",
       {"receiver", "reason"});

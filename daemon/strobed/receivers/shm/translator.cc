@@ -20,13 +20,26 @@ struct ShmTranslator::Series {
   std::string name;
   strobe_series_kind kind = STROBE_KIND_COUNTER;
   std::vector<std::pair<std::string, std::string>> labels;
-  std::vector<event::KeyId> label_keys;  // interned keys of `labels` (same order)
-  uint64_t start_ns = 0;                 // first time the series was defined (Unix ns)
-  uint64_t counter = 0;                  // COUNTER: total of every producer
-  double gauge = 0;                      // GAUGE: last value set
-  uint64_t last_ts = 0;                  // newest producer timestamp applied (0: none)
-  int64_t owner_uid = -1;                // owner of the rings that define it (-1: unknown)
-  strobe::metrics::HistogramData histogram;
+  std::vector<event::KeyId> label_keys;      // interned keys of `labels` (same order)
+  uint64_t start_ns = 0;                     // first time the series was defined (Unix ns)
+  uint64_t counter = 0;                      // COUNTER: total of every producer, whole units
+  uint32_t counter_nanos = 0;                // COUNTER: and 1e-9 units below one, < 1e9
+  double gauge = 0;                          // GAUGE: last value set
+  uint64_t last_ts = 0;                      // newest producer timestamp applied (0: none)
+  int64_t owner_uid = -1;                    // owner of the rings that define it (-1: unknown)
+  strobe::metrics::HistogramData histogram;  // HISTOGRAM without explicit bounds
+  // Metadata of the first definition that carried it (description, UCUM unit).
+  std::string description;
+  std::string unit;
+  // HISTOGRAM with explicit bounds: bucket_counts has bounds.size() + 1 entries (the last is
+  // (bounds.back(), +inf)); count/sum/min/max of every observation (negatives allowed, as
+  // Prometheus client libraries allow them).
+  std::vector<double> bounds;
+  std::vector<uint64_t> bucket_counts;
+  uint64_t explicit_count = 0;
+  double explicit_sum = 0;
+  double explicit_min = 0;
+  double explicit_max = 0;
   bool dirty = false;
 };
 
@@ -49,6 +62,21 @@ std::string Identity(int64_t owner_uid, std::string_view name, strobe_series_kin
     id.append(v);
   }
   return id;
+}
+
+constexpr uint32_t kNanosPerUnit = 1'000'000'000;
+
+// A counter increment v (finite, 0 <= v < 2^64) as whole units plus 1e-9 units: the fraction
+// is rounded to the nearest unit once (v - floor(v) is exact in binary64).
+void SplitIncrement(double v, uint64_t* whole, uint32_t* nanos) {
+  const double w = std::floor(v);
+  const double frac = std::nearbyint((v - w) * 1e9);
+  *whole = static_cast<uint64_t>(w);
+  *nanos = static_cast<uint32_t>(frac);
+  if (*nanos >= kNanosPerUnit) {  // 0.9999999996 rounds up to the next unit
+    *nanos -= kNanosPerUnit;
+    ++*whole;
+  }
 }
 
 std::optional<event::SpanKind> ParseKind(std::string_view v) {
@@ -197,8 +225,24 @@ void ShmTranslator::Define(const RecordView& r) {
   const int64_t owner = OwnerOf(r.producer);
   std::string identity = Identity(owner, d.name, d.kind, d.labels);
   Series* series = nullptr;
+  if (!strobe::metrics::IsValidUtf8(d.description) || !strobe::metrics::IsValidUtf8(d.unit)) {
+    ++stats_.invalid_utf8;  // shown on /metrics (# HELP, # UNIT) and exported
+    return;
+  }
   if (auto it = by_identity_.find(identity); it != by_identity_.end()) {
     series = it->second.get();
+    bool same = series->bounds.size() == d.bounds_count;
+    for (uint32_t i = 0; same && i < d.bounds_count; ++i) same = series->bounds[i] == d.Bound(i);
+    if (!same) {
+      // Explicit bounds are the series' shape: another producer's different buckets (or none)
+      // cannot be added to it, so the definition is refused like a kind mismatch.
+      ++stats_.kind_mismatch;
+      return;
+    }
+    if (series->description.empty() && !d.description.empty()) {
+      series->description.assign(d.description);
+    }
+    if (series->unit.empty() && !d.unit.empty()) series->unit.assign(d.unit);
   } else {
     if (by_identity_.size() >= options_.max_series) {  // (the decoder rejects empty names)
       ++stats_.series_limit;
@@ -226,6 +270,13 @@ void ShmTranslator::Define(const RecordView& r) {
       s->labels.emplace_back(std::string(k), std::string(v));
       s->label_keys.push_back(*key);
     }
+    s->description.assign(d.description);
+    s->unit.assign(d.unit);
+    if (d.bounds_count > 0) {
+      s->bounds.resize(d.bounds_count);
+      for (uint32_t i = 0; i < d.bounds_count; ++i) s->bounds[i] = d.Bound(i);
+      s->bucket_counts.assign(d.bounds_count + 1, 0);
+    }
     s->start_ns = Now();
     series = s.get();
     by_identity_.emplace(std::move(identity), std::move(s));
@@ -243,7 +294,7 @@ void ShmTranslator::Define(const RecordView& r) {
 }
 
 void ShmTranslator::Apply(Series& s, strobe_series_kind kind, uint64_t delta, double value,
-                          uint64_t ts) {
+                          uint64_t ts, uint32_t nanos) {
   if (kind != s.kind) {
     ++stats_.kind_mismatch;
     return;
@@ -251,6 +302,13 @@ void ShmTranslator::Apply(Series& s, strobe_series_kind kind, uint64_t delta, do
   switch (kind) {
     case STROBE_KIND_COUNTER:
       s.counter += delta;
+      if (nanos != 0) {
+        s.counter_nanos += nanos;
+        if (s.counter_nanos >= kNanosPerUnit) {
+          s.counter_nanos -= kNanosPerUnit;
+          ++s.counter;
+        }
+      }
       break;
     case STROBE_KIND_GAUGE:
       // Points of one producer arrive in order; across producers the later timestamp wins
@@ -259,7 +317,20 @@ void ShmTranslator::Apply(Series& s, strobe_series_kind kind, uint64_t delta, do
       s.gauge = value;
       break;
     case STROBE_KIND_HISTOGRAM:
-      if (!s.histogram.Record(value)) {
+      if (!s.bounds.empty()) {
+        if (!std::isfinite(value)) {
+          ++stats_.invalid_values;
+          return;
+        }
+        // Bucket i counts (bounds[i-1], bounds[i]]: the first bound >= value.
+        const size_t i = static_cast<size_t>(
+            std::lower_bound(s.bounds.begin(), s.bounds.end(), value) - s.bounds.begin());
+        ++s.bucket_counts[i];
+        s.explicit_min = s.explicit_count == 0 ? value : std::min(s.explicit_min, value);
+        s.explicit_max = s.explicit_count == 0 ? value : std::max(s.explicit_max, value);
+        ++s.explicit_count;
+        s.explicit_sum += value;
+      } else if (!s.histogram.Record(value)) {
         ++stats_.invalid_values;
         return;
       }
@@ -309,15 +380,16 @@ void ShmTranslator::ApplyBatch(const RecordView& r) {
       continue;
     }
     uint64_t delta = 0;
+    uint32_t nanos = 0;
     if (b.kind == STROBE_KIND_COUNTER) {
-      // Counter batches carry the increment as a double: whole, non-negative, finite.
-      if (!(v >= 0) || !std::isfinite(v) || v >= 0x1p64 || std::floor(v) != v) {
+      // Counter batches carry the increment as a double: non-negative, finite, below 2^64.
+      if (!(v >= 0) || !std::isfinite(v) || v >= 0x1p64) {
         ++stats_.invalid_values;
         continue;
       }
-      delta = static_cast<uint64_t>(v);
+      SplitIncrement(v, &delta, &nanos);
     }
-    Apply(*s, b.kind, delta, v, ts);
+    Apply(*s, b.kind, delta, v, ts, nanos);
   }
 }
 
@@ -332,7 +404,8 @@ void ShmTranslator::MergeHistogram(const RecordView& r) {
     ++stats_.unknown_series;
     return;
   }
-  if (s->kind != STROBE_KIND_HISTOGRAM) {
+  if (s->kind != STROBE_KIND_HISTOGRAM || !s->bounds.empty()) {
+    // An exponential delta cannot be split into explicit buckets exactly.
     ++stats_.kind_mismatch;
     return;
   }
@@ -510,6 +583,8 @@ event::BatchPtr ShmTranslator::CollectMetrics(uint64_t now_unix_ns, bool all) {
     s->dirty = false;
     event::MetricPoint& m = b->AddMetric();
     m.name = arena.CopyString(s->name);
+    if (!s->description.empty()) m.description = arena.CopyString(s->description);
+    if (!s->unit.empty()) m.unit = arena.CopyString(s->unit);
     m.resource = OwnerResource(*b, s->owner_uid);
     m.time_ns = now_unix_ns;
     auto* labels = arena.AllocateArray<event::Attribute>(s->labels.size());
@@ -523,8 +598,15 @@ event::BatchPtr ShmTranslator::CollectMetrics(uint64_t now_unix_ns, bool all) {
         m.temporality = event::Temporality::kCumulative;
         m.is_monotonic = true;
         m.start_time_ns = s->start_ns;
-        // int64 on the OTLP side; a total past 2^63 is reported as a double.
-        if (s->counter <= static_cast<uint64_t>(INT64_MAX)) {
+        // int64 on the OTLP side; a total past 2^63 is reported as a double, and so is a total
+        // with a fraction: the exact total in 1e-9 units, divided once (docs/python.md).
+        if (s->counter_nanos != 0) {
+          constexpr uint64_t kExactUnits = UINT64_MAX / kNanosPerUnit;  // ~1.8e10
+          m.double_value =
+              s->counter < kExactUnits
+                  ? static_cast<double>(s->counter * kNanosPerUnit + s->counter_nanos) / 1e9
+                  : static_cast<double>(s->counter) + s->counter_nanos / 1e9;
+        } else if (s->counter <= static_cast<uint64_t>(INT64_MAX)) {
           m.is_int = true;
           m.int_value = static_cast<int64_t>(s->counter);
         } else {
@@ -536,6 +618,22 @@ event::BatchPtr ShmTranslator::CollectMetrics(uint64_t now_unix_ns, bool all) {
         m.double_value = s->gauge;
         break;
       case STROBE_KIND_HISTOGRAM: {
+        if (!s->bounds.empty()) {
+          m.type = event::MetricType::kHistogram;
+          m.temporality = event::Temporality::kCumulative;
+          m.start_time_ns = s->start_ns;
+          auto* h = arena.AllocateArray<event::HistogramData>(1);
+          new (h) event::HistogramData{};
+          h->count = s->explicit_count;
+          h->sum = s->explicit_sum;
+          h->min = s->explicit_min;
+          h->max = s->explicit_max;
+          h->has_min_max = s->explicit_count > 0;
+          h->explicit_bounds = arena.CopyArray<double>(s->bounds);
+          h->bucket_counts = arena.CopyArray<uint64_t>(s->bucket_counts);
+          m.histogram = h;
+          break;
+        }
         m.type = event::MetricType::kExponentialHistogram;
         m.temporality = event::Temporality::kCumulative;
         m.start_time_ns = s->start_ns;

@@ -9,7 +9,16 @@
 //   SERIES_DEFINE   → a series in the translator's table
 //   COUNTER_ADD, GAUGE_SET, HISTOGRAM_RECORD, BATCH, HISTOGRAM_MERGE
 //                   → aggregated per series; CollectMetrics() emits one cumulative point per
-//                     series that changed (sum / gauge / exponential histogram at scale 6)
+//                     series that changed (sum / gauge / exponential histogram at scale 6, or
+//                     an explicit-bounds histogram when the definition carried bounds)
+//
+// Definition metadata (ring_abi.h): the description and unit of the first definition that
+// carries them become the points' description and unit (# HELP / # UNIT on /metrics, OTLP
+// description/unit). Explicit bounds make the series an explicit-bounds histogram: values are
+// counted in those buckets exactly; a later definition of the same series with other bounds
+// (or none) is refused and counted as kind_mismatch, as is a HISTOGRAM_MERGE into it (an
+// exponential delta cannot be split into explicit buckets). Counter increments may carry a
+// fraction (BATCH entries): the total is kept exactly as whole units plus 1e-9 units.
 //   PING            → on_ping callback via ReadyToAck (the receiver pushes what it holds;
 //                     the ring reader acks only when that was accepted)
 //
@@ -155,7 +164,9 @@ class ShmTranslator final : public strobe::shm::RecordSink {
   void ApplyBatch(const strobe::shm::RecordView& r);
   void MergeHistogram(const strobe::shm::RecordView& r);
   void MarkDirty(Series& s);
-  void Apply(Series& s, strobe_series_kind kind, uint64_t bits_or_delta, double value, uint64_t ts);
+  // `nanos`: a COUNTER increment's fraction in 1e-9 units (added to `delta` whole units).
+  void Apply(Series& s, strobe_series_kind kind, uint64_t delta, double value, uint64_t ts,
+             uint32_t nanos = 0);
   void AddSpan(const strobe::shm::RecordView& r);
   void AddEvent(const strobe::shm::RecordView& r);
   event::Batch& Events();

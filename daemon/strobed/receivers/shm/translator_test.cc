@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -263,8 +264,10 @@ TEST_F(TranslatorTest, NumpyStyleBatchesApplyEveryEntry) {
   for (size_t i = 0; i < values.size(); ++i) values[i] = static_cast<double>(i + 1);
   ASSERT_EQ(p->Batch(STROBE_KIND_HISTOGRAM, ids.data(), nullptr, values.data(), ids.size()), 5000u);
   std::vector<uint64_t> cids = {c, c, c, c};
-  std::vector<double> deltas = {1, 2, 3.5, -1};  // 3.5 and -1 are not counter increments
-  ASSERT_EQ(p->Batch(STROBE_KIND_COUNTER, cids.data(), nullptr, deltas.data(), 4), 4u);
+  // -1 and NaN are not counter increments; 3.5 is (a fraction, kept exactly).
+  std::vector<double> deltas = {1, 2, 3.5, -1, std::nan("")};
+  cids.push_back(c);
+  ASSERT_EQ(p->Batch(STROBE_KIND_COUNTER, cids.data(), nullptr, deltas.data(), 5), 5u);
   Drain();
   auto points = Collect();
   ASSERT_EQ(points.size(), 2u);
@@ -272,12 +275,107 @@ TEST_F(TranslatorTest, NumpyStyleBatchesApplyEveryEntry) {
     if (m.name == "h") {
       EXPECT_EQ(m.exp_histogram->count, 5000u);
     } else {
-      EXPECT_EQ(m.int_value, 3);
+      EXPECT_FALSE(m.is_int);
+      EXPECT_EQ(m.double_value, 6.5);
     }
   }
   EXPECT_EQ(translator_->stats().invalid_values, 2u);
   // 5000 entries need two records (at most 2730 per record), the counter batch one.
   EXPECT_EQ(translator_->stats().records[STROBE_REC_BATCH], 3u);
+}
+
+TEST_F(TranslatorTest, FractionalCounterIncrementsSumExactlyInNanoUnits) {
+  auto p = NewProducer(1);
+  uint64_t c = p->DefineSeries(STROBE_KIND_COUNTER, "jobs_total", {});
+  // 0.1 ten times is 0.9999999999999999 in binary64 arithmetic; in 1e-9 units it is exactly 1.
+  std::vector<uint64_t> ids(10, c);
+  std::vector<double> tenths(10, 0.1);
+  ASSERT_EQ(p->Batch(STROBE_KIND_COUNTER, ids.data(), nullptr, tenths.data(), 10), 10u);
+  Drain();
+  auto points = Collect();
+  ASSERT_EQ(points.size(), 1u);
+  EXPECT_TRUE(points[0].is_int);  // the fraction carried into a whole unit
+  EXPECT_EQ(points[0].int_value, 1);
+  // Integer adds and fractions mix: 1 + 7 + 0.25 + 0.9999999996 (rounds up to 1) = 9.25.
+  ASSERT_TRUE(p->CounterAdd(c, 7));
+  const double more[2] = {0.25, 0.9999999996};
+  ASSERT_EQ(p->Batch(STROBE_KIND_COUNTER, ids.data(), nullptr, more, 2), 2u);
+  Drain();
+  points = Collect();
+  ASSERT_EQ(points.size(), 1u);
+  EXPECT_FALSE(points[0].is_int);
+  EXPECT_EQ(points[0].double_value, 9.25);
+  EXPECT_EQ(points[0].type, event::MetricType::kSum);
+  EXPECT_TRUE(points[0].is_monotonic);
+  EXPECT_EQ(translator_->stats().invalid_values, 0u);
+}
+
+TEST_F(TranslatorTest, DefinitionMetadataReachesThePointsAndBoundsMakeExplicitHistograms) {
+  auto p = NewProducer(1);
+  const double bounds[] = {0.1, 0.5, 1, 5};
+  strobe::shm::SeriesMeta hm{"Request latency.", "s", bounds};
+  uint64_t h = p->DefineSeries(STROBE_KIND_HISTOGRAM, "request_latency", {{"route", "/a"}}, hm);
+  uint64_t c = p->DefineSeries(STROBE_KIND_COUNTER, "jobs_total", {}, {"Jobs done.", "1", {}});
+  ASSERT_NE(h, 0u);
+  ASSERT_NE(c, 0u);
+  for (double v : {0.05, 0.1, 0.3, 0.7, 2.0, 10.0, -3.0}) ASSERT_TRUE(p->HistogramRecord(h, v));
+  ASSERT_TRUE(p->CounterAdd(c, 2));
+  Drain();
+  auto points = Collect();
+  ASSERT_EQ(points.size(), 2u);
+  const event::MetricPoint* hist = nullptr;
+  const event::MetricPoint* counter = nullptr;
+  for (const auto& m : points) (m.name == "jobs_total" ? counter : hist) = &m;
+  ASSERT_NE(hist, nullptr);
+  ASSERT_NE(counter, nullptr);
+  EXPECT_EQ(counter->description, "Jobs done.");
+  EXPECT_EQ(counter->unit, "1");
+  EXPECT_EQ(counter->int_value, 2);
+  EXPECT_EQ(hist->description, "Request latency.");
+  EXPECT_EQ(hist->unit, "s");
+  ASSERT_EQ(hist->type, event::MetricType::kHistogram);
+  ASSERT_NE(hist->histogram, nullptr);
+  const event::HistogramData& d = *hist->histogram;
+  EXPECT_EQ(std::vector<double>(d.explicit_bounds.begin(), d.explicit_bounds.end()),
+            (std::vector<double>{0.1, 0.5, 1, 5}));
+  // (-inf, 0.1]: -3, 0.05, 0.1; (0.1, 0.5]: 0.3; (0.5, 1]: 0.7; (1, 5]: 2; (5, +inf): 10.
+  EXPECT_EQ(std::vector<uint64_t>(d.bucket_counts.begin(), d.bucket_counts.end()),
+            (std::vector<uint64_t>{3, 1, 1, 1, 1}));
+  EXPECT_EQ(d.count, 7u);
+  EXPECT_DOUBLE_EQ(d.sum, 0.05 + 0.1 + 0.3 + 0.7 + 2.0 + 10.0 - 3.0);
+  EXPECT_EQ(d.min, -3.0);
+  EXPECT_EQ(d.max, 10.0);
+  EXPECT_EQ(hist->temporality, event::Temporality::kCumulative);
+  EXPECT_EQ(Label(*hist, "route"), "/a");
+
+  // Another producer: the same bounds share the series; other bounds (or none) are refused,
+  // and so is an exponential merge into it.
+  auto q = NewProducer(2);
+  uint64_t same = q->DefineSeries(STROBE_KIND_HISTOGRAM, "request_latency", {{"route", "/a"}},
+                                  {"", "", bounds});
+  const double other_bounds[] = {1, 2};
+  q->DefineSeries(STROBE_KIND_HISTOGRAM, "request_latency", {{"route", "/a"}},
+                  {"", "", other_bounds});
+  q->DefineSeries(STROBE_KIND_HISTOGRAM, "request_latency", {{"route", "/a"}});
+  ASSERT_TRUE(q->HistogramRecord(same, 0.4));
+  const uint64_t one = 1;
+  ASSERT_TRUE(q->HistogramMerge(same, 0, 1, 0, 1.0, 1.0, 1.0, 6, 0, &one, 1));
+  Drain();
+  EXPECT_EQ(translator_->stats().kind_mismatch, 3u);  // two definitions, one merge
+  points = Collect();
+  ASSERT_EQ(points.size(), 1u);
+  EXPECT_EQ(points[0].histogram->count, 8u);
+  EXPECT_EQ(points[0].histogram->bucket_counts[1], 2u);
+  EXPECT_EQ(translator_->stats().series, 2u);
+}
+
+TEST_F(TranslatorTest, MetadataThatIsNotUtf8IsRefused) {
+  auto p = NewProducer(1);
+  p->DefineSeries(STROBE_KIND_COUNTER, "bad_help_total", {}, {"caf\xc3", "", {}});
+  p->DefineSeries(STROBE_KIND_COUNTER, "bad_unit_total", {}, {"", "\xff", {}});
+  Drain();
+  EXPECT_EQ(translator_->stats().invalid_utf8, 2u);
+  EXPECT_EQ(translator_->stats().series, 0u);
 }
 
 TEST_F(TranslatorTest, PointsForUnknownSeriesAndKindMismatchesAreCounted) {
