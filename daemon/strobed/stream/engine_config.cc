@@ -257,6 +257,15 @@ std::unique_ptr<StreamEngine> StreamEngine::Create(const YAML::Node& node, std::
       }
     }
   }
+  // A first cumulative point counts from zero when its series started within the longest
+  // window (metric_deltas.h).
+  uint64_t longest = 0;
+  for (const auto& s : specs) {
+    longest = std::max(longest, s->type == WindowType::kSession ? s->gap_ns : s->size_ns);
+  }
+  if (e->metric_deltas_.options().first_point_max_age_ns == 0) {
+    e->metric_deltas_.set_first_point_max_age_ns(longest);
+  }
   for (auto& s : specs) {
     WindowEntry entry;
     for (std::size_t i = 0; i < e->anomalies_.size(); ++i) {
