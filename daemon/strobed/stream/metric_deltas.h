@@ -93,7 +93,9 @@ class MetricDeltas {
   void EvictIdle(uint64_t wall_ns);
 
   const MetricDeltaOptions& options() const { return options_; }
-  void set_first_point_max_age_ns(uint64_t ns) { options_.first_point_max_age_ns = ns; }
+  // Replaces the options; call before the first point (limits are not re-applied to state
+  // already held).
+  void set_options(const MetricDeltaOptions& options) { options_ = options; }
   const MetricDeltaStats& stats() const { return stats_; }
   std::size_t series() const { return series_.size(); }
 

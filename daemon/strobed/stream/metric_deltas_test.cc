@@ -525,5 +525,42 @@ TEST_F(EngineMetricsTest, MetricsNoRuleReadsKeepNoState) {
   EXPECT_EQ(e->metric_delta_stats().series.load(), 1u);
 }
 
+TEST_F(EngineMetricsTest, MetricStateLimitsAreConfigurable) {
+  auto e = StreamEngine::Create(YAML::Load(R"(windows:
+  - name: req
+    match: requests
+    size: 10s
+metric_state: {max_series: 1, max_bytes: 1MiB, idle_ttl: 30s}
+)"),
+                                "strobe.yaml", keys_, clock_);
+  ASSERT_TRUE(e->config_errors().empty()) << e->config_errors()[0].message();
+  event::Batch batch(nullptr, 4096, 1 << 20);
+  batch.AddMetric() = Counter(1, kBase + kSec);
+  event::MetricPoint restarted = Counter(1, kBase + kSec);
+  restarted.start_time_ns = kBase + 1;  // the same series: a start time is not identity
+  batch.AddMetric() = restarted;
+  event::KeyTable& keys = keys_;
+  event::Attribute label[] = {{*keys.Intern("method"), event::Value::String("GET")}};
+  event::MetricPoint labelled = Counter(1, kBase + kSec);
+  labelled.labels = label;
+  batch.AddMetric() = labelled;
+  e->Consume(batch);
+  EXPECT_EQ(e->metric_delta_stats().series.load(), 1u);
+  EXPECT_EQ(e->metric_delta_stats().dropped_limit.load(), 1u);
+
+  auto bad = StreamEngine::Create(YAML::Load(R"(windows:
+  - name: req
+    size: 10s
+metric_state: {max_series: 0, idle_ttl: soon}
+)"),
+                                  "strobe.yaml", keys_, clock_);
+  ASSERT_EQ(bad->config_errors().size(), 1u);
+  EXPECT_NE(bad->config_errors()[0].message().find(
+                "strobe.yaml:4: stream.metric_state.max_series: expected a positive integer"),
+            std::string::npos)
+      << bad->config_errors()[0].message();
+  EXPECT_EQ(bad->window_count(), 1u);  // the rest runs
+}
+
 }  // namespace
 }  // namespace strobed::stream
