@@ -47,10 +47,10 @@ bool StreamEngine::WantsMetric(std::string_view name) const noexcept {
     if (w.spec->match.MayMatch(ItemKind::kMetric, name)) return true;
   }
   for (const CepEntry& c : ceps_) {
-    if (c.rule->first.MayMatch(ItemKind::kMetric, name) ||
-        c.rule->second.MayMatch(ItemKind::kMetric, name)) {
-      return true;
-    }
+    if (c.rule->first.MayMatch(ItemKind::kMetric, name)) return true;
+    // Only sequence and absence rules use `second` (elsewhere it is the match-all default).
+    const bool two = c.rule->type == CepType::kSequence || c.rule->type == CepType::kAbsence;
+    if (two && c.rule->second.MayMatch(ItemKind::kMetric, name)) return true;
   }
   return false;
 }

@@ -523,6 +523,15 @@ TEST_F(EngineMetricsTest, MetricsNoRuleReadsKeepNoState) {
   batch.AddMetric() = other;
   e->Consume(batch);
   EXPECT_EQ(e->metric_delta_stats().series.load(), 1u);
+
+  // A threshold rule reads only its `match` (its unused second predicate matches anything).
+  auto cep = StreamEngine::Create(YAML::Load(R"(cep:
+  - {name: burst, type: threshold, match: requests, count: 5, within: 1m}
+)"),
+                                  "strobe.yaml", keys_, clock_);
+  ASSERT_TRUE(cep->config_errors().empty());
+  cep->Consume(batch);
+  EXPECT_EQ(cep->metric_delta_stats().series.load(), 1u);
 }
 
 TEST_F(EngineMetricsTest, MetricStateLimitsAreConfigurable) {
