@@ -472,6 +472,7 @@ bool MetricDeltas::Exponential(const event::MetricPoint& p, State* s, bool fresh
       const uint64_t n = neg[j] - (whole ? 0 : CountAt(prev_neg_offset, prev_neg, index));
       if (n == 0) continue;
       const double rep = -ExpMidpoint(index, e.scale);
+      if (!std::isfinite(rep)) continue;  // an absurd index: counted, not placed
       if (!any_bucket_) lowest_ = rep;
       highest_ = rep;
       any_bucket_ = true;
@@ -489,6 +490,7 @@ bool MetricDeltas::Exponential(const event::MetricPoint& p, State* s, bool fresh
       const uint64_t n = pos[j] - (whole ? 0 : CountAt(prev_pos_offset, prev_pos, index));
       if (n == 0) continue;
       const double rep = ExpMidpoint(index, e.scale);
+      if (!std::isfinite(rep)) continue;  // an absurd index: counted, not placed
       if (!any_bucket_) lowest_ = rep;
       highest_ = rep;
       any_bucket_ = true;

@@ -286,6 +286,25 @@ TEST(MetricDeltasTest, NegativeExponentialBucketsCountButAreNotQuantiles) {
   EXPECT_EQ(d.series(), 0u);  // delta points need no state
 }
 
+TEST(MetricDeltasTest, AbsurdBucketIndexesAreCountedButNotPlaced) {
+  MetricDeltas d(TenSeconds());
+  // Bucket 2^31 - 2 at scale 20 lies beyond every double: 2^(2^31 / 2^20) = 2^2048.
+  uint64_t counts[] = {3};
+  event::ExponentialHistogramData e{3, 6, 0, 0, false, 20, 0, 0, {INT32_MAX - 1, counts}, {}};
+  event::MetricPoint p;
+  p.name = "absurd";
+  p.type = event::MetricType::kExponentialHistogram;
+  p.temporality = event::Temporality::kDelta;
+  p.time_ns = kBase;
+  p.exp_histogram = &e;
+  auto a = Convert(d, p);
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->weight, 3u);
+  EXPECT_EQ(a->distribution->sum, 6);
+  EXPECT_EQ(a->distribution->buckets->count(), 0u);
+  EXPECT_EQ(a->distribution->max, 2);  // no bucket to estimate from: the mean
+}
+
 TEST(MetricDeltasTest, DeltaPointsGaugesAndLevelsAreUsedAsTheyAre) {
   MetricDeltas d(TenSeconds());
   event::MetricPoint sum = Counter(5, kBase);
