@@ -14,7 +14,7 @@ namespace {
 
 bool IsBuiltinName(std::string_view n) {
   return n == "count" || n == "sum" || n == "min" || n == "max" || n == "mean" || n == "rate" ||
-         n == "error_rate" || n.starts_with("distinct(") ||
+         n == "increase" || n == "error_rate" || n.starts_with("distinct(") ||
          (n.size() > 1 && n[0] == 'p' && (n[1] >= '0' && n[1] <= '9'));
 }
 
@@ -53,6 +53,8 @@ strobe::Result<AggSpec> ParseAggSpec(std::string_view text, const AggregationReg
     spec.kind = AggKind::kMean;
   } else if (text == "rate") {
     spec.kind = AggKind::kRate;
+  } else if (text == "increase") {
+    spec.kind = AggKind::kIncrease;
   } else if (text == "error_rate") {
     spec.kind = AggKind::kErrorRate;
   } else if (text.starts_with("distinct(") && text.ends_with(")") && text.size() > 10) {
@@ -71,10 +73,10 @@ strobe::Result<AggSpec> ParseAggSpec(std::string_view text, const AggregationReg
     spec.user = user_list.size();
     user_list.push_back(u);
   } else {
-    return strobe::InvalidArgument(
-        "unknown aggregation '" + std::string(text) +
-        "' (known: count, sum, min, max, mean, rate, error_rate, pNN, distinct(attr), or a "
-        "registered user aggregation)");
+    return strobe::InvalidArgument("unknown aggregation '" + std::string(text) +
+                                   "' (known: count, sum, min, max, mean, rate, increase, "
+                                   "error_rate, pNN, distinct(attr), or a "
+                                   "registered user aggregation)");
   }
   return spec;
 }
@@ -191,10 +193,22 @@ void AggState::AddDistinct(const Item& item) noexcept {
   distinct_->AddHash(HashBytes(ValueText(v, buf)));
 }
 
+void AggState::AddDistribution(const Item& item) noexcept {
+  // A histogram or summary point: its observations as a whole (MetricDeltas, item.h).
+  const Distribution& d = *item.distribution;
+  sum_ += d.sum;
+  increase_ += static_cast<double>(item.weight);
+  if (d.min < min_) min_ = d.min;
+  if (d.max > max_) max_ = d.max;
+  // Merge only allocates when the pane's bucket range grows (as Record does).
+  if (plan_->needs_quantiles && d.buckets != nullptr) quantiles_.Merge(*d.buckets);
+}
+
 void AggState::Merge(const AggState& other) {
   count_ += other.count_;
   errors_ += other.errors_;
   sum_ += other.sum_;
+  increase_ += other.increase_;
   if (other.min_ < min_) min_ = other.min_;
   if (other.max_ > max_) max_ = other.max_;
   if (plan_->needs_quantiles) quantiles_.Merge(other.quantiles_);
@@ -208,6 +222,7 @@ void AggState::Reset() noexcept {
   count_ = 0;
   errors_ = 0;
   sum_ = 0;
+  increase_ = 0;
   min_ = std::numeric_limits<double>::infinity();
   max_ = -std::numeric_limits<double>::infinity();
   quantiles_.Clear();
@@ -229,7 +244,9 @@ double AggState::Value(const AggSpec& spec, double window_seconds) const noexcep
     case AggKind::kMean:
       return count_ == 0 ? 0 : sum_ / n;
     case AggKind::kRate:
-      return window_seconds > 0 ? n / window_seconds : 0;
+      return window_seconds > 0 ? increase_ / window_seconds : 0;
+    case AggKind::kIncrease:
+      return increase_;
     case AggKind::kErrorRate:
       return count_ == 0 ? 0 : static_cast<double>(errors_) / n;
     case AggKind::kQuantile: {

@@ -2,11 +2,17 @@
 
 // Aggregations computed per window and key.
 //
-//   count, sum, min, max, mean      over item values (weights respected)
-//   rate                            count / window length in seconds (events per second)
+//   count, sum, min, max, mean      over item values (weights respected); a histogram point
+//                                   adds its observations (exact count and sum, min/max
+//                                   from its distribution)
+//   increase                        events in the window: a counter point adds its increase,
+//                                   any other item its weight (1, or a histogram point's count)
+//   rate                            increase / window length in seconds (events per second;
+//                                   for counters the increase per second)
 //   error_rate                      errors / count (0 when count is 0)
 //   p50 p90 p95 p99 p99.9 (pNN)     from a per-pane strobe::metrics::HistogramData (libstrobe's
-//                                   mergeable histogram, error <= 0.55%; values < 0 skipped)
+//                                   mergeable histogram, error <= 0.55%; values < 0 skipped);
+//                                   histogram points merge their bucket counts into it
 //   distinct(attr)                  approximate distinct values of `attr` (HyperLogLog,
 //                                   2^11 one-byte registers = 2 KiB per pane, ~2.3% error)
 //   <name>                          a user-defined aggregation registered in an
@@ -76,6 +82,7 @@ enum class AggKind : uint8_t {
   kMax,
   kMean,
   kRate,
+  kIncrease,
   kErrorRate,
   kQuantile,
   kDistinct,
@@ -128,13 +135,18 @@ class AggState {
   explicit AggState(const AggregationPlan& plan);
 
   void Add(const Item& item) noexcept {
-    const double w = static_cast<double>(item.weight);
     count_ += item.weight;
     if (item.IsError()) errors_ += item.weight;
-    sum_ += item.value * w;
-    if (item.value < min_) min_ = item.value;
-    if (item.value > max_) max_ = item.value;
-    if (plan_->needs_quantiles) quantiles_.Record(item.value, item.weight);
+    if (item.distribution != nullptr) {
+      AddDistribution(item);
+    } else {
+      const double w = static_cast<double>(item.weight);
+      sum_ += item.value * w;
+      increase_ += item.counter ? item.value : w;
+      if (item.value < min_) min_ = item.value;
+      if (item.value > max_) max_ = item.value;
+      if (plan_->needs_quantiles) quantiles_.Record(item.value, item.weight);
+    }
     if (plan_->needs_distinct) AddDistinct(item);
     for (auto& u : user_) u->Add(item);
   }
@@ -150,11 +162,13 @@ class AggState {
 
  private:
   void AddDistinct(const Item& item) noexcept;
+  void AddDistribution(const Item& item) noexcept;
 
   const AggregationPlan* plan_;
   uint64_t count_ = 0;
   uint64_t errors_ = 0;
   double sum_ = 0;
+  double increase_ = 0;  // what `rate` and `increase` report (see the header comment)
   double min_;
   double max_;
   strobe::metrics::HistogramData quantiles_;

@@ -33,7 +33,7 @@ std::string PrometheusName(std::string_view name) {
 }
 
 StreamEngine::StreamEngine(base::WallClock& clock, StreamEngineOptions options)
-    : clock_(clock), options_(options) {}
+    : clock_(clock), options_(options), metric_deltas_(options.metric_deltas) {}
 
 StreamEngine::~StreamEngine() = default;
 
@@ -42,10 +42,28 @@ void StreamEngine::ProcessItem(const Item& item, uint64_t now) noexcept {
   for (CepEntry& c : ceps_) c.op->Add(item, now);
 }
 
+bool StreamEngine::WantsMetric(std::string_view name) const noexcept {
+  for (const WindowEntry& w : windows_) {
+    if (w.spec->match.MayMatch(ItemKind::kMetric, name)) return true;
+  }
+  for (const CepEntry& c : ceps_) {
+    if (c.rule->first.MayMatch(ItemKind::kMetric, name)) return true;
+    // Only sequence and absence rules use `second` (elsewhere it is the match-all default).
+    const bool two = c.rule->type == CepType::kSequence || c.rule->type == CepType::kAbsence;
+    if (two && c.rule->second.MayMatch(ItemKind::kMetric, name)) return true;
+  }
+  return false;
+}
+
 void StreamEngine::Consume(const event::Batch& batch) {
   const uint64_t now = clock_.NowUnixNs();
   strobe::MutexLock lock(process_mu_);
-  ForEachItem(batch, [&](const Item& item) { ProcessItem(item, now); });
+  ForEachItem(
+      batch,
+      [&](const event::MetricPoint& m, Item& item) {
+        return WantsMetric(m.name) && metric_deltas_.ToItem(m, now, item);
+      },
+      [&](const Item& item) { ProcessItem(item, now); });
 }
 
 void StreamEngine::ConsumeItems(std::span<const Item> items) {
@@ -61,6 +79,7 @@ void StreamEngine::Tick() {
   for (CepEntry& c : ceps_) c.op->Advance(now);
   if (now >= next_series_gc_ns_) {
     next_series_gc_ns_ = now + 10'000'000'000;
+    metric_deltas_.EvictIdle(now);
     strobe::MutexLock publish(publish_mu_);
     for (auto it = series_.begin(); it != series_.end();) {
       // CEP match counters stay (a counter that vanished would read as a reset); their

@@ -52,6 +52,7 @@
 #include "strobed/stream/anomaly.h"
 #include "strobed/stream/cep.h"
 #include "strobed/stream/item.h"
+#include "strobed/stream/metric_deltas.h"
 #include "strobed/stream/series.h"
 #include "strobed/stream/window.h"
 
@@ -71,6 +72,9 @@ struct StreamEngineOptions {
   std::size_t max_detectors = 10'000;
   // A series (key) with no new window result for this long is forgotten (checked every 10 s).
   uint64_t series_ttl_ns = 900'000'000'000;
+  // Per-series state that turns cumulative metric points into deltas (metric_deltas.h).
+  // A first_point_max_age_ns of 0 is set by Create to the longest window (size, or gap).
+  MetricDeltaOptions metric_deltas = {};
 };
 
 class StreamEngine : private ResultSink, private CepSink {
@@ -111,6 +115,8 @@ class StreamEngine : private ResultSink, private CepSink {
   const CepOperator& cep(std::size_t i) const { return *ceps_[i].op; }
   uint64_t anomalies_detected() const { return anomalies_total_.load(std::memory_order_relaxed); }
   uint64_t series_dropped() const;
+  // Statistics of the cumulative-to-delta state (relaxed atomics; any thread).
+  const MetricDeltaStats& metric_delta_stats() const { return metric_deltas_.stats(); }
 
  private:
   StreamEngine(base::WallClock& clock, StreamEngineOptions options);
@@ -129,6 +135,8 @@ class StreamEngine : private ResultSink, private CepSink {
                        std::span<const std::string> label_values, double value,
                        uint64_t window_end_ns) STROBE_REQUIRES(publish_mu_);
   void ProcessItem(const Item& item, uint64_t now) noexcept;
+  // Whether some window or CEP rule may read metric `name` (else its points are skipped).
+  bool WantsMetric(std::string_view name) const noexcept;
 
   struct WindowEntry {
     std::unique_ptr<WindowSpec> spec;
@@ -152,6 +160,7 @@ class StreamEngine : private ResultSink, private CepSink {
   std::vector<WindowEntry> windows_;
   std::vector<CepEntry> ceps_;
   std::vector<AnomalyEntry> anomalies_;
+  MetricDeltas metric_deltas_;                // under process_mu_ (stats: relaxed atomics)
   std::atomic<uint64_t> anomalies_total_{0};  // relaxed statistic; written under process_mu_
 
   mutable strobe::Mutex publish_mu_;

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "strobed/base/parse.h"
 #include "strobed/base/yaml_util.h"
 
 namespace strobed::stream {
@@ -200,6 +201,35 @@ strobe::Result<AnomalySpec> ParseAnomaly(const YAML::Node& node, std::string_vie
   return a;
 }
 
+// `metric_state: {max_series: N, max_bytes: 64MiB, idle_ttl: 10m}`: the bounds of the
+// per-series state that turns cumulative metric points into deltas (metric_deltas.h).
+strobe::Result<MetricDeltaOptions> ParseMetricState(const YAML::Node& node, std::string_view file,
+                                                    MetricDeltaOptions options) {
+  if (!node.IsMap()) return Err(file, node, "stream.metric_state: expected a map");
+  STROBE_RETURN_IF_ERROR(
+      CheckKeys(node, file, "stream.metric_state", {"max_series", "max_bytes", "idle_ttl"}));
+  if (const YAML::Node n = node["max_series"]) {
+    auto v = PositiveInt(n, file, "stream.metric_state.max_series");
+    if (!v.ok()) return v.status();
+    options.max_series = *v;
+  }
+  if (const YAML::Node n = node["max_bytes"]) {
+    auto v = n.IsScalar() ? base::ParseBytes(n.Scalar())
+                          : strobe::Result<uint64_t>(strobe::InvalidArgument("expected a size"));
+    if (!v.ok() || *v == 0) {
+      return Err(file, n, "stream.metric_state.max_bytes: expected a positive size (e.g. 64MiB)");
+    }
+    options.max_bytes = *v;
+  }
+  if (const YAML::Node n = node["idle_ttl"]) {
+    auto d = base::ParseDurationNode(n, file, "idle_ttl");
+    if (!d.ok()) return d.status();
+    if (*d == 0) return Err(file, n, "stream.metric_state.idle_ttl: must be > 0");
+    options.idle_ttl_ns = *d;
+  }
+  return options;
+}
+
 }  // namespace
 
 std::unique_ptr<StreamEngine> StreamEngine::Create(const YAML::Node& node, std::string_view file,
@@ -214,9 +244,19 @@ std::unique_ptr<StreamEngine> StreamEngine::Create(const YAML::Node& node, std::
   }
   for (const auto& kv : node) {
     const std::string k = kv.first.IsScalar() ? kv.first.Scalar() : "";
-    if (k != "windows" && k != "cep" && k != "anomaly") {
+    if (k != "windows" && k != "cep" && k != "anomaly" && k != "metric_state") {
       e->errors_.push_back(
-          Err(file, kv.first, "stream: unknown key '" + k + "' (known: windows, cep, anomaly)"));
+          Err(file, kv.first,
+              "stream: unknown key '" + k + "' (known: windows, cep, anomaly, metric_state)"));
+    }
+  }
+  MetricDeltaOptions metric_state = e->metric_deltas_.options();
+  if (const YAML::Node m = node["metric_state"]) {
+    auto parsed = base::GuardYaml(m, file, [&] { return ParseMetricState(m, file, metric_state); });
+    if (parsed.ok()) {
+      metric_state = *parsed;
+    } else {
+      e->errors_.push_back(parsed.status());
     }
   }
   std::vector<std::unique_ptr<WindowSpec>> specs;
@@ -257,6 +297,14 @@ std::unique_ptr<StreamEngine> StreamEngine::Create(const YAML::Node& node, std::
       }
     }
   }
+  // A first cumulative point counts from zero when its series started within the longest
+  // window (metric_deltas.h).
+  uint64_t longest = 0;
+  for (const auto& s : specs) {
+    longest = std::max(longest, s->type == WindowType::kSession ? s->gap_ns : s->size_ns);
+  }
+  if (metric_state.first_point_max_age_ns == 0) metric_state.first_point_max_age_ns = longest;
+  e->metric_deltas_.set_options(metric_state);
   for (auto& s : specs) {
     WindowEntry entry;
     for (std::size_t i = 0; i < e->anomalies_.size(); ++i) {

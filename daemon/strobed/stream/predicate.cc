@@ -274,6 +274,12 @@ bool Predicate::ClauseMatches(const Clause& c, const Item& item) noexcept {
   return c.op == CompareOp::kEq ? eq : !eq;
 }
 
+bool Predicate::MayMatch(ItemKind kind, std::string_view name) const noexcept {
+  if (kind_ && kind != *kind_) return false;
+  if (name_prefix_) return name.substr(0, name_.size()) == name_;
+  return name_.empty() || name == name_;
+}
+
 bool Predicate::Matches(const Item& item) const noexcept {
   if (!name_.empty() || name_prefix_) {
     if (name_prefix_) {

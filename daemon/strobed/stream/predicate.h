@@ -56,6 +56,10 @@ class Predicate {
   // True when `item` satisfies every condition. Allocation-free.
   bool Matches(const Item& item) const noexcept;
 
+  // False when no item of `kind` named `name` can match, whatever its value and attributes
+  // (lets the engine keep per-series metric state only for metrics some rule reads).
+  bool MayMatch(ItemKind kind, std::string_view name) const noexcept;
+
   // The exact name this predicate requires, or "" (used to name series in alert rules).
   const std::string& name() const { return name_; }
   bool name_is_prefix() const { return name_prefix_; }

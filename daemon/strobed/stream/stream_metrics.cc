@@ -91,6 +91,48 @@ strobe::Status RegisterStreamMetrics(strobe::metrics::Registry& registry,
       }
     }
   }
+  const MetricDeltaStats* deltas = &engine->metric_delta_stats();
+  auto load = [](const std::atomic<uint64_t>& a) {
+    return static_cast<double>(a.load(std::memory_order_relaxed));
+  };
+  STROBE_RETURN_IF_ERROR(registry.AddCallbackFamily(
+      {"strobe_stream_metric_series",
+       "Metric series whose last cumulative point the stream engine holds (to compute deltas).",
+       ""},
+      CallbackType::kGauge, {}, [deltas, load](CallbackSink& sink) {
+        sink.Emit(std::span<const std::string_view>(), load(deltas->series));
+      }));
+  STROBE_RETURN_IF_ERROR(registry.AddCallbackFamily(
+      {"strobe_stream_metric_series_bytes",
+       "Approximate bytes of that per-series state (bounded by max_bytes).", ""},
+      CallbackType::kGauge, {}, [deltas, load](CallbackSink& sink) {
+        sink.Emit(std::span<const std::string_view>(), load(deltas->bytes));
+      }));
+  STROBE_RETURN_IF_ERROR(registry.AddCallbackFamily(
+      {"strobe_stream_metric_series_evicted_total",
+       "Metric series forgotten after no point for the idle TTL.", ""},
+      CallbackType::kCounter, {}, [deltas, load](CallbackSink& sink) {
+        sink.Emit(std::span<const std::string_view>(), load(deltas->evicted_idle));
+      }));
+  STROBE_RETURN_IF_ERROR(registry.AddCallbackFamily(
+      {"strobe_stream_metric_points_total",
+       "Cumulative metric points that were the baseline of a series (first point, or a bucket "
+       "layout that cannot be differenced) or started a new run (reset).",
+       ""},
+      CallbackType::kCounter, {"result"}, [deltas, load](CallbackSink& sink) {
+        sink.Emit({"baseline"}, load(deltas->baselines));
+        sink.Emit({"reset"}, load(deltas->resets));
+      }));
+  STROBE_RETURN_IF_ERROR(registry.AddCallbackFamily(
+      {"strobe_stream_metric_points_dropped_total",
+       "Metric points the stream engine did not use: limit (series or bytes bound), invalid, "
+       "out_of_order.",
+       ""},
+      CallbackType::kCounter, {"reason"}, [deltas, load](CallbackSink& sink) {
+        sink.Emit({"limit"}, load(deltas->dropped_limit));
+        sink.Emit({"invalid"}, load(deltas->dropped_invalid));
+        sink.Emit({"out_of_order"}, load(deltas->dropped_out_of_order));
+      }));
   STROBE_RETURN_IF_ERROR(registry.AddCallbackFamily(
       {"strobe_stream_cep_matches_total",
        "Complex-event rule matches per rule and key (the rule's group_by attributes).", ""},

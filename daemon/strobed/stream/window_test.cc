@@ -282,34 +282,5 @@ TEST(WatermarkTest, MonotonicAndLateness) {
   EXPECT_EQ(w.Current(2), kBase + 8 * kSec);
 }
 
-TEST(ForEachItemTest, SummaryEntersAsWeightedMean) {
-  // A summary reaches windows through its count and sum (its quantiles cannot be merged); one
-  // with no observations yields no item, like an empty histogram.
-  event::Batch batch(nullptr, 4096, 1 << 20);
-  event::QuantileValue qv[] = {{0.5, 2}, {0.99, 9}};
-  event::SummaryData full{4, 10, qv};
-  event::SummaryData empty{0, 0, {}};
-  event::MetricPoint& a = batch.AddMetric();
-  a.name = "rpc";
-  a.type = event::MetricType::kSummary;
-  a.time_ns = kBase;
-  a.summary = &full;
-  event::MetricPoint& b = batch.AddMetric();
-  b.name = "idle";
-  b.type = event::MetricType::kSummary;
-  b.summary = &empty;
-  event::MetricPoint& c = batch.AddMetric();  // malformed: no SummaryData
-  c.name = "broken";
-  c.type = event::MetricType::kSummary;
-  std::vector<Item> items;
-  ForEachItem(batch, [&](const Item& it) { items.push_back(it); });
-  ASSERT_EQ(items.size(), 1u);
-  EXPECT_EQ(items[0].kind, ItemKind::kMetric);
-  EXPECT_EQ(items[0].name, "rpc");
-  EXPECT_EQ(items[0].time_ns, kBase);
-  EXPECT_DOUBLE_EQ(items[0].value, 2.5);
-  EXPECT_EQ(items[0].weight, 4u);
-}
-
 }  // namespace
 }  // namespace strobed::stream
