@@ -118,7 +118,7 @@ class StreamEngine : private ResultSink, private CepSink {
                        const std::vector<std::string>& label_names,
                        std::span<const std::string> label_values, double value,
                        uint64_t window_end_ns) STROBE_REQUIRES(publish_mu_);
-  void ProcessItem(const Item& item, uint64_t now) noexcept;
+  void ProcessItem(const Item& item, uint64_t now, SourceId source) noexcept;
 
   struct WindowEntry {
     std::unique_ptr<WindowSpec> spec;
@@ -137,6 +137,7 @@ class StreamEngine : private ResultSink, private CepSink {
 
   base::WallClock& clock_;
   StreamEngineOptions options_;
+  SourceKeys source_keys_;  // set by Create
   std::vector<strobe::Status> errors_;
   strobe::Mutex process_mu_;  // serialises Consume/Tick (held once per batch)
   std::vector<WindowEntry> windows_;

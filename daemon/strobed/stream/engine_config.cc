@@ -60,7 +60,8 @@ strobe::Result<std::unique_ptr<WindowSpec>> ParseWindow(const YAML::Node& node,
   STROBE_RETURN_IF_ERROR(
       CheckKeys(node, file, what,
                 {"name", "match", "type", "size", "slide", "gap", "group_by", "aggregations",
-                 "allowed_lateness", "idle_timeout", "max_keys", "key_ttl", "max_future"}));
+                 "allowed_lateness", "idle_timeout", "max_keys", "key_ttl", "max_future",
+                 "source_idle_timeout", "max_sources"}));
   const std::string type = node["type"] ? node["type"].as<std::string>() : "tumbling";
   if (type == "tumbling") {
     spec->type = WindowType::kTumbling;
@@ -104,6 +105,15 @@ strobe::Result<std::unique_ptr<WindowSpec>> ParseWindow(const YAML::Node& node,
   STROBE_RETURN_IF_ERROR(dur("idle_timeout", spec->idle_timeout_ns, false));
   STROBE_RETURN_IF_ERROR(dur("key_ttl", spec->key_ttl_ns, false));
   STROBE_RETURN_IF_ERROR(dur("max_future", spec->max_future_ns, false));
+  STROBE_RETURN_IF_ERROR(dur("source_idle_timeout", spec->source_idle_timeout_ns, false));
+  if (spec->source_idle_timeout_ns == 0) {
+    return Err(file, node["source_idle_timeout"], what + ": source_idle_timeout must be > 0");
+  }
+  if (const YAML::Node n = node["max_sources"]) {
+    auto v = PositiveInt(n, file, "max_sources");
+    if (!v.ok()) return v.status();
+    spec->max_sources = *v;
+  }
   if (const YAML::Node n = node["max_keys"]) {
     auto v = PositiveInt(n, file, "max_keys");
     if (!v.ok()) return v.status();
@@ -207,6 +217,7 @@ std::unique_ptr<StreamEngine> StreamEngine::Create(const YAML::Node& node, std::
                                                    const AggregationRegistry* registry,
                                                    StreamEngineOptions options) {
   std::unique_ptr<StreamEngine> e(new StreamEngine(clock, options));
+  e->source_keys_ = SourceKeys::Intern(keys);
   if (!node.IsDefined() || node.IsNull()) return e;
   if (!node.IsMap()) {
     e->errors_.push_back(Err(file, node, "stream: expected a map"));
