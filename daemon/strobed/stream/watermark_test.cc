@@ -287,5 +287,32 @@ TEST(EngineSourcesTest, OnTimeSenderIsCountedExactlyBesideAFutureSender) {
   EXPECT_EQ(a_count, 120);
 }
 
+TEST(EngineSourcesTest, WindowKeysForSourcesParseAndAreChecked) {
+  event::KeyTable keys(1024);
+  base::ManualWallClock clock(kBase);
+  auto engine = StreamEngine::Create(YAML::Load(R"(windows:
+  - {name: set, size: 1s, aggregations: [count], max_future: 2s, source_idle_timeout: 7s,
+     max_sources: 3}
+  - {name: defaults, size: 10s, aggregations: [count]}
+  - {name: zero_idle, size: 1s, aggregations: [count], source_idle_timeout: 0s}
+  - {name: zero_sources, size: 1s, aggregations: [count], max_sources: 0}
+)"),
+                                     "t.yaml", keys, clock);
+  ASSERT_EQ(engine->window_count(), 2u);
+  const WindowSpec& set = engine->window(0).spec();
+  EXPECT_EQ(set.max_future_ns, 2 * kSec);
+  EXPECT_EQ(set.source_idle_timeout_ns, 7 * kSec);
+  EXPECT_EQ(set.max_sources, 3u);
+  const WindowSpec& defaults = engine->window(1).spec();
+  EXPECT_EQ(defaults.max_future_ns, 5 * kSec);
+  EXPECT_EQ(defaults.source_idle_timeout_ns, 30 * kSec);
+  EXPECT_EQ(defaults.max_sources, 1000u);
+  ASSERT_EQ(engine->config_errors().size(), 2u);
+  EXPECT_EQ(engine->config_errors()[0].message(),
+            "t.yaml:5: window 'zero_idle': source_idle_timeout must be > 0");
+  EXPECT_EQ(engine->config_errors()[1].message(),
+            "t.yaml:6: max_sources: expected a positive integer");
+}
+
 }  // namespace
 }  // namespace strobed::stream
