@@ -61,7 +61,7 @@ strobe::Result<std::unique_ptr<WindowSpec>> ParseWindow(const YAML::Node& node,
       CheckKeys(node, file, what,
                 {"name", "match", "type", "size", "slide", "gap", "group_by", "aggregations",
                  "allowed_lateness", "idle_timeout", "max_keys", "key_ttl", "max_future",
-                 "source_idle_timeout", "max_sources"}));
+                 "source_idle_timeout", "max_source_lag", "max_sources"}));
   const std::string type = node["type"] ? node["type"].as<std::string>() : "tumbling";
   if (type == "tumbling") {
     spec->type = WindowType::kTumbling;
@@ -109,6 +109,7 @@ strobe::Result<std::unique_ptr<WindowSpec>> ParseWindow(const YAML::Node& node,
   if (spec->source_idle_timeout_ns == 0) {
     return Err(file, node["source_idle_timeout"], what + ": source_idle_timeout must be > 0");
   }
+  STROBE_RETURN_IF_ERROR(dur("max_source_lag", spec->max_source_lag_ns, false));
   if (const YAML::Node n = node["max_sources"]) {
     auto v = PositiveInt(n, file, "max_sources");
     if (!v.ok()) return v.status();

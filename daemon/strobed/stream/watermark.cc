@@ -64,7 +64,6 @@ Watermark::SourceState* Watermark::Find(SourceId source, uint64_t wall_ns) noexc
 uint64_t Watermark::Current(uint64_t wall_ns) noexcept {
   if (sources_.empty()) return value_;
   // Progress of each source: its largest event time, moving on with wall time once the source
-  // has been quiet for idle_timeout.
   // has been quiet for idle_timeout; never past the wall clock (an event time ahead of it says
   // nothing about what other sources have still to send).
   auto progress = [&](const SourceState& s) {
@@ -73,17 +72,26 @@ uint64_t Watermark::Current(uint64_t wall_ns) noexcept {
     if (options_.idle_timeout_ns > 0 && quiet >= options_.idle_timeout_ns) p += quiet;
     return std::min(p, wall_ns);
   };
-  uint64_t active_min = UINT64_MAX;
-  uint64_t all_min = UINT64_MAX;
+  uint64_t active_min = UINT64_MAX, active_max = 0;
+  uint64_t all_min = UINT64_MAX, all_max = 0;
   for (const SourceState& s : sources_) {
     const uint64_t p = progress(s);
     all_min = std::min(all_min, p);
+    all_max = std::max(all_max, p);
     const uint64_t quiet = wall_ns > s.last_wall_ns ? wall_ns - s.last_wall_ns : 0;
-    if (quiet < options_.source_idle_timeout_ns) active_min = std::min(active_min, p);
+    if (quiet < options_.source_idle_timeout_ns) {
+      active_min = std::min(active_min, p);
+      active_max = std::max(active_max, p);
+    }
   }
   // Every source silent for source_idle_timeout: all of them count, so the idle rule still
   // closes the last windows.
-  const uint64_t p = active_min != UINT64_MAX ? active_min : all_min;
+  const bool any_active = active_min != UINT64_MAX;
+  uint64_t p = any_active ? active_min : all_min;
+  // A slow source holds the others back by at most max_source_lag: beyond it, its own items
+  // are late rather than every window's panes staying open (memory) for as long as it lags.
+  const uint64_t lead = any_active ? active_max : all_max;
+  if (lead > options_.max_source_lag_ns) p = std::max(p, lead - options_.max_source_lag_ns);
   if (p > options_.allowed_lateness_ns) value_ = std::max(value_, p - options_.allowed_lateness_ns);
   return value_;
 }

@@ -18,16 +18,22 @@
 //     cannot be complete before its end has come, whatever a fast clock claims.
 //   - A source silent for source_idle_timeout no longer holds the watermark back (unless
 //     every source is: then all of them count, so the idle rule above still closes windows).
-//   - watermark = max(previous, min over counted sources of progress − allowed_lateness).
+//   - A source more than max_source_lag behind the most advanced counted source holds the
+//     watermark back no further than that: a lagging (or hostile) source cannot keep every
+//     window open, and in memory, for as long as it lags; its items beyond it are late.
+//   - watermark = max(previous,
+//                     max(min over counted sources of progress, max − max_source_lag)
+//                     − allowed_lateness).
 //   - At most max_sources sources are tracked. A new source beyond it evicts the one with the
 //     oldest last item (counted in evictions()): the evicted source stops holding the
 //     watermark back and is tracked afresh when it sends again.
 //
 // So a source whose clock runs ahead cannot make anyone's data late: items that arrive within
 // allowed_lateness of their event time are never late. A source that lags by more (slow
-// export, replay) holds the watermark back while it is active and loses nothing but what it
-// sent before it was first seen, if the watermark had passed that already; it delays every
-// window's results by its lag — delay, not loss.
+// export) holds the watermark back, up to max_source_lag, while it is active and loses
+// nothing but what it sent before it was first seen, if the watermark had passed that already;
+// it delays every window's results by its lag — delay, not loss. A lone source (a replay of
+// old data) is never lagging: the lag is measured against the other sources.
 //
 // Hot path: Observe() takes no lock and allocates only when a new source appears.
 // Thread class: owned by one thread (the operator's); sources()/evictions() are relaxed
@@ -64,6 +70,7 @@ struct WatermarkOptions {
   uint64_t allowed_lateness_ns = 0;
   uint64_t idle_timeout_ns = 0;  // 0: progress moves only with events
   uint64_t source_idle_timeout_ns = 30'000'000'000;
+  uint64_t max_source_lag_ns = 60'000'000'000;
   std::size_t max_sources = 1'000;  // >= 1
 };
 

@@ -112,6 +112,24 @@ TEST(WatermarkTest, IdleTimeoutMovesAQuietSourceWithWallTime) {
   EXPECT_EQ(w.Current(kBase + 40 * kSec), kBase + 39 * kSec);
 }
 
+TEST(WatermarkTest, ALaggingSourceHoldsOthersBackAtMostMaxSourceLag) {
+  WatermarkOptions o = Options(0, 0, 30 * kSec);
+  o.max_source_lag_ns = 60 * kSec;
+  const uint64_t now = kBase + 1000 * kSec;
+  Watermark behind_20s(o);
+  behind_20s.Observe(1, now - 20 * kSec, now);  // 20 s behind: waited for
+  behind_20s.Observe(2, now, now);
+  EXPECT_EQ(behind_20s.Current(now), now - 20 * kSec);
+  Watermark behind_90s(o);
+  behind_90s.Observe(1, now - 90 * kSec, now);  // 90 s behind: waited for 60 s only
+  behind_90s.Observe(2, now, now);
+  EXPECT_EQ(behind_90s.Current(now), now - 60 * kSec);
+  // Alone, a source replaying old data is not lagging anyone: the watermark is its progress.
+  Watermark replay(o);
+  replay.Observe(1, kBase, now);
+  EXPECT_EQ(replay.Current(now), kBase);
+}
+
 TEST(WatermarkTest, SourceBoundEvictsTheStalestAndCountsIt) {
   Watermark w(Options(0, 0, 100 * kSec, /*max_sources=*/2));
   w.Observe(1, kBase, kBase + 10 * kSec);  // stalest
@@ -229,6 +247,7 @@ TEST(WindowSpecDefaultsTest, MaxFutureIsTight) {
   EXPECT_EQ(spec.max_future_ns, 5 * kSec);
   EXPECT_EQ(spec.source_idle_timeout_ns, 30 * kSec);
   EXPECT_EQ(spec.max_sources, 1000u);
+  EXPECT_EQ(spec.max_source_lag_ns, 60 * kSec);
 }
 
 // The engine derives sources from resources and drives time from its injected clock.
@@ -292,7 +311,7 @@ TEST(EngineSourcesTest, WindowKeysForSourcesParseAndAreChecked) {
   base::ManualWallClock clock(kBase);
   auto engine = StreamEngine::Create(YAML::Load(R"(windows:
   - {name: set, size: 1s, aggregations: [count], max_future: 2s, source_idle_timeout: 7s,
-     max_sources: 3}
+     max_sources: 3, max_source_lag: 2m}
   - {name: defaults, size: 10s, aggregations: [count]}
   - {name: zero_idle, size: 1s, aggregations: [count], source_idle_timeout: 0s}
   - {name: zero_sources, size: 1s, aggregations: [count], max_sources: 0}
@@ -303,6 +322,7 @@ TEST(EngineSourcesTest, WindowKeysForSourcesParseAndAreChecked) {
   EXPECT_EQ(set.max_future_ns, 2 * kSec);
   EXPECT_EQ(set.source_idle_timeout_ns, 7 * kSec);
   EXPECT_EQ(set.max_sources, 3u);
+  EXPECT_EQ(set.max_source_lag_ns, 120 * kSec);
   const WindowSpec& defaults = engine->window(1).spec();
   EXPECT_EQ(defaults.max_future_ns, 5 * kSec);
   EXPECT_EQ(defaults.source_idle_timeout_ns, 30 * kSec);

@@ -29,7 +29,7 @@ WindowOperator::WindowOperator(const WindowSpec& spec, ResultSink& sink)
     : spec_(spec),
       sink_(sink),
       watermark_({spec.allowed_lateness_ns, spec.idle_timeout_ns, spec.source_idle_timeout_ns,
-                  spec.max_sources}),
+                  spec.max_source_lag_ns, spec.max_sources}),
       index_(kInitialIndex, 0),
       scratch_(std::make_unique<AggState>(spec.aggregations)) {
   keys_.reserve(std::min<std::size_t>(spec.max_keys, 1024));

@@ -61,6 +61,7 @@ struct WindowSpec {
   uint64_t idle_timeout_ns = 0;  // 0: the watermark advances only with events
   uint64_t max_future_ns = 5'000'000'000;
   uint64_t source_idle_timeout_ns = 30'000'000'000;  // a quieter source stops holding back
+  uint64_t max_source_lag_ns = 60'000'000'000;       // a slower one holds back only this far
   std::size_t max_sources = 1'000;                   // sources tracked by the watermark
   uint64_t key_ttl_ns = 300'000'000'000;
   std::size_t max_keys = 10'000;
