@@ -8,9 +8,12 @@
 #include <tuple>
 #include <vector>
 
+#include "strobe/metrics/exposition.h"
+#include "strobe/metrics/registry.h"
 #include "strobed/base/clock.h"
 #include "strobed/event/batch.h"
 #include "strobed/stream/engine.h"
+#include "strobed/stream/stream_metrics.h"
 #include "strobed/stream/window.h"
 
 namespace strobed::stream {
@@ -304,6 +307,51 @@ TEST(EngineSourcesTest, OnTimeSenderIsCountedExactlyBesideAFutureSender) {
     a_count += std::stod(events.substr(v + 8));
   }
   EXPECT_EQ(a_count, 120);
+}
+
+TEST(EngineSourcesTest, SourceBoundAndEvictionsOnMetrics) {
+  event::KeyTable keys(1024);
+  base::ManualWallClock clock(kBase);
+  auto engine = StreamEngine::Create(YAML::Load(R"(windows:
+  - {name: w, size: 1s, aggregations: [count], max_sources: 4}
+)"),
+                                     "t.yaml", keys, clock);
+  ASSERT_TRUE(engine->config_errors().empty());
+  strobe::metrics::Registry registry;
+  ASSERT_TRUE(RegisterStreamMetrics(registry, *engine).ok());
+  const event::KeyId instance = *keys.Intern("service.instance.id");
+  // Six instances of one service, one span each: four tracked, two evictions.
+  std::vector<std::string> ids = {"i0", "i1", "i2", "i3", "i4", "i5"};
+  std::vector<std::vector<event::Attribute>> attrs;
+  for (const std::string& id : ids) attrs.push_back({{instance, event::Value::String(id)}});
+  std::vector<event::Resource> resources(ids.size());
+  event::Batch b(nullptr, 4096, 1 << 20);
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    resources[i].attributes = attrs[i];
+    event::Span& s = b.AddSpan();
+    s.name = "op";
+    s.start_ns = kBase - 1000;
+    s.end_ns = kBase - 1000 + i;
+    s.resource = &resources[i];
+  }
+  engine->Consume(b);
+  clock.AdvanceNs(kSec / 2);
+  engine->Tick();
+  const std::string prom =
+      strobe::metrics::RenderText(registry, strobe::metrics::Format::kPrometheusText);
+  EXPECT_NE(prom.find("strobe_stream_watermark_sources{window=\"w\"} 4\n"), std::string::npos)
+      << prom;
+  EXPECT_NE(prom.find("strobe_stream_watermark_sources_evicted_total{window=\"w\"} 2\n"),
+            std::string::npos)
+      << prom;
+  // Ties on the last item's wall time evict in table order (i0, then i3 which took its slot):
+  // i1, i2, i4 and i5 remain, and the watermark is the oldest of them, i1's span end.
+  EXPECT_NE(
+      prom.find("strobe_stream_watermark_timestamp_seconds{window=\"w\"} 1699999999.999999\n"),
+      std::string::npos)
+      << prom;
+  EXPECT_EQ(engine->window(0).stats().watermark_ns.load(), kBase - 999);
+  EXPECT_EQ(engine->window(0).stats().accepted.load(), 6u);
 }
 
 TEST(EngineSourcesTest, WindowKeysForSourcesParseAndAreChecked) {
