@@ -72,8 +72,11 @@ void DemoSpanFeeder::Add(const RequestRecord& r) {
   server.span_id = event::SpanId::FromValue(r.span_id == 0 ? 1 : r.span_id);
   server.name = arena.CopyString(r.endpoint->name);
   server.kind = event::SpanKind::kServer;
-  server.start_ns = r.start_unix_ns;
-  server.end_ns = r.start_unix_ns + r.duration_ns;
+  // A called service's span sits inside the frontend's call, which ends when the request
+  // completed (r.end_unix_ns, never in the future); the frontend's own span is the request.
+  const uint64_t pad_ns = called ? 100'000 + (r.span_id % 400'000) : 0;
+  server.end_ns = r.end_unix_ns - pad_ns;
+  server.start_ns = server.end_ns - r.duration_ns;
   server.status.code = status;
   server.resource = ResourceFor(r.service);
   if (auto* a = arena.AllocateArray<event::Attribute>(3); a != nullptr) {
@@ -87,15 +90,14 @@ void DemoSpanFeeder::Add(const RequestRecord& r) {
 
   if (called) {
     // The frontend's call: starts a little earlier and ends a little later than the callee.
-    const uint64_t pad_ns = 100'000 + (r.span_id % 400'000);
-    const uint64_t server_end_ns = r.start_unix_ns + r.duration_ns;
+    const uint64_t server_start_ns = r.end_unix_ns - pad_ns - r.duration_ns;
     event::Span& client = batch_->AddSpan();  // `server` may move: not used below
     client.trace_id = trace;
     client.span_id = event::SpanId::FromValue(client_id);
     client.name = arena.CopyString("call " + r.service->name);
     client.kind = event::SpanKind::kClient;
-    client.start_ns = r.start_unix_ns > pad_ns ? r.start_unix_ns - pad_ns : 0;
-    client.end_ns = server_end_ns + pad_ns;
+    client.start_ns = server_start_ns > pad_ns ? server_start_ns - pad_ns : 0;
+    client.end_ns = r.end_unix_ns;
     client.status.code = status;
     static const ServiceModel kFrontend{"frontend", {}, 1, 0, 0, 0};  // only its name is used
     client.resource = ResourceFor(&kFrontend);

@@ -58,6 +58,7 @@ void Workload::UpdateBursts(uint64_t now_ns) {
   }
 }
 
+// `at_ns` is the completion time: the request started duration_ns before it.
 RequestRecord Workload::Make(uint64_t at_ns) {
   double total = 0;
   for (const auto& s : services_) total += s.weight;
@@ -97,8 +98,9 @@ RequestRecord Workload::Make(uint64_t at_ns) {
   RequestRecord rec{};
   rec.service = &svc;
   rec.endpoint = &ep;
-  rec.start_unix_ns = at_ns;
-  rec.duration_ns = static_cast<uint64_t>(ms * 1e6);
+  rec.duration_ns = std::min(static_cast<uint64_t>(ms * 1e6), at_ns);
+  rec.end_unix_ns = at_ns;
+  rec.start_unix_ns = at_ns - rec.duration_ns;
   rec.status = status;
   rec.error = status >= 500;
   rec.trace_id_hi = rng_();

@@ -9,7 +9,7 @@
 //   Workload w(Workload::DefaultServices(), /*seed=*/1);
 //   w.Advance(now_ns, /*rate=*/200, [](const RequestRecord& r) { ... });
 //
-// Model: requests arrive as a Poisson process of `rate` per second spread over endpoints by
+// Model: requests complete as a Poisson process of `rate` per second spread over endpoints by
 // weight. Each endpoint's latency is log-normal (median, sigma); a "slow" endpoint has a
 // heavy tail (10% of its calls take 5-20x longer). Each service alternates between calm
 // periods (base error rate) and error bursts (burst_error_rate for burst_seconds, on average
@@ -51,7 +51,8 @@ struct ServiceModel {
 struct RequestRecord {
   const ServiceModel* service;
   const EndpointModel* endpoint;
-  uint64_t start_unix_ns;
+  uint64_t start_unix_ns;  // end_unix_ns - duration_ns
+  uint64_t end_unix_ns;    // when the request completed: never after the Advance() that made it
   uint64_t duration_ns;
   int status;                                  // 200, 404, 500, 503
   bool error;                                  // status >= 500
@@ -65,9 +66,12 @@ class Workload {
   // Four services: frontend, checkout (with a slow /api/checkout/pay), catalog and auth.
   static std::vector<ServiceModel> DefaultServices();
 
-  // Emits the requests that arrived since the previous call (the first call only sets the
-  // clock) at `rate` per second. `now_unix_ns` must not go backwards (earlier times are
-  // ignored). At most 10 s of backlog is generated after a stall.
+  // Emits the requests that completed since the previous call (the first call only sets the
+  // clock) at `rate` per second, in order of completion. Every record ends before
+  // `now_unix_ns` (it started duration_ns earlier), so spans made from it never carry a
+  // timestamp in the future — a stream watermark must not be pulled ahead by the demo.
+  // `now_unix_ns` must not go backwards (earlier times are ignored). At most 10 s of backlog
+  // is generated after a stall.
   void Advance(uint64_t now_unix_ns, double rate,
                const std::function<void(const RequestRecord&)>& sink);
 

@@ -38,8 +38,29 @@ TEST(WorkloadTest, RateAndDeterminism) {
   // Poisson(12000): within 5 sigma.
   EXPECT_NEAR(static_cast<double>(a.size()), 12000.0, 5 * 110);
   EXPECT_TRUE(std::is_sorted(a.begin(), a.end(), [](const auto& x, const auto& y) {
-    return x.start_unix_ns < y.start_unix_ns;
+    return x.end_unix_ns < y.end_unix_ns;
   }));
+}
+
+TEST(WorkloadTest, RecordsCompleteBeforeTheAdvanceThatEmitsThem) {
+  // Spans made from a record end at end_unix_ns; in the future they would pull a stream
+  // watermark ahead of everyone else's data (issue 15).
+  Workload w(Workload::DefaultServices(), 5);
+  uint64_t now = 1'700'000'000 * kSecond;
+  w.Advance(now, 500, [](const RequestRecord&) {});
+  uint64_t prev = now;
+  size_t n = 0;
+  for (int i = 0; i < 300; ++i) {
+    now += kSecond / 10;
+    w.Advance(now, 500, [&](const RequestRecord& r) {
+      ++n;
+      EXPECT_LT(r.end_unix_ns, now);
+      EXPECT_GE(r.end_unix_ns, prev);
+      EXPECT_EQ(r.start_unix_ns + r.duration_ns, r.end_unix_ns);
+    });
+    prev = now;
+  }
+  EXPECT_GT(n, 10000u);  // Poisson(15000)
 }
 
 TEST(WorkloadTest, LatencyShapePerEndpoint) {

@@ -162,7 +162,7 @@ strobe::Result<CepRule> CepRule::Parse(const YAML::Node& node, std::string_view 
 }
 
 CepOperator::CepOperator(const CepRule& rule, CepSink& sink)
-    : rule_(rule), sink_(sink), watermark_(0, rule.idle_timeout_ns) {}
+    : rule_(rule), sink_(sink), watermark_(WatermarkOptions{0, rule.idle_timeout_ns}) {}
 
 CepOperator::KeyState* CepOperator::Key(const Item& item) noexcept {
   char bufs[kMaxGroupBy][32];
@@ -213,14 +213,14 @@ void CepOperator::CloseBucket(KeyState& k, uint64_t time_ns) {
   k.cur_sum = 0;
 }
 
-void CepOperator::Add(const Item& item, uint64_t wall_ns) noexcept {
+void CepOperator::Add(const Item& item, uint64_t wall_ns, SourceId source) noexcept {
   const bool is_first = rule_.first.Matches(item);
   const bool is_second = (rule_.type == CepType::kSequence || rule_.type == CepType::kAbsence) &&
                          rule_.second.Matches(item);
   if (!is_first && !is_second) return;
   KeyState* k = Key(item);
   if (k == nullptr) return;
-  watermark_.Observe(item.time_ns, wall_ns);
+  watermark_.Observe(source, item.time_ns, wall_ns);
   const uint64_t t = item.time_ns;
   switch (rule_.type) {
     case CepType::kThreshold: {

@@ -20,8 +20,9 @@
 //     within: 1m
 //     group_by: [user.id]
 //
-// Time: a CEP operator keeps its own watermark (max event time seen; with an idle timeout it
-// advances with wall time) and evaluates absence deadlines and rate intervals in Advance().
+// Time: a CEP operator keeps its own watermark (watermark.h: per source, the minimum over active
+// sources of the largest event time seen; with an idle timeout it advances with wall time) and
+// evaluates absence deadlines and rate intervals in Advance().
 // Per-key state is bounded: at most max_keys keys (new keys beyond are dropped and counted),
 // absence keeps at most 64 pending `first` items per key (older ones dropped and counted).
 //
@@ -97,8 +98,9 @@ struct CepStats {
 class CepOperator {
  public:
   CepOperator(const CepRule& rule, CepSink& sink);
-  // Feeds one item (no-op when it matches neither predicate). Allocation-free for known keys.
-  void Add(const Item& item, uint64_t wall_ns) noexcept;
+  // Feeds one item of `source` (no-op when it matches neither predicate). Allocation-free for
+  // known keys and sources.
+  void Add(const Item& item, uint64_t wall_ns, SourceId source = kNoSource) noexcept;
   // Fires absence matches whose deadline passed and closes rate intervals.
   void Advance(uint64_t wall_ns);
 

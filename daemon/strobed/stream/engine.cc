@@ -37,9 +37,9 @@ StreamEngine::StreamEngine(base::WallClock& clock, StreamEngineOptions options)
 
 StreamEngine::~StreamEngine() = default;
 
-void StreamEngine::ProcessItem(const Item& item, uint64_t now) noexcept {
-  for (WindowEntry& w : windows_) w.op->Add(item, now);
-  for (CepEntry& c : ceps_) c.op->Add(item, now);
+void StreamEngine::ProcessItem(const Item& item, uint64_t now, SourceId source) noexcept {
+  for (WindowEntry& w : windows_) w.op->Add(item, now, source);
+  for (CepEntry& c : ceps_) c.op->Add(item, now, source);
 }
 
 bool StreamEngine::WantsMetric(std::string_view name) const noexcept {
@@ -55,21 +55,48 @@ bool StreamEngine::WantsMetric(std::string_view name) const noexcept {
   return false;
 }
 
+namespace {
+// The source of consecutive items that share a resource (the common case: one resource per
+// batch or per ResourceSpans) is computed once. Valid for one Consume call: a resource lives
+// in its batch's arena, whose memory a later batch may reuse.
+class SourceCache {
+ public:
+  explicit SourceCache(const SourceKeys& keys) : keys_(keys) {}
+  SourceId Of(const Item& item) noexcept {
+    const event::Attribute* res = item.resource_attributes.data();
+    if (res != last_ || item.resource_attributes.size() != last_size_) {
+      last_ = res;
+      last_size_ = item.resource_attributes.size();
+      source_ = keys_.Of(item.resource_attributes);
+    }
+    return source_;
+  }
+
+ private:
+  const SourceKeys& keys_;
+  const event::Attribute* last_ = nullptr;
+  std::size_t last_size_ = 0;
+  SourceId source_ = kNoSource;
+};
+}  // namespace
+
 void StreamEngine::Consume(const event::Batch& batch) {
   const uint64_t now = clock_.NowUnixNs();
   strobe::MutexLock lock(process_mu_);
+  SourceCache sources(source_keys_);
   ForEachItem(
       batch,
       [&](const event::MetricPoint& m, Item& item) {
         return WantsMetric(m.name) && metric_deltas_.ToItem(m, now, item);
       },
-      [&](const Item& item) { ProcessItem(item, now); });
+      [&](const Item& item) { ProcessItem(item, now, sources.Of(item)); });
 }
 
 void StreamEngine::ConsumeItems(std::span<const Item> items) {
   const uint64_t now = clock_.NowUnixNs();
   strobe::MutexLock lock(process_mu_);
-  for (const Item& item : items) ProcessItem(item, now);
+  SourceCache sources(source_keys_);
+  for (const Item& item : items) ProcessItem(item, now, sources.Of(item));
 }
 
 void StreamEngine::Tick() {

@@ -134,7 +134,7 @@ class StreamEngine : private ResultSink, private CepSink {
                        const std::vector<std::string>& label_names,
                        std::span<const std::string> label_values, double value,
                        uint64_t window_end_ns) STROBE_REQUIRES(publish_mu_);
-  void ProcessItem(const Item& item, uint64_t now) noexcept;
+  void ProcessItem(const Item& item, uint64_t now, SourceId source) noexcept;
   // Whether some window or CEP rule may read metric `name` (else its points are skipped).
   bool WantsMetric(std::string_view name) const noexcept;
 
@@ -155,6 +155,7 @@ class StreamEngine : private ResultSink, private CepSink {
 
   base::WallClock& clock_;
   StreamEngineOptions options_;
+  SourceKeys source_keys_;  // set by Create
   std::vector<strobe::Status> errors_;
   strobe::Mutex process_mu_;  // serialises Consume/Tick (held once per batch)
   std::vector<WindowEntry> windows_;

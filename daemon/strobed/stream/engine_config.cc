@@ -61,7 +61,8 @@ strobe::Result<std::unique_ptr<WindowSpec>> ParseWindow(const YAML::Node& node,
   STROBE_RETURN_IF_ERROR(
       CheckKeys(node, file, what,
                 {"name", "match", "type", "size", "slide", "gap", "group_by", "aggregations",
-                 "allowed_lateness", "idle_timeout", "max_keys", "key_ttl", "max_future"}));
+                 "allowed_lateness", "idle_timeout", "max_keys", "key_ttl", "max_future",
+                 "source_idle_timeout", "max_source_lag", "max_sources"}));
   const std::string type = node["type"] ? node["type"].as<std::string>() : "tumbling";
   if (type == "tumbling") {
     spec->type = WindowType::kTumbling;
@@ -105,6 +106,16 @@ strobe::Result<std::unique_ptr<WindowSpec>> ParseWindow(const YAML::Node& node,
   STROBE_RETURN_IF_ERROR(dur("idle_timeout", spec->idle_timeout_ns, false));
   STROBE_RETURN_IF_ERROR(dur("key_ttl", spec->key_ttl_ns, false));
   STROBE_RETURN_IF_ERROR(dur("max_future", spec->max_future_ns, false));
+  STROBE_RETURN_IF_ERROR(dur("source_idle_timeout", spec->source_idle_timeout_ns, false));
+  if (spec->source_idle_timeout_ns == 0) {
+    return Err(file, node["source_idle_timeout"], what + ": source_idle_timeout must be > 0");
+  }
+  STROBE_RETURN_IF_ERROR(dur("max_source_lag", spec->max_source_lag_ns, false));
+  if (const YAML::Node n = node["max_sources"]) {
+    auto v = PositiveInt(n, file, "max_sources");
+    if (!v.ok()) return v.status();
+    spec->max_sources = *v;
+  }
   if (const YAML::Node n = node["max_keys"]) {
     auto v = PositiveInt(n, file, "max_keys");
     if (!v.ok()) return v.status();
@@ -237,6 +248,7 @@ std::unique_ptr<StreamEngine> StreamEngine::Create(const YAML::Node& node, std::
                                                    const AggregationRegistry* registry,
                                                    StreamEngineOptions options) {
   std::unique_ptr<StreamEngine> e(new StreamEngine(clock, options));
+  e->source_keys_ = SourceKeys::Intern(keys);
   if (!node.IsDefined() || node.IsNull()) return e;
   if (!node.IsMap()) {
     e->errors_.push_back(Err(file, node, "stream: expected a map"));

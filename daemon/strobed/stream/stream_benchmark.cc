@@ -8,6 +8,11 @@
 //                             advances (1M items per event-time second); warmed up over two
 //                             windows first so every key and pane exists.
 //                             Reports items_per_second and bytes_per_key.
+//   stream_tumbling_1k_keys_64_sources/N   the same with every item from one of 64 sources
+//                             (resources with service.name and service.instance.id), the
+//                             source changing every N items: N = 64 is the shape of OTLP
+//                             requests (one resource per run of spans), N = 1 the degenerate
+//                             case (each item a different source than the previous one).
 //   stream_baseline_unordered_map_1k_keys   the obvious way with the same aggregation work:
 //                             std::unordered_map<std::string, HistogramData> keyed by the
 //                             key rendered into a std::string per event, p99 and count read
@@ -79,7 +84,7 @@ Workload MakeWorkload(event::KeyTable& keys) {
   return w;
 }
 
-void stream_tumbling_1k_keys(benchmark::State& state) {
+void RunTumbling1kKeys(benchmark::State& state, std::size_t sources, std::size_t run) {
   event::KeyTable keys(1024);
   base::ManualWallClock clock(kBase);
   auto engine = StreamEngine::Create(YAML::Load(R"(windows:
@@ -93,6 +98,18 @@ void stream_tumbling_1k_keys(benchmark::State& state) {
 )"),
                                      "bench.yaml", keys, clock);
   Workload w = MakeWorkload(keys);
+  std::vector<std::vector<event::Attribute>> resources;
+  if (sources > 0) {
+    const event::KeyId service = *keys.Intern("service.name");
+    const event::KeyId instance = *keys.Intern("service.instance.id");
+    for (std::size_t i = 0; i < sources; ++i) {
+      resources.push_back({{service, event::Value::String(w.names[i])},
+                           {instance, event::Value::String(w.names[sources - 1 - i])}});
+    }
+    for (std::size_t i = 0; i < w.items.size(); ++i) {
+      w.items[i].resource_attributes = resources[(i / run) % sources];
+    }
+  }
   uint64_t t = kBase;
   std::size_t offset = 0;
   int64_t items = 0;
@@ -123,7 +140,14 @@ void stream_tumbling_1k_keys(benchmark::State& state) {
   state.counters["windows_emitted"] =
       static_cast<double>(engine->window(0).stats().windows_emitted.load() - emitted_before);
 }
+
+void stream_tumbling_1k_keys(benchmark::State& state) { RunTumbling1kKeys(state, 0, 1); }
 BENCHMARK(stream_tumbling_1k_keys);
+
+void stream_tumbling_1k_keys_64_sources(benchmark::State& state) {
+  RunTumbling1kKeys(state, 64, static_cast<std::size_t>(state.range(0)));
+}
+BENCHMARK(stream_tumbling_1k_keys_64_sources)->Arg(64)->Arg(1);
 
 void stream_baseline_unordered_map_1k_keys(benchmark::State& state) {
   event::KeyTable keys(1024);

@@ -59,7 +59,9 @@ strobe::Status RegisterStreamMetrics(strobe::metrics::Registry& registry,
       }));
   STROBE_RETURN_IF_ERROR(registry.AddCallbackFamily(
       {"strobe_stream_dropped_events_total",
-       "Items not aggregated: late (after allowed lateness), key_limit, future timestamps.", ""},
+       "Items not aggregated: late (after allowed lateness), key_limit, future (beyond "
+       "max_future).",
+       ""},
       CallbackType::kCounter, {"window", "reason"}, [engine](CallbackSink& sink) {
         for (std::size_t i = 0; i < engine->window_count(); ++i) {
           const WindowOperator& op = engine->window(i);
@@ -70,6 +72,35 @@ strobe::Status RegisterStreamMetrics(strobe::metrics::Registry& registry,
                     static_cast<double>(st.dropped_key_limit.load(std::memory_order_relaxed)));
           sink.Emit({op.spec().name, "future"},
                     static_cast<double>(st.dropped_future.load(std::memory_order_relaxed)));
+        }
+      }));
+  STROBE_RETURN_IF_ERROR(registry.AddCallbackFamily(
+      {"strobe_stream_watermark_timestamp_seconds",
+       "Event time up to which the window is complete (Unix seconds; 0 before any item).", ""},
+      CallbackType::kGauge, {"window"}, [engine](CallbackSink& sink) {
+        for (std::size_t i = 0; i < engine->window_count(); ++i) {
+          const WindowOperator& op = engine->window(i);
+          sink.Emit(
+              {op.spec().name},
+              static_cast<double>(op.stats().watermark_ns.load(std::memory_order_relaxed)) * 1e-9);
+        }
+      }));
+  STROBE_RETURN_IF_ERROR(registry.AddCallbackFamily(
+      {"strobe_stream_watermark_sources",
+       "Sources (resources, shm producers) the window's watermark tracks.", ""},
+      CallbackType::kGauge, {"window"}, [engine](CallbackSink& sink) {
+        for (std::size_t i = 0; i < engine->window_count(); ++i) {
+          const WindowOperator& op = engine->window(i);
+          sink.Emit({op.spec().name}, static_cast<double>(op.watermark().sources()));
+        }
+      }));
+  STROBE_RETURN_IF_ERROR(registry.AddCallbackFamily(
+      {"strobe_stream_watermark_sources_evicted_total",
+       "Sources no longer tracked because the window tracks max_sources already.", ""},
+      CallbackType::kCounter, {"window"}, [engine](CallbackSink& sink) {
+        for (std::size_t i = 0; i < engine->window_count(); ++i) {
+          const WindowOperator& op = engine->window(i);
+          sink.Emit({op.spec().name}, static_cast<double>(op.watermark().evictions()));
         }
       }));
   STROBE_RETURN_IF_ERROR(registry.AddCallbackFamily(

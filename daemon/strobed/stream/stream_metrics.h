@@ -8,6 +8,9 @@
 //       when detectors exist
 //   strobe_stream_events_total{window}                items aggregated
 //   strobe_stream_dropped_events_total{window,reason} late, key_limit, future
+//   strobe_stream_watermark_timestamp_seconds{window} event time the window is complete up to
+//   strobe_stream_watermark_sources{window}           sources its watermark tracks
+//   strobe_stream_watermark_sources_evicted_total{window}  sources evicted at max_sources
 //   strobe_stream_series_dropped_total                result series refused at max_series
 //   strobe_stream_cep_matches_total{rule, <key labels>}  complex-event matches per rule and
 //       key (the Series kCepMatches); labels = rule + the union of every rule's group_by

@@ -25,22 +25,11 @@ std::string_view WindowTypeName(WindowType type) {
   return "?";
 }
 
-uint64_t Watermark::Current(uint64_t wall_ns) noexcept {
-  if (!seen_) return value_;
-  uint64_t w = max_event_ > lateness_ ? max_event_ - lateness_ : 0;
-  if (idle_ > 0 && wall_ns > last_wall_ && wall_ns - last_wall_ >= idle_) {
-    // Input is idle: assume event time keeps pace with wall time since the last event.
-    const uint64_t progressed = max_event_ + (wall_ns - last_wall_);
-    if (progressed > lateness_) w = std::max(w, progressed - lateness_);
-  }
-  value_ = std::max(value_, w);
-  return value_;
-}
-
 WindowOperator::WindowOperator(const WindowSpec& spec, ResultSink& sink)
     : spec_(spec),
       sink_(sink),
-      watermark_(spec.allowed_lateness_ns, spec.idle_timeout_ns),
+      watermark_({spec.allowed_lateness_ns, spec.idle_timeout_ns, spec.source_idle_timeout_ns,
+                  spec.max_source_lag_ns, spec.max_sources}),
       index_(kInitialIndex, 0),
       scratch_(std::make_unique<AggState>(spec.aggregations)) {
   keys_.reserve(std::min<std::size_t>(spec.max_keys, 1024));
@@ -113,12 +102,13 @@ void WindowOperator::RebuildIndex() {
   }
 }
 
-bool WindowOperator::Add(const Item& item, uint64_t wall_ns) noexcept {
+bool WindowOperator::Add(const Item& item, uint64_t wall_ns, SourceId source) noexcept {
   if (!spec_.match.Matches(item)) return false;
   if (item.time_ns > wall_ns + spec_.max_future_ns) {
-    Bump(stats_.dropped_future, 1);
+    Bump(stats_.dropped_future, item.weight);
     return false;
   }
+  watermark_.Observe(source, item.time_ns, wall_ns);
   // Late check before the key lookup, so late floods of new keys cost no key slots.
   uint64_t pane_start = 0;
   if (spec_.type != WindowType::kSession) {
@@ -137,7 +127,6 @@ bool WindowOperator::Add(const Item& item, uint64_t wall_ns) noexcept {
   const bool ok = spec_.type == WindowType::kSession ? AddSession(key, item)
                                                      : AddWindowed(key, item, pane_start);
   if (!ok) return false;
-  watermark_.Observe(item.time_ns, wall_ns);
   Bump(stats_.accepted, item.weight);
   return true;
 }

@@ -4,9 +4,9 @@
 //
 //   WindowSpec      what to window: match predicate, group_by keys, type and sizes,
 //                   allowed lateness, idle timeout, key limit, aggregations
-//   Watermark       event-time progress: max event time seen minus allowed lateness; when no
-//                   event arrived for idle_timeout of wall time it advances with wall time, so
-//                   windows still close when input stops
+//   Watermark       event-time progress per source (watermark.h): the minimum over active
+//                   sources of their largest event time, minus allowed lateness; a quiet
+//                   source's progress moves on with wall time, so windows close when input stops
 //   WindowOperator  the per-window state machine: Add() puts an item into its key's pane(s);
 //                   Advance() closes every window whose end is <= the watermark and hands a
 //                   WindowResult per (key, window) to a ResultSink
@@ -19,8 +19,9 @@
 //     the watermark at the last Advance). Late events are dropped and counted in
 //     stats().late — never silently. Out-of-order events within the allowed lateness land in
 //     their window.
-//   - Events more than max_future_ns ahead of the wall clock are dropped and counted (a
-//     client with a broken clock must not push the watermark into the future).
+//   - Events more than max_future_ns ahead of the wall clock are refused and counted in
+//     stats().dropped_future (not clamped: a clamped time would land in the wrong window).
+//     Within max_future a source's clock only moves its own progress, never another's.
 //   - At most max_keys keys are live; items of new keys beyond it are dropped and counted.
 //     Keys with no open window for key_ttl_ns of wall time are evicted.
 //
@@ -41,6 +42,7 @@
 #include "strobed/stream/aggregation.h"
 #include "strobed/stream/item.h"
 #include "strobed/stream/predicate.h"
+#include "strobed/stream/watermark.h"
 
 namespace strobed::stream {
 
@@ -57,7 +59,10 @@ struct WindowSpec {
   uint64_t gap_ns = 0;                // session only
   uint64_t allowed_lateness_ns = 0;
   uint64_t idle_timeout_ns = 0;  // 0: the watermark advances only with events
-  uint64_t max_future_ns = 60'000'000'000;
+  uint64_t max_future_ns = 5'000'000'000;
+  uint64_t source_idle_timeout_ns = 30'000'000'000;  // a quieter source stops holding back
+  uint64_t max_source_lag_ns = 60'000'000'000;       // a slower one holds back only this far
+  std::size_t max_sources = 1'000;                   // sources tracked by the watermark
   uint64_t key_ttl_ns = 300'000'000'000;
   std::size_t max_keys = 10'000;
   std::vector<std::string> group_by;  // attribute names, at most kMaxGroupBy
@@ -84,28 +89,6 @@ class ResultSink {
   virtual void OnWindow(const WindowResult& result) = 0;
 };
 
-class Watermark {
- public:
-  Watermark(uint64_t allowed_lateness_ns, uint64_t idle_timeout_ns)
-      : lateness_(allowed_lateness_ns), idle_(idle_timeout_ns) {}
-  // Records an event at `event_ns` seen at wall time `wall_ns`.
-  void Observe(uint64_t event_ns, uint64_t wall_ns) noexcept {
-    if (event_ns > max_event_) max_event_ = event_ns;
-    last_wall_ = wall_ns;
-    seen_ = true;
-  }
-  // The watermark at wall time `wall_ns` (monotonic; 0 before the first event).
-  uint64_t Current(uint64_t wall_ns) noexcept;
-
- private:
-  uint64_t lateness_;
-  uint64_t idle_;
-  uint64_t max_event_ = 0;
-  uint64_t last_wall_ = 0;
-  uint64_t value_ = 0;
-  bool seen_ = false;
-};
-
 struct WindowStats {
   // Written only by the operator's owner thread (load + store, no read-modify-write); read
   // relaxed by exposition on other threads. Independent statistics: no ordering needed.
@@ -127,9 +110,10 @@ class WindowOperator {
   WindowOperator(const WindowOperator&) = delete;
   WindowOperator& operator=(const WindowOperator&) = delete;
 
-  // Adds `item` if it matches the spec. `wall_ns` is the current wall time (Unix ns).
+  // Adds `item` if it matches the spec. `wall_ns` is the current wall time (Unix ns);
+  // `source` is who sent it (SourceKeys::Of; its clock moves only its own watermark).
   // Returns false when the item was dropped (late, key limit, future); each is counted.
-  bool Add(const Item& item, uint64_t wall_ns) noexcept;
+  bool Add(const Item& item, uint64_t wall_ns, SourceId source = kNoSource) noexcept;
 
   // Closes and emits every window whose end is <= the watermark at `wall_ns`; evicts idle
   // keys. Call after each batch and periodically (idle watermarks need the calls).
@@ -140,6 +124,8 @@ class WindowOperator {
 
   const WindowSpec& spec() const { return spec_; }
   const WindowStats& stats() const { return stats_; }
+  // Sources tracked and evicted (relaxed statistics, readable from any thread).
+  const Watermark& watermark() const { return watermark_; }
   std::size_t active_keys() const { return keys_.size(); }
   // The event time up to which windows are closed.
   uint64_t closed_ns() const { return closed_; }

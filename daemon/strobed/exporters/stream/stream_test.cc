@@ -69,6 +69,7 @@ TEST(StreamExporterTest, FeedsTheInstalledEngineAndCountsBatchesWithoutOne) {
                                      .name = "http.server.duration",
                                      .start_ns = kBase + 2 * kSec,
                                      .end_ns = kBase + 2 * kSec + 1});
+  p.wall.SetUnixNs(kBase + 2 * kSec + 1);  // a watermark never passes the wall clock
   EXPECT_EQ((*e)->Export(later), pipeline::ExportResult::kOk);
   EXPECT_EQ(slot.dropped_batches(), 1u);
   auto series = engine->SnapshotSeries();
