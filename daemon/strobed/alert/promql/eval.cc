@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <deque>
 #include <limits>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -38,11 +39,7 @@ struct IValue {
 
 std::string_view Get(const ISample& s, std::string_view name) {
   if (s.drop_name && name == kNameLabel) return {};
-  const Labels& ls = *s.labels;
-  auto it = std::lower_bound(ls.begin(), ls.end(), name,
-                             [](const Label& l, std::string_view n) { return l.name < n; });
-  if (it != ls.end() && it->name == name) return it->value;
-  return {};
+  return LabelValue(*s.labels, name);
 }
 
 void AppendKey(std::string_view name, std::string_view value, std::string* key) {
@@ -234,17 +231,23 @@ class Evaluator {
     return out;
   }
 
-  // Samples of one series in the range of a matrix selector, stale markers removed.
-  void RangePoints(SeriesId id, const Expr& sel) {
+  // Samples of one series in the range of a matrix selector, stale markers removed (copied
+  // only when the range holds one, which is rare).
+  std::span<const SamplePoint> RangePoints(SeriesId id, const Expr& sel) {
     const int64_t maxt = t_ - sel.offset_ms;
-    h_.Points(id, maxt - sel.range_ms, maxt, &points_);
-    points_.erase(std::remove_if(points_.begin(), points_.end(),
-                                 [](const SamplePoint& p) { return History::IsStale(p.value); }),
-                  points_.end());
+    const std::span<const SamplePoint> r = h_.Range(id, maxt - sel.range_ms, maxt);
+    bool stale = false;
+    for (const SamplePoint& p : r) stale = stale || History::IsStale(p.value);
+    if (!stale) return r;
+    points_.clear();
+    for (const SamplePoint& p : r) {
+      if (!History::IsStale(p.value)) points_.push_back(p);
+    }
+    return points_;
   }
 
   // Prometheus' extrapolatedRate.
-  static bool ExtrapolatedRate(const std::vector<SamplePoint>& pts, const Expr& sel, int64_t t_ms,
+  static bool ExtrapolatedRate(std::span<const SamplePoint> pts, const Expr& sel, int64_t t_ms,
                                bool is_counter, bool is_rate, double* out) {
     if (pts.size() < 2) return false;
     const int64_t range_start = t_ms - (sel.range_ms + sel.offset_ms);
@@ -276,7 +279,7 @@ class Evaluator {
   }
 
   // Prometheus' instantValue (irate, idelta).
-  static bool InstantValue(const std::vector<SamplePoint>& pts, bool is_rate, double* out) {
+  static bool InstantValue(std::span<const SamplePoint> pts, bool is_rate, double* out) {
     if (pts.size() < 2) return false;
     const SamplePoint& last = pts[pts.size() - 1];
     const SamplePoint& prev = pts[pts.size() - 2];
@@ -288,7 +291,7 @@ class Evaluator {
     return true;
   }
 
-  static double OverTime(Function f, const std::vector<SamplePoint>& pts) {
+  static double OverTime(Function f, std::span<const SamplePoint> pts) {
     switch (f) {
       case Function::kAvgOverTime: {
         // Prometheus 2.x: incremental mean (avoids overflow of a plain sum).
@@ -343,28 +346,28 @@ class Evaluator {
     out.vec.reserve(ids.size());
     const bool keep_name = call.func == Function::kLastOverTime;
     for (SeriesId id : ids) {
-      RangePoints(id, sel);
+      const std::span<const SamplePoint> pts = RangePoints(id, sel);
       double v = 0;
       bool ok = false;
       switch (call.func) {
         case Function::kRate:
-          ok = ExtrapolatedRate(points_, sel, t_, true, true, &v);
+          ok = ExtrapolatedRate(pts, sel, t_, true, true, &v);
           break;
         case Function::kIncrease:
-          ok = ExtrapolatedRate(points_, sel, t_, true, false, &v);
+          ok = ExtrapolatedRate(pts, sel, t_, true, false, &v);
           break;
         case Function::kDelta:
-          ok = ExtrapolatedRate(points_, sel, t_, false, false, &v);
+          ok = ExtrapolatedRate(pts, sel, t_, false, false, &v);
           break;
         case Function::kIrate:
-          ok = InstantValue(points_, true, &v);
+          ok = InstantValue(pts, true, &v);
           break;
         case Function::kIdelta:
-          ok = InstantValue(points_, false, &v);
+          ok = InstantValue(pts, false, &v);
           break;
         default:
-          ok = !points_.empty();
-          if (ok) v = OverTime(call.func, points_);
+          ok = !pts.empty();
+          if (ok) v = OverTime(call.func, pts);
           break;
       }
       if (ok) out.vec.push_back({&h_.LabelsOf(id), !keep_name, v});

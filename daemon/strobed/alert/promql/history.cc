@@ -15,9 +15,7 @@ namespace strobed::alert::promql {
 namespace {
 
 // Prometheus' value.StaleNaN: a NaN no arithmetic produces.
-constexpr uint64_t kStaleNaNBits = 0x7ff0000000000002ULL;
-
-double StaleNaN() { return std::bit_cast<double>(kStaleNaNBits); }
+double StaleNaN() { return std::bit_cast<double>(History::kStaleNaNBits); }
 
 // Appends the canonical key of a label set (sorted by name): name \0 value \0 ...
 void AppendKey(std::string_view name, std::string_view value, std::string* key) {
@@ -29,6 +27,15 @@ void AppendKey(std::string_view name, std::string_view value, std::string* key) 
 
 }  // namespace
 
+std::string_view LabelValue(const Labels& labels, std::string_view name) {
+  // A linear scan comparing lengths first: label sets are short and names mostly differ in
+  // length, so this beats a binary search of string comparisons (benchmarked).
+  for (const strobe::snapshot::Label& l : labels) {
+    if (l.name.size() == name.size() && l.name == name) return l.value;
+  }
+  return {};
+}
+
 Labels SortedLabels(Labels labels) {
   std::sort(labels.begin(), labels.end(),
             [](const strobe::snapshot::Label& a, const strobe::snapshot::Label& b) {
@@ -37,44 +44,38 @@ Labels SortedLabels(Labels labels) {
   return labels;
 }
 
-// One series: its labels and a ring of samples in time order.
+// One series: its labels and its samples in time order, contiguous so a range is a span.
+// Expired samples are dropped by advancing `head`; the buffer is compacted when the dropped
+// prefix outgrows the live part (amortised O(1) per sample, at most 2x the live samples).
 struct History::Series {
   Labels labels;
-  std::vector<SamplePoint> ring;  // capacity = ring.size(); a power of two or 0
-  size_t head = 0;                // index of the oldest sample
-  size_t size = 0;
+  std::vector<SamplePoint> buf;
+  size_t head = 0;               // index of the oldest live sample in buf
   uint64_t seen_generation = 0;  // the Append that last gave this series a sample
   bool live = false;
 
-  const SamplePoint& At(size_t i) const { return ring[(head + i) & (ring.size() - 1)]; }
-  const SamplePoint* Newest() const { return size == 0 ? nullptr : &At(size - 1); }
+  size_t size() const { return buf.size() - head; }
+  std::span<const SamplePoint> All() const {
+    return std::span<const SamplePoint>(buf).subspan(head);
+  }
+  const SamplePoint* Newest() const { return size() == 0 ? nullptr : &buf.back(); }
   void Push(SamplePoint p) {
-    if (size == ring.size()) {
-      std::vector<SamplePoint> grown(ring.empty() ? 4 : ring.size() * 2);
-      for (size_t i = 0; i < size; ++i) grown[i] = At(i);
-      ring = std::move(grown);
+    if (head > 0 && head >= buf.size() - head) {
+      buf.erase(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(head));
       head = 0;
     }
-    ring[(head + size) & (ring.size() - 1)] = p;
-    ++size;
+    buf.push_back(p);
   }
-  void PopOldest() {
-    head = (head + 1) & (ring.size() - 1);
-    --size;
-  }
-  // First logical index with t >= mint.
-  size_t LowerBound(int64_t mint) const {
-    size_t lo = 0;
-    size_t hi = size;
-    while (lo < hi) {
-      const size_t mid = (lo + hi) / 2;
-      if (At(mid).t_ms < mint) {
-        lo = mid + 1;
-      } else {
-        hi = mid;
-      }
-    }
-    return lo;
+  const SamplePoint& Oldest() const { return buf[head]; }
+  void PopOldest() { ++head; }
+  // The samples with mint <= t <= maxt.
+  std::span<const SamplePoint> Range(int64_t mint, int64_t maxt) const {
+    const std::span<const SamplePoint> all = All();
+    auto lo = std::lower_bound(all.begin(), all.end(), mint,
+                               [](const SamplePoint& p, int64_t t) { return p.t_ms < t; });
+    auto hi = all.end();
+    while (hi != lo && (hi - 1)->t_ms > maxt) --hi;  // usually maxt is now: no step
+    return std::span<const SamplePoint>(lo, hi);
   }
 };
 
@@ -197,7 +198,7 @@ struct History::State {
       }
     }
     by_key.erase(KeyOf(s.labels));
-    samples -= s.size;
+    samples -= s.size();
     s = Series();
     free_ids.push_back(id);
     --live_series;
@@ -216,20 +217,18 @@ struct History::State {
           AddPoint(s, t_ms, StaleNaN());
         }
       }
-      while (s.size > 0 && s.At(0).t_ms < cutoff) {
+      while (s.size() > 0 && s.Oldest().t_ms < cutoff) {
         s.PopOldest();
         --samples;
         ++counters.samples_expired;
       }
-      if (s.size == 0) Remove(id);
+      if (s.size() == 0) Remove(id);
     }
   }
 };
 
 History::History(Options options) : state_(std::make_unique<State>(options)) {}
 History::~History() = default;
-
-bool History::IsStale(double value) { return std::bit_cast<uint64_t>(value) == kStaleNaNBits; }
 
 void History::Append(const strobe::metrics::Registry& registry, int64_t t_ms) {
   std::unique_lock lock(mu_);
@@ -281,29 +280,29 @@ History::Stats History::stats() const {
 
 void History::Select(std::span<const Matcher> matchers, std::vector<SeriesId>* out) const {
   const State& st = *state_;
-  // Candidates: the intersection of the postings of every equality matcher with a non-empty
-  // value (a missing label pair means no series matches); without one, the union over the
-  // label's values that satisfy the first matcher that cannot match a missing label; the
-  // other matchers are checked per candidate.
+  // Candidates: the shortest posting list of an equality matcher with a non-empty value (a
+  // missing label pair means no series matches); without one, the union over the label's
+  // values that satisfy the first matcher that cannot match a missing label. Every matcher
+  // is then checked per candidate.
   std::vector<SeriesId> candidates;
   bool have = false;
+  // Start from the smallest posting list of an equality matcher: every other matcher is then
+  // checked on the candidates' own labels, which costs less than intersecting with a long
+  // list (job="x" may hold a tenth of all series).
+  const std::vector<SeriesId>* smallest = nullptr;
+  const Matcher* used = nullptr;  // satisfied by every series of `smallest`
   for (const Matcher& m : matchers) {
     if (m.op != MatchOp::kEqual || m.value.empty()) continue;
     auto pn = st.postings.find(m.name);
     if (pn == st.postings.end()) return;
     auto pv = pn->second.find(m.value);
     if (pv == pn->second.end()) return;
-    if (!have) {
-      candidates = pv->second;
-      have = true;
-    } else {
-      std::vector<SeriesId> both;
-      std::set_intersection(candidates.begin(), candidates.end(), pv->second.begin(),
-                            pv->second.end(), std::back_inserter(both));
-      candidates = std::move(both);
+    if (smallest == nullptr || pv->second.size() < smallest->size()) {
+      smallest = &pv->second;
+      used = &m;
     }
-    if (candidates.empty()) return;
   }
+  if (smallest != nullptr) have = true;
   if (!have) {
     for (const Matcher& m : matchers) {
       if (m.Matches("")) continue;
@@ -323,19 +322,23 @@ void History::Select(std::span<const Matcher> matchers, std::vector<SeriesId>* o
       if (st.series[id].live) candidates.push_back(id);
     }
   }
-  // Filter by the remaining matchers; regex results are memoised per distinct value, since a
-  // label usually has few values across the candidates.
-  std::vector<std::unordered_map<std::string_view, bool>> memo(matchers.size());
-  for (SeriesId id : candidates) {
+  // Filter by the matchers; regex results are memoised per distinct value, since a label
+  // usually has few values across the candidates.
+  const std::span<const SeriesId> base =
+      smallest != nullptr ? std::span<const SeriesId>(*smallest) : candidates;
+  bool any_regex = false;
+  for (const Matcher& m : matchers) {
+    any_regex = any_regex || m.op == MatchOp::kRegex || m.op == MatchOp::kNotRegex;
+  }
+  std::vector<std::unordered_map<std::string_view, bool>> memo(any_regex ? matchers.size() : 0);
+  out->reserve(out->size() + base.size());
+  for (SeriesId id : base) {
     const Labels& labels = st.series[id].labels;
     bool ok = true;
     for (size_t i = 0; i < matchers.size() && ok; ++i) {
       const Matcher& m = matchers[i];
-      std::string_view v;
-      auto it = std::lower_bound(
-          labels.begin(), labels.end(), m.name,
-          [](const strobe::snapshot::Label& l, const std::string& n) { return l.name < n; });
-      if (it != labels.end() && it->name == m.name) v = it->value;
+      if (&m == used) continue;
+      const std::string_view v = LabelValue(labels, m.name);
       if (m.op == MatchOp::kEqual || m.op == MatchOp::kNotEqual) {
         ok = m.Matches(v);
       } else {
@@ -352,19 +355,18 @@ const Labels& History::LabelsOf(SeriesId id) const { return state_->series[id].l
 
 void History::Points(SeriesId id, int64_t mint_ms, int64_t maxt_ms,
                      std::vector<SamplePoint>* out) const {
-  out->clear();
-  const Series& s = state_->series[id];
-  for (size_t i = s.LowerBound(mint_ms); i < s.size; ++i) {
-    const SamplePoint& p = s.At(i);
-    if (p.t_ms > maxt_ms) break;
-    out->push_back(p);
-  }
+  const std::span<const SamplePoint> r = Range(id, mint_ms, maxt_ms);
+  out->assign(r.begin(), r.end());
+}
+
+std::span<const SamplePoint> History::Range(SeriesId id, int64_t mint_ms, int64_t maxt_ms) const {
+  return state_->series[id].Range(mint_ms, maxt_ms);
 }
 
 bool History::Last(SeriesId id, int64_t mint_ms, int64_t maxt_ms, SamplePoint* out) const {
-  const Series& s = state_->series[id];
-  for (size_t i = s.size; i > 0; --i) {
-    const SamplePoint& p = s.At(i - 1);
+  const std::span<const SamplePoint> all = state_->series[id].All();
+  for (size_t i = all.size(); i > 0; --i) {
+    const SamplePoint& p = all[i - 1];
     if (p.t_ms > maxt_ms) continue;
     if (p.t_ms < mint_ms) return false;
     *out = p;
