@@ -108,6 +108,39 @@ std::pair<double, bool> ElemBinop(BinOp op, double l, double r) {
   return {kNaN, false};
 }
 
+// Group keys -> group index. Rules mostly aggregate into a few groups (by job, by le), where
+// comparing a handful of short keys beats hashing each one (benchmarked: the hash map was
+// ~10% of a round); past kLinear groups it switches to a hash map.
+class GroupIndex {
+ public:
+  // The index of `key`, inserting `next` when new; *inserted tells which.
+  size_t Find(const std::string& key, size_t next, bool* inserted) {
+    if (map_.empty()) {
+      for (const auto& [k, i] : small_) {
+        if (k == key) {
+          *inserted = false;
+          return i;
+        }
+      }
+      *inserted = true;
+      small_.emplace_back(key, next);
+      if (small_.size() > kLinear) {
+        for (auto& [k, i] : small_) map_.emplace(std::move(k), i);
+        small_.clear();
+      }
+      return next;
+    }
+    auto [it, ins] = map_.try_emplace(key, next);
+    *inserted = ins;
+    return it->second;
+  }
+
+ private:
+  static constexpr size_t kLinear = 16;
+  std::vector<std::pair<std::string, size_t>> small_;
+  std::unordered_map<std::string, size_t> map_;
+};
+
 const Expr& Unparen(const Expr& e) {
   const Expr* p = &e;
   while (p->kind == ExprKind::kParen) p = p->args[0].get();
@@ -197,6 +230,7 @@ class Evaluator {
             s.value = -s.value;
             s.drop_name = true;
           }
+          if (auto s = CheckUniqueAfterDrop(v->vec); !s.ok()) return s;
         }
         return v;
       }
@@ -538,7 +572,7 @@ class Evaluator {
       const ISample* first = nullptr;
       std::vector<Bucket> buckets;
     };
-    std::unordered_map<std::string, size_t> index;
+    GroupIndex index;
     std::vector<Group> groups;
     std::string key;
     for (const ISample& s : in->vec) {
@@ -553,9 +587,10 @@ class Evaluator {
         if (l.name == "le" || (s.drop_name && l.name == kNameLabel)) continue;
         AppendKey(l.name, l.value, &key);
       }
-      auto [it, inserted] = index.try_emplace(key, groups.size());
+      bool inserted = false;
+      const size_t gi = index.Find(key, groups.size(), &inserted);
       if (inserted) groups.push_back({&s, {}});
-      groups[it->second].buckets.push_back({upper, s.value});
+      groups[gi].buckets.push_back({upper, s.value});
     }
     IValue out;
     for (Group& g : groups) {
@@ -586,9 +621,9 @@ class Evaluator {
       double value = 0;
       double count = 0;
     };
-    std::unordered_map<std::string, size_t> index;
+    GroupIndex index;
     std::vector<Group> groups;
-    std::string key;
+    std::string& key = key_;
     std::vector<std::string> by = e.grouping;
     std::sort(by.begin(), by.end());
     by.erase(std::unique(by.begin(), by.end()), by.end());
@@ -605,7 +640,8 @@ class Evaluator {
           if (!v.empty()) AppendKey(n, v, &key);
         }
       }
-      auto [it, inserted] = index.try_emplace(key, groups.size());
+      bool inserted = false;
+      const size_t gi = index.Find(key, groups.size(), &inserted);
       if (inserted) {
         Labels labels;
         if (e.without) {
@@ -622,7 +658,7 @@ class Evaluator {
         groups.push_back({Own(std::move(labels)), s.value, 1});
         continue;
       }
-      Group& g = groups[it->second];
+      Group& g = groups[gi];
       g.count++;
       switch (e.agg) {
         case AggOp::kSum:
@@ -855,6 +891,7 @@ class Evaluator {
   std::vector<SeriesId> ids_;
   std::vector<SamplePoint> points_;
   std::vector<std::string> sorted_on_;
+  std::string key_;  // scratch for Aggregate (not re-entrant: its input is evaluated first)
 };
 
 bool LabelsLess(const Labels& a, const Labels& b) {

@@ -148,6 +148,12 @@ struct History::State {
     if (!s.extra_name.empty()) pairs.emplace_back(s.extra_name, s.extra_value);
     std::sort(pairs.begin(), pairs.end(),
               [](const auto& a, const auto& b) { return a.first < b.first; });
+    for (size_t i = 1; i < pairs.size(); ++i) {
+      if (pairs[i].first == pairs[i - 1].first) {  // e.g. a label named __name__ or le
+        ++counters.samples_invalid;
+        return;
+      }
+    }
     key.clear();
     for (const auto& [n, v] : pairs) AppendKey(n, v, &key);
     SeriesId id;
@@ -253,6 +259,12 @@ void History::AppendSample(const Labels& labels, int64_t t_ms, double value) {
   std::unique_lock lock(mu_);
   State& st = *state_;
   const Labels sorted = SortedLabels(labels);
+  for (size_t i = 1; i < sorted.size(); ++i) {
+    if (sorted[i].name == sorted[i - 1].name) {
+      ++st.counters.samples_invalid;
+      return;
+    }
+  }
   SeriesId id;
   Series* series = st.Get(State::KeyOf(sorted), sorted, &id);
   if (series == nullptr) return;

@@ -82,6 +82,7 @@ class History {
     uint64_t samples_expired = 0;       // samples dropped for age
     uint64_t series_removed = 0;        // series removed for age
     uint64_t samples_out_of_order = 0;  // samples not newer than their series' newest
+    uint64_t samples_invalid = 0;       // samples whose label set repeats a label name
   };
 
   explicit History(Options options);
