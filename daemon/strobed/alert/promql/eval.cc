@@ -28,6 +28,9 @@ struct ISample {
   const Labels* labels = nullptr;
   bool drop_name = false;
   double value = 0;
+  // The History series `labels` belongs to, for symbol lookups; kNoSeries for built labels.
+  SeriesId series = kNoSeries;
+  static constexpr SeriesId kNoSeries = UINT32_MAX;
 };
 using IVector = std::vector<ISample>;
 
@@ -244,6 +247,13 @@ class Evaluator {
     return strobe::Internal("unknown expression kind");
   }
 
+  // The value of label `name` (resolved to `symbol` by History::Symbol) of `s`.
+  std::string_view LabelOf(const ISample& s, std::string_view name, uint32_t symbol) const {
+    if (s.drop_name && name == kNameLabel) return {};
+    if (s.series != ISample::kNoSeries) return h_.LabelValue(s.series, symbol);
+    return LabelValue(*s.labels, name);
+  }
+
   const Labels* Own(Labels labels) {
     arena_.push_back(std::move(labels));
     return &arena_.back();
@@ -260,7 +270,7 @@ class Evaluator {
     for (SeriesId id : ids_) {
       SamplePoint p;
       if (!h_.Last(id, mint, maxt, &p) || History::IsStale(p.value)) continue;
-      out.vec.push_back({&h_.LabelsOf(id), false, p.value});
+      out.vec.push_back({&h_.LabelsOf(id), false, p.value, id});
     }
     return out;
   }
@@ -404,7 +414,7 @@ class Evaluator {
           if (ok) v = OverTime(call.func, pts);
           break;
       }
-      if (ok) out.vec.push_back({&h_.LabelsOf(id), !keep_name, v});
+      if (ok) out.vec.push_back({&h_.LabelsOf(id), !keep_name, v, id});
     }
     if (!keep_name) {
       if (auto s = CheckUniqueAfterDrop(out.vec); !s.ok()) return s;
@@ -416,11 +426,16 @@ class Evaluator {
   // Prometheus refuses that result.
   strobe::Status CheckUniqueAfterDrop(const IVector& vec) {
     if (vec.size() < 2) return strobe::OkStatus();
-    const Labels* first = vec[0].labels;
-    const std::string_view name0 = Get({first, false, 0}, kNameLabel);
+    const uint32_t name_symbol = h_.Symbol(std::string(kNameLabel));
+    auto name_of = [&](const ISample& s) {
+      ISample named = s;
+      named.drop_name = false;
+      return LabelOf(named, kNameLabel, name_symbol);
+    };
+    const std::string_view name0 = name_of(vec[0]);
     bool uniform = true;
     for (const ISample& s : vec) {
-      if (Get({s.labels, false, 0}, kNameLabel) != name0) {
+      if (name_of(s) != name0) {
         uniform = false;
         break;
       }
@@ -575,13 +590,16 @@ class Evaluator {
     GroupIndex index;
     std::vector<Group> groups;
     std::string key;
+    const uint32_t le_symbol = h_.Symbol(std::string("le"));
     for (const ISample& s : in->vec) {
-      const std::string_view le = Get(s, "le");
+      const std::string_view le = LabelOf(s, "le", le_symbol);
       if (le.empty()) continue;
       const std::string le_str(le);
       char* end = nullptr;
       const double upper = std::strtod(le_str.c_str(), &end);
-      if (end == le_str.c_str() || *end != '\0') continue;  // not a number: skipped
+      // Not a number: skipped, as Prometheus does. A NaN bound is skipped too: it would break
+      // the sort's ordering (Prometheus' result for one is unspecified).
+      if (end == le_str.c_str() || *end != '\0' || std::isnan(upper)) continue;
       key.clear();
       for (const Label& l : *s.labels) {
         if (l.name == "le" || (s.drop_name && l.name == kNameLabel)) continue;
@@ -627,6 +645,8 @@ class Evaluator {
     std::vector<std::string> by = e.grouping;
     std::sort(by.begin(), by.end());
     by.erase(std::unique(by.begin(), by.end()), by.end());
+    std::vector<uint32_t> by_symbols;
+    for (const std::string& n : by) by_symbols.push_back(h_.Symbol(n));
     for (const ISample& s : in->vec) {
       key.clear();
       if (e.without) {
@@ -635,9 +655,9 @@ class Evaluator {
           AppendKey(l.name, l.value, &key);
         }
       } else {
-        for (const std::string& n : by) {
-          const std::string_view v = Get(s, n);
-          if (!v.empty()) AppendKey(n, v, &key);
+        for (size_t i = 0; i < by.size(); ++i) {
+          const std::string_view v = LabelOf(s, by[i], by_symbols[i]);
+          if (!v.empty()) AppendKey(by[i], v, &key);
         }
       }
       bool inserted = false;
@@ -695,9 +715,9 @@ class Evaluator {
   void Signature(const ISample& s, const VectorMatching& m, std::string* key) {
     key->clear();
     if (m.on) {
-      for (const std::string& n : sorted_on_) {
-        const std::string_view v = Get(s, n);
-        if (!v.empty()) AppendKey(n, v, key);
+      for (size_t i = 0; i < sorted_on_.size(); ++i) {
+        const std::string_view v = LabelOf(s, sorted_on_[i], on_symbols_[i]);
+        if (!v.empty()) AppendKey(sorted_on_[i], v, key);
       }
       return;
     }
@@ -751,6 +771,8 @@ class Evaluator {
     const VectorMatching& m = e.matching;
     sorted_on_ = m.labels;
     std::sort(sorted_on_.begin(), sorted_on_.end());
+    on_symbols_.clear();
+    for (const std::string& n : sorted_on_) on_symbols_.push_back(h_.Symbol(n));
     switch (op) {
       case BinOp::kAnd:
       case BinOp::kOr:
@@ -891,6 +913,7 @@ class Evaluator {
   std::vector<SeriesId> ids_;
   std::vector<SamplePoint> points_;
   std::vector<std::string> sorted_on_;
+  std::vector<uint32_t> on_symbols_;
   std::string key_;  // scratch for Aggregate (not re-entrant: its input is evaluated first)
 };
 

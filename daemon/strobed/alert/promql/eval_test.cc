@@ -182,6 +182,10 @@ TEST_F(PromqlEvalTest, HistogramQuantileInterpolatesWithinBuckets) {
   auto m = Vec("histogram_quantile(0.5, l_bucket)", 1000);
   EXPECT_TRUE(std::isnan(m.at("{job=\"d\"}")));
   EXPECT_TRUE(std::isnan(m.at("{job=\"e\"}")));
+  // Buckets whose le is not a number (or NaN) are skipped; a group of only those is absent.
+  bucket("f", "NaN", 3);
+  bucket("f", "x", 3);
+  EXPECT_EQ(Vec("histogram_quantile(0.5, l_bucket)", 1000).count("{job=\"f\"}"), 0u);
   // Over rates, as rules use it, with sum by (le).
   EXPECT_DOUBLE_EQ(One("histogram_quantile(0.5, sum by (le) (l_bucket{job=\"a\"}))", 1000), 0.3);
 }

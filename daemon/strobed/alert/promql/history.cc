@@ -90,7 +90,7 @@ struct History::Series {
 // churn does not grow the table.
 class SymbolTable {
  public:
-  static constexpr uint32_t kNone = UINT32_MAX;
+  static constexpr uint32_t kNone = History::kNoSymbol;
 
   uint32_t Ref(const std::string& s) {
     auto it = ids_.find(s);
@@ -464,6 +464,16 @@ void History::Select(std::span<const Matcher> matchers, std::vector<SeriesId>* o
 }
 
 const Labels& History::LabelsOf(SeriesId id) const { return state_->series[id].labels; }
+
+uint32_t History::Symbol(const std::string& name) const { return state_->symbols.Find(name); }
+
+std::string_view History::LabelValue(SeriesId id, uint32_t name_symbol) const {
+  if (name_symbol == kNoSymbol) return {};
+  for (const auto& [n, v] : state_->series[id].symbols) {
+    if (n == name_symbol) return state_->symbols.String(v);
+  }
+  return {};
+}
 
 void History::Points(SeriesId id, int64_t mint_ms, int64_t maxt_ms,
                      std::vector<SamplePoint>* out) const {

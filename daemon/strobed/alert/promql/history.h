@@ -118,6 +118,13 @@ class History {
   void Select(std::span<const Matcher> matchers, std::vector<SeriesId>* out) const;
   // Reader: the labels of a series returned by Select.
   const Labels& LabelsOf(SeriesId id) const;
+  // Reader: fast label lookup for evaluators. Symbol(name) resolves a label name once
+  // (kNoSymbol when no series has it); LabelValue(id, symbol) is then the series' value of
+  // that label ("" when absent) without comparing strings. The view is valid while the
+  // ReadLock is held.
+  static constexpr uint32_t kNoSymbol = UINT32_MAX;
+  uint32_t Symbol(const std::string& name) const;
+  std::string_view LabelValue(SeriesId id, uint32_t name_symbol) const;
   // Reader: replaces *out with the samples of `id` with mint <= t <= maxt (both ends
   // included, as Prometheus 2.x selects) in time order; stale markers are included (IsStale
   // tells them).

@@ -222,6 +222,18 @@ TEST(PromqlHistoryTest, SelectUsesEveryMatcherKind) {
   EXPECT_EQ(count("req_total{missing!=\"\"}"), 0u);
   EXPECT_EQ(count("req_total{job=\"none\"}"), 0u);
   EXPECT_EQ(count("{job=~\"b.*\"}"), 2u);
+  // An empty label value is no label (as Prometheus stores it): the series has no `code`.
+  h.AppendSample({{"__name__", "req_total"}, {"job", "idle"}, {"code", ""}}, 1000, 1);
+  EXPECT_EQ(count("req_total{code=\"\"}"), 1u);
+  EXPECT_EQ(count("req_total{code!=\"\"}"), 6u);
+  EXPECT_EQ(count("req_total{code=~\"\"}"), 1u);
+  EXPECT_EQ(count("req_total{code!~\"2..\"}"), 4u);
+  auto lock = h.ReadLock();
+  std::vector<SeriesId> ids;
+  auto e = Parse("req_total{job=\"idle\"}");
+  h.Select(e->matchers, &ids);
+  ASSERT_EQ(ids.size(), 1u);
+  EXPECT_EQ(h.LabelsOf(ids[0]).size(), 2u);  // __name__, job
 }
 
 }  // namespace
