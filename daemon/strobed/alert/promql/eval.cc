@@ -389,7 +389,12 @@ class Evaluator {
     h_.Select(sel.matchers, &ids);
     out.vec.reserve(ids.size());
     const bool keep_name = call.func == Function::kLastOverTime;
-    for (SeriesId id : ids) {
+    for (size_t k = 0; k < ids.size(); ++k) {
+      // Two-stage prefetch (record, then samples) a few series ahead: the loop is otherwise
+      // bound by memory latency, one series at a time.
+      if (k + 8 < ids.size()) h_.Prefetch(ids[k + 8], 0);
+      if (k + 4 < ids.size()) h_.Prefetch(ids[k + 4], 1);
+      const SeriesId id = ids[k];
       const std::span<const SamplePoint> pts = RangePoints(id, sel);
       double v = 0;
       bool ok = false;

@@ -465,6 +465,21 @@ void History::Select(std::span<const Matcher> matchers, std::vector<SeriesId>* o
 
 const Labels& History::LabelsOf(SeriesId id) const { return state_->series[id].labels; }
 
+void History::Prefetch(SeriesId id, int stage) const {
+  const Series& s = state_->series[id];
+  if (stage == 0) {
+    __builtin_prefetch(&s);
+    return;
+  }
+  const size_t n = s.buf.size();
+  if (n == 0) return;
+  // The newest samples, where ranges end: a 5 m window at a 15 s interval spans ~5 lines.
+  const SamplePoint* p = s.buf.data() + n - 1;
+  for (int line = 0; line < 6 && p >= s.buf.data() + s.head; ++line, p -= 4) {
+    __builtin_prefetch(p);
+  }
+}
+
 uint32_t History::Symbol(const std::string& name) const { return state_->symbols.Find(name); }
 
 std::string_view History::LabelValue(SeriesId id, uint32_t name_symbol) const {

@@ -131,6 +131,10 @@ class History {
   void Points(SeriesId id, int64_t mint_ms, int64_t maxt_ms, std::vector<SamplePoint>* out) const;
   // Reader: the same samples without a copy; valid while the ReadLock is held.
   std::span<const SamplePoint> Range(SeriesId id, int64_t mint_ms, int64_t maxt_ms) const;
+  // Reader: hints that `id` is read soon. Stage 0 fetches the series' record, stage 1 (issue
+  // it a few series later, once the record is cached) its newest samples. Loops over many
+  // series hide memory latency this way.
+  void Prefetch(SeriesId id, int stage) const;
   // Reader: the newest sample of `id` with mint <= t <= maxt into *out; false when none.
   bool Last(SeriesId id, int64_t mint_ms, int64_t maxt_ms, SamplePoint* out) const;
 
