@@ -16,12 +16,18 @@
 // functions ignore the marker. A series whose newest sample (or marker) is older than the
 // retention is removed.
 //
+// Labels with an empty value are dropped (Prometheus stores them so: an empty value is no
+// label); a label set repeating a name is refused (samples_invalid).
+//
 // Bounds: `max_series` series and `max_samples` samples in all. A new series beyond
 // max_series is refused (series_refused); a sample that would exceed max_samples is refused
 // (samples_refused) — the oldest are never overwritten early, so ranges stay exact for what
-// is stored. Samples older than now - retention_ms are dropped at each Append (expired); a sample
-// not newer than its series' newest is ignored (samples_out_of_order). Memory: ~16 bytes per sample
-// plus ~150 bytes + labels per series.
+// is stored. Samples older than now - retention_ms are dropped at each Append (expired); a
+// sample not newer than its series' newest is ignored (samples_out_of_order). The caller
+// exports these counters as self-metrics. Memory: 16 bytes per sample (up to 2x while a
+// series' buffer awaits compaction) plus ~250 bytes and the label strings per series.
+//
+// Index: postings per label pair and interned label symbols (docs/design/promql.md).
 //
 // Thread class: one writer (Append*, SetRetentionMs), any number of concurrent readers.
 // Writers take the internal lock exclusively; readers hold a ReadLock (shared) for the whole
