@@ -25,9 +25,11 @@
 //
 // Thread class: the free functions are thread-safe; a TextRenderer is thread-compatible.
 
+#include <functional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "strobe/metrics/internal/family_base.h"
 #include "strobe/metrics/registry.h"
@@ -74,5 +76,25 @@ class TextRenderer {
 
 // Convenience: a fresh renderer and string.
 std::string RenderText(const Registry& registry, Format format);
+
+// One sample line of the Prometheus text exposition (format 0.0.4), without the text: the
+// series a Prometheus scrape of Render() stores. Used by the daemon's rule history so rules
+// see the same names as /metrics (one naming code, here).
+struct ExposedSample {
+  std::string_view name;                       // `<base>_total`, `<base>_bucket`, `<base>`
+  const std::vector<snapshot::Label>* labels;  // the point's labels, family order
+  std::string_view extra_name;                 // "le", "quantile" or empty
+  std::string_view extra_value;                // "0.25", "+Inf", as rendered
+  double value = 0;
+};
+using ExposedSampleFn = std::function<void(const ExposedSample&)>;
+
+// Calls `fn` for every sample line Render(registry, kPrometheusText) writes, in the same
+// order and with the same names, label values and values (histograms in exposed units,
+// buckets cumulative; families skipped by the exposition are skipped). Holds the registry's
+// collection locks while calling `fn`, which must not call into the registry.
+void VisitExposedSamples(const Registry& registry, const ExposedSampleFn& fn);
+// The same for collected families (what Render(snapshot) writes).
+void VisitExposedSamples(std::span<const snapshot::Family> families, const ExposedSampleFn& fn);
 
 }  // namespace strobe::metrics
