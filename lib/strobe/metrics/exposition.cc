@@ -303,6 +303,95 @@ class TextVisitor final : public internal::Visitor {
   std::vector<std::string> le_labels_;
 };
 
+// The samples TextVisitor writes in Prometheus text, handed over as values instead of text
+// (VisitExposedSamples). Keep the two in step: same suffixes, same `le`/`quantile` rendering
+// (AppendDoubleTo), same cumulative buckets and exposed-unit sums.
+class SampleVisitor final : public internal::Visitor {
+ public:
+  explicit SampleVisitor(const ExposedSampleFn* fn) : fn_(fn) {}
+
+  void BeginFamily(const FamilyInfo& info) override {
+    info_ = &info;
+    name_.assign(info.name);
+    base_len_ = name_.size();
+  }
+
+  void Series(const SeriesView& s) override {
+    labels_ = s.labels != nullptr ? s.labels : &empty_;
+    switch (info_->type) {
+      case MetricType::kCounter:
+        Emit("_total", {}, {}, NumberOf(s));
+        break;
+      case MetricType::kGauge:
+        Emit("", {}, {}, NumberOf(s));
+        break;
+      case MetricType::kHistogram: {
+        const snapshot::HistogramValue& h = *s.histogram;
+        uint64_t cumulative = 0;
+        for (size_t i = 0; i <= h.bounds.size(); ++i) {
+          cumulative += i < h.bucket_counts.size() ? h.bucket_counts[i] : 0;
+          bound_.clear();
+          if (i < h.bounds.size()) {
+            AppendDoubleTo(&bound_, h.bounds[i]);
+          } else {
+            bound_.assign("+Inf");
+          }
+          Emit("_bucket", "le", bound_, static_cast<double>(cumulative));
+        }
+        SumCount(h);
+        break;
+      }
+      case MetricType::kSummary: {
+        const snapshot::HistogramValue& h = *s.histogram;
+        for (const auto& q : h.quantiles) {
+          bound_.clear();
+          AppendDoubleTo(&bound_, q.q);
+          Emit("", "quantile", bound_, q.value);
+        }
+        SumCount(h);
+        break;
+      }
+    }
+  }
+
+ private:
+  static double NumberOf(const SeriesView& s) {
+    switch (s.num_kind) {
+      case internal::NumKind::kUnsigned:
+        return static_cast<double>(s.uint_value);
+      case internal::NumKind::kSigned:
+        return static_cast<double>(s.int_value);
+      case internal::NumKind::kDouble:
+        break;
+    }
+    return s.value;
+  }
+  void SumCount(const snapshot::HistogramValue& h) {
+    Emit("_sum", {}, {}, h.sum * h.unit_scale);
+    Emit("_count", {}, {}, static_cast<double>(h.count));
+  }
+  void Emit(std::string_view suffix, std::string_view extra_name, std::string_view extra_value,
+            double value) {
+    name_.resize(base_len_);
+    name_.append(suffix);
+    ExposedSample sample;
+    sample.name = name_;
+    sample.labels = labels_;
+    sample.extra_name = extra_name;
+    sample.extra_value = extra_value;
+    sample.value = value;
+    (*fn_)(sample);
+  }
+
+  const ExposedSampleFn* fn_;
+  const FamilyInfo* info_ = nullptr;
+  const std::vector<snapshot::Label>* labels_ = nullptr;
+  const std::vector<snapshot::Label> empty_;
+  std::string name_;
+  size_t base_len_ = 0;
+  std::string bound_;
+};
+
 double QValue(std::string_view params) {
   // params: "; version=1.0.0; q=0.5" (already split off the media type)
   size_t pos = 0;
@@ -398,6 +487,25 @@ std::string RenderText(const Registry& registry, Format format) {
   std::string out;
   TextRenderer().Render(registry, format, &out);
   return out;
+}
+
+void VisitExposedSamples(const Registry& registry, const ExposedSampleFn& fn) {
+  SampleVisitor visitor(&fn);
+  internal::VisitScratch scratch;
+  registry.Visit(visitor, scratch);
+}
+
+void VisitExposedSamples(std::span<const snapshot::Family> families, const ExposedSampleFn& fn) {
+  SampleVisitor visitor(&fn);
+  std::string label_text;
+  for (const snapshot::Family& f : families) {
+    const FamilyInfo info = internal::InfoOf(f);
+    visitor.BeginFamily(info);
+    for (const snapshot::Point& p : f.points) {
+      internal::RenderLabelText(p.labels, &label_text);
+      visitor.Series(internal::ViewOf(p, label_text));
+    }
+  }
 }
 
 }  // namespace strobe::metrics

@@ -19,8 +19,9 @@
 // Bounds: `max_series` series and `max_samples` samples in all. A new series beyond
 // max_series is refused (series_refused); a sample that would exceed max_samples is refused
 // (samples_refused) — the oldest are never overwritten early, so ranges stay exact for what
-// is stored. Samples older than now - retention_ms are dropped at each Append (expired).
-// Memory: ~16 bytes per sample plus ~150 bytes + labels per series.
+// is stored. Samples older than now - retention_ms are dropped at each Append (expired); a sample
+// not newer than its series' newest is ignored (samples_out_of_order). Memory: ~16 bytes per sample
+// plus ~150 bytes + labels per series.
 //
 // Thread class: one writer (Append*, SetRetentionMs), any number of concurrent readers.
 // Writers take the internal lock exclusively; readers hold a ReadLock (shared) for the whole
@@ -70,12 +71,13 @@ class History {
     size_t max_samples = 64'000'000;
   };
   struct Stats {
-    size_t series = 0;             // series held now
-    size_t samples = 0;            // samples held now (stale markers included)
-    uint64_t series_refused = 0;   // new series refused at max_series (since creation)
-    uint64_t samples_refused = 0;  // samples refused at max_samples
-    uint64_t samples_expired = 0;  // samples dropped for age
-    uint64_t series_removed = 0;   // series removed for age
+    size_t series = 0;                  // series held now
+    size_t samples = 0;                 // samples held now (stale markers included)
+    uint64_t series_refused = 0;        // new series refused at max_series (since creation)
+    uint64_t samples_refused = 0;       // samples refused at max_samples
+    uint64_t samples_expired = 0;       // samples dropped for age
+    uint64_t series_removed = 0;        // series removed for age
+    uint64_t samples_out_of_order = 0;  // samples not newer than their series' newest
   };
 
   explicit History(Options options);
@@ -111,9 +113,12 @@ class History {
   void Select(std::span<const Matcher> matchers, std::vector<SeriesId>* out) const;
   // Reader: the labels of a series returned by Select.
   const Labels& LabelsOf(SeriesId id) const;
-  // Reader: replaces *out with the samples of `id` with mint < t <= maxt in time order;
-  // stale markers are included (IsStale tells them).
+  // Reader: replaces *out with the samples of `id` with mint <= t <= maxt (both ends
+  // included, as Prometheus 2.x selects) in time order; stale markers are included (IsStale
+  // tells them).
   void Points(SeriesId id, int64_t mint_ms, int64_t maxt_ms, std::vector<SamplePoint>* out) const;
+  // Reader: the newest sample of `id` with mint <= t <= maxt into *out; false when none.
+  bool Last(SeriesId id, int64_t mint_ms, int64_t maxt_ms, SamplePoint* out) const;
 
   // Whether a stored value is a stale marker (a NaN with a reserved bit pattern, as
   // Prometheus' value.StaleNaN).

@@ -1,0 +1,887 @@
+#include "strobed/alert/promql/eval.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <deque>
+#include <limits>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+#include <utility>
+
+namespace strobed::alert::promql {
+namespace {
+
+using strobe::snapshot::Label;
+
+constexpr std::string_view kNameLabel = "__name__";
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+// A sample while evaluating: its labels are borrowed (from the History, valid under its read
+// lock, or from the evaluator's arena) and the metric name is dropped lazily, so selectors,
+// rate() and filters copy no label strings; labels are materialised only where an operation
+// builds new ones (aggregation groups, ignoring/on results) and for the final result.
+struct ISample {
+  const Labels* labels = nullptr;
+  bool drop_name = false;
+  double value = 0;
+};
+using IVector = std::vector<ISample>;
+
+struct IValue {
+  bool is_scalar = false;
+  double scalar = 0;
+  IVector vec;
+};
+
+std::string_view Get(const ISample& s, std::string_view name) {
+  if (s.drop_name && name == kNameLabel) return {};
+  const Labels& ls = *s.labels;
+  auto it = std::lower_bound(ls.begin(), ls.end(), name,
+                             [](const Label& l, std::string_view n) { return l.name < n; });
+  if (it != ls.end() && it->name == name) return it->value;
+  return {};
+}
+
+void AppendKey(std::string_view name, std::string_view value, std::string* key) {
+  key->append(name);
+  key->push_back('\0');
+  key->append(value);
+  key->push_back('\0');
+}
+
+bool Contains(const std::vector<std::string>& list, std::string_view v) {
+  return std::find(list.begin(), list.end(), v) != list.end();
+}
+
+// Labels of `s` as a new set (name dropped when flagged).
+Labels Materialize(const ISample& s) {
+  Labels out;
+  out.reserve(s.labels->size());
+  for (const Label& l : *s.labels) {
+    if (s.drop_name && l.name == kNameLabel) continue;
+    out.push_back(l);
+  }
+  return out;
+}
+
+bool IsComparison(BinOp op) {
+  return op == BinOp::kEq || op == BinOp::kNe || op == BinOp::kGt || op == BinOp::kLt ||
+         op == BinOp::kGe || op == BinOp::kLe;
+}
+bool DropsName(BinOp op) {
+  return op == BinOp::kAdd || op == BinOp::kSub || op == BinOp::kMul || op == BinOp::kDiv ||
+         op == BinOp::kMod || op == BinOp::kPow;
+}
+
+// Prometheus' vectorElemBinop: the value and whether a filtering comparison keeps it.
+std::pair<double, bool> ElemBinop(BinOp op, double l, double r) {
+  switch (op) {
+    case BinOp::kAdd:
+      return {l + r, true};
+    case BinOp::kSub:
+      return {l - r, true};
+    case BinOp::kMul:
+      return {l * r, true};
+    case BinOp::kDiv:
+      return {l / r, true};
+    case BinOp::kMod:
+      return {std::fmod(l, r), true};
+    case BinOp::kPow:
+      return {std::pow(l, r), true};
+    case BinOp::kEq:
+      return {l, l == r};
+    case BinOp::kNe:
+      return {l, l != r};
+    case BinOp::kGt:
+      return {l, l > r};
+    case BinOp::kLt:
+      return {l, l < r};
+    case BinOp::kGe:
+      return {l, l >= r};
+    case BinOp::kLe:
+      return {l, l <= r};
+    case BinOp::kAnd:
+    case BinOp::kOr:
+    case BinOp::kUnless:
+      break;
+  }
+  return {kNaN, false};
+}
+
+const Expr& Unparen(const Expr& e) {
+  const Expr* p = &e;
+  while (p->kind == ExprKind::kParen) p = p->args[0].get();
+  return *p;
+}
+
+struct Bucket {
+  double upper = 0;
+  double count = 0;
+};
+
+// Prometheus' bucketQuantile (classic buckets).
+double BucketQuantile(double q, std::vector<Bucket>& buckets) {
+  if (std::isnan(q)) return kNaN;
+  if (q < 0) return -std::numeric_limits<double>::infinity();
+  if (q > 1) return std::numeric_limits<double>::infinity();
+  std::sort(buckets.begin(), buckets.end(),
+            [](const Bucket& a, const Bucket& b) { return a.upper < b.upper; });
+  if (buckets.empty() || !std::isinf(buckets.back().upper) || buckets.back().upper < 0) {
+    return kNaN;
+  }
+  // Coalesce buckets with the same bound (e.g. "1" and "1.0").
+  size_t w = 0;
+  for (size_t i = 0; i < buckets.size(); ++i) {
+    if (w > 0 && buckets[w - 1].upper == buckets[i].upper) {
+      buckets[w - 1].count += buckets[i].count;
+    } else {
+      buckets[w++] = buckets[i];
+    }
+  }
+  buckets.resize(w);
+  // Make cumulative counts monotonic (scrapes are not atomic across bucket series).
+  double max = -std::numeric_limits<double>::infinity();
+  for (Bucket& b : buckets) {
+    if (b.count > max) {
+      max = b.count;
+    } else if (b.count < max) {
+      b.count = max;
+    }
+  }
+  if (buckets.size() < 2) return kNaN;
+  const double observations = buckets.back().count;
+  if (observations == 0) return kNaN;
+  double rank = q * observations;
+  size_t b = 0;
+  while (b < buckets.size() - 1 && !(buckets[b].count >= rank)) ++b;
+  if (b == buckets.size() - 1) return buckets[buckets.size() - 2].upper;
+  if (b == 0 && buckets[0].upper <= 0) return buckets[0].upper;
+  double start = 0;
+  const double end = buckets[b].upper;
+  double count = buckets[b].count;
+  if (b > 0) {
+    start = buckets[b - 1].upper;
+    count -= buckets[b - 1].count;
+    rank -= buckets[b - 1].count;
+  }
+  return start + (end - start) * (rank / count);
+}
+
+class Evaluator {
+ public:
+  Evaluator(const History& history, int64_t t_ms) : h_(history), t_(t_ms) {}
+
+  strobe::Result<IValue> Eval(const Expr& e) {
+    switch (e.kind) {
+      case ExprKind::kNumber: {
+        IValue v;
+        v.is_scalar = true;
+        v.scalar = e.number;
+        return v;
+      }
+      case ExprKind::kParen:
+        return Eval(*e.args[0]);
+      case ExprKind::kVectorSelector:
+        return Selector(e);
+      case ExprKind::kMatrixSelector:
+        return strobe::InvalidArgument(
+            "range vector selector cannot be evaluated as an instant value; wrap it in a "
+            "function such as rate() or avg_over_time()");
+      case ExprKind::kUnary: {
+        auto v = Eval(*e.args[0]);
+        if (!v.ok()) return v;
+        if (v->is_scalar) {
+          v->scalar = -v->scalar;
+        } else {
+          for (ISample& s : v->vec) {
+            s.value = -s.value;
+            s.drop_name = true;
+          }
+        }
+        return v;
+      }
+      case ExprKind::kCall:
+        return Call(e);
+      case ExprKind::kAggregate:
+        return Aggregate(e);
+      case ExprKind::kBinary:
+        return Binary(e);
+    }
+    return strobe::Internal("unknown expression kind");
+  }
+
+  const Labels* Own(Labels labels) {
+    arena_.push_back(std::move(labels));
+    return &arena_.back();
+  }
+
+ private:
+  IValue Selector(const Expr& e) {
+    IValue out;
+    ids_.clear();
+    h_.Select(e.matchers, &ids_);
+    const int64_t maxt = t_ - e.offset_ms;
+    const int64_t mint = maxt - kLookbackDeltaMs;
+    out.vec.reserve(ids_.size());
+    for (SeriesId id : ids_) {
+      SamplePoint p;
+      if (!h_.Last(id, mint, maxt, &p) || History::IsStale(p.value)) continue;
+      out.vec.push_back({&h_.LabelsOf(id), false, p.value});
+    }
+    return out;
+  }
+
+  // Samples of one series in the range of a matrix selector, stale markers removed.
+  void RangePoints(SeriesId id, const Expr& sel) {
+    const int64_t maxt = t_ - sel.offset_ms;
+    h_.Points(id, maxt - sel.range_ms, maxt, &points_);
+    points_.erase(std::remove_if(points_.begin(), points_.end(),
+                                 [](const SamplePoint& p) { return History::IsStale(p.value); }),
+                  points_.end());
+  }
+
+  // Prometheus' extrapolatedRate.
+  static bool ExtrapolatedRate(const std::vector<SamplePoint>& pts, const Expr& sel, int64_t t_ms,
+                               bool is_counter, bool is_rate, double* out) {
+    if (pts.size() < 2) return false;
+    const int64_t range_start = t_ms - (sel.range_ms + sel.offset_ms);
+    const int64_t range_end = t_ms - sel.offset_ms;
+    double result = pts.back().value - pts.front().value;
+    if (is_counter) {
+      double last = 0;
+      for (const SamplePoint& p : pts) {
+        if (p.value < last) result += last;
+        last = p.value;
+      }
+    }
+    double to_start = static_cast<double>(pts.front().t_ms - range_start) / 1000;
+    const double to_end = static_cast<double>(range_end - pts.back().t_ms) / 1000;
+    const double sampled = static_cast<double>(pts.back().t_ms - pts.front().t_ms) / 1000;
+    const double avg_interval = sampled / static_cast<double>(pts.size() - 1);
+    if (is_counter && result > 0 && pts.front().value >= 0) {
+      const double to_zero = sampled * (pts.front().value / result);
+      if (to_zero < to_start) to_start = to_zero;
+    }
+    const double threshold = avg_interval * 1.1;
+    double interval = sampled;
+    interval += to_start < threshold ? to_start : avg_interval / 2;
+    interval += to_end < threshold ? to_end : avg_interval / 2;
+    result = result * (interval / sampled);
+    if (is_rate) result /= static_cast<double>(sel.range_ms) / 1000;
+    *out = result;
+    return true;
+  }
+
+  // Prometheus' instantValue (irate, idelta).
+  static bool InstantValue(const std::vector<SamplePoint>& pts, bool is_rate, double* out) {
+    if (pts.size() < 2) return false;
+    const SamplePoint& last = pts[pts.size() - 1];
+    const SamplePoint& prev = pts[pts.size() - 2];
+    double result = (is_rate && last.value < prev.value) ? last.value : last.value - prev.value;
+    const int64_t interval = last.t_ms - prev.t_ms;
+    if (interval == 0) return false;
+    if (is_rate) result /= static_cast<double>(interval) / 1000;
+    *out = result;
+    return true;
+  }
+
+  static double OverTime(Function f, const std::vector<SamplePoint>& pts) {
+    switch (f) {
+      case Function::kAvgOverTime: {
+        // Prometheus 2.x: incremental mean (avoids overflow of a plain sum).
+        double mean = 0;
+        double count = 0;
+        for (const SamplePoint& p : pts) {
+          count++;
+          if (std::isinf(mean)) {
+            if (std::isinf(p.value) && (mean > 0) == (p.value > 0)) continue;
+            if (!std::isinf(p.value) && !std::isnan(p.value)) continue;
+          }
+          mean += p.value / count - mean / count;
+        }
+        return mean;
+      }
+      case Function::kMinOverTime: {
+        double v = pts[0].value;
+        for (const SamplePoint& p : pts) {
+          if (p.value < v || std::isnan(v)) v = p.value;
+        }
+        return v;
+      }
+      case Function::kMaxOverTime: {
+        double v = pts[0].value;
+        for (const SamplePoint& p : pts) {
+          if (p.value > v || std::isnan(v)) v = p.value;
+        }
+        return v;
+      }
+      case Function::kSumOverTime: {
+        double sum = 0;
+        for (const SamplePoint& p : pts) sum += p.value;
+        return sum;
+      }
+      case Function::kCountOverTime:
+        return static_cast<double>(pts.size());
+      case Function::kLastOverTime:
+        return pts.back().value;
+      default:
+        return kNaN;
+    }
+  }
+
+  strobe::Result<IValue> RangeFunction(const Expr& call) {
+    const Expr& sel = Unparen(*call.args[0]);
+    if (sel.kind != ExprKind::kMatrixSelector) {
+      return strobe::InvalidArgument("expected a range vector selector");
+    }
+    IValue out;
+    std::vector<SeriesId> ids;
+    h_.Select(sel.matchers, &ids);
+    out.vec.reserve(ids.size());
+    const bool keep_name = call.func == Function::kLastOverTime;
+    for (SeriesId id : ids) {
+      RangePoints(id, sel);
+      double v = 0;
+      bool ok = false;
+      switch (call.func) {
+        case Function::kRate:
+          ok = ExtrapolatedRate(points_, sel, t_, true, true, &v);
+          break;
+        case Function::kIncrease:
+          ok = ExtrapolatedRate(points_, sel, t_, true, false, &v);
+          break;
+        case Function::kDelta:
+          ok = ExtrapolatedRate(points_, sel, t_, false, false, &v);
+          break;
+        case Function::kIrate:
+          ok = InstantValue(points_, true, &v);
+          break;
+        case Function::kIdelta:
+          ok = InstantValue(points_, false, &v);
+          break;
+        default:
+          ok = !points_.empty();
+          if (ok) v = OverTime(call.func, points_);
+          break;
+      }
+      if (ok) out.vec.push_back({&h_.LabelsOf(id), !keep_name, v});
+    }
+    if (!keep_name) {
+      if (auto s = CheckUniqueAfterDrop(out.vec); !s.ok()) return s;
+    }
+    return out;
+  }
+
+  // Dropping the name of samples with different names may leave two with one label set;
+  // Prometheus refuses that result.
+  strobe::Status CheckUniqueAfterDrop(const IVector& vec) {
+    if (vec.size() < 2) return strobe::OkStatus();
+    const Labels* first = vec[0].labels;
+    const std::string_view name0 = Get({first, false, 0}, kNameLabel);
+    bool uniform = true;
+    for (const ISample& s : vec) {
+      if (Get({s.labels, false, 0}, kNameLabel) != name0) {
+        uniform = false;
+        break;
+      }
+    }
+    if (uniform) return strobe::OkStatus();
+    std::unordered_set<std::string> seen;
+    std::string key;
+    for (const ISample& s : vec) {
+      key.clear();
+      for (const Label& l : *s.labels) {
+        if (s.drop_name && l.name == kNameLabel) continue;
+        AppendKey(l.name, l.value, &key);
+      }
+      if (!seen.insert(key).second) {
+        return strobe::InvalidArgument("vector cannot contain metrics with the same labelset");
+      }
+    }
+    return strobe::OkStatus();
+  }
+
+  strobe::Result<double> ScalarArg(const Expr& e) {
+    auto v = Eval(e);
+    if (!v.ok()) return v.status();
+    if (!v->is_scalar) return strobe::InvalidArgument("expected a scalar argument");
+    return v->scalar;
+  }
+
+  strobe::Result<IValue> Call(const Expr& e) {
+    switch (e.func) {
+      case Function::kRate:
+      case Function::kIrate:
+      case Function::kIncrease:
+      case Function::kDelta:
+      case Function::kIdelta:
+      case Function::kAvgOverTime:
+      case Function::kMinOverTime:
+      case Function::kMaxOverTime:
+      case Function::kSumOverTime:
+      case Function::kCountOverTime:
+      case Function::kLastOverTime:
+        return RangeFunction(e);
+      case Function::kTime: {
+        IValue v;
+        v.is_scalar = true;
+        v.scalar = static_cast<double>(t_) / 1000;
+        return v;
+      }
+      case Function::kVector: {
+        auto s = ScalarArg(*e.args[0]);
+        if (!s.ok()) return s.status();
+        IValue v;
+        v.vec.push_back({&empty_, false, *s});
+        return v;
+      }
+      case Function::kScalar: {
+        auto in = Eval(*e.args[0]);
+        if (!in.ok()) return in;
+        IValue v;
+        v.is_scalar = true;
+        v.scalar = in->vec.size() == 1 ? in->vec[0].value : kNaN;
+        return v;
+      }
+      case Function::kAbsent:
+        return Absent(e);
+      case Function::kHistogramQuantile:
+        return HistogramQuantile(e);
+      default:
+        break;
+    }
+    // Element-wise functions of one instant vector (clamp_* take a scalar too).
+    auto in = Eval(*e.args[0]);
+    if (!in.ok()) return in;
+    double bound = 0;
+    if (e.func == Function::kClampMin || e.func == Function::kClampMax) {
+      auto s = ScalarArg(*e.args[1]);
+      if (!s.ok()) return s.status();
+      bound = *s;
+    }
+    for (ISample& s : in->vec) {
+      s.drop_name = true;
+      double& v = s.value;
+      switch (e.func) {
+        case Function::kAbs:
+          v = std::fabs(v);
+          break;
+        case Function::kCeil:
+          v = std::ceil(v);
+          break;
+        case Function::kFloor:
+          v = std::floor(v);
+          break;
+        case Function::kExp:
+          v = std::exp(v);
+          break;
+        case Function::kLn:
+          v = std::log(v);
+          break;
+        case Function::kSqrt:
+          v = std::sqrt(v);
+          break;
+        case Function::kClampMin:
+          v = std::max(bound, v);  // Prometheus: math.Max(min, v)
+          break;
+        case Function::kClampMax:
+          v = std::min(bound, v);
+          break;
+        default:
+          break;
+      }
+    }
+    if (auto s = CheckUniqueAfterDrop(in->vec); !s.ok()) return s;
+    return in;
+  }
+
+  strobe::Result<IValue> Absent(const Expr& e) {
+    auto in = Eval(*e.args[0]);
+    if (!in.ok()) return in;
+    IValue out;
+    if (!in->vec.empty()) return out;
+    Labels labels;
+    const Expr& arg = *e.args[0];
+    if (arg.kind == ExprKind::kVectorSelector) {
+      // As Prometheus' createLabelsForAbsentFunction: labels of the equality matchers; a label
+      // with a second or a non-equality matcher is left out.
+      std::vector<std::string> removed;
+      for (const Matcher& m : arg.matchers) {
+        if (m.name == kNameLabel) continue;
+        auto it = std::find_if(labels.begin(), labels.end(),
+                               [&](const Label& l) { return l.name == m.name; });
+        if (m.op == MatchOp::kEqual && it == labels.end() && !Contains(removed, m.name)) {
+          labels.push_back({m.name, m.value});
+        } else {
+          if (it != labels.end()) labels.erase(it);
+          removed.push_back(m.name);
+        }
+      }
+      labels = SortedLabels(std::move(labels));
+    }
+    out.vec.push_back({Own(std::move(labels)), false, 1});
+    return out;
+  }
+
+  strobe::Result<IValue> HistogramQuantile(const Expr& e) {
+    auto q = ScalarArg(*e.args[0]);
+    if (!q.ok()) return q.status();
+    auto in = Eval(*e.args[1]);
+    if (!in.ok()) return in;
+    struct Group {
+      const ISample* first = nullptr;
+      std::vector<Bucket> buckets;
+    };
+    std::unordered_map<std::string, size_t> index;
+    std::vector<Group> groups;
+    std::string key;
+    for (const ISample& s : in->vec) {
+      const std::string_view le = Get(s, "le");
+      if (le.empty()) continue;
+      const std::string le_str(le);
+      char* end = nullptr;
+      const double upper = std::strtod(le_str.c_str(), &end);
+      if (end == le_str.c_str() || *end != '\0') continue;  // not a number: skipped
+      key.clear();
+      for (const Label& l : *s.labels) {
+        if (l.name == "le" || (s.drop_name && l.name == kNameLabel)) continue;
+        AppendKey(l.name, l.value, &key);
+      }
+      auto [it, inserted] = index.try_emplace(key, groups.size());
+      if (inserted) groups.push_back({&s, {}});
+      groups[it->second].buckets.push_back({upper, s.value});
+    }
+    IValue out;
+    for (Group& g : groups) {
+      Labels labels;
+      for (const Label& l : *g.first->labels) {
+        if (l.name == "le" || l.name == kNameLabel) continue;
+        labels.push_back(l);
+      }
+      out.vec.push_back({Own(std::move(labels)), false, BucketQuantile(*q, g.buckets)});
+    }
+    // Groups differing only by name give one label set (Prometheus refuses it too).
+    std::unordered_set<std::string> seen;
+    for (const ISample& s : out.vec) {
+      key.clear();
+      for (const Label& l : *s.labels) AppendKey(l.name, l.value, &key);
+      if (!seen.insert(key).second) {
+        return strobe::InvalidArgument("vector cannot contain metrics with the same labelset");
+      }
+    }
+    return out;
+  }
+
+  strobe::Result<IValue> Aggregate(const Expr& e) {
+    auto in = Eval(*e.args[0]);
+    if (!in.ok()) return in;
+    struct Group {
+      const Labels* labels = nullptr;
+      double value = 0;
+      double count = 0;
+    };
+    std::unordered_map<std::string, size_t> index;
+    std::vector<Group> groups;
+    std::string key;
+    std::vector<std::string> by = e.grouping;
+    std::sort(by.begin(), by.end());
+    by.erase(std::unique(by.begin(), by.end()), by.end());
+    for (const ISample& s : in->vec) {
+      key.clear();
+      if (e.without) {
+        for (const Label& l : *s.labels) {
+          if (l.name == kNameLabel || Contains(by, l.name)) continue;
+          AppendKey(l.name, l.value, &key);
+        }
+      } else {
+        for (const std::string& n : by) {
+          const std::string_view v = Get(s, n);
+          if (!v.empty()) AppendKey(n, v, &key);
+        }
+      }
+      auto [it, inserted] = index.try_emplace(key, groups.size());
+      if (inserted) {
+        Labels labels;
+        if (e.without) {
+          for (const Label& l : *s.labels) {
+            if (l.name == kNameLabel || Contains(by, l.name)) continue;
+            labels.push_back(l);
+          }
+        } else {
+          for (const std::string& n : by) {
+            const std::string_view v = Get(s, n);
+            if (!v.empty()) labels.push_back({n, std::string(v)});
+          }
+        }
+        groups.push_back({Own(std::move(labels)), s.value, 1});
+        continue;
+      }
+      Group& g = groups[it->second];
+      g.count++;
+      switch (e.agg) {
+        case AggOp::kSum:
+          g.value += s.value;
+          break;
+        case AggOp::kAvg:
+          // Prometheus 2.x incremental mean.
+          if (std::isinf(g.value)) {
+            if (std::isinf(s.value) && (g.value > 0) == (s.value > 0)) break;
+            if (!std::isinf(s.value) && !std::isnan(s.value)) break;
+          }
+          g.value += s.value / g.count - g.value / g.count;
+          break;
+        case AggOp::kMin:
+          if (g.value > s.value || std::isnan(g.value)) g.value = s.value;
+          break;
+        case AggOp::kMax:
+          if (g.value < s.value || std::isnan(g.value)) g.value = s.value;
+          break;
+        case AggOp::kCount:
+          break;
+      }
+    }
+    IValue out;
+    out.vec.reserve(groups.size());
+    for (const Group& g : groups) {
+      out.vec.push_back({g.labels, false, e.agg == AggOp::kCount ? g.count : g.value});
+    }
+    return out;
+  }
+
+  // The matching signature of a sample (Prometheus' signatureFunc): with on(...) the listed
+  // labels, otherwise every label but the ignored ones and the name.
+  void Signature(const ISample& s, const VectorMatching& m, std::string* key) {
+    key->clear();
+    if (m.on) {
+      for (const std::string& n : sorted_on_) {
+        const std::string_view v = Get(s, n);
+        if (!v.empty()) AppendKey(n, v, key);
+      }
+      return;
+    }
+    for (const Label& l : *s.labels) {
+      if (l.name == kNameLabel || Contains(m.labels, l.name)) continue;
+      AppendKey(l.name, l.value, key);
+    }
+  }
+
+  strobe::Result<IValue> Binary(const Expr& e) {
+    auto lv = Eval(*e.args[0]);
+    if (!lv.ok()) return lv;
+    auto rv = Eval(*e.args[1]);
+    if (!rv.ok()) return rv;
+    const BinOp op = e.bin_op;
+    if (lv->is_scalar && rv->is_scalar) {
+      IValue out;
+      out.is_scalar = true;
+      auto [v, keep] = ElemBinop(op, lv->scalar, rv->scalar);
+      out.scalar = IsComparison(op) ? (keep ? 1 : 0) : v;
+      return out;
+    }
+    if (lv->is_scalar || rv->is_scalar) {
+      const bool swap = lv->is_scalar;
+      IValue out = swap ? std::move(*rv) : std::move(*lv);
+      const double scalar = swap ? lv->scalar : rv->scalar;
+      IVector kept;
+      kept.reserve(out.vec.size());
+      for (ISample s : out.vec) {
+        double l = s.value;
+        double r = scalar;
+        if (swap) std::swap(l, r);
+        auto [v, keep] = ElemBinop(op, l, r);
+        // A comparison keeps the vector's value even when the scalar is on the left.
+        if (IsComparison(op) && swap) v = r;
+        if (e.return_bool) {
+          v = keep ? 1 : 0;
+          keep = true;
+        }
+        if (!keep) continue;
+        s.value = v;
+        if (DropsName(op) || e.return_bool) s.drop_name = true;
+        kept.push_back(s);
+      }
+      out.vec = std::move(kept);
+      if (DropsName(op) || e.return_bool) {
+        if (auto st = CheckUniqueAfterDrop(out.vec); !st.ok()) return st;
+      }
+      return out;
+    }
+    const VectorMatching& m = e.matching;
+    sorted_on_ = m.labels;
+    std::sort(sorted_on_.begin(), sorted_on_.end());
+    switch (op) {
+      case BinOp::kAnd:
+      case BinOp::kOr:
+      case BinOp::kUnless:
+        return SetOp(op, m, std::move(*lv), std::move(*rv));
+      default:
+        return VectorBinop(e, std::move(*lv), std::move(*rv));
+    }
+  }
+
+  IValue SetOp(BinOp op, const VectorMatching& m, IValue lhs, IValue rhs) {
+    std::unordered_set<std::string> sigs;
+    std::string key;
+    IValue out;
+    if (op == BinOp::kOr) {
+      for (const ISample& s : lhs.vec) {
+        Signature(s, m, &key);
+        sigs.insert(key);
+      }
+      out.vec = std::move(lhs.vec);
+      for (const ISample& s : rhs.vec) {
+        Signature(s, m, &key);
+        if (!sigs.contains(key)) out.vec.push_back(s);
+      }
+      return out;
+    }
+    for (const ISample& s : rhs.vec) {
+      Signature(s, m, &key);
+      sigs.insert(key);
+    }
+    for (const ISample& s : lhs.vec) {
+      Signature(s, m, &key);
+      if (sigs.contains(key) == (op == BinOp::kAnd)) out.vec.push_back(s);
+    }
+    return out;
+  }
+
+  strobe::Result<IValue> VectorBinop(const Expr& e, IValue lhs_v, IValue rhs_v) {
+    const VectorMatching& m = e.matching;
+    const BinOp op = e.bin_op;
+    IVector* lhs = &lhs_v.vec;
+    IVector* rhs = &rhs_v.vec;
+    const bool one_to_many = m.card == VectorMatching::Card::kOneToMany;
+    if (one_to_many) std::swap(lhs, rhs);
+    std::unordered_map<std::string, const ISample*> right;
+    std::string key;
+    for (const ISample& s : *rhs) {
+      Signature(s, m, &key);
+      auto [it, inserted] = right.try_emplace(key, &s);
+      if (!inserted) {
+        return strobe::InvalidArgument(
+            "found duplicate series for the match group on the " +
+            std::string(one_to_many ? "left" : "right") +
+            " hand-side of the operation; many-to-many matching not allowed: matching labels "
+            "must be unique on one side");
+      }
+    }
+    const bool one_to_one = m.card == VectorMatching::Card::kOneToOne;
+    // Results whose labels are the left sample's (possibly without the name) need no new set.
+    const bool borrow = one_to_one && !m.on && m.labels.empty() && m.include.empty();
+    std::unordered_map<std::string, std::unordered_set<std::string>> matched;
+    IValue out;
+    std::string result_key;
+    for (const ISample& ls : *lhs) {
+      Signature(ls, m, &key);
+      auto it = right.find(key);
+      if (it == right.end()) continue;
+      const ISample& rs = *it->second;
+      double vl = ls.value;
+      double vr = rs.value;
+      if (one_to_many) std::swap(vl, vr);
+      auto [value, keep] = ElemBinop(op, vl, vr);
+      if (e.return_bool) {
+        value = keep ? 1 : 0;
+      } else if (!keep) {
+        continue;
+      }
+      ISample res;
+      res.value = value;
+      if (borrow) {
+        res.labels = ls.labels;
+        res.drop_name = ls.drop_name || DropsName(op) || e.return_bool;
+      } else {
+        Labels labels = Materialize(ls);
+        auto erase = [&labels](std::string_view n) {
+          labels.erase(std::remove_if(labels.begin(), labels.end(),
+                                      [n](const Label& l) { return l.name == n; }),
+                       labels.end());
+        };
+        if (DropsName(op) || e.return_bool) erase(kNameLabel);
+        if (one_to_one) {
+          if (m.on) {
+            labels.erase(
+                std::remove_if(labels.begin(), labels.end(),
+                               [&m](const Label& l) { return !Contains(m.labels, l.name); }),
+                labels.end());
+          } else {
+            for (const std::string& n : m.labels) erase(n);
+          }
+        }
+        for (const std::string& n : m.include) {
+          const std::string_view v = Get(rs, n);
+          erase(n);
+          if (!v.empty()) labels.push_back({n, std::string(v)});
+        }
+        res.labels = Own(SortedLabels(std::move(labels)));
+      }
+      auto [mit, first] = matched.try_emplace(key);
+      if (one_to_one) {
+        if (!first) {
+          return strobe::InvalidArgument(
+              "multiple matches for labels: many-to-one matching must be explicit "
+              "(group_left/group_right)");
+        }
+      } else {
+        result_key.clear();
+        for (const Label& l : *res.labels) {
+          if (res.drop_name && l.name == kNameLabel) continue;
+          AppendKey(l.name, l.value, &result_key);
+        }
+        if (!mit->second.insert(result_key).second) {
+          return strobe::InvalidArgument(
+              "multiple matches for labels: grouping labels must ensure unique matches");
+        }
+      }
+      out.vec.push_back(res);
+    }
+    if (borrow && (DropsName(op) || e.return_bool)) {
+      if (auto s = CheckUniqueAfterDrop(out.vec); !s.ok()) return s;
+    }
+    return out;
+  }
+
+  const History& h_;
+  const int64_t t_;
+  const Labels empty_;
+  std::deque<Labels> arena_;  // stable addresses for labels built during evaluation
+  std::vector<SeriesId> ids_;
+  std::vector<SamplePoint> points_;
+  std::vector<std::string> sorted_on_;
+};
+
+bool LabelsLess(const Labels& a, const Labels& b) {
+  const size_t n = std::min(a.size(), b.size());
+  for (size_t i = 0; i < n; ++i) {
+    if (a[i].name != b[i].name) return a[i].name < b[i].name;
+    if (a[i].value != b[i].value) return a[i].value < b[i].value;
+  }
+  return a.size() < b.size();
+}
+
+}  // namespace
+
+strobe::Result<Value> Evaluate(const Expr& expr, const History& history, int64_t t_ms) {
+  auto lock = history.ReadLock();
+  Evaluator ev(history, t_ms);
+  auto v = ev.Eval(expr);
+  if (!v.ok()) return v.status();
+  Value out;
+  if (v->is_scalar) {
+    out.kind = Value::Kind::kScalar;
+    out.scalar = v->scalar;
+    return out;
+  }
+  out.kind = Value::Kind::kVector;
+  out.vector.reserve(v->vec.size());
+  for (const ISample& s : v->vec) out.vector.push_back({Materialize(s), s.value});
+  std::sort(out.vector.begin(), out.vector.end(),
+            [](const Sample& a, const Sample& b) { return LabelsLess(a.labels, b.labels); });
+  return out;
+}
+
+}  // namespace strobed::alert::promql
