@@ -45,6 +45,7 @@ struct History::Series {
   size_t size = 0;
   uint64_t seen_generation = 0;  // the Append that last gave this series a sample
   bool live = false;
+  bool computed = false;  // written by AppendSample: Append's staleness pass leaves it alone
 
   const SamplePoint& At(size_t i) const { return ring[(head + i) & (ring.size() - 1)]; }
   const SamplePoint* Newest() const { return size == 0 ? nullptr : &At(size - 1); }
@@ -210,7 +211,7 @@ struct History::State {
     for (SeriesId id = 0; id < series.size(); ++id) {
       Series& s = series[id];
       if (!s.live) continue;
-      if (staleness && s.seen_generation != generation) {
+      if (staleness && !s.computed && s.seen_generation != generation) {
         const SamplePoint* newest = s.Newest();
         if (newest != nullptr && !IsStale(newest->value) && newest->t_ms < t_ms) {
           AddPoint(s, t_ms, StaleNaN());
@@ -254,6 +255,7 @@ void History::AppendSample(const Labels& labels, int64_t t_ms, double value) {
   SeriesId id;
   Series* series = st.Get(State::KeyOf(sorted), sorted, &id);
   if (series == nullptr) return;
+  series->computed = true;
   st.AddPoint(*series, t_ms, value);
 }
 
