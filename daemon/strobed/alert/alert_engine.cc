@@ -507,8 +507,9 @@ std::vector<strobe::snapshot::Family> AlertEngine::RecordedFamilies() const {
 
 RuleStats AlertEngine::Stats() const {
   strobe::MutexLock lock(mu_);
+  // stats_.history is refreshed after every round: asking the history here would deadlock
+  // when a registry callback runs during the round's own Append (which holds its lock).
   RuleStats s = stats_;
-  s.history = samples_.stats();
   s.rules = 0;
   for (const RuleGroup& g : *groups_) s.rules += g.rules.size();
   return s;
