@@ -29,7 +29,7 @@
 
 namespace strobed::alert {
 
-inline constexpr std::size_t kMaxQueryBytes = 16 * 1024;
+inline constexpr std::size_t kMaxQueryBytes = 8 * 1024;  // under server.max_header_bytes (16 KiB)
 
 struct QueryReply {
   int status = 200;  // 200, 400 (bad_data) or 422 (execution)
