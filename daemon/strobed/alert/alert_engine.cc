@@ -449,9 +449,9 @@ void AlertEngine::EvaluateGroups(int64_t t_ms, uint64_t now) {
       }
       for (auto it = instances_.begin(); it != instances_.end();) {
         const Instance& inst = it->second;
-        const bool keep = inst.rule != &rule || holding.count(it->first) != 0 ||
-                          (inst.state == AlertState::kFiring &&
-                           now - inst.last_held < rule.keep_firing_for_ns);
+        const bool keep =
+            inst.rule != &rule || holding.count(it->first) != 0 ||
+            (inst.state == AlertState::kFiring && now - inst.last_held < rule.keep_firing_for_ns);
         it = keep ? std::next(it) : End(it, now, per_slot);
       }
     }
@@ -545,8 +545,8 @@ strobe::Status AlertEngine::ReloadRuleFiles() {
         ++it;
         continue;
       }
-      auto found = by_key.find(inst.group + '\x1f' + inst.rule->name + '\x1f' +
-                               inst.rule->expr.text);
+      auto found =
+          by_key.find(inst.group + '\x1f' + inst.rule->name + '\x1f' + inst.rule->expr.text);
       if (found != by_key.end()) {
         inst.rule = found->second;
         ++it;
@@ -593,8 +593,7 @@ std::string AlertEngine::AlertsJson() const {
       if (!first) out += ",";
       first = false;
       out += "{\"name\":" + JsonQuote(inst.rule->name) +
-             ",\"state\":" + JsonQuote(AlertStateName(inst.state)) +
-             ",\"severity\":" +
+             ",\"state\":" + JsonQuote(AlertStateName(inst.state)) + ",\"severity\":" +
              JsonQuote(inst.labels.count("severity") != 0 ? inst.labels.at("severity") : "") +
              ",\"labels\":" + JsonStringMap(inst.labels) +
              ",\"annotations\":" + JsonStringMap(inst.annotations) +
@@ -632,8 +631,9 @@ std::string AlertEngine::AlertsJson() const {
         first_rule = false;
         auto err = rule_errors_.find(&r);
         out += std::string("{") + (r.recording ? "\"record\":" : "\"alert\":") + JsonQuote(r.name) +
-               ",\"expr\":" + JsonQuote(r.expr.text) + ",\"type\":" +
-               (r.recording ? "\"recording\"" : "\"alerting\"") + ",\"group\":" + JsonQuote(g.name) +
+               ",\"expr\":" + JsonQuote(r.expr.text) +
+               ",\"type\":" + (r.recording ? "\"recording\"" : "\"alerting\"") +
+               ",\"group\":" + JsonQuote(g.name) +
                ",\"for_seconds\":" + JsonNumber(static_cast<double>(r.for_ns) * 1e-9) +
                ",\"keep_firing_for_seconds\":" +
                JsonNumber(static_cast<double>(r.keep_firing_for_ns) * 1e-9) +

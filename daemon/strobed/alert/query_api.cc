@@ -72,8 +72,8 @@ strobe::Result<int64_t> ParseQueryTime(std::string_view text) {
     return static_cast<int64_t>(std::llround(secs * 1000.0));
   }
   // RFC 3339: YYYY-MM-DDTHH:MM:SS[.fff...](Z|±HH:MM)
-  if (text.size() < 20 || text[4] != '-' || text[7] != '-' || (text[10] != 'T' && text[10] != 't') ||
-      text[13] != ':' || text[16] != ':') {
+  if (text.size() < 20 || text[4] != '-' || text[7] != '-' ||
+      (text[10] != 'T' && text[10] != 't') || text[13] != ':' || text[16] != ':') {
     return bad();
   }
   for (std::size_t i : {0u, 5u, 8u, 11u, 14u, 17u}) {
@@ -124,14 +124,15 @@ QueryReply InstantQuery(const AlertEngine& engine, const std::optional<std::stri
     return Error(400, "bad_data", "invalid parameter \"query\": missing query");
   }
   if (query->size() > kMaxQueryBytes) {
-    return Error(400, "bad_data",
-                 "invalid parameter \"query\": longer than " + std::to_string(kMaxQueryBytes) +
-                     " bytes");
+    return Error(
+        400, "bad_data",
+        "invalid parameter \"query\": longer than " + std::to_string(kMaxQueryBytes) + " bytes");
   }
   int64_t t_ms = now_ms;
   if (time.has_value()) {
     auto t = ParseQueryTime(*time);
-    if (!t.ok()) return Error(400, "bad_data", "invalid parameter \"time\": " + t.status().message());
+    if (!t.ok())
+      return Error(400, "bad_data", "invalid parameter \"time\": " + t.status().message());
     t_ms = *t;
   }
   auto expr = promql::Parse(*query);

@@ -159,7 +159,6 @@ strobe::Result<NotifierConfig> ParseNotifier(const YAML::Node& node, std::string
   return n;
 }
 
-
 // Prometheus' model.ParseDuration: [Ny][Nw][Nd][Nh][Nm][Ns][Nms], units largest first, or "0".
 strobe::Result<uint64_t> ParsePromDuration(std::string_view text) {
   if (text == "0") return uint64_t{0};
@@ -235,7 +234,8 @@ strobe::Result<AlertRule> ParsePromRule(const YAML::Node& node, std::string_view
   const YAML::Node alert = node["alert"];
   const YAML::Node record = node["record"];
   if (alert && record) {
-    return Err(file, node, "group '" + group + "': a rule has either 'alert' or 'record', not both");
+    return Err(file, node,
+               "group '" + group + "': a rule has either 'alert' or 'record', not both");
   }
   const YAML::Node name = alert ? alert : record;
   if (!name || !name.IsScalar() || name.Scalar().empty()) {
@@ -251,8 +251,7 @@ strobe::Result<AlertRule> ParsePromRule(const YAML::Node& node, std::string_view
     }
   } else {
     STROBE_RETURN_IF_ERROR(CheckKeys(
-        node, file, what,
-        {"alert", "expr", "for", "keep_firing_for", "labels", "annotations"}));
+        node, file, what, {"alert", "expr", "for", "keep_firing_for", "labels", "annotations"}));
     if (!strobe::metrics::IsValidUtf8(r.name)) return Err(file, alert, what + ": name not UTF-8");
   }
   const YAML::Node expr = node["expr"];
@@ -262,8 +261,10 @@ strobe::Result<AlertRule> ParsePromRule(const YAML::Node& node, std::string_view
   auto parsed = promql::Parse(expr.Scalar());
   if (!parsed.ok()) return Err(file, expr, what + ": expr " + parsed.status().message());
   if (promql::TypeOf(*parsed) == promql::ValueType::kMatrix) {
-    return Err(file, expr, what + ": expr is a range vector; a rule needs an instant vector or "
-                                  "scalar");
+    return Err(file, expr,
+               what +
+                   ": expr is a range vector; a rule needs an instant vector or "
+                   "scalar");
   }
   r.expr.text = expr.Scalar();
   r.promql = std::make_shared<const promql::Expr>(std::move(*parsed));
@@ -297,9 +298,8 @@ void ParseGroups(const YAML::Node& root, std::string_view file, RuleFiles& out) 
     ++out.file_errors;
     return;
   }
-  strobe::Status keys = base::GuardYaml(root, file, [&] {
-    return CheckKeys(root, file, "rule file", {"groups"});
-  });
+  strobe::Status keys =
+      base::GuardYaml(root, file, [&] { return CheckKeys(root, file, "rule file", {"groups"}); });
   if (!keys.ok()) out.errors.push_back(keys);
   const YAML::Node groups = root["groups"];
   if (!groups) return;
@@ -375,9 +375,9 @@ void ParseRuleFileText(std::string_view text, std::string_view file, RuleFiles& 
   try {
     root = YAML::Load(std::string(text));
   } catch (const YAML::Exception& e) {
-    const std::string where = e.mark.is_null() ? std::string(file)
-                                               : std::string(file) + ":" +
-                                                     std::to_string(e.mark.line + 1);
+    const std::string where = e.mark.is_null()
+                                  ? std::string(file)
+                                  : std::string(file) + ":" + std::to_string(e.mark.line + 1);
     out.errors.push_back(strobe::InvalidArgument(where + ": not YAML: " + e.msg));
     ++out.file_errors;
     return;
@@ -394,7 +394,7 @@ RuleFiles LoadRuleFiles(const std::vector<std::string>& patterns, std::string_vi
     std::vector<std::string> paths;
     if (HasGlobChars(pattern)) {
       glob_t g{};
-      const int rc = ::glob(full.c_str(), GLOB_ERR, nullptr, &g);
+      const int rc = ::glob(full.c_str(), 0, nullptr, &g);  // unreadable dirs: no match
       if (rc == 0) {
         for (std::size_t i = 0; i < g.gl_pathc; ++i) paths.emplace_back(g.gl_pathv[i]);
       } else if (rc != GLOB_NOMATCH) {
@@ -445,10 +445,9 @@ AlertConfig AlertConfig::Parse(const YAML::Node& node, std::string_view file,
     return c;
   }
   strobe::Status keys = base::GuardYaml(node, file, [&] {
-    return CheckKeys(
-        node, file, "alerts",
-        {"evaluation_interval", "generator_url", "history", "staleness", "notifiers", "rules",
-         "rule_files", "history_max_series", "history_max_samples"});
+    return CheckKeys(node, file, "alerts",
+                     {"evaluation_interval", "generator_url", "history", "staleness", "notifiers",
+                      "rules", "rule_files", "history_max_series", "history_max_samples"});
   });
   if (!keys.ok()) c.errors.push_back(keys);
   if (const YAML::Node n = node["evaluation_interval"]) {
@@ -487,8 +486,8 @@ AlertConfig AlertConfig::Parse(const YAML::Node& node, std::string_view file,
     if (const YAML::Node n = node[key]) {
       int64_t v = 0;
       if (!n.IsScalar() || !YAML::convert<int64_t>::decode(n, v) || v < 1) {
-        c.errors.push_back(Err(file, n, std::string("alerts.") + key +
-                                            " must be a positive integer"));
+        c.errors.push_back(
+            Err(file, n, std::string("alerts.") + key + " must be a positive integer"));
       } else {
         out = static_cast<std::size_t>(v);
       }
@@ -605,8 +604,8 @@ bool ForEachVar(std::string_view text, std::string* out, Fn&& fn) {
 }
 
 bool KnownVar(std::string_view v) {
-  return v == "$value" || v == "humanize $value" || v == "$threshold" || v == "$expr" || v == "$alert" || v == "$severity" ||
-         (v.starts_with("$labels.") && v.size() > 8);
+  return v == "$value" || v == "humanize $value" || v == "$threshold" || v == "$expr" ||
+         v == "$alert" || v == "$severity" || (v.starts_with("$labels.") && v.size() > 8);
 }
 
 }  // namespace

@@ -71,7 +71,7 @@ struct AlertRule {
   std::shared_ptr<const promql::Expr> promql;  // null: a strobe-syntax rule
   bool recording = false;
   uint64_t for_ns = 0;
-  uint64_t keep_firing_for_ns = 0;  // PromQL rules: stay firing this long after the condition
+  uint64_t keep_firing_for_ns = 0;   // PromQL rules: stay firing this long after the condition
   std::string severity = "warning";  // strobe-syntax rules only (a label of PromQL rules)
   std::map<std::string, std::string> labels;
   std::map<std::string, std::string> annotations;  // templates
