@@ -1,1 +1,333 @@
+#include "strobed/alert/promql/eval.h"
+
 #include <gtest/gtest.h>
+
+#include <atomic>
+#include <cmath>
+#include <map>
+#include <string>
+#include <thread>
+
+#include "strobed/alert/promql/ast.h"
+#include "strobed/alert/promql/history.h"
+
+namespace strobed::alert::promql {
+namespace {
+
+// `name{a="b",...}` of a result sample (labels already sorted; __name__ shown as the name).
+std::string Key(const Labels& labels) {
+  std::string name;
+  std::string rest;
+  for (const auto& l : labels) {
+    if (l.name == "__name__") {
+      name = l.value;
+      continue;
+    }
+    if (!rest.empty()) rest += ",";
+    rest += l.name + "=\"" + l.value + "\"";
+  }
+  return name + "{" + rest + "}";
+}
+
+class PromqlEvalTest : public ::testing::Test {
+ protected:
+  void Add(Labels labels, int64_t t_ms, double v) { h_.AppendSample(labels, t_ms, v); }
+
+  std::map<std::string, double> Vec(std::string_view text, int64_t t_ms) {
+    auto e = Parse(text);
+    EXPECT_TRUE(e.ok()) << text << ": " << e.status().ToString();
+    if (!e.ok()) return {};
+    auto v = Evaluate(*e, h_, t_ms);
+    EXPECT_TRUE(v.ok()) << text << ": " << v.status().ToString();
+    if (!v.ok()) return {};
+    EXPECT_EQ(v->kind, Value::Kind::kVector) << text;
+    std::map<std::string, double> out;
+    for (const Sample& s : v->vector) {
+      EXPECT_TRUE(out.emplace(Key(s.labels), s.value).second) << text << ": duplicate";
+    }
+    return out;
+  }
+  double One(std::string_view text, int64_t t_ms) {
+    auto m = Vec(text, t_ms);
+    EXPECT_EQ(m.size(), 1u) << text;
+    return m.empty() ? NAN : m.begin()->second;
+  }
+  double Scalar(std::string_view text, int64_t t_ms) {
+    auto e = Parse(text);
+    EXPECT_TRUE(e.ok()) << e.status().ToString();
+    auto v = Evaluate(*e, h_, t_ms);
+    EXPECT_TRUE(v.ok()) << v.status().ToString();
+    EXPECT_EQ(v->kind, Value::Kind::kScalar);
+    return v->scalar;
+  }
+  std::string Error(std::string_view text, int64_t t_ms) {
+    auto e = Parse(text);
+    EXPECT_TRUE(e.ok()) << e.status().ToString();
+    auto v = Evaluate(*e, h_, t_ms);
+    EXPECT_FALSE(v.ok()) << text;
+    return v.ok() ? "" : v.status().message();
+  }
+
+  // Counter c_total{job="a"}: 10, 25, 40, 55 at 5 s, 20 s, 35 s, 50 s (1/s).
+  // Counter r_total{job="a"} with a reset: 10, 25, 5, 20 at the same times.
+  void CounterSeries() {
+    const int64_t ts[] = {5000, 20000, 35000, 50000};
+    const double c[] = {10, 25, 40, 55};
+    const double r[] = {10, 25, 5, 20};
+    for (int i = 0; i < 4; ++i) {
+      Add({{"__name__", "c_total"}, {"job", "a"}}, ts[i], c[i]);
+      Add({{"__name__", "r_total"}, {"job", "a"}}, ts[i], r[i]);
+    }
+  }
+
+  History h_{History::Options{}};
+};
+
+TEST_F(PromqlEvalTest, InstantSelectorLookbackAndOffset) {
+  Add({{"__name__", "g"}, {"i", "1"}}, 0, 7);
+  EXPECT_EQ(Vec("g", 300'000), (std::map<std::string, double>{{"g{i=\"1\"}", 7}}));
+  EXPECT_TRUE(Vec("g", 300'001).empty());  // older than the 5 m lookback
+  EXPECT_TRUE(Vec("g", -1).empty());       // in the future of t
+  Add({{"__name__", "g"}, {"i", "1"}}, 60'000, 8);
+  EXPECT_EQ(One("g", 60'000), 8);
+  EXPECT_EQ(One("g offset 1m", 60'000), 7);
+  EXPECT_EQ(One("g offset 30s", 60'000), 7);
+  // A stale marker ends the series at once.
+  h_.AppendStale({{"__name__", "g"}, {"i", "1"}}, 70'000);
+  EXPECT_TRUE(Vec("g", 70'000).empty());
+  EXPECT_EQ(One("g", 69'999), 8);
+  // Its range functions skip the marker.
+  EXPECT_EQ(One("count_over_time(g[2m])", 70'000), 2);
+}
+
+TEST_F(PromqlEvalTest, RateIncreaseDeltaExtrapolateAsPrometheus) {
+  CounterSeries();
+  // Window [0, 60 s]: 45 s sampled, 5 s to the start and 10 s to the end are within 1.1
+  // average intervals (16.5 s), so the 45 increase extrapolates to 60 s: 60, rate 1/s.
+  EXPECT_DOUBLE_EQ(One("increase(c_total[1m])", 60'000), 60);
+  EXPECT_DOUBLE_EQ(One("rate(c_total[1m])", 60'000), 1);
+  // Reset: 15 + (25 reset) + ... = 20 - 10 + 25 = 35 over 45 s -> 35 * 60 / 45.
+  EXPECT_DOUBLE_EQ(One("increase(r_total[1m])", 60'000), 35.0 * 60 / 45);
+  EXPECT_DOUBLE_EQ(One("rate(r_total[1m])", 60'000), 35.0 / 45);
+  // delta does not treat the drop as a reset: 10 extrapolated to 60 s.
+  EXPECT_DOUBLE_EQ(One("delta(r_total[1m])", 60'000), 10.0 * 60 / 45);
+  // Names are dropped.
+  EXPECT_EQ(Vec("rate(c_total[1m])", 60'000).begin()->first, "{job=\"a\"}");
+  // Fewer than two samples: no result.
+  EXPECT_TRUE(Vec("rate(c_total[10s])", 60'000).empty());
+}
+
+TEST_F(PromqlEvalTest, RateExtrapolationStopsAtTheCounterZeroPoint) {
+  // 1, 2, 3 at 40 s, 50 s, 60 s; window [0, 60 s]. The start is 40 s away (beyond 11 s), but
+  // the counter would reach zero 10 s before its first sample: extrapolate by 10 s, not by
+  // half an interval, so 2 * (20 + 10 + 0) / 20 = 3; rate 3 / 60.
+  for (int i = 0; i < 3; ++i) Add({{"__name__", "z_total"}}, 40'000 + i * 10'000, 1 + i);
+  EXPECT_DOUBLE_EQ(One("increase(z_total[1m])", 60'000), 3);
+  EXPECT_DOUBLE_EQ(One("rate(z_total[1m])", 60'000), 0.05);
+  // Far from both edges (window [-30 s, 90 s]): half an interval each side, 2 * (20+5+5)/20.
+  EXPECT_DOUBLE_EQ(One("delta(z_total[2m] offset 0s)", 90'000), 3);
+}
+
+TEST_F(PromqlEvalTest, IrateAndIdeltaUseTheLastTwoSamples) {
+  CounterSeries();
+  EXPECT_DOUBLE_EQ(One("irate(c_total[1m])", 60'000), 1);
+  EXPECT_DOUBLE_EQ(One("irate(r_total[1m])", 40'000), 5.0 / 15);  // reset: 25 -> 5
+  EXPECT_DOUBLE_EQ(One("idelta(r_total[1m])", 40'000), -20);
+}
+
+TEST_F(PromqlEvalTest, OverTimeFunctions) {
+  CounterSeries();
+  EXPECT_DOUBLE_EQ(One("avg_over_time(r_total[1m])", 60'000), 15);
+  EXPECT_DOUBLE_EQ(One("min_over_time(r_total[1m])", 60'000), 5);
+  EXPECT_DOUBLE_EQ(One("max_over_time(r_total[1m])", 60'000), 25);
+  EXPECT_DOUBLE_EQ(One("sum_over_time(r_total[1m])", 60'000), 60);
+  EXPECT_DOUBLE_EQ(One("count_over_time(r_total[1m])", 60'000), 4);
+  // The range includes its start: [20 s, 50 s] holds three samples.
+  EXPECT_DOUBLE_EQ(One("count_over_time(r_total[30s])", 50'000), 3);
+  // last_over_time keeps the name, the others drop it.
+  EXPECT_EQ(Vec("last_over_time(r_total[1m])", 60'000),
+            (std::map<std::string, double>{{"r_total{job=\"a\"}", 20}}));
+  EXPECT_EQ(Vec("max_over_time(r_total[1m])", 60'000).begin()->first, "{job=\"a\"}");
+}
+
+TEST_F(PromqlEvalTest, HistogramQuantileInterpolatesWithinBuckets) {
+  auto bucket = [&](const char* job, const char* le, double v) {
+    Add({{"__name__", "l_bucket"}, {"job", job}, {"le", le}}, 1000, v);
+  };
+  bucket("a", "0.1", 10);
+  bucket("a", "0.5", 30);
+  bucket("a", "1", 40);
+  bucket("a", "+Inf", 40);
+  // Rank 20 falls in (0.1, 0.5] holding 20: 0.1 + 0.4 * 10/20.
+  EXPECT_DOUBLE_EQ(One("histogram_quantile(0.5, l_bucket)", 1000), 0.3);
+  EXPECT_DOUBLE_EQ(One("histogram_quantile(0.99, l_bucket)", 1000), 0.98);
+  EXPECT_DOUBLE_EQ(One("histogram_quantile(0.05, l_bucket)", 1000), 0.02);  // from 0
+  EXPECT_EQ(One("histogram_quantile(1.5, l_bucket)", 1000), INFINITY);
+  EXPECT_EQ(One("histogram_quantile(-1, l_bucket)", 1000), -INFINITY);
+  EXPECT_EQ(Vec("histogram_quantile(0.5, l_bucket)", 1000).begin()->first, "{job=\"a\"}");
+
+  // Rank in the +Inf bucket: the highest finite bound.
+  bucket("b", "1", 40);
+  bucket("b", "+Inf", 50);
+  EXPECT_DOUBLE_EQ(Vec("histogram_quantile(0.9, l_bucket)", 1000).at("{job=\"b\"}"), 1);
+  // Non-monotonic counts are made monotonic: 8 becomes 10, rank 10 ends bucket 0.1.
+  bucket("c", "0.1", 10);
+  bucket("c", "0.5", 8);
+  bucket("c", "+Inf", 40);
+  EXPECT_DOUBLE_EQ(Vec("histogram_quantile(0.25, l_bucket)", 1000).at("{job=\"c\"}"), 0.1);
+  // No +Inf bucket, or no observations: NaN.
+  bucket("d", "0.1", 10);
+  bucket("e", "0.1", 0);
+  bucket("e", "+Inf", 0);
+  auto m = Vec("histogram_quantile(0.5, l_bucket)", 1000);
+  EXPECT_TRUE(std::isnan(m.at("{job=\"d\"}")));
+  EXPECT_TRUE(std::isnan(m.at("{job=\"e\"}")));
+  // Over rates, as rules use it, with sum by (le).
+  EXPECT_DOUBLE_EQ(One("histogram_quantile(0.5, sum by (le) (l_bucket{job=\"a\"}))", 1000), 0.3);
+}
+
+class PromqlEvalVectors : public PromqlEvalTest {
+ protected:
+  void SetUp() override {
+    Add({{"__name__", "x"}, {"job", "a"}, {"inst", "1"}}, 1000, 1);
+    Add({{"__name__", "x"}, {"job", "a"}, {"inst", "2"}}, 1000, 3);
+    Add({{"__name__", "x"}, {"job", "b"}, {"inst", "1"}}, 1000, 5);
+    Add({{"__name__", "req"}, {"job", "a"}, {"code", "200"}}, 1000, 8);
+    Add({{"__name__", "req"}, {"job", "a"}, {"code", "500"}}, 1000, 2);
+    Add({{"__name__", "req"}, {"job", "b"}, {"code", "200"}}, 1000, 10);
+    Add({{"__name__", "tot"}, {"job", "a"}}, 1000, 10);
+    Add({{"__name__", "tot"}, {"job", "b"}}, 1000, 10);
+    Add({{"__name__", "info"}, {"job", "a"}, {"team", "x"}}, 1000, 1);
+  }
+  using M = std::map<std::string, double>;
+};
+
+TEST_F(PromqlEvalVectors, Aggregations) {
+  EXPECT_EQ(Vec("sum by (job) (x)", 1000), (M{{"{job=\"a\"}", 4}, {"{job=\"b\"}", 5}}));
+  EXPECT_EQ(Vec("sum(x) by (job)", 1000), (M{{"{job=\"a\"}", 4}, {"{job=\"b\"}", 5}}));
+  EXPECT_EQ(Vec("avg by (job) (x)", 1000), (M{{"{job=\"a\"}", 2}, {"{job=\"b\"}", 5}}));
+  EXPECT_EQ(Vec("min by (job) (x)", 1000), (M{{"{job=\"a\"}", 1}, {"{job=\"b\"}", 5}}));
+  EXPECT_EQ(Vec("max by (job) (x)", 1000), (M{{"{job=\"a\"}", 3}, {"{job=\"b\"}", 5}}));
+  EXPECT_EQ(Vec("count without (inst) (x)", 1000), (M{{"{job=\"a\"}", 2}, {"{job=\"b\"}", 1}}));
+  EXPECT_EQ(Vec("sum(x)", 1000), (M{{"{}", 9}}));
+  EXPECT_EQ(Vec("sum by (nope) (x)", 1000), (M{{"{}", 9}}));
+  EXPECT_EQ(Vec("max without () (x)", 1000), (M{{"{inst=\"1\",job=\"a\"}", 1},
+                                                {"{inst=\"2\",job=\"a\"}", 3},
+                                                {"{inst=\"1\",job=\"b\"}", 5}}));
+  EXPECT_TRUE(Vec("sum(nothing)", 1000).empty());
+}
+
+TEST_F(PromqlEvalVectors, ArithmeticAndComparisonsWithScalars) {
+  EXPECT_EQ(Vec("x{job=\"b\"} * 2 + 1", 1000), (M{{"{inst=\"1\",job=\"b\"}", 11}}));
+  EXPECT_EQ(Vec("-x{job=\"b\"}", 1000), (M{{"{inst=\"1\",job=\"b\"}", -5}}));
+  EXPECT_EQ(Vec("x > 2", 1000),
+            (M{{"x{inst=\"2\",job=\"a\"}", 3}, {"x{inst=\"1\",job=\"b\"}", 5}}));
+  EXPECT_EQ(Vec("2 < x", 1000),  // the vector's value is kept
+            (M{{"x{inst=\"2\",job=\"a\"}", 3}, {"x{inst=\"1\",job=\"b\"}", 5}}));
+  EXPECT_EQ(Vec("x > bool 2", 1000), (M{{"{inst=\"1\",job=\"a\"}", 0},
+                                        {"{inst=\"2\",job=\"a\"}", 1},
+                                        {"{inst=\"1\",job=\"b\"}", 1}}));
+  EXPECT_EQ(Vec("x == 3", 1000), (M{{"x{inst=\"2\",job=\"a\"}", 3}}));
+  EXPECT_EQ(Vec("x != 3", 1000).size(), 2u);
+  EXPECT_EQ(Vec("x <= 3 >= 3", 1000), (M{{"x{inst=\"2\",job=\"a\"}", 3}}));
+  EXPECT_EQ(Vec("x{job=\"b\"} % 3 ^ 2", 1000), (M{{"{inst=\"1\",job=\"b\"}", 5}}));
+  EXPECT_EQ(Vec("x{job=\"b\"} / 0", 1000), (M{{"{inst=\"1\",job=\"b\"}", INFINITY}}));
+  EXPECT_DOUBLE_EQ(Scalar("2 ^ 3 ^ 2", 0), 512);
+  EXPECT_DOUBLE_EQ(Scalar("-2 ^ 2", 0), -4);
+  EXPECT_DOUBLE_EQ(Scalar("7 % 4 * 2 - 1", 0), 5);
+  EXPECT_DOUBLE_EQ(Scalar("1 < bool 2", 0), 1);
+  EXPECT_DOUBLE_EQ(Scalar("time()", 90'500), 90.5);
+  EXPECT_DOUBLE_EQ(Scalar("scalar(tot{job=\"a\"})", 1000), 10);
+  EXPECT_TRUE(std::isnan(Scalar("scalar(tot)", 1000)));
+  EXPECT_EQ(Vec("vector(3)", 1000), (M{{"{}", 3}}));
+  EXPECT_EQ(Vec("clamp_max(x, 2)", 1000).at("{inst=\"1\",job=\"b\"}"), 2);
+  EXPECT_EQ(Vec("clamp_min(abs(-x), 4)", 1000).at("{inst=\"1\",job=\"a\"}"), 4);
+}
+
+TEST_F(PromqlEvalVectors, VectorMatching) {
+  // One-to-one by all labels but the name.
+  EXPECT_EQ(Vec("sum by (job) (req) / tot", 1000), (M{{"{job=\"a\"}", 1}, {"{job=\"b\"}", 1}}));
+  // Many-to-one.
+  const M ratio = {{"{code=\"200\",job=\"a\"}", 0.8},
+                   {"{code=\"500\",job=\"a\"}", 0.2},
+                   {"{code=\"200\",job=\"b\"}", 1}};
+  EXPECT_EQ(Vec("req / on(job) group_left tot", 1000), ratio);
+  EXPECT_EQ(Vec("req / ignoring(code) group_left tot", 1000), ratio);
+  // One-to-many: the "many" side is on the right; its labels are kept.
+  EXPECT_EQ(Vec("tot / on(job) group_right req", 1000), (M{{"{code=\"200\",job=\"a\"}", 1.25},
+                                                           {"{code=\"500\",job=\"a\"}", 5},
+                                                           {"{code=\"200\",job=\"b\"}", 1}}));
+  // group_left(label) copies the label from the one side.
+  EXPECT_EQ(
+      Vec("req * on(job) group_left(team) info", 1000),
+      (M{{"{code=\"200\",job=\"a\",team=\"x\"}", 8}, {"{code=\"500\",job=\"a\",team=\"x\"}", 2}}));
+  // on() one-to-one keeps only the on labels.
+  EXPECT_EQ(Vec("tot + on(job) tot", 1000), (M{{"{job=\"a\"}", 20}, {"{job=\"b\"}", 20}}));
+  // Comparison between vectors filters and keeps the left side's name.
+  EXPECT_EQ(Vec("req > on(job) group_left tot - 3", 1000),
+            (M{{"req{code=\"200\",job=\"a\"}", 8}, {"req{code=\"200\",job=\"b\"}", 10}}));
+  EXPECT_EQ(Vec("req >= bool on(job) group_left tot", 1000), (M{{"{code=\"200\",job=\"a\"}", 0},
+                                                                {"{code=\"500\",job=\"a\"}", 0},
+                                                                {"{code=\"200\",job=\"b\"}", 1}}));
+  // Errors as Prometheus.
+  EXPECT_EQ(Error("req / on(job) tot", 1000),
+            "multiple matches for labels: many-to-one matching must be explicit "
+            "(group_left/group_right)");
+  EXPECT_NE(Error("tot / on(job) group_left req", 1000).find("many-to-many matching not allowed"),
+            std::string::npos);
+  EXPECT_EQ(Error("req / on(job) group_left(code) tot", 1000),
+            "multiple matches for labels: grouping labels must ensure unique matches");
+}
+
+TEST_F(PromqlEvalVectors, SetOperators) {
+  EXPECT_EQ(Vec("x and on(job) tot{job=\"a\"}", 1000),
+            (M{{"x{inst=\"1\",job=\"a\"}", 1}, {"x{inst=\"2\",job=\"a\"}", 3}}));
+  EXPECT_EQ(Vec("x unless on(job) tot{job=\"a\"}", 1000), (M{{"x{inst=\"1\",job=\"b\"}", 5}}));
+  EXPECT_EQ(Vec("tot{job=\"a\"} or tot", 1000),
+            (M{{"tot{job=\"a\"}", 10}, {"tot{job=\"b\"}", 10}}));
+  EXPECT_EQ(Vec("x{job=\"b\"} or ignoring(inst) tot", 1000),
+            (M{{"x{inst=\"1\",job=\"b\"}", 5}, {"tot{job=\"a\"}", 10}}));
+  EXPECT_TRUE(Vec("x and nothing", 1000).empty());
+  // Precedence: and binds tighter than or.
+  EXPECT_EQ(Vec("tot{job=\"a\"} or tot{job=\"b\"} and nothing", 1000), (M{{"tot{job=\"a\"}", 10}}));
+}
+
+TEST_F(PromqlEvalVectors, Absent) {
+  EXPECT_TRUE(Vec("absent(x)", 1000).empty());
+  EXPECT_EQ(Vec("absent(nope{job=\"a\", inst=~\"1\", z=\"q\", z=\"r\"})", 1000),
+            (M{{"{job=\"a\"}", 1}}));
+  EXPECT_EQ(Vec("absent(sum(nope))", 1000), (M{{"{}", 1}}));
+  EXPECT_EQ(Vec("absent(x > 100)", 1000), (M{{"{}", 1}}));
+}
+
+TEST_F(PromqlEvalVectors, SameLabelsetAfterDroppingTheNameIsAnError) {
+  Add({{"__name__", "y"}, {"job", "b"}, {"inst", "1"}}, 1000, 6);
+  EXPECT_EQ(Error("{__name__=~\"x|y\", job=\"b\"} * 2", 1000),
+            "vector cannot contain metrics with the same labelset");
+  EXPECT_EQ(Vec("{__name__=~\"x|y\", job=\"b\"}", 1000).size(), 2u);
+}
+
+TEST_F(PromqlEvalVectors, RangeVectorResultIsAnError) {
+  EXPECT_NE(Error("x[5m]", 1000).find("range vector"), std::string::npos);
+}
+
+TEST_F(PromqlEvalVectors, ConcurrentEvaluationsShareTheHistory) {
+  auto e = Parse("sum by (job) (x) > 1");
+  ASSERT_TRUE(e.ok());
+  std::vector<std::thread> threads;
+  std::atomic<int> good{0};
+  for (int i = 0; i < 4; ++i) {
+    threads.emplace_back([&] {
+      for (int k = 0; k < 200; ++k) {
+        auto v = Evaluate(*e, h_, 1000);
+        if (v.ok() && v->vector.size() == 2) good.fetch_add(1);
+      }
+    });
+  }
+  for (int k = 0; k < 200; ++k) Add({{"__name__", "w"}, {"k", std::to_string(k)}}, 1000, k);
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(good.load(), 800);
+}
+
+}  // namespace
+}  // namespace strobed::alert::promql
