@@ -434,6 +434,9 @@ void AlertEngine::EvaluateGroups(int64_t t_ms, uint64_t now) {
         error = out.status().message();
       }
       strobe::MutexLock lock(mu_);
+      // A reload replaced the groups during this round: its instances were moved to the new
+      // rules, which must not be touched through the old ones (they die with this round).
+      if (groups_ != groups) break;
       ++stats_.evaluations;
       if (!error.empty()) {
         ++stats_.failures;
@@ -455,6 +458,12 @@ void AlertEngine::EvaluateGroups(int64_t t_ms, uint64_t now) {
         it = keep ? std::next(it) : End(it, now, per_slot);
       }
     }
+  }
+  // Forget the due times of groups a reload removed.
+  for (auto it = group_due_.begin(); it != group_due_.end();) {
+    const bool live = std::any_of(groups->begin(), groups->end(),
+                                  [&](const RuleGroup& g) { return GroupKey(g) == it->first; });
+    it = live ? std::next(it) : group_due_.erase(it);
   }
   // Recorded series that are gone get a stale marker, as Prometheus' rule manager writes.
   for (const auto& [key, labels] : recorded_last_) {

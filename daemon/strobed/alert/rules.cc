@@ -5,11 +5,11 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <fstream>
 #include <iterator>
 #include <set>
 
 #include "strobe/metrics/labels.h"
+#include "strobed/base/file_util.h"
 #include "strobed/base/yaml_util.h"
 #include "strobed/stream/predicate.h"
 
@@ -351,21 +351,6 @@ void ParseGroups(const YAML::Node& root, std::string_view file, RuleFiles& out) 
 
 constexpr std::size_t kMaxRuleFileBytes = std::size_t{16} << 20;
 
-// Reads `path` (at most kMaxRuleFileBytes); NOT_FOUND / INVALID_ARGUMENT naming it.
-strobe::Result<std::string> ReadRuleFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return strobe::NotFound(path + ": cannot open rule file");
-  std::string text;
-  text.resize(kMaxRuleFileBytes + 1);
-  in.read(text.data(), static_cast<std::streamsize>(text.size()));
-  text.resize(static_cast<std::size_t>(in.gcount()));
-  if (text.size() > kMaxRuleFileBytes) {
-    return strobe::InvalidArgument(path + ": rule file larger than 16 MiB");
-  }
-  if (in.bad()) return strobe::InvalidArgument(path + ": read error");
-  return text;
-}
-
 bool HasGlobChars(std::string_view s) { return s.find_first_of("*?[") != std::string_view::npos; }
 
 }  // namespace
@@ -407,7 +392,7 @@ RuleFiles LoadRuleFiles(const std::vector<std::string>& patterns, std::string_vi
     }
     for (const std::string& path : paths) {
       if (!seen.insert(path).second) continue;
-      auto text = ReadRuleFile(path);
+      auto text = base::ReadRegularFile(path, kMaxRuleFileBytes);
       if (!text.ok()) {
         out.errors.push_back(text.status());
         ++out.file_errors;

@@ -120,8 +120,8 @@ int64_t MaxRangeMs(const std::vector<RuleGroup>& groups);
 
 // Reads the Prometheus rule files `patterns` name (paths or glob(3) patterns; relative ones
 // are taken from `base_dir`). As in Prometheus, a plain path that does not exist is an error
-// and a glob that matches nothing is not. A file larger than 16 MiB is refused. Never fails
-// as a whole. Thread-safe.
+// and a glob that matches nothing is not. A file larger than 16 MiB, or one that is not a regular
+// file (a FIFO would block a reload), is refused. Never fails as a whole. Thread-safe.
 RuleFiles LoadRuleFiles(const std::vector<std::string>& patterns, std::string_view base_dir);
 
 // Parses one rule file's text (`file` names it in errors) into `out`. Thread-safe.

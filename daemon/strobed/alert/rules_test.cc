@@ -1,6 +1,7 @@
 #include "strobed/alert/rules.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -307,7 +308,19 @@ TEST(RuleFileTest, LoadsPathsAndGlobsRelativeToTheConfigDirectory) {
   out = LoadRuleFiles({"missing.yml"}, dir.string());
   EXPECT_EQ(out.file_errors, 1u);
   ASSERT_EQ(out.errors.size(), 1u);
-  EXPECT_NE(out.errors[0].message().find("missing.yml: cannot open rule file"), std::string::npos);
+  EXPECT_NE(out.errors[0].message().find("missing.yml: no such file"), std::string::npos);
+
+  // A FIFO would block a reload forever, a directory is no file: both refused, not read.
+  ASSERT_EQ(::mkfifo((dir / "fifo.yml").c_str(), 0600), 0);
+  fs::create_directories(dir / "dir.yml");
+  out = LoadRuleFiles({"fifo.yml", "dir.yml"}, dir.string());
+  EXPECT_EQ(out.file_errors, 2u);
+  ASSERT_EQ(out.errors.size(), 2u);
+  EXPECT_NE(out.errors[0].message().find("fifo.yml: cannot read: not a regular file"),
+            std::string::npos)
+      << out.errors[0].message();
+  EXPECT_NE(out.errors[1].message().find("dir.yml: cannot read: is a directory"), std::string::npos)
+      << out.errors[1].message();
 
   // Through the alerts: section, relative to the configuration file.
   const std::string cfg = (dir / "strobe.yaml").string();
