@@ -2,7 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <limits>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "strobe/metrics/registry.h"
 
@@ -112,6 +116,68 @@ TEST(ExpositionNumbersTest, SpecialValuesAndSummaries) {
   EXPECT_NE(text.find("sizes_bytes{quantile=\"1\"} 1000\n"), std::string::npos) << text;
   EXPECT_NE(text.find("sizes_bytes_sum 500500\n"), std::string::npos);
   EXPECT_NE(text.find("sizes_bytes_count 1000\n"), std::string::npos);
+}
+
+// VisitExposedSamples hands over exactly the sample lines of the Prometheus text: same order,
+// names, labels (plus le/quantile) and values.
+TEST(ExposedSamplesTest, SameSamplesAsTheText) {
+  Registry r;
+  r.AddCounterFamily({"jobs", "", ""}, {"kind"}).value()->With({{"kind", "a"}}).Add(3);
+  r.AddGauge({"depth", "", ""}).value()->Set(-2.5);
+  HistogramOptions ho;
+  ho.bounds = {0.001, 0.01};
+  ho.unit_scale = 1e-9;
+  Histogram& h = *r.AddHistogram({"op_seconds", "", "seconds"}, ho).value();
+  h.Record(500'000);     // 0.5 ms
+  h.Record(5'000'000);   // 5 ms
+  h.Record(50'000'000);  // 50 ms
+  HistogramOptions so;
+  so.exposition = HistogramExposition::kSummary;
+  so.quantiles = {0.5, 1};
+  Histogram& s = *r.AddHistogram({"size_bytes", "", "bytes"}, so).value();
+  s.Record(10);
+  ASSERT_TRUE(r.AddCollector("c", [](snapshot::Snapshot& out) {
+                 snapshot::Family f;
+                 f.name = "collected";
+                 f.type = snapshot::MetricType::kGauge;
+                 f.label_names = {"x"};
+                 snapshot::Point p;
+                 p.labels = {{"x", "y"}};
+                 p.value = 7;
+                 f.points.push_back(p);
+                 out.families.push_back(f);
+               }).ok());
+
+  std::vector<std::pair<std::string, double>> from_text;
+  const std::string text = RenderText(r, Format::kPrometheusText);
+  size_t pos = 0;
+  while (pos < text.size()) {
+    const size_t end = text.find('\n', pos);
+    const std::string line = text.substr(pos, end - pos);
+    pos = end + 1;
+    if (line.empty() || line[0] == '#') continue;
+    const size_t space = line.rfind(' ');
+    from_text.emplace_back(line.substr(0, space), std::strtod(line.c_str() + space + 1, nullptr));
+  }
+  std::vector<std::pair<std::string, double>> visited;
+  VisitExposedSamples(r, [&](const ExposedSample& e) {
+    std::string series(e.name);
+    std::string labels;
+    for (const auto& l : *e.labels) {
+      labels += (labels.empty() ? "" : ",") + l.name + "=\"" + l.value + "\"";
+    }
+    if (!e.extra_name.empty()) {
+      labels += (labels.empty() ? "" : ",") + std::string(e.extra_name) + "=\"" +
+                std::string(e.extra_value) + "\"";
+    }
+    if (!labels.empty()) series += "{" + labels + "}";
+    visited.emplace_back(series, e.value);
+  });
+  EXPECT_EQ(visited, from_text);
+  // 1 counter + 1 gauge + (3 buckets + sum + count) + (2 quantiles + sum + count) + 1 collected
+  EXPECT_EQ(visited.size(), 12u);
+  EXPECT_EQ(visited[2].first, "op_seconds_bucket{le=\"0.001\"}");
+  EXPECT_EQ(visited[4].second, 3);  // +Inf bucket, cumulative
 }
 
 TEST(CollectorExpositionTest, TextAndOpenMetricsIncludeCollectorFamilies) {

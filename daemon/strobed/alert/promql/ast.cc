@@ -10,7 +10,9 @@
 namespace strobed::alert::promql {
 namespace {
 
-constexpr int kMaxDepth = 256;
+// Nesting limit: far above any rule, and small enough that the recursive descent stays well
+// inside a thread's stack even in sanitizer builds.
+constexpr int kMaxDepth = 128;
 
 bool IsIdentStart(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }

@@ -161,7 +161,7 @@ struct Expr {
 // function or aggregation, wrong argument count or type (e.g. rate of an instant vector),
 // bad duration, invalid regex, a selector without any matcher that could fail to match the
 // empty string (`{}` / `{a=""}`), or grouping modifiers on a non-vector operation. Input is
-// untrusted: bounded recursion (nesting deeper than 256 is an error), any byte sequence is
+// untrusted: bounded recursion (nesting deeper than 128 is an error), any byte sequence is
 // safe. Thread-safe.
 strobe::Result<Expr> Parse(std::string_view text);
 

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <deque>
 #include <limits>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -38,11 +39,7 @@ struct IValue {
 
 std::string_view Get(const ISample& s, std::string_view name) {
   if (s.drop_name && name == kNameLabel) return {};
-  const Labels& ls = *s.labels;
-  auto it = std::lower_bound(ls.begin(), ls.end(), name,
-                             [](const Label& l, std::string_view n) { return l.name < n; });
-  if (it != ls.end() && it->name == name) return it->value;
-  return {};
+  return LabelValue(*s.labels, name);
 }
 
 void AppendKey(std::string_view name, std::string_view value, std::string* key) {
@@ -110,6 +107,39 @@ std::pair<double, bool> ElemBinop(BinOp op, double l, double r) {
   }
   return {kNaN, false};
 }
+
+// Group keys -> group index. Rules mostly aggregate into a few groups (by job, by le), where
+// comparing a handful of short keys beats hashing each one (benchmarked: the hash map was
+// ~10% of a round); past kLinear groups it switches to a hash map.
+class GroupIndex {
+ public:
+  // The index of `key`, inserting `next` when new; *inserted tells which.
+  size_t Find(const std::string& key, size_t next, bool* inserted) {
+    if (map_.empty()) {
+      for (const auto& [k, i] : small_) {
+        if (k == key) {
+          *inserted = false;
+          return i;
+        }
+      }
+      *inserted = true;
+      small_.emplace_back(key, next);
+      if (small_.size() > kLinear) {
+        for (auto& [k, i] : small_) map_.emplace(std::move(k), i);
+        small_.clear();
+      }
+      return next;
+    }
+    auto [it, ins] = map_.try_emplace(key, next);
+    *inserted = ins;
+    return it->second;
+  }
+
+ private:
+  static constexpr size_t kLinear = 16;
+  std::vector<std::pair<std::string, size_t>> small_;
+  std::unordered_map<std::string, size_t> map_;
+};
 
 const Expr& Unparen(const Expr& e) {
   const Expr* p = &e;
@@ -200,6 +230,7 @@ class Evaluator {
             s.value = -s.value;
             s.drop_name = true;
           }
+          if (auto s = CheckUniqueAfterDrop(v->vec); !s.ok()) return s;
         }
         return v;
       }
@@ -234,17 +265,23 @@ class Evaluator {
     return out;
   }
 
-  // Samples of one series in the range of a matrix selector, stale markers removed.
-  void RangePoints(SeriesId id, const Expr& sel) {
+  // Samples of one series in the range of a matrix selector, stale markers removed (copied
+  // only when the range holds one, which is rare).
+  std::span<const SamplePoint> RangePoints(SeriesId id, const Expr& sel) {
     const int64_t maxt = t_ - sel.offset_ms;
-    h_.Points(id, maxt - sel.range_ms, maxt, &points_);
-    points_.erase(std::remove_if(points_.begin(), points_.end(),
-                                 [](const SamplePoint& p) { return History::IsStale(p.value); }),
-                  points_.end());
+    const std::span<const SamplePoint> r = h_.Range(id, maxt - sel.range_ms, maxt);
+    bool stale = false;
+    for (const SamplePoint& p : r) stale = stale || History::IsStale(p.value);
+    if (!stale) return r;
+    points_.clear();
+    for (const SamplePoint& p : r) {
+      if (!History::IsStale(p.value)) points_.push_back(p);
+    }
+    return points_;
   }
 
   // Prometheus' extrapolatedRate.
-  static bool ExtrapolatedRate(const std::vector<SamplePoint>& pts, const Expr& sel, int64_t t_ms,
+  static bool ExtrapolatedRate(std::span<const SamplePoint> pts, const Expr& sel, int64_t t_ms,
                                bool is_counter, bool is_rate, double* out) {
     if (pts.size() < 2) return false;
     const int64_t range_start = t_ms - (sel.range_ms + sel.offset_ms);
@@ -276,7 +313,7 @@ class Evaluator {
   }
 
   // Prometheus' instantValue (irate, idelta).
-  static bool InstantValue(const std::vector<SamplePoint>& pts, bool is_rate, double* out) {
+  static bool InstantValue(std::span<const SamplePoint> pts, bool is_rate, double* out) {
     if (pts.size() < 2) return false;
     const SamplePoint& last = pts[pts.size() - 1];
     const SamplePoint& prev = pts[pts.size() - 2];
@@ -288,7 +325,7 @@ class Evaluator {
     return true;
   }
 
-  static double OverTime(Function f, const std::vector<SamplePoint>& pts) {
+  static double OverTime(Function f, std::span<const SamplePoint> pts) {
     switch (f) {
       case Function::kAvgOverTime: {
         // Prometheus 2.x: incremental mean (avoids overflow of a plain sum).
@@ -343,28 +380,28 @@ class Evaluator {
     out.vec.reserve(ids.size());
     const bool keep_name = call.func == Function::kLastOverTime;
     for (SeriesId id : ids) {
-      RangePoints(id, sel);
+      const std::span<const SamplePoint> pts = RangePoints(id, sel);
       double v = 0;
       bool ok = false;
       switch (call.func) {
         case Function::kRate:
-          ok = ExtrapolatedRate(points_, sel, t_, true, true, &v);
+          ok = ExtrapolatedRate(pts, sel, t_, true, true, &v);
           break;
         case Function::kIncrease:
-          ok = ExtrapolatedRate(points_, sel, t_, true, false, &v);
+          ok = ExtrapolatedRate(pts, sel, t_, true, false, &v);
           break;
         case Function::kDelta:
-          ok = ExtrapolatedRate(points_, sel, t_, false, false, &v);
+          ok = ExtrapolatedRate(pts, sel, t_, false, false, &v);
           break;
         case Function::kIrate:
-          ok = InstantValue(points_, true, &v);
+          ok = InstantValue(pts, true, &v);
           break;
         case Function::kIdelta:
-          ok = InstantValue(points_, false, &v);
+          ok = InstantValue(pts, false, &v);
           break;
         default:
-          ok = !points_.empty();
-          if (ok) v = OverTime(call.func, points_);
+          ok = !pts.empty();
+          if (ok) v = OverTime(call.func, pts);
           break;
       }
       if (ok) out.vec.push_back({&h_.LabelsOf(id), !keep_name, v});
@@ -535,7 +572,7 @@ class Evaluator {
       const ISample* first = nullptr;
       std::vector<Bucket> buckets;
     };
-    std::unordered_map<std::string, size_t> index;
+    GroupIndex index;
     std::vector<Group> groups;
     std::string key;
     for (const ISample& s : in->vec) {
@@ -550,9 +587,10 @@ class Evaluator {
         if (l.name == "le" || (s.drop_name && l.name == kNameLabel)) continue;
         AppendKey(l.name, l.value, &key);
       }
-      auto [it, inserted] = index.try_emplace(key, groups.size());
+      bool inserted = false;
+      const size_t gi = index.Find(key, groups.size(), &inserted);
       if (inserted) groups.push_back({&s, {}});
-      groups[it->second].buckets.push_back({upper, s.value});
+      groups[gi].buckets.push_back({upper, s.value});
     }
     IValue out;
     for (Group& g : groups) {
@@ -583,9 +621,9 @@ class Evaluator {
       double value = 0;
       double count = 0;
     };
-    std::unordered_map<std::string, size_t> index;
+    GroupIndex index;
     std::vector<Group> groups;
-    std::string key;
+    std::string& key = key_;
     std::vector<std::string> by = e.grouping;
     std::sort(by.begin(), by.end());
     by.erase(std::unique(by.begin(), by.end()), by.end());
@@ -602,7 +640,8 @@ class Evaluator {
           if (!v.empty()) AppendKey(n, v, &key);
         }
       }
-      auto [it, inserted] = index.try_emplace(key, groups.size());
+      bool inserted = false;
+      const size_t gi = index.Find(key, groups.size(), &inserted);
       if (inserted) {
         Labels labels;
         if (e.without) {
@@ -619,7 +658,7 @@ class Evaluator {
         groups.push_back({Own(std::move(labels)), s.value, 1});
         continue;
       }
-      Group& g = groups[it->second];
+      Group& g = groups[gi];
       g.count++;
       switch (e.agg) {
         case AggOp::kSum:
@@ -852,6 +891,7 @@ class Evaluator {
   std::vector<SeriesId> ids_;
   std::vector<SamplePoint> points_;
   std::vector<std::string> sorted_on_;
+  std::string key_;  // scratch for Aggregate (not re-entrant: its input is evaluated first)
 };
 
 bool LabelsLess(const Labels& a, const Labels& b) {

@@ -2,9 +2,10 @@
 
 // promql::Evaluate: the instant value of a PromQL expression (ast.h) at one time over a
 // History (history.h), with Prometheus 2.x semantics:
-//   - instant selectors take each series' newest sample in (t - 5 m, t] (kLookbackDeltaMs),
+//   - instant selectors take each series' newest sample in [t - 5 m, t] (kLookbackDeltaMs),
 //     none when that sample is a stale marker; `offset` shifts the window back;
-//   - range selectors take the samples in (t - range, t] (stale markers skipped);
+//   - range selectors take the samples in [t - range, t] (stale markers skipped); both ends
+//     are inclusive as in Prometheus 2.x (3.x made the start exclusive);
 //   - rate/increase/delta extrapolate as Prometheus' extrapolatedRate (counter resets
 //     handled for rate/increase, extrapolation to the window edges limited to 1.1 average
 //     intervals or half an interval, and for counters not below zero); irate/idelta use the

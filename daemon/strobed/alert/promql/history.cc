@@ -15,9 +15,7 @@ namespace strobed::alert::promql {
 namespace {
 
 // Prometheus' value.StaleNaN: a NaN no arithmetic produces.
-constexpr uint64_t kStaleNaNBits = 0x7ff0000000000002ULL;
-
-double StaleNaN() { return std::bit_cast<double>(kStaleNaNBits); }
+double StaleNaN() { return std::bit_cast<double>(History::kStaleNaNBits); }
 
 // Appends the canonical key of a label set (sorted by name): name \0 value \0 ...
 void AppendKey(std::string_view name, std::string_view value, std::string* key) {
@@ -29,6 +27,15 @@ void AppendKey(std::string_view name, std::string_view value, std::string* key) 
 
 }  // namespace
 
+std::string_view LabelValue(const Labels& labels, std::string_view name) {
+  // A linear scan comparing lengths first: label sets are short and names mostly differ in
+  // length, so this beats a binary search of string comparisons (benchmarked).
+  for (const strobe::snapshot::Label& l : labels) {
+    if (l.name.size() == name.size() && l.name == name) return l.value;
+  }
+  return {};
+}
+
 Labels SortedLabels(Labels labels) {
   std::sort(labels.begin(), labels.end(),
             [](const strobe::snapshot::Label& a, const strobe::snapshot::Label& b) {
@@ -37,50 +44,100 @@ Labels SortedLabels(Labels labels) {
   return labels;
 }
 
-// One series: its labels and a ring of samples in time order.
+// One series: its labels and its samples in time order, contiguous so a range is a span.
+// Expired samples are dropped by advancing `head`; the buffer is compacted when the dropped
+// prefix outgrows the live part (amortised O(1) per sample, at most 2x the live samples).
 struct History::Series {
   Labels labels;
-  std::vector<SamplePoint> ring;  // capacity = ring.size(); a power of two or 0
-  size_t head = 0;                // index of the oldest sample
-  size_t size = 0;
+  // The labels as interned (name, value) symbol pairs, same order: what Select compares, in
+  // one cache line instead of a string per label (benchmarked: ~1/4 of a round went to label
+  // string comparisons).
+  std::vector<std::pair<uint32_t, uint32_t>> symbols;
+  std::vector<SamplePoint> buf;
+  size_t head = 0;               // index of the oldest live sample in buf
   uint64_t seen_generation = 0;  // the Append that last gave this series a sample
   bool live = false;
   bool computed = false;  // written by AppendSample: Append's staleness pass leaves it alone
 
-  const SamplePoint& At(size_t i) const { return ring[(head + i) & (ring.size() - 1)]; }
-  const SamplePoint* Newest() const { return size == 0 ? nullptr : &At(size - 1); }
+  size_t size() const { return buf.size() - head; }
+  std::span<const SamplePoint> All() const {
+    return std::span<const SamplePoint>(buf).subspan(head);
+  }
+  const SamplePoint* Newest() const { return size() == 0 ? nullptr : &buf.back(); }
   void Push(SamplePoint p) {
-    if (size == ring.size()) {
-      std::vector<SamplePoint> grown(ring.empty() ? 4 : ring.size() * 2);
-      for (size_t i = 0; i < size; ++i) grown[i] = At(i);
-      ring = std::move(grown);
+    if (head > 0 && head >= buf.size() - head) {
+      buf.erase(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(head));
       head = 0;
     }
-    ring[(head + size) & (ring.size() - 1)] = p;
-    ++size;
+    buf.push_back(p);
   }
-  void PopOldest() {
-    head = (head + 1) & (ring.size() - 1);
-    --size;
+  const SamplePoint& Oldest() const { return buf[head]; }
+  void PopOldest() { ++head; }
+  // The samples with mint <= t <= maxt.
+  std::span<const SamplePoint> Range(int64_t mint, int64_t maxt) const {
+    // Scans back from the newest sample instead of a binary search: rules read recent
+    // suffixes, and a sequential walk over the lines the caller reads next anyway costs fewer
+    // cache misses than a binary search's jumps across the whole buffer (benchmarked).
+    const std::span<const SamplePoint> all = All();
+    size_t hi = all.size();
+    while (hi > 0 && all[hi - 1].t_ms > maxt) --hi;  // usually maxt is now: no step
+    size_t lo = hi;
+    while (lo > 0 && all[lo - 1].t_ms >= mint) --lo;
+    return all.subspan(lo, hi - lo);
   }
-  // First logical index with t >= mint.
-  size_t LowerBound(int64_t mint) const {
-    size_t lo = 0;
-    size_t hi = size;
-    while (lo < hi) {
-      const size_t mid = (lo + hi) / 2;
-      if (At(mid).t_ms < mint) {
-        lo = mid + 1;
-      } else {
-        hi = mid;
-      }
+};
+
+// Interned label names and values, reference-counted by the series holding them so series
+// churn does not grow the table.
+class SymbolTable {
+ public:
+  static constexpr uint32_t kNone = UINT32_MAX;
+
+  uint32_t Ref(const std::string& s) {
+    auto it = ids_.find(s);
+    if (it != ids_.end()) {
+      ++refs_[it->second];
+      return it->second;
     }
-    return lo;
+    uint32_t id;
+    if (!free_.empty()) {
+      id = free_.back();
+      free_.pop_back();
+    } else {
+      id = static_cast<uint32_t>(refs_.size());
+      refs_.push_back(0);
+      strings_.push_back(nullptr);
+    }
+    auto [node, unused] = ids_.emplace(s, id);
+    refs_[id] = 1;
+    strings_[id] = &node->first;  // unordered_map nodes do not move
+    return id;
   }
+  void Unref(uint32_t id) {
+    if (--refs_[id] != 0) return;
+    ids_.erase(*strings_[id]);
+    strings_[id] = nullptr;
+    free_.push_back(id);
+  }
+  uint32_t Find(const std::string& s) const {
+    auto it = ids_.find(s);
+    return it == ids_.end() ? kNone : it->second;
+  }
+  std::string_view String(uint32_t id) const {
+    return id == kNone ? std::string_view() : std::string_view(*strings_[id]);
+  }
+
+ private:
+  std::unordered_map<std::string, uint32_t> ids_;
+  std::vector<uint32_t> refs_;
+  std::vector<const std::string*> strings_;
+  std::vector<uint32_t> free_;
 };
 
 struct History::State {
   explicit State(Options o) : options(o) {}
+
+  SymbolTable symbols;
 
   Options options;
   std::vector<Series> series;  // by SeriesId; !live slots are free
@@ -123,6 +180,10 @@ struct History::State {
     Series& s = series[id];
     s = Series();
     s.labels = sorted;
+    s.symbols.reserve(sorted.size());
+    for (const auto& l : sorted) {
+      s.symbols.emplace_back(symbols.Ref(l.name), symbols.Ref(l.value));
+    }
     s.live = true;
     ++live_series;
     by_key.emplace(k, id);
@@ -141,10 +202,19 @@ struct History::State {
     const std::vector<strobe::snapshot::Label>& ls = *s.labels;
     pairs.clear();
     pairs.emplace_back("__name__", s.name);
-    for (const auto& l : ls) pairs.emplace_back(l.name, l.value);
+    // An empty value is no label, as in Prometheus (a scrape drops it).
+    for (const auto& l : ls) {
+      if (!l.value.empty()) pairs.emplace_back(l.name, l.value);
+    }
     if (!s.extra_name.empty()) pairs.emplace_back(s.extra_name, s.extra_value);
     std::sort(pairs.begin(), pairs.end(),
               [](const auto& a, const auto& b) { return a.first < b.first; });
+    for (size_t i = 1; i < pairs.size(); ++i) {
+      if (pairs[i].first == pairs[i - 1].first) {  // e.g. a label named __name__ or le
+        ++counters.samples_invalid;
+        return;
+      }
+    }
     key.clear();
     for (const auto& [n, v] : pairs) AppendKey(n, v, &key);
     SeriesId id;
@@ -157,7 +227,9 @@ struct History::State {
       Labels labels;
       labels.reserve(ls.size() + 2);
       labels.push_back({"__name__", std::string(s.name)});
-      for (const auto& l : ls) labels.push_back(l);
+      for (const auto& l : ls) {
+        if (!l.value.empty()) labels.push_back(l);
+      }
       if (!s.extra_name.empty()) {
         labels.push_back({std::string(s.extra_name), std::string(s.extra_value)});
       }
@@ -197,8 +269,12 @@ struct History::State {
         if (pn->second.empty()) postings.erase(pn);
       }
     }
+    for (const auto& [n, v] : s.symbols) {
+      symbols.Unref(n);
+      symbols.Unref(v);
+    }
     by_key.erase(KeyOf(s.labels));
-    samples -= s.size;
+    samples -= s.size();
     s = Series();
     free_ids.push_back(id);
     --live_series;
@@ -217,20 +293,18 @@ struct History::State {
           AddPoint(s, t_ms, StaleNaN());
         }
       }
-      while (s.size > 0 && s.At(0).t_ms < cutoff) {
+      while (s.size() > 0 && s.Oldest().t_ms < cutoff) {
         s.PopOldest();
         --samples;
         ++counters.samples_expired;
       }
-      if (s.size == 0) Remove(id);
+      if (s.size() == 0) Remove(id);
     }
   }
 };
 
 History::History(Options options) : state_(std::make_unique<State>(options)) {}
 History::~History() = default;
-
-bool History::IsStale(double value) { return std::bit_cast<uint64_t>(value) == kStaleNaNBits; }
 
 void History::Append(const strobe::metrics::Registry& registry, int64_t t_ms) {
   std::unique_lock lock(mu_);
@@ -251,7 +325,17 @@ void History::Append(std::span<const strobe::snapshot::Family> families, int64_t
 void History::AppendSample(const Labels& labels, int64_t t_ms, double value) {
   std::unique_lock lock(mu_);
   State& st = *state_;
-  const Labels sorted = SortedLabels(labels);
+  Labels non_empty;
+  for (const auto& l : labels) {
+    if (!l.value.empty()) non_empty.push_back(l);
+  }
+  const Labels sorted = SortedLabels(std::move(non_empty));
+  for (size_t i = 1; i < sorted.size(); ++i) {
+    if (sorted[i].name == sorted[i - 1].name) {
+      ++st.counters.samples_invalid;
+      return;
+    }
+  }
   SeriesId id;
   Series* series = st.Get(State::KeyOf(sorted), sorted, &id);
   if (series == nullptr) return;
@@ -283,29 +367,29 @@ History::Stats History::stats() const {
 
 void History::Select(std::span<const Matcher> matchers, std::vector<SeriesId>* out) const {
   const State& st = *state_;
-  // Candidates: the intersection of the postings of every equality matcher with a non-empty
-  // value (a missing label pair means no series matches); without one, the union over the
-  // label's values that satisfy the first matcher that cannot match a missing label; the
-  // other matchers are checked per candidate.
+  // Candidates: the shortest posting list of an equality matcher with a non-empty value (a
+  // missing label pair means no series matches); without one, the union over the label's
+  // values that satisfy the first matcher that cannot match a missing label. Every matcher
+  // is then checked per candidate.
   std::vector<SeriesId> candidates;
   bool have = false;
+  // Start from the smallest posting list of an equality matcher: every other matcher is then
+  // checked on the candidates' own labels, which costs less than intersecting with a long
+  // list (job="x" may hold a tenth of all series).
+  const std::vector<SeriesId>* smallest = nullptr;
+  const Matcher* used = nullptr;  // satisfied by every series of `smallest`
   for (const Matcher& m : matchers) {
     if (m.op != MatchOp::kEqual || m.value.empty()) continue;
     auto pn = st.postings.find(m.name);
     if (pn == st.postings.end()) return;
     auto pv = pn->second.find(m.value);
     if (pv == pn->second.end()) return;
-    if (!have) {
-      candidates = pv->second;
-      have = true;
-    } else {
-      std::vector<SeriesId> both;
-      std::set_intersection(candidates.begin(), candidates.end(), pv->second.begin(),
-                            pv->second.end(), std::back_inserter(both));
-      candidates = std::move(both);
+    if (smallest == nullptr || pv->second.size() < smallest->size()) {
+      smallest = &pv->second;
+      used = &m;
     }
-    if (candidates.empty()) return;
   }
+  if (smallest != nullptr) have = true;
   if (!have) {
     for (const Matcher& m : matchers) {
       if (m.Matches("")) continue;
@@ -325,25 +409,56 @@ void History::Select(std::span<const Matcher> matchers, std::vector<SeriesId>* o
       if (st.series[id].live) candidates.push_back(id);
     }
   }
-  // Filter by the remaining matchers; regex results are memoised per distinct value, since a
-  // label usually has few values across the candidates.
-  std::vector<std::unordered_map<std::string_view, bool>> memo(matchers.size());
-  for (SeriesId id : candidates) {
-    const Labels& labels = st.series[id].labels;
+  // Filter by the matchers on the interned symbols; regex results are memoised per value
+  // symbol, since a label usually has few values across the candidates.
+  struct Resolved {
+    uint32_t name = SymbolTable::kNone;
+    uint32_t value = SymbolTable::kNone;  // equality matchers: the value's symbol
+    std::unordered_map<uint32_t, bool> memo;
+  };
+  std::vector<Resolved> resolved(matchers.size());
+  for (size_t i = 0; i < matchers.size(); ++i) {
+    resolved[i].name = st.symbols.Find(matchers[i].name);
+    if (matchers[i].op == MatchOp::kEqual || matchers[i].op == MatchOp::kNotEqual) {
+      resolved[i].value = st.symbols.Find(matchers[i].value);
+    }
+  }
+  const std::span<const SeriesId> base =
+      smallest != nullptr ? std::span<const SeriesId>(*smallest) : candidates;
+  out->reserve(out->size() + base.size());
+  for (SeriesId id : base) {
+    const auto& syms = st.series[id].symbols;
     bool ok = true;
     for (size_t i = 0; i < matchers.size() && ok; ++i) {
       const Matcher& m = matchers[i];
-      std::string_view v;
-      auto it = std::lower_bound(
-          labels.begin(), labels.end(), m.name,
-          [](const strobe::snapshot::Label& l, const std::string& n) { return l.name < n; });
-      if (it != labels.end() && it->name == m.name) v = it->value;
-      if (m.op == MatchOp::kEqual || m.op == MatchOp::kNotEqual) {
-        ok = m.Matches(v);
-      } else {
-        auto [slot, inserted] = memo[i].try_emplace(v, false);
-        if (inserted) slot->second = m.Matches(v);
-        ok = slot->second;
+      if (&m == used) continue;
+      Resolved& r = resolved[i];
+      uint32_t v = SymbolTable::kNone;  // missing label
+      if (r.name != SymbolTable::kNone) {
+        for (const auto& [n, val] : syms) {
+          if (n == r.name) {
+            v = val;
+            break;
+          }
+        }
+      }
+      switch (m.op) {
+        case MatchOp::kEqual:
+        case MatchOp::kNotEqual: {
+          // Stored values are never empty, so "missing" is exactly the empty value; a
+          // non-empty value no series holds (kNone) matches nothing.
+          const bool eq = m.value.empty() ? v == SymbolTable::kNone
+                                          : (r.value != SymbolTable::kNone && v == r.value);
+          ok = m.op == MatchOp::kEqual ? eq : !eq;
+          break;
+        }
+        case MatchOp::kRegex:
+        case MatchOp::kNotRegex: {
+          auto [slot, inserted] = r.memo.try_emplace(v, false);
+          if (inserted) slot->second = m.Matches(st.symbols.String(v));
+          ok = slot->second;
+          break;
+        }
       }
     }
     if (ok) out->push_back(id);
@@ -354,19 +469,18 @@ const Labels& History::LabelsOf(SeriesId id) const { return state_->series[id].l
 
 void History::Points(SeriesId id, int64_t mint_ms, int64_t maxt_ms,
                      std::vector<SamplePoint>* out) const {
-  out->clear();
-  const Series& s = state_->series[id];
-  for (size_t i = s.LowerBound(mint_ms); i < s.size; ++i) {
-    const SamplePoint& p = s.At(i);
-    if (p.t_ms > maxt_ms) break;
-    out->push_back(p);
-  }
+  const std::span<const SamplePoint> r = Range(id, mint_ms, maxt_ms);
+  out->assign(r.begin(), r.end());
+}
+
+std::span<const SamplePoint> History::Range(SeriesId id, int64_t mint_ms, int64_t maxt_ms) const {
+  return state_->series[id].Range(mint_ms, maxt_ms);
 }
 
 bool History::Last(SeriesId id, int64_t mint_ms, int64_t maxt_ms, SamplePoint* out) const {
-  const Series& s = state_->series[id];
-  for (size_t i = s.size; i > 0; --i) {
-    const SamplePoint& p = s.At(i - 1);
+  const std::span<const SamplePoint> all = state_->series[id].All();
+  for (size_t i = all.size(); i > 0; --i) {
+    const SamplePoint& p = all[i - 1];
     if (p.t_ms > maxt_ms) continue;
     if (p.t_ms < mint_ms) return false;
     *out = p;

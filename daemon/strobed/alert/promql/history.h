@@ -28,12 +28,14 @@
 // of an evaluation so it sees one consistent state. The reader methods below require the
 // caller to hold a ReadLock of this History.
 
+#include <bit>
 #include <cstdint>
 #include <memory>
 #include <mutex>
 #include <shared_mutex>
 #include <span>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -55,6 +57,8 @@ using Labels = std::vector<strobe::snapshot::Label>;
 
 // Sorts and returns `labels` (helper for building label sets).
 Labels SortedLabels(Labels labels);
+// The value of label `name` in `labels`, "" when absent (as PromQL treats a missing label).
+std::string_view LabelValue(const Labels& labels, std::string_view name);
 
 struct SamplePoint {
   int64_t t_ms = 0;
@@ -78,6 +82,7 @@ class History {
     uint64_t samples_expired = 0;       // samples dropped for age
     uint64_t series_removed = 0;        // series removed for age
     uint64_t samples_out_of_order = 0;  // samples not newer than their series' newest
+    uint64_t samples_invalid = 0;       // samples whose label set repeats a label name
   };
 
   explicit History(Options options);
@@ -119,12 +124,15 @@ class History {
   // included, as Prometheus 2.x selects) in time order; stale markers are included (IsStale
   // tells them).
   void Points(SeriesId id, int64_t mint_ms, int64_t maxt_ms, std::vector<SamplePoint>* out) const;
+  // Reader: the same samples without a copy; valid while the ReadLock is held.
+  std::span<const SamplePoint> Range(SeriesId id, int64_t mint_ms, int64_t maxt_ms) const;
   // Reader: the newest sample of `id` with mint <= t <= maxt into *out; false when none.
   bool Last(SeriesId id, int64_t mint_ms, int64_t maxt_ms, SamplePoint* out) const;
 
   // Whether a stored value is a stale marker (a NaN with a reserved bit pattern, as
   // Prometheus' value.StaleNaN).
-  static bool IsStale(double value);
+  static bool IsStale(double value) { return std::bit_cast<uint64_t>(value) == kStaleNaNBits; }
+  static constexpr uint64_t kStaleNaNBits = 0x7ff0000000000002ULL;
 
  private:
   struct Series;

@@ -187,6 +187,12 @@ TEST(PromqlHistoryTest, BoundsRefuseAndCount) {
   EXPECT_EQ(s.samples_refused, 1u);
   h.AppendSample({{"__name__", "req_total"}, {"job", "a"}}, 1500, 9);
   EXPECT_EQ(h.stats().samples_out_of_order, 1u);
+  // A label set that repeats a name cannot be a series.
+  Family bad = Counter("dup", {{"a", 1}});
+  bad.points[0].labels.push_back({"job", "b"});
+  h.Append(std::vector<Family>{bad}, 3000);
+  h.AppendSample({{"__name__", "x"}, {"__name__", "y"}}, 3000, 1);
+  EXPECT_EQ(h.stats().samples_invalid, 2u);
 }
 
 TEST(PromqlHistoryTest, SelectUsesEveryMatcherKind) {
