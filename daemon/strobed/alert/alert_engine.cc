@@ -4,6 +4,7 @@
 #include <chrono>
 #include <set>
 
+#include "strobe/metrics/registry.h"
 #include "strobed/base/json.h"
 #include "strobed/stream/engine.h"
 
@@ -14,7 +15,38 @@ using base::JsonNumber;
 using base::JsonQuote;
 using base::JsonStringMap;
 
+int64_t RetentionMs(const std::vector<RuleGroup>& groups) {
+  return MaxRangeMs(groups) + promql::kLookbackDeltaMs;
+}
+
+promql::History::Options HistoryOptions(const AlertConfig& c) {
+  promql::History::Options o;
+  o.retention_ms = RetentionMs(c.groups);
+  o.max_series = c.history_max_series;
+  o.max_samples = c.history_max_samples;
+  return o;
+}
+
+// An exact map key of a sorted label set (length-prefixed: no value can fake a separator).
+std::string LabelsKey(const promql::Labels& labels) {
+  std::string k;
+  for (const auto& l : labels) {
+    k += std::to_string(l.name.size()) + ':' + l.name + std::to_string(l.value.size()) + ':' +
+         l.value;
+  }
+  return k;
+}
+
+std::string GroupKey(const RuleGroup& g) { return g.file + '\x1f' + g.name; }
+
+// Whether the thread is the one sampling the registry into the history: the recorded-series
+// collector (alert_metrics.cc) emits nothing for it, since EvaluateRules stores recorded
+// series itself, at the round's time.
+thread_local bool t_sampling = false;
+
 }  // namespace
+
+bool AlertEngine::SamplingThread() { return t_sampling; }
 
 std::string_view AlertStateName(AlertState state) {
   switch (state) {
@@ -31,7 +63,13 @@ std::string_view AlertStateName(AlertState state) {
 }
 
 AlertEngine::AlertEngine(AlertConfig config, base::WallClock& clock)
-    : config_(std::move(config)), clock_(clock) {
+    : config_(std::move(config)), clock_(clock), samples_(HistoryOptions(config_)) {
+  wanted_retention_ms_.store(RetentionMs(config_.groups));
+  {
+    strobe::MutexLock lock(mu_);
+    groups_ = std::make_shared<const Groups>(std::move(config_.groups));
+    config_.groups.clear();
+  }
   for (const NotifierConfig& n : config_.notifiers) {
     AddNotifier(MakeNotifier(n), n.type == NotifierType::kAlertmanager ? n.resend_interval_ns : 0,
                 n.queue_capacity);
@@ -158,6 +196,63 @@ void AlertEngine::Record(const Instance& inst, AlertState from, AlertState to, u
   while (history_.size() > config_.history) history_.pop_front();
 }
 
+void AlertEngine::Hold(const AlertRule& rule, const std::string& group, Hit& hit, uint64_t now,
+                       std::vector<std::vector<Notification>>& per_slot) {
+  auto it = instances_.find(hit.fingerprint);
+  if (it == instances_.end()) {
+    Instance inst;
+    inst.rule = &rule;
+    inst.group = group;
+    inst.fingerprint = hit.fingerprint;
+    inst.series_labels = std::move(hit.series);
+    inst.labels = std::move(hit.labels);
+    inst.last_sent.assign(slots_.size(), 0);
+    it = instances_.emplace(hit.fingerprint, std::move(inst)).first;
+  }
+  Instance& inst = it->second;
+  inst.value = hit.value;
+  inst.last_held = now;
+  TemplateContext ctx{&rule, hit.value, &inst.series_labels};
+  for (const auto& [k, tmpl] : rule.annotations) inst.annotations[k] = ExpandTemplate(tmpl, ctx);
+  if (inst.state == AlertState::kInactive) {
+    inst.state = AlertState::kPending;
+    inst.active_at = now;
+    Record(inst, AlertState::kInactive, AlertState::kPending, now);
+  }
+  if (inst.state == AlertState::kPending && now - inst.active_at >= rule.for_ns) {
+    inst.state = AlertState::kFiring;
+    inst.fired_at = now;
+    Record(inst, AlertState::kPending, AlertState::kFiring, now);
+  }
+  if (inst.state == AlertState::kFiring) {
+    for (std::size_t i = 0; i < slots_.size(); ++i) {
+      uint64_t interval = rule.repeat_interval_ns;
+      if (slots_[i]->resend_ns != 0) interval = std::min(interval, slots_[i]->resend_ns);
+      if (inst.last_sent[i] == 0 || now - inst.last_sent[i] >= interval) {
+        per_slot[i].push_back(MakeNotification(inst, AlertStatus::kFiring, now, *slots_[i]));
+        inst.last_sent[i] = now;
+      }
+    }
+  }
+}
+
+AlertEngine::Instances::iterator AlertEngine::End(
+    Instances::iterator it, uint64_t now, std::vector<std::vector<Notification>>& per_slot) {
+  Instance& inst = it->second;
+  if (inst.state == AlertState::kFiring) {
+    Record(inst, AlertState::kFiring, AlertState::kResolved, now);
+    for (std::size_t i = 0; i < slots_.size(); ++i) {
+      if (inst.last_sent[i] != 0) {
+        per_slot[i].push_back(MakeNotification(inst, AlertStatus::kResolved, now, *slots_[i]));
+      }
+    }
+    resolved_at_[inst.fingerprint] = now;
+  } else {
+    Record(inst, inst.state, AlertState::kInactive, now);
+  }
+  return instances_.erase(it);
+}
+
 void AlertEngine::Evaluate(std::span<const stream::Series> series) {
   const uint64_t now = clock_.NowUnixNs();
   std::vector<std::vector<Notification>> per_slot(slots_.size());
@@ -169,71 +264,31 @@ void AlertEngine::Evaluate(std::span<const stream::Series> series) {
         if (!rule.expr.Selects(s)) continue;
         if (now > s.updated_ns && now - s.updated_ns > config_.staleness_ns) continue;
         if (!rule.expr.Holds(s.value)) continue;
-        std::string fp = rule.name + '\x1f' + rule.expr.text + '\x1f' + s.window;
-        for (const auto& [k, v] : s.labels) fp += '\x1f' + k + '=' + v;
-        auto it = instances_.find(fp);
-        if (it == instances_.end()) {
-          auto r = resolved_at_.find(fp);
+        Hit hit;
+        hit.fingerprint = rule.name + '\x1f' + rule.expr.text + '\x1f' + s.window;
+        for (const auto& [k, v] : s.labels) hit.fingerprint += '\x1f' + k + '=' + v;
+        if (instances_.count(hit.fingerprint) == 0) {
+          auto r = resolved_at_.find(hit.fingerprint);
           if (r != resolved_at_.end() && now < r->second + rule.cooldown_ns) continue;
-          Instance inst;
-          inst.rule = &rule;
-          inst.fingerprint = fp;
-          inst.series_labels = s.labels;
-          for (const auto& [k, v] : s.labels) inst.labels[k] = v;
-          for (const auto& [k, v] : rule.labels) inst.labels[k] = v;
-          inst.labels["alertname"] = rule.name;
-          inst.labels["severity"] = rule.severity;
-          inst.labels["window"] = s.window;
-          inst.last_sent.assign(slots_.size(), 0);
-          it = instances_.emplace(fp, std::move(inst)).first;
         }
-        holding.insert(fp);
-        Instance& inst = it->second;
-        inst.value = s.value;
-        TemplateContext ctx{&rule, s.value, &inst.series_labels};
-        for (const auto& [k, tmpl] : rule.annotations)
-          inst.annotations[k] = ExpandTemplate(tmpl, ctx);
-        if (inst.state == AlertState::kInactive) {
-          inst.state = AlertState::kPending;
-          inst.active_at = now;
-          Record(inst, AlertState::kInactive, AlertState::kPending, now);
-        }
-        if (inst.state == AlertState::kPending && now - inst.active_at >= rule.for_ns) {
-          inst.state = AlertState::kFiring;
-          inst.fired_at = now;
-          Record(inst, AlertState::kPending, AlertState::kFiring, now);
-        }
-        if (inst.state == AlertState::kFiring) {
-          for (std::size_t i = 0; i < slots_.size(); ++i) {
-            uint64_t interval = rule.repeat_interval_ns;
-            if (slots_[i]->resend_ns != 0) interval = std::min(interval, slots_[i]->resend_ns);
-            if (inst.last_sent[i] == 0 || now - inst.last_sent[i] >= interval) {
-              per_slot[i].push_back(MakeNotification(inst, AlertStatus::kFiring, now, *slots_[i]));
-              inst.last_sent[i] = now;
-            }
-          }
-        }
+        hit.series = s.labels;
+        for (const auto& [k, v] : s.labels) hit.labels[k] = v;
+        for (const auto& [k, v] : rule.labels) hit.labels[k] = v;
+        hit.labels["alertname"] = rule.name;
+        hit.labels["severity"] = rule.severity;
+        hit.labels["window"] = s.window;
+        hit.value = s.value;
+        holding.insert(hit.fingerprint);
+        Hold(rule, "", hit, now, per_slot);
       }
     }
     // Instances whose condition no longer holds (or whose series vanished or went stale).
     for (auto it = instances_.begin(); it != instances_.end();) {
-      if (holding.count(it->first) != 0) {
+      if (!it->second.group.empty() || holding.count(it->first) != 0) {
         ++it;
-        continue;
-      }
-      Instance& inst = it->second;
-      if (inst.state == AlertState::kFiring) {
-        Record(inst, AlertState::kFiring, AlertState::kResolved, now);
-        for (std::size_t i = 0; i < slots_.size(); ++i) {
-          if (inst.last_sent[i] != 0) {
-            per_slot[i].push_back(MakeNotification(inst, AlertStatus::kResolved, now, *slots_[i]));
-          }
-        }
-        resolved_at_[inst.fingerprint] = now;
       } else {
-        Record(inst, inst.state, AlertState::kInactive, now);
+        it = End(it, now, per_slot);
       }
-      it = instances_.erase(it);
     }
     // Forget resolution times older than every cooldown (bounded memory).
     uint64_t max_cooldown = 0;
@@ -243,6 +298,277 @@ void AlertEngine::Evaluate(std::span<const stream::Series> series) {
     }
   }
   Dispatch(per_slot);
+}
+
+void AlertEngine::EvaluateRules(const strobe::metrics::Registry& registry) {
+  const auto start = std::chrono::steady_clock::now();
+  const uint64_t now = clock_.NowUnixNs();
+  const int64_t t_ms = static_cast<int64_t>(now / 1'000'000);
+  const int64_t retention = wanted_retention_ms_.load();
+  if (retention != samples_.retention_ms()) samples_.SetRetentionMs(retention);
+  t_sampling = true;  // the recorded-series collector stays out of this collection
+  samples_.Append(registry, t_ms);
+  t_sampling = false;
+  EvaluateGroups(t_ms, now);
+  const double secs =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  strobe::MutexLock lock(mu_);
+  stats_.last_round_seconds = secs;
+}
+
+void AlertEngine::EvaluateRules(std::span<const strobe::snapshot::Family> families) {
+  const uint64_t now = clock_.NowUnixNs();
+  const int64_t t_ms = static_cast<int64_t>(now / 1'000'000);
+  const int64_t retention = wanted_retention_ms_.load();
+  if (retention != samples_.retention_ms()) samples_.SetRetentionMs(retention);
+  std::set<std::string> recorded_names;
+  {
+    strobe::MutexLock lock(mu_);
+    for (const auto& [name, v] : recorded_) recorded_names.insert(name);
+  }
+  std::vector<strobe::snapshot::Family> kept;
+  for (const auto& f : families) {
+    if (recorded_names.count(f.name) == 0) kept.push_back(f);
+  }
+  samples_.Append(kept, t_ms);
+  EvaluateGroups(t_ms, now);
+}
+
+strobe::Result<std::vector<promql::Sample>> AlertEngine::RunRule(const AlertRule& rule,
+                                                                 int64_t t_ms) const {
+  auto v = promql::Evaluate(*rule.promql, samples_, t_ms);
+  if (!v.ok()) return v.status();
+  if (v->kind == promql::Value::Kind::kScalar) {
+    // As Prometheus' rule manager: a scalar result is one sample without labels.
+    return std::vector<promql::Sample>{promql::Sample{{}, v->scalar}};
+  }
+  return std::move(v->vector);
+}
+
+void AlertEngine::EvaluateGroups(int64_t t_ms, uint64_t now) {
+  std::shared_ptr<const Groups> groups;
+  {
+    strobe::MutexLock lock(mu_);
+    groups = groups_;
+  }
+  std::vector<std::vector<Notification>> per_slot(slots_.size());
+  std::map<std::string, promql::Labels> recorded_now;  // key → labels, stored this round
+  std::map<std::string, std::vector<promql::Sample>> recorded;
+  std::set<std::string> evaluated;  // group keys evaluated this round
+  for (const RuleGroup& group : *groups) {
+    const std::string gkey = GroupKey(group);
+    const uint64_t interval =
+        group.interval_ns != 0 ? group.interval_ns : config_.evaluation_interval_ns;
+    auto due = group_due_.find(gkey);
+    // Half a tick of slack: a ticker that wakes a little early must not skip a whole interval.
+    if (due != group_due_.end() && now + config_.evaluation_interval_ns / 2 < due->second) {
+      // Not due: keep its recorded series alive in the history and on /metrics.
+      for (const AlertRule& rule : group.rules) {
+        if (!rule.recording) continue;
+        strobe::MutexLock lock(mu_);
+        auto r = recorded_.find(rule.name);
+        if (r == recorded_.end()) continue;
+        for (const promql::Sample& smp : r->second) {
+          recorded[rule.name].push_back(smp);
+          recorded_now.emplace(LabelsKey(smp.labels), smp.labels);
+        }
+      }
+      continue;
+    }
+    group_due_[gkey] = (due == group_due_.end() ? now : due->second) + interval;
+    if (group_due_[gkey] <= now) group_due_[gkey] = now + interval;  // fell behind: skip ahead
+    evaluated.insert(gkey);
+    for (const AlertRule& rule : group.rules) {
+      auto out = RunRule(rule, t_ms);
+      std::string error;
+      std::vector<Hit> hits;
+      if (out.ok()) {
+        std::set<std::string> seen;
+        if (rule.recording) {
+          std::vector<promql::Sample> samples;
+          for (promql::Sample& smp : *out) {
+            std::map<std::string, std::string> labels;
+            for (auto& l : smp.labels) {
+              if (l.name != "__name__") labels[l.name] = l.value;
+            }
+            for (const auto& [k, v] : rule.labels) labels[k] = v;
+            promql::Labels ls;
+            ls.push_back({"__name__", rule.name});
+            for (auto& [k, v] : labels) ls.push_back({k, v});
+            ls = promql::SortedLabels(std::move(ls));
+            if (!seen.insert(LabelsKey(ls)).second) {
+              error = "vector contains metrics with the same labelset after applying rule labels";
+              break;
+            }
+            samples.push_back({std::move(ls), smp.value});
+          }
+          if (error.empty()) {
+            for (const promql::Sample& smp : samples) {
+              samples_.AppendSample(smp.labels, t_ms, smp.value);
+              recorded_now.emplace(LabelsKey(smp.labels), smp.labels);
+            }
+            auto& dst = recorded[rule.name];
+            dst.insert(dst.end(), samples.begin(), samples.end());
+          }
+        } else {
+          for (promql::Sample& smp : *out) {
+            Hit hit;
+            for (auto& l : smp.labels) {
+              if (l.name != "__name__") hit.series.emplace_back(l.name, l.value);
+            }
+            for (const auto& [k, v] : hit.series) hit.labels[k] = v;
+            TemplateContext ctx{&rule, smp.value, &hit.series};
+            for (const auto& [k, v] : rule.labels) hit.labels[k] = ExpandTemplate(v, ctx);
+            hit.labels["alertname"] = rule.name;
+            hit.value = smp.value;
+            hit.fingerprint = gkey + '\x1f' + rule.name + '\x1f' + rule.expr.text;
+            for (const auto& [k, v] : hit.labels) hit.fingerprint += '\x1f' + k + '=' + v;
+            if (!seen.insert(hit.fingerprint).second) {
+              error = "vector contains metrics with the same labelset after applying alert labels";
+              break;
+            }
+            hits.push_back(std::move(hit));
+          }
+        }
+      } else {
+        error = out.status().message();
+      }
+      strobe::MutexLock lock(mu_);
+      // A reload replaced the groups during this round: its instances were moved to the new
+      // rules, which must not be touched through the old ones (they die with this round).
+      if (groups_ != groups) break;
+      ++stats_.evaluations;
+      if (!error.empty()) {
+        ++stats_.failures;
+        rule_errors_[&rule] = error;
+        continue;  // as Prometheus: a failed evaluation leaves the rule's alerts as they were
+      }
+      rule_errors_.erase(&rule);
+      if (rule.recording) continue;
+      std::set<std::string> holding;
+      for (Hit& hit : hits) {
+        holding.insert(hit.fingerprint);
+        Hold(rule, gkey, hit, now, per_slot);
+      }
+      for (auto it = instances_.begin(); it != instances_.end();) {
+        const Instance& inst = it->second;
+        const bool keep =
+            inst.rule != &rule || holding.count(it->first) != 0 ||
+            (inst.state == AlertState::kFiring && now - inst.last_held < rule.keep_firing_for_ns);
+        it = keep ? std::next(it) : End(it, now, per_slot);
+      }
+    }
+  }
+  // Forget the due times of groups a reload removed.
+  for (auto it = group_due_.begin(); it != group_due_.end();) {
+    const bool live = std::any_of(groups->begin(), groups->end(),
+                                  [&](const RuleGroup& g) { return GroupKey(g) == it->first; });
+    it = live ? std::next(it) : group_due_.erase(it);
+  }
+  // Recorded series that are gone get a stale marker, as Prometheus' rule manager writes.
+  for (const auto& [key, labels] : recorded_last_) {
+    if (recorded_now.count(key) == 0) samples_.AppendStale(labels, t_ms);
+  }
+  recorded_last_ = std::move(recorded_now);
+  {
+    strobe::MutexLock lock(mu_);
+    recorded_ = std::move(recorded);
+    stats_.history = samples_.stats();
+  }
+  Dispatch(per_slot);
+}
+
+strobe::Result<promql::Value> AlertEngine::Query(const promql::Expr& expr, int64_t t_ms) const {
+  return promql::Evaluate(expr, samples_, t_ms);
+}
+
+std::vector<strobe::snapshot::Family> AlertEngine::RecordedFamilies() const {
+  std::vector<strobe::snapshot::Family> out;
+  strobe::MutexLock lock(mu_);
+  for (const auto& [name, samples] : recorded_) {
+    strobe::snapshot::Family f;
+    f.name = name;
+    f.help = "Recording rule " + name + " (alerts.rule_files).";
+    f.type = strobe::snapshot::MetricType::kGauge;
+    std::set<std::string> label_names;
+    for (const promql::Sample& smp : samples) {
+      for (const auto& l : smp.labels) {
+        if (l.name != "__name__") label_names.insert(l.name);
+      }
+    }
+    f.label_names.assign(label_names.begin(), label_names.end());
+    for (const promql::Sample& smp : samples) {
+      strobe::snapshot::Point p;
+      for (const std::string& n : f.label_names) {
+        std::string value;
+        for (const auto& l : smp.labels) {
+          if (l.name == n) value = l.value;
+        }
+        p.labels.push_back({n, value});
+      }
+      p.value = smp.value;
+      f.points.push_back(std::move(p));
+    }
+    out.push_back(std::move(f));
+  }
+  return out;
+}
+
+RuleStats AlertEngine::Stats() const {
+  strobe::MutexLock lock(mu_);
+  // stats_.history is refreshed after every round: asking the history here would deadlock
+  // when a registry callback runs during the round's own Append (which holds its lock).
+  RuleStats s = stats_;
+  s.rules = 0;
+  for (const RuleGroup& g : *groups_) s.rules += g.rules.size();
+  return s;
+}
+
+strobe::Status AlertEngine::ReloadRuleFiles() {
+  RuleFiles loaded = LoadRuleFiles(config_.rule_files, config_.rule_files_dir);
+  std::vector<std::vector<Notification>> per_slot(slots_.size());
+  strobe::Status result;
+  {
+    strobe::MutexLock lock(mu_);
+    if (!loaded.errors.empty()) {
+      ++stats_.reloads_failed;
+      std::string msg = "rule files not reloaded, the running rules stay:";
+      for (const auto& e : loaded.errors) msg += "\n  " + e.message();
+      last_reload_error_ = msg;
+      return strobe::InvalidArgument(msg);
+    }
+    ++stats_.reloads_ok;
+    last_reload_error_.clear();
+    auto next = std::make_shared<const Groups>(std::move(loaded.groups));
+    // Instances of rules that still exist move to the new rule; the others end.
+    std::map<std::string, const AlertRule*> by_key;
+    for (const RuleGroup& g : *next) {
+      for (const AlertRule& r : g.rules) {
+        if (!r.recording) by_key[GroupKey(g) + '\x1f' + r.name + '\x1f' + r.expr.text] = &r;
+      }
+    }
+    const uint64_t now = clock_.NowUnixNs();
+    for (auto it = instances_.begin(); it != instances_.end();) {
+      Instance& inst = it->second;
+      if (inst.group.empty()) {
+        ++it;
+        continue;
+      }
+      auto found =
+          by_key.find(inst.group + '\x1f' + inst.rule->name + '\x1f' + inst.rule->expr.text);
+      if (found != by_key.end()) {
+        inst.rule = found->second;
+        ++it;
+      } else {
+        it = End(it, now, per_slot);
+      }
+    }
+    rule_errors_.clear();
+    groups_ = std::move(next);
+    wanted_retention_ms_.store(RetentionMs(*groups_));
+  }
+  Dispatch(per_slot);
+  return result;
 }
 
 std::vector<AlertView> AlertEngine::Alerts() const {
@@ -276,8 +602,8 @@ std::string AlertEngine::AlertsJson() const {
       if (!first) out += ",";
       first = false;
       out += "{\"name\":" + JsonQuote(inst.rule->name) +
-             ",\"state\":" + JsonQuote(AlertStateName(inst.state)) +
-             ",\"severity\":" + JsonQuote(inst.rule->severity) +
+             ",\"state\":" + JsonQuote(AlertStateName(inst.state)) + ",\"severity\":" +
+             JsonQuote(inst.labels.count("severity") != 0 ? inst.labels.at("severity") : "") +
              ",\"labels\":" + JsonStringMap(inst.labels) +
              ",\"annotations\":" + JsonStringMap(inst.annotations) +
              ",\"value\":" + JsonNumber(inst.value) +
@@ -297,18 +623,46 @@ std::string AlertEngine::AlertsJson() const {
     }
   }
   out += "],\"rules\":[";
-  for (std::size_t i = 0; i < config_.rules.size(); ++i) {
-    const AlertRule& r = config_.rules[i];
-    if (i != 0) out += ",";
+  bool first_rule = true;
+  for (const AlertRule& r : config_.rules) {
+    if (!first_rule) out += ",";
+    first_rule = false;
     out += "{\"alert\":" + JsonQuote(r.name) + ",\"expr\":" + JsonQuote(r.expr.text) +
            ",\"for_seconds\":" + JsonNumber(static_cast<double>(r.for_ns) * 1e-9) +
            ",\"severity\":" + JsonQuote(r.severity) + ",\"defined_at\":" + JsonQuote(r.file_line) +
            "}";
   }
+  {
+    strobe::MutexLock lock(mu_);
+    for (const RuleGroup& g : *groups_) {
+      for (const AlertRule& r : g.rules) {
+        if (!first_rule) out += ",";
+        first_rule = false;
+        auto err = rule_errors_.find(&r);
+        out += std::string("{") + (r.recording ? "\"record\":" : "\"alert\":") + JsonQuote(r.name) +
+               ",\"expr\":" + JsonQuote(r.expr.text) +
+               ",\"type\":" + (r.recording ? "\"recording\"" : "\"alerting\"") +
+               ",\"group\":" + JsonQuote(g.name) +
+               ",\"for_seconds\":" + JsonNumber(static_cast<double>(r.for_ns) * 1e-9) +
+               ",\"keep_firing_for_seconds\":" +
+               JsonNumber(static_cast<double>(r.keep_firing_for_ns) * 1e-9) +
+               ",\"labels\":" + JsonStringMap(r.labels) +
+               ",\"health\":" + (err == rule_errors_.end() ? "\"ok\"" : "\"err\"") +
+               (err == rule_errors_.end() ? "" : ",\"lastError\":" + JsonQuote(err->second)) +
+               ",\"defined_at\":" + JsonQuote(r.file_line) + "}";
+      }
+    }
+  }
   out += "],\"errors\":[";
   for (std::size_t i = 0; i < config_.errors.size(); ++i) {
     if (i != 0) out += ",";
     out += JsonQuote(config_.errors[i].message());
+  }
+  {
+    strobe::MutexLock lock(mu_);
+    if (!last_reload_error_.empty()) {
+      out += std::string(config_.errors.empty() ? "" : ",") + JsonQuote(last_reload_error_);
+    }
   }
   out += "],\"notifiers\":[";
   for (std::size_t i = 0; i < slots_.size(); ++i) {

@@ -9,6 +9,7 @@
 #include "strobe/metrics/exposition.h"
 #include "strobe/metrics/registry.h"
 #include "strobed/alert/alert_metrics.h"
+#include "strobed/alert/query_api.h"
 #include "strobed/alert/test_http_server.h"
 
 namespace strobed::alert {
@@ -289,6 +290,187 @@ TEST_F(AlertEngineTest, NotifierWorkersDeliverAsynchronously) {
             std::string::npos)
       << prom;
   EXPECT_NE(prom.find("strobe_alerts{state=\"firing\"} 1"), std::string::npos);
+}
+
+// --- PromQL rule groups (alerts.rule_files) ---
+
+class PromRulesTest : public AlertEngineTest {
+ protected:
+  void BuildGroups(const std::string& rule_file) {
+    RuleFiles files;
+    ParseRuleFileText(rule_file, "r.yml", files);
+    ASSERT_TRUE(files.errors.empty()) << files.errors[0].message();
+    AlertConfig c;
+    c.groups = std::move(files.groups);
+    engine_ = std::make_unique<AlertEngine>(std::move(c), clock_);
+    auto r = std::make_unique<Recorder>();
+    rec_ = r.get();
+    engine_->AddNotifier(std::move(r), 0);
+  }
+  // One round with the counter req{path="a"} = `value` (exposed as req_total).
+  void Round(double value) {
+    strobe::snapshot::Family f;
+    f.name = "req";
+    f.type = strobe::snapshot::MetricType::kCounter;
+    f.label_names = {"path"};
+    strobe::snapshot::Point p;
+    p.labels = {{"path", "a"}};
+    p.value = value;
+    f.points.push_back(p);
+    std::vector<strobe::snapshot::Family> families = {f};
+    engine_->EvaluateRules(families);
+  }
+};
+
+constexpr const char* kDoubleRules = R"yaml(groups:
+  - name: g
+    rules:
+      - record: req:double
+        expr: req_total * 2
+        labels: {src: rule}
+      - alert: High
+        expr: req:double > 10
+        for: 2s
+        keep_firing_for: 3s
+        labels: {severity: page, where: "{{ $labels.path }}"}
+        annotations: {summary: "{{ $labels.path }} at {{ $value }}"}
+)yaml";
+
+TEST_F(PromRulesTest, RecordingRuleFeedsAlertInTheSameRoundAndStateMachineRuns) {
+  BuildGroups(kDoubleRules);
+  Round(3);  // req:double = 6
+  EXPECT_TRUE(engine_->Alerts().empty());
+  auto recorded = engine_->RecordedFamilies();
+  ASSERT_EQ(recorded.size(), 1u);
+  EXPECT_EQ(recorded[0].name, "req:double");
+  ASSERT_EQ(recorded[0].points.size(), 1u);
+  EXPECT_EQ(recorded[0].points[0].value, 6);
+  ASSERT_EQ(recorded[0].label_names, (std::vector<std::string>{"path", "src"}));
+
+  clock_.AdvanceNs(kSec);
+  Round(6);  // 12 > 10, seen by the alert rule in the same round: pending
+  ASSERT_EQ(engine_->Alerts().size(), 1u);
+  EXPECT_EQ(engine_->Alerts()[0].state, AlertState::kPending);
+  EXPECT_EQ(engine_->Alerts()[0].labels, (std::map<std::string, std::string>{{"alertname", "High"},
+                                                                             {"path", "a"},
+                                                                             {"severity", "page"},
+                                                                             {"src", "rule"},
+                                                                             {"where", "a"}}));
+  clock_.AdvanceNs(kSec);
+  Round(6);
+  EXPECT_EQ(engine_->Alerts()[0].state, AlertState::kPending);
+  clock_.AdvanceNs(kSec);
+  Round(7);  // held for 2 s: firing
+  ASSERT_EQ(engine_->Alerts()[0].state, AlertState::kFiring);
+  ASSERT_EQ(rec_->sent.size(), 1u);
+  EXPECT_EQ(rec_->sent[0].annotations.at("summary"), "a at 14");
+  // The condition stops; keep_firing_for: 3s keeps it firing for 3 s, then it resolves.
+  for (int i = 0; i < 2; ++i) {
+    clock_.AdvanceNs(kSec);
+    Round(1);
+    EXPECT_EQ(engine_->Alerts()[0].state, AlertState::kFiring) << i;
+  }
+  clock_.AdvanceNs(kSec);
+  Round(1);
+  EXPECT_TRUE(engine_->Alerts().empty());
+  ASSERT_EQ(rec_->sent.size(), 2u);
+  EXPECT_EQ(rec_->sent[1].status, AlertStatus::kResolved);
+
+  const RuleStats stats = engine_->Stats();
+  EXPECT_EQ(stats.rules, 2u);
+  EXPECT_EQ(stats.evaluations, 14u);  // 7 rounds x 2 rules
+  EXPECT_EQ(stats.failures, 0u);
+  EXPECT_EQ(stats.history.series, 2u);  // req_total and req:double
+
+  // The query API reads the same history.
+  const int64_t now_ms = static_cast<int64_t>(clock_.NowUnixNs() / 1'000'000);
+  QueryReply q = InstantQuery(*engine_, "req:double", std::nullopt, now_ms);
+  EXPECT_EQ(q.status, 200);
+  EXPECT_EQ(q.body,
+            "{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":[{\"metric\":"
+            "{\"__name__\":\"req:double\",\"path\":\"a\",\"src\":\"rule\"},\"value\":[1700000006,"
+            "\"2\"]}]}}");
+  q = InstantQuery(*engine_, "req_total", std::to_string(now_ms / 1000 - 3) + ".5", now_ms);
+  EXPECT_EQ(q.body,
+            "{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":[{\"metric\":"
+            "{\"__name__\":\"req_total\",\"path\":\"a\"},\"value\":[1700000003.500,\"7\"]}]}}");
+}
+
+TEST_F(PromRulesTest, FailingRuleIsCountedAndKeepsItsAlerts) {
+  // Both sides carry the same label set twice after `ignoring(path)`: many-to-many error.
+  BuildGroups(R"yaml(groups:
+  - name: g
+    rules:
+      - alert: Bad
+        expr: req_total + ignoring(path) (req_total or vector(1))
+)yaml");
+  Round(1);
+  const RuleStats stats = engine_->Stats();
+  EXPECT_EQ(stats.evaluations, 1u);
+  EXPECT_EQ(stats.failures, 1u);
+  const std::string json = engine_->AlertsJson();
+  EXPECT_NE(json.find("\"health\":\"err\",\"lastError\":"), std::string::npos) << json;
+}
+
+TEST_F(PromRulesTest, ScalarResultIsOneUnlabelledAlert) {
+  BuildGroups("groups:\n  - name: g\n    rules:\n      - alert: Always\n        expr: 1 + 1\n");
+  Round(1);
+  ASSERT_EQ(engine_->Alerts().size(), 1u);
+  EXPECT_EQ(engine_->Alerts()[0].labels,
+            (std::map<std::string, std::string>{{"alertname", "Always"}}));
+  EXPECT_EQ(engine_->Alerts()[0].value, 2);
+}
+
+TEST(InstantQueryTest, RefusesHostileInputAsBadData) {
+  base::ManualWallClock clock{1'700'000'000 * kSec};
+  AlertEngine engine(AlertConfig{}, clock);
+  struct Case {
+    std::optional<std::string> query;
+    std::optional<std::string> time;
+    int status;
+    const char* error;
+  };
+  const Case cases[] = {
+      {std::nullopt, std::nullopt, 400, "missing query"},
+      {"", std::nullopt, 400, "missing query"},
+      {std::string(kMaxQueryBytes + 1, 'x'), std::nullopt, 400, "longer than 8192 bytes"},
+      {"sum(", std::nullopt, 400, "invalid parameter \\\"query\\\": 1:5:"},
+      {"up[5m]", std::nullopt, 400, "range vector results are not supported"},
+      {"1", "soon", 400, "invalid parameter \\\"time\\\""},
+      {"1", "nan", 400, "invalid parameter \\\"time\\\""},
+      {"1", "-5", 400, "invalid parameter \\\"time\\\""},
+      {"1", "1e300", 400, "invalid parameter \\\"time\\\""},
+      {"1", "2026-13-01T00:00:00Z", 400, "invalid parameter \\\"time\\\""},
+  };
+  for (const Case& c : cases) {
+    QueryReply r = InstantQuery(engine, c.query, c.time, 1'000);
+    EXPECT_EQ(r.status, c.status) << r.body;
+    EXPECT_NE(r.body.find("\"errorType\":\"bad_data\""), std::string::npos) << r.body;
+    EXPECT_NE(r.body.find(c.error), std::string::npos) << r.body;
+  }
+  QueryReply r = InstantQuery(engine, "2 * 3 + 0.5", "1700000000.25", 0);
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body,
+            "{\"status\":\"success\",\"data\":{\"resultType\":\"scalar\",\"result\":"
+            "[1700000000.250,\"6.5\"]}}");
+  r = InstantQuery(engine, "nothing_here", std::nullopt, 5'000);
+  EXPECT_EQ(r.body, "{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":[]}}");
+}
+
+TEST(InstantQueryTest, TimesAndValuesAsPrometheusWritesThem) {
+  EXPECT_EQ(*ParseQueryTime("1700000000"), 1'700'000'000'000);
+  EXPECT_EQ(*ParseQueryTime("1700000000.123"), 1'700'000'000'123);
+  EXPECT_EQ(*ParseQueryTime("2023-11-14T22:13:20Z"), 1'700'000'000'000);
+  EXPECT_EQ(*ParseQueryTime("2023-11-14T22:13:20.5Z"), 1'700'000'000'500);
+  EXPECT_EQ(*ParseQueryTime("2023-11-14T23:13:20+01:00"), 1'700'000'000'000);
+  EXPECT_FALSE(ParseQueryTime("2023-11-14 22:13:20").ok());
+  EXPECT_FALSE(ParseQueryTime("2023-11-14T22:13:20").ok());  // no zone
+  EXPECT_EQ(PromValueText(0.1), "0.1");
+  EXPECT_EQ(PromValueText(1e6), "1000000");
+  EXPECT_EQ(PromValueText(-2.5), "-2.5");
+  EXPECT_EQ(PromValueText(1.0 / 0.0), "+Inf");
+  EXPECT_EQ(PromValueText(-1.0 / 0.0), "-Inf");
+  EXPECT_EQ(PromValueText(0.0 / 0.0), "NaN");
 }
 
 }  // namespace

@@ -42,14 +42,67 @@ strobe::Status RegisterAlertMetrics(strobe::metrics::Registry& registry,
           sink.Emit({names[i], "failed"}, static_cast<double>(stats[i].failed));
         }
       }));
-  return registry.AddCallbackFamily(
+  STROBE_RETURN_IF_ERROR(registry.AddCallbackFamily(
       {"strobe_alert_notifications_dropped_total", "Notifications dropped: queue full.", ""},
       CallbackType::kCounter, {"notifier"}, [engine, names](CallbackSink& sink) {
         const std::vector<NotifierTotals> stats = engine->NotifierStats();
         for (std::size_t i = 0; i < stats.size() && i < names.size(); ++i) {
           sink.Emit({names[i]}, static_cast<double>(stats[i].dropped));
         }
-      });
+      }));
+  // PromQL rules and their sample history.
+  const auto rule_stat = [&](const char* name, const char* help, CallbackType type,
+                             double (*get)(const RuleStats&)) {
+    return registry.AddCallbackFamily(
+        {name, help, ""}, type, {}, [engine, get](CallbackSink& sink) {
+          sink.Emit(std::span<const std::string_view>(), get(engine->Stats()));
+        });
+  };
+  STROBE_RETURN_IF_ERROR(
+      rule_stat("strobe_alert_rule_evaluations_total",
+                "PromQL rule evaluations (alerts.rule_files).", CallbackType::kCounter,
+                [](const RuleStats& s) { return static_cast<double>(s.evaluations); }));
+  STROBE_RETURN_IF_ERROR(rule_stat(
+      "strobe_alert_rule_evaluation_failures_total",
+      "PromQL rule evaluations that failed (the rule's lastError in /api/v1/alerts).",
+      CallbackType::kCounter, [](const RuleStats& s) { return static_cast<double>(s.failures); }));
+  STROBE_RETURN_IF_ERROR(
+      rule_stat("strobe_alert_rule_round_duration_seconds",
+                "Wall time of the last PromQL rule round: sampling every series, then evaluating.",
+                CallbackType::kGauge, [](const RuleStats& s) { return s.last_round_seconds; }));
+  STROBE_RETURN_IF_ERROR(rule_stat(
+      "strobe_alert_rules", "PromQL rules loaded (alerting and recording).", CallbackType::kGauge,
+      [](const RuleStats& s) { return static_cast<double>(s.rules); }));
+  STROBE_RETURN_IF_ERROR(
+      rule_stat("strobe_alert_history_series", "Series held in the PromQL sample history.",
+                CallbackType::kGauge,
+                [](const RuleStats& s) { return static_cast<double>(s.history.series); }));
+  STROBE_RETURN_IF_ERROR(
+      rule_stat("strobe_alert_history_samples", "Samples held in the PromQL sample history.",
+                CallbackType::kGauge,
+                [](const RuleStats& s) { return static_cast<double>(s.history.samples); }));
+  STROBE_RETURN_IF_ERROR(
+      rule_stat("strobe_alert_history_dropped_series_total",
+                "New series the PromQL sample history refused: alerts.history_max_series reached.",
+                CallbackType::kCounter,
+                [](const RuleStats& s) { return static_cast<double>(s.history.series_refused); }));
+  STROBE_RETURN_IF_ERROR(
+      rule_stat("strobe_alert_history_dropped_samples_total",
+                "Samples the PromQL sample history refused: alerts.history_max_samples reached.",
+                CallbackType::kCounter,
+                [](const RuleStats& s) { return static_cast<double>(s.history.samples_refused); }));
+  STROBE_RETURN_IF_ERROR(registry.AddCallbackFamily(
+      {"strobe_alert_rule_reloads_total", "Rule file reloads (SIGHUP) by result.", ""},
+      CallbackType::kCounter, {"result"}, [engine](CallbackSink& sink) {
+        const RuleStats s = engine->Stats();
+        sink.Emit({"ok"}, static_cast<double>(s.reloads_ok));
+        sink.Emit({"failed"}, static_cast<double>(s.reloads_failed));
+      }));
+  // The recording rules' latest results, under their record names.
+  return registry.AddCollector("alert_recording_rules", [engine](strobe::snapshot::Snapshot& out) {
+    if (AlertEngine::SamplingThread()) return;
+    for (auto& f : engine->RecordedFamilies()) out.families.push_back(std::move(f));
+  });
 }
 
 }  // namespace strobed::alert

@@ -5,6 +5,12 @@
 //   strobe_alerts{state}                                   pending and firing instances
 //   strobe_alert_notifications_total{notifier,result}      sent / failed
 //   strobe_alert_notifications_dropped_total{notifier}     dropped: notifier queue full
+//   strobe_alert_rule_evaluations_total, strobe_alert_rule_evaluation_failures_total,
+//   strobe_alert_rule_round_duration_seconds, strobe_alert_rules,
+//   strobe_alert_rule_reloads_total{result}                PromQL rules (alerts.rule_files)
+//   strobe_alert_history_series, strobe_alert_history_samples,
+//   strobe_alert_history_dropped_{series,samples}_total     their bounded sample history
+// and, through a collector, every recording rule's latest output under its record name.
 // `notifier` is the notifier's type ("webhook", "alertmanager", "log"), with "/N" appended
 // (N counting from 1 in configuration order) when several notifiers share a type, so every
 // series is distinct.
@@ -18,7 +24,8 @@
 namespace strobed::alert {
 
 // Adds the families above for `engine`, which must outlive the registry's use of them.
-// ALREADY_EXISTS when one is registered already.
+// ALREADY_EXISTS when one is registered already. The caller removes the collector
+// "alert_recording_rules" (Registry::RemoveCollector) before `engine` is destroyed.
 strobe::Status RegisterAlertMetrics(strobe::metrics::Registry& registry, const AlertEngine& engine);
 
 }  // namespace strobed::alert

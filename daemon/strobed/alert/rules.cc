@@ -1,8 +1,15 @@
 #include "strobed/alert/rules.h"
 
-#include <algorithm>
-#include <cstdio>
+#include <glob.h>
 
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <iterator>
+#include <set>
+
+#include "strobe/metrics/labels.h"
+#include "strobed/base/file_util.h"
 #include "strobed/base/yaml_util.h"
 #include "strobed/stream/predicate.h"
 
@@ -152,7 +159,267 @@ strobe::Result<NotifierConfig> ParseNotifier(const YAML::Node& node, std::string
   return n;
 }
 
+// Prometheus' model.ParseDuration: [Ny][Nw][Nd][Nh][Nm][Ns][Nms], units largest first, or "0".
+strobe::Result<uint64_t> ParsePromDuration(std::string_view text) {
+  if (text == "0") return uint64_t{0};
+  struct Unit {
+    std::string_view name;
+    uint64_t ms;
+  };
+  static constexpr Unit kUnits[] = {{"y", 365ULL * 24 * 3600 * 1000},
+                                    {"w", 7ULL * 24 * 3600 * 1000},
+                                    {"d", 24ULL * 3600 * 1000},
+                                    {"h", 3600ULL * 1000},
+                                    {"m", 60ULL * 1000},
+                                    {"s", 1000},
+                                    {"ms", 1}};
+  const auto bad = [&] {
+    return strobe::InvalidArgument("'" + std::string(text) +
+                                   "' is not a Prometheus duration (e.g. 30s, 5m, 1h30m, 1d)");
+  };
+  if (text.empty()) return bad();
+  uint64_t total_ms = 0;
+  std::size_t next_unit = 0;
+  std::size_t i = 0;
+  while (i < text.size()) {
+    uint64_t n = 0;
+    const std::size_t start = i;
+    while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
+      if (n > (uint64_t{1} << 40)) return bad();
+      n = n * 10 + static_cast<uint64_t>(text[i] - '0');
+      ++i;
+    }
+    if (i == start) return bad();
+    std::size_t end = i;
+    while (end < text.size() && text[end] >= 'a' && text[end] <= 'z') ++end;
+    const std::string_view unit = text.substr(i, end - i);
+    std::size_t u = next_unit;
+    while (u < std::size(kUnits) && kUnits[u].name != unit) ++u;
+    if (u == std::size(kUnits)) return bad();
+    next_unit = u + 1;
+    if (n > (uint64_t{1} << 62) / kUnits[u].ms / 1'000'000) return bad();
+    total_ms += n * kUnits[u].ms;
+    i = end;
+  }
+  if (total_ms > (uint64_t{1} << 62) / 1'000'000) return bad();
+  return total_ms * 1'000'000;
+}
+
+strobe::Result<uint64_t> PromDurationNode(const YAML::Node& node, std::string_view file,
+                                          const std::string& what) {
+  if (!node.IsScalar()) return Err(file, node, what + ": expected a duration");
+  auto d = ParsePromDuration(node.Scalar());
+  if (!d.ok()) return Err(file, node, what + ": " + d.status().message());
+  return *d;
+}
+
+strobe::Status CheckLabelNames(const std::map<std::string, std::string>& labels,
+                               const YAML::Node& node, std::string_view file,
+                               const std::string& what) {
+  for (const auto& [k, v] : labels) {
+    if (!strobe::metrics::IsValidLabelName(k) || k.starts_with("__")) {
+      return Err(file, node, what + ": invalid label name '" + k + "'");
+    }
+    strobe::Status s = CheckTemplate(v);
+    if (!s.ok()) return Err(file, node[k], what + ": label '" + k + "': " + s.message());
+  }
+  return strobe::OkStatus();
+}
+
+strobe::Result<AlertRule> ParsePromRule(const YAML::Node& node, std::string_view file,
+                                        const std::string& group) {
+  if (!node.IsMap()) return Err(file, node, "group '" + group + "': rule: expected a map");
+  AlertRule r;
+  r.file_line = base::YamlWhere(file, node);
+  const YAML::Node alert = node["alert"];
+  const YAML::Node record = node["record"];
+  if (alert && record) {
+    return Err(file, node,
+               "group '" + group + "': a rule has either 'alert' or 'record', not both");
+  }
+  const YAML::Node name = alert ? alert : record;
+  if (!name || !name.IsScalar() || name.Scalar().empty()) {
+    return Err(file, node, "group '" + group + "': rule: missing 'alert' or 'record' name");
+  }
+  r.name = name.Scalar();
+  r.recording = static_cast<bool>(record);
+  const std::string what = "group '" + group + "': rule '" + r.name + "'";
+  if (r.recording) {
+    STROBE_RETURN_IF_ERROR(CheckKeys(node, file, what, {"record", "expr", "labels"}));
+    if (!strobe::metrics::IsValidMetricName(r.name)) {
+      return Err(file, record, what + ": invalid recorded metric name");
+    }
+  } else {
+    STROBE_RETURN_IF_ERROR(CheckKeys(
+        node, file, what, {"alert", "expr", "for", "keep_firing_for", "labels", "annotations"}));
+    if (!strobe::metrics::IsValidUtf8(r.name)) return Err(file, alert, what + ": name not UTF-8");
+  }
+  const YAML::Node expr = node["expr"];
+  if (!expr || !expr.IsScalar() || expr.Scalar().empty()) {
+    return Err(file, node, what + ": missing 'expr'");
+  }
+  auto parsed = promql::Parse(expr.Scalar());
+  if (!parsed.ok()) return Err(file, expr, what + ": expr " + parsed.status().message());
+  if (promql::TypeOf(*parsed) == promql::ValueType::kMatrix) {
+    return Err(file, expr,
+               what +
+                   ": expr is a range vector; a rule needs an instant vector or "
+                   "scalar");
+  }
+  r.expr.text = expr.Scalar();
+  r.promql = std::make_shared<const promql::Expr>(std::move(*parsed));
+  if (const YAML::Node n = node["for"]) {
+    auto d = PromDurationNode(n, file, what + ": for");
+    if (!d.ok()) return d.status();
+    r.for_ns = *d;
+  }
+  if (const YAML::Node n = node["keep_firing_for"]) {
+    auto d = PromDurationNode(n, file, what + ": keep_firing_for");
+    if (!d.ok()) return d.status();
+    r.keep_firing_for_ns = *d;
+  }
+  STROBE_RETURN_IF_ERROR(StringMap(node["labels"], file, what + ": labels", r.labels));
+  STROBE_RETURN_IF_ERROR(CheckLabelNames(r.labels, node["labels"], file, what + ": labels"));
+  STROBE_RETURN_IF_ERROR(
+      StringMap(node["annotations"], file, what + ": annotations", r.annotations));
+  for (const auto& [k, v] : r.annotations) {
+    strobe::Status s = CheckTemplate(v);
+    if (!s.ok()) {
+      return Err(file, node["annotations"][k], what + ": annotation '" + k + "': " + s.message());
+    }
+  }
+  return r;
+}
+
+void ParseGroups(const YAML::Node& root, std::string_view file, RuleFiles& out) {
+  if (!root.IsDefined() || root.IsNull()) return;  // an empty file holds no groups
+  if (!root.IsMap()) {
+    out.errors.push_back(Err(file, root, "a rule file is a map with 'groups'"));
+    ++out.file_errors;
+    return;
+  }
+  strobe::Status keys =
+      base::GuardYaml(root, file, [&] { return CheckKeys(root, file, "rule file", {"groups"}); });
+  if (!keys.ok()) out.errors.push_back(keys);
+  const YAML::Node groups = root["groups"];
+  if (!groups) return;
+  if (!groups.IsSequence()) {
+    out.errors.push_back(Err(file, groups, "groups: expected a list"));
+    ++out.file_errors;
+    return;
+  }
+  std::set<std::string> names;
+  for (const YAML::Node& g : groups) {
+    strobe::Status s = base::GuardYaml(g, file, [&]() -> strobe::Status {
+      if (!g.IsMap()) return Err(file, g, "group: expected a map");
+      const YAML::Node name = g["name"];
+      if (!name || !name.IsScalar() || name.Scalar().empty()) {
+        return Err(file, g, "group: missing 'name'");
+      }
+      RuleGroup group;
+      group.name = name.Scalar();
+      group.file = std::string(file);
+      const std::string what = "group '" + group.name + "'";
+      if (!names.insert(group.name).second) {
+        return Err(file, name, what + ": defined twice in the file");
+      }
+      STROBE_RETURN_IF_ERROR(CheckKeys(g, file, what, {"name", "interval", "rules"}));
+      if (const YAML::Node n = g["interval"]) {
+        auto d = PromDurationNode(n, file, what + ": interval");
+        if (!d.ok()) return d.status();
+        if (*d == 0) return Err(file, n, what + ": interval must be > 0");
+        group.interval_ns = *d;
+      }
+      const YAML::Node rules = g["rules"];
+      if (rules && !rules.IsSequence()) return Err(file, rules, what + ": rules: expected a list");
+      if (rules) {
+        for (const YAML::Node& r : rules) {
+          auto rule = base::GuardYaml(r, file, [&] { return ParsePromRule(r, file, group.name); });
+          if (rule.ok()) {
+            group.rules.push_back(std::move(*rule));
+          } else {
+            out.errors.push_back(rule.status());
+          }
+        }
+      }
+      out.groups.push_back(std::move(group));
+      return strobe::OkStatus();
+    });
+    if (!s.ok()) out.errors.push_back(s);
+  }
+}
+
+constexpr std::size_t kMaxRuleFileBytes = std::size_t{16} << 20;
+
+bool HasGlobChars(std::string_view s) { return s.find_first_of("*?[") != std::string_view::npos; }
+
 }  // namespace
+
+void ParseRuleFileText(std::string_view text, std::string_view file, RuleFiles& out) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(text));
+  } catch (const YAML::Exception& e) {
+    const std::string where = e.mark.is_null()
+                                  ? std::string(file)
+                                  : std::string(file) + ":" + std::to_string(e.mark.line + 1);
+    out.errors.push_back(strobe::InvalidArgument(where + ": not YAML: " + e.msg));
+    ++out.file_errors;
+    return;
+  }
+  ParseGroups(root, file, out);
+}
+
+RuleFiles LoadRuleFiles(const std::vector<std::string>& patterns, std::string_view base_dir) {
+  RuleFiles out;
+  std::set<std::string> seen;
+  for (const std::string& pattern : patterns) {
+    std::string full = pattern;
+    if (!full.starts_with("/") && !base_dir.empty()) full = std::string(base_dir) + "/" + full;
+    std::vector<std::string> paths;
+    if (HasGlobChars(pattern)) {
+      glob_t g{};
+      const int rc = ::glob(full.c_str(), 0, nullptr, &g);  // unreadable dirs: no match
+      if (rc == 0) {
+        for (std::size_t i = 0; i < g.gl_pathc; ++i) paths.emplace_back(g.gl_pathv[i]);
+      } else if (rc != GLOB_NOMATCH) {
+        out.errors.push_back(strobe::InvalidArgument(full + ": cannot expand rule file glob"));
+        ++out.file_errors;
+      }
+      ::globfree(&g);
+    } else {
+      paths.push_back(full);
+    }
+    for (const std::string& path : paths) {
+      if (!seen.insert(path).second) continue;
+      auto text = base::ReadRegularFile(path, kMaxRuleFileBytes);
+      if (!text.ok()) {
+        out.errors.push_back(text.status());
+        ++out.file_errors;
+        continue;
+      }
+      ++out.files;
+      ParseRuleFileText(*text, path, out);
+    }
+  }
+  return out;
+}
+
+int64_t MaxRangeMs(const std::vector<RuleGroup>& groups) {
+  int64_t m = 0;
+  for (const RuleGroup& g : groups) {
+    for (const AlertRule& r : g.rules) {
+      if (r.promql) m = std::max(m, promql::MaxRangeMs(*r.promql));
+    }
+  }
+  return m;
+}
+
+std::size_t RuleFiles::RuleCount() const {
+  std::size_t n = 0;
+  for (const RuleGroup& g : groups) n += g.rules.size();
+  return n;
+}
 
 AlertConfig AlertConfig::Parse(const YAML::Node& node, std::string_view file,
                                const stream::AggregationRegistry* registry) {
@@ -163,9 +430,9 @@ AlertConfig AlertConfig::Parse(const YAML::Node& node, std::string_view file,
     return c;
   }
   strobe::Status keys = base::GuardYaml(node, file, [&] {
-    return CheckKeys(
-        node, file, "alerts",
-        {"evaluation_interval", "generator_url", "history", "staleness", "notifiers", "rules"});
+    return CheckKeys(node, file, "alerts",
+                     {"evaluation_interval", "generator_url", "history", "staleness", "notifiers",
+                      "rules", "rule_files", "history_max_series", "history_max_samples"});
   });
   if (!keys.ok()) c.errors.push_back(keys);
   if (const YAML::Node n = node["evaluation_interval"]) {
@@ -198,6 +465,37 @@ AlertConfig AlertConfig::Parse(const YAML::Node& node, std::string_view file,
       c.errors.push_back(Err(file, n, "alerts.history must be a positive integer"));
     } else {
       c.history = static_cast<std::size_t>(h);
+    }
+  }
+  const auto positive = [&](const char* key, std::size_t& out) {
+    if (const YAML::Node n = node[key]) {
+      int64_t v = 0;
+      if (!n.IsScalar() || !YAML::convert<int64_t>::decode(n, v) || v < 1) {
+        c.errors.push_back(
+            Err(file, n, std::string("alerts.") + key + " must be a positive integer"));
+      } else {
+        out = static_cast<std::size_t>(v);
+      }
+    }
+  };
+  positive("history_max_series", c.history_max_series);
+  positive("history_max_samples", c.history_max_samples);
+  if (const YAML::Node list = node["rule_files"]) {
+    if (!list.IsSequence()) {
+      c.errors.push_back(Err(file, list, "alerts.rule_files: expected a list of paths or globs"));
+    } else {
+      for (const auto& n : list) {
+        if (!n.IsScalar() || n.Scalar().empty()) {
+          c.errors.push_back(Err(file, n, "alerts.rule_files: expected a path or glob"));
+        } else {
+          c.rule_files.push_back(n.Scalar());
+        }
+      }
+      const std::size_t slash = file.rfind('/');
+      c.rule_files_dir = slash == std::string_view::npos ? "." : std::string(file.substr(0, slash));
+      RuleFiles loaded = LoadRuleFiles(c.rule_files, c.rule_files_dir);
+      c.groups = std::move(loaded.groups);
+      for (auto& e : loaded.errors) c.errors.push_back(std::move(e));
     }
   }
   if (const YAML::Node list = node["notifiers"]) {
@@ -244,6 +542,31 @@ std::string FormatValue(double v) {
   return buf;
 }
 
+std::string Humanize(double v) {
+  if (v == 0 || !std::isfinite(v)) return FormatValue(v);
+  static constexpr const char* kBig[] = {"k", "M", "G", "T", "P", "E", "Z", "Y"};
+  static constexpr const char* kSmall[] = {"m", "u", "n", "p", "f", "a", "z", "y"};
+  char buf[48];
+  if (std::fabs(v) >= 1) {
+    const char* prefix = "";
+    for (const char* p : kBig) {
+      if (std::fabs(v) < 1000) break;
+      v /= 1000;
+      prefix = p;
+    }
+    std::snprintf(buf, sizeof(buf), "%.4g%s", v, prefix);
+    return buf;
+  }
+  const char* prefix = "";
+  for (const char* p : kSmall) {
+    if (std::fabs(v) >= 1) break;
+    v *= 1000;
+    prefix = p;
+  }
+  std::snprintf(buf, sizeof(buf), "%.4g%s", v, prefix);
+  return buf;
+}
+
 namespace {
 
 // Calls fn(variable) for each {{ ... }}; returns false on a syntax error.
@@ -266,8 +589,8 @@ bool ForEachVar(std::string_view text, std::string* out, Fn&& fn) {
 }
 
 bool KnownVar(std::string_view v) {
-  return v == "$value" || v == "$threshold" || v == "$expr" || v == "$alert" || v == "$severity" ||
-         (v.starts_with("$labels.") && v.size() > 8);
+  return v == "$value" || v == "humanize $value" || v == "$threshold" || v == "$expr" ||
+         v == "$alert" || v == "$severity" || (v.starts_with("$labels.") && v.size() > 8);
 }
 
 }  // namespace
@@ -283,8 +606,8 @@ strobe::Status CheckTemplate(std::string_view text) {
   });
   if (!bad.empty()) {
     return strobe::InvalidArgument("unknown template variable '" + bad +
-                                   "' (use $value, $threshold, $expr, $alert, $severity, "
-                                   "$labels.NAME)");
+                                   "' (use $value, humanize $value, $threshold, $expr, $alert, "
+                                   "$severity, $labels.NAME)");
   }
   if (!ok) return strobe::InvalidArgument("unterminated '{{' in template");
   return strobe::OkStatus();
@@ -295,6 +618,8 @@ std::string ExpandTemplate(std::string_view text, const TemplateContext& ctx) {
   ForEachVar(text, &out, [&](std::string_view v) {
     if (v == "$value") {
       out += FormatValue(ctx.value);
+    } else if (v == "humanize $value") {
+      out += Humanize(ctx.value);
     } else if (v == "$threshold") {
       out += ctx.rule != nullptr ? FormatValue(ctx.rule->expr.threshold) : "";
     } else if (v == "$expr") {

@@ -28,12 +28,21 @@
 //           summary: "p99 of {{ $labels.service.name }} is {{ $value }}s"
 //         repeat_interval: 4h         # re-notify a still-firing alert
 //         cooldown: 1m                # after resolving, stay quiet this long
+//     rule_files: [rules/*.yml]       # Prometheus rule files (PromQL over every series)
+//     history_max_series: 100000      # the PromQL sample history's bounds
+//     history_max_samples: 8000000
 //
 // Templates: {{ $value }}, {{ $threshold }}, {{ $expr }}, {{ $alert }}, {{ $severity }},
-// {{ $labels.NAME }} (NAME as configured, e.g. service.name, or its Prometheus form).
+// {{ $labels.NAME }} (NAME as configured, e.g. service.name, or its Prometheus form),
+// {{ humanize $value }} (Prometheus' SI form: 1.234k).
 //
-// Errors are per rule (and per notifier): a bad rule is reported with file:line and reason
-// and skipped; the others are loaded.
+// Prometheus rule files (LoadRuleFiles) hold `groups:` of alerting (`alert:`) and recording
+// (`record:`) rules whose `expr` is PromQL (alert/promql/ast.h): the format Prometheus and
+// `promtool check rules` read. Paths and globs are relative to the configuration file's
+// directory.
+//
+// Errors are per rule (and per notifier): a bad rule is reported with file:line, rule name and
+// reason and skipped; the others are loaded.
 //
 // Thread class: value types.
 
@@ -41,20 +50,29 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "strobe/base/status.h"
 #include "strobed/alert/expr.h"
+#include "strobed/alert/promql/ast.h"
 
 namespace strobed::alert {
 
+// An alert rule: strobe syntax (`expr` over stream series, from `alerts.rules`) or, when
+// `promql` is set, a rule of a Prometheus rule file (`expr.text` holds the PromQL text; the
+// other fields of `expr` are unused). A recording rule (`recording`) has only name (the
+// recorded metric name), promql and labels.
 struct AlertRule {
   std::string name;
   AlertExpr expr;
+  std::shared_ptr<const promql::Expr> promql;  // null: a strobe-syntax rule
+  bool recording = false;
   uint64_t for_ns = 0;
-  std::string severity = "warning";
+  uint64_t keep_firing_for_ns = 0;   // PromQL rules: stay firing this long after the condition
+  std::string severity = "warning";  // strobe-syntax rules only (a label of PromQL rules)
   std::map<std::string, std::string> labels;
   std::map<std::string, std::string> annotations;  // templates
   uint64_t repeat_interval_ns = 4ULL * 3600 * 1'000'000'000;
@@ -76,6 +94,39 @@ struct NotifierConfig {
   std::string file_line;
 };
 
+// One `groups:` entry of a Prometheus rule file; rules run in file order, so a recording
+// rule's result is visible to the rules after it in the same round.
+struct RuleGroup {
+  std::string name;
+  std::string file;
+  uint64_t interval_ns = 0;  // 0: alerts.evaluation_interval
+  std::vector<AlertRule> rules;
+};
+
+// What LoadRuleFiles read: the groups that loaded, and every error ("file:line: group 'g':
+// rule 'r': reason"). `file_errors` counts files (or globs) that could not be read or parsed
+// as YAML at all; rule errors only skip their rule.
+struct RuleFiles {
+  std::vector<RuleGroup> groups;
+  std::vector<strobe::Status> errors;
+  std::size_t file_errors = 0;
+  std::size_t files = 0;  // files read
+
+  std::size_t RuleCount() const;
+};
+
+// The largest range (plus offset) any rule of `groups` reads, in ms (promql::MaxRangeMs).
+int64_t MaxRangeMs(const std::vector<RuleGroup>& groups);
+
+// Reads the Prometheus rule files `patterns` name (paths or glob(3) patterns; relative ones
+// are taken from `base_dir`). As in Prometheus, a plain path that does not exist is an error
+// and a glob that matches nothing is not. A file larger than 16 MiB, or one that is not a regular
+// file (a FIFO would block a reload), is refused. Never fails as a whole. Thread-safe.
+RuleFiles LoadRuleFiles(const std::vector<std::string>& patterns, std::string_view base_dir);
+
+// Parses one rule file's text (`file` names it in errors) into `out`. Thread-safe.
+void ParseRuleFileText(std::string_view text, std::string_view file, RuleFiles& out);
+
 struct AlertConfig {
   uint64_t evaluation_interval_ns = 1'000'000'000;
   std::string generator_url = "http://127.0.0.1:9800/api/v1/alerts";
@@ -84,8 +135,16 @@ struct AlertConfig {
   std::vector<AlertRule> rules;
   std::vector<NotifierConfig> notifiers;
   std::vector<strobe::Status> errors;
+  // Prometheus rule files: the patterns as configured, the directory relative ones are taken
+  // from (the configuration file's), and what Parse loaded from them.
+  std::vector<std::string> rule_files;
+  std::string rule_files_dir;
+  std::vector<RuleGroup> groups;
+  std::size_t history_max_series = 100'000;
+  std::size_t history_max_samples = 8'000'000;  // ~16 bytes each: ~128 MB at most
 
-  // Never fails as a whole: bad entries go to `errors` ("file:line: reason").
+  // Never fails as a whole: bad entries go to `errors` ("file:line: reason"). Loads the rule
+  // files `rule_files` names into `groups` (their errors go to `errors` too).
   static AlertConfig Parse(const YAML::Node& node, std::string_view file,
                            const stream::AggregationRegistry* registry = nullptr);
 };
@@ -104,5 +163,7 @@ strobe::Status CheckTemplate(std::string_view text);
 
 // 1.5, 0.25, 1.2e+06: the value format used in annotations.
 std::string FormatValue(double v);
+// Prometheus' `humanize`: SI prefixes, 4 significant digits (1234 → "1.234k", 0.0012 → "1.2m").
+std::string Humanize(double v);
 
 }  // namespace strobed::alert

@@ -1,6 +1,7 @@
 // Fuzzes the user-facing rule languages: the input is YAML holding `stream:` and `alerts:`
-// sections (windows, predicates, CEP rules, detectors, alert expressions, templates). Any
-// input must give rules or file:line errors — never a crash, hang or sanitizer report.
+// sections (windows, predicates, CEP rules, detectors, alert expressions, templates), and the
+// same text as a Prometheus rule file (groups of PromQL rules). Any input must give rules or
+// file:line errors — never a crash, hang or sanitizer report.
 
 #include <yaml-cpp/yaml.h>
 
@@ -19,6 +20,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // The raw text as one alert expression and one template.
   (void)strobed::alert::AlertExpr::Parse(text, nullptr);
   (void)strobed::alert::CheckTemplate(text);
+  strobed::alert::RuleFiles rule_file;
+  strobed::alert::ParseRuleFileText(text, "fuzz.yml", rule_file);
   YAML::Node root;
   try {
     root = YAML::Load(text);
@@ -31,7 +34,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     strobed::base::ManualWallClock clock(1'700'000'000'000'000'000);
     auto engine = strobed::stream::StreamEngine::Create(root["stream"], "fuzz.yaml", keys, clock);
     engine->Tick();
-    strobed::alert::AlertConfig c = strobed::alert::AlertConfig::Parse(root["alerts"], "fuzz.yaml");
+    // rule_files would read (and glob) the fuzzing machine's files: the text itself was parsed
+    // as a rule file above.
+    YAML::Node alerts = root["alerts"];
+    if (alerts.IsMap()) alerts.remove("rule_files");
+    strobed::alert::AlertConfig c = strobed::alert::AlertConfig::Parse(alerts, "fuzz.yaml");
     for (const auto& r : c.rules) {
       strobed::alert::TemplateContext ctx{&r, 1.5, nullptr};
       for (const auto& [k, v] : r.annotations) (void)strobed::alert::ExpandTemplate(v, ctx);

@@ -9,6 +9,7 @@
 
 #include "strobe/metrics/registry.h"
 #include "strobed/alert/alert_metrics.h"
+#include "strobed/alert/query_api.h"
 #include "strobed/config/config.h"
 #include "strobed/server/router.h"
 #include "strobed/stream/stream_metrics.h"
@@ -28,6 +29,8 @@ StreamComponent::~StreamComponent() {
   }
   cv_.NotifyAll();
   if (ticker_.joinable()) ticker_.join();
+  // The collector reads alerts_, which dies with this component.
+  if (registry_ != nullptr) (void)registry_->RemoveCollector("alert_recording_rules");
 }
 
 strobe::Status StreamComponent::Start(const daemon::ComponentContext& ctx) {
@@ -43,14 +46,21 @@ strobe::Status StreamComponent::Start(const daemon::ComponentContext& ctx) {
     spdlog::error("alerts: {} (skipped; the other rules run)", e.message());
   }
   alerts_ = std::make_unique<alert::AlertEngine>(std::move(acfg), clock_);
-  spdlog::info("stream: {} windows, {} CEP rules, {} anomaly detectors, {} alert rules",
-               engine_->window_count(), engine_->cep_count(), engine_->anomaly_count(),
-               alerts_->config().rules.size());
+  spdlog::info(
+      "stream: {} windows, {} CEP rules, {} anomaly detectors, {} alert rules, {} PromQL rules",
+      engine_->window_count(), engine_->cep_count(), engine_->anomaly_count(),
+      alerts_->config().rules.size(), alerts_->Stats().rules);
 
   stream::StreamEngine* engine = engine_.get();
   alert::AlertEngine* alerts = alerts_.get();
   ctx.api.Handle("GET", "/api/v1/alerts", [alerts](const server::Request&) {
     return server::Response::Json(200, alerts->AlertsJson());
+  });
+  ctx.api.Handle("GET", "/api/v1/query", [alerts, clock = &clock_](const server::Request& req) {
+    alert::QueryReply reply =
+        alert::InstantQuery(*alerts, req.QueryParam("query"), req.QueryParam("time"),
+                            static_cast<int64_t>(clock->NowUnixNs() / 1'000'000));
+    return server::Response::Json(reply.status, std::move(reply.body));
   });
   ctx.api.Handle("GET", "/api/v1/stream/series", [engine](const server::Request&) {
     return server::Response::Json(200, engine->SeriesJson());
@@ -64,6 +74,7 @@ strobe::Status StreamComponent::Start(const daemon::ComponentContext& ctx) {
   });
 
   STROBE_RETURN_IF_ERROR(stream::RegisterStreamMetrics(ctx.registry, *engine));
+  registry_ = &ctx.registry;
   STROBE_RETURN_IF_ERROR(alert::RegisterAlertMetrics(ctx.registry, *alerts));
   STROBE_RETURN_IF_ERROR(ctx.registry.AddCallbackFamily(
       {"strobe_stream_dropped_batches_total",
@@ -87,15 +98,34 @@ void StreamComponent::Run() {
   while (!stop_) {
     lock.Unlock();
     engine_->Tick();
-    const uint64_t now = clock_.NowUnixNs();
+    uint64_t now = clock_.NowUnixNs();
     if (now >= next_eval) {
       alerts_->Evaluate(engine_->SnapshotSeries());
-      next_eval = now + eval_ns;
+      alerts_->EvaluateRules(*registry_);
+      // A fixed cadence (not `now + interval`): the history's samples are evenly spaced, as a
+      // scrape's are, so count_over_time and rate's extrapolation see what Prometheus sees. A
+      // round that overran skips the missed slots instead of bursting.
+      next_eval = next_eval == 0 ? now + eval_ns : next_eval + eval_ns;
+      now = clock_.NowUnixNs();
+      if (next_eval <= now) next_eval = now + eval_ns;
     }
+    const uint64_t wait = std::min<uint64_t>(tick_ns, next_eval > now ? next_eval - now : 0);
     lock.Lock();
-    cv_.WaitFor(mu_, std::chrono::nanoseconds(tick_ns),
+    cv_.WaitFor(mu_, std::chrono::nanoseconds(wait),
                 [this]() STROBE_REQUIRES(mu_) { return stop_; });
   }
+}
+
+strobe::Status StreamComponent::Reload(const config::Config& next) {
+  (void)next;  // the alerts: section itself needs a restart; its rule files are read again
+  if (!alerts_ || alerts_->config().rule_files.empty()) return strobe::OkStatus();
+  strobe::Status s = alerts_->ReloadRuleFiles();
+  if (s.ok()) {
+    spdlog::info("alerts: rule files reloaded: {} PromQL rules", alerts_->Stats().rules);
+  } else {
+    spdlog::error("alerts: {}", s.message());
+  }
+  return s;
 }
 
 strobe::Status StreamComponent::Shutdown(daemon::Deadline deadline) {

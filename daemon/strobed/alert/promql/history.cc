@@ -57,6 +57,7 @@ struct History::Series {
   size_t head = 0;               // index of the oldest live sample in buf
   uint64_t seen_generation = 0;  // the Append that last gave this series a sample
   bool live = false;
+  bool computed = false;  // written by AppendSample: Append's staleness pass leaves it alone
 
   size_t size() const { return buf.size() - head; }
   std::span<const SamplePoint> All() const {
@@ -286,7 +287,7 @@ struct History::State {
     for (SeriesId id = 0; id < series.size(); ++id) {
       Series& s = series[id];
       if (!s.live) continue;
-      if (staleness && s.seen_generation != generation) {
+      if (staleness && !s.computed && s.seen_generation != generation) {
         const SamplePoint* newest = s.Newest();
         if (newest != nullptr && !IsStale(newest->value) && newest->t_ms < t_ms) {
           AddPoint(s, t_ms, StaleNaN());
@@ -338,6 +339,7 @@ void History::AppendSample(const Labels& labels, int64_t t_ms, double value) {
   SeriesId id;
   Series* series = st.Get(State::KeyOf(sorted), sorted, &id);
   if (series == nullptr) return;
+  series->computed = true;
   st.AddPoint(*series, t_ms, value);
 }
 

@@ -104,8 +104,10 @@ class History {
   // The same for families already collected (Registry::Collect(), or built by a test).
   void Append(std::span<const strobe::snapshot::Family> families, int64_t t_ms);
   // Adds one sample to the series `labels` (any order; __name__ included) without the
-  // staleness pass: for tests and for series the caller computes itself. A NaN value is
-  // stored as a value; use AppendStale for a stale marker.
+  // staleness pass: for tests and for series the caller computes itself (recording rules).
+  // Append never marks such a series stale, as it is absent from every registry; the caller
+  // writes AppendStale when it ends. A NaN value is stored as a value; use AppendStale for a
+  // stale marker.
   void AppendSample(const Labels& labels, int64_t t_ms, double value);
   void AppendStale(const Labels& labels, int64_t t_ms);
 
