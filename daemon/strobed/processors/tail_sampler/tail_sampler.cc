@@ -465,7 +465,7 @@ void TailSampler::Process(event::BatchPtr&& batch, pipeline::ProcessContext& ctx
     if (t.copier_epoch != epoch_) {
       // Resources are de-duplicated per input batch only: a cached source pointer from an
       // earlier batch could alias a new object at the same address.
-      t.copier.emplace(*t.spans);
+      t.copier.emplace(*t.spans, *batch);
       t.copier_epoch = epoch_;
     }
     t.copier->CopySpan(s);
