@@ -99,7 +99,9 @@ void Batch::ClearEvents() noexcept {
 }
 
 BatchPool::BatchPool(BatchPoolOptions options)
-    : options_(options), free_(std::max<std::size_t>(options.max_pooled, 2)) {}
+    : options_(options), free_(std::max<std::size_t>(options.max_pooled, 2)) {
+  if (options_.keys == nullptr) options_.keys = &KeyTable::Global();
+}
 
 BatchPool::~BatchPool() {
   Batch* b = nullptr;

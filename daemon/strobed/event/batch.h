@@ -204,6 +204,9 @@ class BatchPool {
   // lock-free (allocates only while the pool warms up).
   BatchPtr Acquire();
 
+  // The key table the pool's batches register with.
+  KeyTable& keys() const noexcept { return *options_.keys; }
+
   uint64_t allocated() const noexcept { return allocated_.load(std::memory_order_relaxed); }
   uint64_t reused() const noexcept { return reused_.load(std::memory_order_relaxed); }
   std::size_t pooled() const noexcept { return free_.SizeApprox(); }
