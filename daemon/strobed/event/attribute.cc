@@ -204,11 +204,14 @@ KeyTable::ReadSection::ReadSection(const KeyTable& table) noexcept {
   table_ = &table;
   outer_ = static_cast<const KeyTable*>(tls_section_table);
   shard_ = tls_reader_shard;
+  // seq_cst, like Probe()'s load of the index and Synchronize()'s phase store and counter
+  // loads (no fences: TSan does not model them). Either this load reads the flipped phase, and
+  // then everything the sweep did before the flip is visible here; or it reads the old phase,
+  // and then Synchronize's load of this counter precedes the increment in the single total
+  // order (and the sweep's index store precedes both, so Probe() sees the new index) or sees
+  // the increment and waits for the decrement.
   phase_ = table.phase_.load(std::memory_order_seq_cst);
   table.readers_[phase_][shard_].n.fetch_add(1, std::memory_order_seq_cst);
-  // Pairs with the fence in Synchronize(): either Synchronize sees this increment (and waits
-  // for the decrement), or this section's later loads see everything the sweep did before it.
-  std::atomic_thread_fence(std::memory_order_seq_cst);
   tls_section_table = &table;
 }
 
@@ -221,14 +224,13 @@ KeyTable::ReadSection::~ReadSection() {
 
 void KeyTable::Synchronize() {
   STROBE_CHECK(tls_section_table != this);  // would wait for itself
-  // Pairs with the fence in ReadSection(): see there.
-  std::atomic_thread_fence(std::memory_order_seq_cst);
+  // The seq_cst store and loads pair with ReadSection()'s seq_cst load and increment (see
+  // there); acquire on the counters also orders a section's reads before what follows here.
   const uint32_t old = phase_.load(std::memory_order_relaxed);  // only sweeps (serialised) flip
   phase_.store(old ^ 1U, std::memory_order_seq_cst);
-  std::atomic_thread_fence(std::memory_order_seq_cst);
   for (;;) {
     int64_t active = 0;
-    for (const PaddedCounter& c : readers_[old]) active += c.n.load(std::memory_order_acquire);
+    for (const PaddedCounter& c : readers_[old]) active += c.n.load(std::memory_order_seq_cst);
     if (active == 0) return;
     std::this_thread::yield();  // sections are short: one request's decode at most
   }
@@ -274,8 +276,9 @@ uint32_t KeyTable::OldestLiveEpoch(uint32_t current) const noexcept {
 // ---- Lookups --------------------------------------------------------------------------------
 
 std::optional<KeyTable::Found> KeyTable::Probe(std::string_view key, uint64_t hash) const noexcept {
-  // Acquire pairs with the release store of the index in the constructor / Sweep().
-  const Index* index = index_.load(std::memory_order_acquire);
+  // seq_cst (a plain load on x86): pairs with Sweep()'s seq_cst store of a new index; part of
+  // the ReadSection argument (see ReadSection()).
+  const Index* index = index_.load(std::memory_order_seq_cst);
   for (std::size_t i = hash & slot_mask_;; i = (i + 1) & slot_mask_) {
     // Acquire pairs with the release store in InsertSlot(): entries_[id] is visible.
     uint32_t v = index->slots[i].load(std::memory_order_acquire);
@@ -448,7 +451,8 @@ KeyTable::SweepStats KeyTable::Sweep() {
         const uint32_t s = state_[id].load(std::memory_order_relaxed);
         if (s == kReclaimable || s == kPermanent) InsertSlot(*fresh, owned_[id]->hash, id);
       }
-      // Release pairs with Probe()'s acquire: the new index is filled.
+      // seq_cst: pairs with Probe()'s load (the new index is filled) and orders the store
+      // before the phase flip in Synchronize() and the epoch store below.
       index_.store(fresh.get(), std::memory_order_seq_cst);
       retired_index = std::move(index_owner_);
       index_owner_ = std::move(fresh);

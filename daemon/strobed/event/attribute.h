@@ -241,8 +241,8 @@ struct KeyBudget {
 // ReadSection, and a sweep deletes unlinked entries and replaced index arrays, and hands
 // recycled ids out again, only after a grace period in which every ReadSection that began
 // before the unlink has ended (Synchronize: a phase flip and a wait on striped reader
-// counters). A ReadSection nests: the OTLP decoders open one per request, so the per-key cost
-// is a thread-local check.
+// counters; seq_cst on both sides, no fences, so TSan checks it). A ReadSection nests: the OTLP
+// decoders open one per request, so the per-key cost is a thread-local check.
 class KeyTable {
  public:
   static constexpr std::size_t kDefaultCapacity = std::size_t{1} << 16;
@@ -400,8 +400,8 @@ class KeyTable {
   const std::size_t capacity_;
   const std::size_t max_key_bytes_;
   const std::size_t slot_mask_;  // an index has 2 * capacity slots rounded to a power of two
-  // The current index. Stored (release, under mu_) after the index is filled; loaded (acquire)
-  // by Probe(). A replaced index is deleted after Synchronize().
+  // The current index. Stored (seq_cst, under mu_) after the index is filled; loaded
+  // (seq_cst) by Probe(). A replaced index is deleted after Synchronize().
   std::atomic<Index*> index_;
   // entries_[id], published with release before the slot that names it; loaded with acquire
   // by Probe() and Name(). Null for a free id.
