@@ -188,21 +188,18 @@ uint64_t KeyTable::Hash(std::string_view s) noexcept {
 
 namespace {
 
-// The innermost ReadSection's table on this thread (nesting check) and the thread's reader
-// shard (spreads the reader counters over cache lines).
-thread_local const void* tls_section_table = nullptr;
+// The thread's reader shard (spreads the reader counters over cache lines).
 thread_local uint32_t tls_reader_shard = UINT32_MAX;
 std::atomic<uint32_t> next_reader_shard{0};
 
 }  // namespace
 
-KeyTable::ReadSection::ReadSection(const KeyTable& table) noexcept {
-  if (tls_section_table == &table) return;  // nested: the outer section covers this one
+void KeyTable::ReadSection::Enter(const KeyTable& table) noexcept {
   if (tls_reader_shard == UINT32_MAX) {
     tls_reader_shard = next_reader_shard.fetch_add(1, std::memory_order_relaxed) % kReaderShards;
   }
   table_ = &table;
-  outer_ = static_cast<const KeyTable*>(tls_section_table);
+  outer_ = tls_section_table_;
   shard_ = tls_reader_shard;
   // seq_cst, like Probe()'s load of the index and Synchronize()'s phase store and counter
   // loads (no fences: TSan does not model them). Either this load reads the flipped phase, and
@@ -212,18 +209,17 @@ KeyTable::ReadSection::ReadSection(const KeyTable& table) noexcept {
   // the increment and waits for the decrement.
   phase_ = table.phase_.load(std::memory_order_seq_cst);
   table.readers_[phase_][shard_].n.fetch_add(1, std::memory_order_seq_cst);
-  tls_section_table = &table;
+  tls_section_table_ = &table;
 }
 
-KeyTable::ReadSection::~ReadSection() {
-  if (table_ == nullptr) return;
-  tls_section_table = outer_;
+void KeyTable::ReadSection::Exit() noexcept {
+  tls_section_table_ = outer_;
   // Release pairs with Synchronize()'s acquire loads: this section's reads are done.
   table_->readers_[phase_][shard_].n.fetch_sub(1, std::memory_order_release);
 }
 
 void KeyTable::Synchronize() {
-  STROBE_CHECK(tls_section_table != this);  // would wait for itself
+  STROBE_CHECK(tls_section_table_ != this);  // would wait for itself
   // The seq_cst store and loads pair with ReadSection()'s seq_cst load and increment (see
   // there); acquire on the counters also orders a section's reads before what follows here.
   const uint32_t old = phase_.load(std::memory_order_relaxed);  // only sweeps (serialised) flip
@@ -311,6 +307,9 @@ bool KeyTable::MakePermanent(KeyId id) noexcept {
 std::optional<KeyId> KeyTable::InternImpl(std::string_view key, KeyBudget* budget,
                                           bool permanent) noexcept {
   const uint64_t hash = Hash(key);
+  // A plain index, not an optional kept across the section's end: that spilled to the stack
+  // and cost a store-forwarding stall per lookup (otlp_decode_traces_1000x6, perf).
+  uint32_t found = UINT32_MAX;
   {
     ReadSection section(*this);
     if (auto f = Probe(key, hash)) {  // known keys are never charged
@@ -318,10 +317,11 @@ std::optional<KeyId> KeyTable::InternImpl(std::string_view key, KeyBudget* budge
       // Synchronize), so MakePermanent acts on `key`'s id.
       if (!permanent || MakePermanent(f->id)) {
         Mark(f->id);
-        return f->id;
+        found = f->id.index;
       }
     }
   }
+  if (found != UINT32_MAX) return KeyId{found};
   return InternNew(key, hash, budget, permanent);
 }
 

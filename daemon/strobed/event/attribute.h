@@ -306,12 +306,20 @@ class KeyTable {
   // not be held across a Sweep() on the same thread.
   class ReadSection {
    public:
-    explicit ReadSection(const KeyTable& table) noexcept;
-    ~ReadSection();
+    // Inline: the nested case (the common one on the decode path) is one thread-local load.
+    explicit ReadSection(const KeyTable& table) noexcept {
+      if (tls_section_table_ != &table) Enter(table);
+    }
+    ~ReadSection() {
+      if (table_ != nullptr) Exit();
+    }
     ReadSection(const ReadSection&) = delete;
     ReadSection& operator=(const ReadSection&) = delete;
 
    private:
+    void Enter(const KeyTable& table) noexcept;
+    void Exit() noexcept;
+
     const KeyTable* table_ = nullptr;  // null: nested, nothing to undo
     const KeyTable* outer_ = nullptr;  // the thread's previous innermost section's table
     uint32_t phase_ = 0;
@@ -370,6 +378,8 @@ class KeyTable {
     KeyId id;
     const Entry* entry;
   };
+  // The innermost ReadSection's table on this thread (nesting check).
+  static inline thread_local const KeyTable* tls_section_table_ = nullptr;
 
   static uint64_t Hash(std::string_view s) noexcept;
   // Looks `key` up in the current index. Caller is inside a ReadSection (or holds mu_).
