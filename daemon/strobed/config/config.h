@@ -95,6 +95,13 @@ struct HostConfig {
   bool network_filesystems = false;  // statvfs NFS/CIFS/... mounts (may block on a dead server)
 };
 
+// Reclamation of attribute keys of untrusted input (event::KeyTable::Sweep, run by
+// pipeline::KeySweeper).
+struct KeyTableConfig {
+  std::chrono::milliseconds sweep_interval{60'000};  // periodic sweeps; 0: only above high water
+  double high_water = 0.75;  // fraction of capacity above which sweeps run every 100 ms
+};
+
 struct DemoConfig {
   bool enabled = false;
   double rate = 200;  // synthetic requests per second across all services
@@ -121,6 +128,7 @@ struct Config {
   std::chrono::milliseconds grace_period{10'000};
   ServerConfig server;
   HostConfig host;
+  KeyTableConfig key_table;
   DemoConfig demo;
 
   std::string file;  // the YAML file loaded, "" for none

@@ -115,6 +115,14 @@ const std::vector<KeySpec>& Keys() {
         false,
         "also report node_filesystem_* for network file systems (nfs, cifs, ceph, sshfs, ...); "
         "off by default because statvfs on them blocks while their server is unreachable"),
+      K("key_table.sweep_interval", OptionType::kDuration, "STROBE_KEY_TABLE_SWEEP_INTERVAL", false,
+        false,
+        "how often the attribute key table reclaims keys of untrusted input nothing holds any "
+        "more (0: only above key_table.high_water)"),
+      K("key_table.high_water", OptionType::kDouble, "STROBE_KEY_TABLE_HIGH_WATER", false, false,
+        "fraction of the key table's capacity above which it is swept every 100 ms (1: never by "
+        "size)",
+        {.min = "0", .max = "1"}),
       K("demo.enabled", OptionType::kBool, "STROBE_DEMO", false, false,
         "run the built-in synthetic workload (strobe serve --demo)"),
       K("demo.rate", OptionType::kDouble, "STROBE_DEMO_RATE", true, false,
@@ -169,6 +177,8 @@ FieldPtr Field(Config& c, std::string_view path) {
   if (path == "host.proc_root") return &c.host.proc_root;
   if (path == "host.sys_root") return &c.host.sys_root;
   if (path == "host.network_filesystems") return &c.host.network_filesystems;
+  if (path == "key_table.sweep_interval") return &c.key_table.sweep_interval;
+  if (path == "key_table.high_water") return &c.key_table.high_water;
   if (path == "demo.enabled") return &c.demo.enabled;
   if (path == "demo.rate") return &c.demo.rate;
   if (path == "demo.seed") return &c.demo.seed;

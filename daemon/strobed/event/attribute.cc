@@ -1,8 +1,11 @@
 #include "strobed/event/attribute.h"
 
+#include <chrono>
 #include <cstring>
 #include <string>
+#include <thread>
 
+#include "strobe/base/check.h"
 #include "strobed/event/key_quota.h"
 
 namespace strobed::event {
@@ -122,6 +125,11 @@ std::string Value::ToString() const {
   return "?";
 }
 
+KeyTable::Index::Index(std::size_t slot_count)
+    : slots(std::make_unique<std::atomic<uint32_t>[]>(slot_count)) {
+  for (std::size_t i = 0; i < slot_count; ++i) slots[i].store(0, std::memory_order_relaxed);
+}
+
 KeyTable::KeyTable(std::size_t capacity, std::size_t max_key_bytes)
     : capacity_(capacity),
       max_key_bytes_(max_key_bytes),
@@ -130,10 +138,19 @@ KeyTable::KeyTable(std::size_t capacity, std::size_t max_key_bytes)
         while (n < capacity * 2) n <<= 1;
         return n - 1;
       }()),
-      slots_(std::make_unique<std::atomic<uint32_t>[]>(slot_mask_ + 1)),
-      entries_(std::make_unique<std::atomic<const Entry*>[]>(capacity)) {
-  for (std::size_t i = 0; i <= slot_mask_; ++i) slots_[i].store(0, std::memory_order_relaxed);
-  for (std::size_t i = 0; i < capacity; ++i) entries_[i].store(nullptr, std::memory_order_relaxed);
+      index_(nullptr),
+      entries_(std::make_unique<std::atomic<const Entry*>[]>(capacity)),
+      state_(std::make_unique<std::atomic<uint32_t>[]>(capacity)),
+      mark_(std::make_unique<std::atomic<uint32_t>[]>(capacity)) {
+  for (std::size_t i = 0; i < capacity; ++i) {
+    entries_[i].store(nullptr, std::memory_order_relaxed);
+    state_[i].store(kFree, std::memory_order_relaxed);
+    mark_[i].store(0, std::memory_order_relaxed);
+  }
+  strobe::MutexLock lock(mu_);
+  index_owner_ = std::make_unique<Index>(slot_mask_ + 1);
+  index_.store(index_owner_.get(), std::memory_order_release);
+  owned_.resize(capacity);
 }
 
 KeyTable::~KeyTable() = default;
@@ -167,30 +184,157 @@ uint64_t KeyTable::Hash(std::string_view s) noexcept {
   return h;
 }
 
-std::optional<KeyId> KeyTable::Probe(std::string_view key, uint64_t hash) const noexcept {
+// ---- Read sections --------------------------------------------------------------------------
+
+namespace {
+
+// The thread's reader shard (spreads the reader counters over cache lines).
+thread_local uint32_t tls_reader_shard = UINT32_MAX;
+std::atomic<uint32_t> next_reader_shard{0};
+
+}  // namespace
+
+void KeyTable::ReadSection::Enter(const KeyTable& table) noexcept {
+  if (tls_reader_shard == UINT32_MAX) {
+    tls_reader_shard = next_reader_shard.fetch_add(1, std::memory_order_relaxed) % kReaderShards;
+  }
+  table_ = &table;
+  outer_ = tls_section_table_;
+  shard_ = tls_reader_shard;
+  // seq_cst, like Probe()'s load of the index and Synchronize()'s phase store and counter
+  // loads (no fences: TSan does not model them). Either this load reads the flipped phase, and
+  // then everything the sweep did before the flip is visible here; or it reads the old phase,
+  // and then Synchronize's load of this counter precedes the increment in the single total
+  // order (and the sweep's index store precedes both, so Probe() sees the new index) or sees
+  // the increment and waits for the decrement.
+  phase_ = table.phase_.load(std::memory_order_seq_cst);
+  table.readers_[phase_][shard_].n.fetch_add(1, std::memory_order_seq_cst);
+  tls_section_table_ = &table;
+}
+
+void KeyTable::ReadSection::Exit() noexcept {
+  tls_section_table_ = outer_;
+  // Release pairs with Synchronize()'s acquire loads: this section's reads are done.
+  table_->readers_[phase_][shard_].n.fetch_sub(1, std::memory_order_release);
+}
+
+void KeyTable::Synchronize() {
+  STROBE_CHECK(tls_section_table_ != this);  // would wait for itself
+  // The seq_cst store and loads pair with ReadSection()'s seq_cst load and increment (see
+  // there); acquire on the counters also orders a section's reads before what follows here.
+  const uint32_t old = phase_.load(std::memory_order_relaxed);  // only sweeps (serialised) flip
+  phase_.store(old ^ 1U, std::memory_order_seq_cst);
+  for (;;) {
+    int64_t active = 0;
+    for (const PaddedCounter& c : readers_[old]) active += c.n.load(std::memory_order_seq_cst);
+    if (active == 0) return;
+    std::this_thread::yield();  // sections are short: one request's decode at most
+  }
+}
+
+// ---- Epochs ---------------------------------------------------------------------------------
+
+uint32_t KeyTable::EnterEpoch() noexcept {
+  for (;;) {
+    const uint32_t e = epoch_.load(std::memory_order_seq_cst);
+    live_[e % kEpochSlots].n.fetch_add(1, std::memory_order_seq_cst);
+    // Re-check (a store-load pair with Sweep's slot check and epoch store): if the epoch moved
+    // meanwhile, the sweep may not have counted this registration; register again.
+    if (epoch_.load(std::memory_order_seq_cst) == e) return e;
+    live_[e % kEpochSlots].n.fetch_sub(1, std::memory_order_seq_cst);
+  }
+}
+
+void KeyTable::LeaveEpoch(uint32_t epoch) noexcept {
+  // seq_cst like every live_ access (see EnterEpoch); it also orders the batch's last use of
+  // its ids before a sweep that sees the count drop.
+  live_[epoch % kEpochSlots].n.fetch_sub(1, std::memory_order_seq_cst);
+}
+
+uint32_t KeyTable::LowerEpoch(uint32_t held, uint32_t to) noexcept {
+  if (static_cast<int32_t>(to - held) >= 0) return held;
+  // `to` is live (the caller's source batch), so its slot is inside the live window.
+  live_[to % kEpochSlots].n.fetch_add(1, std::memory_order_seq_cst);
+  live_[held % kEpochSlots].n.fetch_sub(1, std::memory_order_seq_cst);
+  return to;
+}
+
+uint32_t KeyTable::OldestLiveEpoch(uint32_t current) const noexcept {
+  // Live epochs are within (current - kEpochSlots, current]: Sweep advances only into an
+  // empty slot.
+  for (uint32_t back = kEpochSlots - 1;; --back) {
+    const uint32_t e = current - back;
+    if (live_[e % kEpochSlots].n.load(std::memory_order_seq_cst) > 0) return e;
+    if (back == 0) return current;
+  }
+}
+
+// ---- Lookups --------------------------------------------------------------------------------
+
+std::optional<KeyTable::Found> KeyTable::Probe(std::string_view key, uint64_t hash) const noexcept {
+  // seq_cst (a plain load on x86): pairs with Sweep()'s seq_cst store of a new index; part of
+  // the ReadSection argument (see ReadSection()).
+  const Index* index = index_.load(std::memory_order_seq_cst);
   for (std::size_t i = hash & slot_mask_;; i = (i + 1) & slot_mask_) {
-    // Acquire pairs with the release store in Intern(): entries_[id] is visible.
-    uint32_t v = slots_[i].load(std::memory_order_acquire);
+    // Acquire pairs with the release store in InsertSlot(): entries_[id] is visible.
+    uint32_t v = index->slots[i].load(std::memory_order_acquire);
     if (v == 0) return std::nullopt;
     const Entry* e = entries_[v - 1].load(std::memory_order_acquire);
-    if (e->hash == hash && e->name == key) return KeyId{v - 1};
+    // Null: the id was recycled after this (replaced) index was loaded; it is not `key`'s.
+    if (e != nullptr && e->hash == hash && e->name == key) return Found{KeyId{v - 1}, e};
   }
 }
 
 std::optional<KeyId> KeyTable::Find(std::string_view key) const noexcept {
-  return Probe(key, Hash(key));
+  ReadSection section(*this);
+  auto f = Probe(key, Hash(key));
+  if (!f) return std::nullopt;
+  return f->id;
+}
+
+bool KeyTable::MakePermanent(KeyId id) noexcept {
+  uint32_t s = state_[id.index].load(std::memory_order_acquire);
+  for (;;) {
+    if (s == kPermanent) return true;
+    if (s != kReclaimable) return false;  // unlinked by a sweep (or recycled): slow path
+    // Pairs with Sweep's compare-exchange kReclaimable -> kUnlinked: only one of them wins.
+    if (state_[id.index].compare_exchange_weak(s, kPermanent, std::memory_order_acq_rel)) {
+      return true;
+    }
+  }
+}
+
+std::optional<KeyId> KeyTable::InternImpl(std::string_view key, KeyBudget* budget,
+                                          bool permanent) noexcept {
+  const uint64_t hash = Hash(key);
+  // A plain index, not an optional kept across the section's end: that spilled to the stack
+  // and cost a store-forwarding stall per lookup (otlp_decode_traces_1000x6, perf).
+  uint32_t found = UINT32_MAX;
+  {
+    ReadSection section(*this);
+    if (auto f = Probe(key, hash)) {  // known keys are never charged
+      // Inside the section the id cannot be recycled (Sweep hands ids out again only after
+      // Synchronize), so MakePermanent acts on `key`'s id.
+      if (!permanent || MakePermanent(f->id)) {
+        Mark(f->id);
+        found = f->id.index;
+      }
+    }
+  }
+  if (found != UINT32_MAX) return KeyId{found};
+  return InternNew(key, hash, budget, permanent);
 }
 
 std::optional<KeyId> KeyTable::Intern(std::string_view key) noexcept {
-  uint64_t hash = Hash(key);
-  if (auto id = Probe(key, hash)) return id;
-  return InternNew(key, hash, nullptr);
+  return InternImpl(key, nullptr, true);
 }
 
 std::optional<KeyId> KeyTable::Intern(std::string_view key, KeyBudget& budget) noexcept {
-  uint64_t hash = Hash(key);
-  if (auto id = Probe(key, hash)) return id;  // known keys are never charged
-  return InternNew(key, hash, &budget);
+  return InternImpl(key, &budget, false);
+}
+
+std::optional<KeyId> KeyTable::InternPinned(std::string_view key, KeyBudget& budget) noexcept {
+  return InternImpl(key, &budget, true);
 }
 
 std::nullopt_t KeyTable::Refuse(KeyRefusal reason, KeyBudget* budget) noexcept {
@@ -211,13 +355,26 @@ uint64_t KeyTable::rejected() const noexcept {
   return n;
 }
 
-std::optional<KeyId> KeyTable::InternNew(std::string_view key, uint64_t hash,
-                                         KeyBudget* budget) noexcept {
+void KeyTable::InsertSlot(Index& index, uint64_t hash, uint32_t id) noexcept {
+  std::size_t i = hash & slot_mask_;
+  while (index.slots[i].load(std::memory_order_relaxed) != 0) i = (i + 1) & slot_mask_;
+  // Release pairs with Probe()'s acquire: the entry was published before.
+  index.slots[i].store(id + 1, std::memory_order_release);
+}
+
+std::optional<KeyId> KeyTable::InternNew(std::string_view key, uint64_t hash, KeyBudget* budget,
+                                         bool permanent) noexcept {
   if (key.size() > max_key_bytes_) return Refuse(KeyRefusal::kTooLong, budget);
   strobe::MutexLock lock(mu_);
-  if (auto id = Probe(key, hash)) return id;  // another thread added it meanwhile
-  std::size_t id = size_.load(std::memory_order_relaxed);
-  if (id >= capacity_) return Refuse(KeyRefusal::kTableFull, budget);
+  // Under mu_ the index is the current one and no sweep changes states.
+  if (auto f = Probe(key, hash)) {  // another thread added it meanwhile
+    if (permanent) state_[f->id.index].store(kPermanent, std::memory_order_release);
+    Mark(f->id);
+    return f->id;
+  }
+  if (size_.load(std::memory_order_relaxed) >= capacity_) {
+    return Refuse(KeyRefusal::kTableFull, budget);
+  }
   if (budget != nullptr) {
     if (budget->added >= budget->max_new_keys) return Refuse(KeyRefusal::kRequestLimit, budget);
     // Charged last, so a key refused for another reason costs the source nothing.
@@ -226,22 +383,105 @@ std::optional<KeyId> KeyTable::InternNew(std::string_view key, uint64_t hash,
     }
     ++budget->added;
   }
-  owned_.push_back(std::make_unique<Entry>(Entry{hash, std::string(key)}));
+  uint32_t id = 0;
+  if (!free_ids_.empty()) {
+    id = free_ids_.back();
+    free_ids_.pop_back();
+  } else {
+    id = next_id_++;
+  }
+  owned_[id] = std::make_unique<Entry>(Entry{hash, std::string(key)});
+  mark_[id].store(epoch_.load(std::memory_order_relaxed), std::memory_order_relaxed);
+  state_[id].store(permanent ? kPermanent : kReclaimable, std::memory_order_release);
   // Release pairs with the acquire loads in Probe()/Name(): the entry's text is visible.
-  entries_[id].store(owned_.back().get(), std::memory_order_release);
-  std::size_t i = hash & slot_mask_;
-  while (slots_[i].load(std::memory_order_relaxed) != 0) i = (i + 1) & slot_mask_;
-  // Release pairs with Probe()'s acquire: the entry was published above.
-  slots_[i].store(static_cast<uint32_t>(id + 1), std::memory_order_release);
-  size_.store(id + 1, std::memory_order_release);
-  return KeyId{static_cast<uint32_t>(id)};
+  entries_[id].store(owned_[id].get(), std::memory_order_release);
+  InsertSlot(*index_owner_, hash, id);
+  size_.fetch_add(1, std::memory_order_release);
+  return KeyId{id};
 }
 
 std::string_view KeyTable::Name(KeyId id) const noexcept {
   if (id.index >= capacity_) return {};
-  // Acquire pairs with the release store in Intern().
+  // Acquire pairs with the release store in InternNew().
   const Entry* e = entries_[id.index].load(std::memory_order_acquire);
   return e == nullptr ? std::string_view{} : std::string_view(e->name);
+}
+
+// ---- Sweep ----------------------------------------------------------------------------------
+
+KeyTable::SweepStats KeyTable::Sweep() {
+  const auto start = std::chrono::steady_clock::now();
+  SweepStats stats;
+  strobe::MutexLock sweep_lock(sweep_mu_);
+  std::vector<uint32_t> recycled;
+  std::vector<std::unique_ptr<Entry>> retired_entries;
+  std::unique_ptr<Index> retired_index;
+  {
+    strobe::MutexLock lock(mu_);
+    const uint32_t current = epoch_.load(std::memory_order_seq_cst);
+    const uint32_t oldest = OldestLiveEpoch(current);
+    // (3) Recycle keys unlinked at an epoch no live batch is from. Their ids go back to
+    // free_ids_ only after Synchronize (below): a lookup that found one in a replaced index
+    // must not see it reused while its section lasts.
+    std::size_t keep = 0;
+    for (const Pending& p : pending_) {
+      if (static_cast<int32_t>(oldest - p.epoch) > 0) {
+        state_[p.id].store(kFree, std::memory_order_release);
+        entries_[p.id].store(nullptr, std::memory_order_release);
+        retired_entries.push_back(std::move(owned_[p.id]));
+        recycled.push_back(p.id);
+      } else {
+        pending_[keep++] = p;
+      }
+    }
+    pending_.resize(keep);
+    // (1) Unlink reclaimable keys not looked up since before the oldest live batch.
+    for (uint32_t id = 0; id < next_id_; ++id) {
+      uint32_t s = kReclaimable;
+      if (state_[id].load(std::memory_order_relaxed) != kReclaimable) continue;
+      if (static_cast<int32_t>(mark_[id].load(std::memory_order_relaxed) - oldest) >= 0) continue;
+      // Pairs with MakePermanent's compare-exchange: a key made permanent meanwhile stays.
+      if (!state_[id].compare_exchange_strong(s, kUnlinked, std::memory_order_acq_rel)) continue;
+      pending_.push_back({id, current});
+      ++stats.unlinked;
+    }
+    if (stats.unlinked > 0) {
+      auto fresh = std::make_unique<Index>(slot_mask_ + 1);
+      for (uint32_t id = 0; id < next_id_; ++id) {
+        const uint32_t s = state_[id].load(std::memory_order_relaxed);
+        if (s == kReclaimable || s == kPermanent) InsertSlot(*fresh, owned_[id]->hash, id);
+      }
+      // seq_cst: pairs with Probe()'s load (the new index is filled) and orders the store
+      // before the phase flip in Synchronize() and the epoch store below.
+      index_.store(fresh.get(), std::memory_order_seq_cst);
+      retired_index = std::move(index_owner_);
+      index_owner_ = std::move(fresh);
+    }
+    // (2) Advance the epoch when the slot it will use holds no live batch. seq_cst, after the
+    // index store: a batch that registers at the new epoch sees the new index (see the class
+    // comment), and EnterEpoch's re-check pairs with this slot check.
+    const uint32_t next = current + 1;
+    if (live_[next % kEpochSlots].n.load(std::memory_order_seq_cst) == 0) {
+      epoch_.store(next, std::memory_order_seq_cst);
+      stats.epoch_advanced = true;
+    }
+  }
+  if (!recycled.empty() || retired_index != nullptr) Synchronize();
+  if (!recycled.empty()) {
+    strobe::MutexLock lock(mu_);
+    free_ids_.insert(free_ids_.end(), recycled.begin(), recycled.end());
+    size_.fetch_sub(recycled.size(), std::memory_order_release);
+  }
+  stats.reclaimed = recycled.size();
+  retired_entries.clear();  // after the grace period: no lookup can still read them
+  retired_index.reset();
+  reclaimed_total_.fetch_add(stats.reclaimed, std::memory_order_relaxed);
+  sweeps_.fetch_add(1, std::memory_order_relaxed);
+  last_sweep_ns_.store(static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                                 std::chrono::steady_clock::now() - start)
+                                                 .count()),
+                       std::memory_order_relaxed);
+  return stats;
 }
 
 }  // namespace strobed::event

@@ -14,10 +14,26 @@ void BatchDeleter::operator()(Batch* batch) const noexcept {
   }
 }
 
-Batch::Batch(BatchPool* pool, std::size_t first_chunk_bytes, std::size_t max_retained_bytes)
-    : pool_(pool), arena_(first_chunk_bytes, max_retained_bytes) {}
+Batch::Batch(BatchPool* pool, std::size_t first_chunk_bytes, std::size_t max_retained_bytes,
+             KeyTable* keys)
+    : pool_(pool),
+      keys_(keys != nullptr ? keys : &KeyTable::Global()),
+      arena_(first_chunk_bytes, max_retained_bytes) {
+  if (pool == nullptr) {
+    key_epoch_ = keys_->EnterEpoch();
+    registered_ = true;
+  }
+}
 
-Batch::~Batch() { Clear(); }
+Batch::~Batch() {
+  ClearEvents();
+  if (registered_) keys_->LeaveEpoch(key_epoch_);
+}
+
+void Batch::HoldIdsOf(const Batch& other) noexcept {
+  if (&other == this || other.keys_ != keys_ || !registered_ || !other.registered_) return;
+  key_epoch_ = keys_->LowerEpoch(key_epoch_, other.key_epoch_);
+}
 
 uint8_t Batch::signals() const noexcept {
   uint8_t s = kSignalNone;
@@ -59,6 +75,16 @@ void Batch::SetCharge(MemoryAccount* account, std::size_t bytes) noexcept {
 }
 
 void Batch::Clear() noexcept {
+  ClearEvents();
+  if (registered_) {
+    // Enter before leaving: the batch is never unregistered while its owner holds it.
+    const uint32_t e = keys_->EnterEpoch();
+    keys_->LeaveEpoch(key_epoch_);
+    key_epoch_ = e;
+  }
+}
+
+void Batch::ClearEvents() noexcept {
   spans_.clear();
   metrics_.clear();
   logs_.clear();
@@ -73,7 +99,9 @@ void Batch::Clear() noexcept {
 }
 
 BatchPool::BatchPool(BatchPoolOptions options)
-    : options_(options), free_(std::max<std::size_t>(options.max_pooled, 2)) {}
+    : options_(options), free_(std::max<std::size_t>(options.max_pooled, 2)) {
+  if (options_.keys == nullptr) options_.keys = &KeyTable::Global();
+}
 
 BatchPool::~BatchPool() {
   Batch* b = nullptr;
@@ -92,17 +120,24 @@ BatchPtr BatchPool::Acquire() {
   Batch* b = nullptr;
   if (free_.TryPop(b)) {
     reused_.fetch_add(1, std::memory_order_relaxed);
-    return BatchPtr(b);
+  } else {
+    allocated_.fetch_add(1, std::memory_order_relaxed);
+    b = new Batch(this, options_.first_chunk_bytes, options_.max_retained_bytes, options_.keys);
   }
-  allocated_.fetch_add(1, std::memory_order_relaxed);
-  return BatchPtr(new Batch(this, options_.first_chunk_bytes, options_.max_retained_bytes));
+  b->key_epoch_ = b->keys_->EnterEpoch();
+  b->registered_ = true;
+  return BatchPtr(b);
 }
 
 void BatchPool::Release(Batch* batch) noexcept {
-  batch->Clear();
+  batch->ClearEvents();
+  if (batch->registered_) {
+    batch->keys_->LeaveEpoch(batch->key_epoch_);
+    batch->registered_ = false;
+  }
   if (!free_.TryPush(batch)) {
     batch->pool_ = nullptr;
-    delete batch;
+    delete batch;  // unregistered above: the destructor leaves nothing
   }
 }
 
@@ -247,6 +282,7 @@ LogRecord& EventCopier::CopyLog(const LogRecord& src) {
 }
 
 void EventCopier::CopyAll(const Batch& src) {
+  dst_.HoldIdsOf(src);
   for (const Span& s : src.spans()) CopySpan(s);
   for (const MetricPoint& m : src.metrics()) CopyMetric(m);
   for (const LogRecord& l : src.logs()) CopyLog(l);

@@ -13,6 +13,12 @@
 // capacity across uses, and Append() merges batches by moving the small event structs and
 // adopting the other batch's storage (no string or attribute is copied).
 //
+// Key ids: a batch is registered with its KeyTable's epoch while it is out of its pool
+// (KeyTable::EnterEpoch on Acquire, re-registered at the current epoch by Clear, left when it
+// goes back), so a key table sweep never recycles an id a live batch may carry. Copies take
+// the older epoch of the two batches (EventCopier), adopted batches stay registered until
+// their adopter is cleared (attribute.h, "Who holds a KeyId").
+//
 // Memory accounting: the pipeline's memory limiter charges a batch on admission
 // (SetCharge); the charge is returned when the batch is cleared or freed, including batches
 // adopted by Append().
@@ -66,8 +72,10 @@ enum Signal : uint8_t {
 class Batch {
  public:
   // Batches come from BatchPool::Acquire(); `pool` may be nullptr for a free-standing batch
-  // (then the deleter simply deletes it).
-  Batch(BatchPool* pool, std::size_t first_chunk_bytes, std::size_t max_retained_bytes);
+  // (then the deleter simply deletes it). `keys` (nullptr: KeyTable::Global()) is the table
+  // whose ids the batch carries; a free-standing batch registers with it at once.
+  Batch(BatchPool* pool, std::size_t first_chunk_bytes, std::size_t max_retained_bytes,
+        KeyTable* keys = nullptr);
   ~Batch();
   Batch(const Batch&) = delete;
   Batch& operator=(const Batch&) = delete;
@@ -128,8 +136,16 @@ class Batch {
   void set_ingest_ns(uint64_t ns) noexcept { ingest_ns_ = ns; }
 
   // Drops all events, releases adopted batches and the memory charge, resets the arena.
-  // Keeps vector capacity and retained arena chunks.
+  // Keeps vector capacity and retained arena chunks. The batch is re-registered at the key
+  // table's current epoch (it holds no id any more).
   void Clear() noexcept;
+
+  // The key table epoch this batch is registered at (see the header comment).
+  uint32_t key_epoch() const noexcept { return key_epoch_; }
+  KeyTable& keys() const noexcept { return *keys_; }
+  // Lowers this batch's registration to `other`'s epoch when that is older: called before ids
+  // of `other` (a live batch of the same table) are copied into this one.
+  void HoldIdsOf(const Batch& other) noexcept;
 
   BatchPool* pool() const noexcept { return pool_; }
 
@@ -150,7 +166,13 @@ class Batch {
     return removed;
   }
 
+  // Clear() without the re-registration.
+  void ClearEvents() noexcept;
+
   BatchPool* pool_;
+  KeyTable* keys_;
+  uint32_t key_epoch_ = 0;
+  bool registered_ = false;  // false only while pooled
   Arena arena_;
   std::vector<Span> spans_;
   std::vector<MetricPoint> metrics_;
@@ -165,6 +187,7 @@ struct BatchPoolOptions {
   std::size_t max_pooled = 4096;             // batches kept for reuse; extra ones are freed
   std::size_t first_chunk_bytes = 4096;      // arena first chunk of each batch
   std::size_t max_retained_bytes = 1 << 20;  // arena bytes a pooled batch keeps on reset
+  KeyTable* keys = nullptr;                  // the batches' key table; nullptr: Global()
 };
 
 class BatchPool {
@@ -180,6 +203,9 @@ class BatchPool {
   // Returns an empty batch: a pooled one when available, else a new one. Thread-safe,
   // lock-free (allocates only while the pool warms up).
   BatchPtr Acquire();
+
+  // The key table the pool's batches register with.
+  KeyTable& keys() const noexcept { return *options_.keys; }
 
   uint64_t allocated() const noexcept { return allocated_.load(std::memory_order_relaxed); }
   uint64_t reused() const noexcept { return reused_.load(std::memory_order_relaxed); }
@@ -198,14 +224,16 @@ class BatchPool {
 // Deep-copies events into `dst` (strings, attributes, nested values, resource and scope).
 // Used when an event must outlive its source batch independently (tail sampling, fan-out to
 // a second pipeline). Resources and scopes are de-duplicated within one copier's lifetime.
+// Key ids are copied as they are, so a copier is made for one source batch: `dst` takes its
+// key epoch when older (Batch::HoldIdsOf) and every event copied must come from `src`.
 class EventCopier {
  public:
-  explicit EventCopier(Batch& dst) : dst_(dst) {}
+  EventCopier(Batch& dst, const Batch& src) : dst_(dst) { dst.HoldIdsOf(src); }
 
   Span& CopySpan(const Span& src);
   MetricPoint& CopyMetric(const MetricPoint& src);
   LogRecord& CopyLog(const LogRecord& src);
-  // Copies every event of `src`.
+  // Copies every event of `src` (the copier's source batch).
   void CopyAll(const Batch& src);
 
   std::span<const Attribute> CopyAttributes(std::span<const Attribute> src);

@@ -1,8 +1,12 @@
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstring>
+#include <future>
 #include <limits>
+#include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "strobed/event/arena.h"
@@ -168,6 +172,181 @@ TEST(KeyTableTest, WellKnownKeysHaveFixedIds) {
   EXPECT_TRUE(KeyTable::Global().Find("process.user.id").has_value());
 }
 
+// ---- Reclamation (attribute.h, "Who holds a KeyId") ----------------------------------------
+
+// A free-standing batch of `t` (registered at t's current epoch while it lives).
+std::unique_ptr<Batch> BatchOf(KeyTable& t) {
+  return std::make_unique<Batch>(nullptr, 256, 4096, &t);
+}
+
+TEST(KeyTableReclaimTest, ReclaimsUnusedKeysOnceNoBatchCanHoldThem) {
+  KeyTable t(4);
+  ASSERT_TRUE(t.Intern("config.key").has_value());  // no budget: permanent
+  KeyBudget budget;
+  auto b = BatchOf(t);
+  const uint32_t e0 = t.epoch();
+  EXPECT_EQ(b->key_epoch(), e0);
+  auto x = t.Intern("x", budget);
+  auto y = t.Intern("y", budget);
+  auto z = t.Intern("z", budget);
+  ASSERT_TRUE(x && y && z);
+  EXPECT_FALSE(t.Intern("w", budget).has_value());  // full
+  EXPECT_EQ(t.size(), 4u);
+
+  // While the batch lives nothing it may carry is touched, however many sweeps run.
+  for (int i = 0; i < 6; ++i) {
+    KeyTable::SweepStats s = t.Sweep();
+    EXPECT_EQ(s.unlinked, 0u) << i;
+    EXPECT_EQ(s.reclaimed, 0u) << i;
+  }
+  // The epoch advanced into each empty slot and stopped where the batch's slot comes round.
+  EXPECT_EQ(t.epoch(), e0 + KeyTable::kEpochSlots - 1);
+  EXPECT_EQ(t.Name(*x), "x");
+  b.reset();
+
+  // Batch gone: the first sweep unlinks x, y, z (last looked up at e0, before every live
+  // batch) and advances; the next recycles them.
+  KeyTable::SweepStats s1 = t.Sweep();
+  EXPECT_EQ(s1.unlinked, 3u);
+  EXPECT_EQ(s1.reclaimed, 0u);
+  EXPECT_EQ(t.Name(*x), "x");  // unlinked, still named until recycled
+  EXPECT_EQ(t.size(), 4u);
+  KeyTable::SweepStats s2 = t.Sweep();
+  EXPECT_EQ(s2.unlinked, 0u);
+  EXPECT_EQ(s2.reclaimed, 3u);
+  EXPECT_EQ(t.size(), 1u);
+  EXPECT_EQ(t.reclaimed(), 3u);
+  EXPECT_EQ(t.sweeps(), 8u);
+  EXPECT_EQ(t.Name(*x), "");  // names nothing now
+
+  // Room again: new keys get the recycled ids; the permanent key kept its id and text.
+  KeyBudget more;
+  auto w = t.Intern("w", more);
+  ASSERT_TRUE(w.has_value());
+  EXPECT_LT(w->index, 4u);
+  EXPECT_EQ(t.Name(*w), "w");
+  EXPECT_EQ(t.Find("config.key")->index, 0u);
+  EXPECT_EQ(t.Name(KeyId{0}), "config.key");
+  EXPECT_FALSE(t.Find("x").has_value());
+}
+
+TEST(KeyTableReclaimTest, KeysLookedUpInTheCurrentEpochStay) {
+  KeyTable t(8);
+  KeyBudget budget;
+  auto a = t.Intern("a", budget);
+  auto b = t.Intern("b", budget);
+  ASSERT_TRUE(a && b);
+  for (int i = 0; i < 5; ++i) {
+    auto batch = BatchOf(t);
+    EXPECT_EQ(t.Intern("a", budget)->index, a->index);  // used in every epoch
+    batch.reset();
+    t.Sweep();
+  }
+  // b (unused since the first epoch) went; a, looked up each epoch, kept its id.
+  EXPECT_EQ(t.Find("a")->index, a->index);
+  EXPECT_FALSE(t.Find("b").has_value());
+  EXPECT_EQ(t.reclaimed(), 1u);
+}
+
+TEST(KeyTableReclaimTest, UnlinkedKeyIsNotRecycledWhileABatchOfItsEpochLives) {
+  KeyTable t(8);
+  KeyBudget budget;
+  auto k = t.Intern("k", budget);
+  ASSERT_TRUE(k.has_value());
+  t.Sweep();  // k was marked in this epoch: kept; the epoch advances
+  // A batch registers, and (as a lookup racing with the next sweep could) carries k without
+  // marking it.
+  auto holder = BatchOf(t);
+  const KeyId held = *t.Find("k");
+  EXPECT_EQ(held.index, k->index);
+  KeyTable::SweepStats s = t.Sweep();
+  EXPECT_EQ(s.unlinked, 1u);  // k's mark is older than the oldest live batch
+  // Lookups now make a new id for the same text; the held id still names "k".
+  auto k2 = t.Intern("k", budget);
+  ASSERT_TRUE(k2.has_value());
+  EXPECT_NE(k2->index, held.index);
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(t.Sweep().reclaimed, 0u) << i;
+  EXPECT_EQ(t.Name(held), "k");
+  holder.reset();
+  EXPECT_EQ(t.Sweep().reclaimed, 1u);
+  EXPECT_EQ(t.Name(*k2), "k");
+}
+
+TEST(KeyTableReclaimTest, PinnedAndConfiguredKeysAreNeverReclaimed) {
+  KeyTable t(8);
+  KeyBudget budget;
+  auto pinned = t.InternPinned("series.label", budget);
+  auto later_configured = t.Intern("customer", budget);  // reclaimable ...
+  ASSERT_TRUE(pinned && later_configured);
+  EXPECT_EQ(budget.added, 2u);
+  EXPECT_EQ(t.Intern("customer")->index, later_configured->index);  // ... until configured
+  auto oneoff = t.Intern("oneoff", budget);
+  ASSERT_TRUE(oneoff.has_value());
+  for (int i = 0; i < 6; ++i) t.Sweep();
+  EXPECT_EQ(t.reclaimed(), 1u);  // only "oneoff"
+  EXPECT_EQ(t.Find("series.label")->index, pinned->index);
+  EXPECT_EQ(t.Find("customer")->index, later_configured->index);
+  EXPECT_EQ(t.Name(*pinned), "series.label");
+  EXPECT_EQ(t.Name(*later_configured), "customer");
+}
+
+TEST(KeyTableReclaimTest, CopiesHoldTheSourceBatchsEpoch) {
+  KeyTable t(8);
+  BatchPool pool({.max_pooled = 4, .keys = &t});
+  BatchPtr src = pool.Acquire();
+  const uint32_t e0 = src->key_epoch();
+  KeyBudget budget;
+  Span& s = src->AddSpan();
+  auto* attrs = src->arena().AllocateArray<Attribute>(1);
+  attrs[0] = {*t.Intern("copied", budget), Value::Int(1)};
+  s.attributes = {attrs, 1};
+  t.Sweep();
+  t.Sweep();
+  BatchPtr dst = pool.Acquire();
+  EXPECT_EQ(dst->key_epoch(), e0 + 2);
+  EventCopier copier(*dst, *src);
+  copier.CopySpan(src->spans()[0]);
+  EXPECT_EQ(dst->key_epoch(), e0);
+  src.reset();  // back to the pool: unregistered
+  for (int i = 0; i < 6; ++i) EXPECT_EQ(t.Sweep().unlinked, 0u) << i;
+  EXPECT_EQ(t.Name(dst->spans()[0].attributes[0].key), "copied");
+  dst->Clear();  // re-registered at the current epoch, holds nothing
+  EXPECT_EQ(dst->key_epoch(), t.epoch());
+  dst.reset();
+  t.Sweep();
+  t.Sweep();
+  EXPECT_EQ(t.reclaimed(), 1u);
+}
+
+TEST(KeyTableReclaimTest, EntriesOutliveReadSectionsThatBeganBeforeTheSweep) {
+  KeyTable t(8);
+  {
+    KeyBudget budget;
+    ASSERT_TRUE(t.Intern("gone", budget).has_value());
+  }
+  t.Sweep();
+  ASSERT_EQ(t.Sweep().unlinked, 1u);  // the next sweep recycles it and frees its entry
+  std::promise<void> entered;
+  std::promise<void> leave;
+  std::shared_future<void> leave_f = leave.get_future().share();
+  std::string_view seen;
+  std::thread reader([&] {
+    KeyTable::ReadSection section(t);
+    seen = t.Name(KeyId{0});  // the unlinked entry, read inside the section
+    entered.set_value();
+    leave_f.wait();
+    EXPECT_EQ(seen, "gone");  // still readable: the sweep waits for this section
+  });
+  entered.get_future().wait();
+  auto sweep = std::async(std::launch::async, [&] { return t.Sweep(); });
+  // The sweep recycles the id and then waits for the reader's section before freeing.
+  EXPECT_EQ(sweep.wait_for(std::chrono::milliseconds(100)), std::future_status::timeout);
+  leave.set_value();
+  reader.join();
+  EXPECT_EQ(sweep.get().reclaimed, 1u);
+  EXPECT_EQ(t.Name(KeyId{0}), "");
+}
+
 TEST(ValueTest, TypesEqualityAndText) {
   Value s = Value::String("abc");
   EXPECT_EQ(s.type(), ValueType::kString);
@@ -293,7 +472,7 @@ TEST(EventCopierTest, DeepCopiesEveryKind) {
   l.body = Value::String(a.CopyString("hello"));
 
   BatchPtr dst = pool.Acquire();
-  EventCopier copier(*dst);
+  EventCopier copier(*dst, *src);
   copier.CopyAll(*src);
   src.reset();                         // the copy must not depend on the source
   BatchPtr scribble = pool.Acquire();  // likely reuses the source's arena memory

@@ -11,11 +11,12 @@
 // into the decoders' result.
 //
 // Keys: every attribute key is interned through InternKey, under the request's KeyBudget
-// (DecodeOptions::budget, or an unlimited one). A refused key never vanishes silently: a
-// span, event, link, log record or resource counts it in its dropped_attributes_count; a
-// metric point whose identity lost a label (its own attributes, or its resource's or scope's)
-// is refused as a whole by DecodeMetricPoint and removed by Finish, so what is stored never
-// merges two series into one.
+// (DecodeOptions::budget, or an unlimited one), into `batch`, which the caller acquired before
+// the decode: the ids are reclaimable and `batch`'s key epoch keeps them valid (attribute.h). A
+// refused key never vanishes silently: a span, event, link, log record or resource counts it in its
+// dropped_attributes_count; a metric point whose identity lost a label (its own attributes, or its
+// resource's or scope's) is refused as a whole by DecodeMetricPoint and removed by Finish, so what
+// is stored never merges two series into one.
 //
 // Thread class: owned by one decode call on one thread.
 
@@ -40,12 +41,16 @@ struct DecodeContext {
       : batch(b),
         arena(b.arena()),
         keys(options.keys != nullptr ? *options.keys : event::KeyTable::Global()),
+        key_section(keys),
         budget(options.budget != nullptr ? *options.budget : own_budget),
         max_depth(options.max_depth) {}
 
   event::Batch& batch;
   event::Arena& arena;
   event::KeyTable& keys;
+  // One key table read section for the whole decode: every InternKey inside nests in it, so a
+  // known key costs a thread-local check rather than a shared counter update (attribute.h).
+  event::KeyTable::ReadSection key_section;
   event::KeyBudget own_budget;  // used when the caller passes none: unlimited
   event::KeyBudget& budget;
   int max_depth;

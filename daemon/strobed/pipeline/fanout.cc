@@ -40,7 +40,7 @@ PushResult FanoutIngest::Push(event::BatchPtr&& batch, const PushOptions& option
       StripTo(*mine, t.signals);
     } else {
       mine = pool_.Acquire();
-      event::EventCopier copier(*mine);
+      event::EventCopier copier(*mine, *batch);
       if ((t.signals & event::kSignalTraces) != 0) {
         for (const auto& s : batch->spans()) copier.CopySpan(s);
       }
@@ -71,7 +71,7 @@ void FanoutIngest::StripTo(event::Batch& b, uint8_t signals) {
 
 ExportResult ForwardExporter::Export(const event::Batch& batch) noexcept {
   event::BatchPtr copy = pool_.Acquire();
-  event::EventCopier copier(*copy);
+  event::EventCopier copier(*copy, batch);
   copier.CopyAll(batch);
   PushResult r = ingest_.Push(std::move(copy), {});
   switch (r.status) {

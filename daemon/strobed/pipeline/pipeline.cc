@@ -468,7 +468,7 @@ void Pipeline::Park(std::size_t j, const event::Batch& batch, uint8_t signals, i
   // A copy of just the signals to re-send: the original batch goes on to other exporters and
   // back to its pool, and a later attempt must not re-send what was delivered.
   event::BatchPtr copy = pool_->Acquire();
-  event::EventCopier copier(*copy);
+  event::EventCopier copier(*copy, batch);
   if ((signals & event::kSignalTraces) != 0) {
     for (const auto& e : batch.spans()) copier.CopySpan(e);
   }

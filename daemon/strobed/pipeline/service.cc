@@ -157,6 +157,13 @@ strobe::Status PipelineService::Start() {
   std::lock_guard<std::mutex> lock(mu_);
   if (started_ || shut_down_) return strobe::FailedPrecondition("pipeline service already started");
   started_ = true;
+  // Sweeps are sound only when the batches carrying the table's ids register with it: the
+  // service's pool must be of the same table (a test may pair a private table with the
+  // default pool; its keys are then never reclaimed).
+  if (&options_.pool->keys() == options_.keys) {
+    key_sweeper_ = std::make_unique<KeySweeper>(*options_.keys, options_.key_sweep);
+    key_sweeper_->Start();
+  }
   for (auto it = pipelines_.rbegin(); it != pipelines_.rend(); ++it) {  // downstream first
     strobe::Status s = (*it)->Start();
     if (!s.ok()) return s.WithContext("pipeline '" + (*it)->name() + "'");
@@ -198,6 +205,7 @@ strobe::Status PipelineService::Shutdown(std::chrono::milliseconds deadline) {
   for (auto& [id, se] : exporters_) {
     keep_first(se.exporter->Shutdown(remaining()).WithContext("exporter '" + id + "'"));
   }
+  if (key_sweeper_) key_sweeper_->Stop();
   return status;
 }
 

@@ -32,6 +32,7 @@
 #include "strobed/event/attribute.h"
 #include "strobed/event/batch.h"
 #include "strobed/pipeline/config.h"
+#include "strobed/pipeline/key_sweeper.h"
 #include "strobed/pipeline/memory_limiter.h"
 #include "strobed/pipeline/pipeline.h"
 #include "strobed/pipeline/plugin_registry.h"
@@ -55,6 +56,9 @@ struct ServiceOptions {
   event::BatchPool* pool = nullptr;       // nullptr = BatchPool::Default()
   event::KeyTable* keys = nullptr;        // nullptr = KeyTable::Global()
   uint64_t seed = 0x5eed;                 // samplers and load shedding
+  // Reclamation of `keys` while the service runs (key_sweeper.h): started by Start, stopped by
+  // Shutdown.
+  KeySweepOptions key_sweep = {};
 };
 
 struct ServiceSnapshot {
@@ -98,7 +102,10 @@ class PipelineService {
   //   strobe_pipeline_unrouted_events_total{receiver}
   //   strobe_memory_limiter_used_bytes{limiter}, strobe_memory_limiter_limit_bytes{limiter}
   //   strobe_processor_<stat>{pipeline,processor[,policy|decision]} (sampler statistics)
-  //   strobe_event_key_table_rejected_total, strobe_event_batches_allocated_total
+  //   strobe_event_key_table_rejected_total{reason}, strobe_event_key_table_keys,
+  //   strobe_event_key_table_capacity_keys, strobe_event_key_table_reclaimed_total,
+  //   strobe_event_key_table_sweeps_total, strobe_event_key_table_last_sweep_seconds,
+  //   strobe_event_batches_allocated_total
   strobe::metrics::Registry& metrics() const { return *metrics_; }
 
   // Component lookup for tests and in-process embedding (nullptr when absent).
@@ -130,6 +137,7 @@ class PipelineService {
   std::map<std::string, SharedExporter> exporters_;
   std::map<std::string, std::unique_ptr<FanoutIngest>> connector_ingests_;
   std::vector<ReceiverEntry> receivers_;
+  std::unique_ptr<KeySweeper> key_sweeper_;
   strobe::metrics::Registry* metrics_ = nullptr;
   std::vector<std::string> metric_names_;
   std::mutex mu_;

@@ -163,17 +163,35 @@ strobe::Status PipelineService::BindMetrics() {
           sink.Emit({event::KeyRefusalName(reason)}, static_cast<double>(keys->rejected(reason)));
         }
       }));
-  STROBE_RETURN_IF_ERROR(add("strobe_event_key_table_keys", "Attribute keys in the key table",
-                             CallbackType::kGauge, {}, [keys](CallbackSink& sink) {
+  STROBE_RETURN_IF_ERROR(
+      add("strobe_event_key_table_keys",
+          "Attribute keys in the key table (including unlinked ones not yet reclaimed)",
+          CallbackType::kGauge, {}, [keys](CallbackSink& sink) {
+            sink.Emit(std::span<const std::string_view>(), static_cast<double>(keys->size()));
+          }));
+  STROBE_RETURN_IF_ERROR(add("strobe_event_key_table_reclaimed_total",
+                             "Attribute keys of untrusted input reclaimed by key table sweeps "
+                             "(their ids recycled once no batch could hold them)",
+                             CallbackType::kCounter, {}, [keys](CallbackSink& sink) {
                                sink.Emit(std::span<const std::string_view>(),
-                                         static_cast<double>(keys->size()));
+                                         static_cast<double>(keys->reclaimed()));
                              }));
-  STROBE_RETURN_IF_ERROR(add("strobe_event_key_table_capacity_keys",
-                             "Capacity of the attribute key table (keys are never reclaimed)",
-                             CallbackType::kGauge, {}, [keys](CallbackSink& sink) {
+  STROBE_RETURN_IF_ERROR(add("strobe_event_key_table_sweeps_total", "Key table sweeps run",
+                             CallbackType::kCounter, {}, [keys](CallbackSink& sink) {
                                sink.Emit(std::span<const std::string_view>(),
-                                         static_cast<double>(keys->capacity()));
+                                         static_cast<double>(keys->sweeps()));
                              }));
+  STROBE_RETURN_IF_ERROR(add("strobe_event_key_table_last_sweep_seconds",
+                             "Duration of the latest key table sweep", CallbackType::kGauge, {},
+                             [keys](CallbackSink& sink) {
+                               sink.Emit(std::span<const std::string_view>(),
+                                         static_cast<double>(keys->last_sweep_ns()) * 1e-9);
+                             }));
+  STROBE_RETURN_IF_ERROR(
+      add("strobe_event_key_table_capacity_keys", "Capacity of the attribute key table",
+          CallbackType::kGauge, {}, [keys](CallbackSink& sink) {
+            sink.Emit(std::span<const std::string_view>(), static_cast<double>(keys->capacity()));
+          }));
   event::BatchPool* pool = options_.pool;
   STROBE_RETURN_IF_ERROR(add("strobe_event_batches_allocated_total",
                              "Batches allocated because the pool was empty (steady state: flat)",

@@ -46,6 +46,8 @@ strobe::Status PipelineComponent::Start(const daemon::ComponentContext& ctx) {
   options.services.auth = ctx.auth;
   options.services.logger = spdlog::default_logger_raw();
   options.services.data_dir = ctx.config.data_dir;
+  options.key_sweep.interval = ctx.config.key_table.sweep_interval;
+  options.key_sweep.high_water = ctx.config.key_table.high_water;
   auto svc = pipeline::PipelineService::Create(*cfg, std::move(options));
   if (!svc.ok()) return svc.status();
   service_ = std::move(svc).value();

@@ -16,7 +16,7 @@ pipeline::ExportResult MemoryExporter::Export(const event::Batch& batch) noexcep
     strobe::MutexLock lock(mu_);
     if (retained_events_ < options_.max_retained_events) {
       event::BatchPtr copy = pool_.Acquire();
-      event::EventCopier copier(*copy);
+      event::EventCopier copier(*copy, batch);
       copier.CopyAll(batch);
       retained_events_ += copy->size();
       retained_.push_back(std::move(copy));

@@ -199,9 +199,13 @@ strobe::Result<std::vector<TailPolicy>> ParseTailPolicies(const YAML::Node& node
 
 TailSampler::TailSampler(TailSamplerOptions options)
     : options_(std::move(options)),
-      storage_pool_(event::BatchPoolOptions{.max_pooled = options_.num_traces + 16,
-                                            .first_chunk_bytes = 512,
-                                            .max_retained_bytes = 16384}),
+      storage_pool_(event::BatchPoolOptions{
+          .max_pooled = options_.num_traces + 16,
+          .first_chunk_bytes = 512,
+          .max_retained_bytes = 16384,
+          // Held traces carry ids of the output pool's key
+          // table: their batches register with it.
+          .keys = options_.output_pool != nullptr ? &options_.output_pool->keys() : nullptr}),
       output_pool_(options_.output_pool != nullptr ? options_.output_pool
                                                    : &event::BatchPool::Default()),
       traces_(options_.num_traces),
@@ -465,7 +469,7 @@ void TailSampler::Process(event::BatchPtr&& batch, pipeline::ProcessContext& ctx
     if (t.copier_epoch != epoch_) {
       // Resources are de-duplicated per input batch only: a cached source pointer from an
       // earlier batch could alias a new object at the same address.
-      t.copier.emplace(*t.spans);
+      t.copier.emplace(*t.spans, *batch);
       t.copier_epoch = epoch_;
     }
     t.copier->CopySpan(s);

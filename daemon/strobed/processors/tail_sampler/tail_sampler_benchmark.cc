@@ -98,7 +98,7 @@ void tail_sampler_baseline_copy(benchmark::State& state) {
       auto spans = b->spans();
       for (std::size_t i = 0; i < spans.size(); i += kSpansPerTrace) {
         event::BatchPtr t = storage.Acquire();
-        event::EventCopier copier(*t);
+        event::EventCopier copier(*t, *b);
         for (int k = 0; k < kSpansPerTrace; ++k)
           copier.CopySpan(spans[i + static_cast<std::size_t>(k)]);
         held.push_back(std::move(t));

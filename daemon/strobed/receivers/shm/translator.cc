@@ -260,7 +260,9 @@ void ShmTranslator::Define(const RecordView& r) {
     s->owner_uid = owner;
     event::KeyBudget budget = RingBudget(r.producer);
     for (const auto& [k, v] : d.labels) {
-      std::optional<event::KeyId> key = keys_.Intern(k, budget);
+      // Pinned: the series keeps its label ids for the daemon's lifetime (series are never
+      // erased), outside any batch, so they must never be reclaimed.
+      std::optional<event::KeyId> key = keys_.InternPinned(k, budget);
       if (!key) {
         // The series cannot be represented without this label: refused whole (never stored
         // under another series' identity), and its points count as unknown_series.
