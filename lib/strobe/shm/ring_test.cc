@@ -443,9 +443,13 @@ std::string DefinePayload(uint32_t kind, bool meta, uint32_t version = 1,
   return p;
 }
 
-bool DecodeDefine(const std::string& payload, SeriesDefineRecord* out) {
-  RecordView r{1, STROBE_REC_SERIES_DEFINE, reinterpret_cast<const uint8_t*>(payload.data()),
-               static_cast<uint32_t>(payload.size())};
+// The decoded record's views (name, labels, description, unit, bounds) point into the payload,
+// so the payload is kept here until the next call (callers pass temporaries).
+bool DecodeDefine(std::string payload, SeriesDefineRecord* out) {
+  static std::string kept;
+  kept = std::move(payload);
+  RecordView r{1, STROBE_REC_SERIES_DEFINE, reinterpret_cast<const uint8_t*>(kept.data()),
+               static_cast<uint32_t>(kept.size())};
   return DecodeSeriesDefine(r, out);
 }
 
