@@ -470,10 +470,14 @@ void AlertEngine::EvaluateGroups(int64_t t_ms, uint64_t now) {
     if (recorded_now.count(key) == 0) samples_.AppendStale(labels, t_ms);
   }
   recorded_last_ = std::move(recorded_now);
+  // Read before taking mu_: History::Append holds the history's lock while it visits the
+  // registry, whose alert callbacks take mu_; taking them in the other order here would invert
+  // that lock order (a deadlock TSan reported).
+  const promql::History::Stats history = samples_.stats();
   {
     strobe::MutexLock lock(mu_);
     recorded_ = std::move(recorded);
-    stats_.history = samples_.stats();
+    stats_.history = history;
   }
   Dispatch(per_slot);
 }

@@ -71,14 +71,17 @@ class HttpSession : public SessionBase, public std::enable_shared_from_this<Http
     if (!ec) remote_ = EndpointString(ep);
     // Evictable from the start: a connection that sends nothing is the first to go.
     waiting_since.store(NowNs(), std::memory_order_relaxed);
-    st_->Register(this);
   }
   ~HttpSession() override {
     EndRequest();
     st_->Unregister(this);
   }
 
+  // Registers the session with the server (so drain and shutdown can find it) and starts
+  // reading. Registered here, not in the constructor: Lock() calls weak_from_this(), which is
+  // only set once make_shared has returned (TSan reported the race with LiveSessions()).
   void Run() {
+    st_->Register(this);
     net::dispatch(stream_.get_executor(),
                   beast::bind_front_handler(&HttpSession::ReadHead, shared_from_this()));
   }
