@@ -1,6 +1,8 @@
 """What every hostile test asserts, in one place: the daemon still serves, a counter moved,
 RSS stayed within a bound. Every wait polls with a deadline."""
 
+import http.client
+import json
 import os
 import re
 import socket
@@ -136,3 +138,25 @@ def wait_stopped(pid, timeout=10.0):
             return
         time.sleep(0.01)
     raise AssertionError("pid %d did not stop within %s s" % (pid, timeout))
+
+def gauge_points(name, points, service):
+    """An OTLP/JSON metrics request: gauge `name` with one data point per (labels, value)."""
+    dps = [{"asInt": str(v), "timeUnixNano": "1700000000000000000",
+            "attributes": [{"key": k, "value": {"stringValue": lv}} for k, lv in labels.items()]}
+           for labels, v in points]
+    return json.dumps({"resourceMetrics": [{
+        "resource": {"attributes": [{"key": "service.name", "value": {"stringValue": service}}]},
+        "scopeMetrics": [{"metrics": [{"name": name, "gauge": {"dataPoints": dps}}]}]}]})
+
+
+def post(otlp, path, body, source):
+    """POSTs an OTLP/JSON `body` to `path` on `otlp` ("host:port") from address `source`;
+    returns (status, reply body)."""
+    host, port = otlp.rsplit(":", 1)
+    conn = http.client.HTTPConnection(host, int(port), timeout=120, source_address=(source, 0))
+    try:
+        conn.request("POST", path, body=body, headers={"Content-Type": "application/json"})
+        r = conn.getresponse()
+        return r.status, r.read()
+    finally:
+        conn.close()

@@ -6,10 +6,9 @@ Now keys interned for untrusted input are reclaimable: once no batch in flight c
 sweep recycles their ids (docs/security.md, "Key table"), so a legitimate client's new label key
 is admitted again, while the series stored before keep their labels exactly."""
 
-import http.client
 import json
 
-from hostile import assert_serving, metric
+from hostile import assert_serving, gauge_points, metric, post
 
 CAPACITY = 65_536  # KeyTable::kDefaultCapacity
 PER_REQUEST = 1024  # otlp_http max_new_keys_per_request default
@@ -19,25 +18,8 @@ FLOOD = len(SOURCES) * PER_SOURCE
 GOOD = "127.0.0.1"
 
 
-def post(otlp, path, body, source):
-    host, port = otlp.rsplit(":", 1)
-    conn = http.client.HTTPConnection(host, int(port), timeout=120, source_address=(source, 0))
-    try:
-        conn.request("POST", path, body=body, headers={"Content-Type": "application/json"})
-        r = conn.getresponse()
-        return r.status, r.read()
-    finally:
-        conn.close()
 
 
-def gauge_points(name, points, service):
-    """An OTLP/JSON metrics request: gauge `name` with one data point per (labels, value)."""
-    dps = [{"asInt": str(v), "timeUnixNano": "1700000000000000000",
-            "attributes": [{"key": k, "value": {"stringValue": lv}} for k, lv in labels.items()]}
-           for labels, v in points]
-    return json.dumps({"resourceMetrics": [{
-        "resource": {"attributes": [{"key": "service.name", "value": {"stringValue": service}}]},
-        "scopeMetrics": [{"metrics": [{"name": name, "gauge": {"dataPoints": dps}}]}]}]})
 
 
 def flood_span(otlp, source, first):

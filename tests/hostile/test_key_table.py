@@ -6,10 +6,9 @@ to the table and one client address at most 4,096 per hour (the defaults); metri
 would need more are refused whole and reported as partial success, never stored without their
 label, so another client's series and span attributes stay intact."""
 
-import http.client
 import json
 
-from hostile import assert_serving, metric
+from hostile import assert_serving, gauge_points, metric, post
 
 ATTACKER = "127.0.0.2"  # any 127/8 address reaches a loopback listener: its own client address
 GOOD = "127.0.0.1"
@@ -18,25 +17,8 @@ PER_SOURCE = 4096  # otlp_http max_new_keys_per_source default (per new_keys_win
 SPAN_DROPPED = 70_000 - PER_REQUEST  # attributes of the attacker's span beyond its limit
 
 
-def gauge_points(name, points, service):
-    """An OTLP/JSON metrics request: gauge `name` with one data point per (labels, value)."""
-    dps = [{"asInt": str(v), "timeUnixNano": "1700000000000000000",
-            "attributes": [{"key": k, "value": {"stringValue": lv}} for k, lv in labels.items()]}
-           for labels, v in points]
-    return json.dumps({"resourceMetrics": [{
-        "resource": {"attributes": [{"key": "service.name", "value": {"stringValue": service}}]},
-        "scopeMetrics": [{"metrics": [{"name": name, "gauge": {"dataPoints": dps}}]}]}]})
 
 
-def post(otlp, path, body, source):
-    host, port = otlp.rsplit(":", 1)
-    conn = http.client.HTTPConnection(host, int(port), timeout=120, source_address=(source, 0))
-    try:
-        conn.request("POST", path, body=body, headers={"Content-Type": "application/json"})
-        r = conn.getresponse()
-        return r.status, r.read()
-    finally:
-        conn.close()
 
 
 def attack_span(otlp, count):
