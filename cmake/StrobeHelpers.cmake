@@ -12,7 +12,9 @@ set(STROBE_WARNINGS -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wnon-virtual
     -Wold-style-cast -Wcast-align -Woverloaded-virtual -Wimplicit-fallthrough)
 # Not -Wnull-dereference: g++ 12 reports false positives inside libstdc++ (std::string) at -O2.
 if(CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
-  list(APPEND STROBE_WARNINGS -Wthread-safety)
+  # clang's -Wconversion also turns on -Wsign-conversion, which g++'s does not in C++: keep
+  # the two compilers (release: g++; sanitizers and fuzzing: clang) to one warning set.
+  list(APPEND STROBE_WARNINGS -Wthread-safety -Wno-sign-conversion)
 endif()
 if(STROBE_WERROR)
   list(APPEND STROBE_WARNINGS -Werror)
@@ -58,10 +60,42 @@ function(strobe_library)
 endfunction()
 
 # Unit tests carry the label `unit` unless LABELS says otherwise (stress, integration, ...).
+#
+# The TSan build has only the tests that start threads: a single-threaded test cannot race, and
+# building the rest a third time would double the sanitizer step of a cold CI run. A test starts
+# threads when one of its sources names std::thread/jthread/async/pthread, an io_context, or
+# calls Start()/Run() on a component; a test that starts threads another way adds the label
+# `threads` to be kept.
+set(STROBE_THREADED_TEST_PATTERN
+    "std::thread|std::jthread|std::async|pthread_|io_context|[.>]Start\\(|[.>]Run\\(")
+function(_strobe_test_starts_threads out srcs labels)
+  if("threads" IN_LIST labels OR "stress" IN_LIST labels)
+    set(${out} TRUE PARENT_SCOPE)
+    return()
+  endif()
+  foreach(src IN LISTS srcs)
+    file(READ ${CMAKE_CURRENT_SOURCE_DIR}/${src} text)
+    if(text MATCHES "${STROBE_THREADED_TEST_PATTERN}")
+      set(${out} TRUE PARENT_SCOPE)
+      return()
+    endif()
+  endforeach()
+  set(${out} FALSE PARENT_SCOPE)
+endfunction()
+
 function(strobe_test)
   cmake_parse_arguments(A "" "NAME;TIMEOUT" "SRCS;DEPS;LABELS;ARGS" ${ARGN})
+  set(registered TRUE)
+  if(STROBE_SANITIZER STREQUAL "tsan")
+    _strobe_test_starts_threads(registered "${A_SRCS}" "${A_LABELS}")
+  endif()
   _strobe_include_root(root)
-  add_executable(${A_NAME} ${A_SRCS})
+  if(NOT registered)
+    # The target still exists (a folder may add definitions to it) but is neither built nor run.
+    add_executable(${A_NAME} EXCLUDE_FROM_ALL ${A_SRCS})
+  else()
+    add_executable(${A_NAME} ${A_SRCS})
+  endif()
   target_include_directories(${A_NAME} PRIVATE ${root})
   target_link_libraries(${A_NAME} PRIVATE ${A_DEPS} GTest::gtest_main GTest::gmock Threads::Threads)
   target_compile_options(${A_NAME} PRIVATE ${STROBE_WARNINGS})
@@ -70,6 +104,9 @@ function(strobe_test)
   endif()
   if(NOT A_TIMEOUT)
     set(A_TIMEOUT 120)
+  endif()
+  if(NOT registered)
+    return()
   endif()
   add_test(NAME ${A_NAME} COMMAND ${A_NAME} ${A_ARGS})
   set_tests_properties(${A_NAME} PROPERTIES LABELS "${A_LABELS}" TIMEOUT ${A_TIMEOUT})
@@ -116,7 +153,12 @@ function(strobe_fuzz)
     target_link_libraries(${A_NAME} PRIVATE strobe_fuzz_driver)
   endif()
   set(corpus ${CMAKE_CURRENT_SOURCE_DIR}/${A_CORPUS})
-  add_test(NAME ${A_NAME} COMMAND ${A_NAME} ${corpus})
+  if(STROBE_LIBFUZZER)
+    # -runs=0: execute every corpus file once and exit (libFuzzer's replay mode).
+    add_test(NAME ${A_NAME} COMMAND ${A_NAME} -runs=0 ${corpus})
+  else()
+    add_test(NAME ${A_NAME} COMMAND ${A_NAME} ${corpus})
+  endif()
   set_tests_properties(${A_NAME} PROPERTIES LABELS fuzz TIMEOUT 300)
   set_property(GLOBAL APPEND PROPERTY STROBE_FUZZERS "$<TARGET_FILE:${A_NAME}> ${corpus}")
   set_property(GLOBAL APPEND PROPERTY STROBE_FUZZ_TARGETS ${A_NAME})
