@@ -29,7 +29,7 @@ from hostile import metric  # noqa: E402
 from strobe_proc import Daemon  # noqa: E402
 
 STROBE = sys.argv[1]
-DEADLINE_S = 30
+DEADLINE_S = 45
 HOSTILE = 'q"uote \\back\\slash\ttab\nnl \x01ctl ü € 😀 </script>'
 BASE_NS = 1_765_000_000_000_000_000  # 2025-12-06
 
