@@ -2,7 +2,8 @@
 """End to end: OTLP/HTTP → `strobe serve` → the clickhouse exporter → Debian's clickhouse-server.
 
 One daemon runs two clickhouse exporters, RowBinary into database `it_rb` and JSONEachRow into
-`it_json` (both create their schema at start). The test posts OTLP/JSON spans (3 services ×
+`it_json` (both create their schema at start; user `strobe`, its password given inline to one
+and in a password_file to the other). The test posts OTLP/JSON spans (3 services ×
 4 traces × 5 spans, attributes of every AnyValue type, events, links, hostile strings), log
 records and metric points (gauge, int sum, histogram, summary) with known content, then checks
 in each database: SELECT count() equals what was sent, and every row compared field by field
@@ -214,6 +215,10 @@ def main():
     ch = ClickHouse()
     d = None
     try:
+        pwfile = os.path.join(ch.dir, "password")  # the token-file rules: mode 0600
+        fd = os.open(pwfile, os.O_WRONLY | os.O_CREAT, 0o600)
+        os.write(fd, (ch.password + "\n").encode())
+        os.close(fd)
         config = """
 receivers:
   otlp_http: {endpoint: "127.0.0.1:0"}
@@ -225,13 +230,13 @@ exporters:
     table_prefix: "t_"
     format: JSONEachRow
     user: strobe
-    password: "%(pw)s"
+    password_file: "%(pwfile)s"
 service:
   pipelines:
     traces: {receivers: [otlp_http], exporters: [clickhouse/rb, clickhouse/json]}
     logs: {receivers: [otlp_http], exporters: [clickhouse/rb, clickhouse/json]}
     metrics: {receivers: [otlp_http], exporters: [clickhouse/rb, clickhouse/json]}
-""" % {"ep": ch.endpoint, "pw": ch.password}
+""" % {"ep": ch.endpoint, "pw": ch.password, "pwfile": pwfile}
         d = Daemon(STROBE, config_text=config, args=["--set", "host.enabled=false"])
         d.wait_port(DEADLINE_S)
         otlp = d.wait_otlp(DEADLINE_S)

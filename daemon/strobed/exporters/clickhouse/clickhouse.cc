@@ -6,6 +6,7 @@
 #include <charconv>
 
 #include "strobe/base/check.h"
+#include "strobed/server/auth.h"
 
 namespace strobed::exporters {
 namespace {
@@ -445,6 +446,9 @@ void RegisterClickHouseExporter(pipeline::PluginRegistry& registry) {
                       {"user", pipeline::OptionType::kString, "",
                        "X-ClickHouse-User (empty: the server's default user)"},
                       {"password", pipeline::OptionType::kString, "", "X-ClickHouse-Key"},
+                      {"password_file", pipeline::OptionType::kString, "",
+                       "file holding the password (first line; mode 0600, as auth.token_file); "
+                       "instead of password"},
                       {"create_schema", pipeline::OptionType::kBool, "true",
                        "create the database and tables at start and when an insert finds them "
                        "missing"},
@@ -481,6 +485,20 @@ void RegisterClickHouseExporter(pipeline::PluginRegistry& registry) {
                 o.metrics_table = ctx.options.GetString("metrics_table");
                 o.user = ctx.options.GetString("user");
                 o.password = ctx.options.GetString("password");
+                if (const std::string file = ctx.options.GetString("password_file");
+                    !file.empty()) {
+                  if (!o.password.empty()) {
+                    return strobe::InvalidArgument(ctx.options.Where("password_file") +
+                                                   ": set password or password_file, not both");
+                  }
+                  // The token file reader's checks (regular file, owner, mode 0600, size);
+                  // its errors name the path and the rule, never the content.
+                  auto lines = server::ReadTokenFile(file);
+                  if (!lines.ok()) {
+                    return lines.status().WithContext(ctx.options.Where("password_file"));
+                  }
+                  o.password = lines->front();
+                }
                 o.create_schema = ctx.options.GetBool("create_schema");
                 o.format = ctx.options.GetString("format") == "JSONEachRow"
                                ? clickhouse::Format::kJsonEachRow
