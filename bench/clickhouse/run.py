@@ -15,6 +15,7 @@ spans/s over that time, the daemon's CPU (user+sys from /proc) and spans per dae
 
   bench/clickhouse/run.py BUILD_DIR [DURATION_S] [CONNECTIONS] [REPEATS]
   bench/clickhouse/run.py build/release 10 2 3
+  BATCH=50000 bench/clickhouse/run.py ...   # batch processor send_batch_size (default 10000)
 """
 import json
 import os
@@ -33,6 +34,7 @@ BUILD = sys.argv[1]
 DURATION = float(sys.argv[2]) if len(sys.argv) > 2 else 10
 CONNECTIONS = int(sys.argv[3]) if len(sys.argv) > 3 else 2
 REPEATS = int(sys.argv[4]) if len(sys.argv) > 4 else 1
+BATCH = int(os.environ.get("BATCH", "10000"))  # the batch processor's send_batch_size
 STROBE = os.path.join(BUILD, "bin", "strobe")
 TICK = os.sysconf("SC_CLK_TCK")
 
@@ -48,7 +50,7 @@ def config(exporter):
 receivers:
   otlp_http: {endpoint: "127.0.0.1:0", threads: 2}
 processors:
-  batch: {send_batch_size: 10000, timeout: 200ms}
+  batch: {send_batch_size: %d, timeout: 200ms}
 exporters:
 %s
 service:
@@ -57,7 +59,7 @@ service:
       receivers: [otlp_http]
       processors: [batch]
       exporters: [%s]
-""" % (exporter, exporter.split(":")[0].strip())
+""" % (BATCH, exporter, exporter.split(":")[0].strip())
 
 
 def scrape(api, name, **labels):
@@ -134,8 +136,9 @@ def run_mode(mode, ch, db):
 
 
 def main():
-    print("nproc %d, load average %s, duration %.0f s, %d connections, 1,000-span requests" % (
-        os.cpu_count(), open("/proc/loadavg").read().split()[:3], DURATION, CONNECTIONS))
+    print("nproc %d, load average %s, duration %.0f s, %d connections, 1,000-span requests, "
+          "batches of %d" % (os.cpu_count(), open("/proc/loadavg").read().split()[:3], DURATION,
+                             CONNECTIONS, BATCH))
     print("| run | mode | spans acked | wall s | spans/s | strobe CPU s | spans per strobe CPU s | "
           "ClickHouse CPU s per M spans | status codes |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")

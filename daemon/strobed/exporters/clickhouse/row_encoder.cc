@@ -146,11 +146,16 @@ std::string_view TableName(Table table) {
 // --- RowBinary ----------------------------------------------------------------------------
 
 void RowBinaryWriter::VarUInt(uint64_t v) {
+  // Into a local buffer and one append: a push_back per byte showed up at 10 % of the
+  // exporter's CPU in `perf` (string growth checks on every byte).
+  char buf[10];
+  std::size_t n = 0;
   while (v >= 0x80) {
-    out_.push_back(static_cast<char>((v & 0x7f) | 0x80));
+    buf[n++] = static_cast<char>((v & 0x7f) | 0x80);
     v >>= 7;
   }
-  out_.push_back(static_cast<char>(v));
+  buf[n++] = static_cast<char>(v);
+  out_.append(buf, n);
 }
 
 void RowBinaryWriter::UInt32(std::string_view, uint32_t v) {
@@ -176,7 +181,12 @@ void RowBinaryWriter::Float64(std::string_view c, double v) {
 }
 
 void RowBinaryWriter::String(std::string_view, std::string_view v) {
-  VarUInt(v.size());
+  if (v.size() < 0x80) {  // the common case: a one-byte length
+    char len = static_cast<char>(v.size());
+    out_.append(&len, 1);
+  } else {
+    VarUInt(v.size());
+  }
   out_.append(v);
 }
 
