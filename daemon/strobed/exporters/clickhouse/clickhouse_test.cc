@@ -174,6 +174,25 @@ TEST_F(ClickHouseExporterTest, SplitsLargeSignalsIntoMaxRowsInserts) {
   EXPECT_EQ(Rows(), 5u);
 }
 
+// The documented duplicate case (2): when a later INSERT of a split signal fails transiently,
+// the signal goes back whole, so the blocks already inserted are sent again by the retry.
+TEST_F(ClickHouseExporterTest, ASplitSignalIsRetriedWhole) {
+  FakeClickHouse ch;
+  auto e = Make(ch.endpoint(), [](auto& o) {
+    o.create_schema = false;
+    o.max_rows = 2;
+  });
+  ch.Answer(200, "");
+  ch.Answer(503, "busy");
+  event::BatchPtr b = Spans(5);
+  EXPECT_EQ(e->Export(*b).outcome(event::kSignalTraces), pipeline::ExportOutcome::kRetry);
+  EXPECT_EQ(ch.Take().size(), 2u) << "stops at the failed block";
+  EXPECT_EQ(Rows(), 2u);
+  EXPECT_EQ(e->Export(*b), pipeline::ExportResult::kOk);  // the pipeline's retry
+  EXPECT_EQ(ch.Take().size(), 3u);
+  EXPECT_EQ(Rows(), 7u) << "5 spans, 2 of them inserted twice";
+}
+
 TEST_F(ClickHouseExporterTest, ErrorCodesDecideRetryOrFailure) {
   struct Case {
     int status;
