@@ -164,6 +164,12 @@ strobe::Status PipelineService::Start() {
     key_sweeper_ = std::make_unique<KeySweeper>(*options_.keys, options_.key_sweep);
     key_sweeper_->Start();
   }
+  // Exporters shared by pipelines are owned here, so the pipelines' Start (which starts the
+  // stages they own) does not reach them: start each once, before any pipeline can export.
+  for (auto& [id, se] : exporters_) {
+    strobe::Status s = se.exporter->Start();
+    if (!s.ok()) return s.WithContext("exporter '" + id + "'");
+  }
   for (auto it = pipelines_.rbegin(); it != pipelines_.rend(); ++it) {  // downstream first
     strobe::Status s = (*it)->Start();
     if (!s.ok()) return s.WithContext("pipeline '" + (*it)->name() + "'");

@@ -1,5 +1,6 @@
 #include "strobed/service/builtin_plugins.h"
 
+#include "strobed/exporters/clickhouse/clickhouse.h"
 #include "strobed/exporters/debug/debug.h"
 #include "strobed/exporters/memory/memory.h"
 #include "strobed/exporters/otlp_http/otlp_http.h"
@@ -27,6 +28,7 @@ void RegisterBuiltinPlugins(pipeline::PluginRegistry& registry) {
   processors::RegisterHeadSampler(registry);
   processors::RegisterTailSampler(registry);
   // Exporters.
+  exporters::RegisterClickHouseExporter(registry);
   exporters::RegisterDebugExporter(registry);
   exporters::RegisterMemoryExporter(registry);
   exporters::RegisterOtlpHttpExporter(registry);

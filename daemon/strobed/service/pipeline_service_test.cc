@@ -187,6 +187,60 @@ service:
   EXPECT_EQ(text.find("strobe_pipeline_"), std::string::npos);
 }
 
+// Exporters are owned by the service and shared by the pipelines that name them; their Start
+// (the clickhouse exporter creates its tables there) runs once, before any export, and a
+// failing Start fails the service's.
+class StartCountingExporter final : public Exporter {
+ public:
+  explicit StartCountingExporter(bool fail) : fail_(fail) {}
+  strobe::Status Start() override {
+    ++starts;
+    return fail_ ? strobe::FailedPrecondition("no tables") : strobe::OkStatus();
+  }
+  ExportResult Export(const event::Batch&) noexcept override { return ExportResult::kOk; }
+  strobe::Status Shutdown(std::chrono::milliseconds) override { return strobe::OkStatus(); }
+  static inline int starts = 0;
+
+ private:
+  bool fail_;
+};
+
+TEST(PipelineServiceTest, StartsEachSharedExporterOnce) {
+  PluginRegistry registry;
+  service::RegisterBuiltinPlugins(registry);
+  ASSERT_TRUE(registry
+                  .AddExporter({.type = "starting",
+                                .description = "test",
+                                .options = {{"fail", OptionType::kBool, "false", "fail Start"}},
+                                .create = [](const ComponentContext& ctx)
+                                    -> strobe::Result<std::unique_ptr<Exporter>> {
+                                  return std::unique_ptr<Exporter>(
+                                      new StartCountingExporter(ctx.options.GetBool("fail")));
+                                }})
+                  .ok());
+  auto start = [&](const std::string& fail) {
+    auto cfg =
+        ParsePipelineConfigText("receivers: {memory: {}}\nexporters: {starting: {fail: " + fail +
+                                    "}}\n"
+                                    "pipelines:\n"
+                                    "  logs: {receivers: [memory], exporters: [starting]}\n"
+                                    "  traces: {receivers: [memory], exporters: [starting]}\n",
+                                "svc.yaml", registry);
+    EXPECT_TRUE(cfg.ok()) << cfg.status().ToString();
+    auto s = PipelineService::Create(*cfg, {.plugins = &registry});
+    EXPECT_TRUE(s.ok()) << s.status().ToString();
+    return (*s)->Start();
+  };
+  StartCountingExporter::starts = 0;
+  EXPECT_TRUE(start("false").ok());
+  EXPECT_EQ(StartCountingExporter::starts, 1);
+  StartCountingExporter::starts = 0;
+  strobe::Status failed = start("true");
+  EXPECT_EQ(StartCountingExporter::starts, 1);
+  EXPECT_THAT(failed.message(), HasSubstr("exporter 'starting'"));
+  EXPECT_THAT(failed.message(), HasSubstr("no tables"));
+}
+
 TEST(PipelineServiceTest, RequiresAPluginRegistry) {
   auto cfg = ParsePipelineConfigText(
       "receivers: {memory: {}}\nexporters: {memory: {}}\n"
