@@ -266,7 +266,9 @@ class KeyTable {
   // permanent. Returns nullopt (and counts) when the table is full or the key is longer than
   // max_key_bytes. Unlimited otherwise: for keys the daemon itself chooses (configuration,
   // well-known keys, tests). Thread-safe.
-  std::optional<KeyId> Intern(std::string_view key) noexcept;
+  std::optional<KeyId> Intern(std::string_view key) noexcept {
+    return ToKeyId(InternIndex<true>(key, nullptr));
+  }
 
   // As above, for untrusted input: a key new to the table is added only when `budget` allows
   // it (max_new_keys not reached, the source's quota not used up), and it is reclaimable. A
@@ -275,11 +277,15 @@ class KeyTable {
   // holds a batch of this table registered before the call (the event::Batch the key goes
   // into) or stays inside a ReadSection opened before the call. Thread-safe (the budget is the
   // caller's own).
-  std::optional<KeyId> Intern(std::string_view key, KeyBudget& budget) noexcept;
+  std::optional<KeyId> Intern(std::string_view key, KeyBudget& budget) noexcept {
+    return ToKeyId(InternIndex<false>(key, &budget));
+  }
 
   // As Intern(key, budget), but the key becomes permanent: for holders that keep the id for
   // their lifetime outside any batch (the shm translator's series). Thread-safe.
-  std::optional<KeyId> InternPinned(std::string_view key, KeyBudget& budget) noexcept;
+  std::optional<KeyId> InternPinned(std::string_view key, KeyBudget& budget) noexcept {
+    return ToKeyId(InternIndex<true>(key, &budget));
+  }
 
   // Returns the id of `key` if it is in the table; never adds, never marks. Lock-free. For a
   // reclaimable key the id is valid under the same conditions as Intern(key, budget)'s.
@@ -374,33 +380,51 @@ class KeyTable {
     explicit Index(std::size_t slot_count);
     std::unique_ptr<std::atomic<uint32_t>[]> slots;
   };
-  struct Found {
-    KeyId id;
-    const Entry* entry;
-  };
+  // Probe()'s "not in the index".
+  static constexpr uint32_t kNoId = UINT32_MAX;
   // The innermost ReadSection's table on this thread (nesting check).
   static inline thread_local const KeyTable* tls_section_table_ = nullptr;
 
   static uint64_t Hash(std::string_view s) noexcept;
-  // Looks `key` up in the current index. Caller is inside a ReadSection (or holds mu_).
-  std::optional<Found> Probe(std::string_view key, uint64_t hash) const noexcept;
+  // The id of `key` in the current index, or kNoId. Caller is inside a ReadSection (or holds
+  // mu_). A bare index in a register: GCC returns a struct or an optional through memory.
+  uint32_t Probe(std::string_view key, uint64_t hash) const noexcept;
   // Records that `id` was looked up in the current epoch.
-  void Mark(KeyId id) noexcept {
+  void Mark(uint32_t id) noexcept {
     const uint32_t e = epoch_.load(std::memory_order_relaxed);
     // Relaxed: the mark is a hint for which keys to unlink (see the class comment), and the
-    // load-before-store keeps the common case (already marked this epoch) free of writes.
-    if (mark_[id.index].load(std::memory_order_relaxed) != e) {
-      mark_[id.index].store(e, std::memory_order_relaxed);
+    // load-before-store keeps the common case (already marked this epoch) free of writes, so
+    // the marks of hot keys stay shared read-only between lookup threads.
+    if (mark_[id].load(std::memory_order_relaxed) != e) {
+      mark_[id].store(e, std::memory_order_relaxed);
     }
   }
   // Makes the key `id` permanent; false when it is no longer in the index (caller retries
   // under mu_).
-  bool MakePermanent(KeyId id) noexcept;
-  std::optional<KeyId> InternImpl(std::string_view key, KeyBudget* budget, bool permanent) noexcept;
+  bool MakePermanent(uint32_t id) noexcept;
+  // Intern's lock-free part: Probe, MakePermanent when kPermanent, Mark. Returns the id or kNoId
+  // (not found, or unlinked meanwhile). Caller is inside a ReadSection of this table.
+  template <bool kPermanent>
+  uint32_t LookUp(std::string_view key, uint64_t hash) noexcept;
+  // LookUp inside a ReadSection of its own (the caller is in none of this table's): kept out
+  // of line so the nested case, the decoders' hot path, builds no section object.
+  template <bool kPermanent>
+  uint32_t LookUpInSection(std::string_view key, uint64_t hash) noexcept;
+  // The Intern functions, returning the id or kNoId (refused). Out of line, with inline public
+  // wrappers: GCC returns an std::optional<KeyId> by storing its two parts and reloading them
+  // as one word (a store-forwarding stall on every lookup); a bare index stays in a register
+  // and the caller's optional is optimised away. Explicitly instantiated in attribute.cc.
+  template <bool kPermanent>
+  uint32_t InternIndex(std::string_view key, KeyBudget* budget) noexcept;
+  static std::optional<KeyId> ToKeyId(uint32_t id) noexcept {
+    if (id == kNoId) return std::nullopt;
+    return KeyId{id};
+  }
   // The slow path: `key` (hash `hash`) was not found lock-free, or must become permanent.
-  std::optional<KeyId> InternNew(std::string_view key, uint64_t hash, KeyBudget* budget,
-                                 bool permanent) noexcept;
-  std::nullopt_t Refuse(KeyRefusal reason, KeyBudget* budget) noexcept;
+  uint32_t InternNew(std::string_view key, uint64_t hash, KeyBudget* budget,
+                     bool permanent) noexcept;
+  // Counts a refusal; returns kNoId.
+  uint32_t Refuse(KeyRefusal reason, KeyBudget* budget) noexcept;
   void InsertSlot(Index& index, uint64_t hash, uint32_t id) noexcept;
   // The oldest epoch with a live batch; `current` when none is live.
   uint32_t OldestLiveEpoch(uint32_t current) const noexcept;

@@ -318,6 +318,73 @@ TEST(KeyTableReclaimTest, CopiesHoldTheSourceBatchsEpoch) {
   EXPECT_EQ(t.reclaimed(), 1u);
 }
 
+// Inside a ReadSection of the table (how the OTLP decoders intern: one section per request)
+// a lookup takes the nested path, which opens no section of its own; it must still mark the
+// key in use and make a configured key permanent, exactly as an outermost lookup does.
+TEST(KeyTableReclaimTest, LookupsNestedInASectionMarkAndPinLikeOutermostOnes) {
+  KeyTable t(8);
+  auto find = [&t](std::string_view k) { return t.Find(k).value_or(KeyId{UINT32_MAX}).index; };
+  KeyBudget budget;
+  auto used = t.Intern("used", budget);
+  auto configured = t.Intern("configured", budget);
+  auto idle = t.Intern("idle", budget);
+  ASSERT_TRUE(used && configured && idle);
+  t.Sweep();  // all three marked in the current epoch: kept; the epoch advances
+  {
+    KeyTable::ReadSection section(t);
+    EXPECT_EQ(t.Intern("used", budget)->index, used->index);      // nested: marks "used"
+    EXPECT_EQ(t.Intern("configured")->index, configured->index);  // nested: made permanent
+  }
+  EXPECT_EQ(budget.added, 3u);        // known keys were not charged again
+  EXPECT_EQ(t.Sweep().unlinked, 1u);  // only "idle": not looked up in this epoch
+  EXPECT_FALSE(t.Find("idle").has_value());
+  EXPECT_EQ(find("used"), used->index);
+  for (int i = 0; i < 4; ++i) t.Sweep();
+  // "used" went once it was idle for a sweep; "configured" is permanent.
+  EXPECT_EQ(t.reclaimed(), 2u);
+  EXPECT_FALSE(t.Find("used").has_value());
+  EXPECT_EQ(find("configured"), configured->index);
+  EXPECT_EQ(t.Name(*configured), "configured");
+}
+
+// The index hashes keys eight bytes at a time plus a tail of 1-8 bytes read in overlapping
+// words: keys of every length that differ in any one byte (including bytes >= 0x80) are told
+// apart, found again by their exact text only, and the hash reads no byte past a key (each
+// lookup's text is an exactly sized heap buffer: ASan sees an over-read).
+TEST(KeyTableTest, KeysOfEveryLengthDifferingInAnyOneByteAreToldApart) {
+  constexpr std::size_t kMaxLen = 40;
+  KeyTable t(1024, kMaxLen);
+  std::vector<std::string> keys;
+  for (std::size_t len = 0; len <= kMaxLen; ++len) {
+    keys.emplace_back(len, 'a');
+    for (std::size_t pos = 0; pos < len; ++pos) {
+      std::string k(len, 'a');
+      k[pos] = static_cast<char>(pos % 2 == 0 ? 'b' : 0xe1);
+      keys.push_back(k);
+    }
+  }
+  ASSERT_EQ(keys.size(), 41u + 820u);  // one per length, plus one per byte position
+  auto lookup = [&](const std::string& k, bool add) {
+    std::unique_ptr<char[]> exact(new char[k.size() + (k.empty() ? 1 : 0)]);
+    std::memcpy(exact.get(), k.data(), k.size());
+    std::string_view v(exact.get(), k.size());
+    return add ? t.Intern(v) : t.Find(v);
+  };
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    auto id = lookup(keys[i], true);
+    ASSERT_TRUE(id.has_value()) << i;
+    EXPECT_EQ(id->index, i);  // new every time: no key was taken for another
+  }
+  EXPECT_EQ(t.size(), keys.size());
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    auto id = lookup(keys[i], false);
+    ASSERT_TRUE(id.has_value()) << i;
+    EXPECT_EQ(id->index, i);
+    EXPECT_EQ(t.Name(*id), keys[i]);
+  }
+  EXPECT_FALSE(t.Find(std::string(kMaxLen, 'c')).has_value());
+}
+
 TEST(KeyTableReclaimTest, EntriesOutliveReadSectionsThatBeganBeforeTheSweep) {
   KeyTable t(8);
   {
