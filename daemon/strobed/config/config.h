@@ -102,6 +102,13 @@ struct KeyTableConfig {
   double high_water = 0.75;  // fraction of capacity above which sweeps run every 100 ms
 };
 
+// The write-ahead log under data_dir (wal/Wal, docs/design/wal.md).
+struct WalConfig {
+  std::string sync = "interval";                 // interval | always (wal::SyncPolicy)
+  std::chrono::milliseconds sync_interval{100};  // interval: background fdatasync period
+  uint64_t segment_bytes = uint64_t{64} << 20;   // rotate segments past this size
+};
+
 struct DemoConfig {
   bool enabled = false;
   double rate = 200;  // synthetic requests per second across all services
@@ -129,6 +136,7 @@ struct Config {
   ServerConfig server;
   HostConfig host;
   KeyTableConfig key_table;
+  WalConfig wal;
   DemoConfig demo;
 
   std::string file;  // the YAML file loaded, "" for none

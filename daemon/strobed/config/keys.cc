@@ -123,6 +123,18 @@ const std::vector<KeySpec>& Keys() {
         "fraction of the key table's capacity above which it is swept every 100 ms (1: never by "
         "size)",
         {.min = "0", .max = "1"}),
+      K("wal.sync", OptionType::kString, "STROBE_WAL_SYNC", false, false,
+        "write-ahead-log durability: interval (an acknowledged batch survives a process crash; "
+        "a power loss loses at most the last wal.sync_interval) or always (fdatasync before "
+        "every acknowledgement: survives a power loss)",
+        {.choices = {"interval", "always"}}),
+      K("wal.sync_interval", OptionType::kDuration, "STROBE_WAL_SYNC_INTERVAL", false, false,
+        "wal.sync interval: how often the write-ahead log is fdatasync'ed",
+        {.min = "1ms", .max = "1m"}),
+      K("wal.segment_bytes", OptionType::kBytes, "STROBE_WAL_SEGMENT_BYTES", false, false,
+        "write-ahead-log segment size: a segment is closed (and synced) before it would grow "
+        "past this",
+        {.min = "64KiB", .max = "1GiB"}),
       K("demo.enabled", OptionType::kBool, "STROBE_DEMO", false, false,
         "run the built-in synthetic workload (strobe serve --demo)"),
       K("demo.rate", OptionType::kDouble, "STROBE_DEMO_RATE", true, false,
@@ -179,6 +191,9 @@ FieldPtr Field(Config& c, std::string_view path) {
   if (path == "host.network_filesystems") return &c.host.network_filesystems;
   if (path == "key_table.sweep_interval") return &c.key_table.sweep_interval;
   if (path == "key_table.high_water") return &c.key_table.high_water;
+  if (path == "wal.sync") return &c.wal.sync;
+  if (path == "wal.sync_interval") return &c.wal.sync_interval;
+  if (path == "wal.segment_bytes") return &c.wal.segment_bytes;
   if (path == "demo.enabled") return &c.demo.enabled;
   if (path == "demo.rate") return &c.demo.rate;
   if (path == "demo.seed") return &c.demo.seed;
