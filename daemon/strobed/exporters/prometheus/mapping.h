@@ -73,8 +73,7 @@ class SeriesLabeler {
 
   // The sorted labels of the resource's target_info series; false when it has no attribute
   // beyond job/instance (no target_info then).
-  bool TargetInfoLabels(const event::Resource& r,
-                        std::vector<strobe::snapshot::Label>* out) const;
+  bool TargetInfoLabels(const event::Resource& r, std::vector<strobe::snapshot::Label>* out) const;
 
  private:
   event::KeyTable& keys_;
@@ -101,3 +100,29 @@ void ExponentialToClassic(int32_t scale, uint64_t zero_count, int32_t positive_o
 double ExponentialUpper(int32_t scale, int64_t index);
 
 }  // namespace strobed::exporters::prometheus
+
+namespace strobed::exporters {
+
+// `le` bounds for the exponential-histogram families whose OTLP or exposed name matches
+// `pattern` (fnmatch glob: `*`, `?`, `[...]`; a plain name matches itself).
+struct HistogramBucketsRule {
+  std::string pattern;
+  std::vector<double> bounds;  // 1..kMaxHistogramBounds, finite, strictly increasing
+};
+inline constexpr size_t kMaxHistogramBounds = 64;
+
+// The default `le` bounds of an exponential-histogram family, by the unit word of its
+// OpenMetrics unit (`unit`), else of the name's last `_` part: seconds 0.001 .. 60 in 1-2.5-5
+// steps plus 30 and 60 (15 bounds; milliseconds, microseconds, nanoseconds the same durations
+// in those units); bytes 16 B .. 4 GiB in powers of 4 (15, exact at every scale >= -1);
+// anything else powers of ten 0.001 .. 1e9 (13). Thread-safe (pure).
+std::vector<double> DefaultHistogramBounds(std::string_view family, std::string_view unit);
+
+// The `le` bounds of a new exponential-histogram family: those of the first rule whose pattern
+// matches `source_name` (the OTLP name) or `family` (the exposed name), else
+// DefaultHistogramBounds(family, unit). Thread-safe (pure).
+std::vector<double> SelectHistogramBounds(std::span<const HistogramBucketsRule> rules,
+                                          std::string_view source_name, const std::string& family,
+                                          std::string_view unit);
+
+}  // namespace strobed::exporters

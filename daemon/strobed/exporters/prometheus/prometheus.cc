@@ -1,7 +1,5 @@
 #include "strobed/exporters/prometheus/prometheus.h"
 
-#include <fnmatch.h>
-
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -51,36 +49,7 @@ uint64_t Total(const std::vector<uint64_t>& v) {
   return t;
 }
 
-// Durations in milliseconds: 1 ms .. 10 s in 1-2.5-5 steps (Prometheus' client defaults span
-// 5 ms .. 10 s), then 30 s and 60 s.
-constexpr double kDurationBoundsMs[] = {1,   2.5,  5,    10,   25,    50,    100,  250,
-                                        500, 1000, 2500, 5000, 10000, 30000, 60000};
-
 }  // namespace
-
-std::vector<double> DefaultHistogramBounds(std::string_view family, std::string_view unit) {
-  std::string_view word = unit;
-  if (word.empty()) {
-    const size_t underscore = family.rfind('_');
-    if (underscore != std::string_view::npos) word = family.substr(underscore + 1);
-  }
-  std::vector<double> out;
-  // Each bound computed with one correctly rounded operation from exact values, so 2.5 ms is
-  // the double nearest 0.0025 s (it prints as "0.0025").
-  if (word == "seconds") {
-    for (double ms : kDurationBoundsMs) out.push_back(ms / 1000);
-  } else if (word == "milliseconds") {
-    out.assign(std::begin(kDurationBoundsMs), std::end(kDurationBoundsMs));
-  } else if (word == "microseconds" || word == "nanoseconds") {
-    const double per_ms = word == "microseconds" ? 1e3 : 1e6;
-    for (double ms : kDurationBoundsMs) out.push_back(ms * per_ms);
-  } else if (word == "bytes") {
-    for (int e = 4; e <= 32; e += 2) out.push_back(std::ldexp(1.0, e));  // 16 B .. 4 GiB
-  } else {
-    for (int e = -3; e <= 9; ++e) out.push_back(e < 0 ? 1 / std::pow(10.0, -e) : std::pow(10.0, e));
-  }
-  return out;
-}
 
 PrometheusExporter::PrometheusExporter(PrometheusExporterOptions options)
     : options_(std::move(options)),
@@ -258,14 +227,7 @@ std::pair<PrometheusExporter::Series*, bool> PrometheusExporter::FindOrCreate(
 std::vector<double> PrometheusExporter::ExpBounds(std::string_view source_name,
                                                   const std::string& family,
                                                   std::string_view unit) const {
-  const std::string source(source_name);  // fnmatch wants NUL-terminated names
-  for (const HistogramBucketsRule& r : options_.histogram_buckets) {
-    if (fnmatch(r.pattern.c_str(), source.c_str(), 0) == 0 ||
-        fnmatch(r.pattern.c_str(), family.c_str(), 0) == 0) {
-      return r.bounds;
-    }
-  }
-  return DefaultHistogramBounds(family, unit);
+  return SelectHistogramBounds(options_.histogram_buckets, source_name, family, unit);
 }
 
 void PrometheusExporter::Erase(const std::string& family, const std::vector<Label>& labels) {
@@ -654,15 +616,18 @@ void PrometheusExporter::CollectLocked(strobe::snapshot::Snapshot& out) {
           h.min = s.min;
           h.max = s.max;
         } else if (h.count > 0) {
-          h.min =
-              neg.counts.empty()
-                  ? (s.zero_count > 0 || pos.counts.empty() ? 0 : prometheus::ExponentialUpper(s.scale, pos.offset - 1))
-                  : -prometheus::ExponentialUpper(s.scale, neg.offset + static_cast<int64_t>(neg.counts.size()) - 1);
-          h.max =
-              pos.counts.empty()
-                  ? (s.zero_count > 0 || neg.counts.empty() ? 0
-                                                            : -prometheus::ExponentialUpper(s.scale, neg.offset - 1))
-                  : prometheus::ExponentialUpper(s.scale, pos.offset + static_cast<int64_t>(pos.counts.size()) - 1);
+          h.min = neg.counts.empty()
+                      ? (s.zero_count > 0 || pos.counts.empty()
+                             ? 0
+                             : prometheus::ExponentialUpper(s.scale, pos.offset - 1))
+                      : -prometheus::ExponentialUpper(
+                            s.scale, neg.offset + static_cast<int64_t>(neg.counts.size()) - 1);
+          h.max = pos.counts.empty()
+                      ? (s.zero_count > 0 || neg.counts.empty()
+                             ? 0
+                             : -prometheus::ExponentialUpper(s.scale, neg.offset - 1))
+                      : prometheus::ExponentialUpper(
+                            s.scale, pos.offset + static_cast<int64_t>(pos.counts.size()) - 1);
         }
       } else if (f.kind == Kind::kSummary) {
         for (const auto& [q, v] : s.quantiles) h.quantiles.push_back({q, v});

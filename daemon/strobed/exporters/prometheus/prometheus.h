@@ -92,20 +92,7 @@ class Registry;
 
 namespace strobed::exporters {
 
-// `le` bounds for the exponential-histogram families whose OTLP or exposed name matches
-// `pattern` (fnmatch glob: `*`, `?`, `[...]`; a plain name matches itself).
-struct HistogramBucketsRule {
-  std::string pattern;
-  std::vector<double> bounds;  // 1..kMaxHistogramBounds, finite, strictly increasing
-};
-inline constexpr size_t kMaxHistogramBounds = 64;
-
-// The default `le` bounds of an exponential-histogram family, by the unit word of its
-// OpenMetrics unit (`unit`), else of the name's last `_` part: seconds 0.001 .. 60 in 1-2.5-5
-// steps plus 30 and 60 (15 bounds; milliseconds, microseconds, nanoseconds the same durations
-// in those units); bytes 16 B .. 4 GiB in powers of 4 (15, exact at every scale >= -1);
-// anything else powers of ten 0.001 .. 1e9 (13). Thread-safe (pure).
-std::vector<double> DefaultHistogramBounds(std::string_view family, std::string_view unit);
+// HistogramBucketsRule, kMaxHistogramBounds, DefaultHistogramBounds: mapping.h.
 
 struct PrometheusExporterOptions {
   std::string name = "prometheus";  // component id: collector name and `exporter` label
