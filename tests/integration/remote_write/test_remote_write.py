@@ -11,7 +11,7 @@ VictoriaMetrics makes a new series queryable only at its next 10 s tick) until
   - VictoriaMetrics' /api/v1/export and
   - Prometheus' /api/v1/query {source="strobe"}
 hold exactly the expected series — label sets equal, values and (VM) timestamps equal — and
-nothing else; then checks strobe's self-metrics: 14 samples delivered per exporter, the delta
+nothing else; then checks strobe's self-metrics: 12 samples delivered per exporter, the delta
 point refused and counted (reason delta_temporality), no request failed.
 Every process is started here and stopped by PID.
 
