@@ -40,7 +40,7 @@ double ThreadCpuSeconds() {
 }
 
 struct Feed {
-  Feed(size_t series, size_t per_batch) : per_batch(per_batch) {
+  Feed(size_t series, size_t points_per_batch) : per_batch(points_per_batch) {
     const char* routes[] = {"/api/a", "/api/b", "/api/c", "/login", "/static"};
     for (size_t i = 0; i < series; ++i) {
       values.push_back("pod-" + std::to_string(i / 50));
