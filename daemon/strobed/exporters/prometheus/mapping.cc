@@ -103,11 +103,23 @@ void SeriesLabeler::ResourceLabels(const event::Resource* r, std::vector<Label>*
   if (has_instance) out->push_back({"instance", instance});
 }
 
+const std::string& SeriesLabeler::LabelName(event::KeyId key) {
+  constexpr size_t kMaxCachedNames = 4096;
+  const std::string_view raw = keys_.Name(key);
+  auto it = label_names_.find(key.index);
+  if (it != label_names_.end() && it->second.raw == raw) return it->second.sanitized;
+  if (it == label_names_.end() && label_names_.size() >= kMaxCachedNames) label_names_.clear();
+  CachedName& c = label_names_[key.index];
+  c.raw.assign(raw);
+  c.sanitized = SanitizeLabelName(raw);
+  return c.sanitized;
+}
+
 std::vector<Label> SeriesLabeler::Labels(const event::MetricPoint& p, std::string_view reserved) {
   std::vector<Label> labels;
   labels.reserve(p.labels.size() + 2);
   for (const event::Attribute& a : p.labels) {
-    std::string name = SanitizeLabelName(keys_.Name(a.key));
+    std::string name = LabelName(a.key);
     if (name == "job" || name == "instance" || (!reserved.empty() && name == reserved)) {
       name = "exported_" + name;
     }

@@ -30,6 +30,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "strobe/snapshot/snapshot.h"
@@ -82,6 +83,15 @@ class SeriesLabeler {
   std::optional<event::KeyId> service_name_key_;
   std::optional<event::KeyId> service_namespace_key_;
   std::optional<event::KeyId> service_instance_key_;
+  // The sanitised label name of an attribute key (SanitizeLabelName allocates; a batch repeats
+  // the same few keys). Keyed by id and checked against the key's current text, since ids of
+  // reclaimed keys are reused. Bounded: cleared when it holds kMaxCachedNames.
+  const std::string& LabelName(event::KeyId key);
+  struct CachedName {
+    std::string raw;
+    std::string sanitized;
+  };
+  std::unordered_map<uint32_t, CachedName> label_names_;
   // Labels of cached_resource_ (points of one resource follow each other in a batch).
   const event::Resource* cached_resource_ = nullptr;
   std::vector<strobe::snapshot::Label> cached_resource_labels_;

@@ -59,13 +59,31 @@ void AppendString(std::string* out, char tag, std::string_view s) {
   out->append(s);
 }
 
+char* PutVarint(char* p, uint64_t v) {
+  while (v >= 0x80) {
+    *p++ = static_cast<char>((v & 0x7f) | 0x80);
+    v >>= 7;
+  }
+  *p++ = static_cast<char>(v);
+  return p;
+}
+
+// One Label entry of a TimeSeries, written in place (one resize, no per-field appends).
 void AppendLabel(std::string* out, std::string_view name, std::string_view value) {
   const size_t len =
       1 + VarintSize(name.size()) + name.size() + 1 + VarintSize(value.size()) + value.size();
-  out->push_back(kTagLabel);
-  AppendVarint(out, len);
-  AppendString(out, kTagName, name);
-  AppendString(out, kTagValue, value);
+  const size_t at = out->size();
+  out->resize(at + 1 + VarintSize(len) + len);
+  char* p = out->data() + at;
+  *p++ = kTagLabel;
+  p = PutVarint(p, len);
+  *p++ = kTagName;
+  p = PutVarint(p, name.size());
+  std::memcpy(p, name.data(), name.size());
+  p += name.size();
+  *p++ = kTagValue;
+  p = PutVarint(p, value.size());
+  std::memcpy(p, value.data(), value.size());
 }
 
 void AppendSample(std::string* out, int64_t ts, double value) {
@@ -159,6 +177,10 @@ const std::vector<double>& WriteRequestBuilder::ExpBounds(std::string_view sourc
 
 void WriteRequestBuilder::PointLabels(const event::MetricPoint& p, std::string_view reserved) {
   base_labels_ = labeler_.Labels(p, reserved);
+  MergeExternal();
+}
+
+void WriteRequestBuilder::MergeExternal() {
   point_labels_.clear();
   // Merge two sorted lists; the series' own label wins over an external one.
   const auto& ext = options_.external_labels;
@@ -173,6 +195,15 @@ void WriteRequestBuilder::PointLabels(const event::MetricPoint& p, std::string_v
       ++j;
     }
   }
+  // Encoded once per point; each of its samples' series copies the ranges around __name__ and
+  // its extra label (a histogram has 13 series of the same labels).
+  point_encoded_.clear();
+  point_offsets_.clear();
+  for (const LabelView& l : point_labels_) {
+    point_offsets_.push_back(static_cast<uint32_t>(point_encoded_.size()));
+    if (!l.value.empty()) AppendLabel(&point_encoded_, l.name, l.value);
+  }
+  point_offsets_.push_back(static_cast<uint32_t>(point_encoded_.size()));
 }
 
 void WriteRequestBuilder::Rehash(size_t slots) {
@@ -214,19 +245,24 @@ void WriteRequestBuilder::AddSample(std::string_view name, std::string_view extr
                                     std::string_view extra_value, int64_t ts_ms, double value) {
   const size_t offset = labels_.size();
   // __name__ sorts before every sanitised label starting with a lower-case letter but after
-  // upper-case ones; the extra label (le, quantile) is merged in at its place too.
+  // upper-case ones; the extra label (le, quantile) is merged in at its place too, replacing an
+  // external label of that name.
   LabelView extras[2] = {{"__name__", name}, {extra_name, extra_value}};
-  size_t n_extras = extra_name.empty() ? 1 : 2;
+  const size_t n_extras = extra_name.empty() ? 1 : 2;
   if (n_extras == 2 && extras[1].name < extras[0].name) std::swap(extras[0], extras[1]);
-  size_t e = 0;
-  for (const LabelView& l : point_labels_) {
-    while (e < n_extras && extras[e].name < l.name) {
-      AppendLabel(&labels_, extras[e].name, extras[e].value);
-      ++e;
-    }
-    if (!l.value.empty()) AppendLabel(&labels_, l.name, l.value);
+  size_t from = 0;  // next point label to copy
+  for (size_t e = 0; e < n_extras; ++e) {
+    const auto at = static_cast<size_t>(
+        std::lower_bound(point_labels_.begin(), point_labels_.end(), extras[e].name,
+                         [](const LabelView& l, std::string_view n) { return l.name < n; }) -
+        point_labels_.begin());
+    labels_.append(point_encoded_, point_offsets_[from], point_offsets_[at] - point_offsets_[from]);
+    AppendLabel(&labels_, extras[e].name, extras[e].value);
+    from = at;
+    if (from < point_labels_.size() && point_labels_[from].name == extras[e].name) ++from;
   }
-  for (; e < n_extras; ++e) AppendLabel(&labels_, extras[e].name, extras[e].value);
+  labels_.append(point_encoded_, point_offsets_[from],
+                 point_offsets_.back() - point_offsets_[from]);
   const uint32_t series = FindOrAddSeries(offset);
   ++series_[series].samples;
   samples_.push_back({series, ts_ms, value});
@@ -284,23 +320,9 @@ bool WriteRequestBuilder::MapPoint(const event::MetricPoint& p, int64_t now_ms, 
     last_target_info_ = p.resource;
     if (labeler_.TargetInfoLabels(*p.resource, &base_labels_)) {
       // As PointLabels, from the target_info labels.
-      std::vector<strobe::snapshot::Label> ti = std::move(base_labels_);
-      point_labels_.clear();
-      const auto& ext = options_.external_labels;
-      size_t i = 0, j = 0;
-      while (i < ti.size() || j < ext.size()) {
-        if (j == ext.size() || (i < ti.size() && ti[i].name <= ext[j].name)) {
-          if (j < ext.size() && ti[i].name == ext[j].name) ++j;
-          point_labels_.push_back({ti[i].name, ti[i].value});
-          ++i;
-        } else {
-          point_labels_.push_back({ext[j].name, ext[j].value});
-          ++j;
-        }
-      }
+      MergeExternal();
       AddSample("target_info", {}, {}, ts, 1);
       NoteFamily("target_info", kTypeGauge, "Target metadata", "");
-      base_labels_ = std::move(ti);  // keep the strings alive until point_labels_ is rebuilt
     }
   }
 

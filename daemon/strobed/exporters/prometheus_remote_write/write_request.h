@@ -134,6 +134,9 @@ class WriteRequestBuilder {
   bool MapPoint(const event::MetricPoint& p, int64_t now_ms, MapStats& stats);
   // The point's base labels merged with the external labels, sorted, into point_labels_.
   void PointLabels(const event::MetricPoint& p, std::string_view reserved);
+  // base_labels_ merged with the external labels into point_labels_, and encoded into
+  // point_encoded_ (label i at point_offsets_[i] .. [i + 1]; empty values left out).
+  void MergeExternal();
   // Adds a sample to the series `name` + point_labels_ (+ extra label when extra_name is set).
   void AddSample(std::string_view name, std::string_view extra_name, std::string_view extra_value,
                  int64_t ts_ms, double value);
@@ -165,6 +168,8 @@ class WriteRequestBuilder {
   // Scratch, reused.
   std::vector<strobe::snapshot::Label> base_labels_;
   std::vector<LabelView> point_labels_;
+  std::string point_encoded_;
+  std::vector<uint32_t> point_offsets_;
   std::vector<uint64_t> counts_;
   std::string text_;
   std::string out_;
