@@ -5,6 +5,7 @@
 #include "strobed/exporters/memory/memory.h"
 #include "strobed/exporters/otlp_http/otlp_http.h"
 #include "strobed/exporters/prometheus/prometheus.h"
+#include "strobed/exporters/prometheus_remote_write/prometheus_remote_write.h"
 #include "strobed/exporters/stream/stream.h"
 #include "strobed/exporters/trace_analysis/trace_analysis.h"
 #include "strobed/processors/adaptive_sampler/adaptive_sampler.h"
@@ -33,6 +34,7 @@ void RegisterBuiltinPlugins(pipeline::PluginRegistry& registry) {
   exporters::RegisterMemoryExporter(registry);
   exporters::RegisterOtlpHttpExporter(registry);
   exporters::RegisterPrometheusExporter(registry);
+  exporters::RegisterRemoteWriteExporter(registry);
   exporters::RegisterStreamExporter(registry);
   exporters::RegisterTraceAnalysisExporter(registry);
 }

@@ -1,7 +1,5 @@
 #include "strobed/exporters/prometheus/prometheus.h"
 
-#include <fnmatch.h>
-
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -13,6 +11,7 @@
 #include "strobe/base/clock.h"
 #include "strobe/metrics/histogram_data.h"
 #include "strobe/metrics/registry.h"
+#include "strobed/exporters/prometheus/mapping.h"
 #include "strobed/exporters/prometheus/naming.h"
 
 namespace strobed::exporters {
@@ -20,7 +19,6 @@ namespace {
 
 using prometheus::BuildMetricName;
 using prometheus::NameKind;
-using prometheus::SanitizeLabelName;
 using strobe::snapshot::Label;
 
 constexpr const char* kDropReasons[] = {"series_limit", "type_conflict", "invalid"};
@@ -31,44 +29,6 @@ constexpr int64_t kMaxApproxBuckets = 1024;
 // Translated names remembered (cleared when full).
 constexpr size_t kMaxCachedNames = 4096;
 
-std::string DoubleText(double v) {
-  char buf[32];
-  auto r = std::to_chars(buf, buf + sizeof(buf), v);
-  return std::string(buf, r.ptr);
-}
-
-std::string ValueText(const event::Value& v) {
-  switch (v.type()) {
-    case event::ValueType::kString:
-      return std::string(v.AsString());
-    case event::ValueType::kBool:
-      return v.AsBool() ? "true" : "false";
-    case event::ValueType::kInt:
-      return std::to_string(v.AsInt());
-    case event::ValueType::kDouble:
-      return DoubleText(v.AsDouble());
-    default:
-      return v.ToString();
-  }
-}
-
-// Sorts by name and joins the values of equal names with ';' (names that collided after
-// sanitising), keeping the attribute order among them.
-void Normalize(std::vector<Label>* labels) {
-  std::stable_sort(labels->begin(), labels->end(),
-                   [](const Label& a, const Label& b) { return a.name < b.name; });
-  size_t out = 0;
-  for (size_t i = 0; i < labels->size(); ++i) {
-    if (out > 0 && (*labels)[out - 1].name == (*labels)[i].name) {
-      (*labels)[out - 1].value += ";" + (*labels)[i].value;
-      continue;
-    }
-    if (out != i) (*labels)[out] = std::move((*labels)[i]);
-    ++out;
-  }
-  labels->resize(out);
-}
-
 std::string LabelKey(const std::vector<Label>& labels) {
   std::string key;
   for (const Label& l : labels) {
@@ -76,11 +36,6 @@ std::string LabelKey(const std::vector<Label>& labels) {
     key += std::to_string(l.value.size()) + ":" + l.value;
   }
   return key;
-}
-
-// Upper boundary base^(index+1) of exponential bucket `index` at `scale`.
-double ExpUpper(int32_t scale, int64_t index) {
-  return std::exp2(static_cast<double>(index + 1) * std::ldexp(1.0, -scale));
 }
 
 // The bucket holding v > 0 at `scale`: base^i < v <= base^(i+1).
@@ -94,42 +49,14 @@ uint64_t Total(const std::vector<uint64_t>& v) {
   return t;
 }
 
-// Durations in milliseconds: 1 ms .. 10 s in 1-2.5-5 steps (Prometheus' client defaults span
-// 5 ms .. 10 s), then 30 s and 60 s.
-constexpr double kDurationBoundsMs[] = {1,   2.5,  5,    10,   25,    50,    100,  250,
-                                        500, 1000, 2500, 5000, 10000, 30000, 60000};
-
 }  // namespace
-
-std::vector<double> DefaultHistogramBounds(std::string_view family, std::string_view unit) {
-  std::string_view word = unit;
-  if (word.empty()) {
-    const size_t underscore = family.rfind('_');
-    if (underscore != std::string_view::npos) word = family.substr(underscore + 1);
-  }
-  std::vector<double> out;
-  // Each bound computed with one correctly rounded operation from exact values, so 2.5 ms is
-  // the double nearest 0.0025 s (it prints as "0.0025").
-  if (word == "seconds") {
-    for (double ms : kDurationBoundsMs) out.push_back(ms / 1000);
-  } else if (word == "milliseconds") {
-    out.assign(std::begin(kDurationBoundsMs), std::end(kDurationBoundsMs));
-  } else if (word == "microseconds" || word == "nanoseconds") {
-    const double per_ms = word == "microseconds" ? 1e3 : 1e6;
-    for (double ms : kDurationBoundsMs) out.push_back(ms * per_ms);
-  } else if (word == "bytes") {
-    for (int e = 4; e <= 32; e += 2) out.push_back(std::ldexp(1.0, e));  // 16 B .. 4 GiB
-  } else {
-    for (int e = -3; e <= 9; ++e) out.push_back(e < 0 ? 1 / std::pow(10.0, -e) : std::pow(10.0, e));
-  }
-  return out;
-}
 
 PrometheusExporter::PrometheusExporter(PrometheusExporterOptions options)
     : options_(std::move(options)),
       registry_(*options_.metrics),
       clock_(options_.clock != nullptr ? *options_.clock : base::MonotonicClock::Steady()),
-      keys_(options_.keys != nullptr ? *options_.keys : event::KeyTable::Global()) {
+      keys_(options_.keys != nullptr ? *options_.keys : event::KeyTable::Global()),
+      labeler_(keys_, options_.resource_to_telemetry_conversion) {
   auto dropped = registry_.AddCounterFamily(
       {"strobe_exporter_prometheus_dropped_points_total",
        "Metric points the prometheus exporter did not keep, by reason (series_limit, "
@@ -150,10 +77,6 @@ PrometheusExporter::PrometheusExporter(PrometheusExporterOptions options)
   }
   expired_ = &(*expired)->With({{"exporter", options_.name}});
   series_gauge_ = &(*series)->With({{"exporter", options_.name}});
-  // Interned once so lookups are integer compares (nullopt only if the key table is full).
-  service_name_key_ = keys_.Intern("service.name");
-  service_namespace_key_ = keys_.Intern("service.namespace");
-  service_instance_key_ = keys_.Intern("service.instance.id");
 }
 
 strobe::Result<std::unique_ptr<PrometheusExporter>> PrometheusExporter::Create(
@@ -220,10 +143,8 @@ pipeline::ExportResult PrometheusExporter::Export(const event::Batch& batch) noe
   if (batch.metrics().empty()) return pipeline::ExportResult::kOk;
   const uint64_t now = clock_.NowNs();
   strobe::MutexLock lock(mu_);
-  // Resources live in the batch: a pointer may be reused later. The cache is reset as a pair
-  // (nullptr ↔ no labels) so a point without a resource never takes the last batch's job.
-  cached_resource_ = nullptr;
-  cached_resource_labels_.clear();
+  // Resources live in the batch: a pointer may be reused later.
+  labeler_.Reset();
   const event::Resource* last_resource = nullptr;
   for (const event::MetricPoint& p : batch.metrics()) {
     if (options_.target_info && p.resource != nullptr && p.resource != last_resource) {
@@ -239,58 +160,6 @@ pipeline::ExportResult PrometheusExporter::Export(const event::Batch& batch) noe
   }
   series_gauge_->Set(static_cast<double>(series_count_));
   return pipeline::ExportResult::kOk;
-}
-
-void PrometheusExporter::ResourceLabels(const event::Resource* r, std::vector<Label>* out,
-                                        bool all) const {
-  if (r == nullptr) return;
-  const auto& name_key = service_name_key_;
-  const auto& ns_key = service_namespace_key_;
-  const auto& instance_key = service_instance_key_;
-  std::string name, ns, instance;
-  bool has_name = false, has_instance = false;
-  for (const event::Attribute& a : r->attributes) {
-    if (name_key && a.key == *name_key) {
-      name = ValueText(a.value);
-      has_name = true;
-    } else if (ns_key && a.key == *ns_key) {
-      ns = ValueText(a.value);
-    } else if (instance_key && a.key == *instance_key) {
-      instance = ValueText(a.value);
-      has_instance = true;
-    } else if (all) {
-      out->push_back({SanitizeLabelName(keys_.Name(a.key)), ValueText(a.value)});
-    }
-  }
-  if (has_name) out->push_back({"job", ns.empty() ? name : ns + "/" + name});
-  if (has_instance) out->push_back({"instance", instance});
-}
-
-std::vector<Label> PrometheusExporter::Labels(const event::MetricPoint& p,
-                                              std::string_view reserved) {
-  std::vector<Label> labels;
-  labels.reserve(p.labels.size() + 2);
-  for (const event::Attribute& a : p.labels) {
-    std::string name = SanitizeLabelName(keys_.Name(a.key));
-    if (name == "job" || name == "instance" || (!reserved.empty() && name == reserved)) {
-      name = "exported_" + name;
-    }
-    labels.push_back({std::move(name), ValueText(a.value)});
-  }
-  // Points of one resource follow each other in a batch: its labels are computed once.
-  if (p.resource != cached_resource_) {
-    cached_resource_ = p.resource;
-    cached_resource_labels_.clear();
-    ResourceLabels(p.resource, &cached_resource_labels_, options_.resource_to_telemetry_conversion);
-  }
-  const size_t own = labels.size();
-  for (const Label& l : cached_resource_labels_) {
-    bool taken = false;
-    for (size_t i = 0; i < own && !taken; ++i) taken = labels[i].name == l.name;
-    if (!taken || l.name == "job" || l.name == "instance") labels.push_back(l);
-  }
-  Normalize(&labels);
-  return labels;
 }
 
 prometheus::MetricName PrometheusExporter::Name(std::string_view name, std::string_view unit,
@@ -312,13 +181,7 @@ prometheus::MetricName PrometheusExporter::Name(std::string_view name, std::stri
 
 void PrometheusExporter::FoldTargetInfo(const event::Resource& r, uint64_t now_ns) {
   std::vector<Label> labels;
-  ResourceLabels(&r, &labels, true);
-  const size_t identifying =
-      static_cast<size_t>(std::count_if(labels.begin(), labels.end(), [](const Label& l) {
-        return l.name == "job" || l.name == "instance";
-      }));
-  if (labels.size() == identifying) return;  // nothing beyond job/instance
-  Normalize(&labels);
+  if (!labeler_.TargetInfoLabels(r, &labels)) return;  // nothing beyond job/instance
   auto [s, fresh] =
       FindOrCreate("target_info", Kind::kGauge, "Target metadata", "", std::move(labels), now_ns);
   (void)fresh;
@@ -364,14 +227,7 @@ std::pair<PrometheusExporter::Series*, bool> PrometheusExporter::FindOrCreate(
 std::vector<double> PrometheusExporter::ExpBounds(std::string_view source_name,
                                                   const std::string& family,
                                                   std::string_view unit) const {
-  const std::string source(source_name);  // fnmatch wants NUL-terminated names
-  for (const HistogramBucketsRule& r : options_.histogram_buckets) {
-    if (fnmatch(r.pattern.c_str(), source.c_str(), 0) == 0 ||
-        fnmatch(r.pattern.c_str(), family.c_str(), 0) == 0) {
-      return r.bounds;
-    }
-  }
-  return DefaultHistogramBounds(family, unit);
+  return SelectHistogramBounds(options_.histogram_buckets, source_name, family, unit);
 }
 
 void PrometheusExporter::Erase(const std::string& family, const std::vector<Label>& labels) {
@@ -471,7 +327,7 @@ void PrometheusExporter::FoldPoint(const event::MetricPoint& p, uint64_t now_ns)
 std::pair<PrometheusExporter::Series*, bool> PrometheusExporter::SeriesFor(
     const event::MetricPoint& p, Kind kind, NameKind name_kind, bool no_value, uint64_t now_ns,
     std::string_view reserved) {
-  std::vector<Label> labels = Labels(p, reserved);
+  std::vector<Label> labels = labeler_.Labels(p, reserved);
   const prometheus::MetricName n = Name(p.name, p.unit, name_kind);
   if (no_value) {
     Erase(n.name, labels);
@@ -685,20 +541,6 @@ void ApproximateExp(const std::vector<double>& bounds, const std::vector<uint64_
     h->positive_counts[static_cast<size_t>(ExpIndex(scale, v) - first)] += c;
 }
 
-// Adds the negative exponential buckets of `neg` to `counts` (non-cumulative, one per bound
-// plus +Inf), each at the first bound its values can be at or below: bucket i holds
-// [-base^(i+1), -base^i), so the first bound >= -base^(i+1).
-void ClassicNegativeBuckets(int32_t scale, int32_t offset, std::span<const uint64_t> neg,
-                            const std::vector<double>& bounds, std::vector<uint64_t>* counts) {
-  size_t bin = 0;
-  for (size_t i = neg.size(); i-- > 0;) {  // most negative first: bins only move forward
-    if (neg[i] == 0) continue;
-    const double lowest = -ExpUpper(scale, offset + static_cast<int64_t>(i));
-    while (bin < bounds.size() && bounds[bin] < lowest) ++bin;
-    (*counts)[bin] += neg[i];
-  }
-}
-
 }  // namespace
 
 void PrometheusExporter::CollectLocked(strobe::snapshot::Snapshot& out) {
@@ -766,22 +608,26 @@ void PrometheusExporter::CollectLocked(strobe::snapshot::Snapshot& out) {
         h.positive_offset = pos.offset;
         h.positive_counts = pos.counts;
         // The family's fixed `le` bounds (see the overview for how a bucket is counted).
-        strobe::metrics::FillClassicBuckets(f.exp_bounds, &h);
-        ClassicNegativeBuckets(s.scale, neg.offset, neg.counts, f.exp_bounds, &h.bucket_counts);
+        h.bounds = f.exp_bounds;
+        prometheus::ExponentialToClassic(s.scale, s.zero_count, pos.offset, pos.counts, neg.offset,
+                                         neg.counts, f.exp_bounds, &h.bucket_counts);
         h.zero_count += Total(neg.counts);
         if (s.has_min_max) {
           h.min = s.min;
           h.max = s.max;
         } else if (h.count > 0) {
-          h.min =
-              neg.counts.empty()
-                  ? (s.zero_count > 0 || pos.counts.empty() ? 0 : ExpUpper(s.scale, pos.offset - 1))
-                  : -ExpUpper(s.scale, neg.offset + static_cast<int64_t>(neg.counts.size()) - 1);
-          h.max =
-              pos.counts.empty()
-                  ? (s.zero_count > 0 || neg.counts.empty() ? 0
-                                                            : -ExpUpper(s.scale, neg.offset - 1))
-                  : ExpUpper(s.scale, pos.offset + static_cast<int64_t>(pos.counts.size()) - 1);
+          h.min = neg.counts.empty()
+                      ? (s.zero_count > 0 || pos.counts.empty()
+                             ? 0
+                             : prometheus::ExponentialUpper(s.scale, pos.offset - 1))
+                      : -prometheus::ExponentialUpper(
+                            s.scale, neg.offset + static_cast<int64_t>(neg.counts.size()) - 1);
+          h.max = pos.counts.empty()
+                      ? (s.zero_count > 0 || neg.counts.empty()
+                             ? 0
+                             : -prometheus::ExponentialUpper(s.scale, neg.offset - 1))
+                      : prometheus::ExponentialUpper(
+                            s.scale, pos.offset + static_cast<int64_t>(pos.counts.size()) - 1);
         }
       } else if (f.kind == Kind::kSummary) {
         for (const auto& [q, v] : s.quantiles) h.quantiles.push_back({q, v});

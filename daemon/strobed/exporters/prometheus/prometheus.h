@@ -36,7 +36,8 @@
 // Bounds that are bucket boundaries (powers of two at scale >= 0, like the bytes defaults)
 // are exact. Explicit-bounds histograms keep the producer's bounds.
 //
-// Names: naming.h (sanitised, unit suffix, namespace). Labels: the point's attributes
+// Names: naming.h (sanitised, unit suffix, namespace). Labels (mapping.h, shared with the
+// prometheus_remote_write exporter): the point's attributes
 // (sanitised names; values as strings, non-strings in their JSON-like text; names that
 // collide after sanitising get their values joined with `;`), plus from the resource `job`
 // (service.namespace/service.name) and `instance` (service.instance.id) of the point's own
@@ -80,6 +81,7 @@
 #include "strobe/snapshot/snapshot.h"
 #include "strobed/base/clock.h"
 #include "strobed/event/batch.h"
+#include "strobed/exporters/prometheus/mapping.h"
 #include "strobed/exporters/prometheus/naming.h"
 #include "strobed/pipeline/exporter.h"
 #include "strobed/pipeline/plugin_registry.h"
@@ -90,20 +92,7 @@ class Registry;
 
 namespace strobed::exporters {
 
-// `le` bounds for the exponential-histogram families whose OTLP or exposed name matches
-// `pattern` (fnmatch glob: `*`, `?`, `[...]`; a plain name matches itself).
-struct HistogramBucketsRule {
-  std::string pattern;
-  std::vector<double> bounds;  // 1..kMaxHistogramBounds, finite, strictly increasing
-};
-inline constexpr size_t kMaxHistogramBounds = 64;
-
-// The default `le` bounds of an exponential-histogram family, by the unit word of its
-// OpenMetrics unit (`unit`), else of the name's last `_` part: seconds 0.001 .. 60 in 1-2.5-5
-// steps plus 30 and 60 (15 bounds; milliseconds, microseconds, nanoseconds the same durations
-// in those units); bytes 16 B .. 4 GiB in powers of 4 (15, exact at every scale >= -1);
-// anything else powers of ten 0.001 .. 1e9 (13). Thread-safe (pure).
-std::vector<double> DefaultHistogramBounds(std::string_view family, std::string_view unit);
+// HistogramBucketsRule, kMaxHistogramBounds, DefaultHistogramBounds: mapping.h.
 
 struct PrometheusExporterOptions {
   std::string name = "prometheus";  // component id: collector name and `exporter` label
@@ -212,34 +201,23 @@ class PrometheusExporter final : public pipeline::Exporter {
   void ExpireLocked(uint64_t now_ns) STROBE_REQUIRES(mu_);
   void Drop(DropReason reason);
   void CollectLocked(strobe::snapshot::Snapshot& out) STROBE_REQUIRES(mu_);
-  // The series labels of `p` (attributes, then resource labels), sorted. An attribute named
-  // job, instance or `reserved` (a label the type adds itself, e.g. a summary's `quantile`)
-  // is renamed exported_<name>.
-  std::vector<strobe::snapshot::Label> Labels(const event::MetricPoint& p,
-                                              std::string_view reserved) STROBE_REQUIRES(mu_);
   // The exposed name of an OTLP metric (naming.h), remembered in names_.
   prometheus::MetricName Name(std::string_view name, std::string_view unit,
                               prometheus::NameKind kind) STROBE_REQUIRES(mu_);
-  void ResourceLabels(const event::Resource* r, std::vector<strobe::snapshot::Label>* out,
-                      bool all) const;
 
   const PrometheusExporterOptions options_;
   strobe::metrics::Registry& registry_;
   base::MonotonicClock& clock_;
   event::KeyTable& keys_;
+  // Series labels (mapping.h, shared with prometheus_remote_write); its resource cache is
+  // used under mu_ (Export only).
+  prometheus::SeriesLabeler labeler_ STROBE_GUARDED_BY(mu_);
   bool collector_registered_ = false;  // control thread only
 
   mutable strobe::Mutex mu_;
   std::map<std::string, FamilyState> families_ STROBE_GUARDED_BY(mu_);
   size_t series_count_ STROBE_GUARDED_BY(mu_) = 0;
   std::unordered_map<std::string, prometheus::MetricName> names_ STROBE_GUARDED_BY(mu_);
-  // Resource labels (job, instance, ...) of the last resource seen in the current batch;
-  // always those of cached_resource_ (empty for nullptr, which Export starts each batch with).
-  const event::Resource* cached_resource_ STROBE_GUARDED_BY(mu_) = nullptr;
-  std::vector<strobe::snapshot::Label> cached_resource_labels_ STROBE_GUARDED_BY(mu_);
-  std::optional<event::KeyId> service_name_key_;
-  std::optional<event::KeyId> service_namespace_key_;
-  std::optional<event::KeyId> service_instance_key_;
   uint64_t last_expiry_ns_ STROBE_GUARDED_BY(mu_) = 0;
 
   strobe::metrics::Counter* dropped_[3] = {};
