@@ -10,10 +10,13 @@
 // 1..10000 or not a decimal integer answers 400.
 #include <simdjson.h>
 
+#include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>

@@ -19,6 +19,7 @@
 //   op % 5 == 4  TakeEvents
 // Seeds (corpus/translator) are definitions, points, spans, events, batches and merges as the
 // real Producer writes them.
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
