@@ -20,7 +20,7 @@ help:
 	@echo "make build     install and build the release preset"
 	@echo "make bench     run every benchmark; JSON under $(RELEASE)/bench-results/"
 	@echo "make sanitize  unit and stress tests under ASan+UBSan and TSan"
-	@echo "make fuzz      run each libFuzzer target for FUZZ_SECONDS (default 30)"
+	@echo "make fuzz      run each libFuzzer target for FUZZ_SECONDS (default 30); fails on a finding"
 	@echo "make format    clang-format all sources; make lint runs clang-tidy"
 
 bootstrap:
@@ -38,7 +38,10 @@ build: configure
 run: build
 	@scripts/run-demo
 
+# scripts/test-labels prints the number of tests per label (a vanished test shows as a changed
+# count) and fails on a TEST_LABELS part that matches no label.
 test: build
+	@scripts/test-labels $(RELEASE) '$(TEST_LABELS)'
 	@cd $(RELEASE) && $(CTEST) $(if $(TEST_LABELS),-L '$(TEST_LABELS)')
 
 bench: build
@@ -51,10 +54,12 @@ sanitize: asan tsan
 asan tsan: bootstrap
 	@cmake --preset $@ >/dev/null
 	@cmake --build build/$@ -j $(JOBS) --target sanitize_tests
+	@scripts/test-labels build/$@
 	@cd build/$@ && $(CTEST) -L '$(if $(filter asan,$@),unit|stress|fuzz,unit|stress)'
 
 # The ASan build (clang) links the fuzz targets with libFuzzer, so fuzzing shares its objects.
 FUZZ_SECONDS ?= 30
+# Every target in build/asan/fuzzers.txt runs FUZZ_SECONDS; a finding fails with its reproducer.
 fuzz: bootstrap
 	@cmake --preset asan >/dev/null
 	@cmake --build build/asan -j $(JOBS) --target fuzz_targets

@@ -207,14 +207,34 @@ class Connection:
             f"{timeout} s: no daemon is draining it, or the daemon's pipeline is refusing data "
             f"(back-pressure: memory limit, full queue); the records stay in the ring")
 
+    def _ping_or_none(self):
+        try:
+            return self._ring.ping()
+        except _strobe.RingFull:
+            return None
+
+    def _ring_full_for(self, timeout):
+        return _strobe.RingFull(
+            f"strobe ring {self.ring!r} stayed full for {timeout} s: the flush's PING could not "
+            f"be written (is the daemon draining the ring?)")
+
     def flush(self, timeout=1.0, spin=50e-6):
         """Waits until the daemon's pipeline has accepted every record written so far (a PING
         round trip; while the pipeline refuses data, e.g. at its memory limit, the daemon
         holds the acknowledgement): busy-polls for ``spin`` seconds, then sleeps with the GIL
-        released. Raises TimeoutError after ``timeout`` seconds, and DataLossError when the
-        daemon refused records written since the previous flush."""
-        seq = self._ring.ping()
-        if not self._ring.wait_ack(seq, float(timeout), float(spin)):
+        released. While the ring has no room for the PING itself, waits for the daemon to
+        drain it (sleeping, GIL released). Raises RingFull when the ring stayed full for
+        ``timeout`` seconds, TimeoutError when the PING was not acknowledged within
+        ``timeout`` seconds, and DataLossError when the daemon refused records written since
+        the previous flush."""
+        deadline = time.monotonic() + timeout
+        delay = 5e-5
+        while (seq := self._ping_or_none()) is None:
+            if time.monotonic() >= deadline:
+                raise self._ring_full_for(timeout)
+            time.sleep(delay)
+            delay = min(delay * 2, 5e-3)
+        if not self._ring.wait_ack(seq, max(deadline - time.monotonic(), 0.0), float(spin)):
             raise self._not_acknowledged(timeout)
         self._raise_if_refused()
 
@@ -240,10 +260,15 @@ class Connection:
 
     async def aflush(self, timeout=1.0):
         """``flush()`` for asyncio: polls the acknowledgement with ``asyncio.sleep`` and a
-        backoff (0 → 50 µs → … 5 ms), never blocking the event loop. Raises TimeoutError and
-        DataLossError as ``flush()`` does."""
-        seq = self._ring.ping()
+        backoff (0 → 50 µs → … 5 ms), never blocking the event loop. Raises RingFull,
+        TimeoutError and DataLossError as ``flush()`` does."""
         deadline = time.monotonic() + timeout
+        delay = 0.0
+        while (seq := self._ping_or_none()) is None:
+            if time.monotonic() >= deadline:
+                raise self._ring_full_for(timeout)
+            await asyncio.sleep(delay)
+            delay = 5e-5 if delay == 0.0 else min(delay * 2, 5e-3)
         delay = 0.0
         while self._ring.ack_seq() < seq:
             if time.monotonic() > deadline:
@@ -366,7 +391,7 @@ class _SnapshotPoll:
 
 
 def connect(ring="strobe", dir="/dev/shm", *, policy="drop", capacity_bytes=1 << 22,
-            spin_limit=1 << 16, require_daemon=True, mode=0o600):
+            spin_limit=1 << 16, require_daemon=True, mode=0o600, define_timeout=2.0):
     """Connects to the daemon's shm ring ``ring`` in ``dir`` and returns a Connection. The
     first connection also becomes the default one used by ``strobe.Counter(...)``,
     ``strobe.span()`` and ``strobe.event()`` without ``connection=``.
@@ -379,7 +404,8 @@ def connect(ring="strobe", dir="/dev/shm", *, policy="drop", capacity_bytes=1 <<
     segment cannot be created otherwise."""
     global _default
     conn = Connection(ring, dir, policy=policy, capacity_bytes=capacity_bytes,
-                      spin_limit=spin_limit, require_daemon=require_daemon, mode=mode)
+                      spin_limit=spin_limit, require_daemon=require_daemon, mode=mode,
+                      define_timeout=define_timeout)
     with _default_lock:
         if _default is None or _default.closed:
             _default = conn

@@ -2,6 +2,7 @@
 
 import asyncio
 import os
+import threading
 import time
 
 import pytest
@@ -92,14 +93,19 @@ def test_drop_policy_counts_and_never_raises(dump):
     conn = dump.connect(capacity_bytes=4096)
     c = conn.counter("d_total")
     conn.flush()
+    dump.until_ping()  # the definition: what follows is only this test's increments
     dump.pause()
     try:
         for _ in range(1000):
             c.inc()  # 32-byte records: the 4 KiB ring fills after ~128
-        assert conn.dropped_records > 800
+        dropped = conn.dropped_records
     finally:
         dump.resume()
     conn.flush()
+    delivered = sum(r["delta"] for r in dump.until_ping() if r["type"] == "counter")
+    # Every increment is either delivered or counted as dropped: none vanishes silently.
+    assert delivered + dropped == 1000, (delivered, dropped)
+    assert 0 < delivered < 1000 and conn.dropped_records == dropped
     conn.close()
 
 
@@ -224,3 +230,75 @@ def test_two_connections_to_one_ring_in_one_process_both_arrive(sink):
     a.close()
     b.close()
     assert sink.stop()["counter_sum"] == 7
+
+
+def _fill_ring(dump):
+    """A 4 KiB ring, its consumer paused and the ring full (increments dropped and counted)."""
+    conn = dump.connect(capacity_bytes=4096, define_timeout=0.3)
+    c = conn.counter("full_total")
+    conn.flush()
+    dump.until_ping()
+    dump.pause()
+    for _ in range(1000):
+        c.inc()
+    assert conn.dropped_records > 0
+    return conn
+
+
+def test_definition_on_a_full_ring_waits_define_timeout_then_raises_ring_full(dump):
+    conn = _fill_ring(dump)
+    try:
+        start = time.monotonic()
+        with pytest.raises(strobe.RingFull):
+            conn.counter("another_total")
+        assert 0.3 <= time.monotonic() - start < 5  # waited define_timeout, GIL released
+    finally:
+        dump.resume()
+
+
+class _NoRoomForPings:
+    """Wraps a connection's ring: its first `refusals` PINGs find the ring full (RingFull, as
+    the real ring does when the PING record does not fit); everything else is the real ring."""
+
+    def __init__(self, ring, refusals):
+        self._ring = ring
+        self.refusals = refusals
+        self.attempts = 0
+
+    def ping(self):
+        self.attempts += 1
+        if self.refusals > 0:
+            self.refusals -= 1
+            raise strobe.RingFull("ping dropped: the ring is full")
+        return self._ring.ping()
+
+    def __getattr__(self, name):
+        return getattr(self._ring, name)
+
+
+def test_flush_waits_for_room_for_its_ping_then_raises_ring_full(conn):
+    conn._ring = _NoRoomForPings(conn._ring, refusals=10**9)
+    start = time.monotonic()
+    with pytest.raises(strobe.RingFull):
+        conn.flush(timeout=0.3)
+    assert 0.3 <= time.monotonic() - start < 5  # waited its timeout (sleeping), then raised
+    assert conn._ring.attempts > 1
+
+
+def test_flush_writes_its_ping_once_the_ring_has_room(conn, dump):
+    conn.counter("room_total").inc(3)
+    conn._ring = _NoRoomForPings(conn._ring, refusals=3)  # the daemon drains meanwhile
+    conn.flush(timeout=10)
+    assert conn._ring.attempts == 4
+    assert [r["delta"] for r in dump.until_ping() if r["type"] == "counter"] == [3]
+
+
+def test_aflush_waits_for_room_for_its_ping_then_raises_ring_full(conn):
+    conn._ring = _NoRoomForPings(conn._ring, refusals=10**9)
+    start = time.monotonic()
+    with pytest.raises(strobe.RingFull):
+        asyncio.run(conn.aflush(timeout=0.3))
+    assert 0.3 <= time.monotonic() - start < 5
+    conn._ring = _NoRoomForPings(conn._ring._ring, refusals=3)
+    asyncio.run(conn.aflush(timeout=10))
+    assert conn._ring.attempts == 4

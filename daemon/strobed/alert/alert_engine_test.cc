@@ -109,7 +109,13 @@ TEST_F(AlertEngineTest, InactivePendingFiringResolved) {
   Eval(P99(0.4));
   EXPECT_EQ(engine_->Alerts()[0].state, AlertState::kPending);
   EXPECT_TRUE(rec_->sent.empty());
-  clock_.AdvanceNs(5 * kSec);
+  // 1 ns short of `for: 10s` since the condition became true: still pending.
+  clock_.AdvanceNs(5 * kSec - 1);
+  Eval(P99(0.45));
+  EXPECT_EQ(engine_->Alerts()[0].state, AlertState::kPending);
+  EXPECT_TRUE(rec_->sent.empty());
+  // Exactly 10 s: firing (active for at least `for`, as Prometheus does).
+  clock_.AdvanceNs(1);
   Eval(P99(0.5));
   ASSERT_EQ(engine_->Alerts()[0].state, AlertState::kFiring);
   ASSERT_EQ(rec_->sent.size(), 1u);

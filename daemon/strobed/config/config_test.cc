@@ -275,11 +275,40 @@ TEST(ConfigTest, EveryKeyIsDocumented) {
   std::stringstream ss;
   ss << f.rdbuf();
   const std::string doc = ss.str();
-  Config defaults;
   for (const auto& k : KeySpecs()) {
     EXPECT_NE(doc.find("`" + k.path() + "`"), std::string::npos) << k.path();
     EXPECT_NE(doc.find("`" + k.env + "`"), std::string::npos) << k.env;
-    (void)ValueText(defaults, k);  // every key is mapped to a field
+  }
+}
+
+// Every key maps to a field of its own: its default text sets back to itself, and setting a
+// value that differs from the default changes that key's text and no other key's.
+TEST(ConfigTest, EveryKeyMapsToItsOwnField) {
+  const Config defaults;
+  // Candidates by type; the first that the key's bounds accept and that differs is used.
+  const std::vector<std::string> candidates = {
+      "3",           "7",    "0.5",      "true",   "false",    "1500ms", "2MiB",
+      "127.0.0.1:1", ":2",   "off",      "/tmp/x", "x",        "debug",  "warn",
+      "0.9",         "1000", "root,bin", "12345",  "strobe-2", "90s"};
+  for (const auto& k : KeySpecs()) {
+    SCOPED_TRACE(k.path());
+    const std::string def = ValueText(defaults, k);
+    Config same;
+    ASSERT_TRUE(SetValue(same, k, def).ok()) << def;
+    EXPECT_EQ(ValueText(same, k), def);
+    bool changed = false;
+    for (const std::string& v : candidates) {
+      Config c;
+      if (!SetValue(c, k, v).ok() || ValueText(c, k) == def) continue;
+      changed = true;
+      for (const auto& other : KeySpecs()) {
+        if (&other == &k) continue;
+        EXPECT_EQ(ValueText(c, other), ValueText(defaults, other))
+            << "setting " << k.path() << " to " << v << " changed " << other.path();
+      }
+      break;
+    }
+    EXPECT_TRUE(changed) << "no candidate value differs from the default " << def;
   }
 }
 

@@ -400,6 +400,10 @@ strobe::Status Daemon::Reload() {
     spdlog::warn("reload: '{}' changed but needs a restart; keeping the running value", key);
   }
   spdlog::set_level(LogLevel(applied.log_level));
+  // Every running component gets the new configuration; one that refuses it (keeping its own
+  // running state) makes the reload a failure: counted as an error and named in the status,
+  // never reported as ok. The first refusal is the one returned.
+  strobe::Status failed;
   for (auto& slot : slots_) {
     if (slot->state.load() != ComponentState::kRunning) continue;
     strobe::Status s;
@@ -408,11 +412,20 @@ strobe::Status Daemon::Reload() {
     } catch (const std::exception& e) {
       s = strobe::Internal(std::string("threw: ") + e.what());
     }
-    if (!s.ok()) spdlog::warn("component {} reload: {}", slot->component->Name(), s.message());
+    if (!s.ok()) {
+      spdlog::error("component {} reload: {}", slot->component->Name(), s.message());
+      if (failed.ok()) failed = s.WithContext("component " + slot->component->Name());
+    }
   }
-  reloads_ok_.fetch_add(1);
+  (failed.ok() ? reloads_ok_ : reloads_failed_).fetch_add(1);
   strobe::MutexLock lock(mu_);
   config_ = std::move(applied);
+  if (!failed.ok()) {
+    last_reload_ = "error: " + failed.message();
+    spdlog::error("configuration reloaded (digest {}) but {}", config::Digest(config_),
+                  failed.message());
+    return failed;
+  }
   last_reload_ = restart.empty() ? "ok" : "ok (restart needed for some keys)";
   spdlog::info("configuration reloaded (digest {})", config::Digest(config_));
   return strobe::OkStatus();

@@ -28,7 +28,9 @@
 // sources; on error the running configuration stays and the error is logged (and counted in
 // strobe_config_reloads_total{result="error"}); otherwise keys that need a restart are
 // logged by name and everything reloadable (log level, token, grace period, host interval,
-// demo rate, ...) is applied, components get Reload().
+// demo rate, ...) is applied, components get Reload(). A component whose Reload() fails keeps
+// its running state; the reload then counts as an error (result="error", reloads_failed, the
+// status's last_reload names the component) although the other components applied it.
 //
 // Auth: the daemon owns the one server::Authenticator every HTTP listener checks (the API
 // listener, and through ComponentContext::auth every otlp_http receiver). At Start and on every

@@ -58,6 +58,7 @@ class FakeComponent : public Component {
     return strobe::OkStatus();
   }
   strobe::Status Reload(const config::Config& next) override {
+    if (fail_reload) return strobe::InvalidArgument("rule file broken");
     reload_interval = next.host.interval;
     return strobe::OkStatus();
   }
@@ -68,6 +69,7 @@ class FakeComponent : public Component {
 
   std::atomic<bool> ready{true};
   bool fail_start = false;
+  bool fail_reload = false;
   std::chrono::milliseconds reload_interval{0};
 
  private:
@@ -182,6 +184,40 @@ TEST(DaemonTest, FailedReloadKeepsTheRunningConfigAndIsCounted) {
             std::string::npos)
       << r.body;
   ::rmdir(path.c_str());
+  EXPECT_TRUE(d.Shutdown().ok());
+}
+
+// A component that refuses the new configuration makes the reload a failure: counted as an
+// error (not ok), Reload() returns the component's error and the status names it; the other
+// components still get the new configuration.
+TEST(DaemonTest, ComponentReloadFailureIsCountedAsError) {
+  strobe::metrics::Registry registry;
+  std::vector<std::string> log;
+  DaemonOptions o = Options(registry);
+  o.load.file = "strobe.yaml";
+  o.load.text = "host:\n  interval: 250ms\n";
+  Daemon d(std::move(o));
+  auto a = std::make_unique<FakeComponent>("a", &log);
+  auto b = std::make_unique<FakeComponent>("b", &log);
+  a->fail_reload = true;
+  FakeComponent* b_ptr = b.get();
+  d.AddComponent(std::move(a));
+  d.AddComponent(std::move(b));
+  ASSERT_TRUE(d.Start().ok());
+  strobe::Status s = d.Reload();
+  EXPECT_EQ(s.code(), strobe::StatusCode::kInvalidArgument);
+  EXPECT_EQ(s.message(), "component a: rule file broken");
+  EXPECT_EQ(b_ptr->reload_interval, std::chrono::milliseconds(250));
+  Reply r = Get(d.HttpAddress(), "/metrics");
+  EXPECT_NE(r.body.find("strobe_config_reloads_total{result=\"error\"} 1"), std::string::npos)
+      << r.body;
+  EXPECT_NE(r.body.find("strobe_config_reloads_total{result=\"ok\"} 0"), std::string::npos)
+      << r.body;
+  r = Get(d.HttpAddress(), "/api/v1/status");
+  EXPECT_NE(r.body.find("\"reloads_ok\":0,\"reloads_failed\":1"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("\"last_reload\":\"error: component a: rule file broken\""),
+            std::string::npos)
+      << r.body;
   EXPECT_TRUE(d.Shutdown().ok());
 }
 

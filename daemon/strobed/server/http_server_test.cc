@@ -271,7 +271,7 @@ TEST_F(HttpServerTest, ExpectContinueGetsInterim100) {
 TEST_F(HttpServerTest, SlowBodyGets408) {
   router_.Handle("POST", "/in", [](const Request& r) { return Response::Text(200, r.body); });
   ServerOptions o;
-  o.body_timeout = std::chrono::milliseconds(200);
+  o.body_timeout = std::chrono::milliseconds(500);
   StartServer(o);
   Client c(port_);
   c.SendRaw("POST /in HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n0123456789");
@@ -282,13 +282,15 @@ TEST_F(HttpServerTest, SlowBodyGets408) {
   EXPECT_EQ(server_->stats().timeouts.load(), 1u);
   EXPECT_TRUE(c.ClosedByPeer());
   // A body that arrives in time leaves no timer behind: the keep-alive connection, quiet for
-  // longer than body_timeout, serves its next request.
+  // longer than body_timeout, serves its next request. The interim 100 says the server has
+  // read the head and armed the body timer (a signal, not a sleep); the body follows at once.
   Client k(port_);
-  k.SendRaw("POST /in HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nab");
-  std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  k.SendRaw("cd");
+  k.SendRaw("POST /in HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n");
+  EXPECT_EQ(k.ReadRawHead(), "HTTP/1.1 100 Continue\r\n\r\n");
+  k.SendRaw("abcd");
   EXPECT_EQ(k.Read().body(), "abcd");
-  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  // Time itself must pass here (the timer would fire after body_timeout): not a synchronisation.
+  std::this_thread::sleep_for(std::chrono::milliseconds(700));
   k.SendRaw("POST /in HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nef");
   auto again = k.Read();
   EXPECT_EQ(again.result_int(), 200);

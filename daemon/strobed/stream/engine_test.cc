@@ -151,24 +151,23 @@ cep:
   auto series = e->SnapshotSeries();
   std::erase_if(series, [](const Series& s) { return s.name == kCepMatches; });
   ASSERT_EQ(series.size(), 4u);
+  std::map<std::string, double> values;  // every aggregate exactly once
   for (const Series& s : series) {
     EXPECT_EQ(s.source, "http.server.duration");
     EXPECT_EQ(s.window, "http");
     ASSERT_EQ(s.labels.size(), 1u);
     EXPECT_EQ(s.labels[0].second, "checkout");
-    if (s.name == "count") {
-      EXPECT_EQ(s.value, 10);
-    }
-    if (s.name == "rate") {
-      EXPECT_EQ(s.value, 10);
-    }
-    if (s.name == "error_rate") {
-      EXPECT_DOUBLE_EQ(s.value, 0.2);
-    }
-    if (s.name == "p99") {
-      EXPECT_NEAR(s.value, 0.1, 0.1 * 0.006);
-    }
+    EXPECT_TRUE(values.emplace(s.name, s.value).second) << s.name << " twice";
   }
+  ASSERT_EQ(values.size(), 4u);
+  ASSERT_EQ(values.count("count"), 1u);
+  ASSERT_EQ(values.count("rate"), 1u);
+  ASSERT_EQ(values.count("error_rate"), 1u);
+  ASSERT_EQ(values.count("p99"), 1u);
+  EXPECT_EQ(values["count"], 10);
+  EXPECT_EQ(values["rate"], 10);
+  EXPECT_DOUBLE_EQ(values["error_rate"], 0.2);
+  EXPECT_NEAR(values["p99"], 0.1, 0.1 * 0.006);
   const std::string events = e->EventsJson();
   EXPECT_NE(events.find("\"type\":\"window\""), std::string::npos) << events;
   EXPECT_NE(events.find("\"type\":\"cep\",\"rule\":\"errors\""), std::string::npos) << events;

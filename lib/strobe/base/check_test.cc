@@ -10,11 +10,25 @@ TEST(CheckDeathTest, FailingCheckAbortsWithExpression) {
   EXPECT_DEATH(STROBE_CHECK(x == 2), "check failed at .*check_test.cc:[0-9]+: x == 2");
 }
 
-TEST(CheckTest, PassingCheckDoesNothing) {
-  int x = 2;
-  STROBE_CHECK(x == 2);
-  STROBE_DCHECK(x == 2);
-  SUCCEED();
+// A passing check evaluates its condition exactly once (side effects happen once, as in an
+// `if`), counts no bug and lets execution continue; STROBE_DCHECK evaluates it only in debug
+// builds.
+TEST(CheckTest, PassingCheckEvaluatesOnceAndDoesNothingElse) {
+  const uint64_t bugs = BugCount();
+  int evaluations = 0;
+  auto cond = [&] {
+    ++evaluations;
+    return true;
+  };
+  STROBE_CHECK(cond());
+  EXPECT_EQ(evaluations, 1);
+  STROBE_DCHECK(cond());
+#ifdef NDEBUG
+  EXPECT_EQ(evaluations, 1);
+#else
+  EXPECT_EQ(evaluations, 2);
+#endif
+  EXPECT_EQ(BugCount(), bugs);
 }
 
 #ifdef NDEBUG

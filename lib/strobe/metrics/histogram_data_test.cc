@@ -136,6 +136,45 @@ TEST(HistogramDataTest, SnapshotRoundTripAndDownscale) {
   EXPECT_EQ(ScaleForMaxBuckets(s, 160), 3);
 }
 
+// The error bound survives downscaling: at every target scale, each recorded value lands in the
+// bucket whose OTLP boundaries contain it, (base^i, base^(i+1)] with base = 2^(2^-scale), so
+// any quantile read from the downscaled buckets is within the relative error of that scale
+// ((base - 1) / (base + 1) from the bucket midpoint). Values: powers of two (boundaries at
+// every scale), their neighbours, and a spread of others.
+TEST(HistogramDataTest, DownscaledBucketsContainTheirValues) {
+  std::vector<uint64_t> values = {1, 2, 3, 5, 7, 1000, 1023, 1024, 1025, 65535, 65536, 65537};
+  for (uint64_t v = 11; v < (uint64_t{1} << 40); v = v * 7 + 3) values.push_back(v);
+  for (int j = 1; j < 48; j += 5) {
+    values.push_back(uint64_t{1} << j);
+    values.push_back((uint64_t{1} << j) + 1);
+    values.push_back((uint64_t{1} << j) - 1);
+  }
+  for (uint64_t v : values) {
+    HistogramData h;
+    h.RecordUnsigned(v);
+    snapshot::HistogramValue s;
+    h.ToSnapshot(&s);
+    for (int32_t target = s.scale; target >= -4; --target) {
+      SCOPED_TRACE("value " + std::to_string(v) + " scale " + std::to_string(target));
+      const ExponentialBuckets b = Downscale(s, target);
+      ASSERT_EQ(b.scale, target);
+      int64_t index = INT64_MIN;
+      uint64_t total = 0;
+      for (size_t k = 0; k < b.counts.size(); ++k) {
+        total += b.counts[k];
+        if (b.counts[k] != 0) index = b.offset + static_cast<int64_t>(k);
+      }
+      ASSERT_EQ(total, 1u);
+      const long double log2_base = std::ldexp(1.0L, -target);  // log2(base) = 2^-scale
+      const long double lower = std::exp2(static_cast<long double>(index) * log2_base);
+      const long double upper = std::exp2(static_cast<long double>(index + 1) * log2_base);
+      const long double x = static_cast<long double>(v);
+      EXPECT_GT(x * (1 + 1e-15L), lower);
+      EXPECT_LE(x, upper * (1 + 1e-15L));
+    }
+  }
+}
+
 // The raw-bucket form (used for OTLP data points from other processes, negative side
 // included): negative indices floor, a higher target keeps the scale.
 TEST(HistogramDataTest, DownscaleRawBuckets) {

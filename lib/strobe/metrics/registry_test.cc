@@ -2,9 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <thread>
 
 #include "strobe/metrics/exposition.h"
+#include "strobe/metrics/internal/shard.h"
 #include "strobe/metrics/timer.h"
 
 namespace strobe::metrics {
@@ -168,8 +170,36 @@ TEST(RegistryTest, RemovedCellsStartFromZeroWhenReused) {
   Counter& c = *r.AddCounter({"a_total", "", ""}).value();
   c.Add(100);
   ASSERT_TRUE(r.Remove("a").ok());
-  Counter& d = *r.AddCounter({"b_total", "", ""}).value();  // likely reuses the cell
+  // The freed cell is on the top of the shard allocator's LIFO free list, so the next counter
+  // takes it (ShardsTest below proves reuse and zeroing at that level).
+  Counter& d = *r.AddCounter({"b_total", "", ""}).value();
   EXPECT_EQ(d.Value(), 0u);
+}
+
+// Freed cells are reused (LIFO) and zeroed in every live thread's shard, not only the caller's:
+// a thread that wrote into the cell and is still running must not leak its count into the
+// cell's next owner.
+TEST(ShardsTest, FreedCellIsReusedAndZeroedInEveryThread) {
+  internal::Shards& shards = internal::Shards::Get();
+  uint32_t cell = 0;
+  ASSERT_TRUE(shards.AllocCell(internal::CellKind::kUnsigned, &cell));
+  internal::Bump(internal::LocalCell(cell), 100);
+  std::atomic<int> stage{0};
+  std::thread other([&] {
+    internal::Bump(internal::LocalCell(cell), 11);
+    stage = 1;
+    while (stage.load() != 2) std::this_thread::yield();  // stays alive across the free
+  });
+  while (stage.load() != 1) std::this_thread::yield();
+  EXPECT_EQ(shards.SumCell(cell), 111u);
+  shards.FreeCell(cell);
+  uint32_t again = 0;
+  ASSERT_TRUE(shards.AllocCell(internal::CellKind::kUnsigned, &again));
+  EXPECT_EQ(again, cell);
+  EXPECT_EQ(shards.SumCell(again), 0u);
+  stage = 2;
+  other.join();
+  shards.FreeCell(again);
 }
 
 TEST(HistogramTest, RecordsAndCollects) {

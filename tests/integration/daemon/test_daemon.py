@@ -154,7 +154,9 @@ def test_auth_and_errors():
         check(any(c["name"] == "host" and c["state"] == "running" for c in st["components"]), "status lists components")
         status, _, body = d.request("GET", "/api/v1/metrics?name=strobe_http", headers=d.headers)
         names = [m["name"] for m in json.loads(body)["metrics"]]
-        check(status == 200 and "strobe_http_requests" in names or "strobe_http_requests_total" in names,
+        check(status == 200 and ("strobe_http_requests" in names or
+                                 "strobe_http_requests_total" in names) and
+              all(n.startswith("strobe_http") for n in names),
               "JSON metrics filtered by name", names)
         status, _, body = d.request("GET", "/metrics", headers=d.headers)
         check('strobe_http_rejected_requests_total{listener="http",reason="unauthorized"} 2' in body,
@@ -187,11 +189,22 @@ def test_graceful_shutdown_and_reload():
         # A broken file on SIGHUP keeps the running configuration.
         with open(d.config_path, "w") as f:
             f.write("host:\n  intervl: 1s\n")
+        digest = st["config"]["digest"]
         d.signal(signal.SIGHUP)
         deadline = time.time() + 10
-        while time.time() < deadline and json.loads(d.request("GET", "/api/v1/status")[2])["config"]["reloads_failed"] < 1:
+        while time.time() < deadline:
+            st = json.loads(d.request("GET", "/api/v1/status")[2])
+            if st["config"]["reloads_failed"] >= 1:
+                break
             time.sleep(0.05)
-        check("reload failed, keeping the running configuration" in d.read_log(), "bad reload keeps running config")
+        check(st["config"]["reloads_failed"] == 1 and st["config"]["reloads_ok"] == 1,
+              "bad reload is counted as failed", st.get("config"))
+        check(st["config"]["last_reload"].startswith("error: ") and "intervl" in st["config"]["last_reload"],
+              "status names the bad key", st["config"].get("last_reload"))
+        host = [c for c in st["components"] if c["name"] == "host"][0]
+        check(st["config"]["digest"] == digest and host["details"]["interval_ms"] == 500,
+              "bad reload keeps the running configuration", (st["config"], host))
+        check("reload failed, keeping the running configuration" in d.read_log(), "bad reload is logged")
 
         # A second instance on the same port fails clearly (exit 1).
         r = subprocess.run([STROBE, "serve", "--http", "127.0.0.1:%d" % d.port, "--otlp-http", "off",
@@ -201,9 +214,19 @@ def test_graceful_shutdown_and_reload():
               "second instance fails clearly", r.stderr)
 
         # A request whose head is in but whose body is still arriving completes across SIGTERM.
+        # "Expect: 100-continue": the server's interim 100 answer says it has read the head and
+        # waits for the body (a signal, not a sleep).
         s = socket.create_connection(("127.0.0.1", d.port), timeout=10)
-        s.sendall(b"GET /api/v1/status HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nab")
-        time.sleep(0.3)  # the server has read the head and waits for the body
+        s.sendall(b"GET /api/v1/status HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+                  b"Expect: 100-continue\r\n\r\n")
+        interim = b""
+        while b"\r\n\r\n" not in interim:
+            chunk = s.recv(1)  # byte by byte: nothing of the final answer is read here
+            if not chunk:
+                break
+            interim += chunk
+        check(interim == b"HTTP/1.1 100 Continue\r\n\r\n", "head read, body awaited", interim)
+        s.sendall(b"ab")
         # An idle keep-alive connection: one request answered, so the server has accepted it
         # (a connection still in the listen backlog when the listener closes gets a reset).
         idle = socket.create_connection(("127.0.0.1", d.port), timeout=10)
@@ -225,7 +248,7 @@ def test_graceful_shutdown_and_reload():
               "idle connection served once", first[:80])
         start = time.time()
         d.signal(signal.SIGTERM)
-        time.sleep(0.3)
+        d.poll(lambda: "received SIGTERM, draining" in d.read_log(), "the daemon draining", timeout=10)
         s.sendall(b"cde")
         reply = b""
         while b"\r\n\r\n" not in reply or not reply.rstrip().endswith(b"}"):

@@ -16,6 +16,7 @@ Usage: test_otel_js.py SERVER_BINARY
 import gzip
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -24,7 +25,7 @@ import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "daemon"))
-from strobe_proc import Daemon, stop_process  # noqa: E402
+from strobe_proc import Daemon, peer_missing, stop_process  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEADLINE_S = 20
@@ -117,8 +118,17 @@ def metric_value(text, sample):
     return None
 
 
+def require_sdk():
+    """node and the npm packages (scripts/bootstrap runs `npm ci` here), else peer_missing."""
+    if shutil.which("node") is None:
+        peer_missing("node")
+    if not os.path.isdir(os.path.join(HERE, "node_modules", "@opentelemetry", "sdk-trace-base")):
+        peer_missing("the OpenTelemetry JS SDK (npm ci in tests/integration/otel_js)")
+
+
 def main():
     binary = sys.argv[1]
+    require_sdk()
     serve = os.path.basename(binary) == "strobe"
     if serve:
         proc, otlp, api = start_strobe_serve(binary, os.path.join(HERE, "serve.yaml"))
