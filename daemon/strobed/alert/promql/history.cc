@@ -445,6 +445,12 @@ void History::SetRetentionMs(int64_t retention_ms) {
   state_->options.retention_ms = retention_ms;
 }
 
+void History::SetLimits(size_t max_series, size_t max_samples) {
+  std::unique_lock lock(mu_);
+  state_->options.max_series = max_series;
+  state_->options.max_samples = max_samples;
+}
+
 int64_t History::retention_ms() const {
   std::shared_lock lock(mu_);
   return state_->options.retention_ms;

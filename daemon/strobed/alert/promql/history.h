@@ -143,6 +143,9 @@ class History {
 
   // Writer: changes the retention (e.g. after a rule reload); applied at the next Append.
   void SetRetentionMs(int64_t retention_ms);
+  // Writer: changes max_series and max_samples (a configuration reload). Lowered below what
+  // is held, new series and samples are refused until expiry brings the history below them.
+  void SetLimits(size_t max_series, size_t max_samples);
   int64_t retention_ms() const;
 
   // Thread-safe snapshot of the counters.
