@@ -599,7 +599,9 @@ RuleStats AlertEngine::Stats() const {
 }
 
 strobe::Status AlertEngine::Reload(AlertConfig next) {
-  if (!next.errors.empty()) {
+  // Errors of the rule files alone do not refuse the section: ReloadRuleFiles below reads
+  // the files again and keeps the running groups on any error (counted as a rule reload).
+  if (next.errors.size() > next.rule_file_errors) {
     std::string msg = "alerts: configuration not reloaded, the running one stays:";
     for (const auto& e : next.errors) msg += "\n  " + e.message();
     strobe::MutexLock lock(mu_);

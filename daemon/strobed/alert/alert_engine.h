@@ -154,18 +154,18 @@ class AlertEngine {
   // the others end (a firing one is sent resolved). Thread-safe.
   strobe::Status ReloadRuleFiles();
 
-  // Applies a new `alerts:` section (SIGHUP). A section with any error is refused whole: the
-  // running configuration stays, the failure is counted and returned (INVALID_ARGUMENT listing
-  // the errors). Otherwise every key applies now except `notifiers` (see below):
-  // evaluation_interval (from the next tick), staleness, history, generator_url (next
-  // notification), history_max_series/samples (new series and samples from the next round;
-  // held ones stay until they expire), query_max_samples/query_timeout (next query), `rules`
-  // (instances of rules kept with the same name and expression keep their state; the others
-  // end, a firing one sent resolved) and rule_files (read again, as ReloadRuleFiles; its
-  // status is returned). `notifiers` keep running as started: each owns a delivery thread and
-  // a queue of notifications in flight (with retries and backoff), and which alerts each one
-  // was told of; replacing them live would drop or repeat notifications, so a change needs a
-  // restart (the daemon logs it as such). Thread-safe.
+  // Applies a new `alerts:` section (SIGHUP). A section with any error of its own is refused
+  // whole: the running configuration stays, the failure is counted and returned
+  // (INVALID_ARGUMENT listing the errors); errors in the rule files are ReloadRuleFiles'. Otherwise
+  // every key applies now except `notifiers` (see below): evaluation_interval (from the next tick),
+  // staleness, history, generator_url (next notification), history_max_series/samples (new series
+  // and samples from the next round; held ones stay until they expire),
+  // query_max_samples/query_timeout (next query), `rules` (instances of rules kept with the same
+  // name and expression keep their state; the others end, a firing one sent resolved) and
+  // rule_files (read again, as ReloadRuleFiles; its status is returned). `notifiers` keep running
+  // as started: each owns a delivery thread and a queue of notifications in flight (with retries
+  // and backoff), and which alerts each one was told of; replacing them live would drop or repeat
+  // notifications, so a change needs a restart (the daemon logs it as such). Thread-safe.
   strobe::Status Reload(AlertConfig next);
 
   // Thread-safe views of the running configuration (it changes on Reload).

@@ -505,6 +505,7 @@ AlertConfig AlertConfig::Parse(const YAML::Node& node, std::string_view file,
       c.rule_files_dir = slash == std::string_view::npos ? "." : std::string(file.substr(0, slash));
       RuleFiles loaded = LoadRuleFiles(c.rule_files, c.rule_files_dir);
       c.groups = std::move(loaded.groups);
+      c.rule_file_errors = loaded.errors.size();
       for (auto& e : loaded.errors) c.errors.push_back(std::move(e));
     }
   }

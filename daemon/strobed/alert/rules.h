@@ -108,6 +108,7 @@ struct RuleGroup {
 // as YAML at all; rule errors only skip their rule.
 struct RuleFiles {
   std::vector<RuleGroup> groups;
+  std::size_t rule_file_errors = 0;  // how many of `errors` come from the rule files
   std::vector<strobe::Status> errors;
   std::size_t file_errors = 0;
   std::size_t files = 0;  // files read
