@@ -480,6 +480,7 @@ class QueryApiTest : public ::testing::Test {
   void SetUp() override { Make(AlertConfig{}); }
   void Make(AlertConfig c) {
     engine_ = std::make_unique<AlertEngine>(std::move(c), clock_);
+    first_ = static_cast<int64_t>(clock_.NowUnixNs() / kSec);
     // Three rounds, 1 s apart: req{path=a} 1 2 3 and req{path=b} 10 20 30 (req_total), and
     // a gauge temp{room=k} 5 from the second round on.
     for (int i = 1; i <= 3; ++i) {
@@ -511,6 +512,7 @@ class QueryApiTest : public ::testing::Test {
   }
   static constexpr int64_t kT0 = 1'700'000'000;  // seconds of the first round
   base::ManualWallClock clock_{kT0 * kSec};
+  int64_t first_ = kT0;  // seconds of the first round of the latest Make
   std::unique_ptr<AlertEngine> engine_;
 };
 
@@ -609,14 +611,14 @@ TEST_F(QueryApiTest, LimitsAnswerAsPrometheusAndAreCounted) {
   EXPECT_EQ(r.status, 200) << r.body;
   // A range query's result points count too: 2 series x 3 steps = 6.
   r = RangeQuery(*engine_, {{"query", "req_total"},
-                            {"start", std::to_string(kT0)},
-                            {"end", std::to_string(kT0 + 2)},
+                            {"start", std::to_string(first_)},
+                            {"end", std::to_string(first_ + 2)},
                             {"step", "1"}});
   EXPECT_EQ(r.status, 422) << r.body;
   // A timeout (a request's own `timeout` shortens the configured one) is 503 "timeout".
   r = RangeQuery(*engine_, {{"query", "1"},
-                            {"start", std::to_string(kT0)},
-                            {"end", std::to_string(kT0 + 2)},
+                            {"start", std::to_string(first_)},
+                            {"end", std::to_string(first_ + 2)},
                             {"step", "1"},
                             {"timeout", "0.000001"}});
   // 0.000001 s rounds to 0 ms: no override; the configured 10 s applies and it succeeds.
@@ -625,8 +627,8 @@ TEST_F(QueryApiTest, LimitsAnswerAsPrometheusAndAreCounted) {
   slow.query_timeout_ns = 1;  // every evaluation is past its deadline at its first check
   Make(std::move(slow));
   r = RangeQuery(*engine_, {{"query", "req_total"},
-                            {"start", std::to_string(kT0)},
-                            {"end", std::to_string(kT0 + 2)},
+                            {"start", std::to_string(first_)},
+                            {"end", std::to_string(first_ + 2)},
                             {"step", "1"}});
   EXPECT_EQ(r.status, 503) << r.body;
   EXPECT_EQ(r.body,

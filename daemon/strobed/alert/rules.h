@@ -108,7 +108,6 @@ struct RuleGroup {
 // as YAML at all; rule errors only skip their rule.
 struct RuleFiles {
   std::vector<RuleGroup> groups;
-  std::size_t rule_file_errors = 0;  // how many of `errors` come from the rule files
   std::vector<strobe::Status> errors;
   std::size_t file_errors = 0;
   std::size_t files = 0;  // files read
@@ -141,6 +140,7 @@ struct AlertConfig {
   std::vector<std::string> rule_files;
   std::string rule_files_dir;
   std::vector<RuleGroup> groups;
+  std::size_t rule_file_errors = 0;  // how many of `errors` come from the rule files
   std::size_t history_max_series = 100'000;
   std::size_t history_max_samples = 8'000'000;  // ~16 bytes each: ~128 MB at most
   // Per-query bounds of PromQL evaluation (API queries and rules), as Prometheus'
