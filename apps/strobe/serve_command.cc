@@ -73,6 +73,7 @@ int RunServe(const ServeFlags& f) {
   const strobed::pipeline::PluginRegistry& plugins = strobed::service::BuiltinPlugins();
   load.builtin.enabled = true;
   load.builtin.shm_receiver = plugins.FindReceiver("shm") != nullptr;
+  load.builtin.otlp_grpc_receiver = plugins.FindReceiver("otlp_grpc") != nullptr;
   load.builtin.prometheus_exporter = plugins.FindExporter("prometheus") != nullptr;
   auto config = strobed::config::Load(load);
   if (!config.ok()) {
@@ -117,8 +118,7 @@ Command AddServeCommand(CLI::App& app) {
   cmd->add_option("--config", f->config, "YAML configuration file (also STROBE_CONFIG)");
   cmd->add_option("--http", f->http, "HTTP API listener HOST:PORT, :0 or off (127.0.0.1:9800)");
   cmd->add_option("--otlp-http", f->otlp_http, "OTLP/HTTP listener (127.0.0.1:4318)");
-  cmd->add_option("--otlp-grpc", f->otlp_grpc,
-                  "OTLP/gRPC listener (reserved: no gRPC receiver in this build yet)");
+  cmd->add_option("--otlp-grpc", f->otlp_grpc, "OTLP/gRPC listener (127.0.0.1:4317)");
   cmd->add_option("--wire", f->wire,
                   "strobe wire protocol listener (reserved: not served in this build yet)");
   cmd->add_option("--shm", f->shm, "shared-memory ring name (strobe)");

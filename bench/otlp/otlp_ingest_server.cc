@@ -10,7 +10,8 @@
 //
 //   otlp_ingest_server --config pipeline.yaml [--api 127.0.0.1:0]
 //
-// Prints one line "ready otlp_http=HOST:PORT api=HOST:PORT" on stdout when listening, runs
+// Prints one line "ready otlp_http=HOST:PORT [otlp_grpc=HOST:PORT] api=HOST:PORT" on stdout
+// (the OTLP receivers the configuration has) when listening, runs
 // until SIGTERM/SIGINT, then shuts down (receivers first, pipelines drained) and exits 0.
 #include <signal.h>
 
@@ -172,14 +173,19 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "otlp_ingest_server: %s\n", s.ToString().c_str());
     return 1;
   }
-  std::string otlp_addr;
+  // The first receiver of each OTLP type: "otlp_http=HOST:PORT otlp_grpc=HOST:PORT".
+  std::map<std::string, std::string> otlp_addrs;
   for (const auto& c : cfg->components) {
-    if (c.kind != strobed::pipeline::ComponentKind::kReceiver || c.id.type != "otlp_http") continue;
-    auto* r =
-        dynamic_cast<strobed::receivers::OtlpHttpReceiver*>((*svc)->receiver(c.id.ToString()));
-    if (r != nullptr) otlp_addr = r->BoundAddress();
+    if (c.kind != strobed::pipeline::ComponentKind::kReceiver ||
+        (c.id.type != "otlp_http" && c.id.type != "otlp_grpc")) {
+      continue;
+    }
+    strobed::pipeline::Receiver* r = (*svc)->receiver(c.id.ToString());
+    if (r != nullptr) otlp_addrs.emplace(c.id.type, r->Endpoint());
   }
-  std::printf("ready otlp_http=%s api=%s\n", otlp_addr.c_str(), http.BoundAddress().c_str());
+  std::string ready = "ready";
+  for (const auto& [type, addr] : otlp_addrs) ready += " " + type + "=" + addr;
+  std::printf("%s api=%s\n", ready.c_str(), http.BoundAddress().c_str());
   std::fflush(stdout);
   int sig = 0;
   sigwait(&set, &sig);

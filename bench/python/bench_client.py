@@ -123,7 +123,8 @@ def main():
     else:
         log = open(os.path.join(tmp, "serve.log"), "w")
         sink = subprocess.Popen([str(build / "bin/strobe"), "serve", "--http", "127.0.0.1:0",
-                                 "--otlp-http", "off", "--shm", ring, "--set", "shm.dir=" + tmp,
+                                 "--otlp-http", "off", "--otlp-grpc", "off", "--shm", ring,
+                                 "--set", "shm.dir=" + tmp,
                                  "--set", "host.enabled=false"],
                                 stdout=subprocess.PIPE, stderr=log, text=True)
     try:

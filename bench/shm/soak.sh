@@ -9,7 +9,7 @@ set -euo pipefail
 BUILD=${1:?build dir}; RECORDS=${2:-1000000000}; shift 2 || true
 OUT=$(mktemp -d)
 mkdir -m 700 "$OUT/shm"
-"$BUILD/bin/strobe" serve --http 127.0.0.1:0 --otlp-http off --shm soak \
+"$BUILD/bin/strobe" serve --http 127.0.0.1:0 --otlp-http off --otlp-grpc off --shm soak \
   --set host.enabled=false --set shm.dir="$OUT/shm" > "$OUT/server.out" 2> "$OUT/server.err" &
 SPID=$!
 trap 'kill $SPID 2>/dev/null; wait $SPID 2>/dev/null; rm -rf "$OUT"' EXIT

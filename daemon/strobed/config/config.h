@@ -152,6 +152,7 @@ struct Config {
 struct BuiltinSections {
   bool enabled = false;
   bool shm_receiver = false;
+  bool otlp_grpc_receiver = false;
   bool prometheus_exporter = false;
 };
 

@@ -345,7 +345,8 @@ TEST(BuiltinSectionsTest, DefaultPipelineFollowsTheListeners) {
   EXPECT_EQ(receivers.file, kBuiltinDefaultsFile);
   EXPECT_EQ(receivers.node["otlp_http"]["endpoint"].as<std::string>(), "127.0.0.1:0");
   EXPECT_FALSE(receivers.node["memory/demo"].IsDefined());
-  EXPECT_FALSE(receivers.node["shm"].IsDefined());  // plugin not announced
+  EXPECT_FALSE(receivers.node["shm"].IsDefined());        // plugin not announced
+  EXPECT_FALSE(receivers.node["otlp_grpc"].IsDefined());  // plugin not announced
   const YAML::Node p = c->Section("service").node["pipelines"]["default"];
   ASSERT_TRUE(p.IsMap());
   EXPECT_EQ(p["receivers"].size(), 1u);
@@ -357,9 +358,13 @@ TEST(BuiltinSectionsTest, DefaultPipelineFollowsTheListeners) {
 
 TEST(BuiltinSectionsTest, OptionalPluginsAndDemoJoinThePipeline) {
   auto c = LoadBuiltin("demo: {enabled: true}\nauth: {token: s3cret}\n", {},
-                       {.enabled = true, .shm_receiver = true, .prometheus_exporter = true});
+                       {.enabled = true,
+                        .shm_receiver = true,
+                        .otlp_grpc_receiver = true,
+                        .prometheus_exporter = true});
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   const YAML::Node r = c->Section("receivers").node;
+  EXPECT_EQ(r["otlp_grpc"]["endpoint"].as<std::string>(), "127.0.0.1:4317");
   // The receiver carries no token of its own: the daemon's one Authenticator covers every
   // listener, so a token rotated by SIGHUP reaches OTLP too (issue 14, item 8).
   EXPECT_FALSE(r["otlp_http"]["auth_token"].IsDefined());
@@ -393,6 +398,12 @@ TEST(BuiltinSectionsTest, AFileWithPipelinesOrAllListenersOffGetsNone) {
   ASSERT_TRUE(off.ok()) << off.status().ToString();
   EXPECT_FALSE(off->Section("receivers").present());
   EXPECT_FALSE(off->Section("service").present());
+
+  auto grpc_off = LoadBuiltin("", {{"listen.otlp_grpc", "off", "--otlp-grpc"}},
+                              {.enabled = true, .otlp_grpc_receiver = true});
+  ASSERT_TRUE(grpc_off.ok()) << grpc_off.status().ToString();
+  EXPECT_TRUE(grpc_off->Section("receivers").node["otlp_http"].IsDefined());
+  EXPECT_FALSE(grpc_off->Section("receivers").node["otlp_grpc"].IsDefined());
 
   auto plain = LoadText("");  // builtin sections not requested
   ASSERT_TRUE(plain.ok());

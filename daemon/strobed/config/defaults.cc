@@ -91,6 +91,9 @@ std::string DefaultPipelineYaml(const Config& config, const BuiltinSections& bui
     std::string body = "{endpoint: " + Quoted(config.otlp_http.ToString());
     add_receiver("otlp_http", body + "}");
   }
+  if (builtin.otlp_grpc_receiver && config.otlp_grpc.enabled) {
+    add_receiver("otlp_grpc", "{endpoint: " + Quoted(config.otlp_grpc.ToString()) + "}");
+  }
   if (builtin.shm_receiver && config.shm_name != "off") {
     add_receiver("shm", "{name: " + Quoted(config.shm_name) + ", dir: " + Quoted(config.shm_dir) +
                             ", allowed_users: " + Quoted(config.shm_allowed_users) +

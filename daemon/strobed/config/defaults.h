@@ -8,6 +8,8 @@
 //
 //   receivers:  otlp_http {endpoint: <listen.otlp_http>} (auth: the daemon's auth.token or
 //               auth.token_file, shared by every listener and reloaded on SIGHUP)
+//               otlp_grpc {endpoint: <listen.otlp_grpc>} (when the otlp_grpc receiver
+//               plugin is registered; the same auth)
 //               shm {name: <shm.name>} (when the shm receiver plugin is registered)
 //               memory/demo           (with demo.enabled: the demo workload's spans)
 //   processors: memory_limiter, batch

@@ -638,5 +638,29 @@ TEST(OtlpResponseTest, PartialSuccessRoundTrips) {
             R"({"partialSuccess":{"rejectedDataPoints":"2","errorMessage":"x\"y"}})");
 }
 
+TEST(OtlpRpcStatusTest, RetryInfoDetailsAreTheProtobufTheSpecNames) {
+  // google.rpc.Status{code: 14, message: "x", details: [Any{type_url: ".../RetryInfo",
+  // value: RetryInfo{retry_delay: Duration{seconds: 1, nanos: 500000000}}}]}, byte by byte.
+  const std::string want =
+      "\x08\x0e\x12\x01x\x1a\x36\x0a\x28type.googleapis.com/google.rpc.RetryInfo"
+      "\x12\x0a\x0a\x08\x08\x01\x10\x80\xca\xb5\xee\x01";
+  const std::string got = EncodeRpcStatusWithRetry(14, "x", 1500000000);
+  EXPECT_EQ(got, want);
+  auto back = DecodeRpcStatus(got);
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->code, 14);
+  EXPECT_EQ(back->message, "x");
+  EXPECT_EQ(back->retry_delay_ns, std::optional<uint64_t>(1500000000));
+  // Without details: no delay. Truncated or with a bad duration: an error, not a guess.
+  auto plain = DecodeRpcStatus(EncodeRpcStatus(Encoding::kProtobuf, 8, "slow down"));
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ(plain->code, 8);
+  EXPECT_EQ(plain->retry_delay_ns, std::nullopt);
+  EXPECT_FALSE(DecodeRpcStatus(got.substr(0, got.size() - 1)).ok());
+  std::string bad_nanos = EncodeRpcStatusWithRetry(14, "x", 1500000000);
+  bad_nanos.back() = '\x0f';  // nanos now above 4e9: not a valid Duration
+  EXPECT_FALSE(DecodeRpcStatus(bad_nanos).ok());
+}
+
 }  // namespace
 }  // namespace strobed::otlp

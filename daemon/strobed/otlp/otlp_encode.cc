@@ -4,6 +4,7 @@
 #include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
 #include "strobed/base/json.h"
+#include "strobed/otlp/wire_reader.h"
 
 namespace strobed::otlp {
 namespace {
@@ -396,6 +397,115 @@ std::string EncodeRpcStatus(Encoding encoding, int32_t grpc_code, std::string_vi
   AppendVarint(out, message.size());
   out.append(message);
   return out;
+}
+
+namespace {
+
+void AppendTag(std::string& out, uint32_t field, uint32_t wire_type) {
+  AppendVarint(out, (uint64_t{field} << 3) | wire_type);
+}
+
+void AppendLengthDelimited(std::string& out, uint32_t field, std::string_view bytes) {
+  AppendTag(out, field, 2);
+  AppendVarint(out, bytes.size());
+  out.append(bytes);
+}
+
+// google.protobuf.Duration {seconds = 1, nanos = 2}.
+bool DecodeDuration(std::string_view bytes, uint64_t& ns) {
+  internal::WireReader r(bytes);
+  uint64_t seconds = 0, nanos = 0;
+  while (!r.done()) {
+    uint32_t field = 0, wt = 0;
+    if (!r.ReadTag(field, wt)) return false;
+    if (field == 1 && wt == internal::kVarint) {
+      if (!r.ReadVarint(seconds)) return false;
+    } else if (field == 2 && wt == internal::kVarint) {
+      if (!r.ReadVarint(nanos)) return false;
+    } else if (!r.Skip(wt)) {
+      return false;
+    }
+  }
+  // Negative values are 10-byte varints with the top bit set: refused with the overflow.
+  constexpr uint64_t kMaxSeconds = uint64_t{1} << 33;  // ~272 years: far beyond any retry delay
+  if (seconds > kMaxSeconds || nanos >= 1000000000) return false;
+  ns = seconds * 1000000000 + nanos;
+  return true;
+}
+
+}  // namespace
+
+std::string EncodeRpcStatusWithRetry(int32_t grpc_code, std::string_view message,
+                                     uint64_t retry_delay_ns) {
+  std::string duration;
+  if (retry_delay_ns / 1000000000 > 0) {
+    AppendTag(duration, 1, 0);
+    AppendVarint(duration, retry_delay_ns / 1000000000);
+  }
+  if (retry_delay_ns % 1000000000 > 0) {
+    AppendTag(duration, 2, 0);
+    AppendVarint(duration, retry_delay_ns % 1000000000);
+  }
+  std::string retry_info;
+  AppendLengthDelimited(retry_info, 1, duration);
+  std::string any;
+  AppendLengthDelimited(any, 1, kRetryInfoTypeUrl);
+  AppendLengthDelimited(any, 2, retry_info);
+  std::string out = EncodeRpcStatus(Encoding::kProtobuf, grpc_code, message);
+  AppendLengthDelimited(out, 3, any);
+  return out;
+}
+
+strobe::Result<RpcStatus> DecodeRpcStatus(std::string_view bytes) {
+  RpcStatus st;
+  internal::WireReader r(bytes);
+  auto malformed = [] { return strobe::InvalidArgument("malformed google.rpc.Status"); };
+  while (!r.done()) {
+    uint32_t field = 0, wt = 0;
+    if (!r.ReadTag(field, wt)) return malformed();
+    if (field == 1 && wt == internal::kVarint) {
+      uint64_t code = 0;
+      if (!r.ReadVarint(code)) return malformed();
+      st.code = static_cast<int32_t>(static_cast<uint32_t>(code));  // int32 on the wire
+    } else if (field == 2 && wt == internal::kLengthDelimited) {
+      std::string_view m;
+      if (!r.ReadBytes(m)) return malformed();
+      st.message = std::string(m);
+    } else if (field == 3 && wt == internal::kLengthDelimited) {
+      std::string_view any;
+      if (!r.ReadBytes(any)) return malformed();
+      internal::WireReader a(any);
+      std::string_view type_url, value;
+      while (!a.done()) {
+        uint32_t af = 0, awt = 0;
+        if (!a.ReadTag(af, awt)) return malformed();
+        if (af == 1 && awt == internal::kLengthDelimited) {
+          if (!a.ReadBytes(type_url)) return malformed();
+        } else if (af == 2 && awt == internal::kLengthDelimited) {
+          if (!a.ReadBytes(value)) return malformed();
+        } else if (!a.Skip(awt)) {
+          return malformed();
+        }
+      }
+      if (type_url != kRetryInfoTypeUrl || st.retry_delay_ns.has_value()) continue;
+      internal::WireReader ri(value);
+      uint64_t ns = 0;
+      while (!ri.done()) {
+        uint32_t rf = 0, rwt = 0;
+        if (!ri.ReadTag(rf, rwt)) return malformed();
+        if (rf == 1 && rwt == internal::kLengthDelimited) {
+          std::string_view d;
+          if (!ri.ReadBytes(d) || !DecodeDuration(d, ns)) return malformed();
+        } else if (!ri.Skip(rwt)) {
+          return malformed();
+        }
+      }
+      st.retry_delay_ns = ns;
+    } else if (!r.Skip(wt)) {
+      return malformed();
+    }
+  }
+  return st;
 }
 
 }  // namespace strobed::otlp

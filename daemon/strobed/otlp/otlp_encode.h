@@ -12,6 +12,7 @@
 // Thread class: thread-safe (pure functions; the KeyTable is thread-safe).
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -42,5 +43,26 @@ strobe::Result<PartialSuccess> DecodeResponse(Signal signal, std::string_view bo
 // The google.rpc.Status body OTLP/HTTP servers send with 4xx/5xx responses (protobuf
 // encoding: code = 1, message = 2), and its JSON form {"code":N,"message":"..."}.
 std::string EncodeRpcStatus(Encoding encoding, int32_t grpc_code, std::string_view message);
+
+// The type URL of google.rpc.RetryInfo inside a google.protobuf.Any.
+inline constexpr std::string_view kRetryInfoTypeUrl = "type.googleapis.com/google.rpc.RetryInfo";
+
+// A protobuf google.rpc.Status {code, message, details: [Any{google.rpc.RetryInfo{retry_delay}}]}:
+// what an OTLP/gRPC server puts in grpc-status-details-bin when it pushes back and the client
+// may retry after `retry_delay_ns` (the OTLP specification's throttling signal). The delay is
+// encoded as a google.protobuf.Duration (seconds, nanos).
+std::string EncodeRpcStatusWithRetry(int32_t grpc_code, std::string_view message,
+                                     uint64_t retry_delay_ns);
+
+// A google.rpc.Status read back (protobuf): the code, the message, and the retry delay of its
+// first RetryInfo detail (nullopt: none). Other details are skipped.
+struct RpcStatus {
+  int32_t code = 0;
+  std::string message;
+  std::optional<uint64_t> retry_delay_ns;
+};
+// InvalidArgument when `bytes` is not a well-formed google.rpc.Status (malformed wire data, a
+// RetryInfo with a negative or overflowing delay). Never throws; for clients and tests.
+strobe::Result<RpcStatus> DecodeRpcStatus(std::string_view bytes);
 
 }  // namespace strobed::otlp

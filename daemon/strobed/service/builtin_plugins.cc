@@ -13,6 +13,7 @@
 #include "strobed/processors/head_sampler/head_sampler.h"
 #include "strobed/processors/tail_sampler/tail_sampler.h"
 #include "strobed/receivers/memory/memory.h"
+#include "strobed/receivers/otlp_grpc/otlp_grpc.h"
 #include "strobed/receivers/otlp_http/otlp_http.h"
 #include "strobed/receivers/shm/shm_receiver.h"
 
@@ -21,6 +22,7 @@ namespace strobed::service {
 void RegisterBuiltinPlugins(pipeline::PluginRegistry& registry) {
   // Receivers.
   receivers::RegisterMemoryReceiver(registry);
+  receivers::RegisterOtlpGrpcReceiver(registry);
   receivers::RegisterOtlpHttpReceiver(registry);
   receivers::RegisterShmReceiver(registry);
   // Processors (memory_limiter is built into the pipeline entry; see memory_limiter.h).

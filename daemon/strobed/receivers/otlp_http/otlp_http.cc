@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <charconv>
 
 #include "strobe/base/check.h"
 #include "strobed/base/compression.h"
@@ -89,57 +88,13 @@ server::Response OtlpErrorResponse(int status, std::string_view message,
 
 OtlpHttpReceiver::OtlpHttpReceiver(OtlpHttpOptions options)
     : options_(std::move(options)),
-      clock_(options_.clock != nullptr ? *options_.clock : base::MonotonicClock::Steady()),
-      key_quota_(options_.max_new_keys_per_source,
-                 static_cast<uint64_t>(std::max<int64_t>(1, options_.new_keys_window.count()))) {
-  STROBE_CHECK(options_.metrics != nullptr);  // required: the factory passes the host's
-  strobe::metrics::Registry& reg = *options_.metrics;
-  for (otlp::Signal s : {otlp::Signal::kTraces, otlp::Signal::kMetrics, otlp::Signal::kLogs}) {
-    std::string item = otlp::ItemName(s);
-    auto acc = reg.AddCounterFamily({"strobe_receiver_accepted_" + item + "_total",
-                                     "Items a receiver pushed into the pipeline successfully.", ""},
-                                    {"receiver"});
-    auto ref =
-        reg.AddCounterFamily({"strobe_receiver_refused_" + item + "_total",
-                              "Items a receiver could not push into the pipeline, by reason.", ""},
-                             {"receiver", "reason"});
-    // Registration of fixed, valid names only fails on a programming error.
-    STROBE_CHECK(acc.ok() && ref.ok());
-    counters_[static_cast<size_t>(s)] = {*acc, *ref};
-  }
-  auto req = reg.AddCounterFamily({"strobe_receiver_refused_requests_total",
-                                   "Requests a receiver refused, by signal and reason.", ""},
-                                  {"receiver", "signal", "reason"});
-  STROBE_CHECK(req.ok());
-  refused_requests_ = *req;
-  auto dropped = reg.AddCounterFamily(
-      {"strobe_receiver_dropped_attributes_total",
-       "Span and log attributes dropped because their key could not be interned (also in the "
-       "element's dropped_attributes_count), by signal and reason.",
-       ""},
-      {"receiver", "signal", "reason"});
-  STROBE_CHECK(dropped.ok());
-  dropped_attributes_ = *dropped;
-}
-
-void OtlpHttpReceiver::CountKeyRefusals(otlp::Signal signal, const otlp::DecodeStats& stats) {
-  for (std::size_t r = 0; r < event::kKeyRefusalCount; ++r) {
-    const std::string_view reason = event::KeyRefusalName(static_cast<event::KeyRefusal>(r));
-    if (stats.refused_by[r] > 0) {
-      counters_[static_cast<size_t>(signal)]
-          .refused->With({{"receiver", options_.name}, {"reason", reason}})
-          .Add(stats.refused_by[r]);
-    }
-    // Attributes of refused metric points went with their point: counted there only.
-    if (signal != otlp::Signal::kMetrics && stats.dropped_by[r] > 0) {
-      dropped_attributes_
-          ->With({{"receiver", options_.name},
-                  {"signal", otlp::SignalName(signal)},
-                  {"reason", reason}})
-          .Add(stats.dropped_by[r]);
-    }
-  }
-}
+      ingest_helper_({.name = options_.name,
+                      .max_new_keys_per_request = options_.max_new_keys_per_request,
+                      .max_new_keys_per_source = options_.max_new_keys_per_source,
+                      .new_keys_window = options_.new_keys_window,
+                      .clock = options_.clock,
+                      .keys = options_.keys,
+                      .metrics = options_.metrics}) {}
 
 OtlpHttpReceiver::~OtlpHttpReceiver() {
   if (server_) {
@@ -148,20 +103,10 @@ OtlpHttpReceiver::~OtlpHttpReceiver() {
   }
 }
 
-void OtlpHttpReceiver::CountRefused(otlp::Signal signal, std::string_view reason, uint64_t items) {
-  counters_[static_cast<size_t>(signal)]
-      .refused->With({{"receiver", options_.name}, {"reason", reason}})
-      .Add(items);
-  refused_requests_
-      ->With(
-          {{"receiver", options_.name}, {"signal", otlp::SignalName(signal)}, {"reason", reason}})
-      .Inc();
-}
-
 server::Response OtlpHttpReceiver::Refuse(otlp::Signal signal, otlp::Encoding enc, int status,
                                           int32_t grpc_code, std::string_view reason,
                                           std::string message, uint64_t items) {
-  CountRefused(signal, reason, items);
+  ingest_helper_.CountRefused(signal, reason, items);
   return Body(status, enc, otlp::EncodeRpcStatus(enc, grpc_code, message));
 }
 
@@ -174,7 +119,7 @@ server::Response OtlpHttpReceiver::Handle(otlp::Signal signal, const server::Req
   } else if (media == "application/json") {
     enc = otlp::Encoding::kJson;
   } else {
-    CountRefused(signal, "unsupported_media_type", 0);
+    ingest_helper_.CountRefused(signal, "unsupported_media_type", 0);
     return OtlpErrorResponse(
         415,
         "unsupported Content-Type '" + media + "': use application/x-protobuf or application/json",
@@ -183,7 +128,7 @@ server::Response OtlpHttpReceiver::Handle(otlp::Signal signal, const server::Req
   base::ContentEncoding ce =
       base::ParseContentEncoding(req.headers.Get("Content-Encoding").value_or(""));
   if (ce == base::ContentEncoding::kUnknown) {
-    CountRefused(signal, "unsupported_media_type", 0);
+    ingest_helper_.CountRefused(signal, "unsupported_media_type", 0);
     return Body(
         415, enc,
         otlp::EncodeRpcStatus(enc, kGrpcInvalidArgument,
@@ -217,92 +162,24 @@ server::Response OtlpHttpReceiver::Handle(otlp::Signal signal, const server::Req
     body = inflated;
   }
 
-  event::BatchPtr batch = ingest->pool().Acquire();
-  // The client's address without the port: the source charged for keys new to the table.
-  std::string_view source = req.remote_address;
-  source = source.substr(0, source.rfind(':'));
-  event::KeyBudget budget;
-  budget.max_new_keys = options_.max_new_keys_per_request;
-  budget.quota = &key_quota_;
-  budget.source = source;
-  budget.now_ns = clock_.NowNs();
-  otlp::DecodeOptions dopts;
-  dopts.keys = options_.keys;
-  dopts.budget = &budget;
-  strobe::Result<otlp::DecodeStats> decoded = otlp::Decode(signal, enc, body, *batch, dopts);
-  if (!decoded.ok()) {
-    return Refuse(signal, enc, 400, kGrpcInvalidArgument, "invalid",
-                  std::string(otlp::SignalName(signal)) + ": " + decoded.status().message(), 0);
-  }
-  uint64_t items = decoded->items;
-  // Points refused by the decoder go back to the client as partial success (so it does not
-  // retry them) and are counted per point; the rest of the request goes on. Two causes: a label
-  // value that is not UTF-8, and a key of the point's identity the key table refused.
-  const uint64_t invalid = decoded->invalid_utf8;
-  const uint64_t key_refused = decoded->refused_items;
-  const uint64_t refused = invalid + key_refused;
-  std::string message;
-  if (invalid > 0) {
-    counters_[static_cast<size_t>(signal)]
-        .refused->With({{"receiver", options_.name}, {"reason", "invalid_utf8"}})
-        .Add(invalid);
-    message = std::to_string(invalid) +
-              " data points refused: a label or resource attribute value is not valid UTF-8";
-  }
-  if (key_refused > 0) {
-    if (!message.empty()) message += "; ";
-    message += std::to_string(key_refused) +
-               " metric points refused: an attribute key could not be added to the key table (";
-    bool first = true;
-    for (std::size_t r = 0; r < event::kKeyRefusalCount; ++r) {
-      if (decoded->refused_by[r] == 0) continue;
-      if (!first) message += ", ";
-      first = false;
-      message += std::string(event::KeyRefusalName(static_cast<event::KeyRefusal>(r))) + ": " +
-                 std::to_string(decoded->refused_by[r]);
-    }
-    message += ")";
-  }
-  if (items == 0) {
-    CountKeyRefusals(signal, *decoded);
-    return Body(200, enc,
-                otlp::EncodeResponse(signal, enc, static_cast<int64_t>(refused), message));
-  }
-  pipeline::PushResult pushed = ingest->Push(std::move(batch));
-  switch (pushed.status) {
-    case pipeline::PushStatus::kAccepted:
-      counters_[static_cast<size_t>(signal)]
-          .accepted->With({{"receiver", options_.name}})
-          .Add(items);
-      CountKeyRefusals(signal, *decoded);
-      return Body(200, enc,
-                  otlp::EncodeResponse(signal, enc, static_cast<int64_t>(refused), message));
-    case pipeline::PushStatus::kDropped:
-      CountRefused(signal, "pipeline_dropped", items);
-      CountKeyRefusals(signal, *decoded);
-      return Body(200, enc,
-                  otlp::EncodeResponse(signal, enc, static_cast<int64_t>(items + refused),
-                                       "dropped by the pipeline's back-pressure policy" +
-                                           (message.empty() ? std::string() : "; " + message)));
-    case pipeline::PushStatus::kThrottled:
-    case pipeline::PushStatus::kRefused:
-    case pipeline::PushStatus::kShutdown: {
-      std::string reason = pushed.refuse_reason == pipeline::RefuseReason::kCount
-                               ? std::string("shutdown")
-                               : std::string(pipeline::RefuseReasonName(pushed.refuse_reason));
-      int status = pushed.status == pipeline::PushStatus::kThrottled ? 429 : 503;
+  OtlpIngestResult result =
+      ingest_helper_.Ingest(*ingest, signal, enc, body, SourceAddress(req.remote_address));
+  switch (result.kind) {
+    case OtlpIngestResult::Kind::kOk:
+      return Body(200, enc, otlp::EncodeResponse(signal, enc, result.rejected, result.message));
+    case OtlpIngestResult::Kind::kInvalid:
+      return Body(400, enc, otlp::EncodeRpcStatus(enc, kGrpcInvalidArgument, result.message));
+    case OtlpIngestResult::Kind::kPushBack: {
+      int status = result.push_status == pipeline::PushStatus::kThrottled ? 429 : 503;
       server::Response r =
-          Refuse(signal, enc, status, kGrpcUnavailable, reason,
-                 "pipeline " + std::string(pipeline::PushStatusName(pushed.status)) + " (" +
-                     reason + "); retry later",
-                 items);
-      if (pushed.status != pipeline::PushStatus::kShutdown || pushed.retry_after.count() > 0) {
-        r.headers.Set("Retry-After", RetryAfterSeconds(pushed.retry_after));
+          Body(status, enc, otlp::EncodeRpcStatus(enc, kGrpcUnavailable, result.message));
+      if (result.push_status != pipeline::PushStatus::kShutdown || result.retry_after.count() > 0) {
+        r.headers.Set("Retry-After", RetryAfterSeconds(result.retry_after));
       }
       return r;
     }
   }
-  return Body(500, enc, otlp::EncodeRpcStatus(enc, kGrpcInternal, "unknown push status"));
+  return Body(500, enc, otlp::EncodeRpcStatus(enc, kGrpcInternal, "unknown ingest outcome"));
 }
 
 strobe::Status OtlpHttpReceiver::Start(pipeline::Ingest& ingest) {
@@ -346,28 +223,6 @@ std::string OtlpHttpReceiver::BoundAddress() const {
 }
 
 uint16_t OtlpHttpReceiver::BoundPort() const { return server_ ? server_->BoundPort() : 0; }
-
-namespace {
-
-// "127.0.0.1:4318", ":0" (loopback, free port), "0.0.0.0:4318".
-strobe::Status ParseEndpoint(std::string_view text, std::string& host, uint16_t& port) {
-  size_t colon = text.rfind(':');
-  if (colon == std::string_view::npos) {
-    return strobe::InvalidArgument("endpoint '" + std::string(text) + "' must be host:port");
-  }
-  host = std::string(text.substr(0, colon));
-  if (host.empty()) host = "127.0.0.1";
-  std::string_view p = text.substr(colon + 1);
-  unsigned v = 0;
-  auto [ptr, ec] = std::from_chars(p.data(), p.data() + p.size(), v);
-  if (ec != std::errc() || ptr != p.data() + p.size() || v > 65535) {
-    return strobe::InvalidArgument("endpoint '" + std::string(text) + "': bad port");
-  }
-  port = static_cast<uint16_t>(v);
-  return strobe::OkStatus();
-}
-
-}  // namespace
 
 void RegisterOtlpHttpReceiver(pipeline::PluginRegistry& registry) {
   STROBE_CHECK(
@@ -416,7 +271,7 @@ void RegisterOtlpHttpReceiver(pipeline::PluginRegistry& registry) {
                 OtlpHttpOptions o;
                 o.name = ctx.id.ToString();
                 STROBE_RETURN_IF_ERROR(
-                    ParseEndpoint(ctx.options.GetString("endpoint"), o.host, o.port)
+                    ParseListenEndpoint(ctx.options.GetString("endpoint"), o.host, o.port)
                         .WithContext(ctx.options.Where("endpoint")));
                 o.max_body_bytes = ctx.options.GetBytes("max_body_bytes");
                 o.max_decompressed_bytes = ctx.options.GetBytes("max_decompressed_bytes");

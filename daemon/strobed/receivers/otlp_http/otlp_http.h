@@ -71,6 +71,7 @@
 #include "strobed/otlp/otlp_decode.h"
 #include "strobed/pipeline/plugin_registry.h"
 #include "strobed/pipeline/receiver.h"
+#include "strobed/receivers/otlp_common/otlp_ingest.h"
 #include "strobed/server/http.h"
 
 namespace strobed::base {
@@ -134,26 +135,13 @@ class OtlpHttpReceiver final : public pipeline::Receiver {
   server::Response Handle(otlp::Signal signal, const server::Request& request);
 
  private:
-  struct Counters {
-    strobe::metrics::Family<strobe::metrics::Counter>* accepted = nullptr;
-    strobe::metrics::Family<strobe::metrics::Counter>* refused = nullptr;
-  };
-  void CountRefused(otlp::Signal signal, std::string_view reason, uint64_t items);
   server::Response Refuse(otlp::Signal signal, otlp::Encoding enc, int status, int32_t grpc_code,
                           std::string_view reason, std::string message, uint64_t items);
 
   OtlpHttpOptions options_;
   // Acquire/release: Start() publishes `ingest` before the server runs any handler.
   std::atomic<pipeline::Ingest*> ingest_{nullptr};
-  // Counts the key refusals of one decoded request answered with 200: refused metric points
-  // and dropped span/log attributes, by reason.
-  void CountKeyRefusals(otlp::Signal signal, const otlp::DecodeStats& stats);
-
-  Counters counters_[3];  // by otlp::Signal
-  strobe::metrics::Family<strobe::metrics::Counter>* refused_requests_ = nullptr;
-  strobe::metrics::Family<strobe::metrics::Counter>* dropped_attributes_ = nullptr;
-  base::MonotonicClock& clock_;
-  event::NewKeyQuota key_quota_;  // per client address
+  OtlpIngest ingest_helper_;  // decode, push, count (shared with otlp_grpc)
   std::unique_ptr<server::Router> router_;
   std::unique_ptr<server::HttpServer> server_;
 };
