@@ -15,6 +15,7 @@ Usage: test_otel_js_grpc.py STROBE_BINARY
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -23,7 +24,7 @@ import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "daemon"))
-from strobe_proc import Daemon, stop_process  # noqa: E402
+from strobe_proc import Daemon, peer_missing, stop_process  # noqa: E402
 
 DEADLINE_S = 20
 GRPC_INVALID_ARGUMENT = 3
@@ -56,8 +57,18 @@ def metric_value(text, sample):
     return None
 
 
+def require_sdk():
+    """node and the npm packages (scripts/bootstrap runs `npm ci` here), else peer_missing."""
+    if shutil.which("node") is None:
+        peer_missing("node")
+    if not os.path.isdir(os.path.join(HERE, "node_modules", "@opentelemetry",
+                                      "exporter-trace-otlp-grpc")):
+        peer_missing("the OpenTelemetry JS gRPC exporters (npm ci in tests/integration/otel_js_grpc)")
+
+
 def main():
     binary = sys.argv[1]
+    require_sdk()
     tmp = tempfile.mkdtemp(prefix="strobe-grpc-it-")
     debug_out = os.path.join(tmp, "logs.txt")
     with open(os.path.join(HERE, "serve.yaml")) as f:
