@@ -8,6 +8,7 @@
 #include "strobed/outputs/shm_snapshot/shm_snapshot.h"
 #include "strobed/receivers/memory/memory.h"
 #include "strobed/service/builtin_plugins.h"
+#include "strobed/service/dashboard_component.h"
 #include "strobed/service/pipeline_component.h"
 #include "strobed/service/stream_component.h"
 #include "strobed/service/trace_component.h"
@@ -31,6 +32,7 @@ void Serve::AddComponents(daemon::Daemon& daemon, const config::Config& config) 
   // Results for local programs without HTTP (<shm.dir>/strobe-<shm.name>.snapshot).
   daemon.AddComponent(std::make_unique<outputs::ShmSnapshotComponent>());
   if (config.host.enabled) daemon.AddComponent(std::make_unique<host::HostCollector>());
+  daemon.AddComponent(std::make_unique<DashboardComponent>());
   if (config.demo.enabled) {
     auto demo = std::make_unique<demo::DemoComponent>();
     // The demo's requests also enter the pipeline as spans when a `memory/demo` receiver
