@@ -181,7 +181,7 @@ try {
     const edges = await page.locator('#service-graph line.edge').evaluateAll((n) => n.map((x) => x.dataset.edge).sort());
     expectEq(edges, want, 'edges');
     await shot('graph');
-    await page.locator('#service-graph g.node[data-service="checkout"]').click();
+    await page.locator('#service-graph g.node[data-service="checkout"] circle').click();
     await until('the checkout panel', async () => page.url().endsWith('#/graph?service=checkout') &&
       (await page.locator('#service-panel table tbody tr').count()) === 1, 10_000);
     await shot('graph-checkout');

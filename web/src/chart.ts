@@ -28,12 +28,13 @@ export class LiveChart {
     if (names.join('\u0000') !== this.names.join('\u0000')) {
       const old = new Map(this.names.map((n, i) => [n, this.data[i + 1]]));
       this.names = names;
-      this.data = [this.data[0], ...names.map((n) => old.get(n) ?? this.data[0].map(() => NaN))];
+      this.data = [this.data[0], ...names.map((n) => old.get(n) ?? this.data[0].map(() => null as unknown as number))];
       this.plot?.destroy();
       this.plot = null;
     }
     this.data[0].push(t / 1000);
-    names.forEach((n, i) => this.data[i + 1].push(values[n]));
+    // uPlot draws gaps for null; NaN would poison its scale ranges.
+    names.forEach((n, i) => this.data[i + 1].push(isFinite(values[n]) ? values[n] : (null as unknown as number)));
     if (this.data[0].length > this.points) this.data.forEach((a) => a.shift());
     if (!render) return;
     if (!this.plot) {

@@ -48,10 +48,10 @@ export function layoutStep(nodes: Node[], edges: Edge[]): number {
 
 export function graph(root: HTMLElement, ctx: ViewCtx): () => void {
   const selected = ctx.params.get('service') ?? '';
-  ctx.live.subscribe({ rate: 4, graph: true, series: ['strobe_trace_operation_spans_total', 'strobe_trace_operation_errors_total'] });
+  ctx.live.subscribe({ rate: 4, graph: true, series: ['strobe_trace_operation_spans_total', 'strobe_trace_operation_errors_total', 'strobe_uptime_seconds'] });
   const box = svg('svg', { viewBox: `0 0 ${W} ${H}`, id: 'service-graph', class: 'graph' }) as SVGSVGElement;
   const defs = svg('defs');
-  const marker = svg('marker', { id: 'arrow', viewBox: '0 0 10 10', refX: 10, refY: 5, markerWidth: 6, markerHeight: 6, orient: 'auto-start-reverse' });
+  const marker = svg('marker', { id: 'arrow', viewBox: '0 0 10 10', refX: 10, refY: 5, markerWidth: 10, markerHeight: 10, markerUnits: 'userSpaceOnUse', orient: 'auto-start-reverse' });
   marker.append(svg('path', { d: 'M 0 0 L 10 5 L 0 10 z', class: 'arrowhead' }));
   defs.append(marker);
   box.append(defs);
@@ -110,7 +110,8 @@ export function graph(root: HTMLElement, ctx: ViewCtx): () => void {
   };
 
   const off = ctx.live.onFrame((t) => {
-    window = ctx.live.state.get('graph:window') ?? 300;
+    // Calls are counted over the graph's window, or since start while the daemon is younger.
+    window = Math.max(1, Math.min(ctx.live.state.get('graph:window') ?? 300, ctx.live.state.get('strobe_uptime_seconds') ?? Infinity));
     edges = [];
     for (const [k, v] of ctx.live.state) {
       if (!k.startsWith('edge:')) continue;
