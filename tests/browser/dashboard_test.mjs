@@ -181,9 +181,12 @@ try {
     const edges = await page.locator('#service-graph line.edge').evaluateAll((n) => n.map((x) => x.dataset.edge).sort());
     expectEq(edges, want, 'edges');
     await shot('graph');
-    await page.locator('#service-graph g.node[data-service="checkout"] circle').click();
+    // force: the layout keeps easing the nodes while rates move, so Playwright's "stable" wait
+    // may never be met; the click lands on the circle's centre as a user's would.
+    await page.locator('#service-graph g.node[data-service="checkout"] circle').click({ force: true });
     await until('the checkout panel', async () => page.url().endsWith('#/graph?service=checkout') &&
-      (await page.locator('#service-panel table tbody tr').count()) === 1, 10_000);
+      (await page.locator('#service-calls tbody tr').count()) === 1 &&
+      (await page.locator('#service-panel .u-legend').count()) === 1, 10_000);
     await shot('graph-checkout');
   });
 
@@ -192,8 +195,11 @@ try {
     const row = page.locator('#slowest-traces tbody tr').first();
     await until('the slowest traces', async () => (await row.count()) === 1, 10_000);
     await shot('traces');
+    // Pause (the `p` key) freezes the lists, which otherwise refresh every 3 s, for the click.
+    await page.keyboard.press('p');
+    await until('paused', async () => (await page.locator('#pause').textContent()) === 'Resume', 2_000);
     const id = await row.getAttribute('data-trace-id');
-    await row.click();
+    await page.locator(`#slowest-traces tbody tr[data-trace-id="${id}"]`).click();
     await until('the waterfall', async () => (await page.locator('#waterfall .span-row[data-span-id]').count()) > 0, 10_000);
     const trace = await strobe.json(`/api/v1/traces/${id}`);
     const spans = await page.locator('#waterfall .span-row[data-span-id]').evaluateAll((rows) =>
@@ -202,6 +208,8 @@ try {
     expectEq(spans.filter((s) => s.critical).map((s) => s.id).sort(), trace.criticalPath.map((c) => c.spanId).sort(), 'critical path');
     if (trace.criticalPath.length === 0) throw new Error('empty critical path');
     await shot('trace-waterfall');
+    await page.keyboard.press('p');
+    await until('resumed', async () => (await page.locator('#pause').textContent()) === 'Pause', 2_000);
   });
 
   await check('other views render', async () => {

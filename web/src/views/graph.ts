@@ -68,39 +68,58 @@ export function graph(root: HTMLElement, ctx: ViewCtx): () => void {
   let frame = 0;
   let raf = 0;
   const chart = selected ? new LiveChart((() => { const d = el('div', { class: 'chart' }); side.append(card(`${selected}: spans/s by operation`, d)); return d; })(), fmt) : null;
-  const panelTable = el('div');
+  const panelTable = el('div', { id: 'service-calls' });
   if (selected) side.append(card(`${selected}: calls`, panelTable));
   else side.append(card('Select a service', el('p', { class: 'muted' }, 'Click a node to see its series.')));
 
+  // Elements persist across redraws (only their attributes change), so a node stays the same
+  // element while the layout settles and the rates move: clicks and tests can hold on to it.
+  const edgeLayer = svg('g'), nodeLayer = svg('g');
+  box.append(edgeLayer, nodeLayer);
+  const nodeEls = new Map<string, { g: SVGElement; circle: SVGElement; rate: SVGElement }>();
+  const edgeEls = new Map<string, { line: SVGElement; label: SVGElement }>();
   const draw = () => {
-    const g = svg('g');
-    const byId = nodes;
     const maxCalls = Math.max(1, ...edges.map((e) => e.calls));
+    const live = new Set<string>();
     for (const e of edges) {
-      const a = byId.get(e.from)!, b = byId.get(e.to)!;
+      const id = `${e.from}>${e.to}`;
+      live.add(id);
+      let el2 = edgeEls.get(id);
+      if (!el2) {
+        el2 = { line: svg('line', { class: 'edge', 'data-edge': id, 'marker-end': 'url(#arrow)' }), label: svg('text', { class: 'edge-label' }) };
+        edgeEls.set(id, el2);
+        edgeLayer.append(el2.line, el2.label);
+      }
+      const a = nodes.get(e.from)!, b = nodes.get(e.to)!;
       const r = radius(b);
       const dx = b.x - a.x, dy = b.y - a.y, d = Math.max(Math.hypot(dx, dy), 1);
-      const line = svg('line', {
-        x1: a.x, y1: a.y, x2: b.x - (dx / d) * r, y2: b.y - (dy / d) * r,
-        class: 'edge', 'data-edge': `${e.from}>${e.to}`, 'stroke-width': 1 + 7 * Math.sqrt(e.calls / maxCalls),
-        stroke: health(e.calls ? (e.errors / e.calls) * 5 : 0), 'marker-end': 'url(#arrow)',
-      });
-      const label = svg('text', { x: (a.x + b.x) / 2, y: (a.y + b.y) / 2 - 6, class: 'edge-label' });
-      label.textContent = `p99 ${fmtMs(e.p99)} · ${fmt(e.calls / window)}/s`;
-      g.append(line, label);
+      for (const [k, v] of Object.entries({ x1: a.x, y1: a.y, x2: b.x - (dx / d) * r, y2: b.y - (dy / d) * r,
+        'stroke-width': 1 + 7 * Math.sqrt(e.calls / maxCalls), stroke: health(e.calls ? (e.errors / e.calls) * 5 : 0) })) el2.line.setAttribute(k, String(v));
+      el2.label.setAttribute('x', String((a.x + b.x) / 2));
+      el2.label.setAttribute('y', String((a.y + b.y) / 2 - 6));
+      el2.label.textContent = `p99 ${fmtMs(e.p99)} · ${fmt(e.calls / window)}/s`;
     }
+    for (const [id, x] of edgeEls) if (!live.has(id)) { x.line.remove(); x.label.remove(); edgeEls.delete(id); }
     for (const n of nodes.values()) {
-      const ng = svg('g', { class: 'node' + (n.id === selected ? ' selected' : ''), 'data-service': n.id, transform: `translate(${n.x},${n.y})` });
-      ng.append(svg('circle', { r: radius(n), fill: health(n.err * 5) }));
-      const t = svg('text', { y: radius(n) + 16, class: 'node-label' });
-      t.textContent = n.id;
-      const t2 = svg('text', { y: 4, class: 'node-rate' });
-      t2.textContent = fmt(n.rate);
-      ng.append(t, t2);
-      g.append(ng);
+      let ne = nodeEls.get(n.id);
+      if (!ne) {
+        const g = svg('g', { class: 'node' + (n.id === selected ? ' selected' : ''), 'data-service': n.id });
+        const circle = svg('circle');
+        const label = svg('text', { class: 'node-label' });
+        label.textContent = n.id;
+        const rate = svg('text', { y: 4, class: 'node-rate' });
+        g.append(circle, label, rate);
+        nodeLayer.append(g);
+        ne = { g, circle, rate };
+        nodeEls.set(n.id, ne);
+      }
+      ne.g.setAttribute('transform', `translate(${n.x},${n.y})`);
+      ne.circle.setAttribute('r', String(radius(n)));
+      ne.circle.setAttribute('fill', health(n.err * 5));
+      (ne.g.querySelector('.node-label') as SVGElement).setAttribute('y', String(radius(n) + 16));
+      ne.rate.textContent = fmt(n.rate);
     }
-    box.querySelector('g')?.remove();
-    box.append(g);
+    for (const [id, x] of nodeEls) if (!nodes.has(id)) { x.g.remove(); nodeEls.delete(id); }
   };
   const radius = (n: Node) => 14 + 5 * Math.sqrt(n.rate);
   const animate = () => {
