@@ -92,8 +92,11 @@ TEST(LiveFeedMemoryTest, ClientReadingNothingIsCoalescedNotBuffered) {
   // Sent: what fits in the socket buffers plus the coalescing allowance, a few MB at most.
   EXPECT_LT(s.frame_bytes, 16 * kMiB);
   EXPECT_GT(s.frames_coalesced, static_cast<uint64_t>(kTicks) / 2);
+  // Coalesced, the feed holds one state and at most coalesce_bytes + a frame per client
+  // (measured: ~0.6 MiB of growth). Without coalescing the socket queue fills to its 4 MiB hard
+  // bound and beyond with frames being written (measured: ~7.7 MiB).
   const uint64_t heap_after = HeapBytes();
-  EXPECT_LT(heap_after, heap_before + 16 * kMiB)
+  EXPECT_LT(heap_after, heap_before + 3 * kMiB)
       << "heap grew by " << (heap_after - heap_before) / kMiB << " MiB";
 
   beast::error_code ec;
