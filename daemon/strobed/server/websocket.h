@@ -32,6 +32,9 @@ class WebSocketConnection {
   // Starts a normal close (code 1000). Thread-safe, idempotent.
   virtual void Close() = 0;
   virtual uint64_t dropped_messages() const = 0;
+  // Bytes queued and not yet written to the socket (what a slow reader leaves behind), for
+  // callers that coalesce instead of queueing (service/live_feed.h). Thread-safe.
+  virtual uint64_t queued_bytes() const = 0;
   virtual std::string remote_address() const = 0;
 };
 

@@ -84,6 +84,10 @@ class WsSession : public SessionBase,
 
   uint64_t dropped_messages() const override { return dropped_.load(std::memory_order_relaxed); }
   std::string remote_address() const override { return remote_; }
+  uint64_t queued_bytes() const override {
+    strobe::MutexLock lock(mu_);
+    return queued_bytes_;
+  }
 
   std::shared_ptr<SessionBase> Lock() override { return weak_from_this().lock(); }
   void OnDrain() override { Close(); }
@@ -236,7 +240,7 @@ class WsSession : public SessionBase,
   bool revoked_ = false;  // the token was revoked: the stream is closing
   std::atomic<uint64_t> dropped_{0};
 
-  strobe::Mutex mu_;
+  mutable strobe::Mutex mu_;
   std::deque<std::string> queue_ STROBE_GUARDED_BY(mu_);
   uint64_t queued_bytes_ STROBE_GUARDED_BY(mu_) = 0;
   bool writing_ STROBE_GUARDED_BY(mu_) = false;

@@ -8,6 +8,7 @@
 #include "strobed/outputs/shm_snapshot/shm_snapshot.h"
 #include "strobed/receivers/memory/memory.h"
 #include "strobed/service/builtin_plugins.h"
+#include "strobed/service/dashboard_component.h"
 #include "strobed/service/pipeline_component.h"
 #include "strobed/service/stream_component.h"
 #include "strobed/service/trace_component.h"
@@ -18,8 +19,9 @@ void Serve::AddComponents(daemon::Daemon& daemon, const config::Config& config) 
   // Started in this order, stopped in reverse: the stream engine is up before pipelines feed
   // it and drains after them; the trace store completes pending traces after the pipelines
   // stopped feeding it; the demo stops first.
-  daemon.AddComponent(
-      std::make_unique<StreamComponent>(stream_engines_, base::WallClock::System()));
+  auto stream = std::make_unique<StreamComponent>(stream_engines_, base::WallClock::System());
+  StreamComponent* stream_ptr = stream.get();
+  daemon.AddComponent(std::move(stream));
   daemon.AddComponent(
       std::make_unique<TraceComponent>(trace_store_, base::MonotonicClock::Steady()));
   pipeline::PluginServices shared;
@@ -31,6 +33,22 @@ void Serve::AddComponents(daemon::Daemon& daemon, const config::Config& config) 
   // Results for local programs without HTTP (<shm.dir>/strobe-<shm.name>.snapshot).
   daemon.AddComponent(std::make_unique<outputs::ShmSnapshotComponent>());
   if (config.host.enabled) daemon.AddComponent(std::make_unique<host::HostCollector>());
+  // The dashboard reads the engines through the components that own them; they start before it
+  // and stop after it.
+  LiveSources live;
+  live.traces = &trace_store_;
+  live.steady_now_ns = [] { return base::MonotonicClock::Steady().NowNs(); };
+  live.alerts = [stream_ptr] {
+    return stream_ptr->alerts() ? stream_ptr->alerts()->AlertsJson() : std::string();
+  };
+  live.events = [stream_ptr] {
+    // {"total":N,"events":[...]}: the feed shows the array.
+    if (!stream_ptr->engine()) return std::string();
+    std::string doc = stream_ptr->engine()->EventsJson();
+    size_t at = doc.find("\"events\":");
+    return at == std::string::npos ? std::string() : doc.substr(at + 9, doc.size() - at - 10);
+  };
+  daemon.AddComponent(std::make_unique<DashboardComponent>(std::move(live)));
   if (config.demo.enabled) {
     auto demo = std::make_unique<demo::DemoComponent>();
     // The demo's requests also enter the pipeline as spans when a `memory/demo` receiver

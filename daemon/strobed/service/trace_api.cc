@@ -21,11 +21,39 @@ void MountTraceApi(server::Router& router, trace::TraceStore& store, base::Monot
       }
       limit = v;
     }
+    const bool summary = r.QueryParam("summary").value_or("") == "1";
     base::JsonWriter w;
     w.BeginObject();
     w.Key("traces");
     w.BeginArray();
-    for (const event::TraceId& id : store.Recent(limit)) w.String(id.ToHex());
+    for (const event::TraceId& id : store.Recent(limit)) {
+      if (!summary) {
+        w.String(id.ToHex());
+        continue;
+      }
+      // One line per trace for lists (the dashboard's recent/slowest tables).
+      std::optional<trace::AnalyzedTrace> t = store.Find(id);
+      if (!t || t->spans.empty()) continue;
+      const trace::StoredSpan& root = t->spans[t->root];
+      w.BeginObject();
+      w.Key("traceId");
+      w.String(id.ToHex());
+      w.Key("service");
+      w.String(root.service);
+      w.Key("operation");
+      w.String(root.name);
+      w.Key("startTimeUnixNano");
+      w.Uint(t->start_ns);
+      w.Key("durationNs");
+      w.Uint(t->duration_ns);
+      w.Key("spanCount");
+      w.Uint(t->spans.size());
+      w.Key("errorSpans");
+      w.Uint(t->error_spans);
+      w.Key("complete");
+      w.Bool(t->complete);
+      w.EndObject();
+    }
     w.EndArray();
     w.EndObject();
     return server::Response::Json(200, std::move(w).Take());

@@ -1,7 +1,10 @@
 #pragma once
 
 // HTTP API of trace analysis, mounted on the daemon's API router:
-//   GET /api/v1/traces              recent analysed trace ids (?limit=N, default 50)
+//   GET /api/v1/traces              recent analysed trace ids (?limit=N, default 50), newest
+//                                   first; with ?summary=1 one object per trace instead:
+//                                   traceId, service and operation of the root, start, duration,
+//                                   span and error-span counts, complete
 //   GET /api/v1/traces/{trace_id}   one trace (32 hex digits): spans with parent links, self
 //                                   time, status and attributes; the critical path; the
 //                                   breakdown by service and operation. 404 when unknown, 400
