@@ -254,6 +254,7 @@ def test_definition_on_a_full_ring_waits_define_timeout_then_raises_ring_full(du
         assert 0.3 <= time.monotonic() - start < 5  # waited define_timeout, GIL released
     finally:
         dump.resume()
+        conn.close()  # else it stays the module's default connection for later tests
 
 
 class _NoRoomForPings:

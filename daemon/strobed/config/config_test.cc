@@ -300,7 +300,7 @@ TEST(ConfigTest, EveryKeyMapsToItsOwnField) {
   const std::vector<std::string> candidates = {
       "3",           "7",    "0.5",      "true",   "false",    "1500ms", "2MiB",
       "127.0.0.1:1", ":2",   "off",      "/tmp/x", "x",        "debug",  "warn",
-      "0.9",         "1000", "root,bin", "12345",  "strobe-2", "90s"};
+      "0.9",         "1000", "root,bin", "12345",  "strobe-2", "90s",    "always"};
   for (const auto& k : KeySpecs()) {
     SCOPED_TRACE(k.path());
     const std::string def = ValueText(defaults, k);
