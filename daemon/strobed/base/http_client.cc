@@ -507,6 +507,9 @@ std::optional<int64_t> ParseHttpDate(std::string_view v) {
 
 }  // namespace
 
+// Saturate far beyond any cap a caller applies, without overflowing nanoseconds.
+constexpr int64_t kMaxRetryAfterSeconds = int64_t{100} * 365 * 86400;
+
 std::optional<std::chrono::nanoseconds> ParseRetryAfter(std::string_view value,
                                                         std::chrono::system_clock::time_point now) {
   while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
@@ -519,15 +522,15 @@ std::optional<std::chrono::nanoseconds> ParseRetryAfter(std::string_view value,
       seconds = INT64_MAX;
     else if (ec != std::errc() || end != value.data() + value.size())
       return std::nullopt;
-    // Saturate far beyond any cap a caller applies, without overflowing nanoseconds.
-    constexpr int64_t kMaxSeconds = int64_t{100} * 365 * 86400;
-    return std::chrono::seconds(std::min(seconds, kMaxSeconds));
+    return std::chrono::seconds(std::min(seconds, kMaxRetryAfterSeconds));
   }
   std::optional<int64_t> at = ParseHttpDate(value);
   if (!at) return std::nullopt;
   const auto now_s =
       std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
-  return std::chrono::seconds(std::max<int64_t>(*at - now_s, 0));
+  // A date in year 9999 is ~2.5e11 s away: saturate like the delta form, or the conversion to
+  // nanoseconds overflows (found by otlp_http_response_fuzz_test under UBSan).
+  return std::chrono::seconds(std::clamp<int64_t>(*at - now_s, 0, kMaxRetryAfterSeconds));
 }
 
 }  // namespace strobed::base
