@@ -272,6 +272,21 @@ bool IsTarget(std::string_view s) noexcept {
   return true;
 }
 
+// Replaces `response.body` with its decoded payload per its Content-Encoding (bounded by
+// `limit`); an unknown encoding or a body that does not decode is InvalidArgument.
+strobe::Status DecodeBody(HttpResponse& response, uint64_t limit) {
+  const ContentEncoding encoding = ParseContentEncoding(response.Header("Content-Encoding"));
+  if (encoding == ContentEncoding::kUnknown) {
+    return strobe::InvalidArgument("response has an unsupported Content-Encoding '" +
+                                   std::string(response.Header("Content-Encoding")) + "'");
+  }
+  if (encoding == ContentEncoding::kIdentity) return strobe::OkStatus();
+  auto decoded = Decompress(encoding, response.body, limit);
+  if (!decoded.ok()) return decoded.status().WithContext("response body");
+  response.body = std::move(decoded).value();
+  return strobe::OkStatus();
+}
+
 }  // namespace
 
 strobe::Status HttpClient::PrepareHead(const HttpRequest& request) {
@@ -377,16 +392,11 @@ strobe::Status HttpClient::Exchange(const HttpRequest& request, HttpResponse& re
   }
   response.body = std::move(res.body());
   if (!res.keep_alive()) c.Close();
-  ContentEncoding encoding = ParseContentEncoding(response.Header("Content-Encoding"));
-  if (encoding == ContentEncoding::kUnknown) {
-    return strobe::InvalidArgument("response has an unsupported Content-Encoding '" +
-                                   std::string(response.Header("Content-Encoding")) + "'");
-  }
-  if (encoding != ContentEncoding::kIdentity) {
-    auto decoded = Decompress(encoding, response.body, options_.max_response_bytes);
-    if (!decoded.ok()) return decoded.status().WithContext("response body");
-    response.body = std::move(decoded).value();
-  }
+  strobe::Status decoded = DecodeBody(response, options_.max_response_bytes);
+  if (!decoded.ok() && response.ok()) return decoded;
+  // A non-2xx body is only the server's explanation: its status still decides (a 503 with a
+  // body in an encoding we cannot read is still a 503), so the unreadable text is dropped.
+  if (!decoded.ok()) response.body.clear();
   return strobe::OkStatus();
 }
 

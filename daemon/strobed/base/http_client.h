@@ -22,12 +22,13 @@
 // Bodies: `gzip_body` compresses the request body (zlib level 1) and sets
 // Content-Encoding: gzip. A response with Content-Encoding gzip or deflate is inflated
 // (bounded by max_response_bytes, like the raw body), so HttpResponse::body is always the
-// decoded payload; its headers are as received.
+// decoded payload; its headers are as received. A 2xx body that does not decode is an
+// error; a non-2xx one is dropped (the body is empty) and the status still returned.
 //
 // Errors (strobe::Status): Unavailable — resolve, connect or transport failure (the peer
 // closed, reset, refused); DeadlineExceeded — a timeout; ResourceExhausted — the response is
 // larger than max_response_bytes; InvalidArgument — a malformed request (bad method, header
-// with CR/LF) or an undecodable response body; Unimplemented — an https:// origin. Any HTTP
+// with CR/LF) or an undecodable 2xx response body; Unimplemented — an https:// origin. Any HTTP
 // status (including 4xx/5xx) is a successful exchange: the caller decides what it means.
 //
 // TLS seam: the exchange (connect, write, read) runs against one stream object in

@@ -249,6 +249,11 @@ TEST(HttpClientTest, RefusesOversizedAndCorruptResponses) {
   TestServer server;
   server.Script({"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n" + std::string(100, 'x')});
   server.Script({"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: 3\r\n\r\nbad"});
+  server.Script({"HTTP/1.1 200 OK\r\nContent-Encoding: br\r\nContent-Length: 3\r\n\r\nbad"});
+  // A refusal keeps its status although its text cannot be read: a 503 is retried, not
+  // mistaken for a malformed exchange (found by otlp_http_response_fuzz_test in CI).
+  server.Script({"HTTP/1.1 503 Busy\r\nContent-Encoding: g d\r\nContent-Length: 3\r\n\r\nbad"});
+  server.Script({"HTTP/1.1 429 Slow\r\nContent-Encoding: gzip\r\nContent-Length: 3\r\n\r\nbad"});
   HttpClientOptions options;
   options.max_response_bytes = 10;
   auto client = ClientFor("http://127.0.0.1:" + std::to_string(server.port()), options);
@@ -258,6 +263,15 @@ TEST(HttpClientTest, RefusesOversizedAndCorruptResponses) {
   auto corrupt = client->Send(Req("/"));
   EXPECT_EQ(corrupt.status().code(), strobe::StatusCode::kInvalidArgument)
       << corrupt.status().ToString();
+  auto unknown = client->Send(Req("/"));
+  EXPECT_EQ(unknown.status().code(), strobe::StatusCode::kInvalidArgument)
+      << unknown.status().ToString();
+  for (int want : {503, 429}) {
+    auto refused = client->Send(Req("/"));
+    ASSERT_TRUE(refused.ok()) << refused.status().ToString();
+    EXPECT_EQ(refused->status, want);
+    EXPECT_EQ(refused->body, "");
+  }
 }
 
 TEST(HttpClientTest, RefusesHeaderInjectionAndHttps) {
