@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include <cctype>
+#include <cerrno>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -44,14 +45,22 @@ namespace {
   } while (0)
 
 // Reads from `fd` until `deadline`; false on EOF, error or timeout.
+// Signals interrupt nothing: libFuzzer's -timeout watchdog is a SIGALRM every second.
 bool ReadSome(int fd, std::string& into, std::chrono::steady_clock::time_point deadline) {
-  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-      deadline - std::chrono::steady_clock::now());
-  if (left.count() <= 0) return false;
-  pollfd p{fd, POLLIN, 0};
-  if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) return false;
+  int ready = 0;
+  do {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return false;
+    pollfd p{fd, POLLIN, 0};
+    ready = ::poll(&p, 1, static_cast<int>(left.count()));
+  } while (ready < 0 && errno == EINTR);
+  if (ready <= 0) return false;
   char buf[16384];
-  const ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
+  ssize_t n = 0;
+  do {
+    n = ::recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+  } while (n < 0 && errno == EINTR);
   if (n <= 0) return false;
   into.append(buf, static_cast<size_t>(n));
   return true;
@@ -118,6 +127,7 @@ class FakeCollector {
         }
         for (size_t off = 0; off < response.size();) {
           const ssize_t n = ::send(c, response.data() + off, response.size() - off, MSG_NOSIGNAL);
+          if (n < 0 && errno == EINTR) continue;
           if (n <= 0) break;
           off += static_cast<size_t>(n);
         }

@@ -22,6 +22,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -118,33 +119,63 @@ int Connect(uint16_t port) {
   addr.sin_family = AF_INET;
   addr.sin_port = htons(port);
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) std::abort();
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) return fd;
+  // A signal (libFuzzer's SIGALRM watchdog) interrupted connect: the connection goes on
+  // asynchronously; wait for it and read its outcome.
+  if (errno != EINTR) std::abort();
+  pollfd p{fd, POLLOUT, 0};
+  int ready = 0;
+  do {
+    ready = ::poll(&p, 1, 10'000);
+  } while (ready < 0 && errno == EINTR);
+  int err = 0;
+  socklen_t len = sizeof(err);
+  if (ready != 1 || ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err != 0) {
+    std::abort();
+  }
   return fd;
 }
 
 // Writes `data` in pieces of `piece` bytes (0: at once) while draining what the server sends,
 // shuts the write side, reads until the server closes or `limit` passes, then resets the
 // connection. Returns what the server sent.
+// How the last Exchange ended, for the failure report.
+std::string g_last_end;
+
 std::string Exchange(uint16_t port, std::string_view data, size_t piece,
                      std::chrono::milliseconds limit) {
   const int fd = Connect(port);
   std::string got;
   size_t off = 0;
   bool write_open = true;
-  const auto deadline = Clock::now() + limit;
+  const auto start = Clock::now();
+  const auto deadline = start + limit;
   char buf[16384];
+  g_last_end = "deadline";
   while (Clock::now() < deadline) {
     if (write_open && off == data.size()) {
       ::shutdown(fd, SHUT_WR);
       write_open = false;
     }
     pollfd p{fd, static_cast<short>(POLLIN | (write_open ? POLLOUT : 0)), 0};
-    if (::poll(&p, 1, 50) < 0) break;
+    const int ready = ::poll(&p, 1, 50);
+    // libFuzzer's -timeout watchdog is a SIGALRM every second: an interrupted poll is retried
+    // (treating EINTR as the end made a serving listener look dead, a false finding in CI).
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready < 0) {
+      g_last_end = "poll errno " + std::to_string(errno);
+      break;
+    }
     if (p.revents & (POLLIN | POLLHUP | POLLERR)) {
       ssize_t n = ::recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
-      if (n == 0) break;  // the server closed
-      if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
-        break;  // reset: the server closed with unread data (a refusal), or the write failed
+      if (n == 0) {  // the server closed
+        g_last_end = "eof";
+        break;
+      }
+      if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+        // reset: the server closed with unread data (a refusal), or the write failed
+        g_last_end = "recv errno " + std::to_string(errno);
+        break;
       }
       if (n > 0 && got.size() < (1 << 20)) got.append(buf, static_cast<size_t>(n));
     }
@@ -154,11 +185,16 @@ std::string Exchange(uint16_t port, std::string_view data, size_t piece,
       ssize_t n = ::send(fd, data.data() + off, len, MSG_DONTWAIT | MSG_NOSIGNAL);
       if (n > 0) {
         off += static_cast<size_t>(n);
-      } else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+      } else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
         write_open = false;  // the server closed on us; keep reading its answer
       }
     }
   }
+  g_last_end +=
+      " after " +
+      std::to_string(
+          std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count()) +
+      " ms, " + std::to_string(off) + " bytes sent";
   linger lg{1, 0};
   ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
   ::close(fd);
@@ -185,8 +221,23 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
               : std::string("GET /healthz HTTP/1.1\r\nHost: f\r\nConnection: close\r\n\r\n");
   std::string answer = Exchange(port, probe, 0, std::chrono::seconds(10));
   if (answer.rfind("HTTP/1.1 200", 0) != 0) {
-    std::fprintf(stderr, "listener stopped serving after this input; probe got: %.200s\n",
-                 answer.c_str());
+    std::fprintf(stderr,
+                 "listener stopped serving after this input; probe got: %.200s (ended: %s)\n",
+                 answer.c_str(), g_last_end.c_str());
+    if (!to_otlp) {
+      const strobed::server::ServerStats& st = s.api->stats();
+      std::fprintf(stderr,
+                   "api server: open %lld accepted %llu rejected %llu evicted %llu "
+                   "reserved_refused %llu timeouts %llu internal_errors %llu websocket %llu\n",
+                   static_cast<long long>(st.connections_open.load()),
+                   static_cast<unsigned long long>(st.connections_accepted.load()),
+                   static_cast<unsigned long long>(st.connections_rejected.load()),
+                   static_cast<unsigned long long>(st.connections_evicted.load()),
+                   static_cast<unsigned long long>(st.reserved_refused.load()),
+                   static_cast<unsigned long long>(st.timeouts.load()),
+                   static_cast<unsigned long long>(st.internal_errors.load()),
+                   static_cast<unsigned long long>(st.websocket_sessions.load()));
+    }
     std::abort();
   }
   return 0;
