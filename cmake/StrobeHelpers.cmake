@@ -78,7 +78,10 @@ function(strobe_library)
     set_target_properties(${A_NAME} PROPERTIES OUTPUT_NAME ${A_NAME} EXPORT_NAME ${module}_static)
     set_target_properties(${A_NAME}_shared PROPERTIES
       OUTPUT_NAME ${A_NAME} EXPORT_NAME ${module} VERSION ${PROJECT_VERSION}
-      SOVERSION ${PROJECT_VERSION_MAJOR}.${PROJECT_VERSION_MINOR})
+      SOVERSION ${PROJECT_VERSION_MAJOR}.${PROJECT_VERSION_MINOR}
+      # Finds its sibling libstrobe_*.so in any prefix (the consumer's RUNPATH does not apply
+      # to the libraries' own dependencies).
+      INSTALL_RPATH "$ORIGIN")
     set_property(GLOBAL APPEND PROPERTY STROBE_INSTALL_LIBS ${A_NAME} ${A_NAME}_shared)
     foreach(h IN LISTS A_HDRS)
       get_filename_component(dir ${CMAKE_CURRENT_SOURCE_DIR}/${h} DIRECTORY)
