@@ -18,8 +18,8 @@ int main() {
   namespace m = strobe::metrics;
   m::Registry registry;
   auto jobs = registry.AddCounter({"consumer_jobs_total", "Jobs done", ""});
-  auto sizes = registry.AddHistogram({"consumer_job_bytes", "Job sizes", "bytes"},
-                                     {.bounds = {100, 1000}});
+  auto sizes =
+      registry.AddHistogram({"consumer_job_bytes", "Job sizes", "bytes"}, {.bounds = {100, 1000}});
   if (!jobs.ok() || !sizes.ok()) {
     std::fprintf(stderr, "register: %s\n", jobs.status().ToString().c_str());
     return 1;
