@@ -63,7 +63,9 @@ TEST(HttpRequestTest, RejectsMalformedHeads) {
        }) {
     EXPECT_EQ(Parse(bad, &h), ParseStatus::kBadRequest) << bad;
   }
-  const std::string with_nul("GET /metrics HTTP/1.1\r\nA: \0\r\n\r\n", 33);
+  static constexpr char kWithNul[] = "GET /metrics HTTP/1.1\r\nA: \0\r\n\r\n";
+  const std::string with_nul(kWithNul, sizeof kWithNul - 1);  // the NUL inside included
+  ASSERT_EQ(with_nul.size(), 31u);
   EXPECT_EQ(Parse(with_nul, &h), ParseStatus::kBadRequest);
 }
 
