@@ -9,8 +9,8 @@
   test_install.py lib-only SRC BUILD  configures SRC with -DSTROBE_BUILD_DAEMON=OFF
       -DSTROBE_BUILD_TESTING=OFF while GTest, Boost, protobuf, gRPC, pybind11 and benchmark are
       disabled (a REQUIRED find of any of them fails the configure), builds only the installed
-      libraries in BUILD/lib-only (a fixed path, so ccache hits from the second run on), installs
-      them and builds the consumer against the static libraries.
+      libraries in BUILD-lib-only (beside BUILD: ccache hits on the main build's objects),
+      installs them and builds the consumer against the static libraries.
 Every process started is bounded by a timeout and reaped."""
 import os
 import re
@@ -179,7 +179,11 @@ def mode_prefix(tmp):
 
 
 def mode_lib_only(tmp):
-    build = os.path.join(BUILD, "lib-only")
+    # build/<preset>-lib-only: at the same depth as build/<preset>, so the compile commands
+    # (relative include and object paths) equal the main build's and ccache (CCACHE_BASEDIR =
+    # the source tree) serves the objects the main build compiled: the test then costs
+    # configure + links, not a second compile of libstrobe.
+    build = BUILD.rstrip("/") + "-lib-only"
     disabled = ["GTest", "Boost", "Protobuf", "protobuf", "gRPC", "pybind11", "benchmark",
                 "Python3", "yaml-cpp", "fmt", "spdlog", "CLI11", "simdjson"]
     run(["cmake", "-S", SRC, "-B", build, "-G", "Ninja", "-DCMAKE_BUILD_TYPE=Release",
