@@ -25,6 +25,7 @@ using Clock = std::chrono::steady_clock;
 // More accepts than this per poll round would starve open connections during a flood.
 constexpr int kMaxAcceptsPerRound = 64;
 constexpr size_t kReadChunkBytes = 4096;
+constexpr std::chrono::milliseconds kAcceptPause{100};
 
 struct Connection {
   int fd = -1;
@@ -132,7 +133,8 @@ ExposerStats Exposer::stats() const {
           counters_.other_responses.load(std::memory_order_relaxed),
           counters_.bad_requests.load(std::memory_order_relaxed),
           counters_.rejected_connections.load(std::memory_order_relaxed),
-          counters_.timed_out_connections.load(std::memory_order_relaxed)};
+          counters_.timed_out_connections.load(std::memory_order_relaxed),
+          counters_.accept_failures.load(std::memory_order_relaxed)};
 }
 
 void Exposer::Run() {
@@ -141,6 +143,7 @@ void Exposer::Run() {
   TextRenderer renderer;
   std::string body;
   char chunk[kReadChunkBytes];
+  Clock::time_point accept_paused_until{};
   auto bump = [](std::atomic<uint64_t>& c) { c.fetch_add(1, std::memory_order_relaxed); };
 
   // Parses what `c` has buffered and, when a whole head is there, queues its response.
@@ -193,8 +196,11 @@ void Exposer::Run() {
 
     fds.clear();
     fds.push_back({wake_fd_, POLLIN, 0});
-    fds.push_back({listen_fd_, POLLIN, 0});
-    auto next_deadline = Clock::time_point::max();
+    // While accept() is out of descriptors the listener stays readable: not polling it for a
+    // moment keeps the loop from spinning (the pending connection waits in the backlog).
+    const bool accepting = now >= accept_paused_until;
+    fds.push_back({listen_fd_, static_cast<short>(accepting ? POLLIN : 0), 0});
+    auto next_deadline = accepting ? Clock::time_point::max() : accept_paused_until;
     for (const auto& c : conns) {
       fds.push_back({c.fd, static_cast<short>(c.writing ? POLLOUT : POLLIN), 0});
       next_deadline = std::min(next_deadline, c.deadline);
@@ -268,7 +274,13 @@ void Exposer::Run() {
     if (fds[1].revents != 0) {
       for (int n = 0; n < kMaxAcceptsPerRound; ++n) {
         const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (fd < 0) break;
+        if (fd < 0) {
+          if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+            bump(counters_.accept_failures);
+            accept_paused_until = Clock::now() + kAcceptPause;
+          }
+          break;
+        }
         if (conns.size() >= options_.max_connections) {
           bump(counters_.rejected_connections);
           ::close(fd);

@@ -60,6 +60,7 @@ struct ExposerStats {
   uint64_t bad_requests = 0;           // 400 and 431: the connection was closed
   uint64_t rejected_connections = 0;   // over max_connections: closed at accept
   uint64_t timed_out_connections = 0;  // closed by io_timeout (including idle keep-alive)
+  uint64_t accept_failures = 0;        // accept() out of descriptors/memory: retried 100 ms later
 };
 
 class Exposer {
@@ -86,6 +87,7 @@ class Exposer {
     std::atomic<uint64_t> bad_requests{0};
     std::atomic<uint64_t> rejected_connections{0};
     std::atomic<uint64_t> timed_out_connections{0};
+    std::atomic<uint64_t> accept_failures{0};
   };
 
   Exposer(const Registry& registry, ExposerOptions options, int listen_fd, int wake_fd,

@@ -4,11 +4,15 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "strobe/metrics/registry.h"
 
@@ -212,6 +216,67 @@ TEST_F(ExposerTest, ConnectionsOverTheLimitAreClosedAndCounted) {
     r = Exchange(e->port(), "GET /metrics HTTP/1.0\r\n\r\n");
   }
   EXPECT_TRUE(r.starts_with("HTTP/1.1 200")) << r;
+}
+
+// A process out of descriptors: accept() fails with EMFILE while the connection waits in the
+// backlog. The exposer must not spin on the readable listener (it retries every 100 ms, so
+// ~6 failures in the 500 ms window, where a spinning loop fails thousands of times) and must
+// serve the connection once descriptors are free again. Runs in a child process: it lowers
+// RLIMIT_NOFILE and fills the descriptor table.
+TEST(ExposerDescriptorsTest, OutOfDescriptorsPausesAcceptAndRecovers) {
+  int to_parent[2];
+  int to_child[2];
+  ASSERT_EQ(::pipe(to_parent), 0);
+  ASSERT_EQ(::pipe(to_child), 0);
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    // Only the parent writes to_child: without this the loop below never sees EOF.
+    ::close(to_child[1]);
+    ::close(to_parent[0]);
+    Registry r;
+    (*r.AddCounter({"child_total", "", ""}))->Add(7);
+    auto e = Exposer::Start(r, {.port = 0});
+    if (!e.ok()) ::_exit(2);
+    rlimit lim{};
+    ::getrlimit(RLIMIT_NOFILE, &lim);
+    lim.rlim_cur = 256;
+    if (::setrlimit(RLIMIT_NOFILE, &lim) != 0) ::_exit(3);
+    std::vector<int> filler;
+    for (int fd; (fd = ::dup(to_child[0])) >= 0;) filler.push_back(fd);
+    const uint16_t port = (*e)->port();
+    if (::write(to_parent[1], &port, sizeof port) != sizeof port) ::_exit(4);
+    char go = 0;
+    if (::read(to_child[0], &go, 1) != 1) ::_exit(5);  // the parent's window has passed
+    const uint64_t failures = (*e)->stats().accept_failures;
+    for (int fd : filler) ::close(fd);
+    if (::write(to_parent[1], &failures, sizeof failures) != sizeof failures) ::_exit(6);
+    while (::read(to_child[0], &go, 1) > 0) {
+    }
+    ::_exit(0);
+  }
+  ::close(to_child[0]);
+  ::close(to_parent[1]);
+  uint16_t port = 0;
+  ASSERT_EQ(::read(to_parent[0], &port, sizeof port), static_cast<ssize_t>(sizeof port));
+  const int fd = Connect(port);
+  SendAll(fd, "GET /metrics HTTP/1.0\r\n\r\n");
+  std::this_thread::sleep_for(milliseconds(500));  // the window measured, not a synchronisation
+  ASSERT_EQ(::write(to_child[1], "g", 1), 1);
+  uint64_t failures = 0;
+  ASSERT_EQ(::read(to_parent[0], &failures, sizeof failures),
+            static_cast<ssize_t>(sizeof failures));
+  EXPECT_GE(failures, 1u);
+  EXPECT_LE(failures, 10u);
+  const std::string r = ReadToEof(fd);
+  ::close(fd);
+  ::close(to_child[1]);
+  ::close(to_parent[0]);
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  EXPECT_TRUE(r.starts_with("HTTP/1.1 200 OK")) << r;
+  EXPECT_NE(r.find("child_total 7\n"), std::string::npos) << r;
 }
 
 TEST_F(ExposerTest, StartRejectsBadOptionsAndTakenPorts) {
