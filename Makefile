@@ -12,7 +12,7 @@ CTEST     := ctest --output-on-failure --no-tests=error -j $(JOBS)
 # Labels `make test` runs. Sanitizer builds run only unit and stress tests.
 TEST_LABELS ?=
 
-.PHONY: help bootstrap configure build run test bench format format-check lint sanitize asan tsan fuzz clean
+.PHONY: help bootstrap configure build run test bench format format-check lint sanitize asan tsan fuzz clean package
 
 help:
 	@echo "make run       install, build (release) and start strobe"
@@ -22,6 +22,7 @@ help:
 	@echo "make sanitize  unit and stress tests under ASan+UBSan and TSan"
 	@echo "make fuzz      run each libFuzzer target for FUZZ_SECONDS (default 30); fails on a finding"
 	@echo "make format    clang-format all sources; make lint runs clang-tidy"
+	@echo "make package   build (release), then strobe_<version>_<arch>.deb in $(RELEASE)/packages"
 
 bootstrap:
 	@scripts/bootstrap
@@ -43,6 +44,12 @@ run: build
 test: build
 	@scripts/test-labels $(RELEASE) '$(TEST_LABELS)'
 	@cd $(RELEASE) && $(CTEST) $(if $(TEST_LABELS),-L '$(TEST_LABELS)')
+
+# The operator's .deb (packaging/deb/build_deb.py: dpkg-deb, no debhelper); docs/deploy.md.
+package: build
+	@/usr/bin/python3 packaging/deb/build_deb.py --strobe $(RELEASE)/bin/strobe --source . \
+	  --out $(RELEASE)/packages \
+	  --version $$(sed -n 's/^CMAKE_PROJECT_VERSION:STATIC=//p' $(RELEASE)/CMakeCache.txt)
 
 bench: build
 	@scripts/run-benchmarks $(RELEASE)

@@ -48,17 +48,60 @@ function(_strobe_include_root out)
   endif()
 endfunction()
 
+# Modules under lib/ (libstrobe) are installed: each is an OBJECT library compiled once (PIC),
+# linked into a static archive (the target NAME, what the tree links) and a shared library
+# (NAME_shared, versioned SONAME), both exported as strobe::<module> (shared) and
+# strobe::<module>_static by cmake/StrobeInstall.cmake. HDRS are installed; PRIVATE_HDRS
+# (test helpers) are not, and no installed header may include one (install_headers_test).
 function(strobe_library)
-  cmake_parse_arguments(A "" "NAME;ALIAS" "HDRS;SRCS;DEPS;PRIVATE_DEPS" ${ARGN})
+  cmake_parse_arguments(A "" "NAME;ALIAS" "HDRS;PRIVATE_HDRS;SRCS;DEPS;PRIVATE_DEPS" ${ARGN})
   _strobe_include_root(root)
-  if(A_SRCS)
-    add_library(${A_NAME} STATIC ${A_SRCS} ${A_HDRS})
-    target_include_directories(${A_NAME} PUBLIC ${root} ${PROJECT_BINARY_DIR}/generated)
+  file(RELATIVE_PATH rel ${PROJECT_SOURCE_DIR} ${CMAKE_CURRENT_SOURCE_DIR})
+  set(includes $<BUILD_INTERFACE:${root}> $<BUILD_INTERFACE:${PROJECT_BINARY_DIR}/generated>)
+  if(rel MATCHES "^lib(/|$)" AND A_SRCS)
+    string(REGEX REPLACE "^strobe_" "" module ${A_NAME})
+    add_library(${A_NAME}_objects OBJECT ${A_SRCS} ${A_HDRS} ${A_PRIVATE_HDRS})
+    target_include_directories(${A_NAME}_objects PUBLIC ${includes})
+    target_link_libraries(${A_NAME}_objects PUBLIC ${A_DEPS} PRIVATE ${A_PRIVATE_DEPS})
+    target_compile_options(${A_NAME}_objects PRIVATE ${STROBE_WARNINGS})
+    add_library(${A_NAME} STATIC $<TARGET_OBJECTS:${A_NAME}_objects>)
+    add_library(${A_NAME}_shared SHARED $<TARGET_OBJECTS:${A_NAME}_objects>)
+    # The shared library links the shared builds of its strobe dependencies.
+    set(shared_deps)
+    foreach(dep IN LISTS A_DEPS)
+      if(dep MATCHES "^strobe::(.*)$")
+        list(APPEND shared_deps strobe_${CMAKE_MATCH_1}_shared)
+      else()
+        list(APPEND shared_deps ${dep})
+      endif()
+    endforeach()
+    foreach(lib ${A_NAME} ${A_NAME}_shared)
+      target_include_directories(${lib} PUBLIC ${includes} $<INSTALL_INTERFACE:include>)
+    endforeach()
+    target_link_libraries(${A_NAME} PUBLIC ${A_DEPS} PRIVATE ${A_PRIVATE_DEPS})
+    target_link_libraries(${A_NAME}_shared PUBLIC ${shared_deps} PRIVATE ${A_PRIVATE_DEPS})
+    # 0.x: every minor release may change the ABI, so the SONAME carries major.minor.
+    set_target_properties(${A_NAME} PROPERTIES OUTPUT_NAME ${A_NAME} EXPORT_NAME ${module}_static)
+    set_target_properties(${A_NAME}_shared PROPERTIES
+      OUTPUT_NAME ${A_NAME} EXPORT_NAME ${module} VERSION ${PROJECT_VERSION}
+      SOVERSION ${PROJECT_VERSION_MAJOR}.${PROJECT_VERSION_MINOR}
+      # Finds its sibling libstrobe_*.so in any prefix (the consumer's RUNPATH does not apply
+      # to the libraries' own dependencies).
+      INSTALL_RPATH "$ORIGIN")
+    set_property(GLOBAL APPEND PROPERTY STROBE_INSTALL_LIBS ${A_NAME} ${A_NAME}_shared)
+    foreach(h IN LISTS A_HDRS)
+      get_filename_component(dir ${CMAKE_CURRENT_SOURCE_DIR}/${h} DIRECTORY)
+      file(RELATIVE_PATH dir ${root} ${dir})
+      install(FILES ${h} DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/${dir} COMPONENT dev)
+    endforeach()
+  elseif(A_SRCS)
+    add_library(${A_NAME} STATIC ${A_SRCS} ${A_HDRS} ${A_PRIVATE_HDRS})
+    target_include_directories(${A_NAME} PUBLIC ${includes})
     target_link_libraries(${A_NAME} PUBLIC ${A_DEPS} PRIVATE ${A_PRIVATE_DEPS})
     target_compile_options(${A_NAME} PRIVATE ${STROBE_WARNINGS})
   else()
     add_library(${A_NAME} INTERFACE ${A_HDRS})
-    target_include_directories(${A_NAME} INTERFACE ${root} ${PROJECT_BINARY_DIR}/generated)
+    target_include_directories(${A_NAME} INTERFACE ${includes})
     target_link_libraries(${A_NAME} INTERFACE ${A_DEPS})
   endif()
   if(A_ALIAS)
@@ -117,6 +160,9 @@ function(_strobe_test_pch_donor)
 endfunction()
 
 function(strobe_test)
+  if(NOT STROBE_BUILD_TESTING)
+    return()
+  endif()
   cmake_parse_arguments(A "" "NAME;TIMEOUT;TSAN_EXCLUDED" "SRCS;DEPS;LABELS;ARGS" ${ARGN})
   set(registered TRUE)
   if(STROBE_SANITIZER STREQUAL "tsan")
@@ -182,6 +228,9 @@ endfunction()
 # libFuzzer binaries; otherwise they link a driver that replays every file of the corpus, and
 # ctest runs that replay (label `fuzz`) as a regression test in every build.
 function(strobe_fuzz)
+  if(NOT STROBE_BUILD_TESTING)
+    return()
+  endif()
   cmake_parse_arguments(A "" "NAME;CORPUS" "SRCS;DEPS" ${ARGN})
   _strobe_include_root(root)
   add_executable(${A_NAME} ${A_SRCS})
@@ -220,11 +269,15 @@ function(strobe_write_target_lists)
   # benchmarks, integration harnesses or examples): half the work of a full sanitizer build.
   get_property(sanitize GLOBAL PROPERTY STROBE_SANITIZE_TARGETS)
   add_custom_target(sanitize_tests)
-  add_dependencies(sanitize_tests ${sanitize})
+  if(sanitize)
+    add_dependencies(sanitize_tests ${sanitize})
+  endif()
   # `make fuzz` builds only the fuzz targets it runs (fuzzers.txt), not the whole tree.
   get_property(fuzz_targets GLOBAL PROPERTY STROBE_FUZZ_TARGETS)
   add_custom_target(fuzz_targets)
-  add_dependencies(fuzz_targets ${fuzz_targets})
+  if(fuzz_targets)
+    add_dependencies(fuzz_targets ${fuzz_targets})
+  endif()
 endfunction()
 
 # Adds every immediate subfolder that has a CMakeLists.txt, in name order, so a new module

@@ -4,19 +4,14 @@
 //
 // Two worker threads "handle requests" (a little hashing work) and record a labelled
 // request counter, a latency histogram through ScopedTimer, a payload-size histogram
-// exposed as a quantile summary, an in-flight up-down counter and a callback gauge. The main
-// thread serves GET /metrics on 127.0.0.1 (port 0 picks a free one) with Prometheus text or
-// OpenMetrics chosen by the Accept header, and prints `listening on 127.0.0.1:<port>` once
-// ready. It stops on SIGINT/SIGTERM or after --duration-seconds.
+// exposed as a quantile summary, an in-flight up-down counter and a callback gauge.
+// strobe::metrics::Exposer serves GET /metrics on 127.0.0.1 (port 0 picks a free one) from its
+// background thread, Prometheus text or OpenMetrics chosen by the Accept header; the program
+// prints `listening on 127.0.0.1:<port>` once ready and stops on SIGINT/SIGTERM or after
+// --duration-seconds.
 //
 //   curl -s localhost:PORT/metrics
 //   curl -s -H 'Accept: application/openmetrics-text; version=1.0.0' localhost:PORT/metrics
-
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -24,14 +19,13 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <exception>
 #include <string>
 #include <string_view>
 #include <thread>
 #include <vector>
 
-#include "strobe/metrics/exposition.h"
+#include "strobe/metrics/exposer.h"
 #include "strobe/metrics/registry.h"
 #include "strobe/metrics/timer.h"
 
@@ -111,61 +105,6 @@ void Worker(const Instruments& in, int id) {
   }
 }
 
-std::string_view HeaderValue(std::string_view request, std::string_view name) {
-  size_t pos = request.find("\r\n");
-  while (pos != std::string_view::npos && pos + 2 < request.size()) {
-    const size_t start = pos + 2;
-    const size_t end = request.find("\r\n", start);
-    if (end == std::string_view::npos || end == start) break;
-    std::string_view line = request.substr(start, end - start);
-    const size_t colon = line.find(':');
-    if (colon == name.size() &&
-        std::equal(name.begin(), name.end(), line.begin(), [](char a, char b) {
-          return std::tolower(static_cast<unsigned char>(a)) ==
-                 std::tolower(static_cast<unsigned char>(b));
-        })) {
-      std::string_view v = line.substr(colon + 1);
-      while (!v.empty() && v.front() == ' ') v.remove_prefix(1);
-      return v;
-    }
-    pos = end;
-  }
-  return {};
-}
-
-void WriteAll(int fd, std::string_view data) {
-  while (!data.empty()) {
-    const ssize_t w = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
-    if (w <= 0) return;
-    data.remove_prefix(static_cast<size_t>(w));
-  }
-}
-
-void Serve(int fd, m::TextRenderer& renderer, std::string& body) {
-  std::string request;
-  char buf[4096];
-  while (request.find("\r\n\r\n") == std::string::npos && request.size() < 16384) {
-    pollfd p{fd, POLLIN, 0};
-    if (::poll(&p, 1, 2000) <= 0) return;
-    const ssize_t r = ::recv(fd, buf, sizeof buf, 0);
-    if (r <= 0) return;
-    request.append(buf, static_cast<size_t>(r));
-  }
-  std::string head;
-  if (request.starts_with("GET /metrics ") || request.starts_with("GET /metrics?")) {
-    const m::Negotiation n = m::NegotiateFormat(HeaderValue(request, "Accept"));
-    renderer.Render(m::Registry::Default(), n.format, &body);
-    head = "HTTP/1.1 200 OK\r\nContent-Type: " + std::string(n.content_type) +
-           "\r\nContent-Length: " + std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n";
-  } else {
-    body = "not found: try GET /metrics\n";
-    head = "HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nContent-Length: " +
-           std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n";
-  }
-  WriteAll(fd, head);
-  WriteAll(fd, body);
-}
-
 }  // namespace
 
 int main(int argc, char** argv) try {
@@ -188,22 +127,12 @@ int main(int argc, char** argv) try {
   m::Registry& registry = m::Registry::Default();
   const Instruments in = Register(registry);
 
-  const int listener = ::socket(AF_INET, SOCK_STREAM, 0);
-  const int one = 1;
-  ::setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  if (::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      ::listen(listener, 64) != 0) {
-    std::fprintf(stderr, "cannot listen on 127.0.0.1:%d: %s\n", port,
-                 std::strerror(errno));  // NOLINT(concurrency-mt-unsafe): before threads
+  auto exposer = m::Exposer::Start(registry, {.port = static_cast<uint16_t>(port)});
+  if (!exposer.ok()) {
+    std::fprintf(stderr, "%s\n", exposer.status().ToString().c_str());
     return 1;
   }
-  socklen_t len = sizeof addr;
-  ::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len);
-  std::printf("listening on 127.0.0.1:%d\n", ntohs(addr.sin_port));
+  std::printf("listening on 127.0.0.1:%u\n", (*exposer)->port());
   std::fflush(stdout);
 
   std::vector<std::thread> workers;
@@ -212,20 +141,13 @@ int main(int argc, char** argv) try {
 
   const auto deadline =
       std::chrono::steady_clock::now() + std::chrono::duration<double>(duration_s);
-  m::TextRenderer renderer;
-  std::string body;
   while (!g_stop.load()) {
     if (duration_s > 0 && std::chrono::steady_clock::now() >= deadline) break;
-    pollfd p{listener, POLLIN, 0};
-    if (::poll(&p, 1, 100) <= 0) continue;
-    const int fd = ::accept(listener, nullptr, nullptr);
-    if (fd < 0) continue;
-    Serve(fd, renderer, body);
-    ::close(fd);
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // signal handlers set g_stop
   }
   g_stop.store(true);
   for (auto& w : workers) w.join();
-  ::close(listener);
+  (*exposer)->Stop();
   return 0;
 } catch (const std::exception& e) {
   std::fprintf(stderr, "strobe_metrics_example: %s\n", e.what());
