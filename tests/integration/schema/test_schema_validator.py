@@ -134,8 +134,7 @@ service:
       processors: [schema_validator]
       exporters: [memory]
 """ % registry
-    d = Daemon(binary, config_text=config, otlp_http="127.0.0.1:0",
-               args=["--set", "host.enabled=false"])
+    d = Daemon(binary, config_text=config, args=["--set", "host.enabled=false"])
     try:
         d.wait_port(DEADLINE_S)
         endpoint = d.wait_otlp(DEADLINE_S)
