@@ -47,7 +47,10 @@ def find_model(source_dir):
 
 
 def pyyaml_counts(model):
-    import yaml
+    try:
+        import yaml
+    except ImportError:
+        peer_missing("python3-yaml (scripts/packages.txt)")
     groups = collections.Counter()
     attributes = 0
     files = 0
