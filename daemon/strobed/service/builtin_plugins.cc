@@ -11,6 +11,7 @@
 #include "strobed/processors/adaptive_sampler/adaptive_sampler.h"
 #include "strobed/processors/batch/batch.h"
 #include "strobed/processors/head_sampler/head_sampler.h"
+#include "strobed/processors/schema_validator/schema_validator.h"
 #include "strobed/processors/tail_sampler/tail_sampler.h"
 #include "strobed/receivers/memory/memory.h"
 #include "strobed/receivers/otlp_grpc/otlp_grpc.h"
@@ -29,6 +30,7 @@ void RegisterBuiltinPlugins(pipeline::PluginRegistry& registry) {
   processors::RegisterAdaptiveSampler(registry);
   processors::RegisterBatchProcessor(registry);
   processors::RegisterHeadSampler(registry);
+  processors::RegisterSchemaValidator(registry);
   processors::RegisterTailSampler(registry);
   // Exporters.
   exporters::RegisterClickHouseExporter(registry);
