@@ -122,20 +122,24 @@ TEST_F(LiveFeedTest, SlowClientIsCoalescedAndCatchesUp) {
 TEST_F(LiveFeedTest, SameRateClientsShareTicksAndFrames) {
   auto feed = Make();
   constexpr char kSub[] = R"({"type":"subscribe","rate":60,"series":["test_gauge"]})";
+  // A steady clock far from zero, as a real one is; kGrid: the 60 Hz grid's first point after
+  // kT0 (1e9 / 60 ns, truncated, per step).
+  constexpr uint64_t kInterval = 1'000'000'000 / 60;
+  constexpr uint64_t kT0 = 1'000'000 * kMs;
+  constexpr uint64_t kGrid = (kT0 / kInterval + 1) * kInterval;
   auto a = Open();
   handlers_.on_message(*a, kSub);
-  feed->Tick(0, 1);  // a: full
+  feed->Tick(kT0, 1);  // a: full
   auto b = Open();
   handlers_.on_message(*b, kSub);
-  feed->Tick(5 * kMs, 2);  // b: full (its first frame is due at once)
+  feed->Tick(kT0 + 5 * kMs, 2);  // b: full (its first frame is due at once)
   ASSERT_EQ(a->sent.size(), 1u);
   ASSERT_EQ(b->sent.size(), 1u);
   const int collections = collections_.load();
 
-  // The 60 Hz grid's next point (1e9 / 60 ns, truncated): both due, one collection.
-  constexpr uint64_t kInterval = 1'000'000'000 / 60;
+  // Both are due at the grid's next point, whenever they subscribed: one tick, one collection.
   gauge_ = 2;
-  feed->Tick(kInterval, 3);
+  feed->Tick(kGrid, 3);
   ASSERT_EQ(a->sent.size(), 2u);
   ASSERT_EQ(b->sent.size(), 2u);
   EXPECT_EQ(collections_.load(), collections + 1);
@@ -144,7 +148,7 @@ TEST_F(LiveFeedTest, SameRateClientsShareTicksAndFrames) {
 
   // Both were last sent state 3: one encoded frame, queued on both sockets.
   gauge_ = 3;
-  feed->Tick(2 * kInterval, 4);
+  feed->Tick(kGrid + kInterval, 4);
   ASSERT_EQ(a->shared.size(), 3u);
   ASSERT_EQ(b->shared.size(), 3u);
   EXPECT_EQ(a->shared[2].get(), b->shared[2].get());
@@ -154,8 +158,8 @@ TEST_F(LiveFeedTest, SameRateClientsShareTicksAndFrames) {
   // A client with another subscription gets its own state from the same collection.
   auto c = Open();
   handlers_.on_message(*c, R"({"type":"subscribe","rate":60,"series":["test_requests*"]})");
-  feed->Tick(2 * kInterval + kMs, 5);  // c's first frame, alone
-  feed->Tick(3 * kInterval, 6);
+  feed->Tick(kGrid + kInterval + kMs, 5);  // c's first frame, alone
+  feed->Tick(kGrid + 2 * kInterval, 6);
   ASSERT_EQ(c->sent.size(), 2u);
   EXPECT_EQ(c->sent[1], R"({"type":"frame","seq":2,"t":6})");
   EXPECT_EQ(*a->shared[3], R"({"type":"frame","seq":5,"t":6})");
