@@ -4,8 +4,10 @@
 //
 //   node bench/dashboard/page_frames.mjs BINARIES [SECONDS=10]
 //
-// BINARIES: one or more strobe binaries, comma-separated (e.g. the old one first): each is
-// measured in turn in the same run. The harness does not rely on the page's own instruments:
+// BINARIES: one or more runs, comma-separated (e.g. the old one first), each measured in turn in
+// the same invocation: a strobe binary (its embedded page), or BINARY@DIST to serve the page
+// built in DIST (`node web/build.mjs --dist DIST`) instead, from a local proxy that passes the
+// API and the live feed to the daemon: a page change measured without rebuilding the binary. The harness does not rely on the page's own instruments:
 // it wraps the page's WebSocket onmessage (window.strobe.live's socket) and times each call
 // with performance.now() — the frame's parse, state and history update and every view's
 // listener — so old and new pages are measured alike. First data: a MutationObserver installed
@@ -14,7 +16,8 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
+import { createServer as createHttpServer, request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,7 +30,40 @@ const seconds = Number(secondsArg);
 const SELECTORS = ['demo_*', 'node_*', 'strobe_pipeline_*'];
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-async function measure(binary) {
+// Serves DIST's files at / and /assets/*, proxies everything else (HTTP and WebSocket upgrades)
+// to the daemon on `port`. Returns the proxy's port.
+async function proxy(dist, port) {
+  const types = { html: 'text/html', js: 'text/javascript', css: 'text/css' };
+  const server = createHttpServer((req, res) => {
+    const path = req.url.split('?')[0];
+    if (path === '/' || path.startsWith('/assets/')) {
+      const file = join(dist, path === '/' ? 'index.html' : path);
+      res.writeHead(200, { 'content-type': types[file.split('.').pop()] ?? 'application/octet-stream' });
+      res.end(readFileSync(file));
+      return;
+    }
+    const up = httpRequest({ host: '127.0.0.1', port, path: req.url, method: req.method, headers: req.headers }, (r) => {
+      res.writeHead(r.statusCode, r.headers);
+      r.pipe(res);
+    });
+    req.pipe(up);
+  });
+  server.on('upgrade', (req, socket, head) => {
+    const up = connect(port, '127.0.0.1', () => {
+      up.write(`${req.method} ${req.url} HTTP/1.1\r\n` +
+        Object.entries(req.headers).map(([k, v]) => `${k}: ${v}\r\n`).join('') + '\r\n');
+      up.write(head);
+      socket.pipe(up).pipe(socket);
+    });
+    up.on('error', () => socket.destroy());
+    socket.on('error', () => up.destroy());
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  return { port: server.address().port, close: () => server.close() };
+}
+
+async function measure(run) {
+  const [binary, dist] = run.split('@');
   const port = await new Promise((r) => { const s = createServer(); s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => r(p)); }); });
   const work = mkdtempSync(join(tmpdir(), 'strobe-page-'));
   const ctx = await chromium.launchPersistentContext(join(work, 'profile'), {
@@ -58,7 +94,8 @@ async function measure(binary) {
     else if (i > 1000) throw new Error('no ready line');
     else await sleep(5);
   }
-  const base = `http://127.0.0.1:${port}`;
+  const front = dist ? await proxy(dist, port) : null;
+  const base = `http://127.0.0.1:${front ? front.port : port}`;
   await page.goto(base + '/#/overview');
   for (let i = 0; !(await page.evaluate(() => window.__firstDataPainted)); i++) {
     if (i > 400) throw new Error('no data painted');
@@ -99,11 +136,12 @@ async function measure(binary) {
       heapMB: (performance.memory?.usedJSHeapSize ?? 0) / 2 ** 20, heapGrowthMB: ((performance.memory?.usedJSHeapSize ?? 0) - heap0) / 2 ** 20,
       series: [...window.strobe.live.state.keys()].filter((k) => !k.startsWith('meta:')).length };
   }, seconds);
-  console.log(`${binary}: ready line → first live data painted ${(painted - ready).toFixed(0)} ms; ` +
+  console.log(`${run}: ready line → first live data painted ${(painted - ready).toFixed(0)} ms; ` +
     `${m.series} series at 60 Hz: ${m.fps.toFixed(1)} frames/s, frame time p50 ${m.p50.toFixed(2)} ms, p95 ${m.p95.toFixed(2)} ms, ` +
     `p99 ${m.p99.toFixed(2)} ms, max ${m.max.toFixed(2)} ms; main thread ${m.busy.toFixed(1)}% busy with frames; ` +
     `${m.longTasks} long tasks; JS heap ${m.heapMB.toFixed(1)} MB (${m.heapGrowthMB >= 0 ? '+' : ''}${m.heapGrowthMB.toFixed(1)} MB over the run)`);
   await ctx.close();
+  front?.close();
   proc.kill('SIGTERM');
   await new Promise((r) => proc.on('exit', r));
   rmSync(work, { recursive: true, force: true });
