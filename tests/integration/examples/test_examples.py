@@ -11,7 +11,8 @@
    --demo`, intervals by 1 s) and every expression must return data: each recording rule's,
    the left-hand side of each alert (`<expr> <op> <number>` is required), and each dashboard
    query with `$job` = strobe and `$__rate_interval` = 1m. The recorded series themselves must
-   appear too (Prometheus evaluated the rule files).
+   appear too (Prometheus evaluated the rule files). The rules are read back from Prometheus'
+   /api/v1/rules (its own parse of the file; no YAML module needed).
 
 Usage: test_examples.py path/to/strobe path/to/examples"""
 import json
@@ -25,8 +26,6 @@ import tempfile
 import time
 import urllib.parse
 import urllib.request
-
-import yaml
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "daemon"))
 from strobe_proc import Daemon, peer_missing, stop_process  # noqa: E402
@@ -75,39 +74,56 @@ def check_promtool():
             fail("promtool %s failed" % " ".join(args[:2]))
 
 
-def rule_expressions():
-    """(what, expression, recorded name or None) of every rule; alerts by their left side."""
-    with open(os.path.join(PROM_DIR, "strobe_rules.yml")) as f:
-        doc = yaml.safe_load(f)
+def get_json(url):
+    with urllib.request.urlopen(url, timeout=5) as r:
+        return json.loads(r.read().decode())
+
+
+def rule_expressions(prom_port):
+    """(what, expression, recorded name or None) of every rule Prometheus loaded from the
+    example; alerts by their left side. Polls until both groups are loaded."""
+    deadline = time.time() + 20
+    groups = []
+    while time.time() < deadline:
+        try:
+            groups = get_json("http://127.0.0.1:%d/api/v1/rules" % prom_port)["data"]["groups"]
+        except OSError:
+            groups = []
+        if len(groups) == 2:
+            break
+        time.sleep(0.2)
     out = []
-    for group in doc["groups"]:
+    for group in groups:
         for rule in group["rules"]:
-            expr = " ".join(rule["expr"].split())
-            if "record" in rule:
-                out.append(("record " + rule["record"], expr, rule["record"]))
+            expr = " ".join(rule["query"].split())
+            if rule["type"] == "recording":
+                out.append(("record " + rule["name"], expr, rule["name"]))
             else:
                 m = ALERT_FORM.match(expr)
                 if not m:
-                    fail("alert %s: expression is not `<expr> <op> <number>`: %s" % (rule["alert"], expr))
+                    fail("alert %s: expression is not `<expr> <op> <number>`: %s" % (rule["name"], expr))
                     continue
-                out.append(("alert " + rule["alert"], m.group("lhs"), None))
+                out.append(("alert " + rule["name"], m.group("lhs"), None))
     return out
+
+
+def yaml_values(path, key):
+    """The values of `key:` lines of a small YAML file (the provisioning files are flat)."""
+    with open(path) as f:
+        return [m.group(1).strip() for m in re.finditer(r"^\s*-?\s*%s:\s*(\S.*)$" % key, f.read(), re.M)]
 
 
 def check_grafana():
     """Structural checks; returns (panel title, refId, expression) of every query."""
     with open(os.path.join(GRAFANA_DIR, "dashboards", "strobe-overview.json")) as f:
         dash = json.load(f)
-    with open(os.path.join(GRAFANA_DIR, "provisioning", "datasources", "strobe.yml")) as f:
-        ds = yaml.safe_load(f)
-    with open(os.path.join(GRAFANA_DIR, "provisioning", "dashboards", "strobe.yml")) as f:
-        prov = yaml.safe_load(f)
-    if ds.get("apiVersion") != 1 or [d.get("uid") for d in ds["datasources"]] != [DATASOURCE_UID] \
-            or ds["datasources"][0].get("type") != "prometheus":
+    ds = os.path.join(GRAFANA_DIR, "provisioning", "datasources", "strobe.yml")
+    prov = os.path.join(GRAFANA_DIR, "provisioning", "dashboards", "strobe.yml")
+    if yaml_values(ds, "apiVersion") != ["1"] or yaml_values(ds, "uid") != [DATASOURCE_UID] \
+            or yaml_values(ds, "type") != ["prometheus"]:
         fail("datasource provisioning: want one prometheus datasource with uid %s" % DATASOURCE_UID)
-    providers = prov.get("providers", [])
-    if prov.get("apiVersion") != 1 or len(providers) != 1 or providers[0].get("type") != "file" \
-            or not providers[0].get("options", {}).get("path"):
+    if yaml_values(prov, "apiVersion") != ["1"] or yaml_values(prov, "type") != ["file"] \
+            or len(yaml_values(prov, "path")) != 1:
         fail("dashboard provisioning: want one file provider with options.path")
     for key in ("uid", "title", "schemaVersion", "panels", "templating", "time"):
         if key not in dash:
@@ -152,10 +168,7 @@ def main():
         if shutil.which(tool) is None:
             peer_missing("the %s binary (Debian package prometheus, scripts/packages.txt)" % tool)
     check_promtool()
-    exprs = rule_expressions()
     dashboard = check_grafana()
-    if len([e for e in exprs if e[2]]) < 8 or len([e for e in exprs if not e[2]]) < 8 or len(dashboard) < 20:
-        fail("fewer rules or queries than the examples hold: %d rules, %d queries" % (len(exprs), len(dashboard)))
 
     tmp = tempfile.mkdtemp(prefix="strobe-examples-")
     daemon = Daemon(STROBE, args=["--demo"])
@@ -177,6 +190,10 @@ def main():
                                  "--storage.tsdb.path=" + os.path.join(tmp, "data"),
                                  "--web.listen-address=127.0.0.1:%d" % prom_port],
                                 stdout=prom_log, stderr=subprocess.STDOUT)
+        exprs = rule_expressions(prom_port)
+        if len([e for e in exprs if e[2]]) != 8 or len([e for e in exprs if not e[2]]) != 8 or len(dashboard) != 24:
+            fail("rules or queries missing: %d rules loaded (want 8 recording, 8 alerting), %d queries (want 24)"
+                 % (len(exprs), len(dashboard)))
         pending = {("rule", what): expr for what, expr, _ in exprs}
         pending.update({("grafana", "%s / %s" % (title, ref)): grafana_to_promql(e) for title, ref, e in dashboard})
         pending.update({("recorded", name): name for _, _, name in exprs if name})
