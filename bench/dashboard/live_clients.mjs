@@ -4,8 +4,11 @@
 // then with each N of COUNTS, WebSockets opened from one headless Chromium page (Debian's
 // Chromium + tests/browser's playwright-core). Prints one line per run: clients, cores used,
 // frames received per second, and the daemon's extra share of one core over the baseline.
+// BINARIES may list several strobe binaries (comma-separated, e.g. the old one first): each is
+// measured in turn in the same run, with its own 0-client baseline, so before/after figures
+// share the machine's conditions.
 //
-//   node bench/dashboard/live_clients.mjs build/release/bin/strobe [SECONDS=10] [COUNTS=1,50]
+//   node bench/dashboard/live_clients.mjs BINARIES [SECONDS=10] [COUNTS=1,50]
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -17,11 +20,12 @@ import { fileURLToPath } from 'node:url';
 const here = dirname(fileURLToPath(import.meta.url));
 const require = createRequire(join(here, '../../tests/browser/package.json'));
 const { chromium } = require('playwright-core');
-const [binary, secondsArg = '10', countsArg = '1,50'] = process.argv.slice(2);
+const [binariesArg, secondsArg = '10', countsArg = '1,50'] = process.argv.slice(2);
 const seconds = Number(secondsArg);
 const counts = countsArg.split(',').map(Number);
 const TICKS = 100; // sysconf(_SC_CLK_TCK) on Linux
 
+async function measure(binary) {
 const port = await new Promise((r) => { const s = createServer(); s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => r(p)); }); });
 const work = mkdtempSync(join(tmpdir(), 'strobe-bench-'));
 const proc = spawn(binary, ['serve', '--demo', '--http', `127.0.0.1:${port}`, '--otlp-http', 'off', '--otlp-grpc', 'off',
@@ -69,6 +73,7 @@ async function run(n) {
   return { cores: (c1 - c0) / ((t1 - t0) / 1000), fps: (f1 - f0) / ((t1 - t0) / 1000) };
 }
 
+console.log(`${binary}:`);
 const baseline = await run(0);
 console.log(`clients 0 (baseline, demo alone): daemon ${(baseline.cores * 100).toFixed(1)}% of a core`);
 for (const n of counts) {
@@ -80,3 +85,6 @@ await ctx.close();
 proc.kill('SIGTERM');
 await new Promise((r) => proc.on('exit', r));
 rmSync(work, { recursive: true, force: true });
+}
+
+for (const binary of binariesArg.split(',')) await measure(binary);

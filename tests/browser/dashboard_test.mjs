@@ -11,6 +11,11 @@
 //     of /api/v1/traces/{id};
 //   - the other views render (heatmap, streams, alerts, events, metrics);
 //   - an alert appears on the alerts view when the demo's alert fires;
+//   - page performance (figures printed for bench/RESULTS.md): with ≥ 200 live series at 60 Hz
+//     (the metrics explorer at rate=60) the p95 time to handle a frame, views included, is
+//     within PAGE_FRAME_P95_MS (the issue's target, 8 ms; STROBE_PAGE_FRAME_P95_MS overrides it
+//     on a slower machine) and frames arrive at ≥ 50/s; the time from the daemon's "ready" log
+//     line to the overview's first live data painted is within 5 s;
 //   - after the daemon restarts (same port) the page reconnects by itself;
 //   - with a token configured the page asks for it, the feed refuses a wrong one (401 + close)
 //     and accepts the right one.
@@ -25,6 +30,7 @@ import { join } from 'node:path';
 const [binary, outDir] = process.argv.slice(2);
 const CHROMIUM = '/usr/bin/chromium';
 const CI = process.env.CI === 'true';
+const PAGE_FRAME_P95_MS = Number(process.env.STROBE_PAGE_FRAME_P95_MS ?? 8);
 
 function missing(what) {
   console.error(`${what} is missing${CI ? ' (CI=true: failing)' : ': skipping'}`);
@@ -167,6 +173,20 @@ try {
     await until('the overview numbers to change', async () => (await page.locator('#tiles').textContent()) !== before, 2_000);
     const services = await page.locator('#overview-services tbody tr').evaluateAll((rows) => rows.map((r) => r.dataset.service));
     expectEq(services, ['auth', 'catalog', 'checkout', 'frontend'], 'services');
+    // Queue fill and the memory limiter, against /metrics (the demo's default bounds).
+    const text = await (await fetch(strobe.base + '/metrics')).text();
+    const metric = (re) => Number(text.match(re)?.[1]);
+    const limitBytes = metric(/^strobe_pipeline_queue_limit_bytes\{pipeline="default"\} (\S+)$/m);
+    const limitEvents = metric(/^strobe_pipeline_queue_limit_events\{pipeline="default"\} (\S+)$/m);
+    const limiterLimit = metric(/^strobe_memory_limiter_limit_bytes\{limiter="memory_limiter"\} (\S+)$/m);
+    expectEq([limitBytes, limitEvents, limiterLimit], [256 * 2 ** 20, 1e6, 512 * 2 ** 20], 'demo bounds in /metrics');
+    const queue = page.locator('#queues tbody tr[data-pipeline="default"] td');
+    await until('the queue row', async () => (await queue.count()) === 4, 5_000);
+    const cells = await queue.allTextContents();
+    if (!/^\d+(\.\d+)?%|^0%/.test(cells[1]) || !cells[1].endsWith(' of 256.0 MiB')) throw new Error(`queue fill cell ${cells[1]}`);
+    if (!cells[2].endsWith(' / 1.0M')) throw new Error(`queued events cell ${cells[2]}`);
+    const limiter = await page.locator('#limiters tbody tr td').allTextContents();
+    expectEq([limiter[0], limiter[2], limiter[4]], ['memory_limiter', '512.0 MiB', 'ok'], 'memory limiter row');
     await shot('overview');
   });
 
@@ -225,6 +245,58 @@ try {
       await until(`${view} to render`, ready, 10_000);
       await sleep(view === 'heatmap' ? 2500 : 0); // a few heatmap columns for the screenshot
       await shot(view);
+    }
+  });
+
+  await check(`page: p95 frame time <= ${PAGE_FRAME_P95_MS} ms with >= 200 series at 60 Hz`, async () => {
+    const sel = encodeURIComponent('demo_* node_* strobe_pipeline_*');
+    await page.goto(strobe.base + `/#/explore?s=${sel}&rate=60`);
+    const series = () => page.evaluate(() => [...window.strobe.live.state.keys()].filter((k) => !k.startsWith('meta:')).length);
+    await until('>= 200 live series', async () => (await series()) >= 200, 10_000);
+    await sleep(1000); // past the full frame and the first table
+    const m = await page.evaluate(async () => {
+      const live = window.strobe.live;
+      let longTasks = 0;
+      const obs = new PerformanceObserver((l) => { longTasks += l.getEntries().length; });
+      obs.observe({ type: 'longtask', buffered: false });
+      const f0 = live.frames, t0 = performance.now();
+      await new Promise((r) => setTimeout(r, 5000));
+      const n = live.frames - f0, secs = (performance.now() - t0) / 1000;
+      obs.disconnect();
+      const times = live.frameTimes().slice(-n).sort((a, b) => a - b);
+      const q = (p) => times[Math.min(times.length - 1, Math.floor(p * times.length))];
+      return { frames: n, fps: n / secs, p50: q(0.5), p95: q(0.95), p99: q(0.99), max: times[times.length - 1], longTasks };
+    });
+    const n = await series();
+    console.log(`     ${n} series at 60 Hz: ${m.fps.toFixed(1)} frames/s; frame time p50 ${m.p50.toFixed(2)} ms, ` +
+      `p95 ${m.p95.toFixed(2)} ms, p99 ${m.p99.toFixed(2)} ms, max ${m.max.toFixed(2)} ms; ${m.longTasks} long tasks (> 50 ms)`);
+    if (n < 200) throw new Error(`${n} series < 200`);
+    if (m.fps < 50) throw new Error(`${m.fps.toFixed(1)} frames/s < 50`);
+    if (m.p95 > PAGE_FRAME_P95_MS) throw new Error(`p95 frame time ${m.p95.toFixed(2)} ms > ${PAGE_FRAME_P95_MS} ms`);
+    await shot('explore-60hz');
+  });
+
+  await check('page: first live data painted within 5 s of the daemon\'s ready line', async () => {
+    const fresh = new Strobe(await freePort());
+    const p3 = await context.newPage();
+    try {
+      await fresh.start();
+      // The ready line's own timestamp (the log's ISO time, ms) is the start of the clock.
+      const line = await until('the ready line', async () =>
+        readFileSync(fresh.log, 'utf8').split('\n').find((l) => / ready \(pid /.test(l)), 10_000);
+      const ready = Date.parse(line.split(' ')[0]);
+      await p3.goto(fresh.base + '/#/overview');
+      const painted = await until('the first data painted', async () => p3.evaluate(() => {
+        const m = performance.getEntriesByName('strobe:first-data-painted')[0];
+        return m ? performance.timeOrigin + m.startTime : 0;
+      }), 10_000);
+      const fcp = await p3.evaluate(() => performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? -1);
+      const ms = painted - ready;
+      console.log(`     ready line → first live data painted: ${ms.toFixed(0)} ms (first contentful paint ${fcp.toFixed(0)} ms after navigation)`);
+      if (!(ms > 0 && ms <= 5000)) throw new Error(`first data painted ${ms} ms after the ready line`);
+    } finally {
+      await p3.close();
+      await fresh.stop();
     }
   });
 

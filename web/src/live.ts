@@ -13,6 +13,14 @@ export interface Subscription {
 export type Listener = (t: number) => void;
 
 const HISTORY_MS = 180_000;
+// Histories keep at most one sample per HISTORY_STEP_MS (the newest value replaces the last
+// sample until the step has passed): at a 60 Hz feed, 200 series would otherwise append 12 000
+// samples/s and keep 2 million for the 3-minute window, and the garbage collector's pauses
+// would dominate the page's frame time. Rates and histogram deltas over ≥ 1 s windows lose
+// nothing that matters at 10 samples/s.
+const HISTORY_STEP_MS = 100;
+// Frame handling times kept for the Performance figures (the newest FRAME_TIMES).
+const FRAME_TIMES = 1024;
 
 export class Live {
   state = new Map<string, any>();
@@ -21,6 +29,9 @@ export class Live {
   status: 'connecting' | 'live' | 'down' | 'auth' = 'connecting';
   lastError = '';
   frames = 0;
+  // Milliseconds (performance.now()) each frame took to handle, listeners (views) included: a
+  // ring of the newest FRAME_TIMES, for tests and benchmarks (window.strobe.live.frameTimes()).
+  private times = new Float64Array(FRAME_TIMES);
   private ws: WebSocket | null = null;
   private sub: Subscription = { series: [], rate: 10 };
   private listeners = new Set<Listener>();
@@ -78,6 +89,14 @@ export class Live {
     this.statusListeners.forEach((l) => l());
   }
 
+  // The newest frame handling times (ms), oldest first.
+  frameTimes(): number[] {
+    const n = Math.min(this.frames, FRAME_TIMES);
+    const out: number[] = [];
+    for (let i = this.frames - n; i < this.frames; i++) out.push(this.times[i % FRAME_TIMES]);
+    return out;
+  }
+
   private onMessage(m: any) {
     if (m.type === 'error') {
       this.lastError = m.message;
@@ -85,8 +104,8 @@ export class Live {
       return;
     }
     if (m.type !== 'frame') return;
+    const t0 = performance.now();
     if (this.status !== 'live') this.setStatus('live');
-    this.frames++;
     if (m.full) this.state.clear();
     for (const k of m.del ?? []) this.state.delete(k);
     for (const k in m.set ?? {}) this.state.set(k, m.set[k]);
@@ -97,10 +116,18 @@ export class Live {
       if (k.startsWith('meta:') || k === 'alerts' || k.startsWith('ev:') || k.startsWith('graph:')) continue;
       let h = this.history.get(k);
       if (!h) this.history.set(k, (h = []));
-      h.push([t, v]);
+      const n = h.length;
+      if (n >= 2 && t - h[n - 2][0] < HISTORY_STEP_MS) {
+        h[n - 1][0] = t;
+        h[n - 1][1] = v;
+      } else {
+        h.push([t, v]);
+      }
       while (h.length > 2 && h[0][0] < t - HISTORY_MS) h.shift();
     }
     this.listeners.forEach((l) => l(t));
+    this.times[this.frames % FRAME_TIMES] = performance.now() - t0;
+    this.frames++;
   }
 }
 

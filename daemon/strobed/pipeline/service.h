@@ -97,6 +97,7 @@ class PipelineService {
   //   strobe_pipeline_refused_events_total{pipeline,reason}
   //   strobe_pipeline_in_flight_events{pipeline,stage}
   //   strobe_pipeline_queued_bytes{pipeline}
+  //   strobe_pipeline_queue_limit_bytes{pipeline}, strobe_pipeline_queue_limit_events{pipeline}
   //   strobe_pipeline_load_shed_keep_ratio{pipeline}
   //   strobe_pipeline_export_latency_p50_seconds / _p99_seconds{pipeline}
   //   strobe_pipeline_unrouted_events_total{receiver}

@@ -82,6 +82,26 @@ strobe::Status PipelineService::BindMetrics() {
       add("strobe_pipeline_queued_bytes", "Memory estimate of batches waiting in a pipeline queue",
           CallbackType::kGauge, {"pipeline"},
           per_pipeline([](const PipelineSnapshot& p) { return p.queued_bytes; })));
+  // The queue's bounds, so a dashboard can show its fill (queued / limit): fixed per pipeline.
+  auto queue_limit = [this](auto value) {
+    return [this, value](CallbackSink& sink) {
+      for (const auto& p : pipelines_) {
+        sink.Emit({p->options().name}, static_cast<double>(value(p->options().queue)));
+      }
+    };
+  };
+  STROBE_RETURN_IF_ERROR(
+      add("strobe_pipeline_queue_limit_bytes",
+          "Memory bound of a pipeline queue (queue.max_bytes): strobe_pipeline_queued_bytes / "
+          "this is the queue's fill",
+          CallbackType::kGauge, {"pipeline"},
+          queue_limit([](const QueueOptions& q) { return q.max_bytes; })));
+  STROBE_RETURN_IF_ERROR(
+      add("strobe_pipeline_queue_limit_events",
+          "Event bound of a pipeline queue (queue.max_events); the queued events are "
+          "strobe_pipeline_in_flight_events{stage=\"queue\"}",
+          CallbackType::kGauge, {"pipeline"},
+          queue_limit([](const QueueOptions& q) { return q.max_events; })));
   STROBE_RETURN_IF_ERROR(add(
       "strobe_pipeline_load_shed_keep_ratio",
       "Keep probability of the sample back-pressure policy (1 = no shedding)", CallbackType::kGauge,

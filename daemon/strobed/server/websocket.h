@@ -8,7 +8,7 @@
 //   h.on_message = [](WebSocketConnection& c, std::string_view text) { c.SendText("ack"); };
 //   h.on_close = [&](WebSocketConnection& c) { clients.Remove(&c); };
 //
-// SendText may be called from any thread; messages are queued per connection and written
+// SendText/SendShared may be called from any thread; messages are queued per connection and written
 // in order. The queue is bounded (max_queued_bytes): a slow client whose queue is full has
 // the new message dropped and counted (dropped_messages()), so one stuck browser cannot grow
 // the daemon's memory. Callbacks run on the server's I/O thread of that connection.
@@ -29,6 +29,10 @@ class WebSocketConnection {
   // Queues a text frame. Returns false (and counts a drop) when the connection is closed or
   // its queue is over the limit. Thread-safe, never blocks.
   virtual bool SendText(std::string message) = 0;
+  // The same for a message shared with other connections (one frame broadcast to many
+  // clients): the connection keeps a reference until it is written, no copy. The default
+  // copies (for test doubles); the server's connections override it.
+  virtual bool SendShared(std::shared_ptr<const std::string> message) { return SendText(*message); }
   // Starts a normal close (code 1000). Thread-safe, idempotent.
   virtual void Close() = 0;
   virtual uint64_t dropped_messages() const = 0;

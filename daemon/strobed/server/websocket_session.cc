@@ -52,13 +52,17 @@ class WsSession : public SessionBase,
   }
 
   bool SendText(std::string message) override {
+    return SendShared(std::make_shared<const std::string>(std::move(message)));
+  }
+
+  bool SendShared(std::shared_ptr<const std::string> message) override {
     strobe::MutexLock lock(mu_);
-    if (closed_ || queued_bytes_ + message.size() > h_->max_queued_bytes) {
+    if (closed_ || queued_bytes_ + message->size() > h_->max_queued_bytes) {
       dropped_.fetch_add(1, std::memory_order_relaxed);  // read by dropped_messages() only
       st_->stats.websocket_dropped_messages.fetch_add(1, std::memory_order_relaxed);
       return false;
     }
-    queued_bytes_ += message.size();
+    queued_bytes_ += message->size();
     queue_.push_back(std::move(message));
     if (!writing_ && open_) {
       writing_ = true;
@@ -154,7 +158,7 @@ class WsSession : public SessionBase,
         writing_ = false;
         return;
       }
-      front = &queue_.front();  // deque: stays valid while others push_back
+      front = queue_.front().get();  // owned by the queue until OnWrite pops it
     }
     ws_.text(true);
     ws_.async_write(net::buffer(*front),
@@ -164,7 +168,7 @@ class WsSession : public SessionBase,
   void OnWrite(beast::error_code ec, std::size_t /*n*/) {
     {
       strobe::MutexLock lock(mu_);
-      queued_bytes_ -= queue_.front().size();
+      queued_bytes_ -= queue_.front()->size();
       queue_.pop_front();
       if (ec) {
         closed_ = true;
@@ -241,7 +245,7 @@ class WsSession : public SessionBase,
   std::atomic<uint64_t> dropped_{0};
 
   mutable strobe::Mutex mu_;
-  std::deque<std::string> queue_ STROBE_GUARDED_BY(mu_);
+  std::deque<std::shared_ptr<const std::string>> queue_ STROBE_GUARDED_BY(mu_);
   uint64_t queued_bytes_ STROBE_GUARDED_BY(mu_) = 0;
   bool writing_ STROBE_GUARDED_BY(mu_) = false;
   bool open_ STROBE_GUARDED_BY(mu_) = false;

@@ -77,6 +77,21 @@ bool NameMatches(const LiveSelector& s, std::string_view exposed, std::string_vi
   return exposed == s.name || base == s.name;
 }
 
+// NameMatches without building the exposed name: `base` is the snapshot's name, `counter`
+// whether it is exposed with `_total`.
+bool BaseMatches(const LiveSelector& s, std::string_view base, bool counter) {
+  constexpr std::string_view kTotal = "_total";
+  const std::string_view n = s.name;
+  if (n.size() <= base.size()) {
+    if (s.prefix) return base.starts_with(n);
+    return n == base;
+  }
+  // Longer than the base name: only `<base>_total` (or a prefix of it) can match.
+  if (!counter || !n.starts_with(base)) return false;
+  const std::string_view rest = n.substr(base.size());
+  return s.prefix ? kTotal.starts_with(rest) : rest == kTotal;
+}
+
 bool LabelsMatch(const LiveSelector& s, const std::vector<strobe::snapshot::Label>& labels) {
   for (const auto& [k, v] : s.labels) {
     bool found = false;
@@ -149,6 +164,48 @@ EncodedFamily Encode(const strobe::snapshot::Family& f) {
     e.series.push_back(std::move(s));
   }
   return e;
+}
+
+// What one subscription shows of the tick's world: its series (first matching selector wins a
+// key), their families' meta, and its topics; at most max_keys keys ("truncated" then).
+std::shared_ptr<const LiveState> BuildState(const std::vector<LiveSelector>& series, bool graph,
+                                            bool alerts, bool events, const World& w,
+                                            size_t max_keys) {
+  auto state = std::make_shared<LiveState>();
+  size_t budget = max_keys;
+  auto put = [&](const std::string& k, const std::string& v) {
+    if (budget == 0) return;
+    if (state->emplace(k, v).second) --budget;
+  };
+  for (const EncodedFamily& f : w.families) {
+    bool meta = false;
+    for (const LiveSelector& s : series) {
+      if (!NameMatches(s, f.name, f.base)) continue;
+      for (const EncodedSeries& es : f.series) {
+        if (LabelsMatch(s, *es.labels) && !state->contains(es.key)) {
+          put(es.key, es.value);
+          meta = true;
+        }
+      }
+    }
+    if (meta) put("meta:" + f.name, f.meta);
+  }
+  if (graph) {
+    for (const auto& [k, v] : w.graph) put(k, v);
+  }
+  if (alerts && !w.alerts.empty()) put("alerts", w.alerts);
+  if (events) {
+    for (const auto& [k, v] : w.events) put(k, v);
+  }
+  if (budget == 0) (*state)["truncated"] = "true";
+  return state;
+}
+
+// The group key of a subscription: its selectors' texts and topics.
+void AppendGroupKey(std::string_view selector, std::string& key) {
+  key += std::to_string(selector.size());
+  key += ':';
+  key += selector;
 }
 
 }  // namespace
@@ -298,6 +355,7 @@ void LiveFeed::OnClose(server::WebSocketConnection& conn) {
   auto it = clients_.find(&conn);
   if (it == clients_.end()) return;
   keep = std::move(it->second.conn);
+  Leave(it->second);
   clients_.erase(it);
 }
 
@@ -323,6 +381,7 @@ void LiveFeed::OnMessage(server::WebSocketConnection& conn, std::string_view tex
   }
   rate = std::clamp(rate, 1.0, 60.0);
   std::vector<LiveSelector> selectors;
+  std::string group_key;
   if (auto s = doc["series"]; !s.error()) {
     simdjson::dom::array arr;
     if (s.get(arr) != simdjson::SUCCESS || arr.size() > options_.max_selectors) {
@@ -344,6 +403,7 @@ void LiveFeed::OnMessage(server::WebSocketConnection& conn, std::string_view tex
         return;
       }
       selectors.push_back(std::move(*parsed));
+      AppendGroupKey(sel, group_key);
     }
   }
   auto flag = [&doc](const char* k) {
@@ -362,6 +422,7 @@ void LiveFeed::OnMessage(server::WebSocketConnection& conn, std::string_view tex
     if (verdict != server::Authenticator::Verdict::kAllowed) {
       rejected_auth_.fetch_add(1, std::memory_order_relaxed);
       c.authorized = c.subscribed = false;
+      Leave(c);
       Reject(
           conn, 401,
           verdict == server::Authenticator::Verdict::kMissing ? "token required" : "invalid token",
@@ -371,41 +432,72 @@ void LiveFeed::OnMessage(server::WebSocketConnection& conn, std::string_view tex
     c.auth_generation = c.auth_cache.snapshot ? c.auth_cache.snapshot->generation : 0;
   }
   c.authorized = true;
-  c.subscribed = true;
   c.token = std::string(token);
-  c.series = std::move(selectors);
-  c.graph = flag("graph");
-  c.alerts = flag("alerts");
-  c.events = flag("events");
+  const bool graph = flag("graph"), alerts = flag("alerts"), events = flag("events");
+  group_key += graph ? 'g' : '-';
+  group_key += alerts ? 'a' : '-';
+  group_key += events ? 'e' : '-';
+  Leave(c);
+  std::shared_ptr<Group>& g = groups_[group_key];
+  if (!g) {
+    g = std::make_shared<Group>();
+    g->series = std::move(selectors);
+    g->graph = graph;
+    g->alerts = alerts;
+    g->events = events;
+  }
+  ++g->clients;
+  c.group = g;
+  c.subscribed = true;
   c.interval_ns = static_cast<uint64_t>(1e9 / rate);
-  c.next_due_ns = 0;
-  c.state.Reset();
+  c.next_due_ns = 0;  // the first, full frame at once
   cv_.NotifyAll();
 }
 
+void LiveFeed::Leave(Client& c) {
+  c.subscribed = false;
+  c.sent.reset();
+  if (!c.group) return;
+  if (--c.group->clients == 0) {
+    for (auto it = groups_.begin(); it != groups_.end(); ++it) {
+      if (it->second == c.group) {
+        groups_.erase(it);
+        break;
+      }
+    }
+  }
+  c.group.reset();
+}
+
 void LiveFeed::Tick(uint64_t steady_ns, uint64_t unix_ms) {
-  // 1. Who is due and what they need (under the lock, cheap).
+  // 1. Which groups have a client due and what they need (under the lock, cheap).
   std::vector<LiveSelector> wanted;
   bool graph = false, alerts = false, events = false, any = false;
+  uint64_t tick = 0;
   {
     strobe::MutexLock lock(mu_);
+    tick = ++ticks_;
     for (auto& [key, c] : clients_) {
       if (!c.subscribed || c.next_due_ns > steady_ns) continue;
       if (auth_ && auth_->generation() != c.auth_generation) {
         const std::string header = c.token.empty() ? std::string() : "Bearer " + c.token;
         if (auth_->Check(header, c.auth_cache) != server::Authenticator::Verdict::kAllowed) {
           rejected_auth_.fetch_add(1, std::memory_order_relaxed);
-          c.subscribed = c.authorized = false;
+          c.authorized = false;
+          Leave(c);
           Reject(*c.conn, 401, "token revoked", true);
           continue;
         }
         c.auth_generation = c.auth_cache.snapshot ? c.auth_cache.snapshot->generation : 0;
       }
       any = true;
-      wanted.insert(wanted.end(), c.series.begin(), c.series.end());
-      graph |= c.graph;
-      alerts |= c.alerts;
-      events |= c.events;
+      Group& g = *c.group;
+      if (g.marked == tick) continue;
+      g.marked = tick;
+      wanted.insert(wanted.end(), g.series.begin(), g.series.end());
+      graph |= g.graph;
+      alerts |= g.alerts;
+      events |= g.events;
     }
   }
   if (!any) return;
@@ -413,7 +505,13 @@ void LiveFeed::Tick(uint64_t steady_ns, uint64_t unix_ms) {
   // 2. Read every source once, outside the lock.
   World w;
   if (!wanted.empty() && sources_.registry) {
-    w.snapshot = sources_.registry->Collect();
+    // Only the wanted families: their callbacks alone run (the registry holds hundreds of
+    // series, some read from /proc or the allocator, and this runs up to 60 times a second).
+    w.snapshot = sources_.registry->Collect([&wanted](std::string_view base, MetricType type) {
+      return std::any_of(wanted.begin(), wanted.end(), [&](const LiveSelector& s) {
+        return BaseMatches(s, base, type == MetricType::kCounter);
+      });
+    });
     for (const auto& f : w.snapshot.families) {
       const std::string exposed = ExposedName(f);
       bool match = std::any_of(wanted.begin(), wanted.end(), [&](const LiveSelector& s) {
@@ -441,55 +539,51 @@ void LiveFeed::Tick(uint64_t steady_ns, uint64_t unix_ms) {
     KeyEvents(w.events_doc, w.events);
   }
 
-  // 3. One frame per due client that is keeping up.
+  // 3. Per group read for this tick, its state built once (when a member is due and keeping
+  // up), and per distinct state its members were last sent, one frame shared by them.
   strobe::MutexLock lock(mu_);
-  LiveState state;
+  struct Encoded {
+    const LiveState* from;
+    std::shared_ptr<const std::string> frame;
+  };
+  struct GroupTick {
+    std::shared_ptr<const LiveState> state;
+    std::vector<Encoded> frames;
+  };
+  std::map<const Group*, GroupTick> built;
   for (auto& [key, c] : clients_) {
     if (!c.subscribed || c.next_due_ns > steady_ns) continue;
-    // On the client's cadence, without drift; after a stall (or the first frame) from now.
-    c.next_due_ns += c.interval_ns;
-    if (c.next_due_ns <= steady_ns) c.next_due_ns = steady_ns + c.interval_ns;
+    Group& g = *c.group;
+    if (g.marked != tick) continue;  // subscribed after step 1: served by the next tick
+    // On the grid of the client's interval, so clients at one rate share ticks; after a stall
+    // from now (late frames are never sent twice).
+    c.next_due_ns = (steady_ns / c.interval_ns + 1) * c.interval_ns;
     if (c.conn->queued_bytes() > options_.coalesce_bytes) {
       frames_coalesced_.fetch_add(1, std::memory_order_relaxed);
       continue;
     }
-    state.clear();
-    size_t budget = options_.max_keys;
-    auto put = [&](std::string k, std::string v) {
-      if (budget == 0) return;
-      --budget;
-      state.emplace(std::move(k), std::move(v));
-    };
-    for (const EncodedFamily& f : w.families) {
-      bool meta = false;
-      for (const LiveSelector& s : c.series) {
-        if (!NameMatches(s, f.name, f.base)) continue;
-        for (const EncodedSeries& es : f.series) {
-          if (LabelsMatch(s, *es.labels) && !state.contains(es.key)) {
-            put(es.key, es.value);
-            meta = true;
-          }
-        }
-      }
-      if (meta) put("meta:" + f.name, f.meta);
+    GroupTick& gt = built[&g];
+    if (!gt.state) {
+      gt.state = BuildState(g.series, g.graph, g.alerts, g.events, w, options_.max_keys);
+      ++g.seq;
     }
-    if (c.graph) {
-      for (const auto& [k, v] : w.graph) put(k, v);
+    const LiveState* from = c.sent.get();
+    auto e = std::find_if(gt.frames.begin(), gt.frames.end(),
+                          [from](const Encoded& x) { return x.from == from; });
+    if (e == gt.frames.end()) {
+      gt.frames.push_back({from, std::make_shared<const std::string>(
+                                     EncodeLiveFrame(from, *gt.state, g.seq, unix_ms))});
+      e = gt.frames.end() - 1;
     }
-    if (c.alerts && !w.alerts.empty()) put("alerts", w.alerts);
-    if (c.events) {
-      for (const auto& [k, v] : w.events) put(k, v);
-    }
-    if (budget == 0) state["truncated"] = "true";
-    std::string frame = c.state.Frame(state, unix_ms);
-    const size_t bytes = frame.size();
-    if (c.conn->SendText(std::move(frame))) {
+    const size_t bytes = e->frame->size();
+    if (c.conn->SendShared(e->frame)) {
       frames_sent_.fetch_add(1, std::memory_order_relaxed);
       frame_bytes_.fetch_add(bytes, std::memory_order_relaxed);
+      c.sent = gt.state;
     } else {
       // The delta was lost (queue full or closing): the next frame must be full.
       frames_coalesced_.fetch_add(1, std::memory_order_relaxed);
-      c.state.Reset();
+      c.sent.reset();
     }
   }
 }

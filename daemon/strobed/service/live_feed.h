@@ -29,12 +29,19 @@
 // without an accepted token gets a 401 error and the connection is closed. The token is checked
 // again after every rotation (a revoked token closes the feed). docs/security.md.
 //
-// Cost and memory: one thread ticks at the fastest client's rate. Per tick the registry is
-// collected once and each source read once, shared by every client due; each client then gets
-// its filtered state diffed against what it was last sent. A client whose socket still holds
-// more than `coalesce_bytes` unsent bytes is skipped (counted as coalesced): it gets fewer,
-// newer frames, and the daemon keeps at most one state and about coalesce_bytes plus one frame
-// per client. Clients are limited to max_clients; states to max_keys keys.
+// Cost and memory: one thread ticks at the fastest client's rate. Clients are due on a grid of
+// their interval (multiples of 1/rate s on the steady clock), so every client at the same rate
+// is served by the same tick. Per tick the registry is collected once and each source read
+// once; clients with the same subscription (selectors and topics, in the same order) share a
+// group, which builds its state once per tick, and each distinct previous state a due client
+// was last sent gets its frame encoded once; the frame's bytes are then queued on every such
+// client's socket without a copy (WebSocketConnection::SendShared). In the steady state a tick
+// therefore costs one collection, one state and one delta per subscription, plus one queue
+// push per client. A client whose socket still holds more than `coalesce_bytes` unsent bytes is
+// skipped (counted as coalesced): it gets fewer, newer frames (its next frame is the delta from
+// the state it was last sent, which it keeps alive), and the daemon keeps at most one state per
+// group, one per lagging client, and about coalesce_bytes plus one frame per client. Clients
+// are limited to max_clients; states to max_keys keys.
 //
 // Self-metrics: strobe_live_clients, strobe_live_frames_total{result="sent|coalesced"},
 // strobe_live_frame_bytes_total, strobe_live_rejected_total{reason="auth|bad_request|full"}.
@@ -137,6 +144,14 @@ class LiveFeed {
   strobe::Status RegisterMetrics(strobe::metrics::Registry& registry);
 
  private:
+  // The clients with one subscription; states are built per group (see the header comment).
+  struct Group {
+    std::vector<LiveSelector> series;
+    bool graph = false, alerts = false, events = false;
+    size_t clients = 0;   // members; the group is dropped with its last one
+    uint64_t seq = 0;     // states built (the frames' "seq")
+    uint64_t marked = 0;  // the Tick() that read the sources for it
+  };
   struct Client {
     std::shared_ptr<server::WebSocketConnection> conn;
     bool authorized = false;
@@ -144,13 +159,16 @@ class LiveFeed {
     std::string token;
     server::Authenticator::Cache auth_cache;
     uint64_t auth_generation = 0;
-    std::vector<LiveSelector> series;
-    bool graph = false, alerts = false, events = false;
+    std::shared_ptr<Group> group;  // set while subscribed
     uint64_t interval_ns = 100'000'000;
     uint64_t next_due_ns = 0;
-    LiveClientState state;
+    // The group state this client was last sent (its next frame is the delta from it); null:
+    // the next frame is full.
+    std::shared_ptr<const LiveState> sent;
   };
 
+  // Takes `c` out of its group (dropping the group with its last member). Next frame: full.
+  void Leave(Client& c) STROBE_REQUIRES(mu_);
   void OnOpen(std::shared_ptr<server::WebSocketConnection> conn);
   void OnMessage(server::WebSocketConnection& conn, std::string_view text);
   void OnClose(server::WebSocketConnection& conn);
@@ -164,6 +182,9 @@ class LiveFeed {
   mutable strobe::Mutex mu_;
   strobe::CondVar cv_;
   std::map<const server::WebSocketConnection*, Client> clients_ STROBE_GUARDED_BY(mu_);
+  // Subscription text (selectors and topics) → its group.
+  std::map<std::string, std::shared_ptr<Group>, std::less<>> groups_ STROBE_GUARDED_BY(mu_);
+  uint64_t ticks_ STROBE_GUARDED_BY(mu_) = 0;
   bool stop_ STROBE_GUARDED_BY(mu_) = false;
   std::thread thread_;
 

@@ -5,7 +5,7 @@
 //                          selectors, over a registry shaped like `strobe serve --demo`'s
 //                          (9 latency histograms of 21 buckets, 20 request counters, per-core
 //                          CPU gauges, 60 pipeline series); every value changes between ticks.
-//                          CPU share at 60 Hz = time per tick × 60 (counter cpu_at_60hz_pct).
+//                          CPU share of a core at 60 Hz = CPU time per tick × 60.
 //                          N = 1 is the in-run baseline.
 //   live_frame_encode      LiveClientState::Frame for a 300-key state where 10% of the values
 //                          changed since the previous frame (the steady state of a client).
@@ -105,9 +105,6 @@ void BM_LiveTick(benchmark::State& state) {
   for (auto& c : conns) bytes += c->bytes;
   state.counters["bytes_per_frame"] =
       static_cast<double>(bytes) / static_cast<double>(state.iterations() * conns.size());
-  state.counters["cpu_at_60hz_pct"] =
-      benchmark::Counter(60.0 * 100.0 * static_cast<double>(state.iterations()),
-                         benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
 BENCHMARK(BM_LiveTick)->Arg(1)->Arg(10)->Arg(50)->Unit(benchmark::kMicrosecond);
 

@@ -18,12 +18,17 @@ class FakeConnection : public server::WebSocketConnection {
     sent.push_back(std::move(message));
     return true;
   }
+  bool SendShared(std::shared_ptr<const std::string> message) override {
+    shared.push_back(message);
+    return SendText(*message);
+  }
   void Close() override { closed = true; }
   uint64_t dropped_messages() const override { return 0; }
   std::string remote_address() const override { return "test"; }
   uint64_t queued_bytes() const override { return queued; }
 
   std::vector<std::string> sent;
+  std::vector<std::shared_ptr<const std::string>> shared;  // frames, as queued
   bool closed = false;
   uint64_t queued = 0;
 };
@@ -33,9 +38,13 @@ constexpr uint64_t kMs = 1'000'000;
 class LiveFeedTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    ASSERT_TRUE(
-        registry_.AddCallbackGauge({"test_gauge", "a gauge", ""}, [this] { return gauge_.load(); })
-            .ok());
+    ASSERT_TRUE(registry_
+                    .AddCallbackGauge({"test_gauge", "a gauge", ""},
+                                      [this] {
+                                        ++collections_;
+                                        return gauge_.load();
+                                      })
+                    .ok());
     ASSERT_TRUE(registry_
                     .AddCallbackFamily({"test_requests_total", "a counter", ""},
                                        strobe::metrics::CallbackType::kCounter, {"service"},
@@ -64,6 +73,7 @@ class LiveFeedTest : public ::testing::Test {
 
   strobe::metrics::Registry registry_;
   std::atomic<double> gauge_{1};
+  std::atomic<int> collections_{0};  // registry collections (test_gauge is read once each)
   server::WebSocketHandlers handlers_;
 };
 
@@ -106,6 +116,84 @@ TEST_F(LiveFeedTest, SlowClientIsCoalescedAndCatchesUp) {
   EXPECT_EQ(c->sent[1], R"({"type":"frame","seq":2,"t":2,"set":{"test_gauge":150}})");
 }
 
+// Clients at one rate are due on the same grid whatever their subscription time, so one tick
+// (one registry collection) serves them all; clients with the same subscription that were last
+// sent the same state get the very same frame bytes.
+TEST_F(LiveFeedTest, SameRateClientsShareTicksAndFrames) {
+  auto feed = Make();
+  constexpr char kSub[] = R"({"type":"subscribe","rate":60,"series":["test_gauge"]})";
+  // A steady clock far from zero, as a real one is; kGrid: the 60 Hz grid's first point after
+  // kT0 (1e9 / 60 ns, truncated, per step).
+  constexpr uint64_t kInterval = 1'000'000'000 / 60;
+  constexpr uint64_t kT0 = 1'000'000 * kMs;
+  constexpr uint64_t kGrid = (kT0 / kInterval + 1) * kInterval;
+  auto a = Open();
+  handlers_.on_message(*a, kSub);
+  feed->Tick(kT0, 1);  // a: full
+  auto b = Open();
+  handlers_.on_message(*b, kSub);
+  feed->Tick(kT0 + 5 * kMs, 2);  // b: full (its first frame is due at once)
+  ASSERT_EQ(a->sent.size(), 1u);
+  ASSERT_EQ(b->sent.size(), 1u);
+  const int collections = collections_.load();
+
+  // Both are due at the grid's next point, whenever they subscribed: one tick, one collection.
+  gauge_ = 2;
+  feed->Tick(kGrid, 3);
+  ASSERT_EQ(a->sent.size(), 2u);
+  ASSERT_EQ(b->sent.size(), 2u);
+  EXPECT_EQ(collections_.load(), collections + 1);
+  EXPECT_EQ(a->sent[1], R"({"type":"frame","seq":3,"t":3,"set":{"test_gauge":2}})");
+  EXPECT_EQ(b->sent[1], R"({"type":"frame","seq":3,"t":3,"set":{"test_gauge":2}})");
+
+  // Both were last sent state 3: one encoded frame, queued on both sockets.
+  gauge_ = 3;
+  feed->Tick(kGrid + kInterval, 4);
+  ASSERT_EQ(a->shared.size(), 3u);
+  ASSERT_EQ(b->shared.size(), 3u);
+  EXPECT_EQ(a->shared[2].get(), b->shared[2].get());
+  EXPECT_EQ(*a->shared[2], R"({"type":"frame","seq":4,"t":4,"set":{"test_gauge":3}})");
+  EXPECT_EQ(collections_.load(), collections + 2);
+
+  // A client with another subscription gets its own state from the same collection.
+  auto c = Open();
+  handlers_.on_message(*c, R"({"type":"subscribe","rate":60,"series":["test_requests*"]})");
+  feed->Tick(kGrid + kInterval + kMs, 5);  // c's first frame, alone
+  feed->Tick(kGrid + 2 * kInterval, 6);
+  ASSERT_EQ(c->sent.size(), 2u);
+  EXPECT_EQ(c->sent[1], R"({"type":"frame","seq":2,"t":6})");
+  EXPECT_EQ(*a->shared[3], R"({"type":"frame","seq":5,"t":6})");
+  // c's tick alone collected only test_requests_total: test_gauge's callback did not run.
+  EXPECT_EQ(collections_.load(), collections + 3);
+  EXPECT_EQ(feed->stats().frames_sent, 10u);
+}
+
+// Selectors match the exposed name (counters with _total), its prefixes, and the base name.
+TEST_F(LiveFeedTest, SelectorsMatchExposedAndBaseNames) {
+  auto feed = Make();
+  const std::string want =
+      R"({"type":"frame","seq":1,"t":1,"full":true,"set":{"meta:test_requests_total":)"
+      R"({"type":"counter"},"test_requests_total{service=\"auth\"}":3,)"
+      R"("test_requests_total{service=\"cart\"}":4}})";
+  for (const char* sel : {"test_requests_total", "test_requests", "test_requests_tot*",
+                          "test_requests_total*", "test_req*"}) {
+    auto c = Open();
+    handlers_.on_message(*c, std::string(R"({"type":"subscribe","series":[")") + sel + R"("]})");
+    feed->Tick(0, 1);
+    ASSERT_EQ(c->sent.size(), 1u) << sel;
+    EXPECT_EQ(c->sent[0], want) << sel;
+    handlers_.on_close(*c);
+  }
+  for (const char* sel : {"test_requests_totalx", "test_requests_t", "test_requests_totals*"}) {
+    auto c = Open();
+    handlers_.on_message(*c, std::string(R"({"type":"subscribe","series":[")") + sel + R"("]})");
+    feed->Tick(0, 1);
+    ASSERT_EQ(c->sent.size(), 1u) << sel;
+    EXPECT_EQ(c->sent[0], R"({"type":"frame","seq":1,"t":1,"full":true})") << sel;
+    handlers_.on_close(*c);
+  }
+}
+
 TEST_F(LiveFeedTest, ResubscribeSendsAFullFrame) {
   auto feed = Make();
   auto c = Open();
@@ -114,8 +202,9 @@ TEST_F(LiveFeedTest, ResubscribeSendsAFullFrame) {
   handlers_.on_message(*c, R"({"type":"subscribe","series":["test_requests*"]})");
   feed->Tick(kMs, 2);
   ASSERT_EQ(c->sent.size(), 2u);
+  // A new subscription, a new state sequence.
   EXPECT_EQ(c->sent[1],
-            R"({"type":"frame","seq":2,"t":2,"full":true,"set":{"meta:test_requests_total":)"
+            R"({"type":"frame","seq":1,"t":2,"full":true,"set":{"meta:test_requests_total":)"
             R"({"type":"counter"},"test_requests_total{service=\"auth\"}":3,)"
             R"("test_requests_total{service=\"cart\"}":4}})");
 }

@@ -15,8 +15,10 @@
 //    }
 // "full" (first frame after a (re)subscribe): "set" holds every key, the client starts from an
 // empty state. Otherwise "set" holds only keys whose value changed or appeared and "del" the
-// keys that disappeared; empty members are left out. "seq" counts frames sent to this
-// subscription, from 1; "t" is the time of the state (Unix ms).
+// keys that disappeared; empty members are left out. "seq" numbers the states of the
+// subscription (from 1; live_feed.h shares them between clients with the same subscription, so
+// a client may start above 1 and skips numbers when it was coalesced); "t" is the time of the
+// state (Unix ms).
 //
 // Coalescing: the hub (live_feed.h) simply does not call Frame() for a client whose socket
 // still holds unsent bytes; since the state remembered is what was last sent, the next frame
@@ -34,6 +36,14 @@ namespace strobed::service {
 
 using LiveState = std::map<std::string, std::string, std::less<>>;
 
+// The frame taking a client from `from` (null: from nothing, a full frame) to `to`, numbered
+// `seq`, stamped `t_ms` (Unix ms). Pure; the text depends only on the arguments, so the hub
+// encodes it once for every client that was last sent the same `from`.
+std::string EncodeLiveFrame(const LiveState* from, const LiveState& to, uint64_t seq,
+                            uint64_t t_ms);
+
+// One client's own delta stream (EncodeLiveFrame with the state it was last sent); the hub
+// shares states between clients instead, this is the single-client form (tests, benchmarks).
 class LiveClientState {
  public:
   // The frame taking this client from its last sent state to `current`, which is remembered

@@ -178,6 +178,11 @@ service:
                                 "stage=\"processor/head_sampler\",reason=\"sampled\"} 1"));
     EXPECT_THAT(text, HasSubstr("strobe_pipeline_received_events_total{pipeline=\"traces\","
                                 "stage=\"queue\"} 1"));
+    // The queue's bounds (the defaults: 256 MiB, 1e6 events), for its fill on dashboards.
+    EXPECT_THAT(text, HasSubstr("strobe_pipeline_queue_limit_bytes{pipeline=\"traces\"} "
+                                "268435456\n"));
+    EXPECT_THAT(text, HasSubstr("strobe_pipeline_queue_limit_events{pipeline=\"traces/tail\"} "
+                                "1000000\n"));
     EXPECT_THAT(text, HasSubstr("strobe_processor_sampler_effective_ratio{pipeline=\"traces\","
                                 "processor=\"head_sampler\"} 0"));
     EXPECT_THAT(text, HasSubstr("strobe_processor_tail_policy_decisions_total{pipeline=\"traces/"

@@ -496,6 +496,24 @@ snapshot::Snapshot Registry::Collect() const {
   return out;
 }
 
+snapshot::Snapshot Registry::Collect(const FamilyFilter& want) const {
+  snapshot::Snapshot out;
+  out.timestamp_unix_ns = WallNowNs();
+  SnapshotVisitor visitor(&out);
+  internal::VisitScratch scratch;
+  const std::vector<snapshot::Snapshot> collected = RunCollectors();
+  {
+    internal::MutexLock lock(mu_);
+    for (const auto& f : families_) {
+      if (want(f->info().name, f->info().type)) f->Visit(visitor, scratch);
+    }
+    // Collected families are checked against every name (conflicts) before they are filtered.
+    if (!collected.empty()) VisitCollectedLocked(collected, visitor);
+  }
+  std::erase_if(out.families, [&want](const snapshot::Family& f) { return !want(f.name, f.type); });
+  return out;
+}
+
 uint64_t Registry::OwnedBytesLocked() const {
   uint64_t bytes = sizeof(*this) + families_.capacity() * sizeof(void*) + by_name_.size() * 96 +
                    sample_names_.size() * 80;

@@ -2,8 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "strobe/metrics/exposition.h"
 #include "strobe/metrics/internal/shard.h"
@@ -155,6 +158,44 @@ TEST(RegistryTest, CallbackGaugesAndFamilies) {
   EXPECT_EQ(s.families[1].type, snapshot::MetricType::kCounter);
   ASSERT_EQ(s.families[1].points.size(), 2u);
   EXPECT_EQ(s.families[1].points[1].labels[0].value, "1");
+}
+
+// A filtered collection skips unwanted families before their callbacks run; collected
+// families are filtered too.
+TEST(RegistryTest, FilteredCollectSkipsUnwantedFamilies) {
+  Registry r;
+  int gauge_calls = 0, family_calls = 0;
+  ASSERT_TRUE(r.AddCallbackGauge({"wanted_gauge", "", ""}, [&] {
+                 ++gauge_calls;
+                 return 1.0;
+               }).ok());
+  ASSERT_TRUE(r.AddCallbackFamily({"costly_total", "", ""}, CallbackType::kCounter, {},
+                                  [&](CallbackSink& s) {
+                                    ++family_calls;
+                                    s.Emit(std::span<const std::string_view>(), 2);
+                                  })
+                  .ok());
+  ASSERT_TRUE(r.AddCollector("c", [](snapshot::Snapshot& out) {
+                 for (const char* name : {"collected_a", "collected_b"}) {
+                   snapshot::Family& f = out.families.emplace_back();
+                   f.name = name;
+                   f.type = snapshot::MetricType::kGauge;
+                 }
+               }).ok());
+  std::vector<std::string> asked;
+  snapshot::Snapshot s = r.Collect([&](std::string_view name, snapshot::MetricType type) {
+    asked.emplace_back(name);
+    return name == "wanted_gauge" ||
+           (name == "collected_b" && type == snapshot::MetricType::kGauge);
+  });
+  ASSERT_EQ(s.families.size(), 2u);
+  EXPECT_EQ(s.families[0].name, "wanted_gauge");
+  EXPECT_EQ(s.families[1].name, "collected_b");
+  EXPECT_EQ(gauge_calls, 1);
+  EXPECT_EQ(family_calls, 0);  // not wanted: its callback never ran
+  EXPECT_NE(std::find(asked.begin(), asked.end(), "costly"), asked.end());  // base name
+  EXPECT_EQ(r.Collect().families.size(), 4u);
+  EXPECT_EQ(family_calls, 1);
 }
 
 TEST(RegistryTest, RemoveFreesTheName) {

@@ -8,7 +8,10 @@ import { api, card, el, fmt, table } from '../util';
 export function explore(root: HTMLElement, ctx: ViewCtx): () => void {
   const sel = ctx.params.get('s') ?? 'strobe_live_*';
   const q = ctx.params.get('q') ?? '';
-  ctx.live.subscribe({ rate: 4, series: sel.split(/\s+/).filter(Boolean) });
+  // `rate` (1–60 updates/s, default 4): how fast the feed sends; the table and chart still
+  // redraw once a second.
+  const hz = Math.min(60, Math.max(1, Number(ctx.params.get('rate')) || 4));
+  ctx.live.subscribe({ rate: hz, series: sel.split(/\s+/).filter(Boolean) });
   const input = el('input', { id: 'explore-selector', value: sel, size: '50' }) as HTMLInputElement;
   const pq = el('input', { id: 'explore-promql', value: q, size: '50', placeholder: 'PromQL, e.g. rate(demo_http_requests_total[1m])' }) as HTMLInputElement;
   const form = el('form', { class: 'filters' }, input, el('button', { type: 'submit' }, 'Show'));

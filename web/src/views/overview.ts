@@ -70,18 +70,26 @@ export function overview(root: HTMLElement, ctx: ViewCtx): () => void {
   const lat = el('div', { class: 'chart' });
   const cpu = el('div', { class: 'chart' });
   const pipe = el('div', { id: 'pipeline' });
+  const limits = el('div', { id: 'limits' });
   const alertsBox = el('div', { id: 'overview-alerts' });
   root.append(
     tiles,
     el('div', { class: 'grid' }, card('Services (last 10 s)', services), card('Active alerts', alertsBox)),
     el('div', { class: 'grid3' }, card('Requests/s by service', thr), card('p99 latency by service', lat), card('CPU by core', cpu)),
-    card('Pipelines', pipe),
+    el('div', { class: 'grid' }, card('Pipelines', pipe), card('Queues and memory limiter', limits)),
   );
   const charts = [new LiveChart(thr, fmt), new LiveChart(lat, (v) => fmtMs(v)), new LiveChart(cpu, (v) => fmt(v * 100) + '%')];
   let last = 0;
+  let painted = false;
   const off = ctx.live.onFrame((t) => {
     if (t - last < 1000) return;
     last = t;
+    if (!painted) {
+      // After the frame that shows the first live data is painted (rAF runs before the paint,
+      // the timeout after it): the mark tests measure time to first data against.
+      painted = true;
+      requestAnimationFrame(() => setTimeout(() => performance.mark('strobe:first-data-painted')));
+    }
     const render = !ctx.paused();
     const stats = serviceStats(ctx, 10_000);
     const now1 = serviceStats(ctx, 1_000);
@@ -135,6 +143,7 @@ export function overview(root: HTMLElement, ctx: ViewCtx): () => void {
       table(['pipeline / stage', 'received/s', 'forwarded/s', 'refused/s', 'dropped/s', 'in flight'],
         [...pipes.entries()].sort().map(([id, r]) => [id, ...cols.map((c) => (r[c] === undefined ? '' : fmt(r[c])))])),
     );
+    limits.replaceChildren(...limitTables(ctx));
     const a = ctx.live.state.get('alerts')?.alerts ?? [];
     alertsBox.replaceChildren(
       a.length === 0
@@ -146,4 +155,54 @@ export function overview(root: HTMLElement, ctx: ViewCtx): () => void {
     off();
     charts.forEach((c) => c.destroy());
   };
+}
+
+// Queue fill per pipeline (queued bytes / queue.max_bytes, queued events / queue.max_events,
+// load-shedding keep ratio) and each memory limiter's use of its hard limit with its state:
+// "refusing" while it refused at the hard limit in the last 5 s, "throttling" at the soft
+// limit, else "ok".
+export function limitTables(ctx: ViewCtx): HTMLElement[] {
+  const st = ctx.live.state;
+  const pipes = new Map<string, { bytes?: number; limitBytes?: number; events?: number; limitEvents?: number; keep?: number }>();
+  const lims = new Map<string, { used?: number; limit?: number }>();
+  const refused: Record<string, number> = {};
+  const row = (p: string) => pipes.get(p) ?? (pipes.set(p, {}), pipes.get(p)!);
+  for (const [k, v] of st) {
+    const { name, labels } = parseKey(k);
+    if (name === 'strobe_pipeline_queued_bytes') row(labels.pipeline).bytes = v;
+    else if (name === 'strobe_pipeline_queue_limit_bytes') row(labels.pipeline).limitBytes = v;
+    else if (name === 'strobe_pipeline_queue_limit_events') row(labels.pipeline).limitEvents = v;
+    else if (name === 'strobe_pipeline_load_shed_keep_ratio') row(labels.pipeline).keep = v;
+    else if (name === 'strobe_pipeline_in_flight_events' && labels.stage === 'queue') row(labels.pipeline).events = v;
+    else if (name === 'strobe_memory_limiter_used_bytes') (lims.get(labels.limiter) ?? lims.set(labels.limiter, {}).get(labels.limiter)!).used = v;
+    else if (name === 'strobe_memory_limiter_limit_bytes') (lims.get(labels.limiter) ?? lims.set(labels.limiter, {}).get(labels.limiter)!).limit = v;
+    else if (name === 'strobe_pipeline_refused_events_total' && labels.reason.startsWith('memory_')) {
+      refused[labels.reason] = (refused[labels.reason] ?? 0) + rate(ctx.live.history.get(k), 5000);
+    }
+  }
+  const pct = (a?: number, b?: number) => (a === undefined || !b ? '–' : fmt((100 * a) / b) + '%');
+  const queues = table(
+    ['pipeline', 'queue fill (bytes)', 'queued events', 'keep ratio'],
+    [...pipes.entries()].sort().map(([p, r]) => [
+      p,
+      `${pct(r.bytes, r.limitBytes)} of ${r.limitBytes === undefined ? '–' : fmtBytes(r.limitBytes)}`,
+      `${r.events === undefined ? '–' : fmt(r.events)} / ${r.limitEvents === undefined ? '–' : fmt(r.limitEvents)}`,
+      r.keep === undefined ? '–' : fmt(r.keep),
+    ]),
+    { id: 'queues' },
+  );
+  queues.querySelectorAll('tbody tr').forEach((tr, i) => tr.setAttribute('data-pipeline', [...pipes.keys()].sort()[i]));
+  const state = (refused.memory_hard_limit ?? 0) > 0 ? 'refusing' : (refused.memory_soft_limit ?? 0) > 0 ? 'throttling' : 'ok';
+  const limiters = table(
+    ['memory limiter', 'used', 'hard limit', 'fill', 'state'],
+    [...lims.entries()].sort().map(([id, l]) => [
+      id,
+      l.used === undefined ? '–' : fmtBytes(l.used),
+      l.limit === undefined ? '–' : fmtBytes(l.limit),
+      pct(l.used, l.limit),
+      el('span', { class: `badge ${state === 'ok' ? 'inactive' : state === 'throttling' ? 'pending' : 'firing'}` }, state),
+    ]),
+    { id: 'limiters' },
+  );
+  return [queues, limiters];
 }
