@@ -198,7 +198,6 @@ const InstrumentationScope* EventCopier::CopyScope(const InstrumentationScope* s
   s->version = arena.CopyString(src->version);
   s->attributes = CopyAttributes(src->attributes);
   s->schema_url = arena.CopyString(src->schema_url);
-  s->dropped_attributes_count = src->dropped_attributes_count;
   cache_src_[cache_next_] = src;
   cache_dst_[cache_next_] = s;
   cache_next_ = (cache_next_ + 1) % kCacheSize;

@@ -24,7 +24,6 @@ struct InstrumentationScope {
   std::string_view version;
   std::span<const Attribute> attributes;
   std::string_view schema_url;
-  uint32_t dropped_attributes_count = 0;
 };
 
 }  // namespace strobed::event

@@ -36,7 +36,6 @@ ExportTraceServiceRequest SampleTraces() {
   auto* ss = rs->add_scope_spans();
   ss->mutable_scope()->set_name("lib");
   ss->mutable_scope()->set_version("1.2");
-  ss->mutable_scope()->set_dropped_attributes_count(3);
   ss->set_schema_url("https://example.com/scope/1");
   auto* s = ss->add_spans();
   s->set_trace_id(
@@ -105,7 +104,6 @@ void CheckSampleSpan(const event::Batch& b) {
   ASSERT_NE(s.scope, nullptr);
   EXPECT_EQ(s.scope->name, "lib");
   EXPECT_EQ(s.scope->version, "1.2");
-  EXPECT_EQ(s.scope->dropped_attributes_count, 3u);
   EXPECT_EQ(s.scope->schema_url, "https://example.com/scope/1");
 }
 
@@ -169,7 +167,7 @@ TEST(OtlpDecodeTest, JsonTracesWithOtlpJsonRules) {
   const std::string json = R"({"resourceSpans":[{"resource":{"attributes":[
       {"key":"service.name","value":{"stringValue":"checkout"}}]},
     "schemaUrl":"https://opentelemetry.io/schemas/1.21.0",
-    "scopeSpans":[{"scope":{"name":"lib","version":"1.2","droppedAttributesCount":3},
+    "scopeSpans":[{"scope":{"name":"lib","version":"1.2"},
       "schemaUrl":"https://example.com/scope/1","spans":[{
       "traceId":"0102030405060708090A0B0C0D0E0F10","spanId":"aabbccdd01020304",
       "parentSpanId":"1122334455667788","name":"GET /cart","kind":2,

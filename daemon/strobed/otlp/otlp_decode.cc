@@ -289,10 +289,9 @@ bool DecodeResource(Ctx& c, std::string_view msg, event::Resource*& out) {
 
 bool DecodeScope(Ctx& c, std::string_view msg, event::InstrumentationScope*& out) {
   event::InstrumentationScope* scope = NewScope(c);
+  uint32_t dropped = 0;  // not carried: the event model has no scope dropped count
   const uint32_t refused_before = c.budget.refused;
-  if (!DecodeAttributes(c, msg, 3, scope->attributes, scope->dropped_attributes_count, 0)) {
-    return false;
-  }
+  if (!DecodeAttributes(c, msg, 3, scope->attributes, dropped, 0)) return false;
   c.scope_refusal = c.RefusedSince(refused_before);
   WireReader r(msg);
   while (!r.done()) {
@@ -302,10 +301,6 @@ bool DecodeScope(Ctx& c, std::string_view msg, event::InstrumentationScope*& out
       if (!r.ReadBytes(scope->name)) return c.Malformed("InstrumentationScope.name");
     } else if (f == 2 && wt == kLengthDelimited) {
       if (!r.ReadBytes(scope->version)) return c.Malformed("InstrumentationScope.version");
-    } else if (f == 4 && wt == kVarint) {
-      uint64_t v = 0;
-      if (!r.ReadVarint(v)) return c.Malformed("InstrumentationScope");
-      scope->dropped_attributes_count += static_cast<uint32_t>(v);
     } else if (!r.Skip(wt)) {
       return c.Malformed("InstrumentationScope");
     }

@@ -78,7 +78,6 @@ void SetScope(const event::InstrumentationScope* s, const event::KeyTable& keys,
   out->set_name(std::string(s->name));
   out->set_version(std::string(s->version));
   SetAttributes(s->attributes, keys, out->mutable_attributes());
-  out->set_dropped_attributes_count(s->dropped_attributes_count);
   container->set_schema_url(std::string(s->schema_url));
 }
 

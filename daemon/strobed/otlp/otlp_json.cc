@@ -356,18 +356,13 @@ bool DecodeScope(Ctx& c, element e, event::InstrumentationScope*& out) {
   event::InstrumentationScope* scope = NewScope(c);
   const uint32_t refused_before = c.budget.refused;
   for (auto [k, v] : o) {
+    uint32_t dropped = 0;  // not carried: the event model has no scope dropped count
     if (k == "name") {
       if (!GetString(c, v, k, scope->name)) return false;
     } else if (k == "version") {
       if (!GetString(c, v, k, scope->version)) return false;
     } else if (k == "attributes") {
-      if (!DecodeAttributes(c, v, k, scope->attributes, scope->dropped_attributes_count, 0)) {
-        return false;
-      }
-    } else if (Is(k, "droppedAttributesCount", "dropped_attributes_count")) {
-      uint64_t n;
-      if (!GetU64(c, v, k, n)) return false;
-      scope->dropped_attributes_count += static_cast<uint32_t>(n);
+      if (!DecodeAttributes(c, v, k, scope->attributes, dropped, 0)) return false;
     }
   }
   c.scope_refusal = c.RefusedSince(refused_before);
