@@ -3,12 +3,10 @@
 // an echo with a body, a prefix route, a WebSocket endpoint; a bearer token set; small limits)
 // and the OTLP/HTTP receiver's own listener (its real routes, decoders and google.rpc.Status
 // errors, over an ingest that accepts everything). Any input must leave the process serving:
-// after each input a fresh request to the same listener must get 200, else abort(). A probe
-// that gets no answer is tried again on a new connection (kProbeAttempts in all) before that
-// verdict: on a CPU-starved machine (a niced fuzzer among busy builds) one probe can outlive
-// the API listener's 2 s read_header_timeout without any defect (the seed with 5,000 trailer
-// fields failed so under load and never in isolation), while a listener that stopped serving
-// fails every attempt. Failed attempts are printed with their duration either way.
+// after each input a fresh request to the same listener must get 200, else abort(). The
+// failure names the listener and how long the probe took: a probe that outlived the API
+// listener's 2 s read_header_timeout on a CPU-starved machine is not the same finding as one
+// closed unanswered within milliseconds (both were seen; see the branch h22-more report).
 //
 // How an input is played (deterministic up to the server's thread scheduling):
 //   byte 0, bit 0      the listener: 0 API, 1 OTLP
@@ -188,16 +186,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                     "POST /v1/traces HTTP/1.1\r\nHost: f\r\nConnection: close\r\n"
                     "Content-Type: application/x-protobuf\r\nContent-Length: 0\r\n\r\n")
               : std::string("GET /healthz HTTP/1.1\r\nHost: f\r\nConnection: close\r\n\r\n");
-  constexpr int kProbeAttempts = 3;
-  for (int attempt = 1; attempt <= kProbeAttempts; ++attempt) {
-    const auto start = Clock::now();
-    std::string answer = Exchange(port, probe, 0, std::chrono::seconds(10));
-    if (answer.rfind("HTTP/1.1 200", 0) == 0) return 0;
-    const auto ms =
-        std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count();
-    std::fprintf(stderr, "probe %d of %d: no 200 after %lld ms; got: %.200s\n", attempt,
-                 kProbeAttempts, static_cast<long long>(ms), answer.c_str());
-  }
-  std::fprintf(stderr, "listener stopped serving after this input\n");
+  const auto start = Clock::now();
+  std::string answer = Exchange(port, probe, 0, std::chrono::seconds(10));
+  if (answer.rfind("HTTP/1.1 200", 0) == 0) return 0;
+  const auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count();
+  std::fprintf(stderr,
+               "%s listener stopped serving after this input: probe got no 200 after %lld ms; "
+               "got: %.200s\n",
+               to_otlp ? "OTLP" : "API", static_cast<long long>(ms), answer.c_str());
   std::abort();
 }
