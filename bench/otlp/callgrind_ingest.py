@@ -9,6 +9,11 @@ request and per span: (Ir(LARGE) - Ir(SMALL)) / (LARGE - SMALL), which cancels s
 shutdown. Every response must be 200 and the memory exporter must count every span.
 
     bench/otlp/callgrind_ingest.py BUILD [BUILD...] [--small 20] [--large 220] [--keep DIR]
+                                   [--config FILE]
+
+--config gives every build the same server configuration (default bench/otlp/ingest.yaml, which
+has an otlp_grpc receiver too; builds older than that receiver need an otlp_http-only file,
+e.g. bench/otlp/ingest_http.yaml, for all builds compared).
 
 Needs valgrind. Takes about a minute per build. With --keep the callgrind files stay in DIR
 (callgrind_annotate them to see per-function costs).
@@ -58,11 +63,11 @@ def capture(strobe, count):
     return bodies
 
 
-def run(build, bodies, requests, out):
+def run(build, bodies, requests, out, config):
     """Total instructions of otlp_ingest_server serving `requests` requests under callgrind."""
     proc = subprocess.Popen(["valgrind", "--tool=callgrind", "--callgrind-out-file=" + out,
                              os.path.join(build, "bin", "otlp_ingest_server"),
-                             "--config", os.path.join(HERE, "ingest.yaml")],
+                             "--config", config],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         ready = re.search(r"otlp_http=(\S+)", proc.stdout.readline())
@@ -95,6 +100,7 @@ def main():
     ap.add_argument("--small", type=int, default=20)
     ap.add_argument("--large", type=int, default=220)
     ap.add_argument("--keep")
+    ap.add_argument("--config", default=os.path.join(HERE, "ingest.yaml"))
     args = ap.parse_args()
     out_dir = args.keep or tempfile.mkdtemp()
     os.makedirs(out_dir, exist_ok=True)
@@ -103,8 +109,10 @@ def main():
           % (args.small, args.large))
     print("| --- | --- | --- | --- | --- |")
     for i, build in enumerate(args.builds):
-        small = run(build, bodies, args.small, os.path.join(out_dir, "b%d_%d.out" % (i, args.small)))
-        large = run(build, bodies, args.large, os.path.join(out_dir, "b%d_%d.out" % (i, args.large)))
+        small = run(build, bodies, args.small,
+                    os.path.join(out_dir, "b%d_%d.out" % (i, args.small)), args.config)
+        large = run(build, bodies, args.large,
+                    os.path.join(out_dir, "b%d_%d.out" % (i, args.large)), args.config)
         per_request = (large - small) / (args.large - args.small)
         print("| %s | %d | %d | %.0f | %.0f |" % (build, small, large, per_request,
                                                   per_request / 1000))

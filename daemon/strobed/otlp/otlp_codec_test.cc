@@ -32,9 +32,11 @@ ExportTraceServiceRequest SampleTraces() {
   auto* kv = rs->mutable_resource()->add_attributes();
   kv->set_key("service.name");
   kv->mutable_value()->set_string_value("checkout");
+  rs->set_schema_url("https://opentelemetry.io/schemas/1.21.0");
   auto* ss = rs->add_scope_spans();
   ss->mutable_scope()->set_name("lib");
   ss->mutable_scope()->set_version("1.2");
+  ss->set_schema_url("https://example.com/scope/1");
   auto* s = ss->add_spans();
   s->set_trace_id(
       std::string("\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e\x0f\x10", 16));
@@ -64,6 +66,7 @@ ExportTraceServiceRequest SampleTraces() {
   auto* l = s->add_links();
   l->set_trace_id(std::string(16, '\x07'));
   l->set_span_id(std::string(8, '\x09'));
+  l->set_dropped_attributes_count(5);
   s->mutable_status()->set_code(pb_trace::Status::STATUS_CODE_ERROR);
   s->mutable_status()->set_message("upstream failed");
   return req;
@@ -90,13 +93,18 @@ void CheckSampleSpan(const event::Batch& b) {
   EXPECT_EQ(Attr(keys, s.events[0].attributes, "exception.message"), "\"boom\"");
   ASSERT_EQ(s.links.size(), 1u);
   EXPECT_EQ(s.links[0].span_id.ToHex(), "0909090909090909");
+  EXPECT_EQ(s.links[0].dropped_attributes_count, 5u);
   EXPECT_EQ(s.status.code, event::StatusCode::kError);
   EXPECT_EQ(s.status.message, "upstream failed");
   ASSERT_NE(s.resource, nullptr);
   EXPECT_EQ(Attr(keys, s.resource->attributes, "service.name"), "\"checkout\"");
+  // schema_url belongs to the ResourceSpans/ScopeSpans container; strobe keeps it with the
+  // resource and scope it describes (it was dropped on decode and never encoded).
+  EXPECT_EQ(s.resource->schema_url, "https://opentelemetry.io/schemas/1.21.0");
   ASSERT_NE(s.scope, nullptr);
   EXPECT_EQ(s.scope->name, "lib");
   EXPECT_EQ(s.scope->version, "1.2");
+  EXPECT_EQ(s.scope->schema_url, "https://example.com/scope/1");
 }
 
 TEST(OtlpDecodeTest, ProtobufTracesMatchTheGeneratedEncoder) {
@@ -118,10 +126,49 @@ TEST(OtlpDecodeTest, EncodeThenDecodeKeepsEverything) {
   CheckSampleSpan(b2);
 }
 
+// A container may carry a schema_url and no resource (or scope) at all: the URL is still kept,
+// on an empty resource and scope, and leaves again on every signal's containers.
+TEST(OtlpDecodeTest, SchemaUrlsWithoutAResourceOrScopeAreKept) {
+  const std::string json = R"({"resourceLogs":[{"schemaUrl":"https://r","scopeLogs":[
+      {"schemaUrl":"https://s","logRecords":[{"timeUnixNano":"5","body":{"stringValue":"x"}}]}]}]})";
+  event::Batch b(nullptr, 4096, 1 << 20);
+  ASSERT_TRUE(Decode(Signal::kLogs, Encoding::kJson, json, b).ok());
+  ASSERT_EQ(b.logs().size(), 1u);
+  ASSERT_NE(b.logs()[0].resource, nullptr);
+  ASSERT_NE(b.logs()[0].scope, nullptr);
+  EXPECT_EQ(b.logs()[0].resource->schema_url, "https://r");
+  EXPECT_EQ(b.logs()[0].scope->schema_url, "https://s");
+  ExportLogsServiceRequest req;
+  ASSERT_TRUE(req.ParseFromString(EncodeLogs(b.logs(), event::KeyTable::Global())));
+  ASSERT_EQ(req.resource_logs_size(), 1);
+  EXPECT_EQ(req.resource_logs(0).schema_url(), "https://r");
+  ASSERT_EQ(req.resource_logs(0).scope_logs_size(), 1);
+  EXPECT_EQ(req.resource_logs(0).scope_logs(0).schema_url(), "https://s");
+
+  ExportMetricsServiceRequest m;
+  auto* rm = m.add_resource_metrics();
+  rm->set_schema_url("https://rm");
+  auto* sm = rm->add_scope_metrics();
+  sm->set_schema_url("https://sm");
+  auto* metric = sm->add_metrics();
+  metric->set_name("g");
+  metric->mutable_gauge()->add_data_points()->set_as_double(1.5);
+  event::Batch bm(nullptr, 4096, 1 << 20);
+  ASSERT_TRUE(Decode(Signal::kMetrics, Encoding::kProtobuf, m.SerializeAsString(), bm).ok());
+  ExportMetricsServiceRequest again;
+  ASSERT_TRUE(again.ParseFromString(EncodeMetrics(bm.metrics(), event::KeyTable::Global())));
+  ASSERT_EQ(again.resource_metrics_size(), 1);
+  EXPECT_EQ(again.resource_metrics(0).schema_url(), "https://rm");
+  ASSERT_EQ(again.resource_metrics(0).scope_metrics_size(), 1);
+  EXPECT_EQ(again.resource_metrics(0).scope_metrics(0).schema_url(), "https://sm");
+}
+
 TEST(OtlpDecodeTest, JsonTracesWithOtlpJsonRules) {
   const std::string json = R"({"resourceSpans":[{"resource":{"attributes":[
       {"key":"service.name","value":{"stringValue":"checkout"}}]},
-    "scopeSpans":[{"scope":{"name":"lib","version":"1.2"},"spans":[{
+    "schemaUrl":"https://opentelemetry.io/schemas/1.21.0",
+    "scopeSpans":[{"scope":{"name":"lib","version":"1.2"},
+      "schemaUrl":"https://example.com/scope/1","spans":[{
       "traceId":"0102030405060708090A0B0C0D0E0F10","spanId":"aabbccdd01020304",
       "parentSpanId":"1122334455667788","name":"GET /cart","kind":2,
       "startTimeUnixNano":"1000","endTimeUnixNano":5000,"flags":1,
@@ -130,7 +177,8 @@ TEST(OtlpDecodeTest, JsonTracesWithOtlpJsonRules) {
                     {"key":"tags","value":{"arrayValue":{"values":[{"stringValue":"x"},{"boolValue":true}]}}}],
       "events":[{"timeUnixNano":"2000","name":"exception",
                  "attributes":[{"key":"exception.message","value":{"stringValue":"boom"}}]}],
-      "links":[{"traceId":"07070707070707070707070707070707","spanId":"0909090909090909"}],
+      "links":[{"traceId":"07070707070707070707070707070707","spanId":"0909090909090909",
+                "droppedAttributesCount":5}],
       "status":{"code":2,"message":"upstream failed"},"unknownField":{"x":1}}]}]}]})";
   event::Batch b(nullptr, 4096, 1 << 20);
   auto r = Decode(Signal::kTraces, Encoding::kJson, json, b);

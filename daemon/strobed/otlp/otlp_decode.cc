@@ -254,9 +254,18 @@ bool DecodeAnyValue(Ctx& c, std::string_view msg, Value& out, int depth) {
   return true;
 }
 
-bool DecodeResource(Ctx& c, std::string_view msg, event::Resource*& out) {
+event::Resource* NewResource(Ctx& c) {
   auto* res = c.arena.AllocateArray<event::Resource>(1);
-  new (res) event::Resource();
+  return new (res) event::Resource();
+}
+
+event::InstrumentationScope* NewScope(Ctx& c) {
+  auto* scope = c.arena.AllocateArray<event::InstrumentationScope>(1);
+  return new (scope) event::InstrumentationScope();
+}
+
+bool DecodeResource(Ctx& c, std::string_view msg, event::Resource*& out) {
+  event::Resource* res = NewResource(c);
   const uint32_t refused_before = c.budget.refused;
   if (!DecodeAttributes(c, msg, 1, res->attributes, res->dropped_attributes_count, 0)) {
     return false;
@@ -279,9 +288,8 @@ bool DecodeResource(Ctx& c, std::string_view msg, event::Resource*& out) {
 }
 
 bool DecodeScope(Ctx& c, std::string_view msg, event::InstrumentationScope*& out) {
-  auto* scope = c.arena.AllocateArray<event::InstrumentationScope>(1);
-  new (scope) event::InstrumentationScope();
-  uint32_t dropped = 0;
+  event::InstrumentationScope* scope = NewScope(c);
+  uint32_t dropped = 0;  // not carried: the event model has no scope dropped count
   const uint32_t refused_before = c.budget.refused;
   if (!DecodeAttributes(c, msg, 3, scope->attributes, dropped, 0)) return false;
   c.scope_refusal = c.RefusedSince(refused_before);
@@ -303,11 +311,13 @@ bool DecodeScope(Ctx& c, std::string_view msg, event::InstrumentationScope*& out
 
 // Walks a Resource*/Scope* container: field 1 is the resource (or scope), field
 // `items_field` the repeated children, field 3 the schema_url. Calls `on_header` for field 1
-// first (a second pass handles the children so the header is known regardless of order).
-template <typename HeaderFn, typename ItemFn>
+// and then `on_schema_url` with the last schema_url (when one is present) first, so a second
+// pass handles the children with the header known regardless of field order.
+template <typename HeaderFn, typename SchemaFn, typename ItemFn>
 bool WalkContainer(Ctx& c, std::string_view msg, const char* what, uint32_t items_field,
-                   HeaderFn on_header, ItemFn on_item) {
+                   HeaderFn on_header, SchemaFn on_schema_url, ItemFn on_item) {
   WireReader r(msg);
+  std::string_view schema_url;
   while (!r.done()) {
     uint32_t f = 0, wt = 0;
     if (!r.ReadTag(f, wt)) return c.Malformed(what);
@@ -315,10 +325,13 @@ bool WalkContainer(Ctx& c, std::string_view msg, const char* what, uint32_t item
       std::string_view h;
       if (!r.ReadBytes(h)) return c.Malformed(what);
       if (!on_header(h)) return false;
+    } else if (f == 3 && wt == kLengthDelimited) {
+      if (!r.ReadBytes(schema_url)) return c.Malformed(what);
     } else if (!r.Skip(wt)) {
       return c.Malformed(what);
     }
   }
+  if (!schema_url.empty()) on_schema_url(schema_url);
   WireReader r2(msg);
   while (!r2.done()) {
     uint32_t f = 0, wt = 0;
@@ -355,12 +368,20 @@ bool WalkRequest(Ctx& c, std::string_view body, const char* request, const char*
     bool ok = WalkContainer(
         c, resource_msg, resource_what, 2,
         [&](std::string_view h) { return DecodeResource(c, h, res); },
+        [&](std::string_view url) {
+          if (res == nullptr) res = NewResource(c);
+          res->schema_url = url;
+        },
         [&](std::string_view scope_msg) {
           event::InstrumentationScope* scope = nullptr;
           c.scope_refusal = event::KeyRefusal::kNone;
           return WalkContainer(
               c, scope_msg, scope_what, 2,
               [&](std::string_view h) { return DecodeScope(c, h, scope); },
+              [&](std::string_view url) {
+                if (scope == nullptr) scope = NewScope(c);
+                scope->schema_url = url;
+              },
               [&](std::string_view item) { return on_item(item, res, scope); });
         });
     if (!ok) return false;

@@ -59,19 +59,26 @@ void SetValue(const event::Value& v, const event::KeyTable& keys, pb_common::Any
   }
 }
 
-void SetResource(const event::Resource* r, const event::KeyTable& keys,
-                 pb_resource::Resource* out) {
+// The resource of a Resource{Spans,Metrics,Logs} container and the container's schema_url.
+template <typename Container>
+void SetResource(const event::Resource* r, const event::KeyTable& keys, Container* container) {
+  pb_resource::Resource* out = container->mutable_resource();
   if (r == nullptr) return;
   SetAttributes(r->attributes, keys, out->mutable_attributes());
   out->set_dropped_attributes_count(r->dropped_attributes_count);
+  container->set_schema_url(std::string(r->schema_url));
 }
 
+// The scope of a Scope{Spans,Metrics,Logs} container and the container's schema_url.
+template <typename Container>
 void SetScope(const event::InstrumentationScope* s, const event::KeyTable& keys,
-              pb_common::InstrumentationScope* out) {
+              Container* container) {
+  pb_common::InstrumentationScope* out = container->mutable_scope();
   if (s == nullptr) return;
   out->set_name(std::string(s->name));
   out->set_version(std::string(s->version));
   SetAttributes(s->attributes, keys, out->mutable_attributes());
+  container->set_schema_url(std::string(s->schema_url));
 }
 
 template <size_t N>
@@ -111,12 +118,12 @@ std::string EncodeTraces(std::span<const event::Span> spans, const event::KeyTab
       spans,
       [&](const event::Resource* r) {
         auto* rs = req.add_resource_spans();
-        SetResource(r, keys, rs->mutable_resource());
+        SetResource(r, keys, rs);
         return rs;
       },
       [&](pb_trace::ResourceSpans* rs, const event::InstrumentationScope* s) {
         auto* ss = rs->add_scope_spans();
-        SetScope(s, keys, ss->mutable_scope());
+        SetScope(s, keys, ss);
         return ss;
       },
       [&](pb_trace::ScopeSpans* ss, const event::Span& s) {
@@ -166,12 +173,12 @@ std::string EncodeMetrics(std::span<const event::MetricPoint> points, const even
       points,
       [&](const event::Resource* r) {
         auto* rm = req.add_resource_metrics();
-        SetResource(r, keys, rm->mutable_resource());
+        SetResource(r, keys, rm);
         return rm;
       },
       [&](pb_metrics::ResourceMetrics* rm, const event::InstrumentationScope* s) {
         auto* sm = rm->add_scope_metrics();
-        SetScope(s, keys, sm->mutable_scope());
+        SetScope(s, keys, sm);
         cur = nullptr;
         return sm;
       },
@@ -281,12 +288,12 @@ std::string EncodeLogs(std::span<const event::LogRecord> logs, const event::KeyT
       logs,
       [&](const event::Resource* r) {
         auto* rl = req.add_resource_logs();
-        SetResource(r, keys, rl->mutable_resource());
+        SetResource(r, keys, rl);
         return rl;
       },
       [&](pb_logs::ResourceLogs* rl, const event::InstrumentationScope* s) {
         auto* sl = rl->add_scope_logs();
-        SetScope(s, keys, sl->mutable_scope());
+        SetScope(s, keys, sl);
         return sl;
       },
       [&](pb_logs::ScopeLogs* sl, const event::LogRecord& l) {

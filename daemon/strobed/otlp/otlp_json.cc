@@ -310,11 +310,29 @@ bool DecodeAnyValue(Ctx& c, element e, Value& out, int depth) {
   return true;
 }
 
-bool DecodeResource(Ctx& c, element e, const event::Resource*& out) {
+event::Resource* NewResource(Ctx& c) {
+  auto* res = c.arena.AllocateArray<event::Resource>(1);
+  return new (res) event::Resource();
+}
+
+event::InstrumentationScope* NewScope(Ctx& c) {
+  auto* scope = c.arena.AllocateArray<event::InstrumentationScope>(1);
+  return new (scope) event::InstrumentationScope();
+}
+
+// The schemaUrl of a ResourceX/ScopeX container (`o`), when present and non-empty. False (a
+// Status in `c`) when it is not a string.
+bool GetSchemaUrl(Ctx& c, object o, std::string_view& url) {
+  for (auto [k, v] : o) {
+    if (Is(k, "schemaUrl", "schema_url") && !GetString(c, v, k, url)) return false;
+  }
+  return true;
+}
+
+bool DecodeResource(Ctx& c, element e, event::Resource*& out) {
   object o;
   if (!GetObject(c, e, "resource", o)) return false;
-  auto* res = c.arena.AllocateArray<event::Resource>(1);
-  new (res) event::Resource();
+  event::Resource* res = NewResource(c);
   const uint32_t refused_before = c.budget.refused;
   for (auto [k, v] : o) {
     if (k == "attributes") {
@@ -332,14 +350,13 @@ bool DecodeResource(Ctx& c, element e, const event::Resource*& out) {
   return true;
 }
 
-bool DecodeScope(Ctx& c, element e, const event::InstrumentationScope*& out) {
+bool DecodeScope(Ctx& c, element e, event::InstrumentationScope*& out) {
   object o;
   if (!GetObject(c, e, "scope", o)) return false;
-  auto* scope = c.arena.AllocateArray<event::InstrumentationScope>(1);
-  new (scope) event::InstrumentationScope();
+  event::InstrumentationScope* scope = NewScope(c);
   const uint32_t refused_before = c.budget.refused;
   for (auto [k, v] : o) {
-    uint32_t dropped = 0;
+    uint32_t dropped = 0;  // not carried: the event model has no scope dropped count
     if (k == "name") {
       if (!GetString(c, v, k, scope->name)) return false;
     } else if (k == "version") {
@@ -367,10 +384,16 @@ bool Walk(Ctx& c, element doc, std::string_view resource_field, std::string_view
     for (element r : resources) {
       object ro;
       if (!GetObject(c, r, rk, ro)) return false;
-      const event::Resource* res = nullptr;
+      event::Resource* res = nullptr;
       c.resource_refusal = event::KeyRefusal::kNone;
       element re;
       if (!ro["resource"].get(re) && !DecodeResource(c, re, res)) return false;
+      std::string_view res_schema;
+      if (!GetSchemaUrl(c, ro, res_schema)) return false;
+      if (!res_schema.empty()) {
+        if (res == nullptr) res = NewResource(c);
+        res->schema_url = res_schema;
+      }
       for (auto [sk, sv] : ro) {
         if (!Is(sk, scope_field, scope_snake)) continue;
         array scopes;
@@ -378,10 +401,16 @@ bool Walk(Ctx& c, element doc, std::string_view resource_field, std::string_view
         for (element s : scopes) {
           object so;
           if (!GetObject(c, s, sk, so)) return false;
-          const event::InstrumentationScope* scope = nullptr;
+          event::InstrumentationScope* scope = nullptr;
           c.scope_refusal = event::KeyRefusal::kNone;
           element se;
           if (!so["scope"].get(se) && !DecodeScope(c, se, scope)) return false;
+          std::string_view scope_schema;
+          if (!GetSchemaUrl(c, so, scope_schema)) return false;
+          if (!scope_schema.empty()) {
+            if (scope == nullptr) scope = NewScope(c);
+            scope->schema_url = scope_schema;
+          }
           for (auto [ik, iv] : so) {
             if (!Is(ik, items_field, items_snake)) continue;
             array items;
@@ -510,6 +539,9 @@ bool DecodeSpan(Ctx& c, element e, const event::Resource* res,
           } else if (lk == "flags") {
             if (!GetU64(c, lvv, lk, u)) return false;
             out.flags = static_cast<uint32_t>(u);
+          } else if (Is(lk, "droppedAttributesCount", "dropped_attributes_count")) {
+            if (!GetU64(c, lvv, lk, u)) return false;
+            out.dropped_attributes_count += static_cast<uint32_t>(u);
           }
         }
         if (!lt || !ls) return c.Fail(where + "link without traceId or spanId");

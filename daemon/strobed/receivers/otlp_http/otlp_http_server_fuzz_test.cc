@@ -3,7 +3,10 @@
 // an echo with a body, a prefix route, a WebSocket endpoint; a bearer token set; small limits)
 // and the OTLP/HTTP receiver's own listener (its real routes, decoders and google.rpc.Status
 // errors, over an ingest that accepts everything). Any input must leave the process serving:
-// after each input a fresh request to the same listener must get 200, else abort().
+// after each input a fresh request to the same listener must get 200, else abort(). The
+// failure names the listener and how long the probe took: a probe that outlived the API
+// listener's 2 s read_header_timeout on a CPU-starved machine is not the same finding as one
+// closed unanswered within milliseconds (both were seen; see the branch h22-more report).
 //
 // How an input is played (deterministic up to the server's thread scheduling):
 //   byte 0, bit 0      the listener: 0 API, 1 OTLP
