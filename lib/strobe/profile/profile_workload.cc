@@ -2,6 +2,15 @@
 
 #include <time.h>
 
+// g++: noipa = no inlining, cloning or identical-code folding (-fipa-icf would otherwise merge
+// burn_cpu and other_work into one symbol, and a profile could not tell them apart). clang has
+// no noipa and folds no functions at compile time: noinline is enough there.
+#if defined(__clang__)
+#define STROBE_PROFILE_NOIPA __attribute__((noinline))
+#else
+#define STROBE_PROFILE_NOIPA __attribute__((noipa))
+#endif
+
 namespace strobe::profile::testing {
 namespace {
 
@@ -9,15 +18,13 @@ constexpr uint64_t kUnit = 2000;
 
 }  // namespace
 
-// noipa: no inlining, cloning or identical-code folding (-fipa-icf would otherwise merge the
-// two functions into one symbol, and the profile could not tell them apart).
-__attribute__((noipa)) uint64_t burn_cpu(uint64_t iterations) {
+STROBE_PROFILE_NOIPA uint64_t burn_cpu(uint64_t iterations) {
   uint64_t x = iterations;
   for (uint64_t i = 0; i < iterations; ++i) x = x * 6364136223846793005ull + 1442695040888963407ull;
   return x;
 }
 
-__attribute__((noipa)) uint64_t other_work(uint64_t iterations) {
+STROBE_PROFILE_NOIPA uint64_t other_work(uint64_t iterations) {
   uint64_t x = iterations ^ 0x5555;
   for (uint64_t i = 0; i < iterations; ++i) x = x * 6364136223846793005ull + 1013904223ull;
   return x;
@@ -29,7 +36,7 @@ double ThreadCpuSeconds() {
   return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
 }
 
-__attribute__((noipa)) uint64_t RunSplitWorkload(double cpu_seconds) {
+STROBE_PROFILE_NOIPA uint64_t RunSplitWorkload(double cpu_seconds) {
   double end = ThreadCpuSeconds() + cpu_seconds;
   uint64_t sink = 0;
   while (ThreadCpuSeconds() < end) {
@@ -41,7 +48,7 @@ __attribute__((noipa)) uint64_t RunSplitWorkload(double cpu_seconds) {
   return sink;
 }
 
-__attribute__((noipa)) void SpinWithRbp(uint64_t rbp_value, uint64_t iterations) {
+STROBE_PROFILE_NOIPA void SpinWithRbp(uint64_t rbp_value, uint64_t iterations) {
   if (iterations == 0) return;
 #if defined(__x86_64__)
   // rbp is kept in r11 (not pushed: a push could overwrite the red zone below rsp) and
