@@ -63,13 +63,17 @@ bool Sanitized() {
 // CPU-time timers fire on the scheduler tick (250 Hz on the test VMs), so 999 Hz yields ~250
 // signals per CPU second, each weighted by its overrun. Two threads of 2 s CPU give ~1000
 // signals: the sampled share's standard deviation is ~1.4 points, the 5-point bound 3.5 sigma.
+// Sanitized builds run the workloads for a quarter of the CPU time (they are several times
+// slower and only check safety).
+double Cpu(double seconds) { return Sanitized() ? seconds / 4 : seconds; }
+
 TEST(CpuProfilerTest, SeventyThirtySplitAndFramePointerStacks) {
   CpuProfiler profiler;
   ASSERT_TRUE(profiler.Start({.hz = 999}).ok());
   EXPECT_TRUE(profiler.running());
   std::atomic<uint64_t> sink{0};
-  std::thread worker([&] { sink += RunSplitWorkload(2.0); });
-  sink += RunSplitWorkload(2.0);
+  std::thread worker([&] { sink += RunSplitWorkload(Cpu(2.0)); });
+  sink += RunSplitWorkload(Cpu(2.0));
   worker.join();
   Result<CpuProfile> r = profiler.Stop();
   ASSERT_TRUE(r.ok()) << r.status().ToString();
@@ -146,7 +150,7 @@ TEST(CpuProfilerTest, SamplesThreadsBornAfterStart) {
   CpuProfiler profiler;
   ASSERT_TRUE(profiler.Start({.hz = 999, .rescan_interval_ms = 20}).ok());
   // This thread blocks in join() (no CPU, so no samples); all burn_cpu time is the new thread's.
-  std::thread t([] { RunSplitWorkload(0.6); });
+  std::thread t([] { RunSplitWorkload(Cpu(0.6)); });
   t.join();
   Result<CpuProfile> r = profiler.Stop();
   ASSERT_TRUE(r.ok()) << r.status().ToString();
@@ -177,7 +181,7 @@ TEST(CpuProfilerTest, BogusFramePointersNeverFault) {
   CpuProfiler profiler;
   ASSERT_TRUE(profiler.Start({.hz = 999}).ok());
   for (uint64_t v : values) {
-    double end = testing::ThreadCpuSeconds() + 0.05;
+    double end = testing::ThreadCpuSeconds() + Cpu(0.05);
     while (testing::ThreadCpuSeconds() < end) testing::SpinWithRbp(v, 1000000);
   }
   Result<CpuProfile> r = profiler.Stop();
@@ -212,7 +216,7 @@ TEST(CpuProfilerTest, SafeWhileAllocatingLockingAndForking) {
     });
   }
   int forked = 0;
-  double end = testing::ThreadCpuSeconds() + 0.2;
+  double end = testing::ThreadCpuSeconds() + Cpu(0.2);
   while (testing::ThreadCpuSeconds() < end) {
     pid_t pid = fork();
     ASSERT_GE(pid, 0);
