@@ -1,7 +1,7 @@
 // Overhead of CpuProfiler on CPU-bound work, and the cost of frame pointers.
 // Conditions: an otherwise idle machine; compare rows of one run only (same binary, same load).
 //
-//   profile_split_workload/0     the 70/30 workload, 20 ms of CPU per iteration, no profiler
+//   profile_split_workload/0     fixed work (1000 burn_cpu + other_work pairs, ~20 ms), no profiler
 //   profile_split_workload/99    the same while CpuProfiler samples every thread at 99 Hz
 //   profile_split_workload/999   ... at 999 Hz
 //   profile_fp_cost/0|1          a call-heavy workload (sort, hash, recursion) compiled without
@@ -31,7 +31,16 @@ void profile_split_workload(benchmark::State& state) {
     state.SkipWithError("CpuProfiler::Start failed");
     return;
   }
-  for (auto _ : state) benchmark::DoNotOptimize(testing::RunSplitWorkload(0.02));
+  // Fixed work per iteration (not RunSplitWorkload, which runs for a fixed CPU time and would
+  // hide the overhead the handler adds to that time).
+  for (auto _ : state) {
+    uint64_t sink = 0;
+    for (int i = 0; i < 1000; ++i) {
+      sink += testing::burn_cpu(7 * 2000);
+      sink += testing::other_work(3 * 2000);
+    }
+    benchmark::DoNotOptimize(sink);
+  }
   if (hz > 0) {
     Result<CpuProfile> r = profiler.Stop();
     if (r.ok()) state.counters["signals"] = static_cast<double>(r->stats.samples);

@@ -17,6 +17,8 @@ import gzip
 import http.client
 import os
 import re
+import shutil
+import subprocess
 import sys
 import tempfile
 import threading
@@ -75,25 +77,37 @@ def load(otlp_addr, body, stop, sent):
 def check_non_loopback(binary):
     """listen.http on 0.0.0.0: 403 by default (auto), served with debug.pprof: on."""
     for mode, want in (('auto', 403), ('on', 200)):
-        d = Daemon(binary, args=['--http', '0.0.0.0:0'], env={'STROBE_DEBUG_PPROF': mode})
+        tmp = tempfile.mkdtemp(prefix='strobe-pprof-')
+        os.mkdir(os.path.join(tmp, 'shm'), 0o700)
+        env = dict(os.environ, STROBE_DEBUG_PPROF=mode, STROBE_SHM_DIR=os.path.join(tmp, 'shm'))
+        env.pop('STROBE_TOKEN', None)
+        log_path = os.path.join(tmp, 'strobe.log')
+        with open(log_path, 'w') as log:
+            proc = subprocess.Popen([binary, 'serve', '--http', '0.0.0.0:0', '--otlp-http', 'off',
+                                     '--otlp-grpc', 'off', '--wire', 'off', '--data-dir',
+                                     os.path.join(tmp, 'data')],
+                                    stdout=log, stderr=subprocess.STDOUT, env=env)
         try:
             deadline = time.time() + 15
             port = None
             while time.time() < deadline and port is None:
-                m = re.search(r'listening on http://0\.0\.0\.0:(\d+)', d.read_log())
+                with open(log_path) as f:
+                    text = f.read()
+                m = re.search(r'listening on http://0\.0\.0\.0:(\d+)', text)
                 port = int(m.group(1)) if m else None
-                if d.proc.poll() is not None:
-                    fail('daemon exited:\n' + d.read_log())
+                if proc.poll() is not None:
+                    fail('daemon exited:\n' + text)
                 time.sleep(0.05)
             if port is None:
-                fail('no port in log:\n' + d.read_log())
+                fail('no port in log:\n' + text)
             status, body = get(port, '/debug/pprof/', headers={})
             if status != want:
                 fail('debug.pprof=%s on 0.0.0.0: %s %r' % (mode, status, body[:200]))
             if want == 403 and b'debug.pprof' not in body:
                 fail('403 does not name the key: %r' % body)
         finally:
-            stop_process(d.proc)
+            stop_process(proc)
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def main():
@@ -133,11 +147,20 @@ def main():
             result['r'] = get(port, '/debug/pprof/profile?seconds=4&hz=999', timeout=60)
         taker = threading.Thread(target=profile)
         taker.start()
-        # While it runs: a second one is refused, and the API keeps answering.
-        def second_refused():
+        # While it runs, a second one is refused. A probe may win the race to start first (it
+        # then answers 200 and the taker 409): start the taker again and probe again.
+        deadline = time.time() + 20
+        while True:
             status, _ = get(port, '/debug/pprof/profile?seconds=1')
-            return status == 409
-        d.poll(second_refused, 'a concurrent profile request to get 409', timeout=3)
+            if status == 409:
+                break
+            if time.time() > deadline:
+                fail('a concurrent profile request never got 409 (last %s)' % status)
+            taker.join(timeout=60)
+            if result.get('r', (None,))[0] == 409:
+                taker = threading.Thread(target=profile)
+                taker.start()
+                time.sleep(0.2)  # not synchronisation: only lets the taker win the next race
         t0 = time.time()
         if get(port, '/healthz')[0] != 200 or get(port, '/metrics')[0] != 200:
             fail('API not answering during a profile')
