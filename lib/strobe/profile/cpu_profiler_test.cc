@@ -63,6 +63,23 @@ bool Sanitized() {
 // CPU-time timers fire on the scheduler tick (250 Hz on the test VMs), so 999 Hz yields ~250
 // signals per CPU second, each weighted by its overrun. Two threads of 2 s CPU give ~1000
 // signals: the sampled share's standard deviation is ~1.4 points, the 5-point bound 3.5 sigma.
+// TSan delivers an asynchronous signal only at its next interceptor (here clock_gettime in the
+// workload's loop), so the interrupted pc is never inside burn_cpu: under TSan only safety and
+// sample counts are checked, not where the samples land.
+bool ThreadSanitized() {
+#if defined(__SANITIZE_THREAD__)
+  return true;
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+  return true;
+#else
+  return false;
+#endif
+#else
+  return false;
+#endif
+}
+
 // Sanitized builds run the workloads for a quarter of the CPU time (they are several times
 // slower and only check safety).
 double Cpu(double seconds) { return Sanitized() ? seconds / 4 : seconds; }
@@ -95,8 +112,12 @@ TEST(CpuProfilerTest, SeventyThirtySplitAndFramePointerStacks) {
     EXPECT_LE(total, 4400 * p.period) << r->stats.samples << " signals";
     EXPECT_NEAR(burn, 0.70, 0.05);
     EXPECT_NEAR(other, 0.30, 0.05);
-  } else {
+  } else if (!ThreadSanitized()) {
     EXPECT_GT(burn, 0.0);
+  }
+  if (ThreadSanitized()) {
+    EXPECT_GT(r->stats.samples, 0u);
+    return;
   }
   // Frame pointers: almost every burn_cpu sample has RunSplitWorkload as its caller (the few
   // that do not hit burn_cpu's prologue before it pushed its frame).
@@ -156,6 +177,10 @@ TEST(CpuProfilerTest, SamplesThreadsBornAfterStart) {
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_GE(r->stats.threads, 3u);
   int64_t burn = LeafCpu(r->profile, kBurn);
+  if (ThreadSanitized()) {
+    EXPECT_GT(r->stats.samples, 0u);
+    return;
+  }
   EXPECT_GT(burn, 0);
   if (!Sanitized()) {
     // The thread runs ~20 ms at most before the rescan gives it a timer: >= 0.4 s of burn_cpu
