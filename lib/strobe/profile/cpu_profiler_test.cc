@@ -183,9 +183,10 @@ TEST(CpuProfilerTest, SamplesThreadsBornAfterStart) {
   }
   EXPECT_GT(burn, 0);
   if (!Sanitized()) {
-    // The thread runs ~20 ms at most before the rescan gives it a timer: >= 0.4 s of burn_cpu
-    // at 70% of 0.58 s.
-    EXPECT_GE(burn, 350 * 1000000);
+    // The thread runs unsampled until the next rescan (20 ms, longer when the machine is
+    // loaded and the profiler thread waits for a core): of its 0.42 s in burn_cpu, at least
+    // 0.2 s must be seen.
+    EXPECT_GE(burn, 200 * 1000000);
   }
 }
 
