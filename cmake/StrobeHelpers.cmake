@@ -37,6 +37,17 @@ if(STROBE_LIBFUZZER)
   add_compile_options(-fsanitize=fuzzer-no-link)
 endif()
 
+# Frame pointers, which CpuProfiler's signal-safe unwinder follows (docs/design/profiling.md):
+# the profiler's own tests and workloads always keep them; STROBE_FRAME_POINTERS=ON keeps them
+# in everything (the daemon's /debug/pprof stacks then go past the leaf function).
+set(STROBE_FRAME_POINTER_FLAGS -fno-omit-frame-pointer)
+if(CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64")
+  list(APPEND STROBE_FRAME_POINTER_FLAGS -mno-omit-leaf-frame-pointer)
+endif()
+if(STROBE_FRAME_POINTERS)
+  add_compile_options(${STROBE_FRAME_POINTER_FLAGS})
+endif()
+
 function(_strobe_include_root out)
   file(RELATIVE_PATH rel ${PROJECT_SOURCE_DIR} ${CMAKE_CURRENT_SOURCE_DIR})
   if(rel MATCHES "^lib(/|$)")

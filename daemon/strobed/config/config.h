@@ -138,6 +138,8 @@ struct Config {
   KeyTableConfig key_table;
   WalConfig wal;
   DemoConfig demo;
+  // /debug/pprof on the API listener: "auto" (only when listen.http is loopback), "on", "off".
+  std::string debug_pprof = "auto";
 
   std::string file;  // the YAML file loaded, "" for none
   std::map<std::string, RawSection, std::less<>> sections;

@@ -66,6 +66,10 @@ const std::vector<KeySpec>& Keys() {
       K("auth.token_file", OptionType::kString, "STROBE_TOKEN_FILE", true, false,
         "file holding the bearer token(s), one per line (instead of auth.token); mode 0600 or "
         "stricter, owned by the daemon's user or root; re-read on SIGHUP"),
+      K("debug.pprof", OptionType::kString, "STROBE_DEBUG_PPROF", false, false,
+        "the /debug/pprof endpoints (CPU profile of the daemon) on the API listener, behind "
+        "auth.token: auto (only when listen.http is a loopback address), on, or off",
+        {.choices = {"auto", "on", "off"}}),
       K("shutdown.grace_period", OptionType::kDuration, "STROBE_SHUTDOWN_GRACE_PERIOD", true, false,
         "how long SIGTERM/SIGINT waits for in-flight work to drain before exiting"),
       K("server.threads", OptionType::kInt, "STROBE_SERVER_THREADS", false, false,
@@ -173,6 +177,7 @@ FieldPtr Field(Config& c, std::string_view path) {
   if (path == "auth.token") return &c.auth_token;
   if (path == "auth.token_file") return &c.auth_token_file;
   if (path == "shutdown.grace_period") return &c.grace_period;
+  if (path == "debug.pprof") return &c.debug_pprof;
   if (path == "server.threads") return &c.server.threads;
   if (path == "server.max_body_bytes") return &c.server.max_body_bytes;
   if (path == "server.max_header_bytes") return &c.server.max_header_bytes;

@@ -186,6 +186,37 @@ TEST_F(HttpServerTest, HandlerExceptionIs500) {
 
 // A body that arrives in pieces (the server's buffer grows with what arrives) comes through
 // byte for byte.
+// An asynchronous route answers later from another thread; meanwhile the one I/O thread serves
+// other connections. The first answer wins; a throwing async handler gets 500.
+TEST_F(HttpServerTest, AsyncRouteAnswersLaterWithoutBlockingTheIoThread) {
+  std::promise<Responder> pending;
+  router_.HandleAsync("GET", "/slow", [&](const Request& r, Responder respond) {
+    EXPECT_EQ(r.QueryParam("x").value_or(""), "1");
+    pending.set_value(std::move(respond));
+  });
+  router_.HandleAsync("GET", "/throws",
+                      [](const Request&, Responder) { throw std::runtime_error("boom"); });
+  router_.Handle("GET", "/fast", [](const Request&) { return Response::Text(200, "fast"); });
+  StartServer();  // threads = 1
+  Client a(port_);
+  a.SendRaw("GET /slow?x=1 HTTP/1.1\r\nHost: x\r\n\r\n");
+  Responder respond = pending.get_future().get();  // the handler ran and returned
+  Client b(port_);
+  EXPECT_EQ(b.Get("/fast").body(), "fast");  // not blocked by /slow
+  std::thread later([&] {
+    respond(Response::Text(200, "late"));
+    respond(Response::Text(500, "ignored"));
+  });
+  later.join();
+  auto r = a.Read();
+  EXPECT_EQ(r.result_int(), 200);
+  EXPECT_EQ(r.body(), "late");
+  EXPECT_TRUE(r.keep_alive());
+  EXPECT_EQ(a.Get("/fast").body(), "fast");  // the connection goes on
+  EXPECT_EQ(b.Get("/throws").result_int(), 500);
+  EXPECT_EQ(server_->stats().handler_exceptions.load(), 1u);
+}
+
 TEST_F(HttpServerTest, BodyArrivingInPiecesIsIntact) {
   router_.Handle("POST", "/echo-sum",
                  [](const Request& r) {

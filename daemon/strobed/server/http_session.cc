@@ -17,6 +17,7 @@
 // connection ends.
 
 #include <algorithm>
+#include <atomic>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -478,6 +479,9 @@ class HttpSession : public SessionBase, public std::enable_shared_from_this<Http
   void Dispatch() {
     auto& req = parser_->get();
     Response resp;
+    const bool async = static_cast<bool>(route_->async_handler);
+    // Shared by the Responder and the catch below: the first answer wins.
+    auto answered = std::make_shared<std::atomic<bool>>(false);
     try {  // `r` (holding the body) is destroyed at the end of this block
       Request r;
       r.method = method_;
@@ -491,14 +495,39 @@ class HttpSession : public SessionBase, public std::enable_shared_from_this<Http
       r.body = std::move(req.body());
       r.remote_address = remote_;
       r.route = route_pattern_;
-      resp = route_->handler(r);
+      if (async) {
+        // The answer comes back on this session's executor, from whatever thread; nothing reads
+        // the socket meanwhile (no head is read before the response is written).
+        route_->async_handler(r, [self = shared_from_this(), answered](Response later) {
+          if (answered->exchange(true)) return;
+          net::post(self->stream_.get_executor(),
+                    [self, later = std::move(later)]() mutable { self->Finish(std::move(later)); });
+        });
+      } else {
+        resp = route_->handler(r);
+      }
     } catch (const std::exception& e) {
       st_->stats.handler_exceptions.fetch_add(1, std::memory_order_relaxed);
       resp = ErrorResponse(500, "handler for " + route_pattern_ + " failed: " + e.what());
+      if (async && answered->exchange(true)) return;  // answered before it threw
+      return Finish(std::move(resp));
     } catch (...) {
       st_->stats.handler_exceptions.fetch_add(1, std::memory_order_relaxed);
       resp = ErrorResponse(500, "handler for " + route_pattern_ + " failed");
+      if (async && answered->exchange(true)) return;
+      return Finish(std::move(resp));
     }
+    if (async) {
+      std::string().swap(req.body());
+      body_lease_.Reset();  // the body is freed while the answer is prepared
+      return;
+    }
+    Finish(std::move(resp));
+  }
+
+  // Writes the handler's answer (on this session's executor).
+  void Finish(Response resp) {
+    auto& req = parser_->get();
     std::string().swap(req.body());  // moved from; the charge below covered its buffer
     body_lease_.Reset();             // the body is freed: give its charge back
     // A handler may end the connection with "Connection: close" (a refusal under load).

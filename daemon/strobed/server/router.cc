@@ -21,14 +21,27 @@ void Router::Handle(std::string method, std::string pattern, Handler handler,
                     RouteOptions options) {
   auto route = std::make_shared<Route>();
   route->method = std::move(method);
+  route->handler = std::move(handler);
+  route->options = options;
+  Add(std::move(route), std::move(pattern));
+}
+
+void Router::HandleAsync(std::string method, std::string pattern, AsyncHandler handler,
+                         RouteOptions options) {
+  auto route = std::make_shared<Route>();
+  route->method = std::move(method);
+  route->async_handler = std::move(handler);
+  route->options = options;
+  Add(std::move(route), std::move(pattern));
+}
+
+void Router::Add(std::shared_ptr<Route> route, std::string pattern) {
   if (pattern.size() >= 2 && pattern.ends_with("/*")) {
     route->prefix = true;
     pattern.resize(pattern.size() - 2);
     if (pattern.empty()) pattern = "/";
   }
   route->pattern = std::move(pattern);
-  route->handler = std::move(handler);
-  route->options = options;
   strobe::WriterMutexLock lock(mu_);
   std::erase_if(routes_, [&](const auto& r) {
     return r->method == route->method && r->pattern == route->pattern && r->prefix == route->prefix;

@@ -16,7 +16,9 @@
 //
 // Handlers run on the server's I/O threads: they must not block for long (no waiting on
 // the network or on a pipeline queue with a long deadline). A handler that throws gets a
-// 500 error; the exception is counted, never propagated.
+// 500 error; the exception is counted, never propagated. A request whose answer takes long by
+// nature (/debug/pprof/profile?seconds=30) uses HandleAsync: its handler returns at once and
+// answers later, from any thread, through the Responder it was given.
 //
 // Thread class: thread-safe. Routes may be added while the server runs (a shared mutex
 // guards the table; lookups take it shared).
@@ -36,6 +38,14 @@
 namespace strobed::server {
 
 using Handler = std::function<Response(const Request&)>;
+// Answers an asynchronous request. Thread-safe; the first call wins, later ones are ignored.
+// A Responder dropped uncalled leaves the connection waiting until the server shuts down, so
+// every path of an AsyncHandler must call it.
+using Responder = std::function<void(Response)>;
+// Starts answering `request` (which it must copy what it keeps of: the Request dies when the
+// handler returns) and returns without blocking; calls the Responder later. Runs on an I/O
+// thread like Handler; a throw answers 500 (if the Responder was not called yet).
+using AsyncHandler = std::function<void(const Request&, Responder)>;
 
 inline constexpr uint64_t kDefaultMaxBodyBytes = uint64_t{1} << 20;  // 1 MiB
 
@@ -53,7 +63,8 @@ class Router {
     std::string method;  // "" for WebSocket routes (GET upgrade)
     std::string pattern;
     bool prefix = false;
-    Handler handler;
+    Handler handler;             // set for plain routes
+    AsyncHandler async_handler;  // set for HandleAsync routes instead of `handler`
     std::shared_ptr<const WebSocketHandlers> websocket;  // set for WebSocket routes
     RouteOptions options;
   };
@@ -69,6 +80,10 @@ class Router {
   // method and pattern twice replaces the earlier handler.
   void Handle(std::string method, std::string pattern, Handler handler, RouteOptions options = {});
 
+  // Registers an asynchronous handler (see AsyncHandler); otherwise as Handle().
+  void HandleAsync(std::string method, std::string pattern, AsyncHandler handler,
+                   RouteOptions options = {});
+
   // Registers a WebSocket endpoint at `pattern` (exact). A plain GET without an Upgrade header
   // on that path gets 426 Upgrade Required.
   void HandleWebSocket(std::string pattern, WebSocketHandlers handlers, RouteOptions options = {});
@@ -83,6 +98,8 @@ class Router {
   uint64_t MaxBodyBytes() const;
 
  private:
+  void Add(std::shared_ptr<Route> route, std::string pattern);
+
   mutable strobe::SharedMutex mu_;
   std::vector<std::shared_ptr<const Route>> routes_ STROBE_GUARDED_BY(mu_);
 };

@@ -10,6 +10,7 @@
 #include "strobed/service/builtin_plugins.h"
 #include "strobed/service/dashboard_component.h"
 #include "strobed/service/pipeline_component.h"
+#include "strobed/service/pprof_component.h"
 #include "strobed/service/stream_component.h"
 #include "strobed/service/trace_component.h"
 
@@ -49,6 +50,7 @@ void Serve::AddComponents(daemon::Daemon& daemon, const config::Config& config) 
     return at == std::string::npos ? std::string() : doc.substr(at + 9, doc.size() - at - 10);
   };
   daemon.AddComponent(std::make_unique<DashboardComponent>(std::move(live)));
+  daemon.AddComponent(std::make_unique<PprofComponent>());
   if (config.demo.enabled) {
     auto demo = std::make_unique<demo::DemoComponent>();
     // The demo's requests also enter the pipeline as spans when a `memory/demo` receiver
