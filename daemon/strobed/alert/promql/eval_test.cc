@@ -8,6 +8,8 @@
 #include <string>
 #include <thread>
 
+#include "strobe/metrics/histogram.h"
+#include "strobe/metrics/registry.h"
 #include "strobed/alert/promql/ast.h"
 #include "strobed/alert/promql/history.h"
 
@@ -331,6 +333,177 @@ TEST_F(PromqlEvalVectors, ConcurrentEvaluationsShareTheHistory) {
   for (int k = 0; k < 200; ++k) Add({{"__name__", "w"}, {"k", std::to_string(k)}}, 1000, k);
   for (auto& t : threads) t.join();
   EXPECT_EQ(good.load(), 800);
+}
+
+// Native histograms, hand-derived at scale 0 (base 2): bucket i holds (2^i, 2^(i+1)].
+NativeHistogram Hist(double zero, int32_t offset, std::vector<double> counts, double sum,
+                     int32_t scale = 0) {
+  NativeHistogram h;
+  h.zero_count = zero;
+  h.offset = offset;
+  h.scale = scale;
+  h.count = zero;
+  for (double c : counts) h.count += c;
+  h.counts = std::move(counts);
+  h.sum = sum;
+  return h;
+}
+
+class PromqlNativeHistogramTest : public PromqlEvalTest {
+ protected:
+  void SetUp() override {
+    // zero 1, (1,2] 2, (2,4] 4, (4,8] 2: count 9, sum 30 at t=0; the double at t=10 s.
+    h_.AppendHistogram({{"__name__", "lat"}, {"job", "a"}}, 0, Hist(1, 0, {2, 4, 2}, 30));
+    h_.AppendHistogram({{"__name__", "lat"}, {"job", "a"}}, 10'000, Hist(2, 0, {4, 8, 4}, 60));
+  }
+};
+
+TEST_F(PromqlNativeHistogramTest, QuantileCountSumFractionOfTheNewestHistogram) {
+  // At t=5 s the newest histogram is the first one (count 9).
+  // q=0.5: rank 4.5; cumulative 1 (zero), 3 (1,2], 7 (2,4] >= 4.5; 1.5 of 4 into (2,4]:
+  // 2 + 2 x 1.5/4 = 2.75.
+  EXPECT_DOUBLE_EQ(One("histogram_quantile(0.5, lat)", 5000), 2.75);
+  // q=0.95: rank 8.55 in (4,8] (cumulative 7 before it): 4 + 4 x 1.55/2 = 7.1.
+  EXPECT_DOUBLE_EQ(One("histogram_quantile(0.95, lat)", 5000), 7.1);
+  // q=0.1: rank 0.9 in the zero bucket: 0.
+  EXPECT_DOUBLE_EQ(One("histogram_quantile(0.1, lat)", 5000), 0);
+  EXPECT_TRUE(std::isinf(One("histogram_quantile(2, lat)", 5000)));
+  EXPECT_EQ(One("histogram_count(lat)", 5000), 9);
+  EXPECT_EQ(One("histogram_sum(lat)", 5000), 30);
+  // [0, 3]: the zero bucket (1), (1,2] (2), half of (2,4] (2): 5 of 9.
+  EXPECT_DOUBLE_EQ(One("histogram_fraction(0, 3, lat)", 5000), 5.0 / 9);
+  // Labels: the name is dropped, the rest kept.
+  EXPECT_EQ(Vec("histogram_count(lat)", 5000), (std::map<std::string, double>{{"{job=\"a\"}", 9}}));
+  // At t=10 s the newest is the second one (count 18).
+  EXPECT_EQ(One("histogram_count(lat)", 10'000), 18);
+}
+
+TEST_F(PromqlNativeHistogramTest, RateAndIncreaseAreHistograms) {
+  // Samples at 0 and 10 s, the range [0, 10 s]: no extrapolation; rate = difference / 10 s:
+  // zero 0.1, buckets 0.2 0.4 0.2, count 0.9, sum 3. The quantiles keep the shape: 2.75.
+  EXPECT_DOUBLE_EQ(One("histogram_count(rate(lat[10s]))", 10'000), 0.9);
+  EXPECT_DOUBLE_EQ(One("histogram_sum(rate(lat[10s]))", 10'000), 3);
+  EXPECT_DOUBLE_EQ(One("histogram_quantile(0.5, rate(lat[10s]))", 10'000), 2.75);
+  EXPECT_DOUBLE_EQ(One("histogram_count(increase(lat[10s]))", 10'000), 9);
+  // Floats only: arithmetic and float functions skip histogram samples.
+  EXPECT_TRUE(Vec("lat * 2", 5000).empty());
+  EXPECT_TRUE(Vec("abs(lat)", 5000).empty());
+  EXPECT_TRUE(Vec("avg_over_time(lat[10s])", 10'000).empty());
+  // ... the set operators keep them.
+  EXPECT_EQ(Vec("histogram_count(lat and lat)", 5000).size(), 1u);
+}
+
+TEST_F(PromqlNativeHistogramTest, CounterResetsAreAddedBack) {
+  // (1,2] (2,4] (4,8]: [2,4,2] at 0, reset to [1,0,0] at 5 s, [2,1,0] at 10 s.
+  h_.AppendHistogram({{"__name__", "r"}}, 0, Hist(0, 0, {2, 4, 2}, 0));
+  h_.AppendHistogram({{"__name__", "r"}}, 5000, Hist(0, 0, {1, 0, 0}, 0));
+  h_.AppendHistogram({{"__name__", "r"}}, 10'000, Hist(0, 0, {2, 1, 0}, 0));
+  // last - first + the histogram before the reset = [2,1,0]: count 3, no extrapolation.
+  EXPECT_DOUBLE_EQ(One("histogram_count(increase(r[10s]))", 10'000), 3);
+  // rank 1.5 of [2,1,0] lies in (1,2]: 1 + 1 x 1.5/2 = 1.75.
+  EXPECT_DOUBLE_EQ(One("histogram_quantile(0.5, increase(r[10s]))", 10'000), 1.75);
+}
+
+TEST_F(PromqlNativeHistogramTest, SumMergesScales) {
+  // Scale 1: (1,√2] 1 and (√2,2] 1 merge into scale 0's (1,2]; plus (2,4] 3 at scale 0.
+  h_.AppendHistogram({{"__name__", "m"}, {"k", "1"}}, 0, Hist(0, 0, {1, 1}, 3, 1));
+  h_.AppendHistogram({{"__name__", "m"}, {"k", "2"}}, 0, Hist(0, 1, {3}, 9));
+  EXPECT_EQ(One("histogram_count(sum(m))", 0), 5);
+  EXPECT_EQ(One("histogram_sum(sum(m))", 0), 12);
+  // rank 2.5: (1,2] holds 2, then 0.5 of 3 into (2,4]: 2 + 2 x 0.5/3.
+  EXPECT_DOUBLE_EQ(One("histogram_quantile(0.5, sum(m))", 0), 2 + 2 * 0.5 / 3);
+  EXPECT_EQ(One("count(m)", 0), 2);
+  EXPECT_TRUE(Vec("max(m)", 0).empty());
+}
+
+TEST(PromqlNativeHistogramRegistryTest, StrobeHistogramQuantileWithinTheBucketWidth) {
+  // A libstrobe histogram (scale 6, values in ns exposed as seconds): the native quantile
+  // lies within one bucket (2^(1/64) - 1 = 1.09%) of the exact order statistic, where the
+  // classic `le` buckets /metrics shows (1-2.5-5 steps) are 2.5x wide.
+  strobe::metrics::Registry registry;
+  strobe::metrics::HistogramOptions options;
+  options.unit_scale = 1e-9;
+  auto* lat = registry.AddHistogram({"op_seconds", "Op latency", "seconds"}, options).value();
+  for (uint64_t v = 1; v <= 1000; ++v) lat->Record(v * 1000);  // 1 us .. 1 ms
+  History h({});
+  h.Append(registry, 1000);
+  auto e = Parse("histogram_quantile(0.99, op_seconds)");
+  ASSERT_TRUE(e.ok());
+  auto v = Evaluate(*e, h, 1000);
+  ASSERT_TRUE(v.ok()) << v.status().ToString();
+  ASSERT_EQ(v->vector.size(), 1u);
+  const double exact = 990e-6;  // the 990th of 1..1000 us
+  EXPECT_NEAR(v->vector[0].value, exact, exact * (std::exp2(1.0 / 64) - 1));
+  auto count = Parse("histogram_count(op_seconds)");
+  EXPECT_EQ(Evaluate(*count, h, 1000)->vector.at(0).value, 1000);
+  auto sum = Parse("histogram_sum(op_seconds)");
+  EXPECT_NEAR(Evaluate(*sum, h, 1000)->vector.at(0).value, 0.5005, 1e-12);  // 500500 us
+  // The classic series are there too, unchanged.
+  auto classic = Parse("op_seconds_count");
+  EXPECT_EQ(Evaluate(*classic, h, 1000)->vector.at(0).value, 1000);
+}
+
+TEST_F(PromqlEvalTest, LimitsRefuseTooManySamplesAndTimeOut) {
+  for (int k = 0; k < 100; ++k) {
+    for (int t = 0; t < 10; ++t) Add({{"__name__", "s"}, {"k", std::to_string(k)}}, t * 1000, t);
+  }
+  auto e = Parse("sum(count_over_time(s[10s]))");
+  ASSERT_TRUE(e.ok());
+  // 100 series x 10 samples = 1000 loaded.
+  Limits limits;
+  limits.max_samples = 1000;
+  auto ok = Evaluate(*e, h_, 9000, limits);
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  EXPECT_EQ(ok->vector.at(0).value, 1000);
+  limits.max_samples = 999;
+  auto refused = Evaluate(*e, h_, 9000, limits);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), strobe::StatusCode::kResourceExhausted);
+  EXPECT_EQ(refused.status().message(), kTooManySamplesError);
+  // A range query counts its result's points too: 10 steps x 100 series = 1000 points.
+  auto sel = Parse("s");
+  limits.max_samples = 1000;
+  auto r = EvaluateRange(*sel, h_, 0, 9000, 1000, limits);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->size(), 100u);
+  limits.max_samples = 999;
+  EXPECT_EQ(EvaluateRange(*sel, h_, 0, 9000, 1000, limits).status().code(),
+            strobe::StatusCode::kResourceExhausted);
+  // A deadline already past stops the query.
+  Limits late;
+  late.deadline = std::chrono::steady_clock::now() - std::chrono::seconds(1);
+  auto timed_out = EvaluateRange(*sel, h_, 0, 9000, 1000, late);
+  ASSERT_FALSE(timed_out.ok());
+  EXPECT_EQ(timed_out.status().code(), strobe::StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(timed_out.status().message(), kTimeoutError);
+}
+
+TEST_F(PromqlEvalTest, RangeQueryEvaluatesEveryStep) {
+  Add({{"__name__", "g"}, {"a", "1"}}, 0, 1);
+  Add({{"__name__", "g"}, {"a", "1"}}, 2000, 3);
+  Add({{"__name__", "g"}, {"a", "2"}}, 2000, 7);
+  auto e = Parse("g * 2");
+  auto r = EvaluateRange(*e, h_, 0, 3000, 1000);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(r->size(), 2u);
+  // a=1: 2 at 0 and 1 s (the sample at 0 within the lookback), 6 at 2 and 3 s.
+  ASSERT_EQ((*r)[0].points.size(), 4u);
+  EXPECT_EQ((*r)[0].points[1].t_ms, 1000);
+  EXPECT_EQ((*r)[0].points[1].value, 2);
+  EXPECT_EQ((*r)[0].points[3].value, 6);
+  // a=2 exists from 2 s on.
+  ASSERT_EQ((*r)[1].points.size(), 2u);
+  EXPECT_EQ((*r)[1].points[0].t_ms, 2000);
+  EXPECT_EQ((*r)[1].points[0].value, 14);
+  auto scalar = Parse("time()");
+  auto rs = EvaluateRange(*scalar, h_, 1000, 2500, 1000);
+  ASSERT_TRUE(rs.ok());
+  ASSERT_EQ(rs->size(), 1u);
+  EXPECT_TRUE((*rs)[0].labels.empty());
+  ASSERT_EQ((*rs)[0].points.size(), 2u);  // 1 s and 2 s; 3 s is past the end
+  EXPECT_EQ((*rs)[0].points[1].value, 2);
+  auto matrix = Parse("g[1m]");
+  EXPECT_FALSE(EvaluateRange(*matrix, h_, 0, 1000, 1000).ok());
 }
 
 }  // namespace
