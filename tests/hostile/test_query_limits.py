@@ -1,10 +1,14 @@
 """Hostile PromQL queries: the Prometheus HTTP API (/api/v1/query_range and friends) answers
 from the daemon's sample history, and a query over every series and a long range must not
 tie the daemon up. alerts.query_max_samples refuses it (422 "execution", Prometheus' message)
-as soon as the samples it would hold pass the bound; alerts.query_timeout stops it (503
-"timeout") at its deadline; each refusal is counted in strobe_promql_queries_refused_total and
-the daemon keeps serving. Both keys change through a real SIGHUP (the alerts: section reloads
-live, except its notifiers, which the daemon reports as needing a restart)."""
+as soon as the samples it would hold pass the bound — counted as Prometheus 2.42 counts
+query.max-samples (daemon/strobed/alert/promql/sample_accounting.h): a point per series and
+step where the series has a sample in the 5 m lookback, an expression's inputs held over all
+steps, one series' window at a time for range functions. alerts.query_timeout stops a query
+(503 "timeout") at its deadline; each refusal is counted in
+strobe_promql_queries_refused_total and the daemon keeps serving. Both keys change through a
+real SIGHUP (the alerts: section reloads live, except its notifiers, which the daemon reports
+as needing a restart)."""
 
 import json
 import signal
@@ -54,23 +58,38 @@ def write_config(d, max_samples, timeout, extra):
 def test_every_series_over_a_long_range_is_refused_quickly(daemon):
     d = daemon(token=TOKEN, config_text=CONFIG % (1000, "30s", NOTIFIER))
 
-    def series_count():
+    # Wait until at least 50 series hold 30 samples each (3 s of the 100 ms sampling), so the
+    # queries below load a known least number of samples whatever the timing. This instant
+    # query reads n x ~30+ samples but holds, as Prometheus counts it, one series' window at a
+    # time plus its n points: a few hundred for the daemon's few hundred series, under 1,000.
+    def sampled_series():
         status, _, body = d.request(
-            "GET", "/api/v1/query?" + urllib.parse.urlencode({"query": 'count({__name__=~".+"})'}),
-            headers=d.headers)
+            "GET", "/api/v1/query?" + urllib.parse.urlencode(
+                {"query": 'count_over_time({__name__=~".+"}[1h])'}), headers=d.headers)
         assert status == 200, body
         result = json.loads(body)["data"]["result"]
-        return int(result[0]["value"][1]) if result and int(result[0]["value"][1]) >= 50 else None
-    n = d.poll(series_count, "the history holding the daemon's own series", timeout=15)
+        full = sum(1 for r in result if float(r["value"][1]) >= 30)
+        return full if full >= 50 else None
+    d.poll(sampled_series, "50 series with 30 samples in the history", timeout=30)
 
-    # Every series at every second of three hours: 10,801 steps x n series > 1000 samples.
+    # Every series over the last 1,000 s at a 0.1 s step (10,001 steps), aggregated to one
+    # number per step. Prometheus evaluates the selector over every step before counting and
+    # holds its points: each of those n >= 50 series has a sample in the lookback at every
+    # step since its first sample, >= 2.9 s back: >= 29 points each, >= 1,450 > 1,000. The
+    # result itself is small (one point per step with data), which the old accounting (result
+    # points plus the samples of one step) let through with 200.
     now = time.time()
-    status, body, took = range_query(d, '{__name__=~".+"}', now - 3 * 3600, now, "1")
+    status, body, took = range_query(d, 'count({__name__=~".+"})', now - 1000, now, "0.1")
     assert status == 422, (status, body)
     assert body == {"status": "error", "errorType": "execution",
                     "error": "query processing would load too many samples into memory in "
                              "query execution"}, body
     assert took < 2.0, took
+    assert metric(d, "strobe_promql_queries_refused_total", reason="samples") == 1
+    # A range of three hours at 1 s holds only the points of the steps where series have
+    # samples (the history is seconds old): Prometheus answers it, and so does strobe.
+    status, body, took = range_query(d, 'count({__name__=~".+"})', now - 3 * 3600, now, "1")
+    assert status == 200, (status, body)
     assert metric(d, "strobe_promql_queries_refused_total", reason="samples") == 1
     # The resolution bound is checked before any work: 21,601 points per series.
     status, body, _ = range_query(d, "1", now - 3 * 3600, now, "0.5")
@@ -88,11 +107,12 @@ def test_every_series_over_a_long_range_is_refused_quickly(daemon):
     assert rules == ["ReloadedRule"], rules
     assert "'alerts.notifiers' changed but needs a restart" in d.read_log()
 
-    # The same query (n series x 10,801 points, under the new bound) now runs into the
-    # deadline: 503 "timeout", within a second of it.
-    status, body, took = range_query(d, '{__name__=~".+"}', now - 3 * 3600, now, "1",
-                                     method="POST")
-    assert status == 503, (status, body, n)
+    # Every series' window of an hour at each of 10,801 steps (three hours at 1 s; a few
+    # hundred series x 30+ samples read per step) is far more work than 50 ms, and under the
+    # new bound: it runs into the deadline, 503 "timeout", within a second of it.
+    slow = 'count_over_time({__name__=~".+"}[1h])'
+    status, body, took = range_query(d, slow, now - 3 * 3600, now, "1", method="POST")
+    assert status == 503, (status, body)
     assert body == {"status": "error", "errorType": "timeout",
                     "error": "query timed out in query execution"}, body
     assert took < 1.5, took
@@ -114,5 +134,5 @@ def test_every_series_over_a_long_range_is_refused_quickly(daemon):
     d.signal(signal.SIGHUP)
     d.poll(lambda: metric(d, "strobe_alert_config_reloads_total", result="failed") == 1,
            "the invalid alerts section refused")
-    status, body, _ = range_query(d, '{__name__=~".+"}', now - 3 * 3600, now, "1")
+    status, body, _ = range_query(d, slow, now - 3 * 3600, now, "1")
     assert status == 503, (status, body)

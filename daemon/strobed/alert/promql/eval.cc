@@ -5,12 +5,15 @@
 #include <cstdlib>
 #include <deque>
 #include <limits>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
+
+#include "strobed/alert/promql/sample_accounting.h"
 
 namespace strobed::alert::promql {
 namespace {
@@ -384,10 +387,10 @@ double BucketQuantile(double q, std::vector<Bucket>& buckets) {
 
 class Evaluator {
  public:
-  // `base_points`: points a range query's result already holds (they count against
-  // limits.max_samples with this step's samples).
-  Evaluator(const History& history, int64_t t_ms, const Limits& limits, size_t base_points)
-      : h_(history), t_(t_ms), limits_(limits), base_points_(base_points) {}
+  // `accounting`: the query's sample accounting (null without limits.max_samples).
+  Evaluator(const History& history, int64_t t_ms, const Limits& limits,
+            SampleAccounting* accounting)
+      : h_(history), t_(t_ms), limits_(limits), acct_(accounting) {}
 
   // Checks the deadline now (once per range query step).
   strobe::Status CheckDeadline() const {
@@ -398,7 +401,18 @@ class Evaluator {
     return strobe::OkStatus();
   }
 
+  // Evaluates `e`, counting its points as Prometheus does (sample_accounting.h).
   strobe::Result<IValue> Eval(const Expr& e) {
+    if (acct_ == nullptr) return EvalNode(e);
+    SampleAccounting::Node* node = acct_->Enter(e);
+    node_ = node;  // for Selector/RangeFunction, which evaluate no subexpression
+    auto v = EvalNode(e);
+    if (!v.ok()) return v;
+    if (auto st = acct_->Leave(node, v->is_scalar ? 1 : v->vec.size()); !st.ok()) return st;
+    return v;
+  }
+
+  strobe::Result<IValue> EvalNode(const Expr& e) {
     switch (e.kind) {
       case ExprKind::kNumber: {
         IValue v;
@@ -452,13 +466,8 @@ class Evaluator {
   }
 
  private:
-  // Counts `n` samples loaded by a selector against limits.max_samples, and every few hundred
-  // calls checks the deadline.
-  strobe::Status Charge(size_t n) {
-    loaded_ += n;
-    if (limits_.max_samples != 0 && base_points_ + loaded_ > limits_.max_samples) {
-      return strobe::ResourceExhausted(std::string(kTooManySamplesError));
-    }
+  // Called per series read: every few hundred calls checks the deadline.
+  strobe::Status Tick() {
     if ((++ticks_ & 255) == 0) return CheckDeadline();
     return strobe::OkStatus();
   }
@@ -470,18 +479,23 @@ class Evaluator {
     const int64_t maxt = t_ - e.offset_ms;
     const int64_t mint = maxt - kLookbackDeltaMs;
     out.vec.reserve(ids_.size());
+    SampleAccounting::Node* node = node_;
     for (SeriesId id : ids_) {
-      if (auto st = Charge(1); !st.ok()) return st;
+      if (auto st = Tick(); !st.ok()) return st;
       if (h_.IsHistogram(id)) {
         const std::span<const SamplePoint> r = h_.Range(id, mint, maxt);
         if (r.empty() || History::IsStale(r.back().value)) continue;
         out.vec.push_back(
             {&h_.LabelsOf(id), false, r.back().value, id, &h_.HistogramsOf(id, r).back()});
-        continue;
+      } else {
+        SamplePoint p;
+        if (!h_.Last(id, mint, maxt, &p) || History::IsStale(p.value)) continue;
+        out.vec.push_back({&h_.LabelsOf(id), false, p.value, id});
       }
-      SamplePoint p;
-      if (!h_.Last(id, mint, maxt, &p) || History::IsStale(p.value)) continue;
-      out.vec.push_back({&h_.LabelsOf(id), false, p.value, id});
+      // Prometheus counts a point per series with a sample in the lookback.
+      if (acct_ != nullptr) {
+        if (auto st = acct_->SelectorProgress(node, out.vec.size()); !st.ok()) return st;
+      }
     }
     return out;
   }
@@ -641,6 +655,7 @@ class Evaluator {
     h_.Select(sel.matchers, &ids);
     out.vec.reserve(ids.size());
     const bool keep_name = call.func == Function::kLastOverTime;
+    SampleAccounting::Node* node = node_;
     for (size_t k = 0; k < ids.size(); ++k) {
       // Two-stage prefetch (record, then samples) a few series ahead: the loop is otherwise
       // bound by memory latency, one series at a time.
@@ -648,49 +663,65 @@ class Evaluator {
       if (k + 4 < ids.size()) h_.Prefetch(ids[k + 4], 1);
       const SeriesId id = ids[k];
       const std::span<const SamplePoint> pts = RangePoints(id, sel);
-      if (auto st = Charge(pts.size()); !st.ok()) return st;
-      if (h_.IsHistogram(id)) {
-        const bool counter = call.func != Function::kDelta;
-        if (call.func != Function::kRate && call.func != Function::kIncrease &&
-            call.func != Function::kDelta) {
-          continue;  // Prometheus 2.42 defines no other range function on histograms
+      if (auto st = Tick(); !st.ok()) return st;
+      const size_t before = out.vec.size();
+      RangeValue(call, sel, id, pts, keep_name, &out.vec);
+      // Prometheus holds one series' window at a time, plus the points yielded so far.
+      if (acct_ != nullptr) {
+        if (auto st =
+                acct_->RangeSeries(node, id, pts.size(), out.vec.size() - before, out.vec.size());
+            !st.ok()) {
+          return st;
         }
-        NativeHistogram h;
-        if (!HistogramRate(id, sel, counter, call.func == Function::kRate, &h)) continue;
-        hist_arena_.push_back(std::move(h));
-        ISample smp{&h_.LabelsOf(id), true, hist_arena_.back().count, id, &hist_arena_.back()};
-        out.vec.push_back(smp);
-        continue;
       }
-      double v = 0;
-      bool ok = false;
-      switch (call.func) {
-        case Function::kRate:
-          ok = ExtrapolatedRate(pts, sel, t_, true, true, &v);
-          break;
-        case Function::kIncrease:
-          ok = ExtrapolatedRate(pts, sel, t_, true, false, &v);
-          break;
-        case Function::kDelta:
-          ok = ExtrapolatedRate(pts, sel, t_, false, false, &v);
-          break;
-        case Function::kIrate:
-          ok = InstantValue(pts, true, &v);
-          break;
-        case Function::kIdelta:
-          ok = InstantValue(pts, false, &v);
-          break;
-        default:
-          ok = !pts.empty();
-          if (ok) v = OverTime(call.func, pts);
-          break;
-      }
-      if (ok) out.vec.push_back({&h_.LabelsOf(id), !keep_name, v, id});
     }
     if (!keep_name) {
       if (auto s = CheckUniqueAfterDrop(out.vec); !s.ok()) return s;
     }
     return out;
+  }
+
+  // The value of range function `call` over series `id`'s window `pts`, appended to `out`
+  // (nothing when the function has none there).
+  void RangeValue(const Expr& call, const Expr& sel, SeriesId id, std::span<const SamplePoint> pts,
+                  bool keep_name, IVector* out) {
+    if (h_.IsHistogram(id)) {
+      const bool counter = call.func != Function::kDelta;
+      if (call.func != Function::kRate && call.func != Function::kIncrease &&
+          call.func != Function::kDelta) {
+        return;  // Prometheus 2.42 defines no other range function on histograms
+      }
+      NativeHistogram h;
+      if (!HistogramRate(id, sel, counter, call.func == Function::kRate, &h)) return;
+      hist_arena_.push_back(std::move(h));
+      ISample smp{&h_.LabelsOf(id), true, hist_arena_.back().count, id, &hist_arena_.back()};
+      out->push_back(smp);
+      return;
+    }
+    double v = 0;
+    bool ok = false;
+    switch (call.func) {
+      case Function::kRate:
+        ok = ExtrapolatedRate(pts, sel, t_, true, true, &v);
+        break;
+      case Function::kIncrease:
+        ok = ExtrapolatedRate(pts, sel, t_, true, false, &v);
+        break;
+      case Function::kDelta:
+        ok = ExtrapolatedRate(pts, sel, t_, false, false, &v);
+        break;
+      case Function::kIrate:
+        ok = InstantValue(pts, true, &v);
+        break;
+      case Function::kIdelta:
+        ok = InstantValue(pts, false, &v);
+        break;
+      default:
+        ok = !pts.empty();
+        if (ok) v = OverTime(call.func, pts);
+        break;
+    }
+    if (ok) out->push_back({&h_.LabelsOf(id), !keep_name, v, id});
   }
 
   // Dropping the name of samples with different names may leave two with one label set;
@@ -1258,8 +1289,8 @@ class Evaluator {
   const History& h_;
   const int64_t t_;
   const Limits& limits_;
-  const size_t base_points_;
-  size_t loaded_ = 0;  // samples loaded by selectors in this evaluation
+  SampleAccounting* const acct_;
+  SampleAccounting::Node* node_ = nullptr;  // the node Eval entered last
   uint32_t ticks_ = 0;
   const Labels empty_;
   std::deque<Labels> arena_;                // stable addresses for labels built during evaluation
@@ -1292,9 +1323,14 @@ std::string KeyOfLabels(const Labels& labels) {
 strobe::Result<Value> Evaluate(const Expr& expr, const History& history, int64_t t_ms,
                                const Limits& limits) {
   auto lock = history.ReadLock();
-  Evaluator ev(history, t_ms, limits, 0);
+  std::optional<SampleAccounting> accounting;
+  if (limits.max_samples != 0) accounting.emplace(expr, 1, limits.max_samples);
+  Evaluator ev(history, t_ms, limits, accounting ? &*accounting : nullptr);
   auto v = ev.Eval(expr);
   if (!v.ok()) return v.status();
+  if (accounting) {
+    if (auto st = accounting->CheckQuery(true); !st.ok()) return st;
+  }
   Value out;
   if (v->is_scalar) {
     out.kind = Value::Kind::kScalar;
@@ -1326,18 +1362,26 @@ strobe::Result<std::vector<RangeSeries>> EvaluateRange(const Expr& expr, const H
   }
   std::vector<RangeSeries> out;
   std::unordered_map<std::string, size_t> index;
-  size_t points = 0;  // in `out`: they count against max_samples as Prometheus counts them
-  for (int64_t t = start_ms; t <= end_ms; t += step_ms) {
+  std::optional<SampleAccounting> accounting;
+  if (limits.max_samples != 0) {
+    const auto steps = static_cast<size_t>((end_ms - start_ms) / step_ms) + 1;
+    accounting.emplace(expr, steps, limits.max_samples);
+  }
+  size_t step = 0;
+  for (int64_t t = start_ms; t <= end_ms; t += step_ms, ++step) {
     // The read lock is taken per step: a long query lets the history's writer in between.
     auto lock = history.ReadLock();
-    Evaluator ev(history, t, limits, points);
+    if (accounting) accounting->BeginStep(step);
+    Evaluator ev(history, t, limits, accounting ? &*accounting : nullptr);
     if (auto st = ev.CheckDeadline(); !st.ok()) return st;
     auto v = ev.Eval(expr);
     if (!v.ok()) return v.status();
+    if (accounting) {
+      if (auto st = accounting->CheckQuery(false); !st.ok()) return st;
+    }
     if (v->is_scalar) {
       if (out.empty()) out.emplace_back();
       out[0].points.push_back({t, v->scalar});
-      ++points;
     } else {
       for (const ISample& s : v->vec) {
         Labels labels = Materialize(s);
@@ -1352,13 +1396,12 @@ strobe::Result<std::vector<RangeSeries>> EvaluateRange(const Expr& expr, const H
         } else {
           series.points.push_back({t, s.value});
         }
-        ++points;
       }
     }
-    if (limits.max_samples != 0 && points > limits.max_samples) {
-      return strobe::ResourceExhausted(std::string(kTooManySamplesError));
-    }
     if (end_ms - t < step_ms) break;  // no overflow past end_ms
+  }
+  if (accounting) {
+    if (auto st = accounting->CheckQuery(true); !st.ok()) return st;
   }
   std::sort(out.begin(), out.end(), [](const RangeSeries& a, const RangeSeries& b) {
     return LabelsLess(a.labels, b.labels);

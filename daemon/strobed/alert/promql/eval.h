@@ -41,11 +41,12 @@
 //     and/or/unless keep them (set operations on labels).
 // Results are deterministic: vector samples are sorted by labels.
 //
-// Limits (Limits): the samples loaded by selectors in one evaluation step plus the points
-// already in a range query's result may not exceed max_samples (RESOURCE_EXHAUSTED "query
-// processing would load too many samples into memory in query execution", Prometheus'
-// query.max-samples); past `deadline` the evaluation stops with DEADLINE_EXCEEDED "query timed
-// out in query execution" (query.timeout). The deadline is checked every few hundred series.
+// Limits (Limits): the samples the query holds, counted as Prometheus 2.42 counts its
+// query.max-samples (sample_accounting.h: a range query holds each subexpression's points over
+// every step, a range function one series' window at a time), may not exceed max_samples
+// (RESOURCE_EXHAUSTED "query processing would load too many samples into memory in query
+// execution"); past `deadline` the evaluation stops with DEADLINE_EXCEEDED "query timed out in
+// query execution" (query.timeout). The deadline is checked every few hundred series.
 //
 // Thread class: thread-safe; takes the History's ReadLock for the whole evaluation (a range
 // query: for each step), so it may run concurrently with other evaluations (and waits for an
@@ -108,7 +109,7 @@ struct RangeSeries {
 // query): the series of every step's result, sorted by labels; a scalar expression gives one
 // series without labels. Requires step_ms > 0, end_ms >= start_ms and an expression of scalar
 // or instant vector type (the caller checks, INVALID_ARGUMENT otherwise). Errors as Evaluate;
-// the limits apply to the whole query (points in the result count against max_samples).
+// the limits apply to the whole query.
 strobe::Result<std::vector<RangeSeries>> EvaluateRange(const Expr& expr, const History& history,
                                                        int64_t start_ms, int64_t end_ms,
                                                        int64_t step_ms, const Limits& limits = {});

@@ -443,24 +443,63 @@ TEST(PromqlNativeHistogramRegistryTest, StrobeHistogramQuantileWithinTheBucketWi
   EXPECT_EQ(Evaluate(*classic, h, 1000)->vector.at(0).value, 1000);
 }
 
+TEST(PromqlNativeHistogramRegistryTest, QuantilesMatchPrometheusOnTheCompatWorkload) {
+  // The promql_compat test's shm histogram (values in seconds, scale 6): 1 ms at t=0, then
+  // 2.0 .. 6.9 ms, five of each 0.1 ms step. 4.4 ms lies alone in bucket -502 =
+  // (2^(-502/64), 2^(-501/64)] = (4.353073, 4.400475] ms, 4.5 ms in bucket -499. The expected
+  // values are what the real Prometheus 2.42 (native histograms enabled, the same buckets
+  // scraped as protobuf) returned.
+  strobe::metrics::Registry registry;
+  auto* lat = registry.AddHistogram({"cmp_seconds", "latency", "seconds"}, {}).value();
+  lat->Record(0.001);
+  History h({});
+  h.Append(registry, 0);
+  for (int step = 1; step <= 250; ++step) lat->Record(0.002 + 0.0001 * (step % 50));
+  h.Append(registry, 10'000);
+  auto eval = [&](const char* expr) {
+    auto e = Parse(expr);
+    EXPECT_TRUE(e.ok()) << expr;
+    auto v = Evaluate(*e, h, 10'000);
+    EXPECT_TRUE(v.ok()) << expr;
+    EXPECT_EQ(v->vector.size(), 1u) << expr;
+    return v->vector.at(0).value;
+  };
+  const double lo = std::exp2(-502.0 / 64);
+  const double up = std::exp2(-501.0 / 64);
+  // 251 observations, rank 125.5; 121 below bucket -502: 4.5 of its 5 into it.
+  EXPECT_NEAR(eval("histogram_quantile(0.5, cmp_seconds)"), 0.004395734886746121, 1e-15);
+  EXPECT_NEAR(eval("histogram_quantile(0.5, cmp_seconds)"), lo + (up - lo) * 0.9, 1e-15);
+  // rate over [0, 10 s] (no extrapolation): the 250 ramp observations / 10 s. q = 0.49 is
+  // rank 122.5 of 250: 2.5 of the 5 in bucket -502.
+  EXPECT_NEAR(eval("histogram_quantile(0.49, rate(cmp_seconds[10s]))"), 0.004376774142976825,
+              1e-15);
+  // q = 0.5 is rank 125, the last observation of bucket -502: its upper bound. (Scaled by an
+  // extrapolation factor, the rounding of the counts can put the rank just past it, into
+  // bucket -499, whose lower bound 4.496833 ms Prometheus then returns as well.)
+  EXPECT_NEAR(eval("histogram_quantile(0.5, rate(cmp_seconds[10s]))"), up, 1e-15);
+  EXPECT_DOUBLE_EQ(eval("histogram_count(increase(cmp_seconds[10s]))"), 250);
+}
+
 TEST_F(PromqlEvalTest, LimitsRefuseTooManySamplesAndTimeOut) {
   for (int k = 0; k < 100; ++k) {
     for (int t = 0; t < 10; ++t) Add({{"__name__", "s"}, {"k", std::to_string(k)}}, t * 1000, t);
   }
   auto e = Parse("sum(count_over_time(s[10s]))");
   ASSERT_TRUE(e.ok());
-  // 100 series x 10 samples = 1000 loaded.
+  // Prometheus' peak (sample_accounting.h): count_over_time holds one series' window (10) and
+  // its 100 points; sum then holds those 100, gathers the 100 of the step and yields 1: 201 —
+  // not the 1,000 samples read in all.
   Limits limits;
-  limits.max_samples = 1000;
+  limits.max_samples = 201;
   auto ok = Evaluate(*e, h_, 9000, limits);
   ASSERT_TRUE(ok.ok()) << ok.status().ToString();
   EXPECT_EQ(ok->vector.at(0).value, 1000);
-  limits.max_samples = 999;
+  limits.max_samples = 200;
   auto refused = Evaluate(*e, h_, 9000, limits);
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.status().code(), strobe::StatusCode::kResourceExhausted);
   EXPECT_EQ(refused.status().message(), kTooManySamplesError);
-  // A range query counts its result's points too: 10 steps x 100 series = 1000 points.
+  // A range query of a selector holds every point of every step: 10 steps x 100 series.
   auto sel = Parse("s");
   limits.max_samples = 1000;
   auto r = EvaluateRange(*sel, h_, 0, 9000, 1000, limits);
@@ -469,6 +508,10 @@ TEST_F(PromqlEvalTest, LimitsRefuseTooManySamplesAndTimeOut) {
   limits.max_samples = 999;
   EXPECT_EQ(EvaluateRange(*sel, h_, 0, 9000, 1000, limits).status().code(),
             strobe::StatusCode::kResourceExhausted);
+  // ... but only the steps where a series has a sample in the lookback: a range of 3 hours
+  // before the first sample and up to 9 s holds 10 x 100 points as well.
+  limits.max_samples = 1000;
+  EXPECT_TRUE(EvaluateRange(*sel, h_, 9000 - 3 * 3'600'000, 9000, 1000, limits).ok());
   // A deadline already past stops the query.
   Limits late;
   late.deadline = std::chrono::steady_clock::now() - std::chrono::seconds(1);
@@ -476,6 +519,81 @@ TEST_F(PromqlEvalTest, LimitsRefuseTooManySamplesAndTimeOut) {
   ASSERT_FALSE(timed_out.ok());
   EXPECT_EQ(timed_out.status().code(), strobe::StatusCode::kDeadlineExceeded);
   EXPECT_EQ(timed_out.status().message(), kTimeoutError);
+}
+
+// query_max_samples against the real Prometheus: Prometheus 2.42 scraped g{k="0".."9"} (value
+// k) and h{k="0".."4"} every second, and at T, half a second after its fifth scrape, reported
+// for each expression its `stats=all` peakSamples — instant at T, and as range queries over
+// [T - 4 s, T] step 1 s and [T - 2 s, T] step 0.5 s. The same data here (samples at 0 .. 4 s,
+// T = 4.5 s): each limit must be the smallest one strobe accepts.
+TEST_F(PromqlEvalTest, SampleLimitCountsAsPrometheus) {
+  for (int k = 0; k < 10; ++k) {
+    for (int t = 0; t <= 4; ++t) {
+      Add({{"__name__", "g"}, {"k", std::to_string(k)}}, t * 1000, k);
+      if (k < 5) Add({{"__name__", "h"}, {"k", std::to_string(k)}}, t * 1000, k);
+    }
+  }
+  struct Case {
+    const char* expr;
+    size_t instant, range_1s, range_500ms;  // Prometheus' peakSamples
+  };
+  const Case cases[] = {
+      {"g", 10, 50, 50},
+      {"sum(g)", 21, 65, 65},
+      {"count_over_time(g[3s])", 13, 53, 53},
+      {"count_over_time(g[1h])", 15, 55, 55},
+      {"sum(count_over_time(g[3s]))", 21, 65, 65},
+      {"g + h", 35, 115, 115},
+      {"g * 2", 32, 116, 116},
+      {"2 * 3", 5, 5, 5},
+      {"abs(g)", 30, 110, 110},
+      {"sum(g) + sum(h)", 21, 65, 65},
+      {"-g", 10, 50, 50},
+      {"g and h", 35, 115, 115},
+      {"rate(g[3s])", 13, 43, 53},
+      {"vector(1)", 3, 5, 5},
+      {"histogram_quantile(0.5, g)", 22, 66, 66},
+      {"absent(zzz)", 1, 5, 5},
+      {"scalar(sum(g))", 21, 65, 65},
+      {"sum by (k) (g)", 30, 110, 110},
+      {"g > 3", 28, 96, 96},
+      {"clamp_min(g, 2)", 32, 116, 116},
+      {"g * (2 + 3)", 32, 116, 116},
+      {"time() - g", 32, 116, 116},
+      {"vector(1) + g", 22, 66, 66},
+      {"sum(rate(g[3s])) / count(g)", 22, 69, 70},
+      {"abs(-g)", 30, 110, 110},
+      {"absent(g)", 20, 60, 60},
+      {"scalar(g)", 21, 65, 65},
+      {"time()", 1, 5, 5},
+      {"1", 1, 5, 5},
+      {"-g * 2", 32, 116, 116},
+      {"sum(g) > bool 3", 21, 65, 65},
+      {"max_over_time(g[1h]) - min_over_time(h[3s])", 35, 115, 115},
+      {"count by (k) (count_over_time(h[3s]))", 15, 55, 55},
+      {"vector(time())", 3, 11, 11},
+      {"g or h", 40, 140, 140},
+      {"g unless h", 35, 115, 115},
+      {"clamp_max(g, scalar(sum(h)))", 32, 116, 116},
+  };
+  for (const Case& c : cases) {
+    auto e = Parse(c.expr);
+    ASSERT_TRUE(e.ok()) << c.expr;
+    auto status = [&](int mode, size_t max) {
+      Limits limits;
+      limits.max_samples = max;
+      if (mode == 0) return Evaluate(*e, h_, 4500, limits).status();
+      if (mode == 1) return EvaluateRange(*e, h_, 500, 4500, 1000, limits).status();
+      return EvaluateRange(*e, h_, 2500, 4500, 500, limits).status();
+    };
+    const size_t want[] = {c.instant, c.range_1s, c.range_500ms};
+    for (int mode = 0; mode < 3; ++mode) {
+      EXPECT_TRUE(status(mode, want[mode]).ok()) << c.expr << " mode " << mode;
+      if (want[mode] == 1) continue;  // a bound of 0 means none
+      EXPECT_EQ(status(mode, want[mode] - 1).code(), strobe::StatusCode::kResourceExhausted)
+          << c.expr << " mode " << mode;
+    }
+  }
 }
 
 TEST_F(PromqlEvalTest, RangeQueryEvaluatesEveryStep) {
