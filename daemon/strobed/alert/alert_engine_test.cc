@@ -604,18 +604,20 @@ TEST_F(QueryApiTest, SeriesLabelsAndValues) {
 
 TEST_F(QueryApiTest, LimitsAnswerAsPrometheusAndAreCounted) {
   AlertConfig c;
-  c.query_max_samples = 5;  // 6 samples of req_total in [now-5m, now]
+  c.query_max_samples = 4;
   Make(std::move(c));
   const int64_t now_ms = static_cast<int64_t>(clock_.NowUnixNs() / 1'000'000);
+  // As Prometheus counts (sample_accounting.h): one series' window (3) at a time plus the
+  // points so far — 1 + 3, then 2 + 3 = 5 > 4.
   QueryReply r = InstantQuery(*engine_, {{"query", "count_over_time(req_total[1m])"}}, now_ms);
   EXPECT_EQ(r.status, 422) << r.body;
   EXPECT_EQ(r.body,
             "{\"status\":\"error\",\"errorType\":\"execution\",\"error\":\"query processing would "
             "load too many samples into memory in query execution\"}");
-  // Five are fine: the req_total of path a only.
+  // Path a only: 1 + 3 = 4 is fine.
   r = InstantQuery(*engine_, {{"query", "count_over_time(req_total{path=\"a\"}[1m])"}}, now_ms);
   EXPECT_EQ(r.status, 200) << r.body;
-  // A range query's result points count too: 2 series x 3 steps = 6.
+  // A range query holds the selector's points of every step: 2 series x 3 steps = 6.
   r = RangeQuery(*engine_, {{"query", "req_total"},
                             {"start", std::to_string(first_)},
                             {"end", std::to_string(first_ + 2)},
@@ -725,7 +727,7 @@ rules:
   Round(5);
   EXPECT_EQ(
       InstantQuery(*engine_, {{"query", "count_over_time(req_total[1m])"}}, now_ms + 3000).status,
-      422);  // 4 samples > 3
+      422);  // its window of 4 samples plus its point: 5 > 3
 }
 
 }  // namespace
