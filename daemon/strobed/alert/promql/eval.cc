@@ -686,10 +686,18 @@ class Evaluator {
   void RangeValue(const Expr& call, const Expr& sel, SeriesId id, std::span<const SamplePoint> pts,
                   bool keep_name, IVector* out) {
     if (h_.IsHistogram(id)) {
+      if (call.func == Function::kCountOverTime) {
+        // Counts histogram samples as float ones (Prometheus, every version).
+        if (!pts.empty())
+          out->push_back({&h_.LabelsOf(id), true, static_cast<double>(pts.size()), id});
+        return;
+      }
       const bool counter = call.func != Function::kDelta;
       if (call.func != Function::kRate && call.func != Function::kIncrease &&
           call.func != Function::kDelta) {
-        return;  // Prometheus 2.42 defines no other range function on histograms
+        // Prometheus 2.42 answers 0 here (it reads a histogram sample's float value, which
+        // it leaves 0); later versions skip histogram samples, as strobe does.
+        return;
       }
       NativeHistogram h;
       if (!HistogramRate(id, sel, counter, call.func == Function::kRate, &h)) return;

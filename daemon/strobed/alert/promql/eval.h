@@ -26,15 +26,18 @@
 //   - an instant selector returns a histogram series' newest histogram;
 //   - rate/increase/delta of a range of histograms are histograms (bucket-wise last - first,
 //     counter resets added back for rate/increase, the same extrapolation factor as floats,
-//     without the "not below zero" limit, Prometheus' histogramRate); other range functions
-//     skip histogram series;
+//     without the "not below zero" limit, Prometheus' histogramRate); count_over_time counts
+//     histogram samples; the other range functions skip histogram series (Prometheus 2.42
+//     answers 0 for them, a float value it never set; later versions skip them too);
 //   - sum aggregates histograms bucket by bucket (a group holding a histogram yields the
 //     histogram sum, its floats ignored), count counts them; avg/min/max skip them;
 //   - histogram_quantile(φ, h) walks the zero bucket then the positive buckets to the one
 //     holding rank φ x count and interpolates linearly inside it (Prometheus 2.42). The result
-//     lies in that bucket, so its relative error against the exact quantile of the
-//     observations is below the bucket's relative width 2^(2^-scale) - 1: 1.09% for strobe's
-//     scale-6 histograms (OTLP producers choose their scale);
+//     lies in that bucket, so its relative error against the observation of that rank is
+//     below the bucket's relative width 2^(2^-scale) - 1: 1.09% for strobe's scale-6
+//     histograms (OTLP producers choose their scale). When the rank is exactly a bucket's
+//     cumulative count, rounding in scaled (rate) counts may move it to the next non-empty
+//     bucket's lower bound: still between that observation and the next (Prometheus alike);
 //   - histogram_count, histogram_sum, histogram_fraction(lower, upper, h) (linear inside the
 //     buckets holding the bounds, as Prometheus) take histograms and skip floats;
 //   - every other function and arithmetic/comparison operator skips histogram samples;

@@ -389,6 +389,10 @@ TEST_F(PromqlNativeHistogramTest, RateAndIncreaseAreHistograms) {
   EXPECT_TRUE(Vec("lat * 2", 5000).empty());
   EXPECT_TRUE(Vec("abs(lat)", 5000).empty());
   EXPECT_TRUE(Vec("avg_over_time(lat[10s])", 10'000).empty());
+  EXPECT_TRUE(Vec("last_over_time(lat[10s])", 10'000).empty());
+  // count_over_time counts histogram samples (the name dropped).
+  EXPECT_EQ(Vec("count_over_time(lat[10s])", 10'000),
+            (std::map<std::string, double>{{"{job=\"a\"}", 2}}));
   // ... the set operators keep them.
   EXPECT_EQ(Vec("histogram_count(lat and lat)", 5000).size(), 1u);
 }

@@ -26,8 +26,8 @@
 //     them, except time()) is evaluated once and copied to every step: max(its peak at the
 //     first step, its points at the first step x the number of steps), P = the latter.
 // A native histogram point counts as one sample (Prometheus 2.42). The peak was checked
-// against a real Prometheus 2.42 (`stats=all`'s peakSamples) on 40 expressions, instant and
-// range (eval_test.cc, PromqlSampleAccountingTest).
+// against a real Prometheus 2.42 (`stats=all`'s peakSamples) on 37 expressions, instant and
+// range (eval_test.cc, PromqlEvalTest.SampleLimitCountsAsPrometheus).
 //
 // Refusal is decided as early as it is certain: during a step each node's running lower bound
 // of its peak is checked (a selector as it adds points, a range function per series); after
