@@ -170,13 +170,12 @@ size_t SampleAccounting::RangeExact(Node& n) {
 }
 
 void SampleAccounting::Refresh(Node& n) {
-  const uint32_t* args = args_.data() + n.args_begin;
   switch (n.kind) {
     case Node::Kind::kLeaf:
       n.own = {n.held, n.held};
       break;
     case Node::Kind::kPass: {
-      const Node& child = nodes_[args[0]];
+      const Node& child = nodes_[args_[n.args_begin]];
       n.held = child.out_held;
       n.own = child.out;
       break;
@@ -188,7 +187,7 @@ void SampleAccounting::Refresh(Node& n) {
       Peak p;
       size_t held_before = 0;
       for (uint32_t k = 0; k < n.args_count; ++k) {
-        const Node& a = nodes_[args[k]];
+        const Node& a = nodes_[args_[n.args_begin + k]];
         p.lo = std::max(p.lo, held_before + a.out.lo);
         p.hi = std::max(p.hi, held_before + a.out.hi);
         held_before += a.out_held;
@@ -225,8 +224,9 @@ strobe::Status SampleAccounting::Leave(Node* n, size_t points) {
       case Node::Kind::kRangeEval: {
         n->held += points;
         size_t gathered = 0;
-        const uint32_t* args = args_.data() + n->args_begin;
-        for (uint32_t k = 0; k < n->args_count; ++k) gathered += nodes_[args[k]].points;
+        for (uint32_t k = 0; k < n->args_count; ++k) {
+          gathered += nodes_[args_[n->args_begin + k]].points;
+        }
         n->gather_max = std::max(n->gather_max, gathered + n->held);
         break;
       }
