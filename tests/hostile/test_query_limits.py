@@ -58,28 +58,26 @@ def write_config(d, max_samples, timeout, extra):
 def test_every_series_over_a_long_range_is_refused_quickly(daemon):
     d = daemon(token=TOKEN, config_text=CONFIG % (1000, "30s", NOTIFIER))
 
-    # Wait until at least 50 series hold 30 samples each (3 s of the 100 ms sampling), so the
-    # queries below load a known least number of samples whatever the timing. This instant
-    # query reads n x ~30+ samples but holds, as Prometheus counts it, one series' window at a
-    # time plus its n points: a few hundred for the daemon's few hundred series, under 1,000.
-    def sampled_series():
+    # Wait until at least 50 series have had a sample 3 s ago, so the queries below hold a
+    # known least number of samples whatever the timing. (This instant selector holds a point
+    # per series: the daemon's few hundred, under 1,000.)
+    def old_series():
         status, _, body = d.request(
             "GET", "/api/v1/query?" + urllib.parse.urlencode(
-                {"query": 'count_over_time({__name__=~".+"}[1h])'}), headers=d.headers)
+                {"query": '{__name__=~".+"} offset 3s'}), headers=d.headers)
         assert status == 200, body
-        result = json.loads(body)["data"]["result"]
-        full = sum(1 for r in result if float(r["value"][1]) >= 30)
-        return full if full >= 50 else None
-    d.poll(sampled_series, "50 series with 30 samples in the history", timeout=30)
+        n = len(json.loads(body)["data"]["result"])
+        return n if n >= 50 else None
+    d.poll(old_series, "50 series sampled 3 s ago", timeout=30)
 
-    # Every series over the last 1,000 s at a 0.1 s step (10,001 steps), aggregated to one
-    # number per step. Prometheus evaluates the selector over every step before counting and
-    # holds its points: each of those n >= 50 series has a sample in the lookback at every
-    # step since its first sample, >= 2.9 s back: >= 29 points each, >= 1,450 > 1,000. The
-    # result itself is small (one point per step with data), which the old accounting (result
-    # points plus the samples of one step) let through with 200.
+    # Every series over the last 3 s at a 10 ms step (301 steps), aggregated to one number per
+    # step. Prometheus evaluates the selector over every step before counting and holds its
+    # points: each of those >= 50 series has a sample in the lookback at every step, so
+    # >= 50 x 301 = 15,050 > 1,000 — refused within the first steps. The result itself is
+    # small (one point per step), which the old accounting (result points plus the samples of
+    # one step: a few hundred) let through with 200.
     now = time.time()
-    status, body, took = range_query(d, 'count({__name__=~".+"})', now - 1000, now, "0.1")
+    status, body, took = range_query(d, 'count({__name__=~".+"})', now - 3, now, "0.01")
     assert status == 422, (status, body)
     assert body == {"status": "error", "errorType": "execution",
                     "error": "query processing would load too many samples into memory in "
