@@ -65,6 +65,9 @@ std::string_view AlertStateName(AlertState state) {
 AlertEngine::AlertEngine(AlertConfig config, base::WallClock& clock)
     : config_(std::move(config)), clock_(clock), samples_(HistoryOptions(config_)) {
   wanted_retention_ms_.store(RetentionMs(config_.groups));
+  query_max_samples_.store(config_.query_max_samples);
+  query_timeout_ns_.store(config_.query_timeout_ns);
+  evaluation_interval_ns_.store(config_.evaluation_interval_ns);
   {
     strobe::MutexLock lock(mu_);
     groups_ = std::make_shared<const Groups>(std::move(config_.groups));
@@ -336,12 +339,17 @@ void AlertEngine::EvaluateRules(std::span<const strobe::snapshot::Family> famili
 
 strobe::Result<std::vector<promql::Sample>> AlertEngine::RunRule(const AlertRule& rule,
                                                                  int64_t t_ms) const {
-  auto v = promql::Evaluate(*rule.promql, samples_, t_ms);
-  if (!v.ok()) return v.status();
+  auto v = promql::Evaluate(*rule.promql, samples_, t_ms, QueryLimits(0));
+  if (!v.ok()) {
+    CountRefusal(v.status());
+    return v.status();
+  }
   if (v->kind == promql::Value::Kind::kScalar) {
     // As Prometheus' rule manager: a scalar result is one sample without labels.
-    return std::vector<promql::Sample>{promql::Sample{{}, v->scalar}};
+    return std::vector<promql::Sample>{promql::Sample{{}, v->scalar, nullptr}};
   }
+  // Rules record and alert on floats: native histogram samples are left out (docs).
+  std::erase_if(v->vector, [](const promql::Sample& smp) { return smp.histogram != nullptr; });
   return std::move(v->vector);
 }
 
@@ -357,11 +365,11 @@ void AlertEngine::EvaluateGroups(int64_t t_ms, uint64_t now) {
   std::set<std::string> evaluated;  // group keys evaluated this round
   for (const RuleGroup& group : *groups) {
     const std::string gkey = GroupKey(group);
-    const uint64_t interval =
-        group.interval_ns != 0 ? group.interval_ns : config_.evaluation_interval_ns;
+    const uint64_t tick = evaluation_interval_ns_.load(std::memory_order_relaxed);
+    const uint64_t interval = group.interval_ns != 0 ? group.interval_ns : tick;
     auto due = group_due_.find(gkey);
     // Half a tick of slack: a ticker that wakes a little early must not skip a whole interval.
-    if (due != group_due_.end() && now + config_.evaluation_interval_ns / 2 < due->second) {
+    if (due != group_due_.end() && now + tick / 2 < due->second) {
       // Not due: keep its recorded series alive in the history and on /metrics.
       for (const AlertRule& rule : group.rules) {
         if (!rule.recording) continue;
@@ -400,7 +408,7 @@ void AlertEngine::EvaluateGroups(int64_t t_ms, uint64_t now) {
               error = "vector contains metrics with the same labelset after applying rule labels";
               break;
             }
-            samples.push_back({std::move(ls), smp.value});
+            samples.push_back({std::move(ls), smp.value, nullptr});
           }
           if (error.empty()) {
             for (const promql::Sample& smp : samples) {
@@ -482,8 +490,68 @@ void AlertEngine::EvaluateGroups(int64_t t_ms, uint64_t now) {
   Dispatch(per_slot);
 }
 
-strobe::Result<promql::Value> AlertEngine::Query(const promql::Expr& expr, int64_t t_ms) const {
-  return promql::Evaluate(expr, samples_, t_ms);
+promql::Limits AlertEngine::QueryLimits(int64_t timeout_ms) const {
+  promql::Limits limits;
+  limits.max_samples = query_max_samples_.load(std::memory_order_relaxed);
+  uint64_t timeout_ns = query_timeout_ns_.load(std::memory_order_relaxed);
+  if (timeout_ms > 0) {
+    timeout_ns = std::min<uint64_t>(timeout_ns, static_cast<uint64_t>(timeout_ms) * 1'000'000);
+  }
+  limits.deadline = std::chrono::steady_clock::now() + std::chrono::nanoseconds(timeout_ns);
+  return limits;
+}
+
+void AlertEngine::CountRefusal(const strobe::Status& status) const {
+  if (status.code() == strobe::StatusCode::kResourceExhausted) {
+    refused_samples_.fetch_add(1, std::memory_order_relaxed);
+  } else if (status.code() == strobe::StatusCode::kDeadlineExceeded) {
+    refused_timeout_.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+strobe::Result<promql::Value> AlertEngine::Query(const promql::Expr& expr, int64_t t_ms,
+                                                 int64_t timeout_ms) const {
+  auto v = promql::Evaluate(expr, samples_, t_ms, QueryLimits(timeout_ms));
+  if (!v.ok()) CountRefusal(v.status());
+  return v;
+}
+
+strobe::Result<std::vector<promql::RangeSeries>> AlertEngine::QueryRange(const promql::Expr& expr,
+                                                                         int64_t start_ms,
+                                                                         int64_t end_ms,
+                                                                         int64_t step_ms,
+                                                                         int64_t timeout_ms) const {
+  auto v =
+      promql::EvaluateRange(expr, samples_, start_ms, end_ms, step_ms, QueryLimits(timeout_ms));
+  if (!v.ok()) CountRefusal(v.status());
+  return v;
+}
+
+std::vector<promql::Labels> AlertEngine::MatchSeries(
+    const std::vector<std::vector<promql::Matcher>>& selectors, int64_t mint_ms,
+    int64_t maxt_ms) const {
+  std::vector<promql::SeriesId> ids;
+  std::vector<promql::Labels> out;
+  auto lock = samples_.ReadLock();
+  if (selectors.empty()) {
+    samples_.Select({}, &ids);
+  } else {
+    for (const auto& matchers : selectors) samples_.Select(matchers, &ids);
+    std::sort(ids.begin(), ids.end());
+    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  }
+  for (promql::SeriesId id : ids) {
+    if (samples_.Range(id, mint_ms, maxt_ms).empty()) continue;
+    out.push_back(samples_.LabelsOf(id));
+  }
+  std::sort(out.begin(), out.end(), [](const promql::Labels& a, const promql::Labels& b) {
+    return std::lexicographical_compare(
+        a.begin(), a.end(), b.begin(), b.end(),
+        [](const strobe::snapshot::Label& x, const strobe::snapshot::Label& y) {
+          return x.name != y.name ? x.name < y.name : x.value < y.value;
+        });
+  });
+  return out;
 }
 
 std::vector<strobe::snapshot::Family> AlertEngine::RecordedFamilies() const {
@@ -525,11 +593,92 @@ RuleStats AlertEngine::Stats() const {
   RuleStats s = stats_;
   s.rules = 0;
   for (const RuleGroup& g : *groups_) s.rules += g.rules.size();
+  s.queries_refused_samples = refused_samples_.load(std::memory_order_relaxed);
+  s.queries_refused_timeout = refused_timeout_.load(std::memory_order_relaxed);
   return s;
 }
 
+strobe::Status AlertEngine::Reload(AlertConfig next) {
+  // Errors of the rule files alone do not refuse the section: ReloadRuleFiles below reads
+  // the files again and keeps the running groups on any error (counted as a rule reload).
+  if (next.errors.size() > next.rule_file_errors) {
+    std::string msg = "alerts: configuration not reloaded, the running one stays:";
+    for (const auto& e : next.errors) msg += "\n  " + e.message();
+    strobe::MutexLock lock(mu_);
+    ++stats_.config_reloads_failed;
+    last_reload_error_ = msg;
+    return strobe::InvalidArgument(msg);
+  }
+  evaluation_interval_ns_.store(next.evaluation_interval_ns);
+  query_max_samples_.store(next.query_max_samples);
+  query_timeout_ns_.store(next.query_timeout_ns);
+  samples_.SetLimits(next.history_max_series, next.history_max_samples);
+  std::vector<std::vector<Notification>> per_slot(slots_.size());
+  {
+    strobe::MutexLock lock(mu_);
+    ++stats_.config_reloads_ok;
+    last_reload_error_.clear();
+    config_.staleness_ns = next.staleness_ns;
+    config_.history = next.history;
+    while (history_.size() > config_.history) history_.pop_front();
+    config_.generator_url = next.generator_url;
+    config_.evaluation_interval_ns = next.evaluation_interval_ns;
+    config_.history_max_series = next.history_max_series;
+    config_.history_max_samples = next.history_max_samples;
+    config_.query_max_samples = next.query_max_samples;
+    config_.query_timeout_ns = next.query_timeout_ns;
+    config_.errors.clear();
+    config_.rule_files = std::move(next.rule_files);
+    config_.rule_files_dir = std::move(next.rule_files_dir);
+    // strobe-syntax rules: an instance of a rule that stays (same name and expression) moves
+    // to the new rule with its state; the others end (a firing one is sent resolved). The new
+    // vector's elements keep their addresses through the swap below.
+    std::vector<AlertRule> rules = std::move(next.rules);
+    std::map<std::string, const AlertRule*> by_key;
+    for (const AlertRule& r : rules) by_key.emplace(r.name + '\x1f' + r.expr.text, &r);
+    const uint64_t now = clock_.NowUnixNs();
+    for (auto it = instances_.begin(); it != instances_.end();) {
+      Instance& inst = it->second;
+      if (!inst.group.empty()) {
+        ++it;
+        continue;
+      }
+      auto found = by_key.find(inst.rule->name + '\x1f' + inst.rule->expr.text);
+      if (found != by_key.end()) {
+        inst.rule = found->second;
+        ++it;
+      } else {
+        it = End(it, now, per_slot);
+      }
+    }
+    config_.rules.swap(rules);
+  }
+  Dispatch(per_slot);
+  // The rule files (their list may have changed) are read again as on a plain SIGHUP.
+  return ReloadRuleFiles();
+}
+
+uint64_t AlertEngine::EvaluationIntervalNs() const { return evaluation_interval_ns_.load(); }
+
+std::size_t AlertEngine::StrobeRuleCount() const {
+  strobe::MutexLock lock(mu_);
+  return config_.rules.size();
+}
+
+std::size_t AlertEngine::ConfigErrorCount() const {
+  strobe::MutexLock lock(mu_);
+  return config_.errors.size();
+}
+
 strobe::Status AlertEngine::ReloadRuleFiles() {
-  RuleFiles loaded = LoadRuleFiles(config_.rule_files, config_.rule_files_dir);
+  std::vector<std::string> files;
+  std::string dir;
+  {
+    strobe::MutexLock lock(mu_);
+    files = config_.rule_files;
+    dir = config_.rule_files_dir;
+  }
+  RuleFiles loaded = LoadRuleFiles(files, dir);
   std::vector<std::vector<Notification>> per_slot(slots_.size());
   strobe::Status result;
   {
@@ -628,6 +777,7 @@ std::string AlertEngine::AlertsJson() const {
   }
   out += "],\"rules\":[";
   bool first_rule = true;
+  strobe::MutexLock rules_lock(mu_);  // config_.rules and errors change on Reload
   for (const AlertRule& r : config_.rules) {
     if (!first_rule) out += ",";
     first_rule = false;
@@ -637,7 +787,6 @@ std::string AlertEngine::AlertsJson() const {
            "}";
   }
   {
-    strobe::MutexLock lock(mu_);
     for (const RuleGroup& g : *groups_) {
       for (const AlertRule& r : g.rules) {
         if (!first_rule) out += ",";
@@ -662,12 +811,10 @@ std::string AlertEngine::AlertsJson() const {
     if (i != 0) out += ",";
     out += JsonQuote(config_.errors[i].message());
   }
-  {
-    strobe::MutexLock lock(mu_);
-    if (!last_reload_error_.empty()) {
-      out += std::string(config_.errors.empty() ? "" : ",") + JsonQuote(last_reload_error_);
-    }
+  if (!last_reload_error_.empty()) {
+    out += std::string(config_.errors.empty() ? "" : ",") + JsonQuote(last_reload_error_);
   }
+  rules_lock.Unlock();
   out += "],\"notifiers\":[";
   for (std::size_t i = 0; i < slots_.size(); ++i) {
     NotifierCounters& c = slots_[i]->notifier->counters();

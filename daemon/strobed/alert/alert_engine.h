@@ -103,8 +103,14 @@ struct RuleStats {
   double last_round_seconds = 0;  // wall time of the last round (sampling + evaluation)
   uint64_t reloads_ok = 0;        // ReloadRuleFiles results
   uint64_t reloads_failed = 0;
+  uint64_t config_reloads_ok = 0;  // Reload (the alerts: section) results
+  uint64_t config_reloads_failed = 0;
   promql::History::Stats history;
   std::size_t rules = 0;  // PromQL rules loaded (alerting and recording)
+  // PromQL evaluations (API queries and rules) stopped by alerts.query_max_samples and by
+  // alerts.query_timeout.
+  uint64_t queries_refused_samples = 0;
+  uint64_t queries_refused_timeout = 0;
 };
 
 struct NotifierTotals {
@@ -148,9 +154,42 @@ class AlertEngine {
   // the others end (a firing one is sent resolved). Thread-safe.
   strobe::Status ReloadRuleFiles();
 
+  // Applies a new `alerts:` section (SIGHUP). A section with any error of its own is refused
+  // whole: the running configuration stays, the failure is counted and returned
+  // (INVALID_ARGUMENT listing the errors); errors in the rule files are ReloadRuleFiles'. Otherwise
+  // every key applies now except `notifiers` (see below): evaluation_interval (from the next tick),
+  // staleness, history, generator_url (next notification), history_max_series/samples (new series
+  // and samples from the next round; held ones stay until they expire),
+  // query_max_samples/query_timeout (next query), `rules` (instances of rules kept with the same
+  // name and expression keep their state; the others end, a firing one sent resolved) and
+  // rule_files (read again, as ReloadRuleFiles; its status is returned). `notifiers` keep running
+  // as started: each owns a delivery thread and a queue of notifications in flight (with retries
+  // and backoff), and which alerts each one was told of; replacing them live would drop or repeat
+  // notifications, so a change needs a restart (the daemon logs it as such). Thread-safe.
+  strobe::Status Reload(AlertConfig next);
+
+  // Thread-safe views of the running configuration (it changes on Reload).
+  uint64_t EvaluationIntervalNs() const;
+  std::size_t StrobeRuleCount() const;
+  std::size_t ConfigErrorCount() const;
+
   // Evaluates the PromQL `expr` over the sample history at `t_ms` (Unix ms), as Prometheus'
-  // instant query does. INVALID_ARGUMENT for an evaluation error. Thread-safe.
-  strobe::Result<promql::Value> Query(const promql::Expr& expr, int64_t t_ms) const;
+  // instant query does, within alerts.query_max_samples and alerts.query_timeout (or
+  // `timeout_ms` when > 0 and shorter). INVALID_ARGUMENT for an evaluation error,
+  // RESOURCE_EXHAUSTED / DEADLINE_EXCEEDED past the limits (counted). Thread-safe.
+  strobe::Result<promql::Value> Query(const promql::Expr& expr, int64_t t_ms,
+                                      int64_t timeout_ms = 0) const;
+  // The same for a range query (promql::EvaluateRange). Thread-safe.
+  strobe::Result<std::vector<promql::RangeSeries>> QueryRange(const promql::Expr& expr,
+                                                              int64_t start_ms, int64_t end_ms,
+                                                              int64_t step_ms,
+                                                              int64_t timeout_ms = 0) const;
+  // The label sets of the history's series that match any of `selectors` (each a list of
+  // matchers; none: every series) and hold a sample (stale markers included, as a TSDB
+  // holds them) in [mint_ms, maxt_ms], sorted. Thread-safe.
+  std::vector<promql::Labels> MatchSeries(
+      const std::vector<std::vector<promql::Matcher>>& selectors, int64_t mint_ms,
+      int64_t maxt_ms) const;
 
   // The latest output of every recording rule, as gauge families (one per record name);
   // what /metrics shows for them. Thread-safe.
@@ -168,6 +207,8 @@ class AlertEngine {
 
   std::vector<AlertView> Alerts() const;
   std::vector<Transition> History() const;
+  // The configuration as constructed; owner thread only, and not while Reload may run (use
+  // the thread-safe views above).
   const AlertConfig& config() const { return config_; }
   // Waits until every notifier queue is empty and idle, or `timeout_ns` passes (tests).
   bool WaitDelivered(uint64_t timeout_ns);
@@ -243,6 +284,16 @@ class AlertEngine {
   std::string last_reload_error_ STROBE_GUARDED_BY(mu_);
   RuleStats stats_ STROBE_GUARDED_BY(mu_);
   promql::History samples_;  // its own locking (history.h)
+  // alerts.query_max_samples / query_timeout (atomics: reloadable while queries run).
+  std::atomic<uint64_t> evaluation_interval_ns_{0};
+  std::atomic<std::size_t> query_max_samples_{0};
+  std::atomic<uint64_t> query_timeout_ns_{0};
+  mutable std::atomic<uint64_t> refused_samples_{0};
+  mutable std::atomic<uint64_t> refused_timeout_{0};
+  // The limits of one evaluation starting now; `timeout_ms` > 0 shortens the timeout.
+  promql::Limits QueryLimits(int64_t timeout_ms) const;
+  // Counts a refusal by the limits in `status`.
+  void CountRefusal(const strobe::Status& status) const;
   std::atomic<int64_t> wanted_retention_ms_{0};
   // Ticker thread only: when each group ("file\x1fgroup") is next due (Unix ns), and the
   // recorded series stored at the last round (to mark the ones that vanish stale).

@@ -479,5 +479,256 @@ TEST(InstantQueryTest, TimesAndValuesAsPrometheusWritesThem) {
   EXPECT_EQ(PromValueText(0.0 / 0.0), "NaN");
 }
 
+// The Prometheus HTTP API beyond instant queries: query_range, series, labels, label values,
+// with Prometheus' response and error shapes.
+class QueryApiTest : public ::testing::Test {
+ protected:
+  void SetUp() override { Make(AlertConfig{}); }
+  void Make(AlertConfig c) {
+    engine_ = std::make_unique<AlertEngine>(std::move(c), clock_);
+    first_ = static_cast<int64_t>(clock_.NowUnixNs() / kSec);
+    // Three rounds, 1 s apart: req{path=a} 1 2 3 and req{path=b} 10 20 30 (req_total), and
+    // a gauge temp{room=k} 5 from the second round on.
+    for (int i = 1; i <= 3; ++i) {
+      strobe::snapshot::Family f;
+      f.name = "req";
+      f.type = strobe::snapshot::MetricType::kCounter;
+      f.label_names = {"path"};
+      for (const auto& [path, mult] : {std::pair<std::string, double>{"a", 1}, {"b", 10}}) {
+        strobe::snapshot::Point p;
+        p.labels = {{"path", path}};
+        p.value = i * mult;
+        f.points.push_back(p);
+      }
+      std::vector<strobe::snapshot::Family> families = {f};
+      if (i >= 2) {
+        strobe::snapshot::Family g;
+        g.name = "temp";
+        g.type = strobe::snapshot::MetricType::kGauge;
+        g.label_names = {"room"};
+        strobe::snapshot::Point p;
+        p.labels = {{"room", "k"}};
+        p.value = 5;
+        g.points.push_back(p);
+        families.push_back(g);
+      }
+      engine_->EvaluateRules(families);
+      clock_.AdvanceNs(kSec);
+    }
+  }
+  static constexpr int64_t kT0 = 1'700'000'000;  // seconds of the first round
+  base::ManualWallClock clock_{kT0 * kSec};
+  int64_t first_ = kT0;  // seconds of the first round of the latest Make
+  std::unique_ptr<AlertEngine> engine_;
+};
+
+TEST_F(QueryApiTest, RangeQueryAnswersAMatrix) {
+  const std::string start = std::to_string(kT0);
+  const std::string end = std::to_string(kT0 + 2);
+  QueryReply r = RangeQuery(
+      *engine_,
+      {{"query", "req_total{path=\"a\"} * 2"}, {"start", start}, {"end", end}, {"step", "1"}});
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.body,
+            "{\"status\":\"success\",\"data\":{\"resultType\":\"matrix\",\"result\":[{\"metric\":"
+            "{\"path\":\"a\"},\"values\":[[1700000000,\"2\"],[1700000001,\"4\"],[1700000002,"
+            "\"6\"]]}]}}");
+  // Durations as steps; a scalar is one series without labels.
+  r = RangeQuery(*engine_, {{"query", "1 + 1"}, {"start", start}, {"end", end}, {"step", "2s"}});
+  EXPECT_EQ(r.body,
+            "{\"status\":\"success\",\"data\":{\"resultType\":\"matrix\",\"result\":[{\"metric\":"
+            "{},\"values\":[[1700000000,\"2\"],[1700000002,\"2\"]]}]}}");
+  struct Case {
+    QueryParams params;
+    const char* error;
+  };
+  const Case cases[] = {
+      {{{"query", "up"}, {"end", end}, {"step", "1"}}, "invalid parameter \\\"start\\\""},
+      {{{"query", "up"}, {"start", end}, {"end", start}, {"step", "1"}},
+       "end timestamp must not be before start time"},
+      {{{"query", "up"}, {"start", start}, {"end", end}, {"step", "0"}},
+       "zero or negative query resolution step widths are not accepted"},
+      {{{"query", "up"}, {"start", start}, {"end", end}, {"step", "soon"}},
+       "invalid parameter \\\"step\\\": cannot parse \\\"soon\\\" to a valid duration"},
+      // 11,001 points: refused before any evaluation, as Prometheus.
+      {{{"query", "up"}, {"start", "0"}, {"end", "11001"}, {"step", "1"}},
+       "exceeded maximum resolution of 11,000 points per timeseries"},
+      {{{"query", "up[5m]"}, {"start", start}, {"end", end}, {"step", "1"}},
+       "invalid expression type \\\"range vector\\\" for range query"},
+  };
+  for (const Case& c : cases) {
+    QueryReply e = RangeQuery(*engine_, c.params);
+    EXPECT_EQ(e.status, 400) << e.body;
+    EXPECT_NE(e.body.find("\"errorType\":\"bad_data\""), std::string::npos) << e.body;
+    EXPECT_NE(e.body.find(c.error), std::string::npos) << e.body;
+  }
+  // 11,000 points exactly is allowed.
+  EXPECT_EQ(RangeQuery(*engine_, {{"query", "1"}, {"start", "0"}, {"end", "11000"}, {"step", "1"}})
+                .status,
+            200);
+}
+
+TEST_F(QueryApiTest, SeriesLabelsAndValues) {
+  QueryReply r = SeriesQuery(*engine_, {{"match[]", "req_total"}, {"match[]", "temp"}});
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body,
+            "{\"status\":\"success\",\"data\":[{\"__name__\":\"req_total\",\"path\":\"a\"},"
+            "{\"__name__\":\"req_total\",\"path\":\"b\"},{\"__name__\":\"temp\",\"room\":\"k\"}]}");
+  // A time range before temp existed leaves it out.
+  r = SeriesQuery(*engine_, {{"match[]", "{__name__=~\"req_total|temp\"}"},
+                             {"start", std::to_string(kT0)},
+                             {"end", std::to_string(kT0) + ".5"}});
+  EXPECT_EQ(r.body,
+            "{\"status\":\"success\",\"data\":[{\"__name__\":\"req_total\",\"path\":\"a\"},"
+            "{\"__name__\":\"req_total\",\"path\":\"b\"}]}");
+  EXPECT_EQ(SeriesQuery(*engine_, {}).status, 400);
+  EXPECT_NE(SeriesQuery(*engine_, {}).body.find("no match[] parameter provided"),
+            std::string::npos);
+  EXPECT_EQ(SeriesQuery(*engine_, {{"match[]", "rate(x[5m])"}}).status, 400);
+  EXPECT_EQ(SeriesQuery(*engine_, {{"match[]", "{"}}).status, 400);
+
+  r = LabelNamesQuery(*engine_, {{"match[]", "{__name__=~\"req_total|temp\"}"}});
+  EXPECT_EQ(r.body, "{\"status\":\"success\",\"data\":[\"__name__\",\"path\",\"room\"]}");
+  r = LabelNamesQuery(*engine_, {{"match[]", "temp"}});
+  EXPECT_EQ(r.body, "{\"status\":\"success\",\"data\":[\"__name__\",\"room\"]}");
+  r = LabelValuesQuery(*engine_, "path", {});
+  EXPECT_EQ(r.body, "{\"status\":\"success\",\"data\":[\"a\",\"b\"]}");
+  r = LabelValuesQuery(*engine_, "__name__", {{"match[]", "{path=\"a\"}"}});
+  EXPECT_EQ(r.body, "{\"status\":\"success\",\"data\":[\"req_total\"]}");
+  r = LabelValuesQuery(*engine_, "nope", {});
+  EXPECT_EQ(r.body, "{\"status\":\"success\",\"data\":[]}");
+  r = LabelValuesQuery(*engine_, "9bad-name", {});
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(r.body.find("invalid label name: \\\"9bad-name\\\""), std::string::npos) << r.body;
+}
+
+TEST_F(QueryApiTest, LimitsAnswerAsPrometheusAndAreCounted) {
+  AlertConfig c;
+  c.query_max_samples = 4;
+  Make(std::move(c));
+  const int64_t now_ms = static_cast<int64_t>(clock_.NowUnixNs() / 1'000'000);
+  // As Prometheus counts (sample_accounting.h): one series' window (3) at a time plus the
+  // points so far — 1 + 3, then 2 + 3 = 5 > 4.
+  QueryReply r = InstantQuery(*engine_, {{"query", "count_over_time(req_total[1m])"}}, now_ms);
+  EXPECT_EQ(r.status, 422) << r.body;
+  EXPECT_EQ(r.body,
+            "{\"status\":\"error\",\"errorType\":\"execution\",\"error\":\"query processing would "
+            "load too many samples into memory in query execution\"}");
+  // Path a only: 1 + 3 = 4 is fine.
+  r = InstantQuery(*engine_, {{"query", "count_over_time(req_total{path=\"a\"}[1m])"}}, now_ms);
+  EXPECT_EQ(r.status, 200) << r.body;
+  // A range query holds the selector's points of every step: 2 series x 3 steps = 6.
+  r = RangeQuery(*engine_, {{"query", "req_total"},
+                            {"start", std::to_string(first_)},
+                            {"end", std::to_string(first_ + 2)},
+                            {"step", "1"}});
+  EXPECT_EQ(r.status, 422) << r.body;
+  // A timeout (a request's own `timeout` shortens the configured one) is 503 "timeout".
+  r = RangeQuery(*engine_, {{"query", "1"},
+                            {"start", std::to_string(first_)},
+                            {"end", std::to_string(first_ + 2)},
+                            {"step", "1"},
+                            {"timeout", "0.000001"}});
+  // 0.000001 s rounds to 0 ms: no override; the configured 10 s applies and it succeeds.
+  EXPECT_EQ(r.status, 200) << r.body;
+  AlertConfig slow;
+  slow.query_timeout_ns = 1;  // every evaluation is past its deadline at its first check
+  Make(std::move(slow));
+  r = RangeQuery(*engine_, {{"query", "req_total"},
+                            {"start", std::to_string(first_)},
+                            {"end", std::to_string(first_ + 2)},
+                            {"step", "1"}});
+  EXPECT_EQ(r.status, 503) << r.body;
+  EXPECT_EQ(r.body,
+            "{\"status\":\"error\",\"errorType\":\"timeout\",\"error\":\"query timed out in query "
+            "execution\"}");
+  const RuleStats stats = engine_->Stats();
+  EXPECT_EQ(stats.queries_refused_timeout, 1u);
+  EXPECT_EQ(stats.queries_refused_samples, 0u);
+}
+
+TEST_F(QueryApiTest, NativeHistogramsAsPrometheusWritesThem) {
+  // A histogram family with exact exponential buckets at scale 0: zero 1, (1,2] 2, (2,4] 1.
+  strobe::snapshot::Family f;
+  f.name = "lat_seconds";
+  f.type = strobe::snapshot::MetricType::kHistogram;
+  strobe::snapshot::Point p;
+  p.histogram.count = 4;
+  p.histogram.sum = 5.5;
+  p.histogram.scale = 0;
+  p.histogram.zero_count = 1;
+  p.histogram.positive_offset = 0;
+  p.histogram.positive_counts = {2, 1};
+  p.histogram.bounds = {2};
+  p.histogram.bucket_counts = {3, 1};
+  f.points.push_back(p);
+  std::vector<strobe::snapshot::Family> families = {f};
+  engine_->EvaluateRules(families);
+  const int64_t now_ms = static_cast<int64_t>(clock_.NowUnixNs() / 1'000'000);
+  QueryReply r = InstantQuery(*engine_, {{"query", "lat_seconds"}}, now_ms);
+  EXPECT_EQ(r.body,
+            "{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":[{\"metric\":"
+            "{\"__name__\":\"lat_seconds\"},\"histogram\":[1700000003,{\"count\":\"4\",\"sum\":"
+            "\"5.5\",\"buckets\":[[3,\"-0\",\"0\",\"1\"],[0,\"1\",\"2\",\"2\"],[0,\"2\",\"4\","
+            "\"1\"]]}]}]}}");
+  // rank 2 of 4: the zero bucket holds 1, then 1 of 2 into (1,2]: 1.5.
+  r = InstantQuery(*engine_, {{"query", "histogram_quantile(0.5, lat_seconds)"}}, now_ms);
+  EXPECT_NE(r.body.find("\"value\":[1700000003,\"1.5\"]"), std::string::npos) << r.body;
+  // The classic series are unchanged beside it.
+  r = InstantQuery(*engine_, {{"query", "lat_seconds_bucket{le=\"2\"}"}}, now_ms);
+  EXPECT_NE(r.body.find("\"value\":[1700000003,\"3\"]"), std::string::npos) << r.body;
+}
+
+TEST_F(PromRulesTest, ReloadAppliesTheAlertsSection) {
+  AlertConfig c = AlertConfig::Parse(YAML::Load(R"yaml(
+evaluation_interval: 2s
+rules:
+  - alert: Old
+    expr: p99 > 1
+)yaml"),
+                                     "a.yaml");
+  ASSERT_TRUE(c.errors.empty());
+  engine_ = std::make_unique<AlertEngine>(std::move(c), clock_);
+  EXPECT_EQ(engine_->EvaluationIntervalNs(), 2 * kSec);
+  EXPECT_EQ(engine_->StrobeRuleCount(), 1u);
+  // A section with an error is refused whole; the running one stays.
+  AlertConfig bad = AlertConfig::Parse(
+      YAML::Load("evaluation_interval: 5s\nrules:\n  - alert: X\n    expr: p99 >\n"), "a.yaml");
+  ASSERT_FALSE(bad.errors.empty());
+  EXPECT_FALSE(engine_->Reload(std::move(bad)).ok());
+  EXPECT_EQ(engine_->EvaluationIntervalNs(), 2 * kSec);
+  EXPECT_EQ(engine_->Stats().config_reloads_failed, 1u);
+  AlertConfig next = AlertConfig::Parse(YAML::Load(R"yaml(
+evaluation_interval: 500ms
+query_max_samples: 3
+rules:
+  - alert: A
+    expr: p99 > 1
+  - alert: B
+    expr: p99 > 2
+)yaml"),
+                                        "a.yaml");
+  ASSERT_TRUE(next.errors.empty());
+  EXPECT_TRUE(engine_->Reload(std::move(next)).ok());
+  EXPECT_EQ(engine_->EvaluationIntervalNs(), kSec / 2);
+  EXPECT_EQ(engine_->StrobeRuleCount(), 2u);
+  EXPECT_EQ(engine_->Stats().config_reloads_ok, 1u);
+  // query_max_samples applies to the next query.
+  Round(1);
+  Round(2);
+  const int64_t now_ms = static_cast<int64_t>(clock_.NowUnixNs() / 1'000'000);
+  EXPECT_EQ(InstantQuery(*engine_, {{"query", "count_over_time(req_total[1m])"}}, now_ms).status,
+            200);  // 1 sample (both rounds at one clock time: the second is out of order)
+  clock_.AdvanceNs(kSec);
+  Round(3);
+  clock_.AdvanceNs(kSec);
+  Round(4);
+  clock_.AdvanceNs(kSec);
+  Round(5);
+  EXPECT_EQ(
+      InstantQuery(*engine_, {{"query", "count_over_time(req_total[1m])"}}, now_ms + 3000).status,
+      422);  // its window of 4 samples plus its point: 5 > 3
+}
+
 }  // namespace
 }  // namespace strobed::alert

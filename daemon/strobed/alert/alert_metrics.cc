@@ -92,11 +92,29 @@ strobe::Status RegisterAlertMetrics(strobe::metrics::Registry& registry,
                 CallbackType::kCounter,
                 [](const RuleStats& s) { return static_cast<double>(s.history.samples_refused); }));
   STROBE_RETURN_IF_ERROR(registry.AddCallbackFamily(
+      {"strobe_promql_queries_refused_total",
+       "PromQL evaluations (API queries and rules) stopped by a limit: reason=\"samples\" "
+       "(alerts.query_max_samples), reason=\"timeout\" (alerts.query_timeout).",
+       ""},
+      CallbackType::kCounter, {"reason"}, [engine](CallbackSink& sink) {
+        const RuleStats s = engine->Stats();
+        sink.Emit({"samples"}, static_cast<double>(s.queries_refused_samples));
+        sink.Emit({"timeout"}, static_cast<double>(s.queries_refused_timeout));
+      }));
+  STROBE_RETURN_IF_ERROR(registry.AddCallbackFamily(
       {"strobe_alert_rule_reloads_total", "Rule file reloads (SIGHUP) by result.", ""},
       CallbackType::kCounter, {"result"}, [engine](CallbackSink& sink) {
         const RuleStats s = engine->Stats();
         sink.Emit({"ok"}, static_cast<double>(s.reloads_ok));
         sink.Emit({"failed"}, static_cast<double>(s.reloads_failed));
+      }));
+  STROBE_RETURN_IF_ERROR(registry.AddCallbackFamily(
+      {"strobe_alert_config_reloads_total",
+       "Reloads of the alerts: configuration section (SIGHUP) by result.", ""},
+      CallbackType::kCounter, {"result"}, [engine](CallbackSink& sink) {
+        const RuleStats s = engine->Stats();
+        sink.Emit({"ok"}, static_cast<double>(s.config_reloads_ok));
+        sink.Emit({"failed"}, static_cast<double>(s.config_reloads_failed));
       }));
   // The recording rules' latest results, under their record names.
   return registry.AddCollector("alert_recording_rules", [engine](strobe::snapshot::Snapshot& out) {

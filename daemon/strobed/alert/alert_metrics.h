@@ -8,8 +8,12 @@
 //   strobe_alert_rule_evaluations_total, strobe_alert_rule_evaluation_failures_total,
 //   strobe_alert_rule_round_duration_seconds, strobe_alert_rules,
 //   strobe_alert_rule_reloads_total{result}                PromQL rules (alerts.rule_files)
+//   strobe_alert_config_reloads_total{result}              the alerts: section (SIGHUP)
 //   strobe_alert_history_series, strobe_alert_history_samples,
 //   strobe_alert_history_dropped_{series,samples}_total     their bounded sample history
+//   strobe_promql_queries_refused_total{reason}            API queries and rule evaluations
+//                                                          stopped by alerts.query_max_samples
+//                                                          (samples) or query_timeout (timeout)
 // and, through a collector, every recording rule's latest output under its record name.
 // `notifier` is the notifier's type ("webhook", "alertmanager", "log"), with "/N" appended
 // (N counting from 1 in configuration order) when several notifiers share a type, so every

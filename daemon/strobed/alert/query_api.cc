@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstdio>
 #include <ctime>
+#include <limits>
+#include <set>
 
 #include "strobed/base/json.h"
 
@@ -18,6 +20,25 @@ constexpr double kMaxUnixSeconds = 253402300800.0;
 QueryReply Error(int status, std::string_view type, std::string_view message) {
   return {status, "{\"status\":\"error\",\"errorType\":" + JsonQuote(type) +
                       ",\"error\":" + JsonQuote(message) + "}"};
+}
+
+QueryReply BadData(std::string_view message) { return Error(400, "bad_data", message); }
+
+// An evaluation error as Prometheus' API reports it: a timeout is 503 "timeout", everything
+// else (too many samples included) 422 "execution".
+QueryReply EvalError(const strobe::Status& status) {
+  if (status.code() == strobe::StatusCode::kDeadlineExceeded) {
+    return Error(503, "timeout", status.message());
+  }
+  return Error(422, "execution", status.message());
+}
+
+// The first value of parameter `name`, nullopt when absent.
+std::optional<std::string> Param(const QueryParams& params, std::string_view name) {
+  for (const auto& [k, v] : params) {
+    if (k == name) return v;
+  }
+  return std::nullopt;
 }
 
 // "[1701970000.123,\"1.5\"]"
@@ -118,35 +139,196 @@ strobe::Result<int64_t> ParseQueryTime(std::string_view text) {
   return secs_utc * 1000 + ms;
 }
 
-QueryReply InstantQuery(const AlertEngine& engine, const std::optional<std::string>& query,
-                        const std::optional<std::string>& time, int64_t now_ms) {
+namespace {
+
+// Unix ms of "time"-like parameter `name`, `fallback` when absent.
+strobe::Result<int64_t> TimeParam(const QueryParams& params, std::string_view name,
+                                  int64_t fallback) {
+  const std::optional<std::string> v = Param(params, name);
+  if (!v.has_value()) return fallback;
+  auto t = ParseQueryTime(*v);
+  if (!t.ok()) {
+    return strobe::InvalidArgument("invalid parameter \"" + std::string(name) +
+                                   "\": " + t.status().message());
+  }
+  return *t;
+}
+
+// The `timeout` parameter in ms (0 when absent).
+strobe::Result<int64_t> TimeoutParam(const QueryParams& params) {
+  const std::optional<std::string> v = Param(params, "timeout");
+  if (!v.has_value()) return int64_t{0};
+  auto d = ParseQueryDuration(*v);
+  if (!d.ok()) {
+    return strobe::InvalidArgument("invalid parameter \"timeout\": " + d.status().message());
+  }
+  return *d;
+}
+
+// The parsed `query` parameter.
+strobe::Result<promql::Expr> QueryParam(const QueryParams& params) {
+  const std::optional<std::string> query = Param(params, "query");
   if (!query.has_value() || query->empty()) {
-    return Error(400, "bad_data", "invalid parameter \"query\": missing query");
+    return strobe::InvalidArgument("invalid parameter \"query\": missing query");
   }
   if (query->size() > kMaxQueryBytes) {
-    return Error(
-        400, "bad_data",
-        "invalid parameter \"query\": longer than " + std::to_string(kMaxQueryBytes) + " bytes");
-  }
-  int64_t t_ms = now_ms;
-  if (time.has_value()) {
-    auto t = ParseQueryTime(*time);
-    if (!t.ok())
-      return Error(400, "bad_data", "invalid parameter \"time\": " + t.status().message());
-    t_ms = *t;
+    return strobe::InvalidArgument("invalid parameter \"query\": longer than " +
+                                   std::to_string(kMaxQueryBytes) + " bytes");
   }
   auto expr = promql::Parse(*query);
   if (!expr.ok()) {
-    return Error(400, "bad_data", "invalid parameter \"query\": " + expr.status().message());
+    return strobe::InvalidArgument("invalid parameter \"query\": " + expr.status().message());
   }
+  return expr;
+}
+
+// The match[] selectors (Prometheus' parser.ParseMetricSelector: a vector selector).
+strobe::Result<std::vector<std::vector<promql::Matcher>>> MatchParams(const QueryParams& params) {
+  std::vector<std::vector<promql::Matcher>> out;
+  for (const auto& [k, v] : params) {
+    if (k != "match[]") continue;
+    if (v.size() > kMaxQueryBytes) {
+      return strobe::InvalidArgument("invalid parameter \"match[]\": longer than " +
+                                     std::to_string(kMaxQueryBytes) + " bytes");
+    }
+    auto expr = promql::Parse(v);
+    if (!expr.ok()) {
+      return strobe::InvalidArgument("invalid parameter \"match[]\": " + expr.status().message());
+    }
+    if (expr->kind != promql::ExprKind::kVectorSelector || expr->offset_ms != 0) {
+      return strobe::InvalidArgument(
+          "invalid parameter \"match[]\": expected a series selector "
+          "such as up{job=\"x\"}, got \"" +
+          v.substr(0, 64) + "\"");
+    }
+    out.push_back(std::move(expr->matchers));
+  }
+  return out;
+}
+
+// The "metric" object of a label set.
+void AppendMetric(const promql::Labels& labels, std::string* out) {
+  out->push_back('{');
+  bool first = true;
+  for (const auto& l : labels) {
+    if (!first) out->push_back(',');
+    first = false;
+    *out += JsonQuote(l.name) + ":" + JsonQuote(l.value);
+  }
+  out->push_back('}');
+}
+
+// [t, {"count":..,"sum":..,"buckets":[[rule,"lower","upper","count"],...]}] as Prometheus'
+// marshalHistogram writes it (empty buckets left out).
+std::string HistogramJson(int64_t t_ms, const promql::NativeHistogram& h) {
+  std::string sample = SampleJson(t_ms, 0);
+  std::string out = sample.substr(0, sample.find(',') + 1);  // "[t,"
+  out += "{\"count\":" + JsonQuote(PromValueText(h.count)) +
+         ",\"sum\":" + JsonQuote(PromValueText(h.sum)) + ",\"buckets\":[";
+  bool first = true;
+  const auto bucket = [&](int rule, double lower, double upper, double count) {
+    if (count == 0) return;
+    if (!first) out += ",";
+    first = false;
+    out += "[" + std::to_string(rule) + "," + JsonQuote(PromValueText(lower)) + "," +
+           JsonQuote(PromValueText(upper)) + "," + JsonQuote(PromValueText(count)) + "]";
+  };
+  bucket(3, -0.0, 0.0, h.zero_count);
+  for (size_t k = 0; k < h.counts.size(); ++k) {
+    const int64_t index = int64_t{h.offset} + static_cast<int64_t>(k);
+    bucket(0, h.Lower(index), h.Upper(index), h.counts[k]);
+  }
+  out += "]}]";
+  return out;
+}
+
+bool ValidLabelName(std::string_view name) {
+  if (name.empty()) return false;
+  for (size_t i = 0; i < name.size(); ++i) {
+    const char c = name[i];
+    const bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+    if (!alpha && !(i > 0 && c >= '0' && c <= '9')) return false;
+  }
+  return true;
+}
+
+// start/end of the metadata endpoints: all time by default.
+constexpr int64_t kMinTimeMs = std::numeric_limits<int64_t>::min() / 2;
+constexpr int64_t kMaxTimeMs = std::numeric_limits<int64_t>::max() / 2;
+
+// The series the metadata endpoints answer from; an error reply in *error otherwise.
+std::optional<std::vector<promql::Labels>> MetadataSeries(const AlertEngine& engine,
+                                                          const QueryParams& params,
+                                                          bool need_match, QueryReply* error) {
+  auto start = TimeParam(params, "start", kMinTimeMs);
+  auto end = start.ok() ? TimeParam(params, "end", kMaxTimeMs) : start;
+  if (!start.ok() || !end.ok()) {
+    *error = BadData((start.ok() ? end : start).status().message());
+    return std::nullopt;
+  }
+  auto matches = MatchParams(params);
+  if (!matches.ok()) {
+    *error = BadData(matches.status().message());
+    return std::nullopt;
+  }
+  if (need_match && matches->empty()) {
+    *error = BadData("no match[] parameter provided");
+    return std::nullopt;
+  }
+  return engine.MatchSeries(*matches, *start, *end);
+}
+
+std::string StringList(const std::vector<std::string>& values) {
+  std::string out = "{\"status\":\"success\",\"data\":[";
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (i > 0) out += ",";
+    out += JsonQuote(values[i]);
+  }
+  return out + "]}";
+}
+
+}  // namespace
+
+strobe::Result<int64_t> ParseQueryDuration(std::string_view text) {
+  const auto bad = [&] {
+    return strobe::InvalidArgument("cannot parse \"" + std::string(text.substr(0, 64)) +
+                                   "\" to a valid duration");
+  };
+  if (text.empty() || text.size() > 64) return bad();
+  double secs = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), secs);
+  if (ec == std::errc() && ptr == text.data() + text.size()) {
+    if (!std::isfinite(secs) || std::fabs(secs) > 9.2e15) return bad();
+    return static_cast<int64_t>(std::llround(secs * 1000.0));
+  }
+  auto d = promql::ParseDurationMs(text);
+  if (!d.ok()) return bad();
+  return *d;
+}
+
+QueryReply InstantQuery(const AlertEngine& engine, const std::optional<std::string>& query,
+                        const std::optional<std::string>& time, int64_t now_ms) {
+  QueryParams params;
+  if (query.has_value()) params.emplace_back("query", *query);
+  if (time.has_value()) params.emplace_back("time", *time);
+  return InstantQuery(engine, params, now_ms);
+}
+
+QueryReply InstantQuery(const AlertEngine& engine, const QueryParams& params, int64_t now_ms) {
+  auto expr = QueryParam(params);
+  if (!expr.ok()) return BadData(expr.status().message());
+  auto t = TimeParam(params, "time", now_ms);
+  if (!t.ok()) return BadData(t.status().message());
+  auto timeout = TimeoutParam(params);
+  if (!timeout.ok()) return BadData(timeout.status().message());
+  const int64_t t_ms = *t;
   if (promql::TypeOf(*expr) == promql::ValueType::kMatrix) {
-    return Error(400, "bad_data",
-                 "invalid parameter \"query\": range vector results are not supported by "
-                 "strobe's history (wrap the range in a function such as rate or "
-                 "last_over_time)");
+    return BadData(
+        "invalid parameter \"query\": range vector results are not supported by strobe's "
+        "history (wrap the range in a function such as rate or last_over_time)");
   }
-  auto value = engine.Query(*expr, t_ms);
-  if (!value.ok()) return Error(422, "execution", value.status().message());
+  auto value = engine.Query(*expr, t_ms, *timeout);
+  if (!value.ok()) return EvalError(value.status());
   std::string out = "{\"status\":\"success\",\"data\":{\"resultType\":";
   if (value->kind == promql::Value::Kind::kScalar) {
     out += "\"scalar\",\"result\":" + SampleJson(t_ms, value->scalar);
@@ -156,19 +338,122 @@ QueryReply InstantQuery(const AlertEngine& engine, const std::optional<std::stri
     for (const promql::Sample& s : value->vector) {
       if (!first) out += ",";
       first = false;
-      out += "{\"metric\":{";
-      bool first_label = true;
-      for (const auto& l : s.labels) {
-        if (!first_label) out += ",";
-        first_label = false;
-        out += JsonQuote(l.name) + ":" + JsonQuote(l.value);
+      out += "{\"metric\":";
+      AppendMetric(s.labels, &out);
+      if (s.histogram != nullptr) {
+        out += ",\"histogram\":" + HistogramJson(t_ms, *s.histogram) + "}";
+      } else {
+        out += ",\"value\":" + SampleJson(t_ms, s.value) + "}";
       }
-      out += "},\"value\":" + SampleJson(t_ms, s.value) + "}";
     }
     out += "]";
   }
   out += "}}";
   return {200, std::move(out)};
+}
+
+QueryReply RangeQuery(const AlertEngine& engine, const QueryParams& params) {
+  auto start = TimeParam(params, "start", -1);
+  if (!start.ok()) return BadData(start.status().message());
+  auto end = TimeParam(params, "end", -1);
+  if (!end.ok()) return BadData(end.status().message());
+  if (*start < 0)
+    return BadData("invalid parameter \"start\": cannot parse \"\" to a valid timestamp");
+  if (*end < 0) return BadData("invalid parameter \"end\": cannot parse \"\" to a valid timestamp");
+  if (*end < *start) {
+    return BadData("invalid parameter \"end\": end timestamp must not be before start time");
+  }
+  const std::optional<std::string> step_text = Param(params, "step");
+  auto step = ParseQueryDuration(step_text.value_or(""));
+  if (!step.ok()) return BadData("invalid parameter \"step\": " + step.status().message());
+  if (*step <= 0) {
+    return BadData(
+        "invalid parameter \"step\": zero or negative query resolution step widths are not "
+        "accepted. Try a positive integer");
+  }
+  if ((*end - *start) / *step > kMaxRangePoints) {
+    return BadData(
+        "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query "
+        "resolution (?step=XX)");
+  }
+  auto timeout = TimeoutParam(params);
+  if (!timeout.ok()) return BadData(timeout.status().message());
+  auto expr = QueryParam(params);
+  if (!expr.ok()) return BadData(expr.status().message());
+  if (promql::TypeOf(*expr) == promql::ValueType::kMatrix) {
+    return BadData(
+        "invalid parameter \"query\": invalid expression type \"range vector\" for range query, "
+        "must be Scalar or instant Vector");
+  }
+  auto result = engine.QueryRange(*expr, *start, *end, *step, *timeout);
+  if (!result.ok()) return EvalError(result.status());
+  std::string out = "{\"status\":\"success\",\"data\":{\"resultType\":\"matrix\",\"result\":[";
+  bool first = true;
+  for (const promql::RangeSeries& s : *result) {
+    if (!first) out += ",";
+    first = false;
+    out += "{\"metric\":";
+    AppendMetric(s.labels, &out);
+    if (!s.points.empty()) {
+      out += ",\"values\":[";
+      for (size_t i = 0; i < s.points.size(); ++i) {
+        if (i > 0) out += ",";
+        out += SampleJson(s.points[i].t_ms, s.points[i].value);
+      }
+      out += "]";
+    }
+    if (!s.histograms.empty()) {
+      out += ",\"histograms\":[";
+      for (size_t i = 0; i < s.histograms.size(); ++i) {
+        if (i > 0) out += ",";
+        out += HistogramJson(s.histograms[i].first, *s.histograms[i].second);
+      }
+      out += "]";
+    }
+    out += "}";
+  }
+  out += "]}}";
+  return {200, std::move(out)};
+}
+
+QueryReply SeriesQuery(const AlertEngine& engine, const QueryParams& params) {
+  QueryReply error;
+  auto series = MetadataSeries(engine, params, /*need_match=*/true, &error);
+  if (!series.has_value()) return error;
+  std::string out = "{\"status\":\"success\",\"data\":[";
+  for (size_t i = 0; i < series->size(); ++i) {
+    if (i > 0) out += ",";
+    AppendMetric((*series)[i], &out);
+  }
+  out += "]}";
+  return {200, std::move(out)};
+}
+
+QueryReply LabelNamesQuery(const AlertEngine& engine, const QueryParams& params) {
+  QueryReply error;
+  auto series = MetadataSeries(engine, params, /*need_match=*/false, &error);
+  if (!series.has_value()) return error;
+  std::set<std::string> names;
+  for (const promql::Labels& labels : *series) {
+    for (const auto& l : labels) names.insert(l.name);
+  }
+  return {200, StringList({names.begin(), names.end()})};
+}
+
+QueryReply LabelValuesQuery(const AlertEngine& engine, std::string_view name,
+                            const QueryParams& params) {
+  if (!ValidLabelName(name)) {
+    return BadData("invalid label name: \"" + std::string(name.substr(0, 64)) + "\"");
+  }
+  QueryReply error;
+  auto series = MetadataSeries(engine, params, /*need_match=*/false, &error);
+  if (!series.has_value()) return error;
+  std::set<std::string> values;
+  for (const promql::Labels& labels : *series) {
+    const std::string_view v = promql::LabelValue(labels, name);
+    if (!v.empty()) values.emplace(v);
+  }
+  return {200, StringList({values.begin(), values.end()})};
 }
 
 }  // namespace strobed::alert

@@ -432,7 +432,8 @@ AlertConfig AlertConfig::Parse(const YAML::Node& node, std::string_view file,
   strobe::Status keys = base::GuardYaml(node, file, [&] {
     return CheckKeys(node, file, "alerts",
                      {"evaluation_interval", "generator_url", "history", "staleness", "notifiers",
-                      "rules", "rule_files", "history_max_series", "history_max_samples"});
+                      "rules", "rule_files", "history_max_series", "history_max_samples",
+                      "query_max_samples", "query_timeout"});
   });
   if (!keys.ok()) c.errors.push_back(keys);
   if (const YAML::Node n = node["evaluation_interval"]) {
@@ -480,6 +481,15 @@ AlertConfig AlertConfig::Parse(const YAML::Node& node, std::string_view file,
   };
   positive("history_max_series", c.history_max_series);
   positive("history_max_samples", c.history_max_samples);
+  positive("query_max_samples", c.query_max_samples);
+  if (const YAML::Node n = node["query_timeout"]) {
+    auto d = base::ParseDurationNode(n, file, "alerts.query_timeout");
+    if (!d.ok() || *d == 0) {
+      c.errors.push_back(d.ok() ? Err(file, n, "alerts.query_timeout must be > 0") : d.status());
+    } else {
+      c.query_timeout_ns = *d;
+    }
+  }
   if (const YAML::Node list = node["rule_files"]) {
     if (!list.IsSequence()) {
       c.errors.push_back(Err(file, list, "alerts.rule_files: expected a list of paths or globs"));
@@ -495,6 +505,7 @@ AlertConfig AlertConfig::Parse(const YAML::Node& node, std::string_view file,
       c.rule_files_dir = slash == std::string_view::npos ? "." : std::string(file.substr(0, slash));
       RuleFiles loaded = LoadRuleFiles(c.rule_files, c.rule_files_dir);
       c.groups = std::move(loaded.groups);
+      c.rule_file_errors = loaded.errors.size();
       for (auto& e : loaded.errors) c.errors.push_back(std::move(e));
     }
   }

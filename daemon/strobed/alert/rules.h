@@ -140,8 +140,15 @@ struct AlertConfig {
   std::vector<std::string> rule_files;
   std::string rule_files_dir;
   std::vector<RuleGroup> groups;
+  std::size_t rule_file_errors = 0;  // how many of `errors` come from the rule files
   std::size_t history_max_series = 100'000;
   std::size_t history_max_samples = 8'000'000;  // ~16 bytes each: ~128 MB at most
+  // Per-query bounds of PromQL evaluation (API queries and rules), as Prometheus'
+  // query.max-samples and query.timeout. Lower than Prometheus' 50 M / 2 m: a result point
+  // costs ~16 bytes plus labels (5 M: ~100 MB), and an instant query holds the history's read
+  // lock while it runs, which delays the next sampling round.
+  std::size_t query_max_samples = 5'000'000;
+  uint64_t query_timeout_ns = 10'000'000'000;
 
   // Never fails as a whole: bad entries go to `errors` ("file:line: reason"). Loads the rule
   // files `rule_files` names into `groups` (their errors go to `errors` too).

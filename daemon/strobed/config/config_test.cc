@@ -229,6 +229,17 @@ TEST(ConfigTest, RestartRequiredListsOnlyStaticKeys) {
   EXPECT_TRUE(RestartRequired(*a, *a).empty());
 }
 
+TEST(ConfigTest, AlertsSectionReloadsExceptItsNotifiers) {
+  auto a = LoadText("alerts:\n  evaluation_interval: 1s\n  notifiers: [{type: log}]\n");
+  auto b = LoadText("alerts:\n  evaluation_interval: 2s\n  notifiers: [{type: log}]\n");
+  auto c = LoadText("alerts:\n  evaluation_interval: 2s\n");
+  ASSERT_TRUE(a.ok() && b.ok() && c.ok());
+  EXPECT_TRUE(ReloadableSection("alerts"));
+  EXPECT_FALSE(ReloadableSection("stream"));
+  EXPECT_TRUE(RestartRequired(*a, *b).empty());
+  EXPECT_EQ(RestartRequired(*a, *c), (std::vector<std::string>{"alerts.notifiers"}));
+}
+
 // Daemon keys and plugin options share base/parse.h: the units and case rules that used to
 // differ (the daemon had no "ns" and no fractional sizes; plugins were case-sensitive and had
 // no K/M/G short forms) are one set now.

@@ -216,6 +216,14 @@ bool Under(std::string_view path, std::string_view prefix) {
 std::span<const KeySpec> KeySpecs() { return Keys(); }
 std::span<const std::string_view> ModuleSections() { return kModuleSections; }
 
+bool ReloadableSection(std::string_view name) { return name == "alerts"; }
+
+std::span<const std::string_view> RestartSubKeys(std::string_view section) {
+  static constexpr std::string_view kAlerts[] = {"notifiers"};
+  if (section == "alerts") return kAlerts;
+  return {};
+}
+
 const KeySpec* FindKey(std::string_view path) {
   for (const KeySpec& k : Keys()) {
     if (k.path() == path) return &k;

@@ -35,6 +35,12 @@ struct KeySpec {
 std::span<const KeySpec> KeySpecs();
 // Names of sections owned by other modules (kept raw in Config::sections).
 std::span<const std::string_view> ModuleSections();
+// Whether a SIGHUP hands module section `name` to the running components (`alerts`: the alert
+// engine applies it, except the sub-keys RestartSubKeys lists) rather than keeping the running
+// one (every other module section needs a restart).
+bool ReloadableSection(std::string_view name);
+// The sub-keys of a reloadable section that still need a restart ("notifiers" of alerts).
+std::span<const std::string_view> RestartSubKeys(std::string_view section);
 
 // The key at `path`, or nullptr.
 const KeySpec* FindKey(std::string_view path);

@@ -105,15 +105,24 @@ std::vector<std::string> RestartRequired(const Config& running, const Config& ne
       keys.emplace_back(k.path());
     }
   }
+  const auto differ = [](const YAML::Node& a, const YAML::Node& b) {
+    YAML::Emitter ea;
+    YAML::Emitter eb;
+    if (a.IsDefined() && !a.IsNull()) ea << a;
+    if (b.IsDefined() && !b.IsNull()) eb << b;
+    return std::string_view(ea.c_str()) != std::string_view(eb.c_str());
+  };
   for (auto name : ModuleSections()) {
     const RawSection& a = running.Section(name);
     const RawSection& b = next.Section(name);
-    YAML::Emitter ea;
-    YAML::Emitter eb;
-    if (a.present()) ea << a.node;
-    if (b.present()) eb << b.node;
-    if (std::string_view(ea.c_str()) != std::string_view(eb.c_str())) {
-      keys.emplace_back(name);
+    if (!ReloadableSection(name)) {
+      if (differ(a.node, b.node)) keys.emplace_back(name);
+      continue;
+    }
+    for (auto sub : RestartSubKeys(name)) {
+      const YAML::Node na = a.node.IsMap() ? a.node[std::string(sub)] : YAML::Node();
+      const YAML::Node nb = b.node.IsMap() ? b.node[std::string(sub)] : YAML::Node();
+      if (differ(na, nb)) keys.emplace_back(std::string(name) + "." + std::string(sub));
     }
   }
   return keys;

@@ -15,6 +15,7 @@
 #include "strobed/base/byte_budget.h"
 #include "strobed/base/json.h"
 #include "strobed/base/parse.h"
+#include "strobed/config/keys.h"
 #include "strobed/config/print.h"
 
 namespace strobed::daemon {
@@ -396,6 +397,29 @@ strobe::Status Daemon::Reload() {
   applied.demo.enabled = running.demo.enabled;
   applied.demo.seed = running.demo.seed;
   applied.sections = running.sections;
+  // Reloadable module sections (alerts) go to the components as loaded now; each component
+  // keeps what of them cannot apply live (config::RestartSubKeys).
+  for (auto name : config::ModuleSections()) {
+    if (!config::ReloadableSection(name)) continue;
+    auto it = next->sections.find(name);
+    if (it == next->sections.end()) {
+      applied.sections.erase(std::string(name));
+      continue;
+    }
+    config::RawSection section = it->second;
+    section.node = YAML::Clone(it->second.node);
+    const config::RawSection& was = running.Section(name);
+    for (auto sub : config::RestartSubKeys(name)) {
+      const std::string key(sub);
+      if (!section.node.IsMap()) break;
+      if (was.node.IsMap() && was.node[key]) {
+        section.node[key] = YAML::Clone(was.node[key]);
+      } else {
+        section.node.remove(key);
+      }
+    }
+    applied.sections[std::string(name)] = std::move(section);
+  }
   for (const auto& key : restart) {
     spdlog::warn("reload: '{}' changed but needs a restart; keeping the running value", key);
   }

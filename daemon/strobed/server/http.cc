@@ -57,6 +57,21 @@ std::optional<std::string> Request::QueryParam(std::string_view key) const {
   return std::nullopt;
 }
 
+std::vector<std::pair<std::string, std::string>> ParseForm(std::string_view encoded) {
+  std::vector<std::pair<std::string, std::string>> out;
+  while (!encoded.empty()) {
+    const size_t amp = encoded.find('&');
+    const std::string_view pair = encoded.substr(0, amp);
+    encoded = amp == std::string_view::npos ? std::string_view() : encoded.substr(amp + 1);
+    if (pair.empty()) continue;
+    const size_t eq = pair.find('=');
+    out.emplace_back(PercentDecode(pair.substr(0, eq)), eq == std::string_view::npos
+                                                            ? std::string()
+                                                            : PercentDecode(pair.substr(eq + 1)));
+  }
+  return out;
+}
+
 Response Response::Json(int status, std::string body) {
   Response r;
   r.status = status;

@@ -73,4 +73,8 @@ std::string_view StatusReason(int status);
 // Percent-decodes `s` ('+' becomes a space). Malformed escapes are kept literally.
 std::string PercentDecode(std::string_view s);
 
+// The name=value pairs of an application/x-www-form-urlencoded string (a URL query or a POST
+// form body), percent-decoded, in order; names may repeat ("match[]=a&match[]=b").
+std::vector<std::pair<std::string, std::string>> ParseForm(std::string_view encoded);
+
 }  // namespace strobed::server

@@ -49,19 +49,74 @@ strobe::Status StreamComponent::Start(const daemon::ComponentContext& ctx) {
   spdlog::info(
       "stream: {} windows, {} CEP rules, {} anomaly detectors, {} alert rules, {} PromQL rules",
       engine_->window_count(), engine_->cep_count(), engine_->anomaly_count(),
-      alerts_->config().rules.size(), alerts_->Stats().rules);
+      alerts_->StrobeRuleCount(), alerts_->Stats().rules);
 
   stream::StreamEngine* engine = engine_.get();
   alert::AlertEngine* alerts = alerts_.get();
   ctx.api.Handle("GET", "/api/v1/alerts", [alerts](const server::Request&) {
     return server::Response::Json(200, alerts->AlertsJson());
   });
-  ctx.api.Handle("GET", "/api/v1/query", [alerts, clock = &clock_](const server::Request& req) {
-    alert::QueryReply reply =
-        alert::InstantQuery(*alerts, req.QueryParam("query"), req.QueryParam("time"),
-                            static_cast<int64_t>(clock->NowUnixNs() / 1'000'000));
-    return server::Response::Json(reply.status, std::move(reply.body));
-  });
+  // The Prometheus HTTP API (query_api.h): GET with URL parameters, or POST with a form body
+  // (Grafana posts long queries), both behind the API's bearer token.
+  const auto prom_api = [&](std::string_view path, auto answer, bool post) {
+    auto handler = [answer](const server::Request& req) {
+      alert::QueryParams params = server::ParseForm(req.query);
+      if (req.method == "POST") {
+        const auto type = req.headers.Get("Content-Type");
+        if (type.has_value() &&
+            type->substr(0, 33) == std::string_view("application/x-www-form-urlencoded")) {
+          for (auto& p : server::ParseForm(req.body)) params.push_back(std::move(p));
+        }
+      }
+      alert::QueryReply reply = answer(req, params);
+      return server::Response::Json(reply.status, std::move(reply.body));
+    };
+    ctx.api.Handle("GET", std::string(path), handler);
+    if (post) ctx.api.Handle("POST", std::string(path), handler);
+  };
+  prom_api(
+      "/api/v1/query",
+      [alerts, clock = &clock_](const server::Request&, const alert::QueryParams& params) {
+        return alert::InstantQuery(*alerts, params,
+                                   static_cast<int64_t>(clock->NowUnixNs() / 1'000'000));
+      },
+      true);
+  prom_api(
+      "/api/v1/query_range",
+      [alerts](const server::Request&, const alert::QueryParams& params) {
+        return alert::RangeQuery(*alerts, params);
+      },
+      true);
+  prom_api(
+      "/api/v1/series",
+      [alerts](const server::Request&, const alert::QueryParams& params) {
+        return alert::SeriesQuery(*alerts, params);
+      },
+      true);
+  prom_api(
+      "/api/v1/labels",
+      [alerts](const server::Request&, const alert::QueryParams& params) {
+        return alert::LabelNamesQuery(*alerts, params);
+      },
+      true);
+  // /api/v1/label/<name>/values: a prefix route; <name> is one path segment.
+  prom_api(
+      "/api/v1/label/*",
+      [alerts](const server::Request& req, const alert::QueryParams& params) {
+        constexpr std::string_view kPrefix = "/api/v1/label/";
+        constexpr std::string_view kSuffix = "/values";
+        const std::string_view path = req.path;
+        if (path.size() <= kPrefix.size() + kSuffix.size() ||
+            path.substr(path.size() - kSuffix.size()) != kSuffix) {
+          return alert::QueryReply{404,
+                                   "{\"status\":\"error\",\"errorType\":\"not_found\",\"error\":"
+                                   "\"expected /api/v1/label/<name>/values\"}"};
+        }
+        const std::string name = server::PercentDecode(
+            path.substr(kPrefix.size(), path.size() - kPrefix.size() - kSuffix.size()));
+        return alert::LabelValuesQuery(*alerts, name, params);
+      },
+      false);
   ctx.api.Handle("GET", "/api/v1/stream/series", [engine](const server::Request&) {
     return server::Response::Json(200, engine->SeriesJson());
   });
@@ -91,12 +146,14 @@ strobe::Status StreamComponent::Start(const daemon::ComponentContext& ctx) {
 }
 
 void StreamComponent::Run() {
-  const uint64_t eval_ns = alerts_->config().evaluation_interval_ns;
-  const uint64_t tick_ns = std::min<uint64_t>(eval_ns, 250'000'000);
   uint64_t next_eval = 0;
   strobe::MutexLock lock(mu_);
   while (!stop_) {
     lock.Unlock();
+    // Read each tick: alerts.evaluation_interval reloads on SIGHUP.
+    const uint64_t eval_ns = alerts_->EvaluationIntervalNs();
+    const uint64_t tick_ns = std::min<uint64_t>(eval_ns, 250'000'000);
+    if (next_eval > clock_.NowUnixNs() + eval_ns) next_eval = clock_.NowUnixNs() + eval_ns;
     engine_->Tick();
     uint64_t now = clock_.NowUnixNs();
     if (now >= next_eval) {
@@ -117,11 +174,14 @@ void StreamComponent::Run() {
 }
 
 strobe::Status StreamComponent::Reload(const config::Config& next) {
-  (void)next;  // the alerts: section itself needs a restart; its rule files are read again
-  if (!alerts_ || alerts_->config().rule_files.empty()) return strobe::OkStatus();
-  strobe::Status s = alerts_->ReloadRuleFiles();
+  // The alerts: section applies live (AlertEngine::Reload: everything but its notifiers), and
+  // its rule files are read again; the stream: section needs a restart.
+  if (!alerts_) return strobe::OkStatus();
+  const config::RawSection& section = next.Section("alerts");
+  strobe::Status s = alerts_->Reload(alert::AlertConfig::Parse(section.node, section.file));
   if (s.ok()) {
-    spdlog::info("alerts: rule files reloaded: {} PromQL rules", alerts_->Stats().rules);
+    spdlog::info("alerts: configuration reloaded: {} alert rules, {} PromQL rules",
+                 alerts_->StrobeRuleCount(), alerts_->Stats().rules);
   } else {
     spdlog::error("alerts: {}", s.message());
   }
@@ -152,9 +212,8 @@ std::string StreamComponent::StatusJson() const {
   return "{\"windows\":" + std::to_string(engine_->window_count()) +
          ",\"cep_rules\":" + std::to_string(engine_->cep_count()) +
          ",\"anomaly_detectors\":" + std::to_string(engine_->anomaly_count()) +
-         ",\"alert_rules\":" + std::to_string(alerts_->config().rules.size()) +
-         ",\"config_errors\":" +
-         std::to_string(engine_->config_errors().size() + alerts_->config().errors.size()) + "}";
+         ",\"alert_rules\":" + std::to_string(alerts_->StrobeRuleCount()) + ",\"config_errors\":" +
+         std::to_string(engine_->config_errors().size() + alerts_->ConfigErrorCount()) + "}";
 }
 
 }  // namespace strobed::service

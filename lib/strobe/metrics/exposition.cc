@@ -368,10 +368,11 @@ class SampleVisitor final : public internal::Visitor {
   }
   void SumCount(const snapshot::HistogramValue& h) {
     Emit("_sum", {}, {}, h.sum * h.unit_scale);
-    Emit("_count", {}, {}, static_cast<double>(h.count));
+    Emit("_count", {}, {}, static_cast<double>(h.count),
+         info_->type == MetricType::kHistogram ? &h : nullptr);
   }
   void Emit(std::string_view suffix, std::string_view extra_name, std::string_view extra_value,
-            double value) {
+            double value, const snapshot::HistogramValue* histogram = nullptr) {
     name_.resize(base_len_);
     name_.append(suffix);
     ExposedSample sample;
@@ -380,6 +381,8 @@ class SampleVisitor final : public internal::Visitor {
     sample.extra_name = extra_name;
     sample.extra_value = extra_value;
     sample.value = value;
+    sample.histogram = histogram;
+    if (histogram != nullptr) sample.family_name = std::string_view(name_).substr(0, base_len_);
     (*fn_)(sample);
   }
 

@@ -86,6 +86,11 @@ struct ExposedSample {
   std::string_view extra_name;                 // "le", "quantile" or empty
   std::string_view extra_value;                // "0.25", "+Inf", as rendered
   double value = 0;
+  // Set on the `_count` line of a histogram family (not summaries): the whole histogram, for
+  // consumers that keep its exponential buckets (the daemon's native histogram queries), and
+  // the family's base name (`name` without `_count`).
+  const snapshot::HistogramValue* histogram = nullptr;
+  std::string_view family_name;
 };
 using ExposedSampleFn = std::function<void(const ExposedSample&)>;
 

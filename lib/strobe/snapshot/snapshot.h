@@ -74,6 +74,12 @@ struct HistogramValue {
 
   // Observations rejected (negative, NaN, infinite); not part of count.
   uint64_t invalid_count = 0;
+
+  // True when the exponential buckets above were derived from coarser data (an OTLP
+  // explicit-bucket histogram) or fold observations they cannot hold (negative values counted
+  // as zero): they then only serve rough views (JSON percentiles), never exact native
+  // histogram queries (the daemon's PromQL history skips them).
+  bool approximate_exponential = false;
 };
 
 struct Point {

@@ -50,6 +50,12 @@ const std::vector<FunctionInfo>& Functions() {
       {"count_over_time", Function::kCountOverTime, {VT::kMatrix}, VT::kVector},
       {"last_over_time", Function::kLastOverTime, {VT::kMatrix}, VT::kVector},
       {"histogram_quantile", Function::kHistogramQuantile, {VT::kScalar, VT::kVector}, VT::kVector},
+      {"histogram_count", Function::kHistogramCount, {VT::kVector}, VT::kVector},
+      {"histogram_sum", Function::kHistogramSum, {VT::kVector}, VT::kVector},
+      {"histogram_fraction",
+       Function::kHistogramFraction,
+       {VT::kScalar, VT::kScalar, VT::kVector},
+       VT::kVector},
       {"absent", Function::kAbsent, {VT::kVector}, VT::kVector},
       {"abs", Function::kAbs, {VT::kVector}, VT::kVector},
       {"ceil", Function::kCeil, {VT::kVector}, VT::kVector},
@@ -171,6 +177,13 @@ bool IsSetOp(BinOp op) { return op == BinOp::kAnd || op == BinOp::kOr || op == B
 class Parser {
  public:
   explicit Parser(std::string_view text) : text_(text) {}
+
+  // The whole text as one duration (ParseDurationMs).
+  strobe::Result<int64_t> Duration() {
+    auto d = ParseDuration();
+    if (d.ok() && !AtEnd()) return ErrorAt(pos_, "bad duration: unexpected " + Describe());
+    return d;
+  }
 
   strobe::Result<Expr> Run() {
     SkipSpace();
@@ -1095,6 +1108,8 @@ bool Matcher::Matches(std::string_view v) const {
 }
 
 strobe::Result<Expr> Parse(std::string_view text) { return Parser(text).Run(); }
+
+strobe::Result<int64_t> ParseDurationMs(std::string_view text) { return Parser(text).Duration(); }
 
 int64_t MaxRangeMs(const Expr& expr) {
   int64_t own = 0;

@@ -18,7 +18,8 @@
 //   ranges        selector[5m], optionally `offset 1m` after the selector or range
 //   functions     rate irate increase delta idelta (range vector)
 //                 avg_ over_time min_ max_ sum_ count_ last_over_time (range vector)
-//                 histogram_quantile(φ, v)  absent(v)  abs ceil floor exp ln sqrt
+//                 histogram_quantile(φ, v)  histogram_count(v)  histogram_sum(v)
+//                 histogram_fraction(lower, upper, v)  absent(v)  abs ceil floor exp ln sqrt
 //                 clamp_min(v, s) clamp_max(v, s)  scalar(v)  vector(s)  time()
 //   aggregation   sum avg min max count, `by (l, ...)` / `without (l, ...)` before or after
 //                 the parenthesised argument
@@ -28,10 +29,11 @@
 //                 group_left(...) / group_right(...)
 //   unary         - and +, parentheses
 // Not supported (parse error naming the construct): strings outside matchers, subqueries,
-// @ modifiers, topk/bottomk/quantile/stddev/stdvar/count_values aggregations, native
-// histograms. histogram_quantile works on classic `<name>_bucket{le=...}` series — which is
-// how strobe exposes its exponential histograms too (a bounded set of `le` boundaries per
-// series; see docs), so one form covers both.
+// @ modifiers, topk/bottomk/quantile/stddev/stdvar/count_values aggregations.
+// histogram_quantile works on classic `<name>_bucket{le=...}` series (the bounded set of `le`
+// boundaries /metrics shows) and on native histogram samples (`<name>`: strobe's exact
+// exponential buckets, see history.h and eval.h), as in Prometheus 2.42 with native
+// histograms enabled; histogram_count/sum/fraction work on native histogram samples.
 //
 // Errors: Parse returns INVALID_ARGUMENT whose message starts with "line:col: " (1-based,
 // columns in bytes), e.g. "1:17: unexpected ')' , expected an expression".
@@ -87,6 +89,9 @@ enum class Function : uint8_t {
   kCountOverTime,
   kLastOverTime,
   kHistogramQuantile,
+  kHistogramCount,
+  kHistogramSum,
+  kHistogramFraction,
   kAbsent,
   kAbs,
   kCeil,
@@ -164,6 +169,10 @@ struct Expr {
 // untrusted: bounded recursion (nesting deeper than 128 is an error), any byte sequence is
 // safe. Thread-safe.
 strobe::Result<Expr> Parse(std::string_view text);
+
+// Parses a Prometheus duration ("1m30s", "250ms", "1d"; units y w d h m s ms, largest first,
+// each once) into milliseconds. INVALID_ARGUMENT "1:col: reason" otherwise. Thread-safe.
+strobe::Result<int64_t> ParseDurationMs(std::string_view text);
 
 // The largest time window the expression reads back from evaluation time: for each selector
 // its range (or, for an instant selector, 0) plus its offset; the maximum over the tree.

@@ -5,12 +5,15 @@
 #include <cstdlib>
 #include <deque>
 #include <limits>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
+
+#include "strobed/alert/promql/sample_accounting.h"
 
 namespace strobed::alert::promql {
 namespace {
@@ -31,6 +34,9 @@ struct ISample {
   // The History series `labels` belongs to, for symbol lookups; kNoSeries for built labels.
   SeriesId series = kNoSeries;
   static constexpr SeriesId kNoSeries = UINT32_MAX;
+  // A native histogram sample (borrowed from the History or the evaluator's arena); `value`
+  // is then its count.
+  const NativeHistogram* hist = nullptr;
 };
 using IVector = std::vector<ISample>;
 
@@ -155,6 +161,182 @@ struct Bucket {
   double count = 0;
 };
 
+// Removes native histogram samples: operations defined on floats only skip them.
+void DropHistograms(IVector* v) {
+  std::erase_if(*v, [](const ISample& s) { return s.hist != nullptr; });
+}
+
+// `h` at a coarser `scale` (<= h.scale): 2^(h.scale - scale) adjacent buckets merge into one.
+// Bucket i holds (base^i, base^(i+1)], so its coarser index is floor(i / 2^d), an arithmetic
+// shift (defined for negative values since C++20).
+NativeHistogram AtScale(const NativeHistogram& h, int32_t scale) {
+  if (scale >= h.scale) return h;
+  const int shift = h.scale - scale;
+  NativeHistogram out;
+  out.count = h.count;
+  out.sum = h.sum;
+  out.zero_count = h.zero_count;
+  out.unit_scale = h.unit_scale;
+  out.scale = scale;
+  const int64_t first = int64_t{h.offset} >> shift;
+  out.offset = static_cast<int32_t>(first);
+  if (h.counts.empty()) return out;
+  const int64_t last = (int64_t{h.offset} + static_cast<int64_t>(h.counts.size()) - 1) >> shift;
+  out.counts.assign(static_cast<size_t>(last - first + 1), 0);
+  for (size_t k = 0; k < h.counts.size(); ++k) {
+    out.counts[static_cast<size_t>(((int64_t{h.offset} + static_cast<int64_t>(k)) >> shift) -
+                                   first)] += h.counts[k];
+  }
+  return out;
+}
+
+// *a += factor * b, bucket by bucket at the smaller of the two scales. False (and *a
+// unchanged) when their units differ (histograms of different families).
+bool Accumulate(NativeHistogram* a, const NativeHistogram& b, double factor) {
+  if (a->unit_scale != b.unit_scale) return false;
+  const int32_t scale = std::min(a->scale, b.scale);
+  if (a->scale != scale) *a = AtScale(*a, scale);
+  NativeHistogram coarse;
+  const NativeHistogram* bp = &b;
+  if (b.scale != scale) {
+    coarse = AtScale(b, scale);
+    bp = &coarse;
+  }
+  if (!bp->counts.empty()) {
+    const int64_t b_lo = bp->offset;
+    const int64_t b_hi = b_lo + static_cast<int64_t>(bp->counts.size()) - 1;
+    if (a->counts.empty()) {
+      a->offset = bp->offset;
+      a->counts.assign(bp->counts.size(), 0);
+    } else {
+      const int64_t a_lo = a->offset;
+      const int64_t a_hi = a_lo + static_cast<int64_t>(a->counts.size()) - 1;
+      const int64_t lo = std::min(a_lo, b_lo);
+      const int64_t hi = std::max(a_hi, b_hi);
+      if (lo != a_lo || hi != a_hi) {
+        std::vector<double> grown(static_cast<size_t>(hi - lo + 1), 0);
+        std::copy(a->counts.begin(), a->counts.end(),
+                  grown.begin() + static_cast<std::ptrdiff_t>(a_lo - lo));
+        a->counts = std::move(grown);
+        a->offset = static_cast<int32_t>(lo);
+      }
+    }
+    const size_t at = static_cast<size_t>(b_lo - a->offset);
+    for (size_t k = 0; k < bp->counts.size(); ++k) a->counts[at + k] += factor * bp->counts[k];
+  }
+  a->count += factor * bp->count;
+  a->sum += factor * bp->sum;
+  a->zero_count += factor * bp->zero_count;
+  return true;
+}
+
+void ScaleHistogram(NativeHistogram* h, double factor) {
+  h->count *= factor;
+  h->sum *= factor;
+  h->zero_count *= factor;
+  for (double& c : h->counts) c *= factor;
+}
+
+// Prometheus' FloatHistogram.DetectReset: a count, the zero bucket or any bucket went down,
+// or the resolution went up.
+bool DetectReset(const NativeHistogram& cur, const NativeHistogram& prev) {
+  if (cur.count < prev.count || cur.zero_count < prev.zero_count || cur.scale > prev.scale) {
+    return true;
+  }
+  NativeHistogram coarse;
+  const NativeHistogram* p = &prev;
+  if (prev.scale != cur.scale) {
+    coarse = AtScale(prev, cur.scale);
+    p = &coarse;
+  }
+  for (size_t k = 0; k < p->counts.size(); ++k) {
+    if (p->counts[k] == 0) continue;
+    const int64_t index = int64_t{p->offset} + static_cast<int64_t>(k);
+    const int64_t at = index - cur.offset;
+    const double c = at >= 0 && at < static_cast<int64_t>(cur.counts.size())
+                         ? cur.counts[static_cast<size_t>(at)]
+                         : 0;
+    if (c < p->counts[k]) return true;
+  }
+  return false;
+}
+
+// Calls fn(lower, upper, count) for the zero bucket ([0, 0]) and every non-empty positive
+// bucket in ascending order, until fn returns false.
+template <typename Fn>
+void ForEachBucket(const NativeHistogram& h, Fn fn) {
+  if (h.zero_count != 0 && !fn(0.0, 0.0, h.zero_count)) return;
+  for (size_t k = 0; k < h.counts.size(); ++k) {
+    if (h.counts[k] == 0) continue;
+    const int64_t index = int64_t{h.offset} + static_cast<int64_t>(k);
+    if (!fn(h.Lower(index), h.Upper(index), h.counts[k])) return;
+  }
+}
+
+// Prometheus 2.42's histogramQuantile (native histograms): linear inside the bucket holding
+// the rank.
+double NativeQuantile(double q, const NativeHistogram& h) {
+  if (q < 0) return -std::numeric_limits<double>::infinity();
+  if (q > 1) return std::numeric_limits<double>::infinity();
+  if (h.count == 0 || std::isnan(q)) return kNaN;
+  double rank = q * h.count;
+  double count = 0;
+  double lower = 0;
+  double upper = 0;
+  double bucket = 0;
+  bool any = false;
+  ForEachBucket(h, [&](double lo, double up, double c) {
+    lower = lo;
+    upper = up;
+    bucket = c;
+    count += c;
+    any = true;
+    return count < rank;
+  });
+  if (!any) return kNaN;
+  if (count > h.count) count = h.count;
+  if (count < rank) return upper;
+  rank -= count - bucket;
+  return lower + (upper - lower) * (rank / bucket);
+}
+
+// Prometheus 2.42's histogramFraction: the fraction of observations in [lower, upper],
+// linear inside the buckets holding the bounds.
+double NativeFraction(double lower, double upper, const NativeHistogram& h) {
+  if (h.count == 0 || std::isnan(lower) || std::isnan(upper)) return kNaN;
+  if (lower >= upper) return 0;
+  double rank = 0;
+  double lower_rank = 0;
+  double upper_rank = 0;
+  bool lower_set = false;
+  bool upper_set = false;
+  ForEachBucket(h, [&](double lo, double up, double c) {
+    if (!lower_set && lo >= lower) {
+      lower_rank = rank;
+      lower_set = true;
+    }
+    if (!upper_set && lo >= upper) {
+      upper_rank = rank;
+      upper_set = true;
+    }
+    if (lower_set && upper_set) return false;
+    if (!lower_set && lo < lower && up > lower) {
+      lower_rank = rank + c * (lower - lo) / (up - lo);
+      lower_set = true;
+    }
+    if (!upper_set && lo < upper && up > upper) {
+      upper_rank = rank + c * (upper - lo) / (up - lo);
+      upper_set = true;
+    }
+    if (lower_set && upper_set) return false;
+    rank += c;
+    return true;
+  });
+  if (!lower_set || lower_rank > h.count) lower_rank = h.count;
+  if (!upper_set || upper_rank > h.count) upper_rank = h.count;
+  return (upper_rank - lower_rank) / h.count;
+}
+
 // Prometheus' bucketQuantile (classic buckets).
 double BucketQuantile(double q, std::vector<Bucket>& buckets) {
   if (std::isnan(q)) return kNaN;
@@ -205,9 +387,32 @@ double BucketQuantile(double q, std::vector<Bucket>& buckets) {
 
 class Evaluator {
  public:
-  Evaluator(const History& history, int64_t t_ms) : h_(history), t_(t_ms) {}
+  // `accounting`: the query's sample accounting (null without limits.max_samples).
+  Evaluator(const History& history, int64_t t_ms, const Limits& limits,
+            SampleAccounting* accounting)
+      : h_(history), t_(t_ms), limits_(limits), acct_(accounting) {}
 
+  // Checks the deadline now (once per range query step).
+  strobe::Status CheckDeadline() const {
+    if (limits_.deadline != std::chrono::steady_clock::time_point::max() &&
+        std::chrono::steady_clock::now() > limits_.deadline) {
+      return strobe::DeadlineExceeded(std::string(kTimeoutError));
+    }
+    return strobe::OkStatus();
+  }
+
+  // Evaluates `e`, counting its points as Prometheus does (sample_accounting.h).
   strobe::Result<IValue> Eval(const Expr& e) {
+    if (acct_ == nullptr) return EvalNode(e);
+    SampleAccounting::Node* node = acct_->Enter(e);
+    node_ = node;  // for Selector/RangeFunction, which evaluate no subexpression
+    auto v = EvalNode(e);
+    if (!v.ok()) return v;
+    if (auto st = acct_->Leave(node, v->is_scalar ? 1 : v->vec.size()); !st.ok()) return st;
+    return v;
+  }
+
+  strobe::Result<IValue> EvalNode(const Expr& e) {
     switch (e.kind) {
       case ExprKind::kNumber: {
         IValue v;
@@ -229,6 +434,7 @@ class Evaluator {
         if (v->is_scalar) {
           v->scalar = -v->scalar;
         } else {
+          DropHistograms(&v->vec);
           for (ISample& s : v->vec) {
             s.value = -s.value;
             s.drop_name = true;
@@ -260,19 +466,79 @@ class Evaluator {
   }
 
  private:
-  IValue Selector(const Expr& e) {
+  // Called per series read: every few hundred calls checks the deadline.
+  strobe::Status Tick() {
+    if ((++ticks_ & 255) == 0) return CheckDeadline();
+    return strobe::OkStatus();
+  }
+
+  strobe::Result<IValue> Selector(const Expr& e) {
     IValue out;
     ids_.clear();
     h_.Select(e.matchers, &ids_);
     const int64_t maxt = t_ - e.offset_ms;
     const int64_t mint = maxt - kLookbackDeltaMs;
     out.vec.reserve(ids_.size());
+    SampleAccounting::Node* node = node_;
     for (SeriesId id : ids_) {
-      SamplePoint p;
-      if (!h_.Last(id, mint, maxt, &p) || History::IsStale(p.value)) continue;
-      out.vec.push_back({&h_.LabelsOf(id), false, p.value, id});
+      if (auto st = Tick(); !st.ok()) return st;
+      if (h_.IsHistogram(id)) {
+        const std::span<const SamplePoint> r = h_.Range(id, mint, maxt);
+        if (r.empty() || History::IsStale(r.back().value)) continue;
+        out.vec.push_back(
+            {&h_.LabelsOf(id), false, r.back().value, id, &h_.HistogramsOf(id, r).back()});
+      } else {
+        SamplePoint p;
+        if (!h_.Last(id, mint, maxt, &p) || History::IsStale(p.value)) continue;
+        out.vec.push_back({&h_.LabelsOf(id), false, p.value, id});
+      }
+      // Prometheus counts a point per series with a sample in the lookback.
+      if (acct_ != nullptr) {
+        if (auto st = acct_->SelectorProgress(node, out.vec.size()); !st.ok()) return st;
+      }
     }
     return out;
+  }
+
+  // Prometheus' extrapolatedRate for a range of histograms (histogramRate, then the float
+  // extrapolation without the zero limit). False when fewer than two histograms.
+  bool HistogramRate(SeriesId id, const Expr& sel, bool is_counter, bool is_rate,
+                     NativeHistogram* out) {
+    const int64_t maxt = t_ - sel.offset_ms;
+    const std::span<const SamplePoint> r = h_.Range(id, maxt - sel.range_ms, maxt);
+    const std::span<const NativeHistogram> hs = h_.HistogramsOf(id, r);
+    hist_points_.clear();
+    for (size_t i = 0; i < r.size(); ++i) {
+      if (!History::IsStale(r[i].value)) hist_points_.emplace_back(r[i].t_ms, &hs[i]);
+    }
+    if (hist_points_.size() < 2) return false;
+    const NativeHistogram& first = *hist_points_.front().second;
+    const NativeHistogram& last = *hist_points_.back().second;
+    int32_t min_scale = first.scale;
+    for (const auto& [t, h] : hist_points_) min_scale = std::min(min_scale, h->scale);
+    *out = AtScale(last, min_scale);
+    if (!Accumulate(out, first, -1)) return false;
+    if (is_counter) {
+      for (size_t i = 1; i < hist_points_.size(); ++i) {
+        const NativeHistogram& prev = *hist_points_[i - 1].second;
+        if (DetectReset(*hist_points_[i].second, prev)) (void)Accumulate(out, prev, 1);
+      }
+    }
+    const int64_t range_start = t_ - (sel.range_ms + sel.offset_ms);
+    const int64_t range_end = t_ - sel.offset_ms;
+    const double to_start = static_cast<double>(hist_points_.front().first - range_start) / 1000;
+    const double to_end = static_cast<double>(range_end - hist_points_.back().first) / 1000;
+    const double sampled =
+        static_cast<double>(hist_points_.back().first - hist_points_.front().first) / 1000;
+    const double avg_interval = sampled / static_cast<double>(hist_points_.size() - 1);
+    const double threshold = avg_interval * 1.1;
+    double interval = sampled;
+    interval += to_start < threshold ? to_start : avg_interval / 2;
+    interval += to_end < threshold ? to_end : avg_interval / 2;
+    double factor = interval / sampled;
+    if (is_rate) factor /= static_cast<double>(sel.range_ms) / 1000;
+    ScaleHistogram(out, factor);
+    return true;
   }
 
   // Samples of one series in the range of a matrix selector, stale markers removed (copied
@@ -389,6 +655,7 @@ class Evaluator {
     h_.Select(sel.matchers, &ids);
     out.vec.reserve(ids.size());
     const bool keep_name = call.func == Function::kLastOverTime;
+    SampleAccounting::Node* node = node_;
     for (size_t k = 0; k < ids.size(); ++k) {
       // Two-stage prefetch (record, then samples) a few series ahead: the loop is otherwise
       // bound by memory latency, one series at a time.
@@ -396,35 +663,73 @@ class Evaluator {
       if (k + 4 < ids.size()) h_.Prefetch(ids[k + 4], 1);
       const SeriesId id = ids[k];
       const std::span<const SamplePoint> pts = RangePoints(id, sel);
-      double v = 0;
-      bool ok = false;
-      switch (call.func) {
-        case Function::kRate:
-          ok = ExtrapolatedRate(pts, sel, t_, true, true, &v);
-          break;
-        case Function::kIncrease:
-          ok = ExtrapolatedRate(pts, sel, t_, true, false, &v);
-          break;
-        case Function::kDelta:
-          ok = ExtrapolatedRate(pts, sel, t_, false, false, &v);
-          break;
-        case Function::kIrate:
-          ok = InstantValue(pts, true, &v);
-          break;
-        case Function::kIdelta:
-          ok = InstantValue(pts, false, &v);
-          break;
-        default:
-          ok = !pts.empty();
-          if (ok) v = OverTime(call.func, pts);
-          break;
+      if (auto st = Tick(); !st.ok()) return st;
+      const size_t before = out.vec.size();
+      RangeValue(call, sel, id, pts, keep_name, &out.vec);
+      // Prometheus holds one series' window at a time, plus the points yielded so far.
+      if (acct_ != nullptr) {
+        if (auto st =
+                acct_->RangeSeries(node, id, pts.size(), out.vec.size() - before, out.vec.size());
+            !st.ok()) {
+          return st;
+        }
       }
-      if (ok) out.vec.push_back({&h_.LabelsOf(id), !keep_name, v, id});
     }
     if (!keep_name) {
       if (auto s = CheckUniqueAfterDrop(out.vec); !s.ok()) return s;
     }
     return out;
+  }
+
+  // The value of range function `call` over series `id`'s window `pts`, appended to `out`
+  // (nothing when the function has none there).
+  void RangeValue(const Expr& call, const Expr& sel, SeriesId id, std::span<const SamplePoint> pts,
+                  bool keep_name, IVector* out) {
+    if (h_.IsHistogram(id)) {
+      if (call.func == Function::kCountOverTime) {
+        // Counts histogram samples as float ones (Prometheus, every version).
+        if (!pts.empty())
+          out->push_back({&h_.LabelsOf(id), true, static_cast<double>(pts.size()), id});
+        return;
+      }
+      const bool counter = call.func != Function::kDelta;
+      if (call.func != Function::kRate && call.func != Function::kIncrease &&
+          call.func != Function::kDelta) {
+        // Prometheus 2.42 answers 0 here (it reads a histogram sample's float value, which
+        // it leaves 0); later versions skip histogram samples, as strobe does.
+        return;
+      }
+      NativeHistogram h;
+      if (!HistogramRate(id, sel, counter, call.func == Function::kRate, &h)) return;
+      hist_arena_.push_back(std::move(h));
+      ISample smp{&h_.LabelsOf(id), true, hist_arena_.back().count, id, &hist_arena_.back()};
+      out->push_back(smp);
+      return;
+    }
+    double v = 0;
+    bool ok = false;
+    switch (call.func) {
+      case Function::kRate:
+        ok = ExtrapolatedRate(pts, sel, t_, true, true, &v);
+        break;
+      case Function::kIncrease:
+        ok = ExtrapolatedRate(pts, sel, t_, true, false, &v);
+        break;
+      case Function::kDelta:
+        ok = ExtrapolatedRate(pts, sel, t_, false, false, &v);
+        break;
+      case Function::kIrate:
+        ok = InstantValue(pts, true, &v);
+        break;
+      case Function::kIdelta:
+        ok = InstantValue(pts, false, &v);
+        break;
+      default:
+        ok = !pts.empty();
+        if (ok) v = OverTime(call.func, pts);
+        break;
+    }
+    if (ok) out->push_back({&h_.LabelsOf(id), !keep_name, v, id});
   }
 
   // Dropping the name of samples with different names may leave two with one label set;
@@ -498,6 +803,7 @@ class Evaluator {
       case Function::kScalar: {
         auto in = Eval(*e.args[0]);
         if (!in.ok()) return in;
+        DropHistograms(&in->vec);
         IValue v;
         v.is_scalar = true;
         v.scalar = in->vec.size() == 1 ? in->vec[0].value : kNaN;
@@ -507,12 +813,17 @@ class Evaluator {
         return Absent(e);
       case Function::kHistogramQuantile:
         return HistogramQuantile(e);
+      case Function::kHistogramCount:
+      case Function::kHistogramSum:
+      case Function::kHistogramFraction:
+        return HistogramFunction(e);
       default:
         break;
     }
     // Element-wise functions of one instant vector (clamp_* take a scalar too).
     auto in = Eval(*e.args[0]);
     if (!in.ok()) return in;
+    DropHistograms(&in->vec);
     double bound = 0;
     if (e.func == Function::kClampMin || e.func == Function::kClampMax) {
       auto s = ScalarArg(*e.args[1]);
@@ -596,7 +907,12 @@ class Evaluator {
     std::vector<Group> groups;
     std::string key;
     const uint32_t le_symbol = h_.Symbol(std::string("le"));
+    IValue native;
     for (const ISample& s : in->vec) {
+      if (s.hist != nullptr) {
+        native.vec.push_back({s.labels, true, NativeQuantile(*q, *s.hist), s.series});
+        continue;
+      }
       const std::string_view le = LabelOf(s, "le", le_symbol);
       if (le.empty()) continue;
       const std::string le_str(le);
@@ -624,11 +940,15 @@ class Evaluator {
       }
       out.vec.push_back({Own(std::move(labels)), false, BucketQuantile(*q, g.buckets)});
     }
+    out.vec.insert(out.vec.end(), native.vec.begin(), native.vec.end());
     // Groups differing only by name give one label set (Prometheus refuses it too).
     std::unordered_set<std::string> seen;
     for (const ISample& s : out.vec) {
       key.clear();
-      for (const Label& l : *s.labels) AppendKey(l.name, l.value, &key);
+      for (const Label& l : *s.labels) {
+        if (s.drop_name && l.name == kNameLabel) continue;
+        AppendKey(l.name, l.value, &key);
+      }
       if (!seen.insert(key).second) {
         return strobe::InvalidArgument("vector cannot contain metrics with the same labelset");
       }
@@ -636,13 +956,53 @@ class Evaluator {
     return out;
   }
 
+  // histogram_count / histogram_sum / histogram_fraction of native histogram samples.
+  strobe::Result<IValue> HistogramFunction(const Expr& e) {
+    double lower = 0;
+    double upper = 0;
+    size_t arg = 0;
+    if (e.func == Function::kHistogramFraction) {
+      auto lo = ScalarArg(*e.args[0]);
+      if (!lo.ok()) return lo.status();
+      auto up = ScalarArg(*e.args[1]);
+      if (!up.ok()) return up.status();
+      lower = *lo;
+      upper = *up;
+      arg = 2;
+    }
+    auto in = Eval(*e.args[arg]);
+    if (!in.ok()) return in;
+    IValue out;
+    for (const ISample& s : in->vec) {
+      if (s.hist == nullptr) continue;
+      double v = 0;
+      switch (e.func) {
+        case Function::kHistogramCount:
+          v = s.hist->count;
+          break;
+        case Function::kHistogramSum:
+          v = s.hist->sum;
+          break;
+        default:
+          v = NativeFraction(lower, upper, *s.hist);
+          break;
+      }
+      out.vec.push_back({s.labels, true, v, s.series});
+    }
+    if (auto st = CheckUniqueAfterDrop(out.vec); !st.ok()) return st;
+    return out;
+  }
+
   strobe::Result<IValue> Aggregate(const Expr& e) {
     auto in = Eval(*e.args[0]);
     if (!in.ok()) return in;
+    if (e.agg != AggOp::kSum && e.agg != AggOp::kCount) DropHistograms(&in->vec);
     struct Group {
       const Labels* labels = nullptr;
       double value = 0;
       double count = 0;
+      NativeHistogram* hist = nullptr;  // sum: the histogram sum once one is seen
+      bool hist_ok = true;              // false when histograms of different units met
     };
     GroupIndex index;
     std::vector<Group> groups;
@@ -680,14 +1040,27 @@ class Evaluator {
             if (!v.empty()) labels.push_back({n, std::string(v)});
           }
         }
-        groups.push_back({Own(std::move(labels)), s.value, 1});
+        groups.push_back({Own(std::move(labels)), s.hist != nullptr ? 0 : s.value, 1});
+        if (s.hist != nullptr && e.agg == AggOp::kSum) {
+          hist_arena_.push_back(*s.hist);
+          groups.back().hist = &hist_arena_.back();
+        }
         continue;
       }
       Group& g = groups[gi];
       g.count++;
       switch (e.agg) {
         case AggOp::kSum:
-          g.value += s.value;
+          if (s.hist != nullptr) {
+            if (g.hist == nullptr) {
+              hist_arena_.push_back(*s.hist);
+              g.hist = &hist_arena_.back();
+            } else if (!Accumulate(g.hist, *s.hist, 1)) {
+              g.hist_ok = false;
+            }
+          } else {
+            g.value += s.value;
+          }
           break;
         case AggOp::kAvg:
           // Prometheus 2.x incremental mean.
@@ -710,6 +1083,12 @@ class Evaluator {
     IValue out;
     out.vec.reserve(groups.size());
     for (const Group& g : groups) {
+      if (g.hist != nullptr && e.agg == AggOp::kSum) {
+        if (g.hist_ok) {
+          out.vec.push_back({g.labels, false, g.hist->count, ISample::kNoSeries, g.hist});
+        }
+        continue;
+      }
       out.vec.push_back({g.labels, false, e.agg == AggOp::kCount ? g.count : g.value});
     }
     return out;
@@ -738,6 +1117,10 @@ class Evaluator {
     auto rv = Eval(*e.args[1]);
     if (!rv.ok()) return rv;
     const BinOp op = e.bin_op;
+    if (op != BinOp::kAnd && op != BinOp::kOr && op != BinOp::kUnless) {
+      DropHistograms(&lv->vec);
+      DropHistograms(&rv->vec);
+    }
     if (lv->is_scalar && rv->is_scalar) {
       IValue out;
       out.is_scalar = true;
@@ -913,8 +1296,14 @@ class Evaluator {
 
   const History& h_;
   const int64_t t_;
+  const Limits& limits_;
+  SampleAccounting* const acct_;
+  SampleAccounting::Node* node_ = nullptr;  // the node Eval entered last
+  uint32_t ticks_ = 0;
   const Labels empty_;
-  std::deque<Labels> arena_;  // stable addresses for labels built during evaluation
+  std::deque<Labels> arena_;                // stable addresses for labels built during evaluation
+  std::deque<NativeHistogram> hist_arena_;  // histograms computed during evaluation
+  std::vector<std::pair<int64_t, const NativeHistogram*>> hist_points_;  // scratch
   std::vector<SeriesId> ids_;
   std::vector<SamplePoint> points_;
   std::vector<std::string> sorted_on_;
@@ -931,13 +1320,25 @@ bool LabelsLess(const Labels& a, const Labels& b) {
   return a.size() < b.size();
 }
 
+std::string KeyOfLabels(const Labels& labels) {
+  std::string key;
+  for (const Label& l : labels) AppendKey(l.name, l.value, &key);
+  return key;
+}
+
 }  // namespace
 
-strobe::Result<Value> Evaluate(const Expr& expr, const History& history, int64_t t_ms) {
+strobe::Result<Value> Evaluate(const Expr& expr, const History& history, int64_t t_ms,
+                               const Limits& limits) {
   auto lock = history.ReadLock();
-  Evaluator ev(history, t_ms);
+  std::optional<SampleAccounting> accounting;
+  if (limits.max_samples != 0) accounting.emplace(expr, 1, limits.max_samples);
+  Evaluator ev(history, t_ms, limits, accounting ? &*accounting : nullptr);
   auto v = ev.Eval(expr);
   if (!v.ok()) return v.status();
+  if (accounting) {
+    if (auto st = accounting->CheckQuery(true); !st.ok()) return st;
+  }
   Value out;
   if (v->is_scalar) {
     out.kind = Value::Kind::kScalar;
@@ -946,9 +1347,73 @@ strobe::Result<Value> Evaluate(const Expr& expr, const History& history, int64_t
   }
   out.kind = Value::Kind::kVector;
   out.vector.reserve(v->vec.size());
-  for (const ISample& s : v->vec) out.vector.push_back({Materialize(s), s.value});
+  for (const ISample& s : v->vec) {
+    out.vector.push_back(
+        {Materialize(s), s.value,
+         s.hist != nullptr ? std::make_shared<const NativeHistogram>(*s.hist) : nullptr});
+  }
   std::sort(out.vector.begin(), out.vector.end(),
             [](const Sample& a, const Sample& b) { return LabelsLess(a.labels, b.labels); });
+  return out;
+}
+
+strobe::Result<std::vector<RangeSeries>> EvaluateRange(const Expr& expr, const History& history,
+                                                       int64_t start_ms, int64_t end_ms,
+                                                       int64_t step_ms, const Limits& limits) {
+  if (step_ms <= 0 || end_ms < start_ms) {
+    return strobe::InvalidArgument("range query needs step > 0 and end >= start");
+  }
+  if (TypeOf(expr) == ValueType::kMatrix) {
+    return strobe::InvalidArgument(
+        "invalid expression type \"range vector\" for range query, must be Scalar or instant "
+        "Vector");
+  }
+  std::vector<RangeSeries> out;
+  std::unordered_map<std::string, size_t> index;
+  std::optional<SampleAccounting> accounting;
+  if (limits.max_samples != 0) {
+    const auto steps = static_cast<size_t>((end_ms - start_ms) / step_ms) + 1;
+    accounting.emplace(expr, steps, limits.max_samples);
+  }
+  size_t step = 0;
+  for (int64_t t = start_ms; t <= end_ms; t += step_ms, ++step) {
+    // The read lock is taken per step: a long query lets the history's writer in between.
+    auto lock = history.ReadLock();
+    if (accounting) accounting->BeginStep(step);
+    Evaluator ev(history, t, limits, accounting ? &*accounting : nullptr);
+    if (auto st = ev.CheckDeadline(); !st.ok()) return st;
+    auto v = ev.Eval(expr);
+    if (!v.ok()) return v.status();
+    if (accounting) {
+      if (auto st = accounting->CheckQuery(false); !st.ok()) return st;
+    }
+    if (v->is_scalar) {
+      if (out.empty()) out.emplace_back();
+      out[0].points.push_back({t, v->scalar});
+    } else {
+      for (const ISample& s : v->vec) {
+        Labels labels = Materialize(s);
+        auto [it, inserted] = index.try_emplace(KeyOfLabels(labels), out.size());
+        if (inserted) {
+          out.emplace_back();
+          out.back().labels = std::move(labels);
+        }
+        RangeSeries& series = out[it->second];
+        if (s.hist != nullptr) {
+          series.histograms.emplace_back(t, std::make_shared<const NativeHistogram>(*s.hist));
+        } else {
+          series.points.push_back({t, s.value});
+        }
+      }
+    }
+    if (end_ms - t < step_ms) break;  // no overflow past end_ms
+  }
+  if (accounting) {
+    if (auto st = accounting->CheckQuery(true); !st.ok()) return st;
+  }
+  std::sort(out.begin(), out.end(), [](const RangeSeries& a, const RangeSeries& b) {
+    return LabelsLess(a.labels, b.labels);
+  });
   return out;
 }
 

@@ -8,6 +8,8 @@
 #include <string>
 #include <thread>
 
+#include "strobe/metrics/histogram.h"
+#include "strobe/metrics/registry.h"
 #include "strobed/alert/promql/ast.h"
 #include "strobed/alert/promql/history.h"
 
@@ -331,6 +333,299 @@ TEST_F(PromqlEvalVectors, ConcurrentEvaluationsShareTheHistory) {
   for (int k = 0; k < 200; ++k) Add({{"__name__", "w"}, {"k", std::to_string(k)}}, 1000, k);
   for (auto& t : threads) t.join();
   EXPECT_EQ(good.load(), 800);
+}
+
+// Native histograms, hand-derived at scale 0 (base 2): bucket i holds (2^i, 2^(i+1)].
+NativeHistogram Hist(double zero, int32_t offset, std::vector<double> counts, double sum,
+                     int32_t scale = 0) {
+  NativeHistogram h;
+  h.zero_count = zero;
+  h.offset = offset;
+  h.scale = scale;
+  h.count = zero;
+  for (double c : counts) h.count += c;
+  h.counts = std::move(counts);
+  h.sum = sum;
+  return h;
+}
+
+class PromqlNativeHistogramTest : public PromqlEvalTest {
+ protected:
+  void SetUp() override {
+    // zero 1, (1,2] 2, (2,4] 4, (4,8] 2: count 9, sum 30 at t=0; the double at t=10 s.
+    h_.AppendHistogram({{"__name__", "lat"}, {"job", "a"}}, 0, Hist(1, 0, {2, 4, 2}, 30));
+    h_.AppendHistogram({{"__name__", "lat"}, {"job", "a"}}, 10'000, Hist(2, 0, {4, 8, 4}, 60));
+  }
+};
+
+TEST_F(PromqlNativeHistogramTest, QuantileCountSumFractionOfTheNewestHistogram) {
+  // At t=5 s the newest histogram is the first one (count 9).
+  // q=0.5: rank 4.5; cumulative 1 (zero), 3 (1,2], 7 (2,4] >= 4.5; 1.5 of 4 into (2,4]:
+  // 2 + 2 x 1.5/4 = 2.75.
+  EXPECT_DOUBLE_EQ(One("histogram_quantile(0.5, lat)", 5000), 2.75);
+  // q=0.95: rank 8.55 in (4,8] (cumulative 7 before it): 4 + 4 x 1.55/2 = 7.1.
+  EXPECT_DOUBLE_EQ(One("histogram_quantile(0.95, lat)", 5000), 7.1);
+  // q=0.1: rank 0.9 in the zero bucket: 0.
+  EXPECT_DOUBLE_EQ(One("histogram_quantile(0.1, lat)", 5000), 0);
+  EXPECT_TRUE(std::isinf(One("histogram_quantile(2, lat)", 5000)));
+  EXPECT_EQ(One("histogram_count(lat)", 5000), 9);
+  EXPECT_EQ(One("histogram_sum(lat)", 5000), 30);
+  // [0, 3]: the zero bucket (1), (1,2] (2), half of (2,4] (2): 5 of 9.
+  EXPECT_DOUBLE_EQ(One("histogram_fraction(0, 3, lat)", 5000), 5.0 / 9);
+  // Labels: the name is dropped, the rest kept.
+  EXPECT_EQ(Vec("histogram_count(lat)", 5000), (std::map<std::string, double>{{"{job=\"a\"}", 9}}));
+  // At t=10 s the newest is the second one (count 18).
+  EXPECT_EQ(One("histogram_count(lat)", 10'000), 18);
+}
+
+TEST_F(PromqlNativeHistogramTest, RateAndIncreaseAreHistograms) {
+  // Samples at 0 and 10 s, the range [0, 10 s]: no extrapolation; rate = difference / 10 s:
+  // zero 0.1, buckets 0.2 0.4 0.2, count 0.9, sum 3. The quantiles keep the shape: 2.75.
+  EXPECT_DOUBLE_EQ(One("histogram_count(rate(lat[10s]))", 10'000), 0.9);
+  EXPECT_DOUBLE_EQ(One("histogram_sum(rate(lat[10s]))", 10'000), 3);
+  EXPECT_DOUBLE_EQ(One("histogram_quantile(0.5, rate(lat[10s]))", 10'000), 2.75);
+  EXPECT_DOUBLE_EQ(One("histogram_count(increase(lat[10s]))", 10'000), 9);
+  // Floats only: arithmetic and float functions skip histogram samples.
+  EXPECT_TRUE(Vec("lat * 2", 5000).empty());
+  EXPECT_TRUE(Vec("abs(lat)", 5000).empty());
+  EXPECT_TRUE(Vec("avg_over_time(lat[10s])", 10'000).empty());
+  EXPECT_TRUE(Vec("last_over_time(lat[10s])", 10'000).empty());
+  // count_over_time counts histogram samples (the name dropped).
+  EXPECT_EQ(Vec("count_over_time(lat[10s])", 10'000),
+            (std::map<std::string, double>{{"{job=\"a\"}", 2}}));
+  // ... the set operators keep them.
+  EXPECT_EQ(Vec("histogram_count(lat and lat)", 5000).size(), 1u);
+}
+
+TEST_F(PromqlNativeHistogramTest, CounterResetsAreAddedBack) {
+  // (1,2] (2,4] (4,8]: [2,4,2] at 0, reset to [1,0,0] at 5 s, [2,1,0] at 10 s.
+  h_.AppendHistogram({{"__name__", "r"}}, 0, Hist(0, 0, {2, 4, 2}, 0));
+  h_.AppendHistogram({{"__name__", "r"}}, 5000, Hist(0, 0, {1, 0, 0}, 0));
+  h_.AppendHistogram({{"__name__", "r"}}, 10'000, Hist(0, 0, {2, 1, 0}, 0));
+  // last - first + the histogram before the reset = [2,1,0]: count 3, no extrapolation.
+  EXPECT_DOUBLE_EQ(One("histogram_count(increase(r[10s]))", 10'000), 3);
+  // rank 1.5 of [2,1,0] lies in (1,2]: 1 + 1 x 1.5/2 = 1.75.
+  EXPECT_DOUBLE_EQ(One("histogram_quantile(0.5, increase(r[10s]))", 10'000), 1.75);
+}
+
+TEST_F(PromqlNativeHistogramTest, SumMergesScales) {
+  // Scale 1: (1,√2] 1 and (√2,2] 1 merge into scale 0's (1,2]; plus (2,4] 3 at scale 0.
+  h_.AppendHistogram({{"__name__", "m"}, {"k", "1"}}, 0, Hist(0, 0, {1, 1}, 3, 1));
+  h_.AppendHistogram({{"__name__", "m"}, {"k", "2"}}, 0, Hist(0, 1, {3}, 9));
+  EXPECT_EQ(One("histogram_count(sum(m))", 0), 5);
+  EXPECT_EQ(One("histogram_sum(sum(m))", 0), 12);
+  // rank 2.5: (1,2] holds 2, then 0.5 of 3 into (2,4]: 2 + 2 x 0.5/3.
+  EXPECT_DOUBLE_EQ(One("histogram_quantile(0.5, sum(m))", 0), 2 + 2 * 0.5 / 3);
+  EXPECT_EQ(One("count(m)", 0), 2);
+  EXPECT_TRUE(Vec("max(m)", 0).empty());
+}
+
+TEST(PromqlNativeHistogramRegistryTest, StrobeHistogramQuantileWithinTheBucketWidth) {
+  // A libstrobe histogram (scale 6, values in ns exposed as seconds): the native quantile
+  // lies within one bucket (2^(1/64) - 1 = 1.09%) of the exact order statistic, where the
+  // classic `le` buckets /metrics shows (1-2.5-5 steps) are 2.5x wide.
+  strobe::metrics::Registry registry;
+  strobe::metrics::HistogramOptions options;
+  options.unit_scale = 1e-9;
+  auto* lat = registry.AddHistogram({"op_seconds", "Op latency", "seconds"}, options).value();
+  for (uint64_t v = 1; v <= 1000; ++v) lat->Record(v * 1000);  // 1 us .. 1 ms
+  History h({});
+  h.Append(registry, 1000);
+  auto e = Parse("histogram_quantile(0.99, op_seconds)");
+  ASSERT_TRUE(e.ok());
+  auto v = Evaluate(*e, h, 1000);
+  ASSERT_TRUE(v.ok()) << v.status().ToString();
+  ASSERT_EQ(v->vector.size(), 1u);
+  const double exact = 990e-6;  // the 990th of 1..1000 us
+  EXPECT_NEAR(v->vector[0].value, exact, exact * (std::exp2(1.0 / 64) - 1));
+  auto count = Parse("histogram_count(op_seconds)");
+  EXPECT_EQ(Evaluate(*count, h, 1000)->vector.at(0).value, 1000);
+  auto sum = Parse("histogram_sum(op_seconds)");
+  EXPECT_NEAR(Evaluate(*sum, h, 1000)->vector.at(0).value, 0.5005, 1e-12);  // 500500 us
+  // The classic series are there too, unchanged.
+  auto classic = Parse("op_seconds_count");
+  EXPECT_EQ(Evaluate(*classic, h, 1000)->vector.at(0).value, 1000);
+}
+
+TEST(PromqlNativeHistogramRegistryTest, QuantilesMatchPrometheusOnTheCompatWorkload) {
+  // The promql_compat test's shm histogram (values in seconds, scale 6): 1 ms at t=0, then
+  // 2.0 .. 6.9 ms, five of each 0.1 ms step. 4.4 ms lies alone in bucket -502 =
+  // (2^(-502/64), 2^(-501/64)] = (4.353073, 4.400475] ms, 4.5 ms in bucket -499. The expected
+  // values are what the real Prometheus 2.42 (native histograms enabled, the same buckets
+  // scraped as protobuf) returned.
+  strobe::metrics::Registry registry;
+  auto* lat = registry.AddHistogram({"cmp_seconds", "latency", "seconds"}, {}).value();
+  lat->Record(0.001);
+  History h({});
+  h.Append(registry, 0);
+  for (int step = 1; step <= 250; ++step) lat->Record(0.002 + 0.0001 * (step % 50));
+  h.Append(registry, 10'000);
+  auto eval = [&](const char* expr) {
+    auto e = Parse(expr);
+    EXPECT_TRUE(e.ok()) << expr;
+    auto v = Evaluate(*e, h, 10'000);
+    EXPECT_TRUE(v.ok()) << expr;
+    EXPECT_EQ(v->vector.size(), 1u) << expr;
+    return v->vector.at(0).value;
+  };
+  const double lo = std::exp2(-502.0 / 64);
+  const double up = std::exp2(-501.0 / 64);
+  // 251 observations, rank 125.5; 121 below bucket -502: 4.5 of its 5 into it.
+  EXPECT_NEAR(eval("histogram_quantile(0.5, cmp_seconds)"), 0.004395734886746121, 1e-15);
+  EXPECT_NEAR(eval("histogram_quantile(0.5, cmp_seconds)"), lo + (up - lo) * 0.9, 1e-15);
+  // rate over [0, 10 s] (no extrapolation): the 250 ramp observations / 10 s. q = 0.49 is
+  // rank 122.5 of 250: 2.5 of the 5 in bucket -502.
+  EXPECT_NEAR(eval("histogram_quantile(0.49, rate(cmp_seconds[10s]))"), 0.004376774142976825,
+              1e-15);
+  // q = 0.5 is rank 125, the last observation of bucket -502: its upper bound. (Scaled by an
+  // extrapolation factor, the rounding of the counts can put the rank just past it, into
+  // bucket -499, whose lower bound 4.496833 ms Prometheus then returns as well.)
+  EXPECT_NEAR(eval("histogram_quantile(0.5, rate(cmp_seconds[10s]))"), up, 1e-15);
+  EXPECT_DOUBLE_EQ(eval("histogram_count(increase(cmp_seconds[10s]))"), 250);
+}
+
+TEST_F(PromqlEvalTest, LimitsRefuseTooManySamplesAndTimeOut) {
+  for (int k = 0; k < 100; ++k) {
+    for (int t = 0; t < 10; ++t) Add({{"__name__", "s"}, {"k", std::to_string(k)}}, t * 1000, t);
+  }
+  auto e = Parse("sum(count_over_time(s[10s]))");
+  ASSERT_TRUE(e.ok());
+  // Prometheus' peak (sample_accounting.h): count_over_time holds one series' window (10) and
+  // its 100 points; sum then holds those 100, gathers the 100 of the step and yields 1: 201 —
+  // not the 1,000 samples read in all.
+  Limits limits;
+  limits.max_samples = 201;
+  auto ok = Evaluate(*e, h_, 9000, limits);
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  EXPECT_EQ(ok->vector.at(0).value, 1000);
+  limits.max_samples = 200;
+  auto refused = Evaluate(*e, h_, 9000, limits);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), strobe::StatusCode::kResourceExhausted);
+  EXPECT_EQ(refused.status().message(), kTooManySamplesError);
+  // A range query of a selector holds every point of every step: 10 steps x 100 series.
+  auto sel = Parse("s");
+  limits.max_samples = 1000;
+  auto r = EvaluateRange(*sel, h_, 0, 9000, 1000, limits);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->size(), 100u);
+  limits.max_samples = 999;
+  EXPECT_EQ(EvaluateRange(*sel, h_, 0, 9000, 1000, limits).status().code(),
+            strobe::StatusCode::kResourceExhausted);
+  // ... but only the steps where a series has a sample in the lookback: a range of 3 hours
+  // before the first sample and up to 9 s holds 10 x 100 points as well.
+  limits.max_samples = 1000;
+  EXPECT_TRUE(EvaluateRange(*sel, h_, 9000 - 3 * 3'600'000, 9000, 1000, limits).ok());
+  // A deadline already past stops the query.
+  Limits late;
+  late.deadline = std::chrono::steady_clock::now() - std::chrono::seconds(1);
+  auto timed_out = EvaluateRange(*sel, h_, 0, 9000, 1000, late);
+  ASSERT_FALSE(timed_out.ok());
+  EXPECT_EQ(timed_out.status().code(), strobe::StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(timed_out.status().message(), kTimeoutError);
+}
+
+// query_max_samples against the real Prometheus: Prometheus 2.42 scraped g{k="0".."9"} (value
+// k) and h{k="0".."4"} every second, and at T, half a second after its fifth scrape, reported
+// for each expression its `stats=all` peakSamples — instant at T, and as range queries over
+// [T - 4 s, T] step 1 s and [T - 2 s, T] step 0.5 s. The same data here (samples at 0 .. 4 s,
+// T = 4.5 s): each limit must be the smallest one strobe accepts.
+TEST_F(PromqlEvalTest, SampleLimitCountsAsPrometheus) {
+  for (int k = 0; k < 10; ++k) {
+    for (int t = 0; t <= 4; ++t) {
+      Add({{"__name__", "g"}, {"k", std::to_string(k)}}, t * 1000, k);
+      if (k < 5) Add({{"__name__", "h"}, {"k", std::to_string(k)}}, t * 1000, k);
+    }
+  }
+  struct Case {
+    const char* expr;
+    size_t instant, range_1s, range_500ms;  // Prometheus' peakSamples
+  };
+  const Case cases[] = {
+      {"g", 10, 50, 50},
+      {"sum(g)", 21, 65, 65},
+      {"count_over_time(g[3s])", 13, 53, 53},
+      {"count_over_time(g[1h])", 15, 55, 55},
+      {"sum(count_over_time(g[3s]))", 21, 65, 65},
+      {"g + h", 35, 115, 115},
+      {"g * 2", 32, 116, 116},
+      {"2 * 3", 5, 5, 5},
+      {"abs(g)", 30, 110, 110},
+      {"sum(g) + sum(h)", 21, 65, 65},
+      {"-g", 10, 50, 50},
+      {"g and h", 35, 115, 115},
+      {"rate(g[3s])", 13, 43, 53},
+      {"vector(1)", 3, 5, 5},
+      {"histogram_quantile(0.5, g)", 22, 66, 66},
+      {"absent(zzz)", 1, 5, 5},
+      {"scalar(sum(g))", 21, 65, 65},
+      {"sum by (k) (g)", 30, 110, 110},
+      {"g > 3", 28, 96, 96},
+      {"clamp_min(g, 2)", 32, 116, 116},
+      {"g * (2 + 3)", 32, 116, 116},
+      {"time() - g", 32, 116, 116},
+      {"vector(1) + g", 22, 66, 66},
+      {"sum(rate(g[3s])) / count(g)", 22, 69, 70},
+      {"abs(-g)", 30, 110, 110},
+      {"absent(g)", 20, 60, 60},
+      {"scalar(g)", 21, 65, 65},
+      {"time()", 1, 5, 5},
+      {"1", 1, 5, 5},
+      {"-g * 2", 32, 116, 116},
+      {"sum(g) > bool 3", 21, 65, 65},
+      {"max_over_time(g[1h]) - min_over_time(h[3s])", 35, 115, 115},
+      {"count by (k) (count_over_time(h[3s]))", 15, 55, 55},
+      {"vector(time())", 3, 11, 11},
+      {"g or h", 40, 140, 140},
+      {"g unless h", 35, 115, 115},
+      {"clamp_max(g, scalar(sum(h)))", 32, 116, 116},
+  };
+  for (const Case& c : cases) {
+    auto e = Parse(c.expr);
+    ASSERT_TRUE(e.ok()) << c.expr;
+    auto status = [&](int mode, size_t max) {
+      Limits limits;
+      limits.max_samples = max;
+      if (mode == 0) return Evaluate(*e, h_, 4500, limits).status();
+      if (mode == 1) return EvaluateRange(*e, h_, 500, 4500, 1000, limits).status();
+      return EvaluateRange(*e, h_, 2500, 4500, 500, limits).status();
+    };
+    const size_t want[] = {c.instant, c.range_1s, c.range_500ms};
+    for (int mode = 0; mode < 3; ++mode) {
+      EXPECT_TRUE(status(mode, want[mode]).ok()) << c.expr << " mode " << mode;
+      if (want[mode] == 1) continue;  // a bound of 0 means none
+      EXPECT_EQ(status(mode, want[mode] - 1).code(), strobe::StatusCode::kResourceExhausted)
+          << c.expr << " mode " << mode;
+    }
+  }
+}
+
+TEST_F(PromqlEvalTest, RangeQueryEvaluatesEveryStep) {
+  Add({{"__name__", "g"}, {"a", "1"}}, 0, 1);
+  Add({{"__name__", "g"}, {"a", "1"}}, 2000, 3);
+  Add({{"__name__", "g"}, {"a", "2"}}, 2000, 7);
+  auto e = Parse("g * 2");
+  auto r = EvaluateRange(*e, h_, 0, 3000, 1000);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(r->size(), 2u);
+  // a=1: 2 at 0 and 1 s (the sample at 0 within the lookback), 6 at 2 and 3 s.
+  ASSERT_EQ((*r)[0].points.size(), 4u);
+  EXPECT_EQ((*r)[0].points[1].t_ms, 1000);
+  EXPECT_EQ((*r)[0].points[1].value, 2);
+  EXPECT_EQ((*r)[0].points[3].value, 6);
+  // a=2 exists from 2 s on.
+  ASSERT_EQ((*r)[1].points.size(), 2u);
+  EXPECT_EQ((*r)[1].points[0].t_ms, 2000);
+  EXPECT_EQ((*r)[1].points[0].value, 14);
+  auto scalar = Parse("time()");
+  auto rs = EvaluateRange(*scalar, h_, 1000, 2500, 1000);
+  ASSERT_TRUE(rs.ok());
+  ASSERT_EQ(rs->size(), 1u);
+  EXPECT_TRUE((*rs)[0].labels.empty());
+  ASSERT_EQ((*rs)[0].points.size(), 2u);  // 1 s and 2 s; 3 s is past the end
+  EXPECT_EQ((*rs)[0].points[1].value, 2);
+  auto matrix = Parse("g[1m]");
+  EXPECT_FALSE(EvaluateRange(*matrix, h_, 0, 1000, 1000).ok());
 }
 
 }  // namespace

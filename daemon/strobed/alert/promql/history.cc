@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <cmath>
 #include <cstring>
 #include <limits>
 #include <numeric>
@@ -25,7 +26,25 @@ void AppendKey(std::string_view name, std::string_view value, std::string* key) 
   key->push_back('\0');
 }
 
+// What a histogram sample costs against max_samples, in 16-byte sample units: the struct
+// (~64 bytes) plus 8 bytes per bucket.
+size_t HistogramCost(const NativeHistogram& h) { return 2 + h.counts.size() / 2; }
+
+// Whether `h`'s exponential buckets hold every observation exactly: not derived from coarser
+// buckets, and adding up to the count (a producer that filled only classic buckets has none).
+bool ExactExponential(const strobe::snapshot::HistogramValue& h) {
+  if (h.approximate_exponential) return false;
+  uint64_t total = h.zero_count;
+  for (uint64_t c : h.positive_counts) total += c;
+  return total == h.count;
+}
+
 }  // namespace
+
+double NativeHistogram::Lower(int64_t index) const {
+  return std::exp2(std::ldexp(static_cast<double>(index), -scale)) * unit_scale;
+}
+double NativeHistogram::Upper(int64_t index) const { return Lower(index + 1); }
 
 std::string_view LabelValue(const Labels& labels, std::string_view name) {
   // A linear scan comparing lengths first: label sets are short and names mostly differ in
@@ -54,6 +73,11 @@ struct History::Series {
   // string comparisons).
   std::vector<std::pair<uint32_t, uint32_t>> symbols;
   std::vector<SamplePoint> buf;
+  // Histogram series: the histogram of each sample in buf, index for index (empty for
+  // stale markers); empty for float series.
+  std::vector<NativeHistogram> hists;
+  bool histogram = false;
+  size_t cost = 0;               // the live samples' cost against max_samples
   size_t head = 0;               // index of the oldest live sample in buf
   uint64_t seen_generation = 0;  // the Append that last gave this series a sample
   bool live = false;
@@ -64,15 +88,22 @@ struct History::Series {
     return std::span<const SamplePoint>(buf).subspan(head);
   }
   const SamplePoint* Newest() const { return size() == 0 ? nullptr : &buf.back(); }
-  void Push(SamplePoint p) {
+  void Push(SamplePoint p, NativeHistogram* h) {
     if (head > 0 && head >= buf.size() - head) {
       buf.erase(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(head));
+      if (histogram) hists.erase(hists.begin(), hists.begin() + static_cast<std::ptrdiff_t>(head));
       head = 0;
     }
     buf.push_back(p);
+    if (histogram) hists.push_back(h != nullptr ? std::move(*h) : NativeHistogram());
   }
   const SamplePoint& Oldest() const { return buf[head]; }
-  void PopOldest() { ++head; }
+  // The cost of the sample at buf[i].
+  size_t CostAt(size_t i) const { return histogram ? HistogramCost(hists[i]) : 1; }
+  void PopOldest() {
+    if (histogram) hists[head] = NativeHistogram();  // free its buckets now
+    ++head;
+  }
   // The samples with mint <= t <= maxt.
   std::span<const SamplePoint> Range(int64_t mint, int64_t maxt) const {
     // Scans back from the newest sample instead of a binary search: rules read recent
@@ -238,20 +269,58 @@ struct History::State {
     }
     target->seen_generation = generation;
     AddPoint(*target, t_ms, s.value);
+    if (s.histogram != nullptr && ExactExponential(*s.histogram)) TakeHistogram(s, t_ms);
   }
 
-  void AddPoint(Series& s, int64_t t_ms, double value) {
+  // The native histogram of a histogram family's `_count` line, under the family's name.
+  void TakeHistogram(const strobe::metrics::ExposedSample& s, int64_t t_ms) {
+    const strobe::snapshot::HistogramValue& hv = *s.histogram;
+    Labels labels;
+    labels.reserve(s.labels->size() + 1);
+    labels.push_back({"__name__", std::string(s.family_name)});
+    for (const auto& l : *s.labels) {
+      if (!l.value.empty()) labels.push_back(l);
+    }
+    labels = SortedLabels(std::move(labels));
+    key = KeyOf(labels);
+    SeriesId id;
+    Series* target = Get(key, labels, &id);
+    if (target == nullptr) return;
+    if (!target->histogram) {
+      if (target->size() > 0) {  // a float series of that name (another source): keep it
+        ++counters.samples_invalid;
+        return;
+      }
+      target->histogram = true;
+    }
+    target->seen_generation = generation;
+    NativeHistogram h;
+    h.count = static_cast<double>(hv.count);
+    h.sum = hv.sum * hv.unit_scale;
+    h.zero_count = static_cast<double>(hv.zero_count);
+    h.scale = hv.scale;
+    h.offset = hv.positive_offset;
+    h.unit_scale = hv.unit_scale;
+    h.counts.reserve(hv.positive_counts.size());
+    for (uint64_t c : hv.positive_counts) h.counts.push_back(static_cast<double>(c));
+    AddPoint(*target, t_ms, h.count, &h);
+  }
+
+  // Adds a float sample, or with `h` a histogram sample (moved from), to `s`.
+  void AddPoint(Series& s, int64_t t_ms, double value, NativeHistogram* h = nullptr) {
     const SamplePoint* newest = s.Newest();
     if (newest != nullptr && newest->t_ms >= t_ms) {
       ++counters.samples_out_of_order;
       return;
     }
-    if (samples >= options.max_samples) {
+    const size_t cost = s.histogram ? (h != nullptr ? HistogramCost(*h) : 2) : 1;
+    if (samples + cost > options.max_samples) {
       ++counters.samples_refused;
       return;
     }
-    s.Push({t_ms, value});
-    ++samples;
+    s.Push({t_ms, value}, h);
+    samples += cost;
+    s.cost += cost;
   }
 
   void Remove(SeriesId id) {
@@ -274,7 +343,7 @@ struct History::State {
       symbols.Unref(v);
     }
     by_key.erase(KeyOf(s.labels));
-    samples -= s.size();
+    samples -= s.cost;
     s = Series();
     free_ids.push_back(id);
     --live_series;
@@ -294,8 +363,10 @@ struct History::State {
         }
       }
       while (s.size() > 0 && s.Oldest().t_ms < cutoff) {
+        const size_t cost = s.CostAt(s.head);
         s.PopOldest();
-        --samples;
+        samples -= cost;
+        s.cost -= cost;
         ++counters.samples_expired;
       }
       if (s.size() == 0) Remove(id);
@@ -340,7 +411,29 @@ void History::AppendSample(const Labels& labels, int64_t t_ms, double value) {
   Series* series = st.Get(State::KeyOf(sorted), sorted, &id);
   if (series == nullptr) return;
   series->computed = true;
+  if (series->histogram && !IsStale(value)) {
+    ++st.counters.samples_invalid;
+    return;
+  }
   st.AddPoint(*series, t_ms, value);
+}
+
+void History::AppendHistogram(const Labels& labels, int64_t t_ms, NativeHistogram histogram) {
+  std::unique_lock lock(mu_);
+  State& st = *state_;
+  const Labels sorted = SortedLabels(labels);
+  SeriesId id;
+  Series* series = st.Get(State::KeyOf(sorted), sorted, &id);
+  if (series == nullptr) return;
+  series->computed = true;
+  if (!series->histogram) {
+    if (series->size() > 0) {
+      ++st.counters.samples_invalid;
+      return;
+    }
+    series->histogram = true;
+  }
+  st.AddPoint(*series, t_ms, histogram.count, &histogram);
 }
 
 void History::AppendStale(const Labels& labels, int64_t t_ms) {
@@ -350,6 +443,12 @@ void History::AppendStale(const Labels& labels, int64_t t_ms) {
 void History::SetRetentionMs(int64_t retention_ms) {
   std::unique_lock lock(mu_);
   state_->options.retention_ms = retention_ms;
+}
+
+void History::SetLimits(size_t max_series, size_t max_samples) {
+  std::unique_lock lock(mu_);
+  state_->options.max_series = max_series;
+  state_->options.max_samples = max_samples;
 }
 
 int64_t History::retention_ms() const {
@@ -480,6 +579,16 @@ void History::Prefetch(SeriesId id, int stage) const {
   for (int line = 0; line < 6 && p >= s.buf.data() + s.head; ++line, p -= 4) {
     __builtin_prefetch(p);
   }
+}
+
+bool History::IsHistogram(SeriesId id) const { return state_->series[id].histogram; }
+
+std::span<const NativeHistogram> History::HistogramsOf(SeriesId id,
+                                                       std::span<const SamplePoint> range) const {
+  const Series& s = state_->series[id];
+  if (!s.histogram || range.empty()) return {};
+  const size_t first = static_cast<size_t>(range.data() - s.buf.data());
+  return std::span<const NativeHistogram>(s.hists).subspan(first, range.size());
 }
 
 uint32_t History::Symbol(const std::string& name) const { return state_->symbols.Find(name); }

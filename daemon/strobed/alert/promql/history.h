@@ -19,6 +19,13 @@
 // Labels with an empty value are dropped (Prometheus stores them so: an empty value is no
 // label); a label set repeating a name is refused (samples_invalid).
 //
+// Native histograms: for each histogram family whose exponential buckets are exact (strobe's
+// own histograms from libstrobe, shm and Python; OTLP exponential histograms without negative
+// observations) Append also stores one native histogram sample per series under the family's
+// base name (`<name>`, beside the classic `<name>_bucket`/`_sum`/`_count` floats), as
+// Prometheus does when it scrapes native histograms with classic ones kept. A histogram sample
+// counts as 2 + buckets/2 samples against max_samples (its memory in 16-byte units, about).
+//
 // Bounds: `max_series` series and `max_samples` samples in all. A new series beyond
 // max_series is refused (series_refused); a sample that would exceed max_samples is refused
 // (samples_refused) — the oldest are never overwritten early, so ranges stay exact for what
@@ -73,6 +80,25 @@ struct SamplePoint {
 
 using SeriesId = uint32_t;
 
+// A native histogram sample: Prometheus' native histogram restricted to what strobe's
+// histograms hold — one zero bucket (observations equal to 0) and positive base-2 exponential
+// buckets of one scale: bucket i holds (base^i, base^(i+1)] x unit_scale, base = 2^(2^-scale)
+// (OTLP's ExponentialHistogram layout; strobe's own histograms use scale 6, buckets 1.09%
+// wide). Counts are doubles because rate() and sum() produce fractional ones.
+struct NativeHistogram {
+  double count = 0;       // all observations, zero bucket included
+  double sum = 0;         // exposed units
+  double zero_count = 0;  // observations equal to 0
+  int32_t scale = 0;
+  int32_t offset = 0;          // index of counts[0]
+  double unit_scale = 1;       // recorded units -> exposed units (1e-9 for ns as seconds)
+  std::vector<double> counts;  // non-cumulative, counts[k] is bucket offset + k
+
+  // Exposed-unit bounds of bucket `index`: (Lower, Upper].
+  double Lower(int64_t index) const;
+  double Upper(int64_t index) const;
+};
+
 class History {
  public:
   struct Options {
@@ -110,9 +136,16 @@ class History {
   // stale marker.
   void AppendSample(const Labels& labels, int64_t t_ms, double value);
   void AppendStale(const Labels& labels, int64_t t_ms);
+  // Adds one native histogram sample to the series `labels` (tests; Append stores the native
+  // histograms of the registry itself). A series holds floats or histograms, not both: a
+  // sample of the other kind is refused (samples_invalid).
+  void AppendHistogram(const Labels& labels, int64_t t_ms, NativeHistogram histogram);
 
   // Writer: changes the retention (e.g. after a rule reload); applied at the next Append.
   void SetRetentionMs(int64_t retention_ms);
+  // Writer: changes max_series and max_samples (a configuration reload). Lowered below what
+  // is held, new series and samples are refused until expiry brings the history below them.
+  void SetLimits(size_t max_series, size_t max_samples);
   int64_t retention_ms() const;
 
   // Thread-safe snapshot of the counters.
@@ -145,6 +178,13 @@ class History {
   void Prefetch(SeriesId id, int stage) const;
   // Reader: the newest sample of `id` with mint <= t <= maxt into *out; false when none.
   bool Last(SeriesId id, int64_t mint_ms, int64_t maxt_ms, SamplePoint* out) const;
+  // Reader: whether `id` holds native histograms. Its SamplePoints then carry the count as
+  // value (stale markers as for floats), and HistogramsOf gives the histograms.
+  bool IsHistogram(SeriesId id) const;
+  // Reader: the histograms of the samples `range` (a span Range returned for a histogram
+  // series `id`), index for index; valid while the ReadLock is held.
+  std::span<const NativeHistogram> HistogramsOf(SeriesId id,
+                                                std::span<const SamplePoint> range) const;
 
   // Whether a stored value is a stale marker (a NaN with a reserved bit pattern, as
   // Prometheus' value.StaleNaN).

@@ -226,6 +226,27 @@ void promql_eval_round(benchmark::State& state) {
 }
 BENCHMARK(promql_eval_round)->Unit(benchmark::kMillisecond)->MinTime(2.0);
 
+// The same round within the limits the alert engine applies to every rule
+// (alerts.query_max_samples at its default, 5,000,000): the cost of counting samples as
+// Prometheus does (sample_accounting.h).
+void promql_eval_round_limited(benchmark::State& state) {
+  Setup& s = Shared();
+  Limits limits;
+  limits.max_samples = 5'000'000;
+  size_t out_samples = 0;
+  for (auto _ : state) {
+    out_samples = 0;
+    for (const auto& rule : s.rules) {
+      auto v = Evaluate(*rule, s.history, s.now_ms, limits);
+      if (!v.ok()) std::abort();
+      out_samples += v->vector.size();
+    }
+    benchmark::DoNotOptimize(out_samples);
+  }
+  state.counters["alerts"] = static_cast<double>(out_samples);
+}
+BENCHMARK(promql_eval_round_limited)->Unit(benchmark::kMillisecond)->MinTime(2.0);
+
 // One Append of the whole /metrics (100,600 samples) into the full history, as the daemon
 // does once per evaluation interval; includes expiry of the oldest samples.
 void promql_history_append(benchmark::State& state) {

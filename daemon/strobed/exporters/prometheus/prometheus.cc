@@ -527,6 +527,7 @@ void ApproximateExp(const std::vector<double>& bounds, const std::vector<uint64_
       h->zero_count += counts[i];
     }
   }
+  h->approximate_exponential = true;  // bucket edges moved to exponential ones
   if (at.empty()) return;
   int32_t scale = 3;
   while (scale > -10 && ExpIndex(scale, at.back().first) - ExpIndex(scale, at.front().first) >=
@@ -612,6 +613,7 @@ void PrometheusExporter::CollectLocked(strobe::snapshot::Snapshot& out) {
         prometheus::ExponentialToClassic(s.scale, s.zero_count, pos.offset, pos.counts, neg.offset,
                                          neg.counts, f.exp_bounds, &h.bucket_counts);
         h.zero_count += Total(neg.counts);
+        h.approximate_exponential = Total(neg.counts) > 0;  // negatives folded into zero
         if (s.has_min_max) {
           h.min = s.min;
           h.max = s.max;
