@@ -166,7 +166,8 @@ function(_strobe_test_pch_donor)
   target_link_libraries(strobe_test_pch PRIVATE GTest::gtest_main GTest::gmock Threads::Threads)
   # Without -fno-pch-timestamp clang stores the header's mtime in the PCH and ccache cannot
   # reuse results.
-  target_compile_options(strobe_test_pch PRIVATE ${STROBE_WARNINGS} -Xclang -fno-pch-timestamp)
+  target_compile_options(strobe_test_pch PRIVATE ${STROBE_WARNINGS} -pthread
+                         -Xclang -fno-pch-timestamp)
   target_precompile_headers(strobe_test_pch PRIVATE ${STROBE_TEST_PCH_HEADERS})
 endfunction()
 
@@ -196,6 +197,9 @@ function(strobe_test)
   target_compile_options(${A_NAME} PRIVATE ${STROBE_WARNINGS})
   if(STROBE_TEST_PCH)
     _strobe_test_pch_donor()
+    # -pthread on donor and users alike: some dependencies (gRPC) add it, and clang refuses a
+    # PCH whose POSIX-thread setting differs from the source's.
+    target_compile_options(${A_NAME} PRIVATE -pthread)
     target_precompile_headers(${A_NAME} REUSE_FROM strobe_test_pch)
   endif()
   if(NOT A_LABELS)
