@@ -64,12 +64,14 @@ endfunction()
 # (NAME_shared, versioned SONAME), both exported as strobe::<module> (shared) and
 # strobe::<module>_static by cmake/StrobeInstall.cmake. HDRS are installed; PRIVATE_HDRS
 # (test helpers) are not, and no installed header may include one (install_headers_test).
+# NOT_INSTALLED keeps a lib/ module out of the installed package (a plain static library).
 function(strobe_library)
-  cmake_parse_arguments(A "" "NAME;ALIAS" "HDRS;PRIVATE_HDRS;SRCS;DEPS;PRIVATE_DEPS" ${ARGN})
+  cmake_parse_arguments(A "NOT_INSTALLED" "NAME;ALIAS" "HDRS;PRIVATE_HDRS;SRCS;DEPS;PRIVATE_DEPS"
+                        ${ARGN})
   _strobe_include_root(root)
   file(RELATIVE_PATH rel ${PROJECT_SOURCE_DIR} ${CMAKE_CURRENT_SOURCE_DIR})
   set(includes $<BUILD_INTERFACE:${root}> $<BUILD_INTERFACE:${PROJECT_BINARY_DIR}/generated>)
-  if(rel MATCHES "^lib(/|$)" AND A_SRCS)
+  if(rel MATCHES "^lib(/|$)" AND A_SRCS AND NOT A_NOT_INSTALLED)
     string(REGEX REPLACE "^strobe_" "" module ${A_NAME})
     add_library(${A_NAME}_objects OBJECT ${A_SRCS} ${A_HDRS} ${A_PRIVATE_HDRS})
     target_include_directories(${A_NAME}_objects PUBLIC ${includes})
